@@ -1,0 +1,121 @@
+//! The library's one error type.
+//!
+//! Every failure a user can cause or meet (a bad model folder, a model that is not cached while
+//! offline, a label list with a duplicate, a truncated weights file) becomes one `Error` whose
+//! message says what was wrong and what to do. Front ends branch on [`Error::code`], a closed set,
+//! and show the message; they never parse it.
+
+use std::path::{Path, PathBuf};
+
+/// A closed set of error kinds, stable for front ends (the CLI's exit code, the app's `{code, message}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The `--model` value is neither an existing folder nor a well-formed Hub id.
+    ModelSpec,
+    /// A file the model needs is missing (folder, cache or Hub repository).
+    MissingFile,
+    /// The model is not in the cache and the Hub may not or cannot be reached.
+    NotCached,
+    /// Talking to the Hub failed (network, authentication, unknown repository or revision).
+    Download,
+    /// config.json is unreadable, malformed, or describes something we do not support.
+    Config,
+    /// The model type, architecture or setting is valid but not supported by this version.
+    Unsupported,
+    /// The weights file is corrupt, truncated, or does not match config.json.
+    Weights,
+    /// The tokenizer files are missing, malformed, or inconsistent.
+    Tokenizer,
+    /// The user's input (text, labels, template) cannot be used.
+    Input,
+    /// The tensor computation failed; this is a bug or a resource problem, not bad input.
+    Inference,
+    /// Reading or writing a file failed.
+    Io,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    ModelSpec(String),
+
+    #[error("{path}: {what} is missing. {hint}")]
+    MissingFile { path: PathBuf, what: String, hint: String },
+
+    #[error(
+        "model {model} is not in the Hugging Face cache at {} and the Hub cannot be used ({reason}). \
+         Run the same command once with network access (and without HF_HUB_OFFLINE=1), \
+         or pass a local folder to --model.",
+        cache.display()
+    )]
+    NotCached { model: String, cache: PathBuf, reason: String },
+
+    #[error("could not fetch {file} of {model} from the Hub: {message}")]
+    Download { model: String, file: String, message: String },
+
+    #[error("{}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("{what} is not supported; supported: {supported}")]
+    Unsupported { what: String, supported: String },
+
+    #[error("{}: {message}", path.display())]
+    Weights { path: PathBuf, message: String },
+
+    #[error("{}: {message}", path.display())]
+    Tokenizer { path: PathBuf, message: String },
+
+    #[error("{0}")]
+    Input(String),
+
+    #[error("model computation failed: {0}")]
+    Inference(String),
+
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::ModelSpec(_) => ErrorCode::ModelSpec,
+            Error::MissingFile { .. } => ErrorCode::MissingFile,
+            Error::NotCached { .. } => ErrorCode::NotCached,
+            Error::Download { .. } => ErrorCode::Download,
+            Error::Config { .. } => ErrorCode::Config,
+            Error::Unsupported { .. } => ErrorCode::Unsupported,
+            Error::Weights { .. } => ErrorCode::Weights,
+            Error::Tokenizer { .. } => ErrorCode::Tokenizer,
+            Error::Input(_) => ErrorCode::Input,
+            Error::Inference(_) => ErrorCode::Inference,
+            Error::Io { .. } => ErrorCode::Io,
+        }
+    }
+
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io { path: path.to_path_buf(), source }
+    }
+
+    pub(crate) fn config(path: &Path, message: impl Into<String>) -> Self {
+        Error::Config { path: path.to_path_buf(), message: message.into() }
+    }
+
+    pub(crate) fn weights(path: &Path, message: impl Into<String>) -> Self {
+        Error::Weights { path: path.to_path_buf(), message: message.into() }
+    }
+
+    pub(crate) fn tokenizer(path: &Path, message: impl Into<String>) -> Self {
+        Error::Tokenizer { path: path.to_path_buf(), message: message.into() }
+    }
+}
+
+/// Tensor code only fails on shapes we built ourselves, so a candle error at inference time is a
+/// bug or an exhausted resource; it is reported as such rather than blamed on the user's input.
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Inference(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

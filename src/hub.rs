@@ -1,0 +1,349 @@
+//! Where a model's files come from: a local folder, or a Hub repository through the standard
+//! Hugging Face cache (shared with Python's `huggingface_hub`).
+//!
+//! This is the only module that does network I/O. The cache location, endpoint, token and
+//! offline switch are resolved here from the same environment variables Python reads (HF_HOME,
+//! HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE) and handed to hf-hub explicitly, so the
+//! behaviour does not depend on which variables a given hf-hub version happens to read.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use hf_hub::progress::{DownloadEvent, ProgressEvent, ProgressHandler};
+use hf_hub::{HFClientBuilder, HFError};
+
+use crate::error::{Error, Result};
+use crate::model::weights::find_weights;
+use crate::tokenize::TokenizerFiles;
+
+/// Models the app offers by name: the four SELECTRA repositories and the BETO comparator.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("Recognai/selectra_small", "SELECTRA small discriminator (replaced-token detection)"),
+    ("Recognai/selectra_medium", "SELECTRA medium discriminator (replaced-token detection)"),
+    ("Recognai/zeroshot_selectra_small", "SELECTRA small fine-tuned on XNLI (zero-shot)"),
+    ("Recognai/zeroshot_selectra_medium", "SELECTRA medium fine-tuned on XNLI (zero-shot)"),
+    ("Recognai/bert-base-spanish-wwm-cased-xnli", "BETO fine-tuned on XNLI (zero-shot comparator)"),
+];
+
+/// What the user asked for with `--model`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    Folder(PathBuf),
+    Hub { repo: String, revision: Option<String> },
+}
+
+impl ModelSource {
+    /// An existing folder wins over a Hub id of the same spelling, as in transformers.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            return Ok(ModelSource::Folder(path.to_path_buf()));
+        }
+        if path.is_file() {
+            return Err(Error::ModelSpec(format!(
+                "{spec} is a file; --model takes a model folder (with config.json) or a Hub id ORG/NAME[@REVISION]"
+            )));
+        }
+        let (repo, revision) = match spec.split_once('@') {
+            Some((repo, rev)) => (repo, Some(rev)),
+            None => (spec, None),
+        };
+        let valid_part = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with(['.', '-'])
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        };
+        let is_hub_id = matches!(repo.split_once('/'), Some((org, name)) if valid_part(org) && valid_part(name));
+        if !is_hub_id || revision.is_some_and(|r| r.is_empty()) {
+            return Err(Error::ModelSpec(format!(
+                "{spec:?} is neither an existing folder nor a Hub id of the form ORG/NAME[@REVISION] \
+                 (e.g. Recognai/selectra_small or Recognai/zeroshot_selectra_medium@refs/pr/1)"
+            )));
+        }
+        Ok(ModelSource::Hub { repo: repo.to_string(), revision: revision.map(str::to_string) })
+    }
+
+    /// How the model is named in outputs: the folder path or the Hub id as given.
+    pub fn display_name(&self) -> String {
+        match self {
+            ModelSource::Folder(p) => p.display().to_string(),
+            ModelSource::Hub { repo, revision: Some(rev) } => format!("{repo}@{rev}"),
+            ModelSource::Hub { repo, revision: None } => repo.clone(),
+        }
+    }
+}
+
+/// Hub settings, resolved from the environment the way `huggingface_hub` resolves them.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    pub cache_dir: PathBuf,
+    pub endpoint: Option<String>,
+    pub token: Option<String>,
+    pub offline: bool,
+}
+
+impl HubSettings {
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let home = var("HOME").or_else(|| var("USERPROFILE")).map(PathBuf::from).unwrap_or_default();
+        let hf_home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cache")).join("huggingface")
+        });
+        let cache_dir = var("HF_HUB_CACHE")
+            .or_else(|| var("HUGGINGFACE_HUB_CACHE"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| hf_home.join("hub"));
+        let token = var("HF_TOKEN").or_else(|| {
+            let path = var("HF_TOKEN_PATH").map(PathBuf::from).unwrap_or_else(|| hf_home.join("token"));
+            std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+        });
+        let offline = var("HF_HUB_OFFLINE")
+            .is_some_and(|v| matches!(v.to_ascii_uppercase().as_str(), "1" | "ON" | "YES" | "TRUE"));
+        Self { cache_dir, endpoint: var("HF_ENDPOINT"), token, offline }
+    }
+
+    /// The cache folder of one repository (`models--ORG--NAME`), as huggingface_hub lays it out.
+    pub fn repo_cache(&self, repo: &str) -> PathBuf {
+        self.cache_dir.join(format!("models--{}", repo.replace('/', "--")))
+    }
+}
+
+/// Byte-level progress of a download, for a progress bar.
+pub trait DownloadObserver: Send + Sync {
+    /// `file` is the repository path being fetched; `total` is 0 when unknown.
+    fn progress(&self, file: &str, done: u64, total: u64);
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+
+impl DownloadObserver for Silent {
+    fn progress(&self, _file: &str, _done: u64, _total: u64) {}
+}
+
+/// The files a model is made of, all on local disk.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub folder: PathBuf,
+    pub config: PathBuf,
+    pub weights: PathBuf,
+    pub tokenizer: TokenizerFiles,
+}
+
+/// Finds (and for Hub ids, downloads into the cache) every file the model needs.
+pub fn resolve(source: &ModelSource, hub: &HubSettings, observer: Arc<dyn DownloadObserver>) -> Result<ModelFiles> {
+    match source {
+        ModelSource::Folder(folder) => files_in_folder(folder),
+        ModelSource::Hub { repo, revision } => fetch_from_hub(repo, revision.as_deref(), hub, observer),
+    }
+}
+
+fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
+    let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder, e))?;
+    if entries.count() == 0 {
+        return Err(Error::MissingFile {
+            path: folder.to_path_buf(),
+            what: "everything (the folder is empty)".into(),
+            hint: "A model folder holds config.json, model.safetensors or pytorch_model.bin, and vocab.txt or tokenizer.json.".into(),
+        });
+    }
+    let existing = |name: &str| Some(folder.join(name)).filter(|p| p.is_file());
+    let config = existing("config.json").ok_or_else(|| Error::MissingFile {
+        path: folder.to_path_buf(),
+        what: "config.json".into(),
+        hint: "Is this the model's folder? It must hold the Hugging Face config.json.".into(),
+    })?;
+    let weights = find_weights(folder).ok_or_else(|| {
+        let sharded = existing("model.safetensors.index.json").or_else(|| existing("pytorch_model.bin.index.json"));
+        Error::MissingFile {
+            path: folder.to_path_buf(),
+            what: "the weights (model.safetensors or pytorch_model.bin)".into(),
+            hint: if sharded.is_some() {
+                "Sharded checkpoints are not supported; save the model as one file.".into()
+            } else {
+                "Save the model with save_pretrained, or download its weights file.".into()
+            },
+        }
+    })?;
+    let tokenizer = TokenizerFiles {
+        tokenizer_json: existing("tokenizer.json"),
+        vocab_txt: existing("vocab.txt"),
+        tokenizer_config: existing("tokenizer_config.json"),
+        special_tokens_map: existing("special_tokens_map.json"),
+    };
+    if tokenizer.tokenizer_json.is_none() && tokenizer.vocab_txt.is_none() {
+        return Err(Error::MissingFile {
+            path: folder.to_path_buf(),
+            what: "the tokenizer (vocab.txt or tokenizer.json)".into(),
+            hint: "Copy the model's vocab.txt (and tokenizer_config.json) into the folder.".into(),
+        });
+    }
+    Ok(ModelFiles { folder: folder.to_path_buf(), config, weights, tokenizer })
+}
+
+/// Forwards hf-hub's progress events to our observer, naming the file being fetched.
+struct ProgressBridge {
+    file: Mutex<String>,
+    observer: Arc<dyn DownloadObserver>,
+}
+
+impl ProgressHandler for ProgressBridge {
+    fn on_progress(&self, event: &ProgressEvent) {
+        let ProgressEvent::Download(event) = event else { return };
+        let current = self.file.lock().map(|f| f.clone()).unwrap_or_default();
+        match event {
+            DownloadEvent::Start { total_bytes, .. } => self.observer.progress(&current, 0, *total_bytes),
+            DownloadEvent::Progress { files } => {
+                for f in files {
+                    self.observer.progress(&f.filename, f.bytes_completed, f.total_bytes);
+                }
+            }
+            DownloadEvent::AggregateProgress { bytes_completed, total_bytes, .. } => {
+                self.observer.progress(&current, *bytes_completed, *total_bytes)
+            }
+            DownloadEvent::Complete => {}
+        }
+    }
+}
+
+fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observer: Arc<dyn DownloadObserver>) -> Result<ModelFiles> {
+    let model = match revision {
+        Some(rev) => format!("{repo}@{rev}"),
+        None => repo.to_string(),
+    };
+    let mut builder = HFClientBuilder::new().cache_dir(hub.cache_dir.clone());
+    if let Some(endpoint) = &hub.endpoint {
+        builder = builder.endpoint(endpoint.clone());
+    }
+    if let Some(token) = &hub.token {
+        builder = builder.token(token.clone());
+    }
+    let client = builder
+        .build_sync()
+        .map_err(|e| Error::Download { model: model.clone(), file: "-".into(), message: e.to_string() })?;
+    let (owner, name) = repo.split_once('/').expect("ModelSource::parse checked ORG/NAME");
+    let handle = client.model(owner, name);
+    let bridge = Arc::new(ProgressBridge { file: Mutex::new(String::new()), observer });
+
+    // Ok(None) means the repository does not have the file (an optional file, or a fallback).
+    let fetch = |file: &str| -> Result<Option<PathBuf>> {
+        if let Ok(mut current) = bridge.file.lock() {
+            *current = file.to_string();
+        }
+        let result = handle
+            .download_file()
+            .filename(file)
+            .maybe_revision(revision.map(str::to_string))
+            .local_files_only(hub.offline)
+            .progress(hf_hub::progress::Progress::from(bridge.clone() as Arc<dyn ProgressHandler>))
+            .send();
+        match result {
+            Ok(path) => Ok(Some(path)),
+            Err(HFError::EntryNotFound { .. }) => Ok(None),
+            Err(HFError::LocalEntryNotFound { .. }) if !hub.offline => Err(Error::NotCached {
+                model: model.clone(),
+                cache: hub.repo_cache(repo),
+                reason: "the Hub could not be reached".into(),
+            }),
+            // Offline, a file that is not cached may simply not exist upstream; the caller decides.
+            Err(HFError::LocalEntryNotFound { .. }) => Ok(None),
+            Err(e) => Err(hub_error(&model, file, e)),
+        }
+    };
+
+    let not_cached = |what: &str| Error::NotCached {
+        model: model.clone(),
+        cache: hub.repo_cache(repo),
+        reason: format!("HF_HUB_OFFLINE is set and {what} is not cached"),
+    };
+    let missing = |what: &str, hint: &str| Error::MissingFile { path: PathBuf::from(&model), what: what.into(), hint: hint.into() };
+
+    let config = fetch("config.json")?.ok_or_else(|| {
+        if hub.offline { not_cached("config.json") } else { missing("config.json", "The repository is not a transformers model.") }
+    })?;
+    let tokenizer_json = fetch("tokenizer.json")?;
+    let vocab_txt = if tokenizer_json.is_none() { fetch("vocab.txt")? } else { None };
+    if tokenizer_json.is_none() && vocab_txt.is_none() {
+        return Err(if hub.offline {
+            not_cached("the tokenizer (vocab.txt or tokenizer.json)")
+        } else {
+            missing("the tokenizer (vocab.txt or tokenizer.json)", "The repository ships no tokenizer we can read.")
+        });
+    }
+    let tokenizer_config = fetch("tokenizer_config.json")?;
+    let special_tokens_map = fetch("special_tokens_map.json")?;
+    let weights = match fetch("model.safetensors")? {
+        Some(path) => path,
+        None => fetch("pytorch_model.bin")?.ok_or_else(|| {
+            if hub.offline {
+                not_cached("the weights (model.safetensors or pytorch_model.bin)")
+            } else {
+                missing("the weights (model.safetensors or pytorch_model.bin)", "Sharded or TensorFlow-only checkpoints are not supported.")
+            }
+        })?,
+    };
+    let folder = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(ModelFiles {
+        folder,
+        config,
+        weights,
+        tokenizer: TokenizerFiles { tokenizer_json, vocab_txt, tokenizer_config, special_tokens_map },
+    })
+}
+
+fn hub_error(model: &str, file: &str, e: HFError) -> Error {
+    let message = match &e {
+        HFError::RepoNotFound { .. } => {
+            "the repository does not exist, or it is private or gated (set HF_TOKEN to a token that can read it)".to_string()
+        }
+        HFError::RevisionNotFound { revision, .. } => format!("the revision {revision:?} does not exist"),
+        HFError::AuthRequired { .. } | HFError::Forbidden { .. } => {
+            format!("access denied ({e}); set HF_TOKEN to a token that can read this repository")
+        }
+        _ => e.to_string(),
+    };
+    Error::Download { model: model.to_string(), file: file.to_string(), message }
+}
+
+/// One cached repository: its id and the revisions (refs) and snapshots present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedRepo {
+    pub repo: String,
+    pub refs: Vec<String>,
+    pub snapshots: usize,
+}
+
+/// The model repositories in the cache, sorted by id. A missing cache is an empty list.
+pub fn cached_repos(hub: &HubSettings) -> Result<Vec<CachedRepo>> {
+    let entries = match std::fs::read_dir(&hub.cache_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&hub.cache_dir, e)),
+    };
+    let mut repos = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix("models--") else { continue };
+        let repo = rest.replacen("--", "/", 1);
+        let snapshots = std::fs::read_dir(entry.path().join("snapshots")).map(|d| d.count()).unwrap_or(0);
+        let mut refs = Vec::new();
+        collect_refs(&entry.path().join("refs"), "", &mut refs);
+        refs.sort();
+        repos.push(CachedRepo { repo, refs, snapshots });
+    }
+    repos.sort_by(|a, b| a.repo.cmp(&b.repo));
+    Ok(repos)
+}
+
+/// Refs may be nested (`refs/pr/1` is stored as refs/refs/pr/1).
+fn collect_refs(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.path().is_dir() {
+            collect_refs(&entry.path(), &format!("{name}/"), out);
+        } else {
+            out.push(name);
+        }
+    }
+}

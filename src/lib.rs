@@ -1,0 +1,20 @@
+//! Selectra Studio's core: SELECTRA (Spanish ELECTRA) and comparator models computed exactly as
+//! Hugging Face transformers computes them.
+//!
+//! - [`hub`] finds a model's files (local folder or the Hub through the shared HF cache);
+//! - [`model`] reads config.json and the weights and runs the network;
+//! - [`tokenize`] builds the WordPiece tokenizer as transformers does;
+//! - [`inspect`] reports the discriminator's per-token scores;
+//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics.
+//!
+//! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
+
+pub mod error;
+pub mod hub;
+pub mod inspect;
+pub mod model;
+pub mod tokenize;
+pub mod zeroshot;
+
+pub use error::{Error, ErrorCode, Result};
+pub use model::{LoadOptions, Model};

@@ -1,0 +1,299 @@
+//! config.json as Hugging Face writes it, for the architectures we run.
+//!
+//! Field names are HF's. A field that config.json leaves out takes the default of the matching
+//! transformers config class (`ElectraConfig` or `BertConfig`), because that is what transformers
+//! uses when it loads the same file; the two classes differ (ELECTRA defaults to a 128-wide
+//! embedding and a 256-wide encoder).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The model families we can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelType {
+    Electra,
+    Bert,
+}
+
+/// The head on top of the encoder, from config.json's `architectures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `ElectraForPreTraining`: the replaced-token discriminator, one logit per token.
+    ElectraForPreTraining,
+    /// `ElectraForSequenceClassification`: dense -> gelu -> out_proj on the first token.
+    ElectraForSequenceClassification,
+    /// `BertForSequenceClassification`: pooler (dense + tanh on the first token) -> classifier.
+    BertForSequenceClassification,
+}
+
+impl Architecture {
+    pub const SUPPORTED: &'static str =
+        "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::ElectraForPreTraining => "ElectraForPreTraining",
+            Architecture::ElectraForSequenceClassification => "ElectraForSequenceClassification",
+            Architecture::BertForSequenceClassification => "BertForSequenceClassification",
+        }
+    }
+
+    pub fn is_classifier(self) -> bool {
+        !matches!(self, Architecture::ElectraForPreTraining)
+    }
+}
+
+/// The activation functions transformers' `ACT2FN` maps these names to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// "gelu": the exact erf form.
+    Gelu,
+    /// "gelu_new", "gelu_pytorch_tanh", "gelu_fast": the tanh approximation.
+    GeluTanh,
+    Relu,
+    /// "silu" / "swish".
+    Silu,
+}
+
+impl Activation {
+    const SUPPORTED: &'static str = "gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu, swish";
+
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            "silu" | "swish" => Activation::Silu,
+            _ => return None,
+        })
+    }
+}
+
+/// The raw file, every field optional so that defaults can depend on `model_type`.
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    model_type: Option<String>,
+    architectures: Option<Vec<String>>,
+    vocab_size: Option<usize>,
+    embedding_size: Option<usize>,
+    hidden_size: Option<usize>,
+    num_hidden_layers: Option<usize>,
+    num_attention_heads: Option<usize>,
+    intermediate_size: Option<usize>,
+    hidden_act: Option<String>,
+    max_position_embeddings: Option<usize>,
+    type_vocab_size: Option<usize>,
+    layer_norm_eps: Option<f64>,
+    position_embedding_type: Option<String>,
+    id2label: Option<BTreeMap<String, String>>,
+    /// Kept as raw JSON so that the file's key order survives (see [`ModelConfig::label2id`]).
+    label2id: Option<serde_json::Value>,
+    num_labels: Option<usize>,
+}
+
+/// A validated config: everything the model code needs, with HF's defaults filled in.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub model_type: ModelType,
+    pub architecture: Architecture,
+    pub vocab_size: usize,
+    pub embedding_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub hidden_act: Activation,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+    /// Class names in id order (`id2label`), for classifiers; empty for the discriminator.
+    pub id2label: Vec<String>,
+    /// `label2id` in the order config.json lists it. The zero-shot pipeline takes the *first*
+    /// entry whose name starts with "entail", so the order is part of the semantics.
+    pub label2id: Vec<(String, usize)>,
+}
+
+/// Largest dimension we accept from a config before any allocation. Real encoders are far below
+/// it; a config above it is corrupt or hostile, and would otherwise ask for terabytes.
+const MAX_DIM: usize = 1 << 22;
+
+impl ModelConfig {
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => Error::config(path, "config.json is not valid UTF-8"),
+            _ => Error::io(path, e),
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses config.json's text; `path` only labels errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        let raw: RawConfig = serde_json::from_str(text)
+            .map_err(|e| Error::config(path, format!("config.json is not valid JSON for a model config: {e}")))?;
+
+        let model_type = match raw.model_type.as_deref() {
+            Some("electra") => ModelType::Electra,
+            Some("bert") => ModelType::Bert,
+            Some(other) => {
+                return Err(Error::Unsupported {
+                    what: format!("model_type {other:?} in {}", path.display()),
+                    supported: "electra, bert".into(),
+                })
+            }
+            None => return Err(Error::config(path, "config.json has no \"model_type\"; expected \"electra\" or \"bert\"")),
+        };
+        let architecture = pick_architecture(model_type, raw.architectures.as_deref(), path)?;
+
+        // Defaults of transformers' ElectraConfig and BertConfig.
+        let (d_hidden, d_layers, d_heads, d_inter) = match model_type {
+            ModelType::Electra => (256, 12, 4, 1024),
+            ModelType::Bert => (768, 12, 12, 3072),
+        };
+        let hidden_size = raw.hidden_size.unwrap_or(d_hidden);
+        let embedding_size = match model_type {
+            ModelType::Electra => raw.embedding_size.unwrap_or(128),
+            ModelType::Bert => hidden_size,
+        };
+        let act_name = raw.hidden_act.as_deref().unwrap_or("gelu");
+        let hidden_act = Activation::parse(act_name).ok_or_else(|| Error::Unsupported {
+            what: format!("hidden_act {act_name:?} in {}", path.display()),
+            supported: Activation::SUPPORTED.into(),
+        })?;
+        if let Some(kind) = raw.position_embedding_type.as_deref() {
+            if kind != "absolute" {
+                return Err(Error::Unsupported {
+                    what: format!("position_embedding_type {kind:?} in {}", path.display()),
+                    supported: "absolute".into(),
+                });
+            }
+        }
+        let config = ModelConfig {
+            model_type,
+            architecture,
+            vocab_size: raw.vocab_size.unwrap_or(30522),
+            embedding_size,
+            hidden_size,
+            num_hidden_layers: raw.num_hidden_layers.unwrap_or(d_layers),
+            num_attention_heads: raw.num_attention_heads.unwrap_or(d_heads),
+            intermediate_size: raw.intermediate_size.unwrap_or(d_inter),
+            hidden_act,
+            max_position_embeddings: raw.max_position_embeddings.unwrap_or(512),
+            type_vocab_size: raw.type_vocab_size.unwrap_or(2),
+            layer_norm_eps: raw.layer_norm_eps.unwrap_or(1e-12),
+            id2label: Vec::new(),
+            label2id: Vec::new(),
+        };
+        let config = config.with_labels(&raw, path)?;
+        config.validate_dims(path)?;
+        Ok(config)
+    }
+
+    fn with_labels(mut self, raw: &RawConfig, path: &Path) -> Result<Self> {
+        if !self.architecture.is_classifier() {
+            return Ok(self);
+        }
+        let id2label = match &raw.id2label {
+            Some(map) => {
+                let mut pairs = Vec::with_capacity(map.len());
+                for (id, name) in map {
+                    let id: usize = id
+                        .parse()
+                        .map_err(|_| Error::config(path, format!("id2label key {id:?} is not a class index")))?;
+                    pairs.push((id, name.clone()));
+                }
+                pairs.sort();
+                if pairs.iter().enumerate().any(|(i, (id, _))| *id != i) {
+                    return Err(Error::config(path, "id2label must number its classes 0, 1, 2, ... without gaps"));
+                }
+                pairs.into_iter().map(|(_, name)| name).collect()
+            }
+            // transformers names classes LABEL_0.. when the file gives none.
+            None => (0..raw.num_labels.unwrap_or(2)).map(|i| format!("LABEL_{i}")).collect::<Vec<_>>(),
+        };
+        if let Some(n) = raw.num_labels {
+            if n != id2label.len() {
+                return Err(Error::config(
+                    path,
+                    format!("num_labels is {n} but id2label names {} classes", id2label.len()),
+                ));
+            }
+        }
+        let label2id = match &raw.label2id {
+            Some(serde_json::Value::Object(map)) => {
+                let mut pairs = Vec::with_capacity(map.len());
+                for (name, id) in map {
+                    let id = id
+                        .as_u64()
+                        .map(|v| v as usize)
+                        .filter(|&v| v < id2label.len())
+                        .ok_or_else(|| Error::config(path, format!("label2id[{name:?}] is not a class index below {}", id2label.len())))?;
+                    pairs.push((name.clone(), id));
+                }
+                pairs
+            }
+            Some(_) => return Err(Error::config(path, "label2id must be an object of name -> class index")),
+            None => id2label.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect(),
+        };
+        self.id2label = id2label;
+        self.label2id = label2id;
+        Ok(self)
+    }
+
+    fn validate_dims(&self, path: &Path) -> Result<()> {
+        let dims = [
+            ("vocab_size", self.vocab_size),
+            ("embedding_size", self.embedding_size),
+            ("hidden_size", self.hidden_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+            ("type_vocab_size", self.type_vocab_size),
+        ];
+        for (name, value) in dims {
+            if value == 0 || value > MAX_DIM {
+                return Err(Error::config(path, format!("{name} = {value} is out of range (1..={MAX_DIM})")));
+            }
+        }
+        if self.hidden_size % self.num_attention_heads != 0 {
+            return Err(Error::config(
+                path,
+                format!(
+                    "hidden_size {} is not a multiple of num_attention_heads {}",
+                    self.hidden_size, self.num_attention_heads
+                ),
+            ));
+        }
+        if self.architecture.is_classifier() && self.id2label.is_empty() {
+            return Err(Error::config(path, "a sequence classifier needs at least one class in id2label"));
+        }
+        Ok(())
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Path) -> Result<Architecture> {
+    let known = |name: &str| match (model_type, name) {
+        (ModelType::Electra, "ElectraForPreTraining") => Some(Architecture::ElectraForPreTraining),
+        (ModelType::Electra, "ElectraForSequenceClassification") => Some(Architecture::ElectraForSequenceClassification),
+        (ModelType::Bert, "BertForSequenceClassification") => Some(Architecture::BertForSequenceClassification),
+        _ => None,
+    };
+    match listed {
+        Some(names) if !names.is_empty() => names.iter().find_map(|n| known(n)).ok_or_else(|| Error::Unsupported {
+            what: format!("architectures {names:?} (model_type {model_type:?}) in {}", path.display()),
+            supported: Architecture::SUPPORTED.into(),
+        }),
+        _ => Err(Error::config(
+            path,
+            format!("config.json lists no \"architectures\"; expected one of {}", Architecture::SUPPORTED),
+        )),
+    }
+}

@@ -1,0 +1,163 @@
+//! The BERT-style encoder that ELECTRA and BERT share: embeddings and transformer layers.
+//!
+//! Hidden states are kept flat, `(batch * seq, width)`, between layers so that every dense layer
+//! is one 2-D matrix product over the whole batch; only attention reshapes to
+//! `(batch, heads, seq, head_dim)`. The attention mask becomes an additive bias once per forward
+//! pass, not once per layer.
+
+use candle_core::{DType, Module, Tensor, D};
+use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder};
+
+use super::config::{Activation, ModelConfig};
+
+/// A tokenized, padded batch ready for the encoder.
+#[derive(Debug, Clone)]
+pub struct EncoderInput {
+    /// `(batch, seq)`, u32 token ids.
+    pub input_ids: Tensor,
+    /// `(batch, seq)`, u32 segment ids (0 for the first sequence, 1 for the second).
+    pub token_type_ids: Tensor,
+    /// `(batch, seq)`, f32: 1 for real tokens, 0 for padding.
+    pub attention_mask: Tensor,
+}
+
+impl EncoderInput {
+    pub fn batch_size(&self) -> usize {
+        self.input_ids.dims()[0]
+    }
+
+    pub fn seq_len(&self) -> usize {
+        self.input_ids.dims()[1]
+    }
+}
+
+pub(crate) fn layer_norm_config(eps: f64) -> LayerNormConfig {
+    LayerNormConfig { eps, ..Default::default() }
+}
+
+pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
+    match act {
+        Activation::Gelu => x.gelu_erf(),
+        Activation::GeluTanh => x.gelu(),
+        Activation::Relu => x.relu(),
+        Activation::Silu => x.silu(),
+    }
+}
+
+/// Word + position + token-type embeddings, then LayerNorm, at width `width`.
+pub struct Embeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    norm: LayerNorm,
+    width: usize,
+}
+
+impl Embeddings {
+    pub fn load(vb: VarBuilder, cfg: &ModelConfig, width: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            word: embedding(cfg.vocab_size, width, vb.pp("word_embeddings"))?,
+            position: embedding(cfg.max_position_embeddings, width, vb.pp("position_embeddings"))?,
+            token_type: embedding(cfg.type_vocab_size, width, vb.pp("token_type_embeddings"))?,
+            norm: layer_norm(width, layer_norm_config(cfg.layer_norm_eps), vb.pp("LayerNorm"))?,
+            width,
+        })
+    }
+
+    /// Returns `(batch * seq, width)`.
+    pub fn forward(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
+        let (batch, seq) = (input.batch_size(), input.seq_len());
+        let positions = Tensor::arange(0u32, seq as u32, input.input_ids.device())?;
+        let words = self.word.forward(&input.input_ids)?;
+        let types = self.token_type.forward(&input.token_type_ids)?;
+        let pos = self.position.forward(&positions)?;
+        let sum = (words + types)?.broadcast_add(&pos)?;
+        self.norm.forward(&sum.reshape((batch * seq, self.width))?)
+    }
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+    act: Activation,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Layer {
+    fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
+        let h = cfg.hidden_size;
+        let eps = layer_norm_config(cfg.layer_norm_eps);
+        let attn = vb.pp("attention");
+        Ok(Self {
+            query: linear(h, h, attn.pp("self").pp("query"))?,
+            key: linear(h, h, attn.pp("self").pp("key"))?,
+            value: linear(h, h, attn.pp("self").pp("value"))?,
+            attn_out: linear(h, h, attn.pp("output").pp("dense"))?,
+            attn_norm: layer_norm(h, eps, attn.pp("output").pp("LayerNorm"))?,
+            intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
+            output: linear(cfg.intermediate_size, h, vb.pp("output").pp("dense"))?,
+            out_norm: layer_norm(h, eps, vb.pp("output").pp("LayerNorm"))?,
+            act: cfg.hidden_act,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    /// `x` is `(batch * seq, hidden)`; `mask_bias` is `(batch, 1, 1, seq)`.
+    fn forward(&self, x: &Tensor, mask_bias: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
+        let split_heads = |t: Tensor| -> candle_core::Result<Tensor> {
+            t.reshape((batch, seq, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()
+        };
+        let q = split_heads(self.query.forward(x)?)?;
+        let k = split_heads(self.key.forward(x)?)?;
+        let v = split_heads(self.value.forward(x)?)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch * seq, self.heads * self.head_dim))?;
+        let attended = self.attn_norm.forward(&(self.attn_out.forward(&context)? + x)?)?;
+        let inner = activate(&self.intermediate.forward(&attended)?, self.act)?;
+        self.out_norm.forward(&(self.output.forward(&inner)? + attended)?)
+    }
+}
+
+/// The stack of transformer layers.
+pub struct Encoder {
+    layers: Vec<Layer>,
+}
+
+impl Encoder {
+    pub fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::load(vb.pp("layer").pp(i), cfg))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self { layers })
+    }
+
+    /// `x` is `(batch * seq, hidden)`; returns the same shape.
+    pub fn forward(&self, x: Tensor, input: &EncoderInput) -> candle_core::Result<Tensor> {
+        let (batch, seq) = (input.batch_size(), input.seq_len());
+        // Padding gets the most negative f32 added before softmax, as transformers does with
+        // `finfo(dtype).min`, so its attention weight is exactly zero.
+        let mask = input.attention_mask.to_dtype(DType::F32)?;
+        let mask_bias = ((1.0 - mask)? * f32::MIN as f64)?.reshape((batch, 1, 1, seq))?;
+        let mut x = x;
+        for layer in &self.layers {
+            x = layer.forward(&x, &mask_bias, batch, seq)?;
+        }
+        Ok(x)
+    }
+}
+
+/// The hidden state of each sequence's first token ([CLS]): `(batch * seq, h)` -> `(batch, h)`.
+pub(crate) fn first_token(x: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
+    let h = x.dim(D::Minus1)?;
+    x.reshape((batch, seq, h))?.narrow(1, 0, 1)?.reshape((batch, h))
+}

@@ -1,0 +1,212 @@
+//! Zero-shot classification by NLI, with the semantics of transformers'
+//! `zero-shot-classification` pipeline.
+//!
+//! Each candidate label becomes a hypothesis, `template.format(label)`, paired with the text as
+//! premise; only the premise is truncated to the model's length. The entailment class is the first
+//! `label2id` entry whose name, lower-cased, starts with "entail" (the last class if none does);
+//! the contradiction class is 0, or the last class when entailment is 0. Single-label: softmax of
+//! the entailment logits across labels. Multi-label (or a single label): for each label, softmax
+//! over [contradiction, entailment]. Results are sorted by score, descending.
+//!
+//! A text's label pairs always go through the model in the same batch, and several texts share a
+//! batch up to a pair budget, so corpus runs can batch freely.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::tokenize::Encoded;
+
+/// The Spanish hypothesis template the SELECTRA zero-shot cards use.
+pub const DEFAULT_TEMPLATE: &str = "Este ejemplo es {}.";
+
+/// What to classify against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZeroShotTask {
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+}
+
+impl ZeroShotTask {
+    /// Validates labels and template; the errors say what to fix.
+    pub fn new(labels: Vec<String>, template: &str, multi_label: bool) -> Result<Self> {
+        if labels.is_empty() {
+            return Err(Error::Input("no candidate labels; give at least one, e.g. --labels deportes,política".into()));
+        }
+        for (i, label) in labels.iter().enumerate() {
+            if label.trim().is_empty() {
+                return Err(Error::Input(format!("label {} of {} is empty; remove the stray comma or name it", i + 1, labels.len())));
+            }
+            if labels[..i].contains(label) {
+                return Err(Error::Input(format!("label {label:?} is given twice; each label must be unique")));
+            }
+        }
+        format_template(template, &labels[0])?;
+        Ok(Self { labels, template: template.to_string(), multi_label })
+    }
+
+    /// Splits a comma-separated label list as the pipeline does (each label trimmed), keeping
+    /// empty entries so that [`ZeroShotTask::new`] can report them.
+    pub fn parse_labels(list: &str) -> Vec<String> {
+        if list.trim().is_empty() {
+            return Vec::new();
+        }
+        list.split(',').map(|l| l.trim().to_string()).collect()
+    }
+
+    pub fn hypotheses(&self) -> Vec<String> {
+        self.labels.iter().map(|l| format_template(&self.template, l).expect("validated in new")).collect()
+    }
+}
+
+/// Python's `str.format` for the one positional field a hypothesis template has: `{}` or `{0}`
+/// take the label, `{{` and `}}` are literal braces, anything else is an error.
+pub fn format_template(template: &str, label: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Error::Input(format!(
+            "the template {template:?} {why}; write it with {{}} where the label goes, e.g. {DEFAULT_TEMPLATE:?}"
+        ))
+    };
+    let mut out = String::with_capacity(template.len() + label.len());
+    let mut fields = 0;
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let field: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                if field.is_empty() || field == "0" {
+                    fields += 1;
+                    out.push_str(label);
+                } else {
+                    return Err(bad(&format!("has a field {{{field}}} that cannot be filled")));
+                }
+            }
+            '}' => return Err(bad("has a single '}'")),
+            c => out.push(c),
+        }
+    }
+    if fields == 0 {
+        return Err(bad("has no {} for the label"));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZeroShotResult {
+    pub sequence: String,
+    pub labels: Vec<String>,
+    pub scores: Vec<f32>,
+}
+
+/// A loaded NLI model with its entailment/contradiction classes resolved.
+pub struct ZeroShotClassifier<'m> {
+    model: &'m Model,
+    entailment: usize,
+    contradiction: usize,
+    /// True when no class name starts with "entail" and the last class is assumed (the pipeline
+    /// warns in that case; results are likely meaningless).
+    pub entailment_guessed: bool,
+    /// How many (text, label) pairs go through the model at once; a text's pairs are never split.
+    pub max_batch_pairs: usize,
+}
+
+impl<'m> ZeroShotClassifier<'m> {
+    pub fn new(model: &'m Model) -> Result<Self> {
+        if !model.architecture().is_classifier() {
+            return Err(Error::Input(format!(
+                "{} is a {} model; zero-shot classification needs an NLI classifier such as Recognai/zeroshot_selectra_small",
+                model.name,
+                model.architecture().name()
+            )));
+        }
+        let classes = model.config.id2label.len();
+        let found = model.config.label2id.iter().find(|(name, _)| name.to_lowercase().starts_with("entail")).map(|(_, id)| *id);
+        let entailment = found.unwrap_or(classes - 1);
+        let contradiction = if entailment == 0 { classes - 1 } else { 0 };
+        Ok(Self { model, entailment, contradiction, entailment_guessed: found.is_none(), max_batch_pairs: 64 })
+    }
+
+    pub fn entailment_id(&self) -> usize {
+        self.entailment
+    }
+
+    pub fn contradiction_id(&self) -> usize {
+        self.contradiction
+    }
+
+    pub fn classify(&self, text: &str, task: &ZeroShotTask) -> Result<ZeroShotResult> {
+        Ok(self.classify_batch(&[text], task)?.remove(0))
+    }
+
+    /// Classifies several texts, batching their pairs.
+    pub fn classify_batch(&self, texts: &[&str], task: &ZeroShotTask) -> Result<Vec<ZeroShotResult>> {
+        let logits = self.nli_logits(texts, task)?;
+        Ok(texts.iter().zip(logits).map(|(text, rows)| self.scores(text, task, &rows)).collect())
+    }
+
+    /// The raw NLI logits: for each text, one row of class logits per label.
+    pub fn nli_logits(&self, texts: &[&str], task: &ZeroShotTask) -> Result<Vec<Vec<Vec<f32>>>> {
+        let hypotheses = task.hypotheses();
+        let mut out = Vec::with_capacity(texts.len());
+        let per_batch = (self.max_batch_pairs / hypotheses.len()).max(1);
+        for chunk in texts.chunks(per_batch) {
+            let mut pairs: Vec<Encoded> = Vec::with_capacity(chunk.len() * hypotheses.len());
+            for text in chunk {
+                if text.trim().is_empty() {
+                    return Err(Error::Input("the text is empty; there is nothing to classify".into()));
+                }
+                for (label, hypothesis) in task.labels.iter().zip(&hypotheses) {
+                    let encoded = self.model.tokenizer.encode_pair(text, hypothesis)?;
+                    if encoded.ids.len() > self.model.tokenizer.max_length() {
+                        return Err(Error::Input(format!(
+                            "the hypothesis for label {label:?} ({hypothesis:?}) alone is longer than the model's \
+                             {} tokens; use a shorter label or template",
+                            self.model.tokenizer.max_length()
+                        )));
+                    }
+                    pairs.push(encoded);
+                }
+            }
+            let refs: Vec<&Encoded> = pairs.iter().collect();
+            let rows = self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?;
+            for text_rows in rows.chunks(hypotheses.len()) {
+                out.push(text_rows.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns one text's per-label logits into the pipeline's sorted scores.
+    pub fn scores(&self, text: &str, task: &ZeroShotTask, rows: &[Vec<f32>]) -> ZeroShotResult {
+        let scores: Vec<f32> = if task.multi_label || task.labels.len() == 1 {
+            rows.iter().map(|r| softmax(&[r[self.contradiction], r[self.entailment]])[1]).collect()
+        } else {
+            softmax(&rows.iter().map(|r| r[self.entailment]).collect::<Vec<_>>())
+        };
+        // numpy's `reversed(argsort)`: ascending and stable for ties, then reversed.
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        order.reverse();
+        ZeroShotResult {
+            sequence: text.to_string(),
+            labels: order.iter().map(|&i| task.labels[i].clone()).collect(),
+            scores: order.iter().map(|&i| scores[i]).collect(),
+        }
+    }
+}
+
+fn softmax(xs: &[f32]) -> Vec<f32> {
+    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = xs.iter().map(|x| (x - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}

@@ -1,0 +1,77 @@
+//! Shared helpers for the integration tests: fixture paths, expected-output files, comparisons.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Outputs must match transformers to this absolute tolerance.
+pub const TOLERANCE: f64 = 1e-4;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
+
+pub fn model_dir(name: &str) -> PathBuf {
+    fixtures().join("models").join(name)
+}
+
+/// Every expected-output file the generator wrote, as (model name, parsed JSON).
+pub fn expected_files() -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(fixtures().join("expected"))
+        .expect("tests/fixtures/expected exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no expected outputs under tests/fixtures/expected");
+    files
+        .into_iter()
+        .map(|p| {
+            let json: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            (json["model"].as_str().unwrap().to_string(), json)
+        })
+        .collect()
+}
+
+pub fn close(what: &str, actual: f64, expected: f64) {
+    assert!(
+        (actual - expected).abs() <= TOLERANCE,
+        "{what}: got {actual}, transformers computed {expected} (tolerance {TOLERANCE})"
+    );
+}
+
+/// Compares an inspect output (`tokens` array of the CLI JSON) with transformers'.
+pub fn check_tokens(context: &str, actual: &Value, expected: &Value) {
+    let (a, e) = (actual.as_array().unwrap(), expected.as_array().unwrap());
+    let strings = |v: &[Value]| v.iter().map(|t| t["token"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(strings(a), strings(e), "{context}: token strings differ");
+    for (i, (at, et)) in a.iter().zip(e).enumerate() {
+        for key in ["id", "start", "end"] {
+            assert_eq!(at[key], et[key], "{context}: token {i} ({}) has a different {key}", et["token"]);
+        }
+        close(&format!("{context}: token {i} logit"), at["logit"].as_f64().unwrap(), et["logit"].as_f64().unwrap());
+        close(&format!("{context}: token {i} probability"), at["probability"].as_f64().unwrap(), et["probability"].as_f64().unwrap());
+    }
+}
+
+/// Compares a zero-shot output (`{sequence, labels, scores}`) with the pipeline's.
+pub fn check_zeroshot(context: &str, actual: &Value, expected: &Value) {
+    assert_eq!(actual["sequence"], expected["sequence"], "{context}: sequence differs");
+    assert_eq!(actual["labels"], expected["labels"], "{context}: label order differs");
+    let (a, e) = (actual["scores"].as_array().unwrap(), expected["scores"].as_array().unwrap());
+    assert_eq!(a.len(), e.len(), "{context}: number of scores differs");
+    for (i, (x, y)) in a.iter().zip(e).enumerate() {
+        close(&format!("{context}: score {i}"), x.as_f64().unwrap(), y.as_f64().unwrap());
+    }
+}
+
+/// Copies a fixture model into a fresh temporary folder that a test may damage.
+pub fn scratch_copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(model_dir(name)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
