@@ -40,7 +40,7 @@ pub enum Error {
     #[error("{0}")]
     ModelSpec(String),
 
-    #[error("{path}: {what} is missing. {hint}")]
+    #[error("{}: {what}. {hint}", path.display())]
     MissingFile { path: PathBuf, what: String, hint: String },
 
     #[error(

@@ -143,21 +143,21 @@ fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
     if entries.count() == 0 {
         return Err(Error::MissingFile {
             path: folder.to_path_buf(),
-            what: "everything (the folder is empty)".into(),
+            what: "the folder is empty".into(),
             hint: "A model folder holds config.json, model.safetensors or pytorch_model.bin, and vocab.txt or tokenizer.json.".into(),
         });
     }
     let existing = |name: &str| Some(folder.join(name)).filter(|p| p.is_file());
     let config = existing("config.json").ok_or_else(|| Error::MissingFile {
         path: folder.to_path_buf(),
-        what: "config.json".into(),
+        what: "config.json is missing".into(),
         hint: "Is this the model's folder? It must hold the Hugging Face config.json.".into(),
     })?;
     let weights = find_weights(folder).ok_or_else(|| {
         let sharded = existing("model.safetensors.index.json").or_else(|| existing("pytorch_model.bin.index.json"));
         Error::MissingFile {
             path: folder.to_path_buf(),
-            what: "the weights (model.safetensors or pytorch_model.bin)".into(),
+            what: "the weights (model.safetensors or pytorch_model.bin) are missing".into(),
             hint: if sharded.is_some() {
                 "Sharded checkpoints are not supported; save the model as one file.".into()
             } else {
@@ -174,7 +174,7 @@ fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
     if tokenizer.tokenizer_json.is_none() && tokenizer.vocab_txt.is_none() {
         return Err(Error::MissingFile {
             path: folder.to_path_buf(),
-            what: "the tokenizer (vocab.txt or tokenizer.json)".into(),
+            what: "the tokenizer (vocab.txt or tokenizer.json) is missing".into(),
             hint: "Copy the model's vocab.txt (and tokenizer_config.json) into the folder.".into(),
         });
     }
@@ -225,28 +225,35 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     let handle = client.model(owner, name);
     let bridge = Arc::new(ProgressBridge { file: Mutex::new(String::new()), observer });
 
-    // Ok(None) means the repository does not have the file (an optional file, or a fallback).
+    // Once the Hub proves unreachable, the remaining files come from the cache only, as with
+    // HF_HUB_OFFLINE (and as huggingface_hub does), instead of retrying the network for each.
+    let cache_only = std::cell::Cell::new(hub.offline);
+    let unreachable_reason = std::cell::RefCell::new(String::new());
+    // Ok(None) means the file is not available: the repository lacks it, or (cache only) it is not cached.
     let fetch = |file: &str| -> Result<Option<PathBuf>> {
         if let Ok(mut current) = bridge.file.lock() {
             *current = file.to_string();
         }
-        let result = handle
-            .download_file()
-            .filename(file)
-            .maybe_revision(revision.map(str::to_string))
-            .local_files_only(hub.offline)
-            .progress(hf_hub::progress::Progress::from(bridge.clone() as Arc<dyn ProgressHandler>))
-            .send();
+        let attempt = |local_files_only: bool| {
+            handle
+                .download_file()
+                .filename(file)
+                .maybe_revision(revision.map(str::to_string))
+                .local_files_only(local_files_only)
+                .progress(hf_hub::progress::Progress::from(bridge.clone() as Arc<dyn ProgressHandler>))
+                .send()
+        };
+        let mut result = attempt(cache_only.get());
+        if let Err(e) = &result {
+            if !cache_only.get() && is_unreachable(e) {
+                cache_only.set(true);
+                *unreachable_reason.borrow_mut() = format!("the Hub could not be reached: {e}");
+                result = attempt(true);
+            }
+        }
         match result {
             Ok(path) => Ok(Some(path)),
-            Err(HFError::EntryNotFound { .. }) => Ok(None),
-            Err(HFError::LocalEntryNotFound { .. }) if !hub.offline => Err(Error::NotCached {
-                model: model.clone(),
-                cache: hub.repo_cache(repo),
-                reason: "the Hub could not be reached".into(),
-            }),
-            // Offline, a file that is not cached may simply not exist upstream; the caller decides.
-            Err(HFError::LocalEntryNotFound { .. }) => Ok(None),
+            Err(HFError::EntryNotFound { .. } | HFError::LocalEntryNotFound { .. }) => Ok(None),
             Err(e) => Err(hub_error(&model, file, e)),
         }
     };
@@ -254,17 +261,25 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     let not_cached = |what: &str| Error::NotCached {
         model: model.clone(),
         cache: hub.repo_cache(repo),
-        reason: format!("HF_HUB_OFFLINE is set and {what} is not cached"),
+        reason: if hub.offline {
+            format!("HF_HUB_OFFLINE is set and {what} is not cached")
+        } else {
+            format!("{}, and {what} is not cached", unreachable_reason.borrow())
+        },
     };
-    let missing = |what: &str, hint: &str| Error::MissingFile { path: PathBuf::from(&model), what: what.into(), hint: hint.into() };
+    let missing = |what: &str, hint: &str| Error::MissingFile {
+        path: PathBuf::from(&model),
+        what: format!("the repository has no {what}"),
+        hint: hint.into(),
+    };
 
     let config = fetch("config.json")?.ok_or_else(|| {
-        if hub.offline { not_cached("config.json") } else { missing("config.json", "The repository is not a transformers model.") }
+        if cache_only.get() { not_cached("config.json") } else { missing("config.json", "The repository is not a transformers model.") }
     })?;
     let tokenizer_json = fetch("tokenizer.json")?;
     let vocab_txt = if tokenizer_json.is_none() { fetch("vocab.txt")? } else { None };
     if tokenizer_json.is_none() && vocab_txt.is_none() {
-        return Err(if hub.offline {
+        return Err(if cache_only.get() {
             not_cached("the tokenizer (vocab.txt or tokenizer.json)")
         } else {
             missing("the tokenizer (vocab.txt or tokenizer.json)", "The repository ships no tokenizer we can read.")
@@ -275,7 +290,7 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     let weights = match fetch("model.safetensors")? {
         Some(path) => path,
         None => fetch("pytorch_model.bin")?.ok_or_else(|| {
-            if hub.offline {
+            if cache_only.get() {
                 not_cached("the weights (model.safetensors or pytorch_model.bin)")
             } else {
                 missing("the weights (model.safetensors or pytorch_model.bin)", "Sharded or TensorFlow-only checkpoints are not supported.")
@@ -289,6 +304,15 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
         weights,
         tokenizer: TokenizerFiles { tokenizer_json, vocab_txt, tokenizer_config, special_tokens_map },
     })
+}
+
+/// Network failures and server errors, after hf-hub's own retries: the Hub is not usable now.
+fn is_unreachable(e: &HFError) -> bool {
+    match e {
+        HFError::Request { .. } => true,
+        HFError::Http { context } => context.status.is_server_error(),
+        _ => false,
+    }
 }
 
 fn hub_error(model: &str, file: &str, e: HFError) -> Error {
@@ -345,5 +369,36 @@ fn collect_refs(dir: &Path, prefix: &str, out: &mut Vec<String>) {
         } else {
             out.push(name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(spec: &str, expected: Option<(&str, Option<&str>)>) {
+        match (ModelSource::parse(spec), expected) {
+            (Ok(ModelSource::Hub { repo, revision }), Some((r, rev))) => {
+                assert_eq!((repo.as_str(), revision.as_deref()), (r, rev), "{spec}")
+            }
+            (Err(e), None) => assert_eq!(e.code(), crate::ErrorCode::ModelSpec, "{spec}"),
+            (got, want) => panic!("{spec}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn hub_ids_parse_with_optional_revisions() {
+        check("Recognai/selectra_small", Some(("Recognai/selectra_small", None)));
+        check("Recognai/zeroshot_selectra_medium@refs/pr/1", Some(("Recognai/zeroshot_selectra_medium", Some("refs/pr/1"))));
+        check("Org/model.v2@0123abc", Some(("Org/model.v2", Some("0123abc"))));
+        for bad in ["selectra_small", "a/b/c", "/abs/missing", "./missing", "Org/", "/name", "Org/name@", "Org/na me"] {
+            check(bad, None);
+        }
+    }
+
+    #[test]
+    fn existing_folders_are_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ModelSource::parse(dir.path().to_str().unwrap()).unwrap(), ModelSource::Folder(dir.path().to_path_buf()));
     }
 }

@@ -210,3 +210,47 @@ fn softmax(xs: &[f32]) -> Vec<f32> {
     let sum: f32 = exps.iter().sum();
     exps.iter().map(|e| e / sum).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_template(template: &str, expected: Option<&str>) {
+        match (format_template(template, "deportes"), expected) {
+            (Ok(out), Some(want)) => assert_eq!(out, want, "{template:?}"),
+            (Err(_), None) => {}
+            (got, want) => panic!("{template:?}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn templates_format_like_python() {
+        check_template("Este ejemplo es {}.", Some("Este ejemplo es deportes."));
+        check_template("{0} y {}", Some("deportes y deportes"));
+        check_template("{{literal}} {}", Some("{literal} deportes"));
+        check_template("Sin campo.", None);
+        check_template("{{}}", None);
+        check_template("Es {label}.", None);
+        check_template("Cierra } sola {}", None);
+        check_template("", None);
+    }
+
+    #[test]
+    fn labels_split_on_commas_and_are_validated() {
+        assert_eq!(ZeroShotTask::parse_labels(" deportes , política,economía "), ["deportes", "política", "economía"]);
+        assert!(ZeroShotTask::parse_labels("  ").is_empty());
+        let task = |list: &str| ZeroShotTask::new(ZeroShotTask::parse_labels(list), DEFAULT_TEMPLATE, false);
+        assert!(task("deportes,política").is_ok());
+        for bad in ["", "a,,b", "a,", "a,b,a"] {
+            assert_eq!(task(bad).unwrap_err().code(), crate::ErrorCode::Input, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn softmax_is_stable_for_large_logits() {
+        let p = softmax(&[1000.0, 1000.0]);
+        assert_eq!(p, vec![0.5, 0.5]);
+        let p = softmax(&[0.0, (3.0f32).ln()]);
+        assert!((p[1] - 0.75).abs() < 1e-6);
+    }
+}

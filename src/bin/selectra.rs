@@ -4,11 +4,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::inspect::{self, Inspection};
@@ -128,28 +129,30 @@ fn load(spec: &str, strip_accents: Option<bool>) -> selectra::Result<Model> {
     Model::load(spec, &options, Arc::new(DownloadBar::new()))
 }
 
-/// A download progress bar on stderr (hidden when stderr is not a terminal).
+/// A download progress bar on stderr. It appears only while bytes are actually being fetched
+/// (cache hits report completion and nothing else) and only when stderr is a terminal.
 struct DownloadBar {
     bar: ProgressBar,
+    shown: AtomicBool,
 }
 
 impl DownloadBar {
     fn new() -> Self {
         let bar = ProgressBar::hidden();
-        if std::io::stderr().is_terminal() {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
         bar.set_style(
             ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
                 .expect("valid template"),
         );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Self { bar }
+        Self { bar, shown: AtomicBool::new(false) }
     }
 }
 
 impl DownloadObserver for DownloadBar {
     fn progress(&self, file: &str, done: u64, total: u64) {
+        if done < total && std::io::stderr().is_terminal() && !self.shown.swap(true, Ordering::Relaxed) {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
         self.bar.set_message(file.to_string());
         self.bar.set_length(total.max(done));
         self.bar.set_position(done);

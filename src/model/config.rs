@@ -297,3 +297,45 @@ fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Pa
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<ModelConfig> {
+        ModelConfig::from_json(json, Path::new("config.json"))
+    }
+
+    #[test]
+    fn missing_fields_take_the_transformers_class_defaults() {
+        let electra = parse(r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"]}"#).unwrap();
+        assert_eq!((electra.embedding_size, electra.hidden_size, electra.num_attention_heads, electra.intermediate_size), (128, 256, 4, 1024));
+        let bert = parse(r#"{"model_type": "bert", "architectures": ["BertForSequenceClassification"]}"#).unwrap();
+        assert_eq!((bert.embedding_size, bert.hidden_size, bert.num_attention_heads), (768, 768, 12));
+        assert_eq!(bert.id2label, ["LABEL_0", "LABEL_1"]);
+    }
+
+    #[test]
+    fn label2id_keeps_the_file_order() {
+        let cfg = parse(
+            r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"],
+                "id2label": {"0": "entailment", "1": "neutral", "2": "contradiction"},
+                "label2id": {"neutral": 1, "entailment": 0, "contradiction": 2}}"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = cfg.label2id.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["neutral", "entailment", "contradiction"]);
+    }
+
+    #[test]
+    fn out_of_range_dimensions_are_rejected_before_loading() {
+        for json in [
+            r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "vocab_size": 0}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "hidden_size": 99999999999}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "id2label": {}}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "label2id": {"x": 7}}"#,
+        ] {
+            assert_eq!(parse(json).unwrap_err().code(), crate::ErrorCode::Config, "{json}");
+        }
+    }
+}
