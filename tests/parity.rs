@@ -47,11 +47,54 @@ fn inspect_matches_transformers() {
                 let result = selectra::inspect::inspect(&model, text).unwrap_or_else(|e| panic!("{context}: {e}"));
                 assert_eq!(result.truncated, case["truncated"].as_bool().unwrap(), "{context}: truncation");
                 check_tokens(&context, &serde_json::to_value(&result).unwrap()["tokens"], &case["output"]["tokens"]);
+                check_words(&context, &result, case);
                 checked += 1;
             }
         }
     }
     assert!(checked >= 40, "only {checked} inspect cases were checked");
+}
+
+/// The word view groups tokens as transformers' `word_ids()` does; a word scores as its most
+/// suspicious token and spans the text from its first token's start to its last token's end.
+fn check_words(context: &str, result: &selectra::inspect::Inspection, case: &Value) {
+    let word_ids = case["word_ids"].as_array().unwrap();
+    let mut expected_sizes: Vec<usize> = Vec::new();
+    for (i, id) in word_ids.iter().enumerate() {
+        if i > 0 && !id.is_null() && *id == word_ids[i - 1] {
+            *expected_sizes.last_mut().unwrap() += 1;
+        } else {
+            expected_sizes.push(1);
+        }
+    }
+    let words = result.words();
+    assert_eq!(words.iter().map(|w| w.token_count).collect::<Vec<_>>(), expected_sizes, "{context}: word grouping");
+    let chars: Vec<char> = result.text.chars().collect();
+    for w in &words {
+        let tokens = &result.tokens[w.first_token..w.first_token + w.token_count];
+        let max = tokens.iter().map(|t| t.probability).fold(f32::MIN, f32::max);
+        assert_eq!(w.probability, max, "{context}: word {:?} score", w.text);
+        assert_eq!((w.start, w.end), (tokens[0].start, tokens[tokens.len() - 1].end), "{context}: word {:?} span", w.text);
+        assert_eq!(w.text, chars[w.start..w.end].iter().collect::<String>(), "{context}: word text");
+    }
+}
+
+/// Editing a token in the inspector equals inspecting the edited text, when both tokenize alike.
+#[test]
+fn replacing_a_token_recomputes_the_scores() {
+    let model = load("disc-vocab-bin", None);
+    let original = selectra::inspect::inspect(&model, "El perro come carne y la casa es azul.").unwrap();
+    let index = original.tokens.iter().position(|t| t.token == "perro").unwrap();
+    let edited = selectra::inspect::inspect_with_replacement(&model, &original.text, index, "gato").unwrap();
+    let retyped = selectra::inspect::inspect(&model, "El gato come carne y la casa es azul.").unwrap();
+    assert_eq!(edited.tokens[index].token, "gato");
+    for (i, (a, b)) in edited.tokens.iter().zip(&retyped.tokens).enumerate() {
+        assert_eq!(a.id, b.id, "token {i}");
+        close(&format!("token {i} logit"), a.logit as f64, b.logit as f64);
+    }
+    assert!(edited.tokens.iter().zip(&original.tokens).any(|(a, b)| (a.logit - b.logit).abs() > 1e-3), "the edit moved no logit");
+    assert!(selectra::inspect::inspect_with_replacement(&model, &original.text, index, "no-such-token").is_err());
+    assert!(selectra::inspect::inspect_with_replacement(&model, &original.text, 999, "gato").is_err());
 }
 
 #[test]

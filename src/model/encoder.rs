@@ -6,9 +6,10 @@
 //! pass, not once per layer.
 
 use candle_core::{DType, Module, Tensor, D};
-use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder};
+use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 
 use super::config::{Activation, ModelConfig};
+use super::layer_norm::LayerNorm;
 
 /// A tokenized, padded batch ready for the encoder.
 #[derive(Debug, Clone)]
@@ -29,10 +30,6 @@ impl EncoderInput {
     pub fn seq_len(&self) -> usize {
         self.input_ids.dims()[1]
     }
-}
-
-pub(crate) fn layer_norm_config(eps: f64) -> LayerNormConfig {
-    LayerNormConfig { eps, ..Default::default() }
 }
 
 pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
@@ -59,7 +56,7 @@ impl Embeddings {
             word: embedding(cfg.vocab_size, width, vb.pp("word_embeddings"))?,
             position: embedding(cfg.max_position_embeddings, width, vb.pp("position_embeddings"))?,
             token_type: embedding(cfg.type_vocab_size, width, vb.pp("token_type_embeddings"))?,
-            norm: layer_norm(width, layer_norm_config(cfg.layer_norm_eps), vb.pp("LayerNorm"))?,
+            norm: LayerNorm::load(width, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
             width,
         })
     }
@@ -93,17 +90,17 @@ struct Layer {
 impl Layer {
     fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
         let h = cfg.hidden_size;
-        let eps = layer_norm_config(cfg.layer_norm_eps);
+        let eps = cfg.layer_norm_eps;
         let attn = vb.pp("attention");
         Ok(Self {
             query: linear(h, h, attn.pp("self").pp("query"))?,
             key: linear(h, h, attn.pp("self").pp("key"))?,
             value: linear(h, h, attn.pp("self").pp("value"))?,
             attn_out: linear(h, h, attn.pp("output").pp("dense"))?,
-            attn_norm: layer_norm(h, eps, attn.pp("output").pp("LayerNorm"))?,
+            attn_norm: LayerNorm::load(h, eps, attn.pp("output").pp("LayerNorm"))?,
             intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
             output: linear(cfg.intermediate_size, h, vb.pp("output").pp("dense"))?,
-            out_norm: layer_norm(h, eps, vb.pp("output").pp("LayerNorm"))?,
+            out_norm: LayerNorm::load(h, eps, vb.pp("output").pp("LayerNorm"))?,
             act: cfg.hidden_act,
             heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),

@@ -8,6 +8,7 @@ pub mod bert;
 pub mod config;
 pub mod electra;
 pub mod encoder;
+pub mod layer_norm;
 pub mod weights;
 
 use std::sync::Arc;

@@ -1,0 +1,71 @@
+//! LayerNorm computed the way PyTorch does: mean first, then the variance of the centred values.
+//!
+//! candle's fused CPU kernel computes the variance as E[x²] − E[x]² in f32, which cancels badly
+//! when a row's mean is large against its spread (residual streams of deep encoders can get
+//! there). This kernel keeps the fused, one-pass-per-row shape but centres before squaring and
+//! accumulates in f64, so it is at least as accurate as PyTorch's.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Module, Shape, Tensor};
+use candle_nn::VarBuilder;
+
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn load(width: usize, eps: f64, vb: VarBuilder) -> candle_core::Result<Self> {
+        Ok(Self { weight: vb.get(width, "weight")?, bias: vb.get(width, "bias")?, eps })
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.contiguous()?.apply_op3_no_bwd(&self.weight, &self.bias, &RowNorm { eps: self.eps })
+    }
+}
+
+struct RowNorm {
+    eps: f64,
+}
+
+fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("layer norm: {what} must be contiguous"),
+    }
+}
+
+impl CustomOp3 for RowNorm {
+    fn name(&self) -> &'static str {
+        "selectra-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, weight, bias) = (contiguous(s1, l1, "input")?, contiguous(s2, l2, "weight")?, contiguous(s3, l3, "bias")?);
+        let width = weight.len();
+        if width == 0 || bias.len() != width || x.len() % width != 0 {
+            candle_core::bail!("layer norm: input {:?} does not match width {width}", l1.shape());
+        }
+        let mut out = vec![0f32; x.len()];
+        for (row, dst) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / width as f64;
+            let inv_std = 1.0 / (var + self.eps).sqrt();
+            for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(weight).zip(bias) {
+                *d = ((v as f64 - mean) * inv_std) as f32 * w + b;
+            }
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
