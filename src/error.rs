@@ -33,6 +33,12 @@ pub enum ErrorCode {
     Inference,
     /// Reading or writing a file failed.
     Io,
+    /// The project database cannot be opened or written.
+    Database,
+    /// A corpus file has bad rows or cannot be imported.
+    Import,
+    /// The user cancelled long work; nothing half-done was kept.
+    Cancelled,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +80,15 @@ pub enum Error {
 
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+
+    #[error("{}: {message}", path.display())]
+    Database { path: PathBuf, message: String },
+
+    #[error("{}: {message}", path.display())]
+    Import { path: PathBuf, message: String },
+
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -90,6 +105,9 @@ impl Error {
             Error::Input(_) => ErrorCode::Input,
             Error::Inference(_) => ErrorCode::Inference,
             Error::Io { .. } => ErrorCode::Io,
+            Error::Database { .. } => ErrorCode::Database,
+            Error::Import { .. } => ErrorCode::Import,
+            Error::Cancelled => ErrorCode::Cancelled,
         }
     }
 

@@ -5,14 +5,20 @@
 //! - [`model`] reads config.json and the weights and runs the network;
 //! - [`tokenize`] builds the WordPiece tokenizer as transformers does;
 //! - [`inspect`] reports the discriminator's per-token scores;
-//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics.
+//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
+//! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
+//!   corpora in, label them with resumable runs, and write them out.
 //!
 //! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
 
+pub mod corpus_run;
 pub mod error;
+pub mod export;
 pub mod hub;
+pub mod import;
 pub mod inspect;
 pub mod model;
+pub mod store;
 pub mod tokenize;
 pub mod zeroshot;
 

@@ -156,33 +156,55 @@ impl<'m> ZeroShotClassifier<'m> {
     /// The raw NLI logits: for each text, one row of class logits per label.
     pub fn nli_logits(&self, texts: &[&str], task: &ZeroShotTask) -> Result<Vec<Vec<Vec<f32>>>> {
         let hypotheses = task.hypotheses();
-        let mut out = Vec::with_capacity(texts.len());
-        let per_batch = (self.max_batch_pairs / hypotheses.len()).max(1);
-        for chunk in texts.chunks(per_batch) {
-            let mut pairs: Vec<Encoded> = Vec::with_capacity(chunk.len() * hypotheses.len());
-            for text in chunk {
-                if text.trim().is_empty() {
-                    return Err(Error::Input("the text is empty; there is nothing to classify".into()));
-                }
-                for (label, hypothesis) in task.labels.iter().zip(&hypotheses) {
-                    let encoded = self.model.tokenizer.encode_pair(text, hypothesis)?;
-                    if encoded.ids.len() > self.model.tokenizer.max_length() {
-                        return Err(Error::Input(format!(
-                            "the hypothesis for label {label:?} ({hypothesis:?}) alone is longer than the model's \
-                             {} tokens; use a shorter label or template",
-                            self.model.tokenizer.max_length()
-                        )));
-                    }
-                    pairs.push(encoded);
-                }
+        let groups: Vec<Vec<(&str, &str)>> =
+            texts.iter().map(|t| hypotheses.iter().map(|h| (*t, h.as_str())).collect()).collect();
+        self.grouped_logits(&groups)
+    }
+
+    /// Class logits for groups of (premise, hypothesis) pairs, one group per text. Whole groups
+    /// are packed into forward passes of at most `max_batch_pairs` pairs (a larger group gets a
+    /// pass of its own), so a text's pairs are never split across passes.
+    pub fn grouped_logits(&self, groups: &[Vec<(&str, &str)>]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let mut out = Vec::with_capacity(groups.len());
+        let mut start = 0;
+        while start < groups.len() {
+            let mut end = start + 1;
+            let mut pairs = groups[start].len();
+            while end < groups.len() && pairs + groups[end].len() <= self.max_batch_pairs {
+                pairs += groups[end].len();
+                end += 1;
             }
-            let refs: Vec<&Encoded> = pairs.iter().collect();
-            let rows = self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?;
-            for text_rows in rows.chunks(hypotheses.len()) {
-                out.push(text_rows.to_vec());
+            let flat: Vec<(&str, &str)> = groups[start..end].iter().flatten().copied().collect();
+            let mut rows = self.forward_pairs(&flat)?.into_iter();
+            for group in &groups[start..end] {
+                out.push(rows.by_ref().take(group.len()).collect());
             }
+            start = end;
         }
         Ok(out)
+    }
+
+    /// One forward pass over the pairs, padded to the longest.
+    fn forward_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<f32>>> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut encoded: Vec<Encoded> = Vec::with_capacity(pairs.len());
+        for (text, hypothesis) in pairs {
+            if text.trim().is_empty() {
+                return Err(Error::Input("the text is empty; there is nothing to classify".into()));
+            }
+            let e = self.model.tokenizer.encode_pair(text, hypothesis)?;
+            if e.ids.len() > self.model.tokenizer.max_length() {
+                return Err(Error::Input(format!(
+                    "the hypothesis {hypothesis:?} alone is longer than the model's {} tokens; use a shorter label or template",
+                    self.model.tokenizer.max_length()
+                )));
+            }
+            encoded.push(e);
+        }
+        let refs: Vec<&Encoded> = encoded.iter().collect();
+        Ok(self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?)
     }
 
     /// Turns one text's per-label logits into the pipeline's sorted scores.

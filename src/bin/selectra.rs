@@ -11,7 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use std::path::PathBuf;
+
+use selectra::corpus_run;
+use selectra::export::{self, ExportFormat};
 use selectra::hub::{self, DownloadObserver, HubSettings};
+use selectra::import::{self, Format, ImportOptions};
+use selectra::store::Store;
 use selectra::inspect::{self, Inspection};
 use selectra::model::{LoadOptions, Model};
 use selectra::tokenize::TokenizerOptions;
@@ -66,9 +72,93 @@ enum Command {
         /// The text to classify.
         text: String,
     },
+    /// Corpora in a project database: import, list.
+    Corpus {
+        #[command(subcommand)]
+        command: CorpusCommand,
+    },
+    /// Zero-shot labels for every record of a corpus; the identical command resumes a run.
+    Run {
+        /// The project database (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// An NLI model folder or Hub id.
+        #[arg(long)]
+        model: String,
+        /// Comma-separated candidate labels.
+        #[arg(long)]
+        labels: String,
+        #[arg(long, default_value = DEFAULT_TEMPLATE)]
+        template: String,
+        #[arg(long)]
+        multi_label: bool,
+        #[arg(long, value_name = "true|false")]
+        strip_accents: Option<bool>,
+        /// Records per batch (each batch is committed at once).
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        /// Print the run summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a corpus and its predictions out.
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// jsonl or csv.
+        #[arg(long)]
+        format: String,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// The preset models and what the Hugging Face cache holds.
     Models {
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CorpusCommand {
+    /// Import a CSV, TSV, JSONL or plain-text file as a new corpus (all rows or none).
+    Import {
+        #[arg(long)]
+        db: PathBuf,
+        /// The new corpus's name.
+        #[arg(long)]
+        name: String,
+        /// csv, tsv, jsonl or txt (default: from the file extension).
+        #[arg(long)]
+        format: Option<String>,
+        /// The column (or JSON field) holding the text (default: "text").
+        #[arg(long)]
+        text_column: Option<String>,
+        #[arg(long)]
+        id_column: Option<String>,
+        /// The column holding a gold label, if any.
+        #[arg(long)]
+        label_column: Option<String>,
+        /// Comma-separated columns kept as metadata.
+        #[arg(long, value_delimiter = ',')]
+        metadata_columns: Vec<String>,
+        /// Import the good rows and report the bad ones, instead of importing nothing.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+        path: PathBuf,
+    },
+    /// The corpora in a project database.
+    List {
+        #[arg(long)]
+        db: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -119,6 +209,94 @@ fn run(command: Command) -> selectra::Result<()> {
                 print_scores(&result);
             }
         }
+        Command::Corpus { command: CorpusCommand::Import { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, json, path } } => {
+            let options = ImportOptions {
+                name,
+                format: format.as_deref().map(Format::parse).transpose()?,
+                text_column,
+                id_column,
+                label_column,
+                metadata_columns,
+                skip_bad,
+            };
+            let mut store = Store::open(&db)?;
+            let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
+            let cancel = cancel_on_ctrl_c();
+            let outcome = import::import_file(&mut store, &path, &options, &mut |p| {
+                bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records));
+            }, &cancel)?;
+            drop(bar);
+            if json {
+                print_json(&outcome);
+            } else {
+                println!("imported {} records into corpus {:?} ({})", outcome.imported, outcome.corpus.name, db.display());
+                if !outcome.skipped.is_empty() {
+                    println!("skipped {} bad rows:", outcome.skipped.len());
+                    for bad in &outcome.skipped {
+                        println!("  row {}: {}", bad.line, bad.reason);
+                    }
+                }
+            }
+        }
+        Command::Corpus { command: CorpusCommand::List { db, json } } => {
+            let corpora = Store::open(&db)?.corpora()?;
+            if json {
+                print_json(&corpora);
+            } else if corpora.is_empty() {
+                println!("no corpora in {}", db.display());
+            } else {
+                let width = corpora.iter().map(|c| c.name.chars().count()).max().unwrap_or(4).max(4);
+                println!("{:width$}  {:>9}  {:<6}  {:<24}  source", "name", "records", "format", "imported");
+                for c in &corpora {
+                    println!("{:width$}  {:>9}  {:<6}  {:<24}  {}", c.name, c.records, c.format, c.created_at, c.source_path);
+                }
+            }
+        }
+        Command::Run { db, corpus, model, labels, template, multi_label, strip_accents, batch_size, json } => {
+            let task = ZeroShotTask::new(ZeroShotTask::parse_labels(&labels), &template, multi_label)?;
+            let mut store = Store::open(&db)?;
+            store.corpus(&corpus)?;
+            let model = load(&model, strip_accents)?;
+            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
+            let cancel = cancel_on_ctrl_c();
+            let summary = corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, strip_accents, batch_size, &mut |p| {
+                let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
+                bar.update(p.done, p.total, &eta);
+            }, &cancel)?;
+            drop(bar);
+            if json {
+                print_json(&summary);
+            } else if summary.cancelled {
+                println!(
+                    "cancelled: run {} has {}/{} records; run the same command to resume",
+                    summary.run.id, summary.run.predictions, summary.run.records
+                );
+            } else {
+                println!(
+                    "run {} complete: {} records ({} predicted now)",
+                    summary.run.id, summary.run.records, summary.predicted_now
+                );
+            }
+            if summary.cancelled {
+                return Err(selectra::Error::Cancelled);
+            }
+        }
+        Command::Export { db, corpus, format, output } => {
+            let store = Store::open(&db)?;
+            let format = ExportFormat::parse(&format)?;
+            match output {
+                Some(path) => {
+                    let n = export::export_to_file(&store, &corpus, format, &path)?;
+                    eprintln!("exported {n} records to {}", path.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    export::export(&store, &corpus, format, &mut out)?;
+                    out.flush().map_err(|e| selectra::Error::Io { path: "<stdout>".into(), source: e })?;
+                }
+            }
+        }
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
@@ -160,6 +338,40 @@ impl DownloadObserver for DownloadBar {
 }
 
 impl Drop for DownloadBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Ctrl-C asks long work to stop at the next safe point (the current batch is kept).
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    // Failing to install the handler only means Ctrl-C kills the process, which is still safe.
+    let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::Relaxed));
+    flag
+}
+
+/// A progress bar for long work on stderr, drawn only on a terminal.
+struct TaskBar {
+    bar: ProgressBar,
+}
+
+impl TaskBar {
+    fn new(template: &str) -> Self {
+        let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        Self { bar }
+    }
+
+    fn update(&self, position: u64, length: u64, message: &str) {
+        self.bar.set_length(length);
+        self.bar.set_position(position);
+        self.bar.set_message(message.to_string());
+    }
+}
+
+impl Drop for TaskBar {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }

@@ -1,0 +1,439 @@
+//! Reading corpora from CSV, TSV, JSONL and plain-text files, streamed row by row.
+//!
+//! The parser turns a file into a stream of [`ImportItem`]s: a record, or a bad row with its line
+//! number and what is wrong with it. Problems with the file as a whole (unreadable, empty, a
+//! header without the chosen columns) are errors. The store decides what bad rows mean: roll the
+//! import back, or skip them (`--skip-bad`). Nothing is held in memory beyond the current row.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::store::{CorpusInfo, NewRecord, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Tsv,
+    Jsonl,
+    Txt,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+            Format::Txt => "txt",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "csv" => Format::Csv,
+            "tsv" => Format::Tsv,
+            "jsonl" | "ndjson" => Format::Jsonl,
+            "txt" | "text" => Format::Txt,
+            other => return Err(Error::Input(format!("unknown format {other:?}; use csv, tsv, jsonl or txt"))),
+        })
+    }
+
+    /// The format a file's extension implies, if any.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        Format::parse(path.extension()?.to_str()?).ok()
+    }
+}
+
+/// What to import and how to read it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub name: String,
+    /// Taken from the file extension when not given.
+    pub format: Option<Format>,
+    /// Defaults to "text" (or the only column of a one-column file).
+    pub text_column: Option<String>,
+    pub id_column: Option<String>,
+    pub label_column: Option<String>,
+    pub metadata_columns: Vec<String>,
+    pub skip_bad: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportItem {
+    Record(NewRecord),
+    Bad(BadRow),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub corpus: CorpusInfo,
+    pub imported: u64,
+    pub skipped: Vec<BadRow>,
+}
+
+/// Progress of an import: bytes of the file read so far, and records stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    pub bytes_read: u64,
+    pub total_bytes: u64,
+    pub records: u64,
+}
+
+/// Counts the bytes (and the `"` characters) that pass through, for progress and quote checks.
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+    quotes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.quotes.fetch_add(buf[..n].iter().filter(|&&b| b == b'"').count() as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Imports `path` into `store` as a new corpus. `cancel` stops the import (nothing is kept).
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+    cancel: &AtomicBool,
+) -> Result<ImportOutcome> {
+    let format = match options.format {
+        Some(f) => f,
+        None => Format::from_path(path).ok_or_else(|| {
+            Error::Input(format!("cannot tell the format of {} from its name; pass --format csv|tsv|jsonl|txt", path.display()))
+        })?,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if total_bytes == 0 {
+        return Err(Error::Import { path: path.to_path_buf(), message: "the file is empty".into() });
+    }
+    let bytes = Arc::new(AtomicU64::new(0));
+    let quotes = Arc::new(AtomicU64::new(0));
+    let reader = Counting { inner: file, bytes: bytes.clone(), quotes: quotes.clone() };
+
+    let mut rows: Box<dyn Iterator<Item = Result<ImportItem>>> = match format {
+        Format::Csv | Format::Tsv => Box::new(CsvRows::new(reader, format, options, path, quotes)?),
+        Format::Jsonl => Box::new(JsonlRows::new(reader, options, path)),
+        Format::Txt => {
+            if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
+                return Err(Error::Input("plain-text files have no columns; drop --id-column, --label-column and metadata columns".into()));
+            }
+            Box::new(TxtRows::new(reader, path))
+        }
+    };
+    let mut cancellable = std::iter::from_fn(|| {
+        if cancel.load(Ordering::Relaxed) {
+            return Some(Err(Error::Cancelled));
+        }
+        rows.next()
+    });
+    let source = path.display().to_string();
+    store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
+        progress(ImportProgress { bytes_read: bytes.load(Ordering::Relaxed), total_bytes, records })
+    })
+}
+
+fn column_index(header: &[String], name: &str, flag: &str, path: &Path) -> Result<usize> {
+    header.iter().position(|h| h == name).ok_or_else(|| {
+        Error::Input(format!("{}: there is no column {name:?} for {flag}; the columns are: {}", path.display(), header.join(", ")))
+    })
+}
+
+/// Which input field feeds which record field.
+struct Columns<K> {
+    text: K,
+    id: Option<K>,
+    label: Option<K>,
+    metadata: Vec<(String, K)>,
+}
+
+struct CsvRows<R: Read> {
+    reader: csv::Reader<R>,
+    columns: Columns<usize>,
+    width: usize,
+    record: csv::ByteRecord,
+    quotes: Arc<AtomicU64>,
+    last_line: u64,
+    done: bool,
+    path: std::path::PathBuf,
+}
+
+impl<R: Read> CsvRows<R> {
+    fn new(input: R, format: Format, options: &ImportOptions, path: &Path, quotes: Arc<AtomicU64>) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(input);
+        let header = reader
+            .byte_headers()
+            .map_err(|e| Error::Import { path: path.to_path_buf(), message: format!("cannot read the header row: {e}") })?
+            .clone();
+        let header: Vec<String> = header
+            .iter()
+            .map(|h| String::from_utf8(h.to_vec()).map(|s| s.trim_start_matches('\u{feff}').trim().to_string()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| Error::Import { path: path.to_path_buf(), message: "line 1: the header row is not valid UTF-8".into() })?;
+        let text = match &options.text_column {
+            Some(c) => column_index(&header, c, "--text-column", path)?,
+            None if header.len() == 1 => 0,
+            None => header.iter().position(|h| h == "text").ok_or_else(|| {
+                Error::Input(format!("{}: which column holds the text? Pass --text-column (columns: {})", path.display(), header.join(", ")))
+            })?,
+        };
+        let columns = Columns {
+            text,
+            id: options.id_column.as_deref().map(|c| column_index(&header, c, "--id-column", path)).transpose()?,
+            label: options.label_column.as_deref().map(|c| column_index(&header, c, "--label-column", path)).transpose()?,
+            metadata: options
+                .metadata_columns
+                .iter()
+                .map(|c| Ok((c.clone(), column_index(&header, c, "--metadata-columns", path)?)))
+                .collect::<Result<_>>()?,
+        };
+        Ok(Self {
+            reader,
+            columns,
+            width: header.len(),
+            record: csv::ByteRecord::new(),
+            quotes,
+            last_line: 1,
+            done: false,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn field(&self, i: usize, name: &str, line: u64) -> std::result::Result<String, BadRow> {
+        let bytes = self.record.get(i).unwrap_or_default();
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| BadRow { line, reason: format!("column {name} is not valid UTF-8") })
+    }
+
+    fn convert(&self, row_number: u64, line: u64) -> std::result::Result<NewRecord, BadRow> {
+        if self.record.len() != self.width {
+            return Err(BadRow { line, reason: format!("has {} fields, the header has {}", self.record.len(), self.width) });
+        }
+        let text = self.field(self.columns.text, "text", line)?;
+        if text.trim().is_empty() {
+            return Err(BadRow { line, reason: "the text is empty".into() });
+        }
+        let optional = |col: Option<usize>, name: &str| -> std::result::Result<Option<String>, BadRow> {
+            Ok(match col {
+                Some(i) => Some(self.field(i, name, line)?).filter(|s| !s.is_empty()),
+                None => None,
+            })
+        };
+        let metadata = if self.columns.metadata.is_empty() {
+            None
+        } else {
+            let mut map = Map::new();
+            for (name, i) in &self.columns.metadata {
+                map.insert(name.clone(), Value::String(self.field(*i, name, line)?));
+            }
+            Some(Value::Object(map).to_string())
+        };
+        Ok(NewRecord {
+            row_number,
+            source_id: optional(self.columns.id, "id")?,
+            text,
+            gold: optional(self.columns.label, "label")?,
+            metadata,
+        })
+    }
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<ImportItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                self.last_line = line;
+                let row_number = self.record.position().map_or(0, |p| p.record());
+                Some(Ok(match self.convert(row_number, line) {
+                    Ok(record) => ImportItem::Record(record),
+                    Err(bad) => ImportItem::Bad(bad),
+                }))
+            }
+            Ok(false) => {
+                self.done = true;
+                // The csv reader takes an unclosed quote as "the field runs to the end of the
+                // file"; an odd number of quote characters in the whole file betrays it.
+                if self.quotes.load(Ordering::Relaxed) % 2 == 1 {
+                    return Some(Ok(ImportItem::Bad(BadRow {
+                        line: self.last_line,
+                        reason: "a quoted field opened on or after this line is never closed (unbalanced \")".into(),
+                    })));
+                }
+                None
+            }
+            Err(e) => {
+                let line = e.position().map_or(self.last_line, |p| p.line());
+                match e.kind() {
+                    csv::ErrorKind::Io(_) => {
+                        self.done = true;
+                        Some(Err(Error::Import { path: self.path.clone(), message: format!("line {line}: {e}") }))
+                    }
+                    _ => Some(Ok(ImportItem::Bad(BadRow { line, reason: e.to_string() }))),
+                }
+            }
+        }
+    }
+}
+
+/// Reads lines as raw bytes (so invalid UTF-8 becomes a bad row, not an abort).
+struct Lines<R> {
+    reader: BufReader<R>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> Lines<R> {
+    fn new(input: R) -> Self {
+        Self { reader: BufReader::new(input), line: 0, buf: Vec::new() }
+    }
+
+    /// The next line without its line ending, or None at the end; Err for I/O errors.
+    fn next_line(&mut self) -> Option<std::io::Result<(u64, std::result::Result<String, Vec<u8>>)>> {
+        self.buf.clear();
+        match self.reader.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                self.line += 1;
+                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                    self.buf.pop();
+                }
+                let mut bytes = std::mem::take(&mut self.buf);
+                if self.line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+                    bytes.drain(..3);
+                }
+                Some(Ok((self.line, String::from_utf8(bytes).map_err(|e| e.into_bytes()))))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+struct TxtRows<R> {
+    lines: Lines<R>,
+    path: std::path::PathBuf,
+}
+
+impl<R: Read> TxtRows<R> {
+    fn new(input: R, path: &Path) -> Self {
+        Self { lines: Lines::new(input), path: path.to_path_buf() }
+    }
+}
+
+impl<R: Read> Iterator for TxtRows<R> {
+    type Item = Result<ImportItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            return Some(match self.lines.next_line()? {
+                Err(e) => Err(Error::io(&self.path, e)),
+                Ok((line, Err(_))) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
+                // Blank lines separate nothing in a one-record-per-line file; they are not records.
+                Ok((_, Ok(text))) if text.trim().is_empty() => continue,
+                Ok((line, Ok(text))) => {
+                    Ok(ImportItem::Record(NewRecord { row_number: line, source_id: None, text, gold: None, metadata: None }))
+                }
+            });
+        }
+    }
+}
+
+struct JsonlRows<R> {
+    lines: Lines<R>,
+    columns: Columns<String>,
+    path: std::path::PathBuf,
+}
+
+impl<R: Read> JsonlRows<R> {
+    fn new(input: R, options: &ImportOptions, path: &Path) -> Self {
+        Self {
+            lines: Lines::new(input),
+            columns: Columns {
+                text: options.text_column.clone().unwrap_or_else(|| "text".into()),
+                id: options.id_column.clone(),
+                label: options.label_column.clone(),
+                metadata: options.metadata_columns.iter().map(|c| (c.clone(), c.clone())).collect(),
+            },
+            path: path.to_path_buf(),
+        }
+    }
+
+    fn convert(&self, line: u64, text: &str) -> std::result::Result<NewRecord, BadRow> {
+        let bad = |reason: String| BadRow { line, reason };
+        let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let Value::Object(object) = value else {
+            return Err(bad("is not a JSON object".into()));
+        };
+        let text = match object.get(&self.columns.text) {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(_)) => return Err(bad("the text is empty".into())),
+            Some(_) => return Err(bad(format!("field {:?} is not a string", self.columns.text))),
+            None => return Err(bad(format!("has no field {:?} (choose it with --text-column)", self.columns.text))),
+        };
+        let scalar = |key: &Option<String>| -> std::result::Result<Option<String>, BadRow> {
+            let Some(key) = key else { return Ok(None) };
+            match object.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+                Some(_) => Err(bad(format!("field {key:?} must be a string or a number"))),
+            }
+        };
+        let metadata = if self.columns.metadata.is_empty() {
+            None
+        } else {
+            let map: Map<String, Value> =
+                self.columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
+            Some(Value::Object(map).to_string())
+        };
+        Ok(NewRecord { row_number: line, source_id: scalar(&self.columns.id)?, text, gold: scalar(&self.columns.label)?, metadata })
+    }
+}
+
+impl<R: Read> Iterator for JsonlRows<R> {
+    type Item = Result<ImportItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            return Some(match self.lines.next_line()? {
+                Err(e) => Err(Error::io(&self.path, e)),
+                Ok((line, Err(_))) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
+                Ok((_, Ok(text))) if text.trim().is_empty() => continue,
+                Ok((line, Ok(text))) => Ok(match self.convert(line, &text) {
+                    Ok(record) => ImportItem::Record(record),
+                    Err(bad) => ImportItem::Bad(bad),
+                }),
+            });
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The project database: one SQLite file holding corpora, zero-shot runs and their predictions.
+//!
+//! This is the only module that touches rusqlite. Durability rules: WAL journal with
+//! `synchronous=FULL` (a committed transaction survives kill -9 and power loss), foreign keys on,
+//! writers take the lock up front (`BEGIN IMMEDIATE`) and wait on a busy timeout instead of
+//! failing, and every multi-row change is one transaction, so a crash leaves all of it or none.
+
+mod corpus;
+mod runs;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+pub use corpus::{CorpusInfo, NewRecord};
+pub use runs::{ExportRow, PredictionRow, RunInfo, RunKey};
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) a project database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_error(path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| db_error(path, e))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| db_error(path, e))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| db_error(path, e))?;
+
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map_err(|e| db_error(path, e))? as usize;
+        if version > schema::latest_version() {
+            return Err(Error::Database {
+                path: path.to_path_buf(),
+                message: format!(
+                    "this project was written by a newer Selectra Studio (schema version {version}, this build knows up to {}); \
+                     update Selectra Studio to open it",
+                    schema::latest_version()
+                ),
+            });
+        }
+        schema::migrations().to_latest(&mut conn).map_err(|e| Error::Database {
+            path: path.to_path_buf(),
+            message: format!("cannot bring the database schema up to date: {e}"),
+        })?;
+        Ok(Self { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<usize> {
+        let v: i64 = self.conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(|e| self.err(e))?;
+        Ok(v as usize)
+    }
+
+    /// `PRAGMA integrity_check`, "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        self.conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, e)
+    }
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    let message = match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            "not a Selectra Studio project (not an SQLite database)".to_string()
+        }
+        _ => e.to_string(),
+    };
+    Error::Database { path: path.to_path_buf(), message }
+}
+
+/// The current time as an RFC 3339 UTC timestamp, computed by SQLite so no clock crate is needed.
+fn now(conn: &Connection) -> rusqlite::Result<String> {
+    conn.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |row| row.get(0))
+}

@@ -1,0 +1,294 @@
+//! Zero-shot runs: their identity, the records still to predict, predictions written a batch per
+//! transaction, the NLI logits cache, and the rows an export reads.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use super::{now, Store};
+use crate::error::{Error, Result};
+
+/// Everything that determines a run's predictions. The same key means the same run: running the
+/// identical command again resumes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunKey {
+    pub corpus: String,
+    pub model: String,
+    pub weights_sha256: String,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+    pub strip_accents: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub corpus: String,
+    pub model: String,
+    pub weights_sha256: String,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+    pub strip_accents: Option<bool>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub predictions: u64,
+    pub records: u64,
+}
+
+/// One record's prediction in a run: every label's score, sorted as the pipeline sorts them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionRow {
+    pub record_id: i64,
+    pub labels: Vec<String>,
+    pub scores: Vec<f32>,
+}
+
+/// A record as an export sees it, with its predictions across runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportRow {
+    pub record_id: i64,
+    pub row_number: u64,
+    pub source_id: Option<String>,
+    pub text: String,
+    pub gold: Option<String>,
+    pub metadata: Option<String>,
+    /// (run id, model, labels, scores) for each run that predicted this record.
+    pub predictions: Vec<(i64, String, Vec<String>, Vec<f32>)>,
+}
+
+fn strip_code(s: Option<bool>) -> i64 {
+    match s {
+        None => -1,
+        Some(false) => 0,
+        Some(true) => 1,
+    }
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.template, r.multi_label, r.strip_accents, \
+     r.created_at, r.finished_at, (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id), \
+     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id)";
+
+fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
+    Ok(RunInfo {
+        id: row.get(0)?,
+        corpus: row.get(1)?,
+        model: row.get(2)?,
+        weights_sha256: row.get(3)?,
+        labels: json_list(&row.get::<_, String>(4)?)?,
+        template: row.get(5)?,
+        multi_label: row.get::<_, i64>(6)? == 1,
+        strip_accents: match row.get::<_, i64>(7)? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        },
+        created_at: row.get(8)?,
+        finished_at: row.get(9)?,
+        predictions: row.get::<_, i64>(10)? as u64,
+        records: row.get::<_, i64>(11)? as u64,
+    })
+}
+
+impl Store {
+    /// The run with this key, created if it does not exist yet.
+    pub fn open_run(&mut self, key: &RunKey) -> Result<RunInfo> {
+        let corpus = self.corpus(&key.corpus)?;
+        let labels = serde_json::to_string(&key.labels).expect("strings serialize");
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let find = |tx: &rusqlite::Transaction| -> rusqlite::Result<Option<i64>> {
+            tx.query_row(
+                "SELECT id FROM run WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND labels = ?4 \
+                 AND template = ?5 AND multi_label = ?6 AND strip_accents = ?7",
+                params![corpus.id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents)],
+                |r| r.get(0),
+            )
+            .optional()
+        };
+        let id = match find(&tx).map_err(err)? {
+            Some(id) => id,
+            None => {
+                let created = now(&tx).map_err(err)?;
+                tx.execute(
+                    "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![corpus.id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents), created],
+                )
+                .map_err(err)?;
+                tx.last_insert_rowid()
+            }
+        };
+        tx.commit().map_err(err)?;
+        self.run(id)
+    }
+
+    pub fn run(&self, id: i64) -> Result<RunInfo> {
+        self.conn
+            .query_row(&format!("SELECT {RUN_COLUMNS} FROM run r JOIN corpus c ON c.id = r.corpus_id WHERE r.id = ?1"), [id], run_from_row)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::Input(format!("there is no run {id} in {}", self.path.display())))
+    }
+
+    /// The runs over a corpus, oldest first.
+    pub fn runs(&self, corpus: &str) -> Result<Vec<RunInfo>> {
+        let corpus = self.corpus(corpus)?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {RUN_COLUMNS} FROM run r JOIN corpus c ON c.id = r.corpus_id WHERE r.corpus_id = ?1 ORDER BY r.id"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([corpus.id], run_from_row).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Up to `limit` records of the run's corpus that have no prediction in the run, by id.
+    pub fn pending_records(&self, run_id: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT x.id, x.text FROM record x JOIN run r ON r.corpus_id = x.corpus_id WHERE r.id = ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p.run_id = ?1 AND p.record_id = x.id) \
+                 ORDER BY x.id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![run_id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Cached NLI logits for these records and hypotheses, keyed by (record id, hypothesis).
+    pub fn cached_logits(&self, model_key: &str, record_ids: &[i64], hypotheses: &[String]) -> Result<HashMap<(i64, String), Vec<f32>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT logits FROM nli_logits WHERE model_key = ?1 AND record_id = ?2 AND hypothesis = ?3")
+            .map_err(|e| self.err(e))?;
+        let mut found = HashMap::new();
+        for &id in record_ids {
+            for h in hypotheses {
+                let blob: Option<Vec<u8>> = stmt.query_row(params![model_key, id, h], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+                if let Some(blob) = blob {
+                    let logits = blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                    found.insert((id, h.clone()), logits);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores a batch of predictions and the logits computed for them, in one transaction.
+    pub fn save_predictions(&mut self, run_id: i64, model_key: &str, logits: &[((i64, String), Vec<f32>)], predictions: &[PredictionRow]) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        {
+            let mut put_logits = tx
+                .prepare_cached("INSERT OR IGNORE INTO nli_logits (model_key, record_id, hypothesis, logits) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
+            for ((record, hypothesis), values) in logits {
+                let blob: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                put_logits.execute(params![model_key, record, hypothesis, blob]).map_err(err)?;
+            }
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO prediction (run_id, record_id, labels, scores, top_label, top_score, margin, entropy) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(err)?;
+            for p in predictions {
+                let (margin, entropy) = uncertainty(&p.scores);
+                put.execute(params![
+                    run_id,
+                    p.record_id,
+                    serde_json::to_string(&p.labels).expect("strings serialize"),
+                    serde_json::to_string(&p.scores).expect("floats serialize"),
+                    p.labels[0],
+                    p.scores[0] as f64,
+                    margin,
+                    entropy
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// How many (model, record, hypothesis) logits are cached.
+    pub fn cached_logit_count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM nli_logits", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    pub fn finish_run(&mut self, run_id: i64) -> Result<()> {
+        let at = now(&self.conn).map_err(|e| self.err(e))?;
+        self.conn.execute("UPDATE run SET finished_at = ?1 WHERE id = ?2", params![at, run_id]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Calls `each` for every record of the corpus, in import order, with its predictions.
+    pub fn for_each_export_row(&self, corpus: &str, each: &mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()> {
+        let corpus = self.corpus(corpus)?;
+        let runs: HashMap<i64, String> = self.runs(&corpus.name)?.into_iter().map(|r| (r.id, r.model)).collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores \
+                 FROM record x LEFT JOIN prediction p ON p.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([corpus.id]).map_err(|e| self.err(e))?;
+        let mut current: Option<ExportRow> = None;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = row.get(0).map_err(|e| self.err(e))?;
+            if current.as_ref().is_some_and(|c| c.record_id != id) {
+                each(current.take().expect("checked"))?;
+            }
+            if current.is_none() {
+                let get = |row: &rusqlite::Row| -> rusqlite::Result<ExportRow> {
+                    Ok(ExportRow {
+                        record_id: id,
+                        row_number: row.get::<_, i64>(1)? as u64,
+                        source_id: row.get(2)?,
+                        text: row.get(3)?,
+                        gold: row.get(4)?,
+                        metadata: row.get(5)?,
+                        predictions: Vec::new(),
+                    })
+                };
+                current = Some(get(row).map_err(|e| self.err(e))?);
+            }
+            let run: Option<i64> = row.get(6).map_err(|e| self.err(e))?;
+            if let Some(run) = run {
+                let labels: Vec<String> = json_list(&row.get::<_, String>(7).map_err(|e| self.err(e))?).map_err(|e| self.err(e))?;
+                let scores: Vec<f32> = json_list(&row.get::<_, String>(8).map_err(|e| self.err(e))?).map_err(|e| self.err(e))?;
+                let model = runs.get(&run).cloned().unwrap_or_default();
+                current.as_mut().expect("set above").predictions.push((run, model, labels, scores));
+            }
+        }
+        if let Some(last) = current {
+            each(last)?;
+        }
+        Ok(())
+    }
+}
+
+/// Margin (top score minus the next; for one label, its distance from 0.5, doubled) and entropy
+/// (of the label distribution, or the summed per-label binary entropies when scores do not sum to one).
+fn uncertainty(sorted_scores: &[f32]) -> (f64, f64) {
+    let s: Vec<f64> = sorted_scores.iter().map(|&v| v as f64).collect();
+    let margin = match s.as_slice() {
+        [] => 0.0,
+        [only] => (only - 0.5).abs() * 2.0,
+        [a, b, ..] => a - b,
+    };
+    let h = |p: f64| if p > 0.0 { -p * p.ln() } else { 0.0 };
+    let sum: f64 = s.iter().sum();
+    let entropy = if (sum - 1.0).abs() < 1e-3 && s.len() > 1 { s.iter().map(|&p| h(p)).sum() } else { s.iter().map(|&p| h(p) + h(1.0 - p)).sum() };
+    (margin, entropy)
+}

@@ -1,0 +1,92 @@
+//! The project database's schema, as an ordered list of migrations.
+//!
+//! Migrations are append-only: a released migration is never edited, a change is a new one.
+//! SQLite's `user_version` records how many have been applied (rusqlite_migration's convention),
+//! so a file written by a newer Selectra Studio is recognised and refused, not downgraded.
+
+use rusqlite_migration::{Migrations, M};
+
+/// Version 1: corpora and their records, zero-shot runs with one prediction per record, and the
+/// NLI logits cache that lets a label set grow without recomputing the labels it already had.
+const V1: &str = r#"
+CREATE TABLE corpus (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    source_path TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- One row per imported record. row_number is the record's data row (CSV/TSV, header excluded)
+-- or line (JSONL/TXT) in the source file, 1-based.
+CREATE TABLE record (
+    id         INTEGER PRIMARY KEY,
+    corpus_id  INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    row_number INTEGER NOT NULL,
+    source_id  TEXT,
+    text       TEXT NOT NULL,
+    gold       TEXT,
+    metadata   TEXT,
+    UNIQUE (corpus_id, row_number)
+);
+CREATE UNIQUE INDEX record_source_id ON record (corpus_id, source_id) WHERE source_id IS NOT NULL;
+
+-- Full-text search over record text (external content: the text lives once, in record).
+CREATE VIRTUAL TABLE record_fts USING fts5 (text, content = 'record', content_rowid = 'id');
+CREATE TRIGGER record_fts_insert AFTER INSERT ON record BEGIN
+    INSERT INTO record_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER record_fts_delete AFTER DELETE ON record BEGIN
+    INSERT INTO record_fts (record_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+
+-- A run is identified by everything that determines its predictions. strip_accents is
+-- -1 (the model's own setting), 0 or 1, so that the UNIQUE constraint sees no NULLs.
+CREATE TABLE run (
+    id             INTEGER PRIMARY KEY,
+    corpus_id      INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    model          TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    labels         TEXT NOT NULL,
+    template       TEXT NOT NULL,
+    multi_label    INTEGER NOT NULL CHECK (multi_label IN (0, 1)),
+    strip_accents  INTEGER NOT NULL CHECK (strip_accents IN (-1, 0, 1)),
+    created_at     TEXT NOT NULL,
+    finished_at    TEXT,
+    UNIQUE (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents)
+);
+
+-- Every label's score for one record in one run, sorted as the pipeline sorts them. The primary
+-- key is what makes "a record never gets two predictions in one run" a property of the schema.
+CREATE TABLE prediction (
+    run_id    INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    labels    TEXT NOT NULL,
+    scores    TEXT NOT NULL,
+    top_label TEXT NOT NULL,
+    top_score REAL NOT NULL,
+    margin    REAL NOT NULL,
+    entropy   REAL NOT NULL,
+    PRIMARY KEY (run_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX prediction_by_label ON prediction (run_id, top_label, top_score);
+CREATE INDEX prediction_by_margin ON prediction (run_id, margin);
+
+-- NLI logits per (model, record, hypothesis). model_key names the weights and tokenizer settings.
+CREATE TABLE nli_logits (
+    model_key  TEXT NOT NULL,
+    record_id  INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    hypothesis TEXT NOT NULL,
+    logits     BLOB NOT NULL,
+    PRIMARY KEY (model_key, record_id, hypothesis)
+) WITHOUT ROWID;
+"#;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+/// The schema version this build writes.
+pub fn latest_version() -> usize {
+    1
+}

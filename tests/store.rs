@@ -1,0 +1,321 @@
+//! The project database: imports (good files, and every kind of bad input, all-or-nothing),
+//! resumable and incremental zero-shot runs, exports, and crash safety under SIGKILL.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use common::*;
+use selectra::hub::Silent;
+use selectra::import::{import_file, Format, ImportOptions};
+use selectra::store::Store;
+use selectra::zeroshot::ZeroShotTask;
+use selectra::{ErrorCode, LoadOptions, Model};
+use serde_json::Value;
+
+fn selectra(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn options(name: &str) -> ImportOptions {
+    ImportOptions { name: name.into(), ..Default::default() }
+}
+
+fn import(db: &Path, file: &Path, opts: &ImportOptions) -> selectra::Result<selectra::import::ImportOutcome> {
+    let mut store = Store::open(db)?;
+    import_file(&mut store, file, opts, &mut |_| {}, &AtomicBool::new(false))
+}
+
+/// (file name, contents, options, expected (row, id, text, gold) of each record)
+#[test]
+fn good_files_import_every_record() {
+    type Case = (&'static str, &'static [u8], fn(&mut ImportOptions), &'static [(u64, Option<&'static str>, &'static str, Option<&'static str>)]);
+    let cases: &[Case] = &[
+        (
+            "bom-crlf.csv",
+            b"\xEF\xBB\xBFid,text,label\r\n7,\"Hola, mundo\",saludo\r\n8,\"Dos\r\nl\xC3\xADneas \"\"citadas\"\"\",\r\n",
+            |o| { o.id_column = Some("id".into()); o.label_column = Some("label".into()); },
+            &[(1, Some("7"), "Hola, mundo", Some("saludo")), (2, Some("8"), "Dos\r\nlíneas \"citadas\"", None)],
+        ),
+        ("tabs.tsv", b"texto\tcat\nEl perro\tanimal\nLa casa\tlugar\n", |o| { o.text_column = Some("texto".into()); o.label_column = Some("cat".into()); },
+            &[(1, None, "El perro", Some("animal")), (2, None, "La casa", Some("lugar"))]),
+        ("one-column.csv", b"frase\nuna\ndos\n", |_| {}, &[(1, None, "una", None), (2, None, "dos", None)]),
+        (
+            "lines.jsonl",
+            b"{\"text\": \"primero\", \"id\": 5, \"label\": \"a\"}\n\n{\"text\": \"segundo\", \"id\": \"x\"}\n",
+            |o| { o.id_column = Some("id".into()); o.label_column = Some("label".into()); },
+            &[(1, Some("5"), "primero", Some("a")), (3, Some("x"), "segundo", None)],
+        ),
+        ("plain.txt", b"\xEF\xBB\xBFuna l\xC3\xADnea\r\n\r\notra\n", |_| {}, &[(1, None, "una línea", None), (3, None, "otra", None)]),
+    ];
+    for (name, contents, tweak, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), name, contents);
+        let db = dir.path().join("p.db");
+        let mut opts = options("c");
+        tweak(&mut opts);
+        let outcome = import(&db, &file, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(outcome.imported as usize, expected.len(), "{name}");
+        let store = Store::open(&db).unwrap();
+        let mut rows = Vec::new();
+        store.for_each_export_row("c", &mut |r| { rows.push((r.row_number, r.source_id, r.text, r.gold)); Ok(()) }).unwrap();
+        let expected: Vec<_> = expected.iter().map(|(n, id, t, g)| (*n, id.map(String::from), t.to_string(), g.map(String::from))).collect();
+        assert_eq!(rows, expected, "{name}");
+    }
+}
+
+#[test]
+fn bad_files_import_nothing_and_say_where() {
+    // (file, contents, format, expected line numbers in the report, words in the message)
+    let cases: &[(&str, &[u8], Option<Format>, &[u64], &[&str])] = &[
+        ("bad-utf8.csv", b"text\nbien\nmal \xFF\nbien\n", None, &[3], &["row 3", "UTF-8"]),
+        ("ragged.csv", b"text,label\na,b\nc\nd,e,f\n", None, &[3, 4], &["row 3", "fields"]),
+        ("unclosed.csv", b"text,label\n\"abre,x\nmas,y\n", None, &[2], &["never closed"]),
+        ("not-object.jsonl", b"{\"text\": \"ok\"}\n[1, 2]\n\"s\"\n{\"text\": 3}\n{bad\n", None, &[2, 3, 4, 5], &["row 2", "not a JSON object", "row 5", "not valid JSON"]),
+        ("no-text.jsonl", b"{\"texto\": \"x\"}\n", None, &[1], &["--text-column"]),
+        ("empty-text.csv", b"text\n   \nhola\n", None, &[2], &["text is empty"]),
+        ("dup-ids.csv", b"id,text\n1,a\n2,b\n1,c\n", None, &[3], &["repeats"]),
+        ("bad.txt", b"ok\n\xC3\x28\n", None, &[2], &["UTF-8"]),
+    ];
+    for (name, contents, format, lines, words) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), name, contents);
+        let db = dir.path().join("p.db");
+        let mut opts = options("c");
+        opts.format = *format;
+        if name.starts_with("dup") {
+            opts.id_column = Some("id".into());
+        }
+        let e = import(&db, &file, &opts).err().unwrap_or_else(|| panic!("{name}: imported"));
+        let message = e.to_string();
+        assert_eq!(e.code(), ErrorCode::Import, "{name}: {message}");
+        for w in words.iter() {
+            assert!(message.contains(w), "{name}: {message:?} lacks {w:?}");
+        }
+        assert!(Store::open(&db).unwrap().corpora().unwrap().is_empty(), "{name}: a rejected import left a corpus");
+
+        opts.skip_bad = true;
+        match import(&db, &file, &opts) {
+            Ok(outcome) => {
+                assert_eq!(outcome.skipped.iter().map(|b| b.line).collect::<Vec<_>>(), *lines, "{name}");
+                assert!(outcome.imported > 0);
+            }
+            // A file whose every row is bad has nothing to import even when skipping.
+            Err(e) => assert!(e.to_string().contains("no records"), "{name}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn whole_file_problems_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let cases: &[(&str, &[u8], fn(&mut ImportOptions), &str)] = &[
+        ("empty.csv", b"", |_| {}, "empty"),
+        ("header-only.csv", b"text\n", |_| {}, "no records"),
+        ("two-cols.csv", b"a,b\n1,2\n", |_| {}, "--text-column"),
+        ("missing-col.csv", b"text\nx\n", |o| o.label_column = Some("label".into()), "no column \"label\""),
+        ("data.unknown", b"x\n", |_| {}, "--format"),
+    ];
+    for (name, contents, tweak, word) in cases {
+        let file = write(dir.path(), name, contents);
+        let mut opts = options(name);
+        tweak(&mut opts);
+        let e = import(&db, &file, &opts).err().unwrap_or_else(|| panic!("{name}: imported"));
+        assert!(e.to_string().contains(word), "{name}: {e}");
+    }
+    let file = write(dir.path(), "ok.txt", b"hola\n");
+    import(&db, &file, &options("dup")).unwrap();
+    assert!(import(&db, &file, &options("dup")).unwrap_err().to_string().contains("exists already"));
+}
+
+#[test]
+fn databases_from_newer_versions_and_other_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    drop(store);
+    let conn = rusqlite_free_bump(&db);
+    assert!(conn.contains("newer Selectra Studio"), "{conn}");
+    let junk = write(dir.path(), "junk.db", &[7u8; 4096]);
+    let e = Store::open(&junk).err().unwrap();
+    assert_eq!(e.code(), ErrorCode::Database);
+    assert!(e.to_string().contains("not a Selectra Studio project"), "{e}");
+}
+
+/// Bumps user_version with the sqlite3-compatible file header (offset 60) and opens again.
+fn rusqlite_free_bump(db: &Path) -> String {
+    let mut bytes = std::fs::read(db).unwrap();
+    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
+    std::fs::write(db, bytes).unwrap();
+    let _ = std::fs::remove_file(db.with_extension("db-wal"));
+    Store::open(db).err().map(|e| e.to_string()).unwrap_or_default()
+}
+
+fn corpus_csv(dir: &Path, n: usize) -> PathBuf {
+    let words = ["el", "gobierno", "sube", "los", "precios", "del", "mercado", "y", "el", "equipo", "ganó", "partido", "música", "ciudad"];
+    let mut csv = String::from("id,text\n");
+    for i in 0..n {
+        let len = 4 + (i * 7) % 19;
+        let text: Vec<&str> = (0..len).map(|j| words[(i * 31 + j * 17) % words.len()]).collect();
+        csv.push_str(&format!("r{i},{}\n", text.join(" ")));
+    }
+    write(dir, "corpus.csv", csv.as_bytes())
+}
+
+fn export_jsonl(db: &Path) -> Vec<Value> {
+    let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn runs_resume_and_grow_label_sets_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let file = corpus_csv(dir.path(), 40);
+    let mut opts = options("c");
+    opts.id_column = Some("id".into());
+    import(&db, &file, &opts).unwrap();
+    let model = Model::load(model_dir("nli-electra-entail0").to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let task = |labels: &[&str]| ZeroShotTask::new(labels.iter().map(|s| s.to_string()).collect(), "Este ejemplo es {}.", false).unwrap();
+    let never = AtomicBool::new(false);
+
+    // Cancel after the second batch: the batches done are kept, and the same call resumes.
+    let cancel = AtomicBool::new(false);
+    let mut batches = 0;
+    let first = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, 8, &mut |_| {
+        batches += 1;
+        if batches == 3 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }, &cancel).unwrap();
+    assert!(first.cancelled);
+    assert_eq!(first.run.predictions, 16);
+    let rest = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((rest.run.id, rest.predicted_now, rest.run.predictions), (first.run.id, 24, 40));
+    assert_eq!(store.cached_logit_count().unwrap(), 80);
+
+    // One more label: a new run, and only the new (record, hypothesis) pairs are computed.
+    let grown = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía", "política"]), None, 8, &mut |_| {}, &never).unwrap();
+    assert_ne!(grown.run.id, first.run.id);
+    assert_eq!(store.cached_logit_count().unwrap(), 120);
+
+    // Every prediction equals what the classifier computes for that text alone.
+    let classifier = selectra::zeroshot::ZeroShotClassifier::new(&model).unwrap();
+    let rows = export_jsonl(&db);
+    assert_eq!(rows.len(), 40);
+    for row in &rows {
+        let preds = row["predictions"].as_array().unwrap();
+        assert_eq!(preds.len(), 2, "two runs");
+        let alone = classifier.classify(row["text"].as_str().unwrap(), &task(&["deportes", "economía", "política"])).unwrap();
+        check_zeroshot("incremental run", &serde_json::json!({"sequence": row["text"], "labels": preds[1]["labels"], "scores": preds[1]["scores"]}), &serde_json::to_value(&alone).unwrap());
+    }
+}
+
+#[test]
+fn exports_are_atomic_and_csv_is_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let file = write(dir.path(), "c.csv", b"text,label\n\"Hola, \"\"mundo\"\"\nadi\xC3\xB3s\",x\n");
+    let mut opts = options("c");
+    opts.label_column = Some("label".into());
+    import(&db, &file, &opts).unwrap();
+    let out = dir.path().join("out.csv");
+    let status = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "csv", "--output", out.to_str().unwrap()]);
+    assert!(status.status.success());
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][1], "Hola, \"mundo\"\nadiós");
+    assert_eq!(&rows[0][2], "x");
+
+    let missing = dir.path().join("never.jsonl");
+    let failed = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "nope", "--format", "jsonl", "--output", missing.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("no corpus named \"nope\""));
+    assert!(!missing.exists(), "a failed export left a file");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.retain(|n| !n.starts_with("p.db"));
+    names.sort();
+    assert_eq!(names, ["c.csv", "out.csv"], "no temporary files are left behind");
+}
+
+/// A tiny xorshift generator: random kill times without a dependency; the seed is printed.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn runs_killed_with_sigkill_resume_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = corpus_csv(dir.path(), 400);
+    let model = model_dir("nli-electra-entail0");
+    let run_args = |db: &Path| -> Vec<String> {
+        ["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--labels", "deportes,economía,política", "--batch-size", "4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let fresh_db = |name: &str| {
+        let db = dir.path().join(name);
+        let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--id-column", "id", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        db
+    };
+
+    let reference = fresh_db("reference.db");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(run_args(&reference)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let full_ms = started.elapsed().as_millis().max(50) as u64;
+    let expected = export_jsonl(&reference);
+
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    println!("kill-time seed {seed}, uninterrupted run {full_ms} ms");
+    let mut rng = XorShift(seed);
+    let mut killed_mid_run = 0;
+    for trial in 0..10 {
+        let db = fresh_db(&format!("trial{trial}.db"));
+        let delay = rng.next() % full_ms;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(run_args(&db)).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        if !status.success() {
+            killed_mid_run += 1;
+        }
+        {
+            let store = Store::open(&db).unwrap();
+            assert_eq!(store.integrity_check().unwrap(), "ok", "trial {trial} (killed after {delay} ms)");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(run_args(&db)).output().unwrap();
+        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        let got = export_jsonl(&db);
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            let preds = g["predictions"].as_array().unwrap();
+            assert_eq!(preds.len(), 1, "trial {trial}: record {} has {} predictions", g["id"], preds.len());
+            assert_eq!(g, e, "trial {trial} (killed after {delay} ms): record differs from the uninterrupted run");
+        }
+        assert_eq!(Store::open(&db).unwrap().integrity_check().unwrap(), "ok");
+    }
+    assert!(killed_mid_run >= 5, "only {killed_mid_run} of 10 trials were killed before finishing");
+}
