@@ -52,7 +52,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut dyn W
                 "id": record_id(&row),
                 "text": row.text,
                 "gold": row.gold,
-                "annotation": Value::Null,
+                "annotation": row.annotation.as_ref().map(|(labels, status)| json!({"labels": labels, "status": status})),
                 "predictions": predictions,
             });
             serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
@@ -62,7 +62,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut dyn W
         })?,
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut *out);
-            let mut header = vec!["id".to_string(), "text".into(), "gold".into(), "annotation".into()];
+            let mut header = vec!["id".to_string(), "text".into(), "gold".into(), "annotation".into(), "annotation_status".into()];
             for r in &runs {
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
             }
@@ -72,7 +72,12 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut dyn W
                     Value::String(s) => s,
                     other => other.to_string(),
                 };
-                let mut fields = vec![id, row.text.clone(), row.gold.clone().unwrap_or_default(), String::new()];
+                let (labels, status) = match &row.annotation {
+                    // A label set is written as its labels joined by "|".
+                    Some((labels, status)) => (labels.join("|"), status.as_str().to_string()),
+                    None => (String::new(), String::new()),
+                };
+                let mut fields = vec![id, row.text.clone(), row.gold.clone().unwrap_or_default(), labels, status];
                 for r in &runs {
                     match row.predictions.iter().find(|(run, ..)| *run == r.id) {
                         Some((_, _, labels, scores)) => {

@@ -17,7 +17,7 @@ use selectra::corpus_run;
 use selectra::export::{self, ExportFormat};
 use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::import::{self, Format, ImportOptions};
-use selectra::store::Store;
+use selectra::store::{Status, Store};
 use selectra::inspect::{self, Inspection};
 use selectra::model::{LoadOptions, Model};
 use selectra::tokenize::TokenizerOptions;
@@ -115,6 +115,18 @@ enum Command {
         /// Where to write (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Annotate records from a stream of JSON lines on stdin, one acknowledgement per line on
+    /// stdout once the change is durable. A line is {"row": N, "labels": [..], "status": "accepted"}
+    /// (status defaults to accepted) or {"undo": true}.
+    Annotate {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// Who is annotating (stored with every change).
+        #[arg(long, default_value = "cli")]
+        annotator: String,
     },
     /// The preset models and what the Hugging Face cache holds.
     Models {
@@ -297,6 +309,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
+        Command::Annotate { db, corpus, annotator } => annotate_stream(&db, &corpus, &annotator)?,
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
@@ -341,6 +354,59 @@ impl Drop for DownloadBar {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnnotateLine {
+    row: Option<u64>,
+    #[serde(default)]
+    labels: Vec<String>,
+    status: Option<String>,
+    #[serde(default)]
+    undo: bool,
+}
+
+/// Applies each stdin line as one durable change and acknowledges it on stdout. A bad line is
+/// reported on stderr (with its line number) and skipped; the exit status then says so.
+fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: &str) -> selectra::Result<()> {
+    use std::io::BufRead;
+    let mut store = Store::open(db)?;
+    store.corpus(corpus)?;
+    let mut failed = 0usize;
+    let stdout = std::io::stdout();
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| selectra::Error::Io { path: "<stdin>".into(), source: e })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<AnnotateLine>(&line)
+            .map_err(|e| selectra::Error::Input(format!("not an annotation line ({e})")))
+            .and_then(|a| {
+                if a.undo {
+                    return store.undo_last(corpus, annotator);
+                }
+                let row = a.row.ok_or_else(|| selectra::Error::Input("the line has no \"row\"".into()))?;
+                let status = Status::parse(a.status.as_deref().unwrap_or("accepted"))?;
+                let record = store.record_id(corpus, row)?;
+                store.annotate(record, &a.labels, status, annotator).map(Some)
+            });
+        match result {
+            Ok(event) => {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{}", serde_json::to_string(&event).expect("plain data serializes"));
+                let _ = out.flush();
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("line {}: {e}", n + 1);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(selectra::Error::Input(format!("{failed} line(s) were not applied")));
+    }
+    Ok(())
 }
 
 /// Ctrl-C asks long work to stop at the next safe point (the current batch is kept).

@@ -5,7 +5,9 @@
 //! writers take the lock up front (`BEGIN IMMEDIATE`) and wait on a busy timeout instead of
 //! failing, and every multi-row change is one transaction, so a crash leaves all of it or none.
 
+mod annotations;
 mod corpus;
+mod query;
 mod runs;
 mod schema;
 
@@ -16,7 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
+pub use annotations::{Annotation, AnnotationEvent, Status};
 pub use corpus::{CorpusInfo, NewRecord};
+pub use query::{Page, Query, QueryRow, Sort, StatusFilter};
 pub use runs::{ExportRow, PredictionRow, RunInfo, RunKey};
 
 pub struct Store {

@@ -55,6 +55,8 @@ pub struct ExportRow {
     pub text: String,
     pub gold: Option<String>,
     pub metadata: Option<String>,
+    /// The current annotation: labels and status.
+    pub annotation: Option<(Vec<String>, super::Status)>,
     /// (run id, model, labels, scores) for each run that predicted this record.
     pub predictions: Vec<(i64, String, Vec<String>, Vec<f32>)>,
 }
@@ -238,8 +240,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores \
-                 FROM record x LEFT JOIN prediction p ON p.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id",
+                "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
+                 a.labels, a.status FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+                 LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([corpus.id]).map_err(|e| self.err(e))?;
@@ -258,6 +261,10 @@ impl Store {
                         text: row.get(3)?,
                         gold: row.get(4)?,
                         metadata: row.get(5)?,
+                        annotation: match (row.get::<_, Option<String>>(9)?, super::annotations::annotation_status(row.get(10)?)?) {
+                            (Some(labels), Some(status)) => Some((json_list(&labels)?, status)),
+                            _ => None,
+                        },
                         predictions: Vec::new(),
                     })
                 };

@@ -82,11 +82,38 @@ CREATE TABLE nli_logits (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 2: annotations. `annotation` holds each record's current label(s) and status;
+/// `annotation_event` is the append-only history (each event keeps the state it replaced, so any
+/// change can be undone by appending its inverse).
+const V2: &str = r#"
+CREATE TABLE annotation (
+    record_id  INTEGER PRIMARY KEY REFERENCES record(id) ON DELETE CASCADE,
+    labels     TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'discarded')),
+    annotator  TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX annotation_by_status ON annotation (status);
+
+CREATE TABLE annotation_event (
+    id          INTEGER PRIMARY KEY,
+    record_id   INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    labels      TEXT,
+    status      TEXT,
+    prev_labels TEXT,
+    prev_status TEXT,
+    annotator   TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    undoes      INTEGER UNIQUE REFERENCES annotation_event(id)
+);
+CREATE INDEX annotation_event_by_record ON annotation_event (record_id, id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    1
+    2
 }

@@ -1,0 +1,169 @@
+//! The labeling queries: filter a corpus's records by prediction, score, annotation status and
+//! text, sort them by uncertainty, score or a seeded shuffle, and read them a page at a time.
+
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::store::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Import order.
+    #[default]
+    Row,
+    /// Least confident first: smallest margin between the top two scores (needs a run).
+    Margin,
+    /// Least confident first: highest entropy (needs a run).
+    Entropy,
+    ScoreDesc,
+    ScoreAsc,
+    /// A shuffle that is the same for the same seed.
+    Random(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Unannotated,
+    Is(Status),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// The run whose predictions filter and sort; required by the prediction filters and sorts.
+    pub run: Option<i64>,
+    pub predicted_label: Option<String>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub status: Option<StatusFilter>,
+    /// Full-text search; every word must occur.
+    pub text: Option<String>,
+    pub sort: Sort,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryRow {
+    pub record_id: i64,
+    pub row_number: u64,
+    pub source_id: Option<String>,
+    pub text: String,
+    pub gold: Option<String>,
+    pub annotation_labels: Option<Vec<String>>,
+    pub annotation_status: Option<Status>,
+    pub top_label: Option<String>,
+    pub top_score: Option<f64>,
+    pub margin: Option<f64>,
+    pub entropy: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    pub rows: Vec<QueryRow>,
+    /// How many records match, over all pages.
+    pub total: u64,
+}
+
+/// FTS5 query syntax would turn user input like `"` or `AND` into syntax; quote every word.
+fn fts_phrase(text: &str) -> String {
+    text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
+}
+
+impl Store {
+    pub fn query(&self, corpus: &str, q: &Query) -> Result<Page> {
+        let corpus = self.corpus(corpus)?;
+        let needs_run = q.predicted_label.is_some()
+            || q.min_score.is_some()
+            || q.max_score.is_some()
+            || matches!(q.sort, Sort::Margin | Sort::Entropy | Sort::ScoreAsc | Sort::ScoreDesc);
+        if needs_run && q.run.is_none() {
+            return Err(Error::Input("filtering or sorting by predictions needs a run; pick one".into()));
+        }
+        if let Some(run) = q.run {
+            let info = self.run(run)?;
+            if info.corpus != corpus.name {
+                return Err(Error::Input(format!("run {run} is over corpus {:?}, not {:?}", info.corpus, corpus.name)));
+            }
+        }
+        if q.limit == 0 || q.limit > 10_000 {
+            return Err(Error::Input("a page holds 1 to 10000 records".into()));
+        }
+
+        let mut args: Vec<Sql> = vec![Sql::Integer(corpus.id), Sql::Integer(q.run.unwrap_or(-1))];
+        let mut filters = vec!["x.corpus_id = ?1".to_string()];
+        let bind = |value: Sql, args: &mut Vec<Sql>| {
+            args.push(value);
+            format!("?{}", args.len())
+        };
+        if let Some(label) = &q.predicted_label {
+            filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()), &mut args)));
+        }
+        if let Some(min) = q.min_score {
+            filters.push(format!("p.top_score >= {}", bind(Sql::Real(min), &mut args)));
+        }
+        if let Some(max) = q.max_score {
+            filters.push(format!("p.top_score <= {}", bind(Sql::Real(max), &mut args)));
+        }
+        match q.status {
+            Some(StatusFilter::Unannotated) => filters.push("a.record_id IS NULL".into()),
+            Some(StatusFilter::Is(s)) => filters.push(format!("a.status = {}", bind(Sql::Text(s.as_str().into()), &mut args))),
+            None => {}
+        }
+        if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            filters.push(format!(
+                "x.id IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})",
+                bind(Sql::Text(fts_phrase(text)), &mut args)
+            ));
+        }
+        let order = match q.sort {
+            Sort::Row => "x.id".to_string(),
+            Sort::Margin => "p.margin ASC, x.id".into(),
+            Sort::Entropy => "p.entropy DESC, x.id".into(),
+            Sort::ScoreDesc => "p.top_score DESC, x.id".into(),
+            Sort::ScoreAsc => "p.top_score ASC, x.id".into(),
+            Sort::Random(seed) => format!("((x.id * 2654435761 + {}) % 4294967311), x.id", seed % 4294967311),
+        };
+        let from = "FROM record x LEFT JOIN prediction p ON p.run_id = ?2 AND p.record_id = x.id \
+                    LEFT JOIN annotation a ON a.record_id = x.id";
+        let filter = if q.run.is_some() && needs_run {
+            format!("{} AND p.record_id IS NOT NULL", filters.join(" AND "))
+        } else {
+            filters.join(" AND ")
+        };
+
+        let total: i64 = self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) {from} WHERE {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let limit = bind(Sql::Integer(q.limit as i64), &mut args);
+        let offset = bind(Sql::Integer(q.offset as i64), &mut args);
+        let sql = format!(
+            "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, a.labels, a.status, p.top_label, p.top_score, p.margin, p.entropy \
+             {from} WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let labels: Option<String> = r.get(5)?;
+                Ok(QueryRow {
+                    record_id: r.get(0)?,
+                    row_number: r.get::<_, i64>(1)? as u64,
+                    source_id: r.get(2)?,
+                    text: r.get(3)?,
+                    gold: r.get(4)?,
+                    annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),
+                    annotation_status: super::annotations::annotation_status(r.get(6)?)?,
+                    top_label: r.get(7)?,
+                    top_score: r.get(8)?,
+                    margin: r.get(9)?,
+                    entropy: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(Page { rows, total: total as u64 })
+    }
+}
