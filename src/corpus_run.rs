@@ -92,14 +92,14 @@ pub fn run_zeroshot(
     let total = run.records;
     progress(RunProgress { done, total, records_per_sec: 0.0, eta_secs: None });
 
+    let mut after = 0i64;
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled: true });
         }
-        let batch = store.pending_records(run.id, batch_size)?;
-        if batch.is_empty() {
-            break;
-        }
+        let batch = store.pending_records(run.id, after, batch_size)?;
+        let Some((last, _)) = batch.last() else { break };
+        after = *last;
         let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
         let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
         let groups: Vec<Vec<(&str, &str)>> = batch

@@ -131,16 +131,7 @@ pub fn import_file(
     let quotes = Arc::new(AtomicU64::new(0));
     let reader = Counting { inner: file, bytes: bytes.clone(), quotes: quotes.clone() };
 
-    let mut rows: Box<dyn Iterator<Item = Result<ImportItem>>> = match format {
-        Format::Csv | Format::Tsv => Box::new(CsvRows::new(reader, format, options, path, quotes)?),
-        Format::Jsonl => Box::new(JsonlRows::new(reader, options, path)),
-        Format::Txt => {
-            if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
-                return Err(Error::Input("plain-text files have no columns; drop --id-column, --label-column and metadata columns".into()));
-            }
-            Box::new(TxtRows::new(reader, path))
-        }
-    };
+    let mut rows = parse(reader, format, options, path, quotes)?;
     let mut cancellable = std::iter::from_fn(|| {
         if cancel.load(Ordering::Relaxed) {
             return Some(Err(Error::Cancelled));
@@ -151,6 +142,33 @@ pub fn import_file(
     store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
         progress(ImportProgress { bytes_read: bytes.load(Ordering::Relaxed), total_bytes, records })
     })
+}
+
+/// The rows of `input` read as `format`: records and bad rows, one at a time. `quotes` counts the
+/// `"` characters read (CSV/TSV use it to detect an unclosed quote); `path` only labels errors.
+pub fn parse<'a, R: Read + 'a>(
+    input: R,
+    format: Format,
+    options: &ImportOptions,
+    path: &Path,
+    quotes: Arc<AtomicU64>,
+) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
+    Ok(match format {
+        Format::Csv | Format::Tsv => Box::new(CsvRows::new(input, format, options, path, quotes)?),
+        Format::Jsonl => Box::new(JsonlRows::new(input, options, path)),
+        Format::Txt => {
+            if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
+                return Err(Error::Input("plain-text files have no columns; drop --id-column, --label-column and metadata columns".into()));
+            }
+            Box::new(TxtRows::new(input, path))
+        }
+    })
+}
+
+/// Parses bytes held in memory; for the fuzzer and for tests. `quotes` must count the input's `"`.
+pub fn parse_bytes<'a>(bytes: &'a [u8], format: Format, options: &ImportOptions) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
+    let quotes = Arc::new(AtomicU64::new(bytes.iter().filter(|&&b| b == b'"').count() as u64));
+    parse(bytes, format, options, Path::new("<memory>"), quotes)
 }
 
 fn column_index(header: &[String], name: &str, flag: &str, path: &Path) -> Result<usize> {

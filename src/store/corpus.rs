@@ -124,6 +124,16 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
+    /// The id of the corpus called `name`, without counting its records.
+    pub(crate) fn corpus_id(&self, name: &str) -> Result<i64> {
+        let id: Option<i64> =
+            self.conn.query_row("SELECT id FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        match id {
+            Some(id) => Ok(id),
+            None => self.corpus(name).map(|c| c.id),
+        }
+    }
+
     /// The corpus called `name`; the error lists the corpora that exist.
     pub fn corpus(&self, name: &str) -> Result<CorpusInfo> {
         let found = self

@@ -2,6 +2,7 @@
 //! text, sort them by uncertainty, score or a seeded shuffle, and read them a page at a time.
 
 use rusqlite::types::Value as Sql;
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Store;
@@ -62,8 +63,9 @@ pub struct QueryRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page {
     pub rows: Vec<QueryRow>,
-    /// How many records match, over all pages.
-    pub total: u64,
+    /// How many records match, over all pages; counted for the first page (offset 0) only,
+    /// since counting a million rows costs more than reading a page.
+    pub total: Option<u64>,
 }
 
 /// FTS5 query syntax would turn user input like `"` or `AND` into syntax; quote every word.
@@ -73,7 +75,7 @@ fn fts_phrase(text: &str) -> String {
 
 impl Store {
     pub fn query(&self, corpus: &str, q: &Query) -> Result<Page> {
-        let corpus = self.corpus(corpus)?;
+        let corpus_id = self.corpus_id(corpus)?;
         let needs_run = q.predicted_label.is_some()
             || q.min_score.is_some()
             || q.max_score.is_some()
@@ -82,16 +84,25 @@ impl Store {
             return Err(Error::Input("filtering or sorting by predictions needs a run; pick one".into()));
         }
         if let Some(run) = q.run {
-            let info = self.run(run)?;
-            if info.corpus != corpus.name {
-                return Err(Error::Input(format!("run {run} is over corpus {:?}, not {:?}", info.corpus, corpus.name)));
+            let run_corpus: Option<i64> = self
+                .conn
+                .query_row("SELECT corpus_id FROM run WHERE id = ?1", [run], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.err(e))?;
+            match run_corpus {
+                None => return Err(Error::Input(format!("there is no run {run}"))),
+                Some(c) if c != corpus_id => return Err(Error::Input(format!("run {run} is over another corpus than {corpus:?}"))),
+                Some(_) => {}
             }
         }
         if q.limit == 0 || q.limit > 10_000 {
             return Err(Error::Input("a page holds 1 to 10000 records".into()));
         }
 
-        let mut args: Vec<Sql> = vec![Sql::Integer(corpus.id), Sql::Integer(q.run.unwrap_or(-1))];
+        let mut args: Vec<Sql> = vec![Sql::Integer(corpus_id)];
+        // The run id is an integer and goes into the SQL text, so each statement binds exactly
+        // the parameters it uses.
+        let run = q.run.unwrap_or(-1);
         let mut filters = vec!["x.corpus_id = ?1".to_string()];
         let bind = |value: Sql, args: &mut Vec<Sql>| {
             args.push(value);
@@ -117,26 +128,45 @@ impl Store {
                 bind(Sql::Text(fts_phrase(text)), &mut args)
             ));
         }
+        // Each order matches an index (record: corpus_id, row_number; prediction: run_id, key,
+        // record_id), scanned forwards or backwards, so a page reads only its rows.
         let order = match q.sort {
-            Sort::Row => "x.id".to_string(),
-            Sort::Margin => "p.margin ASC, x.id".into(),
-            Sort::Entropy => "p.entropy DESC, x.id".into(),
-            Sort::ScoreDesc => "p.top_score DESC, x.id".into(),
-            Sort::ScoreAsc => "p.top_score ASC, x.id".into(),
+            Sort::Row => "x.row_number".to_string(),
+            Sort::Margin => "p.margin ASC, p.record_id ASC".into(),
+            Sort::Entropy => "p.entropy DESC, p.record_id DESC".into(),
+            Sort::ScoreDesc => "p.top_score DESC, p.record_id DESC".into(),
+            Sort::ScoreAsc => "p.top_score ASC, p.record_id ASC".into(),
+            // A full sort by a seeded hash of the id: the one order no index can serve.
             Sort::Random(seed) => format!("((x.id * 2654435761 + {}) % 4294967311), x.id", seed % 4294967311),
         };
-        let from = "FROM record x LEFT JOIN prediction p ON p.run_id = ?2 AND p.record_id = x.id \
-                    LEFT JOIN annotation a ON a.record_id = x.id";
-        let filter = if q.run.is_some() && needs_run {
-            format!("{} AND p.record_id IS NOT NULL", filters.join(" AND "))
+        // Filtering or sorting by predictions drives the query from the run's predictions, so the
+        // (run, label, score) and (run, margin) indexes serve the filter and the order.
+        let from = if needs_run {
+            "FROM prediction p JOIN record x ON x.id = p.record_id LEFT JOIN annotation a ON a.record_id = x.id".to_string()
         } else {
-            filters.join(" AND ")
+            format!("FROM record x LEFT JOIN prediction p ON p.run_id = {run} AND p.record_id = x.id LEFT JOIN annotation a ON a.record_id = x.id")
         };
+        if needs_run {
+            filters.push(format!("p.run_id = {run}"));
+        }
+        let filter = filters.join(" AND ");
 
-        let total: i64 = self
-            .conn
-            .query_row(&format!("SELECT COUNT(*) {from} WHERE {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        // The count joins only what the filters read.
+        let count_from = match (needs_run, q.status.is_some()) {
+            (true, true) => from.clone(),
+            (true, false) => "FROM prediction p JOIN record x ON x.id = p.record_id".to_string(),
+            (false, true) => "FROM record x LEFT JOIN annotation a ON a.record_id = x.id".to_string(),
+            (false, false) => "FROM record x".to_string(),
+        };
+        let total: Option<i64> = if q.offset == 0 {
+            Some(
+                self.conn
+                    .query_row(&format!("SELECT COUNT(*) {count_from} WHERE {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                    .map_err(|e| self.err(e))?,
+            )
+        } else {
+            None
+        };
         let limit = bind(Sql::Integer(q.limit as i64), &mut args);
         let offset = bind(Sql::Integer(q.offset as i64), &mut args);
         let sql = format!(
@@ -164,6 +194,6 @@ impl Store {
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        Ok(Page { rows, total: total as u64 })
+        Ok(Page { rows, total: total.map(|t| t as u64) })
     }
 }

@@ -151,17 +151,18 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
-    /// Up to `limit` records of the run's corpus that have no prediction in the run, by id.
-    pub fn pending_records(&self, run_id: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+    /// Up to `limit` records of the run's corpus with ids above `after` that have no prediction in
+    /// the run, by id. Passing the last id of the previous batch keeps a whole run linear.
+    pub fn pending_records(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT x.id, x.text FROM record x JOIN run r ON r.corpus_id = x.corpus_id WHERE r.id = ?1 \
+                "SELECT x.id, x.text FROM record x JOIN run r ON r.corpus_id = x.corpus_id WHERE r.id = ?1 AND x.id > ?2 \
                  AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p.run_id = ?1 AND p.record_id = x.id) \
-                 ORDER BY x.id LIMIT ?2",
+                 ORDER BY x.id LIMIT ?3",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params![run_id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![run_id, after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 

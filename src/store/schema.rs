@@ -69,8 +69,11 @@ CREATE TABLE prediction (
     entropy   REAL NOT NULL,
     PRIMARY KEY (run_id, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX prediction_by_label ON prediction (run_id, top_label, top_score);
-CREATE INDEX prediction_by_margin ON prediction (run_id, margin);
+-- The labeling queries' orders, each ending in record_id so that pages need no sort step.
+CREATE INDEX prediction_by_label ON prediction (run_id, top_label, top_score, record_id);
+CREATE INDEX prediction_by_score ON prediction (run_id, top_score, record_id);
+CREATE INDEX prediction_by_margin ON prediction (run_id, margin, record_id);
+CREATE INDEX prediction_by_entropy ON prediction (run_id, entropy, record_id);
 
 -- NLI logits per (model, record, hypothesis). model_key names the weights and tokenizer settings.
 CREATE TABLE nli_logits (

@@ -1,0 +1,160 @@
+//! Benchmarks of the project store (a documented command, not a test):
+//!
+//!     cargo run --release --example store_bench -- [ROWS]      (default 1000000)
+//!
+//! 1. import rows/s of a generated ROWS-row CSV;
+//! 2. labeling-page query latency over ROWS records with one run's predictions (synthetic scores
+//!    written through the store's own API, so the indexes are the ones real runs use);
+//! 3. zero-shot run overhead: `selectra run`'s path (store, batching, commits) against the raw
+//!    classifier on the same 2000 texts, with the tiny fixture NLI model.
+//! Prints a Markdown table.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use selectra::hub::Silent;
+use selectra::import::{import_file, ImportOptions};
+use selectra::store::{PredictionRow, Query, RunKey, Sort, StatusFilter, Store};
+use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
+use selectra::{LoadOptions, Model};
+
+const WORDS: &[&str] = &[
+    "el", "la", "los", "gobierno", "sube", "precios", "mercado", "equipo", "ganó", "partido", "música", "ciudad",
+    "banco", "elecciones", "película", "premio", "jugador", "ministro", "empresa", "salud", "ciencia", "lluvia",
+];
+const LABELS: &[&str] = &["deportes", "economía", "política", "cultura"];
+
+fn text(i: usize) -> String {
+    let len = 6 + (i * 7) % 25;
+    (0..len).map(|j| WORDS[(i.wrapping_mul(2654435761) >> 7).wrapping_add(j * 13) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+}
+
+fn write_csv(path: &Path, rows: usize) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "id,text,label").unwrap();
+    for i in 0..rows {
+        writeln!(out, "r{i},\"{}\",{}", text(i), LABELS[i % LABELS.len()]).unwrap();
+    }
+}
+
+fn median_ms(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let rows: usize = std::env::args().nth(1).map(|a| a.parse().expect("ROWS is a number")).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("corpus.csv");
+    let db = dir.path().join("bench.db");
+    write_csv(&csv, rows);
+    let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
+
+    let mut store = Store::open(&db).unwrap();
+    let options = ImportOptions { name: "bench".into(), id_column: Some("id".into()), label_column: Some("label".into()), ..Default::default() };
+    let t = Instant::now();
+    import_file(&mut store, &csv, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let import_s = t.elapsed().as_secs_f64();
+
+    // Synthetic predictions through the store's API, in the batches a run writes.
+    let key = RunKey {
+        corpus: "bench".into(),
+        model: "synthetic".into(),
+        weights_sha256: "0".repeat(64),
+        labels: LABELS.iter().map(|s| s.to_string()).collect(),
+        template: "Este ejemplo es {}.".into(),
+        multi_label: false,
+        strip_accents: None,
+    };
+    let run = store.open_run(&key).unwrap();
+    let t = Instant::now();
+    let mut offset = 0;
+    let mut after = 0;
+    loop {
+        let pending = store.pending_records(run.id, after, 10_000).unwrap();
+        let Some((last, _)) = pending.last() else { break };
+        after = *last;
+        let preds: Vec<PredictionRow> = pending
+            .iter()
+            .enumerate()
+            .map(|(k, (id, _))| {
+                let i = offset + k;
+                let top = 0.3 + 0.6 * ((i * 7919) % 1000) as f32 / 1000.0;
+                let rest = (1.0 - top) / 3.0;
+                let first = LABELS[i % LABELS.len()].to_string();
+                let mut labels = vec![first.clone()];
+                labels.extend(LABELS.iter().filter(|l| **l != first).map(|l| l.to_string()));
+                PredictionRow { record_id: *id, labels, scores: vec![top, rest, rest, rest] }
+            })
+            .collect();
+        offset += pending.len();
+        store.save_predictions(run.id, "synthetic", &[], &preds).unwrap();
+    }
+    let predict_write_s = t.elapsed().as_secs_f64();
+    for i in (0..rows).step_by(rows / 1000 + 1) {
+        let id = store.record_id("bench", i as u64 + 1).unwrap();
+        store.annotate(id, &["deportes".into()], selectra::store::Status::Accepted, "bench").unwrap();
+    }
+
+    let page = |q: Query| -> (f64, f64) {
+        let t = Instant::now();
+        let total = store.query("bench", &Query { limit: 50, ..q.clone() }).unwrap().total.expect("first page is counted");
+        let first_ms = t.elapsed().as_secs_f64() * 1e3;
+        let samples = (0..7)
+            .map(|k| {
+                let q = Query { offset: 1 + (k * 997) % total.saturating_sub(51).max(1), limit: 50, ..q.clone() };
+                let t = Instant::now();
+                let page = store.query("bench", &q).unwrap();
+                assert!(!page.rows.is_empty());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        (first_ms, median_ms(samples))
+    };
+    let queries = [
+        ("import order", page(Query::default())),
+        ("by margin (least confident first)", page(Query { run: Some(run.id), sort: Sort::Margin, ..Default::default() })),
+        ("label = política, by entropy", page(Query { run: Some(run.id), predicted_label: Some("política".into()), sort: Sort::Entropy, ..Default::default() })),
+        ("score 0.4-0.6, unannotated, by score", page(Query { run: Some(run.id), min_score: Some(0.4), max_score: Some(0.6), status: Some(StatusFilter::Unannotated), sort: Sort::ScoreDesc, ..Default::default() })),
+        ("seeded shuffle", page(Query { sort: Sort::Random(42), ..Default::default() })),
+        ("full-text \"banco ministro\"", page(Query { text: Some("banco ministro".into()), ..Default::default() })),
+    ];
+
+    // Run overhead against the raw classifier, same texts, same batch size.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/nli-electra-entail0");
+    let model = Model::load(fixture.to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
+    let task = ZeroShotTask::new(LABELS[..3].iter().map(|s| s.to_string()).collect(), "Este ejemplo es {}.", false).unwrap();
+    let n = 2000;
+    let small_csv = dir.path().join("small.csv");
+    write_csv(&small_csv, n);
+    let small_db = dir.path().join("small.db");
+    let mut small = Store::open(&small_db).unwrap();
+    import_file(&mut small, &small_csv, &ImportOptions { name: "s".into(), ..Default::default() }, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let texts: Vec<String> = (0..n).map(text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut classifier = ZeroShotClassifier::new(&model).unwrap();
+    classifier.max_batch_pairs = 16 * 3;
+    let t = Instant::now();
+    for chunk in refs.chunks(16) {
+        classifier.classify_batch(chunk, &task).unwrap();
+    }
+    let raw_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    selectra::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let run_s = t.elapsed().as_secs_f64();
+
+    println!("| measurement | value |\n|---|---|");
+    println!("| import, {rows} rows ({csv_mb:.0} MB CSV) | {:.0} rows/s ({import_s:.1} s) |", rows as f64 / import_s);
+    println!("| writing {rows} predictions (10k per transaction) | {:.0} rows/s |", rows as f64 / predict_write_s);
+    for (name, (first, ms)) in queries {
+        println!("| labeling page (50 rows), {name} | first page with count {first:.1} ms; next pages {ms:.1} ms median |");
+    }
+    println!(
+        "| zero-shot run vs raw classifier, {n} texts x 3 labels, tiny model | {run_s:.2} s vs {raw_s:.2} s ({:+.0}% overhead) |",
+        (run_s / raw_s - 1.0) * 100.0
+    );
+    println!("| database size | {:.0} MB |", std::fs::metadata(&db).unwrap().len() as f64 / 1e6);
+}
