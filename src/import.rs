@@ -155,12 +155,19 @@ pub fn parse<'a, R: Read + 'a>(
 ) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
     Ok(match format {
         Format::Csv | Format::Tsv => Box::new(CsvRows::new(input, format, options, path, quotes)?),
-        Format::Jsonl => Box::new(JsonlRows::new(input, options, path)),
+        Format::Jsonl => {
+            let fields = JsonlFields::new(options);
+            Box::new(LineRows { lines: Lines::new(input), path: path.to_path_buf(), convert: move |line, text: String| fields.convert(line, &text) })
+        }
         Format::Txt => {
             if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
                 return Err(Error::Input("plain-text files have no columns; drop --id-column, --label-column and metadata columns".into()));
             }
-            Box::new(TxtRows::new(input, path))
+            Box::new(LineRows {
+                lines: Lines::new(input),
+                path: path.to_path_buf(),
+                convert: |line, text| Ok(NewRecord { row_number: line, source_id: None, text, gold: None, metadata: None }),
+            })
         }
     })
 }
@@ -356,66 +363,31 @@ impl<R: Read> Lines<R> {
     }
 }
 
-struct TxtRows<R> {
-    lines: Lines<R>,
-    path: std::path::PathBuf,
-}
+/// Turns one JSONL line (an object) into a record, reading the chosen fields.
+struct JsonlFields(Columns<String>);
 
-impl<R: Read> TxtRows<R> {
-    fn new(input: R, path: &Path) -> Self {
-        Self { lines: Lines::new(input), path: path.to_path_buf() }
-    }
-}
-
-impl<R: Read> Iterator for TxtRows<R> {
-    type Item = Result<ImportItem>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            return Some(match self.lines.next_line()? {
-                Err(e) => Err(Error::io(&self.path, e)),
-                Ok((line, Err(_))) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
-                // Blank lines separate nothing in a one-record-per-line file; they are not records.
-                Ok((_, Ok(text))) if text.trim().is_empty() => continue,
-                Ok((line, Ok(text))) => {
-                    Ok(ImportItem::Record(NewRecord { row_number: line, source_id: None, text, gold: None, metadata: None }))
-                }
-            });
-        }
-    }
-}
-
-struct JsonlRows<R> {
-    lines: Lines<R>,
-    columns: Columns<String>,
-    path: std::path::PathBuf,
-}
-
-impl<R: Read> JsonlRows<R> {
-    fn new(input: R, options: &ImportOptions, path: &Path) -> Self {
-        Self {
-            lines: Lines::new(input),
-            columns: Columns {
-                text: options.text_column.clone().unwrap_or_else(|| "text".into()),
-                id: options.id_column.clone(),
-                label: options.label_column.clone(),
-                metadata: options.metadata_columns.iter().map(|c| (c.clone(), c.clone())).collect(),
-            },
-            path: path.to_path_buf(),
-        }
+impl JsonlFields {
+    fn new(options: &ImportOptions) -> Self {
+        Self(Columns {
+            text: options.text_column.clone().unwrap_or_else(|| "text".into()),
+            id: options.id_column.clone(),
+            label: options.label_column.clone(),
+            metadata: options.metadata_columns.iter().map(|c| (c.clone(), c.clone())).collect(),
+        })
     }
 
     fn convert(&self, line: u64, text: &str) -> std::result::Result<NewRecord, BadRow> {
+        let columns = &self.0;
         let bad = |reason: String| BadRow { line, reason };
         let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
         let Value::Object(object) = value else {
             return Err(bad("is not a JSON object".into()));
         };
-        let text = match object.get(&self.columns.text) {
+        let text = match object.get(&columns.text) {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(Value::String(_)) => return Err(bad("the text is empty".into())),
-            Some(_) => return Err(bad(format!("field {:?} is not a string", self.columns.text))),
-            None => return Err(bad(format!("has no field {:?} (choose it with --text-column)", self.columns.text))),
+            Some(_) => return Err(bad(format!("field {:?} is not a string", columns.text))),
+            None => return Err(bad(format!("has no field {:?} (choose it with --text-column)", columns.text))),
         };
         let scalar = |key: &Option<String>| -> std::result::Result<Option<String>, BadRow> {
             let Some(key) = key else { return Ok(None) };
@@ -427,18 +399,26 @@ impl<R: Read> JsonlRows<R> {
                 Some(_) => Err(bad(format!("field {key:?} must be a string or a number"))),
             }
         };
-        let metadata = if self.columns.metadata.is_empty() {
+        let metadata = if columns.metadata.is_empty() {
             None
         } else {
             let map: Map<String, Value> =
-                self.columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
+                columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
             Some(Value::Object(map).to_string())
         };
-        Ok(NewRecord { row_number: line, source_id: scalar(&self.columns.id)?, text, gold: scalar(&self.columns.label)?, metadata })
+        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, gold: scalar(&columns.label)?, metadata })
     }
 }
 
-impl<R: Read> Iterator for JsonlRows<R> {
+/// Rows of a line-based format (JSONL, plain text): blank lines are skipped, a line that is
+/// not UTF-8 is a bad row, and `convert` turns each other line into a record or a bad row.
+struct LineRows<R, F> {
+    lines: Lines<R>,
+    path: std::path::PathBuf,
+    convert: F,
+}
+
+impl<R: Read, F: FnMut(u64, String) -> std::result::Result<NewRecord, BadRow>> Iterator for LineRows<R, F> {
     type Item = Result<ImportItem>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -447,7 +427,7 @@ impl<R: Read> Iterator for JsonlRows<R> {
                 Err(e) => Err(Error::io(&self.path, e)),
                 Ok((line, Err(_))) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
                 Ok((_, Ok(text))) if text.trim().is_empty() => continue,
-                Ok((line, Ok(text))) => Ok(match self.convert(line, &text) {
+                Ok((line, Ok(text))) => Ok(match (self.convert)(line, text) {
                     Ok(record) => ImportItem::Record(record),
                     Err(bad) => ImportItem::Bad(bad),
                 }),

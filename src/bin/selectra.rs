@@ -51,21 +51,8 @@ enum Command {
     },
     /// Zero-shot classification with an NLI model, as transformers' pipeline computes it.
     Zeroshot {
-        /// An NLI model folder or Hub id (e.g. Recognai/zeroshot_selectra_medium).
-        #[arg(long)]
-        model: String,
-        /// Comma-separated candidate labels.
-        #[arg(long)]
-        labels: String,
-        /// Hypothesis template; {} is replaced by each label.
-        #[arg(long, default_value = DEFAULT_TEMPLATE)]
-        template: String,
-        /// Score each label independently instead of making labels compete.
-        #[arg(long)]
-        multi_label: bool,
-        /// Override the tokenizer's accent stripping.
-        #[arg(long, value_name = "true|false")]
-        strip_accents: Option<bool>,
+        #[command(flatten)]
+        zs: ZeroShotArgs,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -84,18 +71,8 @@ enum Command {
         db: PathBuf,
         #[arg(long)]
         corpus: String,
-        /// An NLI model folder or Hub id.
-        #[arg(long)]
-        model: String,
-        /// Comma-separated candidate labels.
-        #[arg(long)]
-        labels: String,
-        #[arg(long, default_value = DEFAULT_TEMPLATE)]
-        template: String,
-        #[arg(long)]
-        multi_label: bool,
-        #[arg(long, value_name = "true|false")]
-        strip_accents: Option<bool>,
+        #[command(flatten)]
+        zs: ZeroShotArgs,
         /// Records per batch (each batch is committed at once).
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
@@ -134,6 +111,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What zero-shot classification needs, shared by `zeroshot` and `run`.
+#[derive(clap::Args)]
+struct ZeroShotArgs {
+    /// An NLI model folder or Hub id (e.g. Recognai/zeroshot_selectra_medium).
+    #[arg(long)]
+    model: String,
+    /// Comma-separated candidate labels.
+    #[arg(long)]
+    labels: String,
+    /// Hypothesis template; {} is replaced by each label.
+    #[arg(long, default_value = DEFAULT_TEMPLATE)]
+    template: String,
+    /// Score each label independently instead of making labels compete.
+    #[arg(long)]
+    multi_label: bool,
+    /// Override the tokenizer's accent stripping.
+    #[arg(long, value_name = "true|false")]
+    strip_accents: Option<bool>,
+}
+
+impl ZeroShotArgs {
+    /// The validated task; checked before anything slow (opening a project, loading a model).
+    fn task(&self) -> selectra::Result<ZeroShotTask> {
+        ZeroShotTask::new(ZeroShotTask::parse_labels(&self.labels), &self.template, self.multi_label)
+    }
+
+    fn model(&self) -> selectra::Result<Model> {
+        load(&self.model, self.strip_accents)
+    }
 }
 
 #[derive(Subcommand)]
@@ -203,9 +211,9 @@ fn run(command: Command) -> selectra::Result<()> {
                 print_tokens(&inspection);
             }
         }
-        Command::Zeroshot { model, labels, template, multi_label, strip_accents, json, text } => {
-            let task = ZeroShotTask::new(ZeroShotTask::parse_labels(&labels), &template, multi_label)?;
-            let model = load(&model, strip_accents)?;
+        Command::Zeroshot { zs, json, text } => {
+            let task = zs.task()?;
+            let model = zs.model()?;
             let classifier = ZeroShotClassifier::new(&model)?;
             if classifier.entailment_guessed {
                 eprintln!(
@@ -264,11 +272,12 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Run { db, corpus, model, labels, template, multi_label, strip_accents, batch_size, json } => {
-            let task = ZeroShotTask::new(ZeroShotTask::parse_labels(&labels), &template, multi_label)?;
+        Command::Run { db, corpus, zs, batch_size, json } => {
+            let task = zs.task()?;
             let mut store = Store::open(&db)?;
             store.corpus(&corpus)?;
-            let model = load(&model, strip_accents)?;
+            let model = zs.model()?;
+            let strip_accents = zs.strip_accents;
             let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
             let summary = corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, strip_accents, batch_size, &mut |p| {
