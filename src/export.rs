@@ -1,4 +1,4 @@
-//! Exporting a corpus with its predictions, as JSONL or CSV, to a file or any writer.
+//! Exporting a corpus with its predictions, as JSONL, CSV or Parquet, to a file or any writer.
 //!
 //! A file is written beside its destination and renamed into place when complete, so an export
 //! that fails or is interrupted never leaves a half-written file under the requested name.
@@ -15,6 +15,8 @@ use crate::store::{ExportRow, Store};
 pub enum ExportFormat {
     Jsonl,
     Csv,
+    /// The JSONL shape as nested Parquet columns, loadable by Hugging Face `datasets`.
+    Parquet,
 }
 
 impl ExportFormat {
@@ -22,8 +24,8 @@ impl ExportFormat {
         match name.to_ascii_lowercase().as_str() {
             "jsonl" => Ok(ExportFormat::Jsonl),
             "csv" => Ok(ExportFormat::Csv),
-            "parquet" => Err(Error::Unsupported { what: "Parquet export".into(), supported: "jsonl, csv".into() }),
-            other => Err(Error::Input(format!("unknown export format {other:?}; use jsonl or csv"))),
+            "parquet" => Ok(ExportFormat::Parquet),
+            other => Err(Error::Input(format!("unknown export format {other:?}; use jsonl, csv or parquet"))),
         }
     }
 }
@@ -37,7 +39,7 @@ fn record_id(row: &ExportRow) -> Value {
 }
 
 /// Writes every record of `corpus` to `out`; returns the number of records written.
-pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut dyn Write) -> Result<u64> {
+pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut (dyn Write + Send)) -> Result<u64> {
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
     let runs = store.runs(corpus)?;
     let mut count = 0u64;
@@ -94,8 +96,160 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut dyn W
             })?;
             writer.flush().map_err(io)?;
         }
+        ExportFormat::Parquet => count = parquet::write(store, corpus, out)?,
     }
     Ok(count)
+}
+
+mod parquet {
+    //! Parquet with the JSONL export's shape: id, text, gold, annotation {labels, status},
+    //! predictions [{run, model, labels, scores}], written a row group of records at a time.
+
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Float32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder};
+    use arrow_array::{ArrayRef, RecordBatch};
+    use arrow_schema::{DataType, Field, Fields, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+
+    use super::record_id;
+    use crate::error::{Error, Result};
+    use crate::store::Store;
+
+    const ROWS_PER_GROUP: usize = 8192;
+
+    fn list_of(item: DataType) -> DataType {
+        DataType::List(Arc::new(Field::new("item", item, true)))
+    }
+
+    fn annotation_fields() -> Fields {
+        Fields::from(vec![Field::new("labels", list_of(DataType::Utf8), true), Field::new("status", DataType::Utf8, true)])
+    }
+
+    fn prediction_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("run", DataType::Int64, true),
+            Field::new("model", DataType::Utf8, true),
+            Field::new("labels", list_of(DataType::Utf8), true),
+            Field::new("scores", list_of(DataType::Float32), true),
+        ])
+    }
+
+    struct Columns {
+        id: StringBuilder,
+        text: StringBuilder,
+        gold: StringBuilder,
+        annotation: StructBuilder,
+        predictions: ListBuilder<StructBuilder>,
+        rows: usize,
+    }
+
+    impl Columns {
+        fn new() -> Self {
+            let annotation = StructBuilder::new(
+                annotation_fields(),
+                vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())],
+            );
+            let prediction = StructBuilder::new(
+                prediction_fields(),
+                vec![
+                    Box::new(Int64Builder::new()),
+                    Box::new(StringBuilder::new()),
+                    Box::new(ListBuilder::new(StringBuilder::new())),
+                    Box::new(ListBuilder::new(Float32Builder::new())),
+                ],
+            );
+            Self {
+                id: StringBuilder::new(),
+                text: StringBuilder::new(),
+                gold: StringBuilder::new(),
+                annotation,
+                predictions: ListBuilder::new(prediction),
+                rows: 0,
+            }
+        }
+
+        fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch> {
+            let arrays: Vec<ArrayRef> = vec![
+                Arc::new(self.id.finish()),
+                Arc::new(self.text.finish()),
+                Arc::new(self.gold.finish()),
+                Arc::new(self.annotation.finish()),
+                Arc::new(self.predictions.finish()),
+            ];
+            self.rows = 0;
+            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::Inference(format!("building a Parquet batch: {e}")))
+        }
+    }
+
+    fn labels_into(builder: &mut ListBuilder<StringBuilder>, labels: &[String]) {
+        for l in labels {
+            builder.values().append_value(l);
+        }
+        builder.append(true);
+    }
+
+    pub(super) fn write(store: &Store, corpus: &str, out: &mut (dyn Write + Send)) -> Result<u64> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("text", DataType::Utf8, false),
+            Field::new("gold", DataType::Utf8, true),
+            Field::new("annotation", DataType::Struct(annotation_fields()), true),
+            Field::new("predictions", list_of(DataType::Struct(prediction_fields())), true),
+        ]));
+        let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io)?;
+        let mut columns = Columns::new();
+        let mut count = 0u64;
+        store.for_each_export_row(corpus, &mut |row| {
+            match record_id(&row) {
+                serde_json::Value::String(s) => columns.id.append_value(s),
+                other => columns.id.append_value(other.to_string()),
+            }
+            columns.text.append_value(&row.text);
+            columns.gold.append_option(row.gold.as_deref());
+            match &row.annotation {
+                Some((labels, status)) => {
+                    labels_into(columns.annotation.field_builder::<ListBuilder<StringBuilder>>(0).expect("labels column"), labels);
+                    columns.annotation.field_builder::<StringBuilder>(1).expect("status column").append_value(status.as_str());
+                    columns.annotation.append(true);
+                }
+                None => {
+                    columns.annotation.field_builder::<ListBuilder<StringBuilder>>(0).expect("labels column").append(false);
+                    columns.annotation.field_builder::<StringBuilder>(1).expect("status column").append_null();
+                    columns.annotation.append(false);
+                }
+            }
+            let predictions = columns.predictions.values();
+            for (run, model, labels, scores) in &row.predictions {
+                predictions.field_builder::<Int64Builder>(0).expect("run column").append_value(*run);
+                predictions.field_builder::<StringBuilder>(1).expect("model column").append_value(model);
+                labels_into(predictions.field_builder::<ListBuilder<StringBuilder>>(2).expect("labels column"), labels);
+                let score_list = predictions.field_builder::<ListBuilder<Float32Builder>>(3).expect("scores column");
+                for s in scores {
+                    score_list.values().append_value(*s);
+                }
+                score_list.append(true);
+                predictions.append(true);
+            }
+            columns.predictions.append(true);
+            columns.rows += 1;
+            count += 1;
+            if columns.rows == ROWS_PER_GROUP {
+                writer.write(&columns.finish(&schema)?).map_err(io)?;
+            }
+            Ok(())
+        })?;
+        if columns.rows > 0 {
+            writer.write(&columns.finish(&schema)?).map_err(io)?;
+        }
+        writer.close().map_err(io)?;
+        Ok(count)
+    }
 }
 
 /// Exports to `path`, atomically: the file appears complete or not at all.

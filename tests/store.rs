@@ -330,3 +330,57 @@ fn runs_killed_with_sigkill_resume_to_the_uninterrupted_result() {
     }
     assert!(killed_mid_run >= 9, "only {killed_mid_run} of 10 trials were killed before finishing");
 }
+
+/// Parquet has the JSONL export's content, nested the same way.
+#[test]
+fn parquet_export_matches_jsonl() {
+    use arrow_array::{Array, Float32Array, ListArray, StringArray, StructArray};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let file = corpus_csv(dir.path(), 30);
+    let mut opts = options("c");
+    opts.id_column = Some("id".into());
+    import(&db, &file, &opts).unwrap();
+    let model = model_dir("nli-electra-entail0");
+    let out = selectra(&["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--labels", "deportes,economía"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    {
+        let mut store = Store::open(&db).unwrap();
+        let r = store.record_id("c", 2).unwrap();
+        store.annotate(r, &["deportes".into(), "economía".into()], selectra::store::Status::Pending, "t").unwrap();
+    }
+    let path = dir.path().join("c.parquet");
+    let status = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "parquet", "--output", path.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let jsonl = export_jsonl(&db);
+
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let mut row = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let ids = batch.column_by_name("id").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let texts = batch.column_by_name("text").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let annotations = batch.column_by_name("annotation").unwrap().as_any().downcast_ref::<StructArray>().unwrap();
+        let predictions = batch.column_by_name("predictions").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+        for i in 0..batch.num_rows() {
+            let expected = &jsonl[row];
+            assert_eq!(ids.value(i), expected["id"].as_str().unwrap());
+            assert_eq!(texts.value(i), expected["text"].as_str().unwrap());
+            assert_eq!(annotations.is_valid(i), !expected["annotation"].is_null(), "row {row}");
+            let preds = predictions.value(i);
+            let preds = preds.as_any().downcast_ref::<StructArray>().unwrap();
+            assert_eq!(preds.len(), 1);
+            let labels = preds.column_by_name("labels").unwrap().as_any().downcast_ref::<ListArray>().unwrap().value(0);
+            let labels = labels.as_any().downcast_ref::<StringArray>().unwrap();
+            let scores = preds.column_by_name("scores").unwrap().as_any().downcast_ref::<ListArray>().unwrap().value(0);
+            let scores = scores.as_any().downcast_ref::<Float32Array>().unwrap();
+            let want = &expected["predictions"][0];
+            for k in 0..labels.len() {
+                assert_eq!(labels.value(k), want["labels"][k].as_str().unwrap());
+                assert_eq!(scores.value(k), want["scores"][k].as_f64().unwrap() as f32, "the same f32 score");
+            }
+            row += 1;
+        }
+    }
+    assert_eq!(row, jsonl.len());
+}

@@ -86,7 +86,7 @@ enum Command {
         db: PathBuf,
         #[arg(long)]
         corpus: String,
-        /// jsonl or csv.
+        /// jsonl, csv or parquet.
         #[arg(long)]
         format: String,
         /// Where to write (default: standard output).
@@ -311,8 +311,8 @@ fn run(command: Command) -> selectra::Result<()> {
                     eprintln!("exported {n} records to {}", path.display());
                 }
                 None => {
-                    let stdout = std::io::stdout();
-                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    // Stdout itself (not its lock) is Send, which the Parquet writer needs.
+                    let mut out = std::io::BufWriter::new(std::io::stdout());
                     export::export(&store, &corpus, format, &mut out)?;
                     out.flush().map_err(|e| selectra::Error::Io { path: "<stdout>".into(), source: e })?;
                 }

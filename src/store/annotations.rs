@@ -70,12 +70,12 @@ fn decode_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
 impl Store {
     /// The record of `corpus` at 1-based source row `row_number`.
     pub fn record_id(&self, corpus: &str, row_number: u64) -> Result<i64> {
-        let corpus = self.corpus(corpus)?;
+        let corpus_id = self.corpus_id(corpus)?;
         self.conn
-            .query_row("SELECT id FROM record WHERE corpus_id = ?1 AND row_number = ?2", params![corpus.id, row_number as i64], |r| r.get(0))
+            .query_row("SELECT id FROM record WHERE corpus_id = ?1 AND row_number = ?2", params![corpus_id, row_number as i64], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or_else(|| Error::Input(format!("corpus {:?} has no record at row {row_number}", corpus.name)))
+            .ok_or_else(|| Error::Input(format!("corpus {corpus:?} has no record at row {row_number}")))
     }
 
     /// Sets a record's labels and status; durable when this returns.
@@ -89,14 +89,14 @@ impl Store {
 
     /// Undoes the latest change in `corpus` that is not itself undone; `None` when there is none.
     pub fn undo_last(&mut self, corpus: &str, annotator: &str) -> Result<Option<AnnotationEvent>> {
-        let corpus = self.corpus(corpus)?;
+        let corpus_id = self.corpus_id(corpus)?;
         let last: Option<(i64, i64, Option<String>, Option<String>)> = self
             .conn
             .query_row(
                 "SELECT e.id, e.record_id, e.prev_labels, e.prev_status FROM annotation_event e \
                  JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1 AND e.undoes IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id DESC LIMIT 1",
-                [corpus.id],
+                [corpus_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()

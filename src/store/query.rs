@@ -99,11 +99,14 @@ impl Store {
             return Err(Error::Input("a page holds 1 to 10000 records".into()));
         }
 
-        let mut args: Vec<Sql> = vec![Sql::Integer(corpus_id)];
+        let mut args: Vec<Sql> = if needs_run { Vec::new() } else { vec![Sql::Integer(corpus_id)] };
         // The run id is an integer and goes into the SQL text, so each statement binds exactly
         // the parameters it uses.
         let run = q.run.unwrap_or(-1);
-        let mut filters = vec!["x.corpus_id = ?1".to_string()];
+        // Driven from a run's predictions, the corpus is implied (the run was checked to be over
+        // it) and rows are named by p.record_id, so counts can skip the record table.
+        let rid = if needs_run { "p.record_id" } else { "x.id" };
+        let mut filters = if needs_run { vec![format!("p.run_id = {run}")] } else { vec!["x.corpus_id = ?1".to_string()] };
         let bind = |value: Sql, args: &mut Vec<Sql>| {
             args.push(value);
             format!("?{}", args.len())
@@ -124,7 +127,7 @@ impl Store {
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             filters.push(format!(
-                "x.id IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})",
+                "{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})",
                 bind(Sql::Text(fts_phrase(text)), &mut args)
             ));
         }
@@ -146,15 +149,12 @@ impl Store {
         } else {
             format!("FROM record x LEFT JOIN prediction p ON p.run_id = {run} AND p.record_id = x.id LEFT JOIN annotation a ON a.record_id = x.id")
         };
-        if needs_run {
-            filters.push(format!("p.run_id = {run}"));
-        }
         let filter = filters.join(" AND ");
 
         // The count joins only what the filters read.
         let count_from = match (needs_run, q.status.is_some()) {
-            (true, true) => from.clone(),
-            (true, false) => "FROM prediction p JOIN record x ON x.id = p.record_id".to_string(),
+            (true, true) => "FROM prediction p LEFT JOIN annotation a ON a.record_id = p.record_id".to_string(),
+            (true, false) => "FROM prediction p".to_string(),
             (false, true) => "FROM record x LEFT JOIN annotation a ON a.record_id = x.id".to_string(),
             (false, false) => "FROM record x".to_string(),
         };

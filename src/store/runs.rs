@@ -101,7 +101,7 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
 impl Store {
     /// The run with this key, created if it does not exist yet.
     pub fn open_run(&mut self, key: &RunKey) -> Result<RunInfo> {
-        let corpus = self.corpus(&key.corpus)?;
+        let corpus_id = self.corpus_id(&key.corpus)?;
         let labels = serde_json::to_string(&key.labels).expect("strings serialize");
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
@@ -110,7 +110,7 @@ impl Store {
             tx.query_row(
                 "SELECT id FROM run WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND labels = ?4 \
                  AND template = ?5 AND multi_label = ?6 AND strip_accents = ?7",
-                params![corpus.id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents)],
+                params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents)],
                 |r| r.get(0),
             )
             .optional()
@@ -122,7 +122,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![corpus.id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents), created],
+                    params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents), created],
                 )
                 .map_err(err)?;
                 tx.last_insert_rowid()
