@@ -359,6 +359,39 @@ pub fn cached_repos(hub: &HubSettings) -> Result<Vec<CachedRepo>> {
     Ok(repos)
 }
 
+/// A model the app offers: a preset, or a repository found in the cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    /// Empty for cached repositories that are not presets.
+    pub description: String,
+    pub preset: bool,
+    pub cached_refs: Vec<String>,
+    pub cached_snapshots: usize,
+}
+
+/// The presets (cached or not) followed by the other cached model repositories.
+pub fn model_list(hub: &HubSettings) -> Result<Vec<ModelEntry>> {
+    let cached = cached_repos(hub)?;
+    let mut rows: Vec<ModelEntry> = PRESETS
+        .iter()
+        .map(|(id, description)| {
+            let entry = cached.iter().find(|c| c.repo == *id);
+            ModelEntry {
+                id: id.to_string(),
+                description: description.to_string(),
+                preset: true,
+                cached_refs: entry.map(|c| c.refs.clone()).unwrap_or_default(),
+                cached_snapshots: entry.map_or(0, |c| c.snapshots),
+            }
+        })
+        .collect();
+    for c in cached.into_iter().filter(|c| !PRESETS.iter().any(|(id, _)| *id == c.repo)) {
+        rows.push(ModelEntry { id: c.repo, description: String::new(), preset: false, cached_refs: c.refs, cached_snapshots: c.snapshots });
+    }
+    Ok(rows)
+}
+
 /// Refs may be nested (`refs/pr/1` is stored as refs/refs/pr/1).
 fn collect_refs(dir: &Path, prefix: &str, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };

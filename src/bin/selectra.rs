@@ -488,31 +488,7 @@ fn print_scores(result: &ZeroShotResult) {
 
 fn list_models(json: bool) -> selectra::Result<()> {
     let settings = HubSettings::from_env();
-    let cached = hub::cached_repos(&settings)?;
-    #[derive(serde::Serialize)]
-    struct Row {
-        id: String,
-        description: String,
-        preset: bool,
-        cached_refs: Vec<String>,
-        cached_snapshots: usize,
-    }
-    let mut rows: Vec<Row> = hub::PRESETS
-        .iter()
-        .map(|(id, description)| {
-            let entry = cached.iter().find(|c| c.repo == *id);
-            Row {
-                id: id.to_string(),
-                description: description.to_string(),
-                preset: true,
-                cached_refs: entry.map(|c| c.refs.clone()).unwrap_or_default(),
-                cached_snapshots: entry.map_or(0, |c| c.snapshots),
-            }
-        })
-        .collect();
-    for c in cached.iter().filter(|c| !hub::PRESETS.iter().any(|(id, _)| *id == c.repo)) {
-        rows.push(Row { id: c.repo.clone(), description: String::new(), preset: false, cached_refs: c.refs.clone(), cached_snapshots: c.snapshots });
-    }
+    let rows = hub::model_list(&settings)?;
     if json {
         print_json(&serde_json::json!({ "cache": settings.cache_dir, "models": rows }));
         return Ok(());

@@ -116,10 +116,4 @@ impl Model {
             attention_mask: Tensor::from_vec(mask, shape, &Device::Cpu)?,
         })
     }
-
-    /// Parameter count, for the model facts the UI shows.
-    pub fn parameter_count(&self) -> Result<usize> {
-        let expected = weights::expected_tensors(|vb| Network::load(vb, &self.config))?;
-        Ok(expected.iter().map(|(_, shape)| shape.iter().product::<usize>()).sum())
-    }
 }

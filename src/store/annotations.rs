@@ -62,7 +62,7 @@ fn decode_labels(text: Option<String>) -> rusqlite::Result<Option<Vec<String>>> 
         .transpose()
 }
 
-fn decode_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
+pub(super) fn decode_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
     text.map(|t| Status::parse(&t).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))))
         .transpose()
 }
@@ -186,8 +186,4 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(n as u64)
     }
-}
-
-pub(super) fn annotation_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
-    decode_status(text)
 }

@@ -184,7 +184,7 @@ impl Store {
                     text: r.get(3)?,
                     gold: r.get(4)?,
                     annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),
-                    annotation_status: super::annotations::annotation_status(r.get(6)?)?,
+                    annotation_status: super::annotations::decode_status(r.get(6)?)?,
                     top_label: r.get(7)?,
                     top_score: r.get(8)?,
                     margin: r.get(9)?,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// Everything that determines a run's predictions. The same key means the same run: running the
 /// identical command again resumes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunKey {
     pub corpus: String,
     pub model: String,
@@ -25,13 +25,9 @@ pub struct RunKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunInfo {
     pub id: i64,
-    pub corpus: String,
-    pub model: String,
-    pub weights_sha256: String,
-    pub labels: Vec<String>,
-    pub template: String,
-    pub multi_label: bool,
-    pub strip_accents: Option<bool>,
+    /// What identifies the run (flattened: the JSON keeps one level).
+    #[serde(flatten)]
+    pub key: RunKey,
     pub created_at: String,
     pub finished_at: Option<String>,
     pub predictions: u64,
@@ -80,16 +76,18 @@ const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
         id: row.get(0)?,
-        corpus: row.get(1)?,
-        model: row.get(2)?,
-        weights_sha256: row.get(3)?,
-        labels: json_list(&row.get::<_, String>(4)?)?,
-        template: row.get(5)?,
-        multi_label: row.get::<_, i64>(6)? == 1,
-        strip_accents: match row.get::<_, i64>(7)? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
+        key: RunKey {
+            corpus: row.get(1)?,
+            model: row.get(2)?,
+            weights_sha256: row.get(3)?,
+            labels: json_list(&row.get::<_, String>(4)?)?,
+            template: row.get(5)?,
+            multi_label: row.get::<_, i64>(6)? == 1,
+            strip_accents: match row.get::<_, i64>(7)? {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            },
         },
         created_at: row.get(8)?,
         finished_at: row.get(9)?,
@@ -237,7 +235,7 @@ impl Store {
     /// Calls `each` for every record of the corpus, in import order, with its predictions.
     pub fn for_each_export_row(&self, corpus: &str, each: &mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()> {
         let corpus = self.corpus(corpus)?;
-        let runs: HashMap<i64, String> = self.runs(&corpus.name)?.into_iter().map(|r| (r.id, r.model)).collect();
+        let runs: HashMap<i64, String> = self.runs(&corpus.name)?.into_iter().map(|r| (r.id, r.key.model)).collect();
         let mut stmt = self
             .conn
             .prepare(
@@ -262,7 +260,7 @@ impl Store {
                         text: row.get(3)?,
                         gold: row.get(4)?,
                         metadata: row.get(5)?,
-                        annotation: match (row.get::<_, Option<String>>(9)?, super::annotations::annotation_status(row.get(10)?)?) {
+                        annotation: match (row.get::<_, Option<String>>(9)?, super::annotations::decode_status(row.get(10)?)?) {
                             (Some(labels), Some(status)) => Some((json_list(&labels)?, status)),
                             _ => None,
                         },
