@@ -23,6 +23,14 @@ use selectra::model::{LoadOptions, Model};
 use selectra::tokenize::TokenizerOptions;
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotResult, ZeroShotTask, DEFAULT_TEMPLATE};
 
+/// Prints a line to stdout, ignoring write errors: output piped into `head` that closes early must
+/// end quietly, not panic as `println!` does on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "selectra", version, about = "SELECTRA (Spanish ELECTRA) models from the command line")]
 struct Cli {
@@ -249,11 +257,11 @@ fn run(command: Command) -> selectra::Result<()> {
             if json {
                 print_json(&outcome);
             } else {
-                println!("imported {} records into corpus {:?} ({})", outcome.imported, outcome.corpus.name, db.display());
+                out!("imported {} records into corpus {:?} ({})", outcome.imported, outcome.corpus.name, db.display());
                 if !outcome.skipped.is_empty() {
-                    println!("skipped {} bad rows:", outcome.skipped.len());
+                    out!("skipped {} bad rows:", outcome.skipped.len());
                     for bad in &outcome.skipped {
-                        println!("  row {}: {}", bad.line, bad.reason);
+                        out!("  row {}: {}", bad.line, bad.reason);
                     }
                 }
             }
@@ -263,12 +271,12 @@ fn run(command: Command) -> selectra::Result<()> {
             if json {
                 print_json(&corpora);
             } else if corpora.is_empty() {
-                println!("no corpora in {}", db.display());
+                out!("no corpora in {}", db.display());
             } else {
                 let width = corpora.iter().map(|c| c.name.chars().count()).max().unwrap_or(4).max(4);
-                println!("{:width$}  {:>9}  {:<6}  {:<24}  source", "name", "records", "format", "imported");
+                out!("{:width$}  {:>9}  {:<6}  {:<24}  source", "name", "records", "format", "imported");
                 for c in &corpora {
-                    println!("{:width$}  {:>9}  {:<6}  {:<24}  {}", c.name, c.records, c.format, c.created_at, c.source_path);
+                    out!("{:width$}  {:>9}  {:<6}  {:<24}  {}", c.name, c.records, c.format, c.created_at, c.source_path);
                 }
             }
         }
@@ -288,12 +296,12 @@ fn run(command: Command) -> selectra::Result<()> {
             if json {
                 print_json(&summary);
             } else if summary.cancelled {
-                println!(
+                out!(
                     "cancelled: run {} has {}/{} records; run the same command to resume",
                     summary.run.id, summary.run.predictions, summary.run.records
                 );
             } else {
-                println!(
+                out!(
                     "run {} complete: {} records ({} predicted now)",
                     summary.run.id, summary.run.records, summary.predicted_now
                 );
@@ -460,29 +468,29 @@ fn print_json<T: serde::Serialize>(value: &T) {
 
 fn print_tokens(inspection: &Inspection) {
     let width = inspection.tokens.iter().map(|t| t.token.chars().count()).max().unwrap_or(5).max(5);
-    println!("{:width$}  {:>9}  {:>8}  {:>11}", "token", "chars", "logit", "P(replaced)");
+    out!("{:width$}  {:>9}  {:>8}  {:>11}", "token", "chars", "logit", "P(replaced)");
     for t in &inspection.tokens {
         let flag = if t.probability > 0.5 { "  <- looks replaced" } else { "" };
-        println!("{:width$}  {:>9}  {:>8.4}  {:>11.4}{flag}", t.token, format!("{}-{}", t.start, t.end), t.logit, t.probability);
+        out!("{:width$}  {:>9}  {:>8.4}  {:>11.4}{flag}", t.token, format!("{}-{}", t.start, t.end), t.logit, t.probability);
     }
 }
 
 fn print_words(inspection: &Inspection) {
     let words = inspection.words();
     let width = words.iter().map(|w| w.text.chars().count()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:>9}  {:>11}", "word", "chars", "P(replaced)");
+    out!("{:width$}  {:>9}  {:>11}", "word", "chars", "P(replaced)");
     for w in &words {
         let flag = if w.probability > 0.5 { "  <- looks replaced" } else { "" };
-        println!("{:width$}  {:>9}  {:>11.4}{flag}", w.text, format!("{}-{}", w.start, w.end), w.probability);
+        out!("{:width$}  {:>9}  {:>11.4}{flag}", w.text, format!("{}-{}", w.start, w.end), w.probability);
     }
 }
 
 fn print_scores(result: &ZeroShotResult) {
     let width = result.labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).max(5);
-    println!("{:width$}  {:>6}", "label", "score");
+    out!("{:width$}  {:>6}", "label", "score");
     for (label, score) in result.labels.iter().zip(&result.scores) {
         let bar = "#".repeat((score * 30.0).round() as usize);
-        println!("{label:width$}  {score:>6.4}  {bar}");
+        out!("{label:width$}  {score:>6.4}  {bar}");
     }
 }
 
@@ -493,12 +501,12 @@ fn list_models(json: bool) -> selectra::Result<()> {
         print_json(&serde_json::json!({ "cache": settings.cache_dir, "models": rows }));
         return Ok(());
     }
-    println!("Hugging Face cache: {}", settings.cache_dir.display());
+    out!("Hugging Face cache: {}", settings.cache_dir.display());
     let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    println!("{:width$}  {:<18}  description", "model", "cached");
+    out!("{:width$}  {:<18}  description", "model", "cached");
     for r in &rows {
         let cached = if r.cached_snapshots == 0 { "no".to_string() } else { format!("yes ({})", r.cached_refs.join(", ")) };
-        println!("{:width$}  {:<18}  {}", r.id, cached, r.description);
+        out!("{:width$}  {:<18}  {}", r.id, cached, r.description);
     }
     Ok(())
 }
