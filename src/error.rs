@@ -39,6 +39,8 @@ pub enum ErrorCode {
     Import,
     /// The user cancelled long work; nothing half-done was kept.
     Cancelled,
+    /// A chart or report could not be built.
+    Report,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,9 @@ pub enum Error {
 
     #[error("cancelled")]
     Cancelled,
+
+    #[error("{0}")]
+    Report(String),
 }
 
 impl Error {
@@ -108,6 +113,7 @@ impl Error {
             Error::Database { .. } => ErrorCode::Database,
             Error::Import { .. } => ErrorCode::Import,
             Error::Cancelled => ErrorCode::Cancelled,
+            Error::Report(_) => ErrorCode::Report,
         }
     }
 

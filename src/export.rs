@@ -254,15 +254,13 @@ mod parquet {
 
 /// Exports to `path`, atomically: the file appears complete or not at all.
 pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, path: &Path) -> Result<u64> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = crate::atomic_file::temp_for(path)?;
     let count = {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
         let count = export(store, corpus, format, &mut buffered)?;
         buffered.flush().map_err(|e| Error::io(path, e))?;
         count
     };
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    crate::atomic_file::persist(tmp, path)?;
     Ok(count)
 }

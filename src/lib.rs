@@ -7,17 +7,25 @@
 //! - [`inspect`] reports the discriminator's per-token scores;
 //! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
 //! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
-//!   corpora in, label them with resumable runs, and write them out.
+//!   corpora in, label them with resumable runs, and write them out;
+//! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`published`] holds the
+//!   SELECTRA card's comparison, and [`charts`] and [`report`] draw and share both.
 //!
 //! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
 
+mod atomic_file;
+pub mod charts;
 pub mod corpus_run;
 pub mod error;
+pub mod evaluate;
 pub mod export;
 pub mod hub;
 pub mod import;
 pub mod inspect;
+pub mod metrics;
 pub mod model;
+pub mod published;
+pub mod report;
 pub mod store;
 pub mod tokenize;
 pub mod zeroshot;

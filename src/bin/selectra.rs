@@ -113,6 +113,29 @@ enum Command {
         #[arg(long, default_value = "cli")]
         annotator: String,
     },
+    /// A shareable comparison report: index.html (inline SVG charts), report.json and figures/
+    /// (SVG and PNG). With --db, runs are scored against accepted annotations or the gold column;
+    /// with --published, only the published SELECTRA comparison.
+    Report {
+        /// The project database holding the runs.
+        #[arg(long, required_unless_present = "published", conflicts_with = "published")]
+        db: Option<PathBuf>,
+        /// The corpus (default: the only corpus, or the one the --runs belong to).
+        #[arg(long, requires = "db")]
+        corpus: Option<String>,
+        /// Comma-separated run ids to compare (default: every run of the corpus).
+        #[arg(long, value_delimiter = ',', requires = "db")]
+        runs: Vec<i64>,
+        /// Only the published comparison (no database needed).
+        #[arg(long)]
+        published: bool,
+        /// The folder to write into (created if missing; existing report files are replaced).
+        #[arg(long)]
+        output: PathBuf,
+        /// Also print the metrics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The preset models and what the Hugging Face cache holds.
     Models {
         /// Print JSON instead of a table.
@@ -327,9 +350,59 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Annotate { db, corpus, annotator } => annotate_stream(&db, &corpus, &annotator)?,
+        Command::Report { db, corpus, runs, published: _, output, json } => report(db.as_deref(), corpus, &runs, &output, json)?,
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
+}
+
+fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], output: &std::path::Path, json: bool) -> selectra::Result<()> {
+    let published = selectra::published::Published::load()?;
+    let evaluation = match db {
+        None => None,
+        Some(db) => {
+            if !db.exists() {
+                return Err(selectra::Error::Input(format!("{} does not exist; pass the project database your runs are in", db.display())));
+            }
+            let store = Store::open(db)?;
+            let corpus = match corpus {
+                Some(c) => c,
+                None => infer_corpus(&store, runs)?,
+            };
+            Some(selectra::evaluate::evaluate(&store, &corpus, runs, &selectra::metrics::EvalOptions::default())?)
+        }
+    };
+    let input = selectra::report::ReportInput {
+        published: &published,
+        evaluation: evaluation.as_ref(),
+        generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let files = selectra::report::write_report(output, &input)?;
+    if json {
+        out!("{}", serde_json::to_string(&serde_json::json!({"files": files, "evaluation": evaluation})).expect("serializes"));
+    } else {
+        out!("wrote {} and {} figures (SVG and PNG) to {}", files.html.display(), files.figures.len() / 2, output.join("figures").display());
+    }
+    Ok(())
+}
+
+/// The corpus a report is about when --corpus is not given: the one the runs share, or the only one.
+fn infer_corpus(store: &Store, runs: &[i64]) -> selectra::Result<String> {
+    let names: Vec<String> = store.corpora()?.into_iter().map(|c| c.name).collect();
+    if !runs.is_empty() {
+        let mut of_runs: Vec<String> = runs.iter().map(|&id| store.run(id).map(|r| r.key.corpus)).collect::<selectra::Result<_>>()?;
+        of_runs.sort();
+        of_runs.dedup();
+        return match of_runs.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(selectra::Error::Input(format!("runs {runs:?} belong to different corpora ({}); compare runs of one corpus", of_runs.join(", ")))),
+        };
+    }
+    match names.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(selectra::Error::Input("the database has no corpora; import one with `selectra corpus import`".into())),
+        _ => Err(selectra::Error::Input(format!("the database has several corpora ({}); choose one with --corpus", names.join(", ")))),
+    }
 }
 
 fn load(spec: &str, strip_accents: Option<bool>) -> selectra::Result<Model> {
