@@ -117,6 +117,8 @@ pub struct ZeroShotClassifier<'m> {
     pub entailment_guessed: bool,
     /// How many (text, label) pairs go through the model at once; a text's pairs are never split.
     pub max_batch_pairs: usize,
+    /// How many tokens, padding included, a forward pass may hold (bounds its memory).
+    pub max_batch_tokens: usize,
 }
 
 impl<'m> ZeroShotClassifier<'m> {
@@ -132,7 +134,7 @@ impl<'m> ZeroShotClassifier<'m> {
         let found = model.config.label2id.iter().find(|(name, _)| name.to_lowercase().starts_with("entail")).map(|(_, id)| *id);
         let entailment = found.unwrap_or(classes - 1);
         let contradiction = if entailment == 0 { classes - 1 } else { 0 };
-        Ok(Self { model, entailment, contradiction, entailment_guessed: found.is_none(), max_batch_pairs: 64 })
+        Ok(Self { model, entailment, contradiction, entailment_guessed: found.is_none(), max_batch_pairs: 64, max_batch_tokens: 4096 })
     }
 
     pub fn entailment_id(&self) -> usize {
@@ -161,50 +163,60 @@ impl<'m> ZeroShotClassifier<'m> {
         self.grouped_logits(&groups)
     }
 
-    /// Class logits for groups of (premise, hypothesis) pairs, one group per text. Whole groups
-    /// are packed into forward passes of at most `max_batch_pairs` pairs (a larger group gets a
-    /// pass of its own), so a text's pairs are never split across passes.
+    /// Class logits for groups of (premise, hypothesis) pairs, one group per text, in the groups'
+    /// order. A text's pairs always share a forward pass. Texts are taken shortest first, so that a
+    /// pass pads to about its own length, and packed into passes of at most `max_batch_pairs`
+    /// pairs and `max_batch_tokens` padded tokens (a larger group gets a pass of its own).
+    /// Padding does not change results (tested), so this order is invisible in the output.
     pub fn grouped_logits(&self, groups: &[Vec<(&str, &str)>]) -> Result<Vec<Vec<Vec<f32>>>> {
-        let mut out = Vec::with_capacity(groups.len());
+        let encoded: Vec<Vec<Encoded>> = groups.iter().map(|g| g.iter().map(|(t, h)| self.encode(t, h)).collect::<Result<_>>()).collect::<Result<_>>()?;
+        let longest = |g: &[Encoded]| g.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&i| longest(&encoded[i]));
+        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); groups.len()];
         let mut start = 0;
-        while start < groups.len() {
+        while start < order.len() {
             let mut end = start + 1;
-            let mut pairs = groups[start].len();
-            while end < groups.len() && pairs + groups[end].len() <= self.max_batch_pairs {
-                pairs += groups[end].len();
+            let mut pairs = encoded[order[start]].len();
+            while end < order.len() {
+                let more = pairs + encoded[order[end]].len();
+                // Sorted: the newcomer is the longest so far and sets the padded length.
+                if more > self.max_batch_pairs || more * longest(&encoded[order[end]]) > self.max_batch_tokens {
+                    break;
+                }
+                pairs = more;
                 end += 1;
             }
-            let flat: Vec<(&str, &str)> = groups[start..end].iter().flatten().copied().collect();
-            let mut rows = self.forward_pairs(&flat)?.into_iter();
-            for group in &groups[start..end] {
-                out.push(rows.by_ref().take(group.len()).collect());
+            let refs: Vec<&Encoded> = order[start..end].iter().flat_map(|&i| encoded[i].iter()).collect();
+            let mut rows = self.forward_encoded(&refs)?.into_iter();
+            for &i in &order[start..end] {
+                out[i] = rows.by_ref().take(encoded[i].len()).collect();
             }
             start = end;
         }
         Ok(out)
     }
 
-    /// One forward pass over the pairs, padded to the longest.
-    fn forward_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<f32>>> {
-        if pairs.is_empty() {
+    fn encode(&self, text: &str, hypothesis: &str) -> Result<Encoded> {
+        if text.trim().is_empty() {
+            return Err(Error::Input("the text is empty; there is nothing to classify".into()));
+        }
+        let e = self.model.tokenizer.encode_pair(text, hypothesis)?;
+        if e.ids.len() > self.model.tokenizer.max_length() {
+            return Err(Error::Input(format!(
+                "the hypothesis {hypothesis:?} alone is longer than the model's {} tokens; use a shorter label or template",
+                self.model.tokenizer.max_length()
+            )));
+        }
+        Ok(e)
+    }
+
+    /// One forward pass over encoded pairs, padded to the longest.
+    fn forward_encoded(&self, encoded: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
+        if encoded.is_empty() {
             return Ok(Vec::new());
         }
-        let mut encoded: Vec<Encoded> = Vec::with_capacity(pairs.len());
-        for (text, hypothesis) in pairs {
-            if text.trim().is_empty() {
-                return Err(Error::Input("the text is empty; there is nothing to classify".into()));
-            }
-            let e = self.model.tokenizer.encode_pair(text, hypothesis)?;
-            if e.ids.len() > self.model.tokenizer.max_length() {
-                return Err(Error::Input(format!(
-                    "the hypothesis {hypothesis:?} alone is longer than the model's {} tokens; use a shorter label or template",
-                    self.model.tokenizer.max_length()
-                )));
-            }
-            encoded.push(e);
-        }
-        let refs: Vec<&Encoded> = encoded.iter().collect();
-        Ok(self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?)
+        Ok(self.model.forward(&self.model.batch(encoded)?)?.to_vec2::<f32>()?)
     }
 
     /// Turns one text's per-label logits into the pipeline's sorted scores.

@@ -1,13 +1,13 @@
 //! The BERT-style encoder that ELECTRA and BERT share: embeddings and transformer layers.
 //!
 //! Hidden states are kept flat, `(batch * seq, width)`, between layers so that every dense layer
-//! is one 2-D matrix product over the whole batch; only attention reshapes to
-//! `(batch, heads, seq, head_dim)`. The attention mask becomes an additive bias once per forward
-//! pass, not once per layer.
+//! is one 2-D matrix product over the whole batch. Attention reads the heads in place from the
+//! fused query/key/value projection (attention.rs), so nothing is reshaped or copied per head.
 
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 
+use super::attention::SelfAttention;
 use super::config::{Activation, ModelConfig};
 use super::layer_norm::LayerNorm;
 
@@ -74,9 +74,10 @@ impl Embeddings {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value projections stacked into one `(3 * hidden, hidden)` matrix, the query
+    /// rows pre-multiplied by 1/sqrt(head_dim): one matrix product instead of three, and no pass
+    /// over the `(seq, seq)` scores to scale them.
+    qkv: Linear,
     attn_out: Linear,
     attn_norm: LayerNorm,
     intermediate: Linear,
@@ -92,10 +93,13 @@ impl Layer {
         let h = cfg.hidden_size;
         let eps = cfg.layer_norm_eps;
         let attn = vb.pp("attention");
+        let scale = 1.0 / (cfg.head_dim() as f64).sqrt();
+        let (query, key, value) = (linear(h, h, attn.pp("self").pp("query"))?, linear(h, h, attn.pp("self").pp("key"))?, linear(h, h, attn.pp("self").pp("value"))?);
+        let bias = |l: &Linear| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("attention projections have biases".into()));
+        let weight = Tensor::cat(&[&(query.weight() * scale)?, key.weight(), value.weight()], 0)?;
+        let bias = Tensor::cat(&[&(bias(&query)? * scale)?, &bias(&key)?, &bias(&value)?], 0)?;
         Ok(Self {
-            query: linear(h, h, attn.pp("self").pp("query"))?,
-            key: linear(h, h, attn.pp("self").pp("key"))?,
-            value: linear(h, h, attn.pp("self").pp("value"))?,
+            qkv: Linear::new(weight, Some(bias)),
             attn_out: linear(h, h, attn.pp("output").pp("dense"))?,
             attn_norm: LayerNorm::load(h, eps, attn.pp("output").pp("LayerNorm"))?,
             intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,
@@ -107,18 +111,11 @@ impl Layer {
         })
     }
 
-    /// `x` is `(batch * seq, hidden)`; `mask_bias` is `(batch, 1, 1, seq)`.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
-        let split_heads = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((batch, seq, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()
-        };
-        let q = split_heads(self.query.forward(x)?)?;
-        let k = split_heads(self.key.forward(x)?)?;
-        let v = split_heads(self.value.forward(x)?)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch * seq, self.heads * self.head_dim))?;
+    /// `x` is `(batch * seq, hidden)`; `mask` is `(batch, seq)`, 1 for tokens and 0 for padding.
+    fn forward(&self, x: &Tensor, mask: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
+        let qkv = self.qkv.forward(x)?.contiguous()?;
+        let attention = SelfAttention { batch, seq, heads: self.heads, head_dim: self.head_dim };
+        let context = qkv.apply_op2_no_bwd(mask, &attention)?;
         let attended = self.attn_norm.forward(&(self.attn_out.forward(&context)? + x)?)?;
         let inner = activate(&self.intermediate.forward(&attended)?, self.act)?;
         self.out_norm.forward(&(self.output.forward(&inner)? + attended)?)
@@ -141,13 +138,11 @@ impl Encoder {
     /// `x` is `(batch * seq, hidden)`; returns the same shape.
     pub fn forward(&self, x: Tensor, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
-        // Padding gets the most negative f32 added before softmax, as transformers does with
-        // `finfo(dtype).min`, so its attention weight is exactly zero.
-        let mask = input.attention_mask.to_dtype(DType::F32)?;
-        let mask_bias = ((1.0 - mask)? * f32::MIN as f64)?.reshape((batch, 1, 1, seq))?;
+        // Padded keys get zero attention weight (see attention.rs).
+        let mask = input.attention_mask.to_dtype(DType::F32)?.contiguous()?;
         let mut x = x;
         for layer in &self.layers {
-            x = layer.forward(&x, &mask_bias, batch, seq)?;
+            x = layer.forward(&x, &mask, batch, seq)?;
         }
         Ok(x)
     }

@@ -4,6 +4,7 @@
 //! architecture's own `load` function decides which tensors must be in the weights file
 //! (see [`weights::expected_tensors`]), and the tokenizer is cut to the model's length.
 
+mod attention;
 pub mod bert;
 pub mod config;
 pub mod electra;
