@@ -1,0 +1,116 @@
+//! Our side of the speed benchmark against PyTorch transformers. `bench/speed.py` drives it (one
+//! process per measurement) and compares with transformers in the same run; see docs/benchmarks.md.
+//!
+//!     speed_bench inspect  MODEL_DIR REPEATS TEXT           -> latency of one inspect call
+//!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS      -> throughput over the texts
+//!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N)
+//!     speed_bench smoke                                     -> all of the above on a fixture model
+//!
+//! Each prints one JSON object on stdout. Thread count: candle's CPU kernels use
+//! `RAYON_NUM_THREADS` (default: every core); the driver sets it to PyTorch's thread count.
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use selectra::hub::Silent;
+use selectra::inspect;
+use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::{LoadOptions, Model};
+use serde_json::json;
+
+fn load(dir: &str) -> Model {
+    let mut options = LoadOptions::default();
+    options.hub.offline = true;
+    Model::load(dir, &options, std::sync::Arc::new(Silent)).unwrap_or_else(|e| panic!("{dir}: {e}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn bench_inspect(dir: &str, repeats: usize, text: &str) -> serde_json::Value {
+    let model = load(dir);
+    let first = inspect::inspect(&model, text).unwrap();
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t = Instant::now();
+        std::hint::black_box(inspect::inspect(&model, text).unwrap());
+        times.push(t.elapsed().as_secs_f64());
+    }
+    json!({
+        "tokens": first.tokens.len(),
+        "median_s": median(times),
+        "logits": first.tokens.iter().map(|t| t.logit).collect::<Vec<_>>(),
+    })
+}
+
+fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str) -> serde_json::Value {
+    let model = load(dir);
+    let texts: Vec<String> = serde_json::from_str(&std::fs::read_to_string(texts_file).unwrap()).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let task = ZeroShotTask::new(ZeroShotTask::parse_labels(labels), DEFAULT_TEMPLATE, false).unwrap();
+    let classifier = ZeroShotClassifier::new(&model).unwrap();
+    // Warm-up on a few texts (allocator, thread pool), as the Python side warms up too.
+    classifier.classify_batch(&refs[..refs.len().min(4)], &task).unwrap();
+    let t = Instant::now();
+    let results = classifier.classify_batch(&refs, &task).unwrap();
+    let seconds = t.elapsed().as_secs_f64();
+    json!({
+        "seconds": seconds,
+        "texts_per_s": texts.len() as f64 / seconds,
+        "results": results.iter().map(|r| json!({"labels": r.labels, "scores": r.scores})).collect::<Vec<_>>(),
+    })
+}
+
+fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
+    let mut out = Vec::new();
+    for s in shapes.chunks(3) {
+        let (m, k, n) = (s[0], s[1], s[2]);
+        let a = Tensor::randn(0f32, 1.0, (m, k), &Device::Cpu).unwrap();
+        let b = Tensor::randn(0f32, 1.0, (k, n), &Device::Cpu).unwrap();
+        // As a Linear layer multiplies: by the transpose of an (n, k) weight.
+        let w = Tensor::randn(0f32, 1.0, (n, k), &Device::Cpu).unwrap();
+        let time = |f: &dyn Fn() -> Tensor| {
+            f();
+            let mut times = Vec::new();
+            for _ in 0..7 {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                times.push(t.elapsed().as_secs_f64());
+            }
+            2.0 * (m * k * n) as f64 / median(times) / 1e9
+        };
+        let gflops = time(&|| a.matmul(&b).unwrap());
+        let gflops_wt = time(&|| a.matmul(&w.t().unwrap()).unwrap());
+        out.push(json!({"m": m, "k": k, "n": n, "gflops": gflops, "gflops_weight_t": gflops_wt}));
+    }
+    json!(out)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out = match args.first().map(String::as_str) {
+        Some("inspect") => bench_inspect(&args[1], args[2].parse().unwrap(), &args[3]),
+        Some("zeroshot") => bench_zeroshot(&args[1], &args[2], &args[3]),
+        Some("gemm") => bench_gemm(&args[1..].iter().map(|a| a.parse().unwrap()).collect::<Vec<usize>>()),
+        Some("smoke") => {
+            // Seconds-long: every measurement once on the tiny fixture models (CI runs this).
+            let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models");
+            let texts = std::env::temp_dir().join(format!("speed-smoke-{}.json", std::process::id()));
+            std::fs::write(&texts, serde_json::to_string(&["El equipo ganó el partido.", "Suben los precios del pan y del aceite."]).unwrap()).unwrap();
+            let out = json!({
+                "inspect": bench_inspect(&format!("{fixtures}/disc-vocab-bin"), 3, "Estamos desayunando pan rosa con tomate."),
+                "zeroshot": bench_zeroshot(&format!("{fixtures}/nli-electra-entail0"), texts.to_str().unwrap(), "deportes,economía"),
+                "gemm": bench_gemm(&[64, 32, 96]),
+            });
+            std::fs::remove_file(&texts).ok();
+            out
+        }
+        _ => {
+            eprintln!("usage: speed_bench inspect|zeroshot|gemm|smoke ... (see the file's header)");
+            std::process::exit(2);
+        }
+    };
+    println!("{out}");
+}
