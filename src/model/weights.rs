@@ -11,6 +11,7 @@
 //! broadcast view, so the manifest is exactly what the model code loads.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -95,27 +96,47 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
     let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
     let tensors = match format {
         WeightsFormat::Safetensors => {
-            // The file is read into memory rather than memory-mapped: mapping is `unsafe` because
-            // another process could truncate the file under us, and these models are small.
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
-                Error::weights(path, format!("not a valid safetensors file ({e}); the download may be truncated or corrupt, delete it and fetch it again"))
-            })?;
+            // Only the header is read up front; each tensor is then read straight into its own
+            // buffer. The file is neither mapped (`unsafe` if another process truncates it) nor
+            // read whole (that held the model in memory twice while converting it).
+            let invalid = |what: String| {
+                Error::weights(path, format!("not a valid safetensors file ({what}); the download may be truncated or corrupt, delete it and fetch it again"))
+            };
+            let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut prefix = [0u8; 8];
+            file.read_exact(&mut prefix).map_err(|_| invalid("shorter than its 8-byte header length".into()))?;
+            let header_len = u64::from_le_bytes(prefix);
+            // safetensors' own limit on header size.
+            if header_len > 100_000_000 || 8 + header_len > file_len {
+                return Err(invalid(format!("its header claims {header_len} bytes in a {file_len}-byte file")));
+            }
+            let mut header = vec![0u8; header_len as usize];
+            file.read_exact(&mut header).map_err(|e| Error::io(path, e))?;
+            let header = std::str::from_utf8(&header).map_err(|e| invalid(format!("header: {e}")))?;
+            // Deserializing validates the offsets: contiguous, in order, sizes matching shapes.
+            let metadata: safetensors::tensor::Metadata = serde_json::from_str(header).map_err(|e| invalid(format!("header: {e}")))?;
+            let infos = metadata.tensors();
+            let data_start = 8 + header_len;
+            let data_len = infos.values().map(|i| i.data_offsets.1 as u64).max().unwrap_or(0);
+            if data_start + data_len != file_len {
+                return Err(invalid(format!("the header describes {} bytes but the file has {file_len}", data_start + data_len)));
+            }
             let mut declared = BTreeMap::new();
-            for (name, view) in st.tensors() {
-                let dtype = safetensors_dtype(view.dtype()).ok_or_else(|| {
-                    Error::weights(path, format!("tensor {name} has dtype {:?}; only floating-point weights are supported", view.dtype()))
+            for (name, info) in &infos {
+                let dtype = safetensors_dtype(info.dtype).ok_or_else(|| {
+                    Error::weights(path, format!("tensor {name} has dtype {:?}; only floating-point weights are supported", info.dtype))
                 })?;
-                declared.insert(canonical_name(&name), Declared { stored_name: name.clone(), shape: view.shape().to_vec(), dtype });
+                declared.insert(canonical_name(name), Declared { stored_name: name.clone(), shape: info.shape.clone(), dtype });
             }
             check_manifest(path, &declared, expected, file_len)?;
             let mut tensors = HashMap::with_capacity(expected.len());
             for (name, _) in expected {
-                let stored = &declared[name].stored_name;
-                let view = st.tensor(stored).map_err(|e| Error::weights(path, format!("tensor {stored}: {e}")))?;
-                let tensor = candle_core::safetensors::Load::load(&view, &Device::Cpu)
-                    .and_then(|t| t.to_dtype(DType::F32))
-                    .map_err(|e| Error::weights(path, format!("tensor {stored}: {e}")))?;
+                let d = &declared[name];
+                let info = infos[&d.stored_name];
+                file.seek(SeekFrom::Start(data_start + info.data_offsets.0 as u64)).map_err(|e| Error::io(path, e))?;
+                let bytes = info.data_offsets.1 - info.data_offsets.0;
+                let tensor = read_tensor(&mut file, bytes, d.dtype, &d.shape)
+                    .map_err(|e| Error::weights(path, format!("tensor {}: {e}", d.stored_name)))?;
                 tensors.insert(name.clone(), tensor);
             }
             tensors
@@ -163,6 +184,27 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
         }
     };
     Ok(VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu))
+}
+
+/// Reads `bytes` little-endian values of `dtype` from the file's current position into an f32
+/// tensor, without an intermediate copy of the raw bytes for f32 data.
+fn read_tensor(file: &mut std::fs::File, bytes: usize, dtype: DType, shape: &[usize]) -> candle_core::Result<Tensor> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file.by_ref().take(bytes as u64));
+    if dtype == DType::F32 {
+        let mut values = Vec::with_capacity(bytes / 4);
+        let mut chunk = [0u8; 1 << 14];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            reader.read_exact(&mut chunk[..n])?;
+            values.extend(chunk[..n].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+            left -= n;
+        }
+        return Tensor::from_vec(values, shape, &Device::Cpu);
+    }
+    let mut raw = vec![0u8; bytes];
+    reader.read_exact(&mut raw)?;
+    Tensor::from_raw_buffer(&raw, dtype, shape, &Device::Cpu)?.to_dtype(DType::F32)
 }
 
 fn safetensors_dtype(dtype: safetensors::Dtype) -> Option<DType> {
