@@ -50,7 +50,11 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str) -> serde_json::Valu
     let texts: Vec<String> = serde_json::from_str(&std::fs::read_to_string(texts_file).unwrap()).unwrap();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let task = ZeroShotTask::new(ZeroShotTask::parse_labels(labels), DEFAULT_TEMPLATE, false).unwrap();
-    let classifier = ZeroShotClassifier::new(&model).unwrap();
+    let mut classifier = ZeroShotClassifier::new(&model).unwrap();
+    // For trying other batch budgets without a rebuild.
+    if let Some(tokens) = std::env::var("SPEED_BENCH_MAX_BATCH_TOKENS").ok().and_then(|v| v.parse().ok()) {
+        classifier.max_batch_tokens = tokens;
+    }
     // Warm-up on a few texts (allocator, thread pool), as the Python side warms up too.
     classifier.classify_batch(&refs[..refs.len().min(4)], &task).unwrap();
     let t = Instant::now();
