@@ -333,7 +333,7 @@ fn reliability<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, b
 }
 
 fn histograms<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, labels: &[String], counts: &[[u64; 10]]) -> DrawResult<DB> {
-    let (body, _) = (root.titled(title, text_style(20))?, ());
+    let body = root.titled(title, text_style(20))?;
     let rows = labels.len().div_ceil(3).max(1);
     let panels = body.split_evenly((rows, 3));
     for (i, (label, row)) in labels.iter().zip(counts).enumerate() {

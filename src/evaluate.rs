@@ -111,14 +111,18 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
                 references.accepted_annotations += 1;
                 Some(labels.clone())
             }
-            _ => row.gold.as_ref().filter(|g| !g.trim().is_empty()).map(|g| {
-                references.gold += 1;
-                if multi_any {
-                    g.split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-                } else {
-                    vec![g.trim().to_string()]
-                }
-            }),
+            _ => {
+                let labels: Vec<String> = match row.gold.as_deref() {
+                    Some(g) if multi_any => g.split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+                    Some(g) if !g.trim().is_empty() => vec![g.trim().to_string()],
+                    _ => Vec::new(),
+                };
+                // A gold cell with no label in it (empty, or only separators) is no reference.
+                (!labels.is_empty()).then(|| {
+                    references.gold += 1;
+                    labels
+                })
+            }
         };
         let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> = row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
         match reference {

@@ -228,3 +228,24 @@ fn report_errors_say_what_to_do() {
     let o = selectra(&["report", "--db", db_s, "--runs", "99", "--output", out.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("run 99"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn gold_cells_without_a_label_are_not_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let db_s = db.to_str().unwrap();
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "text,gold\nuna frase,a|b\notra frase,|\ntercera frase,\ncuarta frase,b\n").unwrap();
+    ok(selectra(&["corpus", "import", "--db", db_s, "--name", "c", "--label-column", "gold", csv.to_str().unwrap()]));
+    let model = model_dir("nli-electra-entail0");
+    // One multi-label run (gold splits on '|') beside a single-label run of the same labels.
+    ok(selectra(&["run", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--labels", "a,b", "--multi-label"]));
+    ok(selectra(&["run", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--labels", "a,b"]));
+    let out = dir.path().join("r");
+    let stdout = ok(selectra(&["report", "--db", db_s, "--output", out.to_str().unwrap(), "--json"]));
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["evaluation"]["references"]["gold"], 2);
+    assert_eq!(report["evaluation"]["references"]["excluded"], 2);
+    let kinds: Vec<&str> = report["evaluation"]["runs"].as_array().unwrap().iter().map(|r| r["metrics"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["multi_label", "single_label"]);
+}
