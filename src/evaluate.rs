@@ -82,6 +82,26 @@ struct Evaluated {
     predictions: HashMap<i64, (Vec<String>, Vec<f32>)>,
 }
 
+/// The corpus an evaluation is about when none is named: the one `run_ids` share, or the
+/// database's only corpus.
+pub fn corpus_of(store: &Store, run_ids: &[i64]) -> Result<String> {
+    if !run_ids.is_empty() {
+        let mut corpora: Vec<String> = run_ids.iter().map(|&id| store.run(id).map(|r| r.key.corpus)).collect::<Result<_>>()?;
+        corpora.sort();
+        corpora.dedup();
+        return match corpora.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(Error::Input(format!("runs {run_ids:?} belong to different corpora ({}); compare runs of one corpus", corpora.join(", ")))),
+        };
+    }
+    let names: Vec<String> = store.corpora()?.into_iter().map(|c| c.name).collect();
+    match names.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Input("the database has no corpora; import one with `selectra corpus import`".into())),
+        _ => Err(Error::Input(format!("the database has several corpora ({}); choose one with --corpus", names.join(", ")))),
+    }
+}
+
 /// Evaluates `run_ids` (all of the corpus' runs when empty) of `corpus`.
 pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOptions) -> Result<Evaluation> {
     let all = store.runs(corpus)?;

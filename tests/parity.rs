@@ -132,10 +132,17 @@ fn zeroshot_batches_match_single_texts() {
     let task = ZeroShotTask::new(vec!["deportes".into(), "política".into(), "economía".into()], "Este ejemplo es {}.", false).unwrap();
     let cases: Vec<&Value> = expected["zeroshot"].as_array().unwrap().iter().collect();
     let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
-    let batched = classifier.classify_batch(&texts, &task).unwrap();
-    for (text, together) in texts.iter().zip(&batched) {
-        let alone = classifier.classify(text, &task).unwrap();
-        check_zeroshot(&format!("batched {text:?}"), &serde_json::to_value(together).unwrap(), &serde_json::to_value(&alone).unwrap());
+    let alone: Vec<_> = texts.iter().map(|text| classifier.classify(text, &task).unwrap()).collect();
+    // The default budgets, then budgets tight enough to split the texts (sorted by length) into
+    // several passes, down to one pass per text: the results come back in the caller's order.
+    for (pairs, tokens) in [(64, 1024), (7, 1024), (64, 120), (1, 1)] {
+        let mut packed = ZeroShotClassifier::new(&model).unwrap();
+        packed.max_batch_pairs = pairs;
+        packed.max_batch_tokens = tokens;
+        let batched = packed.classify_batch(&texts, &task).unwrap();
+        for ((text, together), alone) in texts.iter().zip(&batched).zip(&alone) {
+            check_zeroshot(&format!("batched ({pairs} pairs, {tokens} tokens) {text:?}"), &serde_json::to_value(together).unwrap(), &serde_json::to_value(alone).unwrap());
+        }
     }
 }
 

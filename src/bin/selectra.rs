@@ -367,7 +367,7 @@ fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], ou
             let store = Store::open(db)?;
             let corpus = match corpus {
                 Some(c) => c,
-                None => infer_corpus(&store, runs)?,
+                None => selectra::evaluate::corpus_of(&store, runs)?,
             };
             Some(selectra::evaluate::evaluate(&store, &corpus, runs, &selectra::metrics::EvalOptions::default())?)
         }
@@ -384,25 +384,6 @@ fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], ou
         out!("wrote {} and {} figures (SVG and PNG) to {}", files.html.display(), files.figures.len() / 2, output.join("figures").display());
     }
     Ok(())
-}
-
-/// The corpus a report is about when --corpus is not given: the one the runs share, or the only one.
-fn infer_corpus(store: &Store, runs: &[i64]) -> selectra::Result<String> {
-    let names: Vec<String> = store.corpora()?.into_iter().map(|c| c.name).collect();
-    if !runs.is_empty() {
-        let mut of_runs: Vec<String> = runs.iter().map(|&id| store.run(id).map(|r| r.key.corpus)).collect::<selectra::Result<_>>()?;
-        of_runs.sort();
-        of_runs.dedup();
-        return match of_runs.as_slice() {
-            [one] => Ok(one.clone()),
-            _ => Err(selectra::Error::Input(format!("runs {runs:?} belong to different corpora ({}); compare runs of one corpus", of_runs.join(", ")))),
-        };
-    }
-    match names.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(selectra::Error::Input("the database has no corpora; import one with `selectra corpus import`".into())),
-        _ => Err(selectra::Error::Input(format!("the database has several corpora ({}); choose one with --corpus", names.join(", ")))),
-    }
 }
 
 fn load(spec: &str, strip_accents: Option<bool>) -> selectra::Result<Model> {
