@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// A closed set of error kinds, stable for front ends (the CLI's exit code, the app's `{code, message}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The `--model` value is neither an existing folder nor a well-formed Hub id.

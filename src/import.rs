@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::store::{CorpusInfo, NewRecord, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
     Tsv,
@@ -142,6 +143,91 @@ pub fn import_file(
     store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
         progress(ImportProgress { bytes_read: bytes.load(Ordering::Relaxed), total_bytes, records })
     })
+}
+
+/// The first rows of a file as the import wizard shows them: the columns it has (or the JSON
+/// fields of its first lines) and their raw values, before any column is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    pub format: Format,
+    pub columns: Vec<String>,
+    /// Up to the requested number of rows, one value per column ("" where a row has none).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Reads the first `limit` rows of `path` without importing anything. The format comes from the
+/// file name unless given. Undecodable values are shown lossily; the import itself reports them.
+pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Preview> {
+    let format = match format {
+        Some(f) => f,
+        None => Format::from_path(path).ok_or_else(|| {
+            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display()))
+        })?,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let bad = |message: String| Error::Import { path: path.to_path_buf(), message };
+    match format {
+        Format::Csv | Format::Tsv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+                .flexible(true)
+                .from_reader(file);
+            let columns: Vec<String> = reader
+                .byte_headers()
+                .map_err(|e| bad(format!("cannot read the header row: {e}")))?
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_string())
+                .collect();
+            let mut rows = Vec::new();
+            for record in reader.byte_records().take(limit) {
+                let record = record.map_err(|e| bad(e.to_string()))?;
+                rows.push((0..columns.len()).map(|i| String::from_utf8_lossy(record.get(i).unwrap_or_default()).into_owned()).collect());
+            }
+            Ok(Preview { format, columns, rows })
+        }
+        Format::Jsonl => {
+            let mut columns: Vec<String> = Vec::new();
+            let mut objects = Vec::new();
+            for (n, line) in BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(|e| bad(format!("line {}: {e}", n + 1)))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if objects.len() == limit {
+                    break;
+                }
+                let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&line) else {
+                    return Err(bad(format!("line {} is not a JSON object", n + 1)));
+                };
+                for key in object.keys() {
+                    if !columns.contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+                objects.push(object);
+            }
+            let show = |v: Option<&Value>| match v {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            let rows = objects.iter().map(|o| columns.iter().map(|c| show(o.get(c))).collect()).collect();
+            Ok(Preview { format, columns, rows })
+        }
+        Format::Txt => {
+            let mut rows = Vec::new();
+            for line in BufReader::new(file).lines() {
+                let line = line.map_err(|e| bad(e.to_string()))?;
+                if rows.len() == limit {
+                    break;
+                }
+                if !line.trim().is_empty() {
+                    rows.push(vec![line]);
+                }
+            }
+            Ok(Preview { format, columns: vec!["text".to_string()], rows })
+        }
+    }
 }
 
 /// The rows of `input` read as `format`: records and bad rows, one at a time. `quotes` counts the

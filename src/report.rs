@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{Evaluation, RunEvaluation, RunMetrics};
 use crate::metrics::Estimate;
 use crate::published::{Published, CARD_MODELS, CARD_TASKS};
+use crate::store::Store;
 
 /// A chart with the file name it is exported under and the sentence that explains it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,6 +173,30 @@ pub struct ReportFiles {
     pub html: PathBuf,
     pub json: PathBuf,
     pub figures: Vec<PathBuf>,
+}
+
+/// Scores `runs` of `corpus` in `store` (the corpus the runs share, or the only one, when not
+/// named; every run of it when `runs` is empty) and writes the report into `dir`. Without a store,
+/// the report holds the published comparison alone. Front ends call this one function.
+pub fn write_project_report(store: Option<&Store>, corpus: Option<&str>, runs: &[i64], dir: &Path) -> Result<(ReportFiles, Option<Evaluation>)> {
+    let published = Published::load()?;
+    let evaluation = match store {
+        None => None,
+        Some(store) => {
+            let corpus = match corpus {
+                Some(c) => c.to_string(),
+                None => crate::evaluate::corpus_of(store, runs)?,
+            };
+            Some(crate::evaluate::evaluate(store, &corpus, runs, &crate::metrics::EvalOptions::default())?)
+        }
+    };
+    let input = ReportInput {
+        published: &published,
+        evaluation: evaluation.as_ref(),
+        generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let files = write_report(dir, &input)?;
+    Ok((files, evaluation))
 }
 
 /// Writes `index.html`, `report.json` and `figures/*.{svg,png}` into `dir` (created if needed).

@@ -190,3 +190,42 @@ fn labeling_queries_filter_sort_and_page() {
     assert!(store.query("c", &Query { sort: Sort::Margin, limit: 10, ..Default::default() }).unwrap_err().to_string().contains("needs a run"));
     assert!(store.query("c", &Query { limit: 0, ..Default::default() }).is_err());
 }
+
+/// What the labeling view shows beside a record: every run's scores for it, and per run, how many
+/// records got each top label.
+#[test]
+fn runs_side_by_side_and_label_distributions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = project(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    let model = Model::load(model_dir("nli-electra-entail0").to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
+    let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let task_a = ZeroShotTask::new(labels(&["deportes", "economía"]), "Este ejemplo es {}.", false).unwrap();
+    let task_b = ZeroShotTask::new(labels(&["deportes", "economía", "política"]), "Trata de {}.", true).unwrap();
+    let mut runs = Vec::new();
+    for task in [&task_a, &task_b] {
+        runs.push(selectra::corpus_run::run_zeroshot(&mut store, &model, "c", task, None, 4, &mut |_| {}, &AtomicBool::new(false)).unwrap().run.id);
+    }
+
+    let record = store.record_id("c", 2).unwrap();
+    let side_by_side = store.record_predictions(record).unwrap();
+    assert_eq!(side_by_side.iter().map(|p| p.run_id).collect::<Vec<_>>(), runs);
+    let classifier = selectra::zeroshot::ZeroShotClassifier::new(&model).unwrap();
+    for (prediction, task) in side_by_side.iter().zip([&task_a, &task_b]) {
+        let direct = classifier.classify(TEXTS[1], task).unwrap();
+        assert_eq!(prediction.labels, direct.labels);
+        assert_eq!(prediction.scores, direct.scores);
+    }
+
+    for run in &runs {
+        let distribution = store.label_distribution(*run).unwrap();
+        let all = store.query("c", &Query { run: Some(*run), limit: 100, ..Default::default() }).unwrap();
+        for (label, count) in &distribution {
+            assert_eq!(*count as usize, all.rows.iter().filter(|r| r.top_label.as_deref() == Some(label)).count(), "{label}");
+        }
+        assert_eq!(distribution.iter().map(|(_, n)| n).sum::<u64>(), TEXTS.len() as u64);
+        assert!(distribution.windows(2).all(|w| w[0].1 >= w[1].1), "most frequent first: {distribution:?}");
+    }
+    assert!(store.label_distribution(999).is_err());
+    assert!(store.record_predictions(store.record_id("c", 1).unwrap()).unwrap().len() == 2);
+}

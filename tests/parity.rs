@@ -188,3 +188,24 @@ fn cli_json_matches_transformers() {
     }
     assert!(checked >= 50, "only {checked} CLI cases were checked");
 }
+
+/// The parameter count the app shows is every tensor the network loads: for safetensors fixtures,
+/// every number stored in the file except the buffers transformers keeps beside the parameters.
+#[test]
+fn parameter_counts_are_the_loaded_tensors() {
+    let mut checked = 0;
+    for name in ["disc-lower-gelunew", "disc-project-tokjson", "nli-electra-entail0", "nli-electra-unnamed"] {
+        let model = load(name, None);
+        let bytes = std::fs::read(model_dir(name).join("model.safetensors")).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let stored: u64 = file
+            .tensors()
+            .iter()
+            .filter(|(n, _)| !n.ends_with("position_ids") && !n.ends_with("token_type_ids"))
+            .map(|(_, t)| t.shape().iter().product::<usize>() as u64)
+            .sum();
+        assert_eq!(model.parameters, stored, "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+}

@@ -384,3 +384,28 @@ fn parquet_export_matches_jsonl() {
     }
     assert_eq!(row, jsonl.len());
 }
+
+/// The import wizard's preview: columns and first rows, as the file has them, for every format.
+#[test]
+fn previews_show_columns_and_first_rows() {
+    use selectra::import::{preview, Format};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "c.csv", "\u{feff}id,texto,tema\n1,\"Hola, mundo\",a\n2,Adiós,b\n3,x,c\n".as_bytes());
+    let p = preview(&csv, None, 2).unwrap();
+    assert_eq!((p.format, p.columns.clone()), (Format::Csv, vec!["id".to_string(), "texto".into(), "tema".into()]));
+    assert_eq!(p.rows, vec![vec!["1".to_string(), "Hola, mundo".into(), "a".into()], vec!["2".into(), "Adiós".into(), "b".into()]]);
+
+    let tsv = write(dir.path(), "c.tsv", b"text\tlabel\nuno\t\n");
+    assert_eq!(preview(&tsv, None, 5).unwrap().rows, vec![vec!["uno".to_string(), String::new()]]);
+
+    let jsonl = write(dir.path(), "c.jsonl", b"{\"text\": \"uno\", \"n\": 1}\n\n{\"text\": \"dos\", \"label\": null, \"extra\": [1]}\n");
+    let p = preview(&jsonl, None, 5).unwrap();
+    assert_eq!(p.columns, vec!["text".to_string(), "n".into(), "label".into(), "extra".into()]);
+    assert_eq!(p.rows[1], vec!["dos".to_string(), String::new(), String::new(), "[1]".into()]);
+
+    let txt = write(dir.path(), "notes.data", b"una linea\n\notra\n");
+    assert!(preview(&txt, None, 5).unwrap_err().to_string().contains("cannot tell the format"));
+    assert_eq!(preview(&txt, Some(Format::Txt), 5).unwrap().rows, vec![vec!["una linea".to_string()], vec!["otra".to_string()]]);
+    assert!(preview(&write(dir.path(), "bad.jsonl", b"[1]\n"), None, 5).unwrap_err().to_string().contains("line 1 is not a JSON object"));
+    assert!(preview(&dir.path().join("missing.csv"), None, 5).is_err());
+}

@@ -357,27 +357,14 @@ fn run(command: Command) -> selectra::Result<()> {
 }
 
 fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], output: &std::path::Path, json: bool) -> selectra::Result<()> {
-    let published = selectra::published::Published::load()?;
-    let evaluation = match db {
+    let store = match db {
         None => None,
-        Some(db) => {
-            if !db.exists() {
-                return Err(selectra::Error::Input(format!("{} does not exist; pass the project database your runs are in", db.display())));
-            }
-            let store = Store::open(db)?;
-            let corpus = match corpus {
-                Some(c) => c,
-                None => selectra::evaluate::corpus_of(&store, runs)?,
-            };
-            Some(selectra::evaluate::evaluate(&store, &corpus, runs, &selectra::metrics::EvalOptions::default())?)
+        Some(db) if !db.exists() => {
+            return Err(selectra::Error::Input(format!("{} does not exist; pass the project database your runs are in", db.display())));
         }
+        Some(db) => Some(Store::open(db)?),
     };
-    let input = selectra::report::ReportInput {
-        published: &published,
-        evaluation: evaluation.as_ref(),
-        generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-    };
-    let files = selectra::report::write_report(output, &input)?;
+    let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output)?;
     if json {
         out!("{}", serde_json::to_string(&serde_json::json!({"files": files, "evaluation": evaluation})).expect("serializes"));
     } else {

@@ -56,6 +56,8 @@ pub struct Model {
     pub files: ModelFiles,
     pub config: ModelConfig,
     pub tokenizer: TextTokenizer,
+    /// How many numbers the network holds: every tensor it loads (unused buffers excluded).
+    pub parameters: u64,
     network: Network,
 }
 
@@ -81,10 +83,11 @@ impl Model {
             ));
         }
         let expected = weights::expected_tensors(|vb| Network::load(vb, &config))?;
+        let parameters = expected.iter().map(|(_, shape)| shape.iter().product::<usize>() as u64).sum();
         let vb = weights::load_checked(&files.weights, &expected)?;
         let network = Network::load(vb, &config)
             .map_err(|e| Error::weights(&files.weights, format!("cannot build the model: {e}")))?;
-        Ok(Self { name, files, config, tokenizer, network })
+        Ok(Self { name, files, config, tokenizer, parameters, network })
     }
 
     pub fn architecture(&self) -> Architecture {

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub use annotations::{Annotation, AnnotationEvent, Status};
 pub use corpus::{CorpusInfo, NewRecord};
 pub use query::{Page, Query, QueryRow, Sort, StatusFilter};
-pub use runs::{ExportRow, PredictionRow, RunInfo, RunKey};
+pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
 
 pub struct Store {
     conn: Connection,

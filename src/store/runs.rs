@@ -284,6 +284,47 @@ impl Store {
     }
 }
 
+/// One run's prediction for one record, as the labeling view shows runs side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordPrediction {
+    pub run_id: i64,
+    pub model: String,
+    pub labels: Vec<String>,
+    pub scores: Vec<f32>,
+}
+
+impl Store {
+    /// Every run's prediction for `record_id`, oldest run first.
+    pub fn record_predictions(&self, record_id: i64) -> Result<Vec<RecordPrediction>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT p.run_id, r.model, p.labels, p.scores FROM prediction p JOIN run r ON r.id = p.run_id WHERE p.record_id = ?1 ORDER BY p.run_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([record_id], |row| {
+                Ok(RecordPrediction {
+                    run_id: row.get(0)?,
+                    model: row.get(1)?,
+                    labels: json_list(&row.get::<_, String>(2)?)?,
+                    scores: json_list(&row.get::<_, String>(3)?)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// How many records of run `run_id` have each top label, most frequent first.
+    pub fn label_distribution(&self, run_id: i64) -> Result<Vec<(String, u64)>> {
+        self.run(run_id)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT top_label, COUNT(*) AS n FROM prediction WHERE run_id = ?1 GROUP BY top_label ORDER BY n DESC, top_label")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([run_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+}
+
 /// Margin (top score minus the next; for one label, its distance from 0.5, doubled) and entropy
 /// (of the label distribution, or the summed per-label binary entropies when scores do not sum to one).
 fn uncertainty(sorted_scores: &[f32]) -> (f64, f64) {
