@@ -1,0 +1,305 @@
+//! The Tauri commands: each parses its arguments, calls the library, and converts the result or
+//! the error (design §1: no business logic, SQL or tensor code here). Anything that can take more
+//! than a moment runs on a blocking worker thread, never on the UI's; long work reports progress
+//! through a [`Channel`] and stops when [`cancel_task`] is called with its task id.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tauri::ipc::Channel;
+use tauri::State;
+
+use selectra::hub::DownloadObserver;
+use selectra::import::{self, Format, ImportOptions};
+use selectra::store::{Query, Sort, StatusFilter, Store};
+use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
+
+use crate::dto::*;
+use crate::state::AppState;
+
+/// Runs blocking library work off the async runtime's threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> selectra::Result<T> + Send + 'static) -> CmdResult<T> {
+    match tauri::async_runtime::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(e) => Err(ErrorDto { code: selectra::ErrorCode::Inference, message: format!("the worker thread failed: {e}") }),
+    }
+}
+
+/// Download progress forwarded to the UI, at most every 100 ms per file (and always at the end).
+struct ChannelObserver {
+    channel: Channel<DownloadEvent>,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl DownloadObserver for ChannelObserver {
+    fn progress(&self, file: &str, done: u64, total: u64) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if done < total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        // A closed window cannot receive progress any more; the download itself goes on.
+        let _ = self.channel.send(DownloadEvent::Progress { file: file.to_string(), done: done as f64, total: total as f64 });
+    }
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+    Ok(state.info())
+}
+
+#[tauri::command]
+pub async fn list_models(state: State<'_, AppState>) -> CmdResult<Vec<ModelEntryDto>> {
+    let hub = state.hub.clone();
+    blocking(move || Ok(selectra::hub::model_list(&hub)?.into_iter().map(Into::into).collect())).await
+}
+
+#[tauri::command]
+pub async fn load_model(state: State<'_, AppState>, model: ModelRef, on_progress: Channel<DownloadEvent>) -> CmdResult<ModelFacts> {
+    let observer = Arc::new(ChannelObserver { channel: on_progress, last: Default::default() });
+    let models = state.models.clone();
+    blocking(move || Ok(ModelFacts::from(&*models.get(&model, observer)?))).await
+}
+
+#[tauri::command]
+pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult<InspectionDto> {
+    let models = state.models.clone();
+    blocking(move || {
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        Ok(selectra::inspect::inspect(&model, &args.text)?.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> CmdResult<InspectionDto> {
+    let models = state.models.clone();
+    blocking(move || {
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        Ok(selectra::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn classify(state: State<'_, AppState>, args: ClassifyArgs) -> CmdResult<ZeroShotDto> {
+    let models = state.models.clone();
+    blocking(move || {
+        let task = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        Ok(ZeroShotClassifier::new(&model)?.classify(&args.text, &task)?.into())
+    })
+    .await
+}
+
+/// Opens (or creates) another project database and makes it the current one.
+#[tauri::command]
+pub async fn open_project(state: State<'_, AppState>, path: String) -> CmdResult<AppInfo> {
+    let store = blocking(move || Store::open(&PathBuf::from(path))).await?;
+    state.set_project(store);
+    Ok(state.info())
+}
+
+#[tauri::command]
+pub fn list_corpora(state: State<'_, AppState>) -> CmdResult<Vec<CorpusDto>> {
+    state.with_store(|s| Ok(s.corpora()?.into_iter().map(Into::into).collect()))
+}
+
+#[tauri::command]
+pub async fn preview_import(args: PreviewArgs) -> CmdResult<PreviewDto> {
+    blocking(move || {
+        let format = args.format.as_deref().map(Format::parse).transpose()?;
+        Ok(import::preview(&PathBuf::from(args.path), format, 8)?.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn import_corpus(state: State<'_, AppState>, args: ImportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<ImportOutcomeDto> {
+    let cancel = state.tasks.start(&task);
+    let db = state.project_path();
+    let result = blocking(move || {
+        let options = ImportOptions {
+            name: args.name,
+            format: args.format.as_deref().map(Format::parse).transpose()?,
+            text_column: args.text_column,
+            id_column: args.id_column,
+            label_column: args.label_column,
+            metadata_columns: args.metadata_columns,
+            skip_bad: args.skip_bad,
+        };
+        // Long work gets its own connection, so the UI can browse while it runs (WAL).
+        let mut store = Store::open(&db)?;
+        let mut throttle = Throttle::default();
+        let outcome = import::import_file(&mut store, &PathBuf::from(args.path), &options, &mut |p| {
+            if throttle.ready(p.bytes_read >= p.total_bytes) {
+                let _ = on_progress.send(TaskProgress {
+                    done: p.bytes_read as f64,
+                    total: p.total_bytes as f64,
+                    message: format!("{} records", p.records),
+                    eta_secs: None,
+                });
+            }
+        }, &cancel)?;
+        Ok(outcome.into())
+    })
+    .await;
+    state.tasks.finish(&task);
+    result
+}
+
+#[tauri::command]
+pub fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto> {
+    let status = match args.status.as_deref() {
+        None => None,
+        Some("unannotated") => Some(StatusFilter::Unannotated),
+        Some(s) => Some(StatusFilter::Is(selectra::store::Status::parse(s).map_err(ErrorDto::from)?)),
+    };
+    let query = Query {
+        run: args.run,
+        predicted_label: args.predicted_label,
+        min_score: None,
+        max_score: None,
+        status,
+        text: args.text.filter(|t| !t.trim().is_empty()),
+        sort: match args.sort {
+            SortDto::Row => Sort::Row,
+            SortDto::Margin => Sort::Margin,
+            SortDto::Entropy => Sort::Entropy,
+            SortDto::ScoreDesc => Sort::ScoreDesc,
+            SortDto::ScoreAsc => Sort::ScoreAsc,
+        },
+        offset: args.offset as u64,
+        limit: args.limit as u64,
+    };
+    state.with_store(|s| Ok(s.query(&args.corpus, &query)?.into()))
+}
+
+#[tauri::command]
+pub fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<RunDto>> {
+    state.with_store(|s| Ok(s.runs(&corpus)?.into_iter().map(Into::into).collect()))
+}
+
+/// Runs (or resumes) zero-shot labels over a corpus. Cancelling keeps every finished batch;
+/// the same arguments resume.
+#[tauri::command]
+pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
+    let cancel = state.tasks.start(&task);
+    let db = state.project_path();
+    let models = state.models.clone();
+    let result = blocking(move || {
+        let zs = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
+        let mut store = Store::open(&db)?;
+        store.corpus(&args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let summary = selectra::corpus_run::run_zeroshot(&mut store, &model, &args.corpus, &zs, args.model.strip_accents, 16, &mut |p| {
+            let _ = on_progress.send(TaskProgress {
+                done: p.done as f64,
+                total: p.total as f64,
+                message: format!("{:.1} records/s", p.records_per_sec),
+                eta_secs: p.eta_secs,
+            });
+        }, &cancel)?;
+        Ok(summary.into())
+    })
+    .await;
+    state.tasks.finish(&task);
+    result
+}
+
+#[tauri::command]
+pub fn cancel_task(state: State<'_, AppState>, task: String) -> CmdResult<bool> {
+    Ok(state.tasks.cancel(&task))
+}
+
+#[tauri::command]
+pub fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResult<Vec<LabelCount>> {
+    state.with_store(|s| Ok(s.label_distribution(run)?.into_iter().map(|(label, count)| LabelCount { label, count: count as f64 }).collect()))
+}
+
+#[tauri::command]
+pub fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
+    state.with_store_mut(|s| Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), crate::state::ANNOTATOR)?.into()))
+}
+
+/// Undoes this app's last annotation change in `corpus`; `null` when there is nothing to undo.
+#[tauri::command]
+pub fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdResult<Option<AnnotationEventDto>> {
+    state.with_store_mut(|s| Ok(s.undo_last(&corpus, crate::state::ANNOTATOR)?.map(Into::into)))
+}
+
+#[tauri::command]
+pub fn record_predictions(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<RecordPredictionDto>> {
+    state.with_store(|s| Ok(s.record_predictions(record)?.into_iter().map(Into::into).collect()))
+}
+
+#[tauri::command]
+pub async fn published() -> CmdResult<PublishedDto> {
+    blocking(|| {
+        let p = selectra::published::Published::load()?;
+        let figures = selectra::report::published_figures(&p).into_iter().map(FigureDto::from_figure).collect::<selectra::Result<_>>()?;
+        Ok(PublishedDto {
+            card_models: selectra::published::CARD_MODELS.iter().map(|m| m.to_string()).collect(),
+            card_tasks: selectra::published::CARD_TASKS.iter().map(|t| t.to_string()).collect(),
+            scores: p
+                .scores
+                .iter()
+                .map(|s| PublishedScoreDto {
+                    model: s.model.clone(),
+                    hub_id: s.hub_id.clone(),
+                    family: s.family.clone(),
+                    params_millions: s.params_millions,
+                    task: s.task.clone(),
+                    metric: s.metric.clone(),
+                    mean: s.mean,
+                    std: s.std,
+                    source: s.source.clone(),
+                })
+                .collect(),
+            sources: p.sources.iter().map(|s| SourceDto { key: s.source.clone(), citation: s.citation.clone(), url: s.url.clone(), note: s.note.clone() }).collect(),
+            figures,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs) -> CmdResult<EvaluationDto> {
+    let db = state.project_path();
+    blocking(move || {
+        let store = Store::open(&db)?;
+        let evaluation = selectra::evaluate::evaluate(&store, &args.corpus, &args.runs, &selectra::metrics::EvalOptions::default())?;
+        EvaluationDto::from_evaluation(&evaluation)
+    })
+    .await
+}
+
+/// Writes the shareable report (HTML, JSON, figures) into a folder the user chose.
+#[tauri::command]
+pub async fn write_report(state: State<'_, AppState>, args: ReportArgs) -> CmdResult<String> {
+    let db = state.project_path();
+    blocking(move || {
+        let store = match &args.corpus {
+            Some(_) => Some(Store::open(&db)?),
+            None => None,
+        };
+        let (files, _) = selectra::report::write_project_report(store.as_ref(), args.corpus.as_deref(), &args.runs, &PathBuf::from(args.output))?;
+        Ok(files.html.display().to_string())
+    })
+    .await
+}
+
+/// Lets a progress callback through every 100 ms, and always at the end.
+#[derive(Default)]
+struct Throttle(Option<Instant>);
+
+impl Throttle {
+    fn ready(&mut self, last: bool) -> bool {
+        if last || self.0.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
+            self.0 = Some(Instant::now());
+            return true;
+        }
+        false
+    }
+}

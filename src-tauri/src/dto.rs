@@ -1,0 +1,612 @@
+//! The wire types: what commands take and return. Core types stay free to change; these are the
+//! contract with the UI, and their TypeScript twins in `ui/src/lib/bindings.ts` are generated
+//! from them (see [`crate::bindings`]). Conversions from core types live here too, so commands
+//! stay one call and one `into()`.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use selectra::ErrorCode;
+
+/// Every command's error: `code` is a closed set the UI branches on, `message` says what was
+/// wrong and what to do.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ErrorDto {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<selectra::Error> for ErrorDto {
+    fn from(e: selectra::Error) -> Self {
+        Self { code: e.code(), message: e.to_string() }
+    }
+}
+
+pub type CmdResult<T> = Result<T, ErrorDto>;
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    /// The open project database.
+    pub project: String,
+    /// The Hugging Face cache models are downloaded into.
+    pub hub_cache: String,
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ModelEntryDto {
+    pub id: String,
+    pub description: String,
+    pub preset: bool,
+    pub cached: bool,
+    pub cached_refs: Vec<String>,
+}
+
+impl From<selectra::hub::ModelEntry> for ModelEntryDto {
+    fn from(e: selectra::hub::ModelEntry) -> Self {
+        Self { id: e.id, description: e.description, preset: e.preset, cached: e.cached_snapshots > 0, cached_refs: e.cached_refs }
+    }
+}
+
+/// A model to load: a Hub id `ORG/NAME[@REV]` or a folder, and the accent-stripping override.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ModelRef {
+    pub spec: String,
+    pub strip_accents: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DownloadEvent {
+    /// Bytes of `file` fetched so far (a cache hit reports done == total at once).
+    Progress { file: String, done: f64, total: f64 },
+}
+
+/// What the Models view shows about a loaded model.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ModelFacts {
+    pub name: String,
+    pub folder: String,
+    pub weights_file: String,
+    pub model_type: String,
+    pub architecture: String,
+    /// "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
+    pub role: String,
+    pub parameters: f64,
+    pub layers: usize,
+    pub hidden_size: usize,
+    pub embedding_size: usize,
+    pub attention_heads: usize,
+    pub intermediate_size: usize,
+    pub vocab_size: usize,
+    pub max_positions: usize,
+    pub labels: Vec<String>,
+    pub do_lower_case: bool,
+    /// What the tokenizer's own files say (`null`: follow lower-casing).
+    pub strip_accents_configured: Option<bool>,
+    /// What is in effect, after the user's override.
+    pub strips_accents: bool,
+}
+
+impl From<&selectra::Model> for ModelFacts {
+    fn from(m: &selectra::Model) -> Self {
+        let c = &m.config;
+        let settings = m.tokenizer.settings();
+        Self {
+            name: m.name.clone(),
+            folder: m.files.folder.display().to_string(),
+            weights_file: m.files.weights.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            model_type: format!("{:?}", c.model_type).to_lowercase(),
+            architecture: c.architecture.name().to_string(),
+            role: if c.architecture.is_classifier() { "classifier" } else { "discriminator" }.to_string(),
+            parameters: m.parameters as f64,
+            layers: c.num_hidden_layers,
+            hidden_size: c.hidden_size,
+            embedding_size: c.embedding_size,
+            attention_heads: c.num_attention_heads,
+            intermediate_size: c.intermediate_size,
+            vocab_size: c.vocab_size,
+            max_positions: m.tokenizer.max_length(),
+            labels: c.id2label.clone(),
+            do_lower_case: settings.do_lower_case,
+            strip_accents_configured: settings.strip_accents,
+            strips_accents: m.tokenizer.strips_accents(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct InspectArgs {
+    pub model: ModelRef,
+    pub text: String,
+}
+
+/// Scores the text with its token `index` replaced by the vocabulary token `replacement`.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ReplaceArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub index: usize,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TokenDto {
+    pub token: String,
+    pub id: u32,
+    /// Character (Unicode scalar) offsets into the text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    pub logit: f32,
+    pub probability: f32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct WordDto {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub probability: f32,
+    pub first_token: usize,
+    pub token_count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct InspectionDto {
+    pub model: String,
+    pub text: String,
+    pub tokens: Vec<TokenDto>,
+    pub words: Vec<WordDto>,
+    pub truncated: bool,
+}
+
+impl From<selectra::inspect::Inspection> for InspectionDto {
+    fn from(i: selectra::inspect::Inspection) -> Self {
+        let words = i
+            .words()
+            .into_iter()
+            .map(|w| WordDto { text: w.text, start: w.start, end: w.end, probability: w.probability, first_token: w.first_token, token_count: w.token_count })
+            .collect();
+        Self {
+            tokens: i
+                .tokens
+                .iter()
+                .map(|t| TokenDto { token: t.token.clone(), id: t.id, start: t.start, end: t.end, logit: t.logit, probability: t.probability })
+                .collect(),
+            words,
+            truncated: i.truncated,
+            model: i.model,
+            text: i.text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ClassifyArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ZeroShotDto {
+    pub sequence: String,
+    pub labels: Vec<String>,
+    pub scores: Vec<f32>,
+}
+
+impl From<selectra::zeroshot::ZeroShotResult> for ZeroShotDto {
+    fn from(r: selectra::zeroshot::ZeroShotResult) -> Self {
+        Self { sequence: r.sequence, labels: r.labels, scores: r.scores }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CorpusDto {
+    pub name: String,
+    pub records: f64,
+    pub format: String,
+    pub source_path: String,
+    pub created_at: String,
+}
+
+impl From<selectra::store::CorpusInfo> for CorpusDto {
+    fn from(c: selectra::store::CorpusInfo) -> Self {
+        Self { name: c.name, records: c.records as f64, format: c.format, source_path: c.source_path, created_at: c.created_at }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct PreviewArgs {
+    pub path: String,
+    /// csv, tsv, jsonl or txt; `null` guesses from the file name.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PreviewDto {
+    pub format: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl From<selectra::import::Preview> for PreviewDto {
+    fn from(p: selectra::import::Preview) -> Self {
+        Self { format: p.format.name().to_string(), columns: p.columns, rows: p.rows }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ImportArgs {
+    pub path: String,
+    pub name: String,
+    pub format: Option<String>,
+    pub text_column: Option<String>,
+    pub id_column: Option<String>,
+    pub label_column: Option<String>,
+    pub metadata_columns: Vec<String>,
+    pub skip_bad: bool,
+}
+
+/// Progress of long work: `done` of `total` units (bytes for imports, records for runs).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TaskProgress {
+    pub done: f64,
+    pub total: f64,
+    pub message: String,
+    pub eta_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BadRowDto {
+    pub line: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImportOutcomeDto {
+    pub corpus: CorpusDto,
+    pub imported: f64,
+    pub skipped: Vec<BadRowDto>,
+}
+
+impl From<selectra::import::ImportOutcome> for ImportOutcomeDto {
+    fn from(o: selectra::import::ImportOutcome) -> Self {
+        Self {
+            corpus: o.corpus.into(),
+            imported: o.imported as f64,
+            skipped: o.skipped.into_iter().map(|b| BadRowDto { line: b.line as f64, reason: b.reason }).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SortDto {
+    Row,
+    Margin,
+    Entropy,
+    ScoreDesc,
+    ScoreAsc,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusDto {
+    Pending,
+    Accepted,
+    Discarded,
+}
+
+impl From<selectra::store::Status> for StatusDto {
+    fn from(s: selectra::store::Status) -> Self {
+        match s {
+            selectra::store::Status::Pending => StatusDto::Pending,
+            selectra::store::Status::Accepted => StatusDto::Accepted,
+            selectra::store::Status::Discarded => StatusDto::Discarded,
+        }
+    }
+}
+
+impl From<StatusDto> for selectra::store::Status {
+    fn from(s: StatusDto) -> Self {
+        match s {
+            StatusDto::Pending => selectra::store::Status::Pending,
+            StatusDto::Accepted => selectra::store::Status::Accepted,
+            StatusDto::Discarded => selectra::store::Status::Discarded,
+        }
+    }
+}
+
+/// Which records to show: `status` is a status, "unannotated", or `null` for all.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BrowseArgs {
+    pub corpus: String,
+    pub run: Option<i64>,
+    pub text: Option<String>,
+    pub predicted_label: Option<String>,
+    pub status: Option<String>,
+    pub sort: SortDto,
+    pub offset: f64,
+    pub limit: f64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RecordDto {
+    pub record_id: f64,
+    pub row_number: f64,
+    pub source_id: Option<String>,
+    pub text: String,
+    pub gold: Option<String>,
+    pub annotation_labels: Option<Vec<String>>,
+    pub annotation_status: Option<StatusDto>,
+    pub top_label: Option<String>,
+    pub top_score: Option<f64>,
+    pub margin: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PageDto {
+    pub rows: Vec<RecordDto>,
+    /// Matching records over all pages; only counted for the first page.
+    pub total: Option<f64>,
+}
+
+impl From<selectra::store::Page> for PageDto {
+    fn from(p: selectra::store::Page) -> Self {
+        Self {
+            rows: p
+                .rows
+                .into_iter()
+                .map(|r| RecordDto {
+                    record_id: r.record_id as f64,
+                    row_number: r.row_number as f64,
+                    source_id: r.source_id,
+                    text: r.text,
+                    gold: r.gold,
+                    annotation_labels: r.annotation_labels,
+                    annotation_status: r.annotation_status.map(Into::into),
+                    top_label: r.top_label,
+                    top_score: r.top_score,
+                    margin: r.margin,
+                })
+                .collect(),
+            total: p.total.map(|t| t as f64),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunDto {
+    pub id: f64,
+    pub corpus: String,
+    pub model: String,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+    pub strip_accents: Option<bool>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub predictions: f64,
+    pub records: f64,
+}
+
+impl From<selectra::store::RunInfo> for RunDto {
+    fn from(r: selectra::store::RunInfo) -> Self {
+        Self {
+            id: r.id as f64,
+            corpus: r.key.corpus,
+            model: r.key.model,
+            labels: r.key.labels,
+            template: r.key.template,
+            multi_label: r.key.multi_label,
+            strip_accents: r.key.strip_accents,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+            predictions: r.predictions as f64,
+            records: r.records as f64,
+        }
+    }
+}
+
+/// A zero-shot run over a corpus; the same arguments resume an unfinished run.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RunArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunSummaryDto {
+    pub run: RunDto,
+    pub predicted_now: f64,
+    pub cancelled: bool,
+}
+
+impl From<selectra::corpus_run::RunSummary> for RunSummaryDto {
+    fn from(s: selectra::corpus_run::RunSummary) -> Self {
+        Self { run: s.run.into(), predicted_now: s.predicted_now as f64, cancelled: s.cancelled }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LabelCount {
+    pub label: String,
+    pub count: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct AnnotateArgs {
+    pub record_id: f64,
+    pub labels: Vec<String>,
+    pub status: StatusDto,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AnnotationEventDto {
+    pub record_id: f64,
+    /// The record's state after the change (`null`: no annotation any more).
+    pub labels: Option<Vec<String>>,
+    pub status: Option<StatusDto>,
+    pub undo: bool,
+}
+
+impl From<selectra::store::AnnotationEvent> for AnnotationEventDto {
+    fn from(e: selectra::store::AnnotationEvent) -> Self {
+        Self { record_id: e.record_id as f64, labels: e.labels, status: e.status.map(Into::into), undo: e.undoes.is_some() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RecordPredictionDto {
+    pub run_id: f64,
+    pub model: String,
+    pub labels: Vec<String>,
+    pub scores: Vec<f32>,
+}
+
+impl From<selectra::store::RecordPrediction> for RecordPredictionDto {
+    fn from(p: selectra::store::RecordPrediction) -> Self {
+        Self { run_id: p.run_id as f64, model: p.model, labels: p.labels, scores: p.scores }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PublishedScoreDto {
+    pub model: String,
+    pub hub_id: String,
+    pub family: String,
+    pub params_millions: Option<f64>,
+    pub task: String,
+    pub metric: String,
+    pub mean: f64,
+    pub std: Option<f64>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SourceDto {
+    pub key: String,
+    pub citation: String,
+    pub url: String,
+    pub note: String,
+}
+
+/// A chart drawn by the core, as SVG text (shown as an image, never as markup).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FigureDto {
+    pub name: String,
+    pub caption: String,
+    pub svg: String,
+}
+
+impl FigureDto {
+    pub fn from_figure(f: selectra::report::Figure) -> selectra::Result<Self> {
+        Ok(Self { svg: f.chart.svg()?, name: f.name, caption: f.caption })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PublishedDto {
+    /// The card's comparison table: its fine-tuned models (rows) and tasks (columns), in order.
+    pub card_models: Vec<String>,
+    pub card_tasks: Vec<String>,
+    pub scores: Vec<PublishedScoreDto>,
+    pub sources: Vec<SourceDto>,
+    pub figures: Vec<FigureDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct EvaluateArgs {
+    pub corpus: String,
+    /// Empty: every run of the corpus.
+    pub runs: Vec<i64>,
+}
+
+/// A value with its bootstrap 95% interval.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EstimateDto {
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl From<selectra::metrics::Estimate> for EstimateDto {
+    fn from(e: selectra::metrics::Estimate) -> Self {
+        Self { value: e.value, low: e.low, high: e.high }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunScoreDto {
+    pub run: RunDto,
+    pub multi_label: bool,
+    pub n: f64,
+    /// Accuracy (single-label) or subset accuracy (multi-label; no interval).
+    pub accuracy: EstimateDto,
+    pub macro_f1: EstimateDto,
+    /// Expected calibration error (single-label only).
+    pub ece: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EvaluationDto {
+    pub corpus: String,
+    pub accepted_annotations: f64,
+    pub gold: f64,
+    pub excluded: f64,
+    pub runs: Vec<RunScoreDto>,
+    pub figures: Vec<FigureDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ReportArgs {
+    /// `null`: only the published comparison.
+    pub corpus: Option<String>,
+    pub runs: Vec<i64>,
+    /// The folder to write index.html, report.json and figures/ into.
+    pub output: String,
+}
+
+impl EvaluationDto {
+    pub fn from_evaluation(e: &selectra::evaluate::Evaluation) -> selectra::Result<Self> {
+        use selectra::evaluate::RunMetrics;
+        let runs = e
+            .runs
+            .iter()
+            .map(|r| match &r.metrics {
+                RunMetrics::SingleLabel(m) => RunScoreDto {
+                    run: r.run.clone().into(),
+                    multi_label: false,
+                    n: m.n as f64,
+                    accuracy: m.accuracy.into(),
+                    macro_f1: m.macro_f1.into(),
+                    ece: Some(m.ece),
+                },
+                RunMetrics::MultiLabel(m) => RunScoreDto {
+                    run: r.run.clone().into(),
+                    multi_label: true,
+                    n: m.n as f64,
+                    accuracy: EstimateDto { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy },
+                    macro_f1: m.macro_f1.into(),
+                    ece: None,
+                },
+            })
+            .collect();
+        let figures = selectra::report::evaluation_figures(e).into_iter().map(FigureDto::from_figure).collect::<selectra::Result<_>>()?;
+        Ok(Self {
+            corpus: e.corpus.clone(),
+            accepted_annotations: e.references.accepted_annotations as f64,
+            gold: e.references.gold as f64,
+            excluded: e.references.excluded as f64,
+            runs,
+            figures,
+        })
+    }
+}

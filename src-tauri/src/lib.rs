@@ -1,0 +1,46 @@
+//! Selectra Studio's desktop shell: Tauri 2 commands over the `selectra` core. Commands are thin
+//! adapters (`commands.rs`), their wire types are DTOs (`dto.rs`) whose TypeScript is generated
+//! (`bindings.rs`), and `state.rs` holds the open project, loaded models and task cancel flags.
+
+mod bindings;
+mod commands;
+mod dto;
+mod state;
+
+pub use bindings::typescript;
+
+use tauri::Manager;
+
+/// Registers every command of the table in `bindings.rs`, so the handlers and the generated
+/// TypeScript list the same commands.
+macro_rules! handler {
+    ($( $name:ident ( $( $arg:ident : $ty:ty ),* ) -> $ret:ty ; )*) => {
+        tauri::generate_handler![$( commands::$name ),*]
+    };
+}
+
+/// Opens the window. The project database is `SELECTRA_STUDIO_PROJECT` when set, else
+/// `project.sqlite` in the app's data folder (created on first start).
+pub fn run() {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let project = match std::env::var_os("SELECTRA_STUDIO_PROJECT") {
+                Some(path) => std::path::PathBuf::from(path),
+                None => {
+                    let dir = app.path().app_data_dir()?;
+                    std::fs::create_dir_all(&dir)?;
+                    dir.join("project.sqlite")
+                }
+            };
+            let state = state::AppState::new(&project).map_err(|e| format!("cannot open the project {}: {e}", project.display()))?;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(bindings::commands!(handler))
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("Selectra Studio could not start: {e}");
+            std::process::exit(1);
+        });
+}

@@ -1,0 +1,110 @@
+//! What the app holds between commands: the open project, the loaded models, and the cancel flags
+//! of running tasks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use selectra::hub::{DownloadObserver, HubSettings};
+use selectra::store::Store;
+use selectra::tokenize::TokenizerOptions;
+use selectra::{LoadOptions, Model};
+
+use crate::dto::{AppInfo, CmdResult, ErrorDto, ModelRef};
+
+/// The name annotations made in the app are stored under (undo only undoes this annotator's changes).
+pub const ANNOTATOR: &str = "app";
+
+/// A poisoned lock only means another command panicked; the data behind it is still consistent
+/// (every store write is a transaction), so carry on with it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct AppState {
+    pub hub: HubSettings,
+    project: Mutex<Store>,
+    pub models: ModelCache,
+    pub tasks: Tasks,
+}
+
+impl AppState {
+    pub fn new(project: &Path) -> selectra::Result<Self> {
+        let hub = HubSettings::from_env();
+        Ok(Self { models: ModelCache::new(hub.clone()), hub, project: Mutex::new(Store::open(project)?), tasks: Tasks::default() })
+    }
+
+    pub fn info(&self) -> AppInfo {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            project: self.project_path().display().to_string(),
+            hub_cache: self.hub.cache_dir.display().to_string(),
+            offline: self.hub.offline,
+        }
+    }
+
+    pub fn project_path(&self) -> PathBuf {
+        lock(&self.project).path().to_path_buf()
+    }
+
+    pub fn set_project(&self, store: Store) {
+        *lock(&self.project) = store;
+    }
+
+    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> selectra::Result<T>) -> CmdResult<T> {
+        f(&lock(&self.project)).map_err(ErrorDto::from)
+    }
+
+    pub fn with_store_mut<T>(&self, f: impl FnOnce(&mut Store) -> selectra::Result<T>) -> CmdResult<T> {
+        f(&mut lock(&self.project)).map_err(ErrorDto::from)
+    }
+}
+
+/// Loaded models, one per (spec, accent-stripping override): the inspector's toggle and a second
+/// model side by side are instant after the first load.
+#[derive(Clone)]
+pub struct ModelCache {
+    hub: HubSettings,
+    loaded: Arc<Mutex<HashMap<(String, Option<bool>), Arc<Model>>>>,
+}
+
+impl ModelCache {
+    fn new(hub: HubSettings) -> Self {
+        Self { hub, loaded: Default::default() }
+    }
+
+    /// The model, loaded (and downloaded) on first use. Loading happens outside the lock, so a
+    /// slow download does not block commands that use other models.
+    pub fn get(&self, r: &ModelRef, observer: Arc<dyn DownloadObserver>) -> selectra::Result<Arc<Model>> {
+        let key = (r.spec.trim().to_string(), r.strip_accents);
+        if let Some(model) = lock(&self.loaded).get(&key) {
+            return Ok(model.clone());
+        }
+        let options = LoadOptions { tokenizer: TokenizerOptions { strip_accents: r.strip_accents }, hub: self.hub.clone() };
+        let model = Arc::new(Model::load(&key.0, &options, observer)?);
+        lock(&self.loaded).insert(key, model.clone());
+        Ok(model)
+    }
+}
+
+/// Cancel flags of running tasks, by the id the UI gave them.
+#[derive(Default)]
+pub struct Tasks(Mutex<HashMap<String, Arc<AtomicBool>>>);
+
+impl Tasks {
+    pub fn start(&self, id: &str) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        lock(&self.0).insert(id.to_string(), flag.clone());
+        flag
+    }
+
+    pub fn finish(&self, id: &str) {
+        lock(&self.0).remove(id);
+    }
+
+    /// Asks the task to stop at its next safe point; false when no such task is running.
+    pub fn cancel(&self, id: &str) -> bool {
+        lock(&self.0).get(id).map(|f| f.store(true, Ordering::Relaxed)).is_some()
+    }
+}

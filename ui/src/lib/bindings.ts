@@ -1,0 +1,173 @@
+// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.
+// Regenerate: UPDATE_BINDINGS=1 cargo test -p selectra-studio --test bindings
+
+import type { Channel } from "@tauri-apps/api/core";
+
+export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download" | "config" | "unsupported" | "weights" | "tokenizer" | "input" | "inference" | "io" | "database" | "import" | "cancelled" | "report";
+
+export type ErrorDto = { code: ErrorCode, message: string, };
+
+export type AppInfo = { version: string, 
+/**
+ * The open project database.
+ */
+project: string, 
+/**
+ * The Hugging Face cache models are downloaded into.
+ */
+hub_cache: string, offline: boolean, };
+
+export type ModelEntryDto = { id: string, description: string, preset: boolean, cached: boolean, cached_refs: Array<string>, };
+
+export type ModelRef = { spec: string, strip_accents: boolean | null, };
+
+export type DownloadEvent = { "kind": "progress", file: string, done: number, total: number, };
+
+export type ModelFacts = { name: string, folder: string, weights_file: string, model_type: string, architecture: string, 
+/**
+ * "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
+ */
+role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, do_lower_case: boolean, 
+/**
+ * What the tokenizer's own files say (`null`: follow lower-casing).
+ */
+strip_accents_configured: boolean | null, 
+/**
+ * What is in effect, after the user's override.
+ */
+strips_accents: boolean, };
+
+export type InspectArgs = { model: ModelRef, text: string, };
+
+export type ReplaceArgs = { model: ModelRef, text: string, index: number, replacement: string, };
+
+export type TokenDto = { token: string, id: number, 
+/**
+ * Character (Unicode scalar) offsets into the text, end exclusive.
+ */
+start: number, end: number, logit: number, probability: number, };
+
+export type WordDto = { text: string, start: number, end: number, probability: number, first_token: number, token_count: number, };
+
+export type InspectionDto = { model: string, text: string, tokens: Array<TokenDto>, words: Array<WordDto>, truncated: boolean, };
+
+export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
+
+export type ZeroShotDto = { sequence: string, labels: Array<string>, scores: Array<number>, };
+
+export type CorpusDto = { name: string, records: number, format: string, source_path: string, created_at: string, };
+
+export type PreviewArgs = { path: string, 
+/**
+ * csv, tsv, jsonl or txt; `null` guesses from the file name.
+ */
+format: string | null, };
+
+export type PreviewDto = { format: string, columns: Array<string>, rows: Array<Array<string>>, };
+
+export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+
+export type TaskProgress = { done: number, total: number, message: string, eta_secs: number | null, };
+
+export type BadRowDto = { line: number, reason: string, };
+
+export type ImportOutcomeDto = { corpus: CorpusDto, imported: number, skipped: Array<BadRowDto>, };
+
+export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc";
+
+export type StatusDto = "pending" | "accepted" | "discarded";
+
+export type BrowseArgs = { corpus: string, run: number | null, text: string | null, predicted_label: string | null, status: string | null, sort: SortDto, offset: number, limit: number, };
+
+export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, top_label: string | null, top_score: number | null, margin: number | null, };
+
+export type PageDto = { rows: Array<RecordDto>, 
+/**
+ * Matching records over all pages; only counted for the first page.
+ */
+total: number | null, };
+
+export type RunDto = { id: number, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
+
+export type RunArgs = { corpus: string, model: ModelRef, labels: Array<string>, template: string, multi_label: boolean, };
+
+export type RunSummaryDto = { run: RunDto, predicted_now: number, cancelled: boolean, };
+
+export type LabelCount = { label: string, count: number, };
+
+export type AnnotateArgs = { record_id: number, labels: Array<string>, status: StatusDto, };
+
+export type AnnotationEventDto = { record_id: number, 
+/**
+ * The record's state after the change (`null`: no annotation any more).
+ */
+labels: Array<string> | null, status: StatusDto | null, undo: boolean, };
+
+export type RecordPredictionDto = { run_id: number, model: string, labels: Array<string>, scores: Array<number>, };
+
+export type PublishedScoreDto = { model: string, hub_id: string, family: string, params_millions: number | null, task: string, metric: string, mean: number, std: number | null, source: string, };
+
+export type SourceDto = { key: string, citation: string, url: string, note: string, };
+
+export type FigureDto = { name: string, caption: string, svg: string, };
+
+export type PublishedDto = { 
+/**
+ * The card's comparison table: its fine-tuned models (rows) and tasks (columns), in order.
+ */
+card_models: Array<string>, card_tasks: Array<string>, scores: Array<PublishedScoreDto>, sources: Array<SourceDto>, figures: Array<FigureDto>, };
+
+export type EvaluateArgs = { corpus: string, 
+/**
+ * Empty: every run of the corpus.
+ */
+runs: Array<number>, };
+
+export type EstimateDto = { value: number, low: number, high: number, };
+
+export type RunScoreDto = { run: RunDto, multi_label: boolean, n: number, 
+/**
+ * Accuracy (single-label) or subset accuracy (multi-label; no interval).
+ */
+accuracy: EstimateDto, macro_f1: EstimateDto, 
+/**
+ * Expected calibration error (single-label only).
+ */
+ece: number | null, };
+
+export type EvaluationDto = { corpus: string, accepted_annotations: number, gold: number, excluded: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
+
+export type ReportArgs = { 
+/**
+ * `null`: only the published comparison.
+ */
+corpus: string | null, runs: Array<number>, 
+/**
+ * The folder to write index.html, report.json and figures/ into.
+ */
+output: string, };
+
+/** Every command: the arguments `invoke` takes and what it resolves to. */
+export type Commands = {
+  app_info: { args: {}; result: AppInfo };
+  list_models: { args: {}; result: Array<ModelEntryDto> };
+  load_model: { args: { model: ModelRef; onProgress: Channel<DownloadEvent> }; result: ModelFacts };
+  inspect: { args: { args: InspectArgs }; result: InspectionDto };
+  inspect_replaced: { args: { args: ReplaceArgs }; result: InspectionDto };
+  classify: { args: { args: ClassifyArgs }; result: ZeroShotDto };
+  open_project: { args: { path: string }; result: AppInfo };
+  list_corpora: { args: {}; result: Array<CorpusDto> };
+  preview_import: { args: { args: PreviewArgs }; result: PreviewDto };
+  import_corpus: { args: { args: ImportArgs; task: string; onProgress: Channel<TaskProgress> }; result: ImportOutcomeDto };
+  browse: { args: { args: BrowseArgs }; result: PageDto };
+  list_runs: { args: { corpus: string }; result: Array<RunDto> };
+  run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
+  cancel_task: { args: { task: string }; result: boolean };
+  label_distribution: { args: { run: number }; result: Array<LabelCount> };
+  annotate: { args: { args: AnnotateArgs }; result: AnnotationEventDto };
+  undo_annotation: { args: { corpus: string }; result: AnnotationEventDto | null };
+  record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
+  published: { args: {}; result: PublishedDto };
+  evaluate: { args: { args: EvaluateArgs }; result: EvaluationDto };
+  write_report: { args: { args: ReportArgs }; result: string };
+};

@@ -1,0 +1,43 @@
+// Number and text formatting shared by the views.
+
+export function pct(x: number, digits = 1): string {
+  return `${(x * 100).toFixed(digits)}%`;
+}
+
+export function fixed(x: number | null | undefined, digits = 4): string {
+  return x === null || x === undefined ? "–" : x.toFixed(digits);
+}
+
+export function params(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+export function duration(secs: number | null | undefined): string {
+  if (secs === null || secs === undefined || !isFinite(secs)) return "–";
+  const s = Math.round(secs);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** Background for a P(replaced): transparent at 0, strong at 1 (CSS var keeps both themes legible). */
+export function heat(p: number): string {
+  const a = Math.max(0, Math.min(1, p));
+  return `rgba(var(--heat-rgb), ${(0.08 + 0.82 * a).toFixed(3)})`;
+}
+
+/** An SVG chart from the core as an image URL: shown with <img>, so it can never run as markup. */
+export function svgUrl(svg: string): string {
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
+/** Tab-separated rows, for pasting into a spreadsheet. */
+export function tsv(rows: (string | number)[][]): string {
+  return rows.map((r) => r.map((c) => String(c).replace(/[\t\n]/g, " ")).join("\t")).join("\n");
+}
+
+export function splitLabels(text: string): string[] {
+  return text.split(",").map((l) => l.trim()).filter((l) => l.length > 0);
+}

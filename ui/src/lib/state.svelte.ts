@@ -1,0 +1,26 @@
+// What the views share: the app facts, the models loaded this session, and the corpora.
+import { call } from "./api";
+import type { AppInfo, CorpusDto, ModelFacts } from "./bindings";
+
+export type LoadedModel = { spec: string; facts: ModelFacts };
+
+export const app = $state({
+  info: null as AppInfo | null,
+  models: [] as LoadedModel[],
+  corpora: [] as CorpusDto[],
+  view: "models" as ViewName,
+});
+
+export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "compare";
+
+export async function refreshCorpora(): Promise<void> {
+  app.corpora = await call("list_corpora", {});
+}
+
+export function rememberModel(spec: string, facts: ModelFacts): void {
+  app.models = [...app.models.filter((m) => m.spec !== spec), { spec, facts }];
+}
+
+export function modelsWithRole(role: "discriminator" | "classifier"): LoadedModel[] {
+  return app.models.filter((m) => m.facts.role === role);
+}

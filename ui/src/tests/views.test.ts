@@ -1,0 +1,178 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { render, screen, fireEvent, waitFor, cleanup } from "@testing-library/svelte";
+import type { InspectionDto, RecordDto, RunDto } from "../lib/bindings";
+import { app } from "../lib/state.svelte";
+import Inspector from "../views/Inspector.svelte";
+import Annotate from "../views/Annotate.svelte";
+import Models from "../views/Models.svelte";
+import Corpora from "../views/Corpora.svelte";
+import { clearMocks, mockCommands, sendOnChannel } from "./setup";
+
+const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
+
+function inspection(probabilities: number[]): InspectionDto {
+  const words = ["El", "perro", "come"];
+  return {
+    model: "disc",
+    text: "El perro come",
+    truncated: false,
+    tokens: probabilities.map((p, i) => ({ token: words[i], id: i, start: 0, end: 1, logit: Math.log(p / (1 - p)), probability: p })),
+    words: probabilities.map((p, i) => ({ text: words[i], start: 0, end: 1, probability: p, first_token: i, token_count: 1 })),
+  };
+}
+
+function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
+  return {
+    record_id: id, row_number: id, source_id: null, text, gold: null, annotation_labels: null, annotation_status: null,
+    top_label: "deportes", top_score: 0.8, margin: 0.5, ...extra,
+  };
+}
+
+const RUN: RunDto = {
+  id: 7, corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
+  multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2,
+};
+
+beforeEach(() => {
+  app.corpora = [{ name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
+  app.models = [];
+  localStorage.clear();
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+describe("Inspector", () => {
+  it("shows each token's score and recomputes them when a token is replaced", async () => {
+    const calls = mockCommands({
+      inspect: () => inspection([0.1, 0.2, 0.9]),
+      inspect_replaced: () => inspection([0.1, 0.6, 0.3]),
+    });
+    render(Inspector);
+    await fireEvent.input(document.querySelector("#inspect-model")!, { target: { value: "disc" } });
+    await fireEvent.click(screen.getByText("Inspect"));
+    await waitFor(() => expect(document.querySelectorAll("td.probability")).toHaveLength(3));
+    const shown = [...document.querySelectorAll("td.probability")].map((td) => td.textContent);
+    expect(shown).toEqual(["0.1000", "0.2000", "0.9000"]);
+    expect(document.querySelector(".tok[data-index='2']")!.getAttribute("title")).toContain("P(replaced) 0.9000");
+    // The default follows the model card: keep accents.
+    expect((calls.find((c) => c.cmd === "inspect")!.args.args as { model: { strip_accents: boolean } }).model.strip_accents).toBe(false);
+
+    await fireEvent.click(document.querySelector(".tok[data-index='1']")!);
+    const field = document.querySelector("#replacement") as HTMLInputElement;
+    await fireEvent.input(field, { target: { value: "gato" } });
+    await fireEvent.keyDown(field, { key: "Enter" });
+    await waitFor(() => expect(screen.getByText("Δ")).toBeTruthy());
+    const replaced = calls.find((c) => c.cmd === "inspect_replaced")!.args.args as { index: number; replacement: string };
+    expect(replaced).toMatchObject({ index: 1, replacement: "gato" });
+    expect([...document.querySelectorAll("td.probability")].map((td) => td.textContent)).toEqual(["0.1000", "0.6000", "0.3000"]);
+  });
+
+  it("shows the core's error message", async () => {
+    mockCommands({ inspect: () => { throw { code: "not_cached", message: "Recognai/selectra_small is not in the Hugging Face cache" }; } });
+    render(Inspector);
+    await fireEvent.input(document.querySelector("#inspect-model")!, { target: { value: "Recognai/selectra_small" } });
+    await fireEvent.click(screen.getByText("Inspect"));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("not in the Hugging Face cache"));
+  });
+});
+
+describe("Models", () => {
+  it("shows download progress from the channel, then the model's facts", async () => {
+    let finish: (v: unknown) => void = () => {};
+    mockCommands({
+      list_models: () => [],
+      load_model: (args) => {
+        sendOnChannel(args.onProgress, 0, { kind: "progress", file: "model.safetensors", done: 25, total: 100 });
+        return new Promise((resolve) => (finish = resolve));
+      },
+    });
+    render(Models);
+    await fireEvent.input(document.querySelector("#model-spec")!, { target: { value: "Recognai/selectra_small" } });
+    await fireEvent.click(document.querySelector("#load-model")!);
+    await waitFor(() => expect(document.body.textContent).toContain("Downloading model.safetensors"));
+    expect(document.body.textContent).toContain("25%");
+    finish({
+      name: "Recognai/selectra_small", folder: "/cache", weights_file: "pytorch_model.bin", model_type: "electra",
+      architecture: "ElectraForPreTraining", role: "discriminator", parameters: 21_800_000, layers: 12, hidden_size: 256,
+      embedding_size: 128, attention_heads: 4, intermediate_size: 1024, vocab_size: 50000, max_positions: 512, labels: [],
+      do_lower_case: false, strip_accents_configured: true, strips_accents: true,
+    });
+    await waitFor(() => expect(document.querySelector("#fact-params")!.textContent).toBe("21.8M"));
+    expect(app.models.map((m) => m.spec)).toEqual(["Recognai/selectra_small"]);
+  });
+});
+
+describe("Annotate", () => {
+  it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
+    const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { top_label: "economía" })];
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      browse: (a) => {
+        const args = a.args as { status: string | null };
+        return args.status === "unannotated" ? { rows: [], total: 2 } : { rows, total: 2 };
+      },
+      record_predictions: () => [],
+      annotate: (a) => {
+        const args = a.args as { record_id: number; labels: string[]; status: string };
+        return { record_id: args.record_id, labels: args.labels, status: args.status, undo: false };
+      },
+      undo_annotation: () => ({ record_id: 1, labels: null, status: null, undo: true }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("El equipo ganó"));
+    const panel = document.querySelector("#an-record")!;
+    await fireEvent.keyDown(panel, { key: "3" });
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate")).toBe(true));
+    expect(calls.find((c) => c.cmd === "annotate")!.args.args).toEqual({ record_id: 1, labels: ["economía"], status: "accepted" });
+    // Enter moved on to the next record; Enter alone accepts the model's label.
+    await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("La bolsa cayó"));
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "annotate")).toHaveLength(2));
+    expect(calls.filter((c) => c.cmd === "annotate")[1].args.args).toMatchObject({ record_id: 2, labels: ["economía"] });
+    await fireEvent.keyDown(panel, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "undo_annotation")).toBe(true));
+    await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("El equipo ganó"));
+    expect(document.querySelector("#an-state")!.textContent).toBe("not annotated");
+  });
+
+  it("typing in a field does not trigger labeling keys", async () => {
+    const calls = mockCommands({
+      list_runs: () => [],
+      browse: () => ({ rows: [record(1, "texto")], total: 1 }),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-labels")).toBeTruthy());
+    await fireEvent.keyDown(document.querySelector("#an-labels")!, { key: "Enter" });
+    expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
+  });
+});
+
+describe("corpus text is never markup", () => {
+  it("renders hostile text and labels as text", async () => {
+    mockCommands({
+      list_runs: () => [{ ...RUN, labels: [HOSTILE, "b"] }],
+      browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE })], total: 1 }),
+      record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9] }],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain(HOSTILE));
+    await waitFor(() => expect(document.body.textContent).toContain(`run 7: ${HOSTILE}`));
+    expect(document.querySelector("img")).toBeNull();
+    expect(document.querySelector("b")).toBeNull();
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("in the import preview too", async () => {
+    mockCommands({ preview_import: () => ({ format: "csv", columns: ["text", HOSTILE], rows: [[HOSTILE, "x"]] }) });
+    render(Corpora);
+    await fireEvent.input(document.querySelector("#import-path")!, { target: { value: "/tmp/c.csv" } });
+    await fireEvent.click(document.querySelector("#import-preview")!);
+    await waitFor(() => expect(document.querySelector("#preview-table")!.textContent).toContain(HOSTILE));
+    expect(document.querySelector("img")).toBeNull();
+  });
+});
