@@ -6,6 +6,7 @@ import Inspector from "../views/Inspector.svelte";
 import Annotate from "../views/Annotate.svelte";
 import Models from "../views/Models.svelte";
 import Corpora from "../views/Corpora.svelte";
+import ZeroShot from "../views/ZeroShot.svelte";
 import { clearMocks, mockCommands, sendOnChannel } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
@@ -149,6 +150,34 @@ describe("Annotate", () => {
     await waitFor(() => expect(document.querySelector("#an-labels")).toBeTruthy());
     await fireEvent.keyDown(document.querySelector("#an-labels")!, { key: "Enter" });
     expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
+  });
+});
+
+describe("Zero-shot", () => {
+  it("shows progress, cancels the run it started, and offers to resume", async () => {
+    let finish: (v: unknown) => void = () => {};
+    const calls = mockCommands({
+      list_runs: () => [],
+      run_zeroshot: (args) => {
+        sendOnChannel(args.onProgress, 0, { done: 3, total: 10, message: "2.0 records/s", eta_secs: 3.5 });
+        return new Promise((resolve) => (finish = resolve));
+      },
+      cancel_task: () => true,
+      label_distribution: () => [],
+    });
+    render(ZeroShot);
+    await fireEvent.input(document.querySelector("#zs-model")!, { target: { value: "zs" } });
+    await fireEvent.click(document.querySelector("#zs-run")!);
+    await waitFor(() => expect(document.querySelector("#zs-progress")!.textContent).toContain("3/10 records"));
+    expect(document.querySelector("#zs-progress")!.textContent).toContain("ETA 4s");
+    await fireEvent.click(document.querySelector("#zs-cancel")!);
+    const started = calls.find((c) => c.cmd === "run_zeroshot")!.args;
+    await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_task")?.args).toEqual({ task: started.task }));
+    expect((started.args as { labels: string[] }).labels).toEqual(["cultura", "sociedad", "economía", "salud", "deportes"]);
+    finish({ run: { ...RUN, predictions: 3, records: 10, finished_at: null }, predicted_now: 3, cancelled: true });
+    await waitFor(() => expect(document.querySelector("#zs-summary")!.textContent).toContain("Cancelled: run 7 has 3/10"));
+    await waitFor(() => expect(document.querySelector("#zs-cancel")).toBeNull());
+    expect(document.querySelector("#zs-run")!.textContent!.trim()).toBe("Resume");
   });
 });
 
