@@ -229,3 +229,10 @@ fn runs_side_by_side_and_label_distributions() {
     assert!(store.label_distribution(999).is_err());
     assert!(store.record_predictions(store.record_id("c", 1).unwrap()).unwrap().len() == 2);
 }
+
+#[test]
+fn status_filters_parse_from_their_names() {
+    assert_eq!(StatusFilter::parse("unannotated").unwrap(), StatusFilter::Unannotated);
+    assert_eq!(StatusFilter::parse("accepted").unwrap(), StatusFilter::Is(Status::Accepted));
+    assert!(StatusFilter::parse("done").unwrap_err().to_string().contains("use unannotated, pending, accepted or discarded"));
+}

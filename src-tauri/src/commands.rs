@@ -151,11 +151,7 @@ pub async fn import_corpus(state: State<'_, AppState>, args: ImportArgs, task: S
 
 #[tauri::command]
 pub fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto> {
-    let status = match args.status.as_deref() {
-        None => None,
-        Some("unannotated") => Some(StatusFilter::Unannotated),
-        Some(s) => Some(StatusFilter::Is(selectra::store::Status::parse(s).map_err(ErrorDto::from)?)),
-    };
+    let status = args.status.as_deref().map(StatusFilter::parse).transpose().map_err(ErrorDto::from)?;
     let query = Query {
         run: args.run,
         predicted_label: args.predicted_label,

@@ -30,6 +30,18 @@ pub enum StatusFilter {
     Is(Status),
 }
 
+impl StatusFilter {
+    /// "unannotated", or a status name (pending, accepted, discarded).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "unannotated" => Ok(StatusFilter::Unannotated),
+            other => Status::parse(other).map(StatusFilter::Is).map_err(|_| {
+                Error::Input(format!("unknown status filter {other:?}; use unannotated, pending, accepted or discarded"))
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     /// The run whose predictions filter and sort; required by the prediction filters and sorts.
