@@ -102,7 +102,8 @@ fn main() {
             // Seconds-long: every measurement once on the tiny fixture models (CI runs this).
             let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models");
             let texts = std::env::temp_dir().join(format!("speed-smoke-{}.json", std::process::id()));
-            std::fs::write(&texts, serde_json::to_string(&["El equipo ganó el partido.", "Suben los precios del pan y del aceite."]).unwrap()).unwrap();
+            std::fs::write(&texts, serde_json::to_string(&["El equipo ganó el partido.", "Suben los precios del pan y del aceite."]).unwrap())
+                .unwrap();
             let out = json!({
                 "inspect": bench_inspect(&format!("{fixtures}/disc-vocab-bin"), 3, "Estamos desayunando pan rosa con tomate."),
                 "zeroshot": bench_zeroshot(&format!("{fixtures}/nli-electra-entail0"), texts.to_str().unwrap(), "deportes,economía"),

@@ -22,8 +22,28 @@ use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use selectra::{LoadOptions, Model};
 
 const WORDS: &[&str] = &[
-    "el", "la", "los", "gobierno", "sube", "precios", "mercado", "equipo", "ganó", "partido", "música", "ciudad",
-    "banco", "elecciones", "película", "premio", "jugador", "ministro", "empresa", "salud", "ciencia", "lluvia",
+    "el",
+    "la",
+    "los",
+    "gobierno",
+    "sube",
+    "precios",
+    "mercado",
+    "equipo",
+    "ganó",
+    "partido",
+    "música",
+    "ciudad",
+    "banco",
+    "elecciones",
+    "película",
+    "premio",
+    "jugador",
+    "ministro",
+    "empresa",
+    "salud",
+    "ciencia",
+    "lluvia",
 ];
 const LABELS: &[&str] = &["deportes", "economía", "política", "cultura"];
 
@@ -117,8 +137,21 @@ fn main() {
     let queries = [
         ("import order", page(Query::default())),
         ("by margin (least confident first)", page(Query { run: Some(run.id), sort: Sort::Margin, ..Default::default() })),
-        ("label = política, by entropy", page(Query { run: Some(run.id), predicted_label: Some("política".into()), sort: Sort::Entropy, ..Default::default() })),
-        ("score 0.4-0.6, unannotated, by score", page(Query { run: Some(run.id), min_score: Some(0.4), max_score: Some(0.6), status: Some(StatusFilter::Unannotated), sort: Sort::ScoreDesc, ..Default::default() })),
+        (
+            "label = política, by entropy",
+            page(Query { run: Some(run.id), predicted_label: Some("política".into()), sort: Sort::Entropy, ..Default::default() }),
+        ),
+        (
+            "score 0.4-0.6, unannotated, by score",
+            page(Query {
+                run: Some(run.id),
+                min_score: Some(0.4),
+                max_score: Some(0.6),
+                status: Some(StatusFilter::Unannotated),
+                sort: Sort::ScoreDesc,
+                ..Default::default()
+            }),
+        ),
         ("seeded shuffle", page(Query { sort: Sort::Random(42), ..Default::default() })),
         ("full-text \"banco ministro\"", page(Query { text: Some("banco ministro".into()), ..Default::default() })),
     ];

@@ -37,7 +37,11 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 fn npm(dir: &Path, args: &[&str]) {
     let program = if cfg!(windows) { "npm.cmd" } else { "npm" };
     let status = Command::new(program).args(args).current_dir(dir).status().unwrap_or_else(|e| {
-        panic!("cannot run `npm {}` in {} ({e}). The app's UI is built with Node.js 20.19 or newer; install it and try again.", args.join(" "), dir.display())
+        panic!(
+            "cannot run `npm {}` in {} ({e}). The app's UI is built with Node.js 20.19 or newer; install it and try again.",
+            args.join(" "),
+            dir.display()
+        )
     });
     if !status.success() {
         panic!("`npm {}` failed in {} ({status}); its output is above.", args.join(" "), dir.display());

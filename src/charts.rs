@@ -136,7 +136,9 @@ impl Chart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         root.fill(&WHITE)?;
         match self {
-            Chart::GroupedBars { title, y_label, groups, series, values, y_min, y_max } => grouped_bars(root, title, y_label, groups, series, values, *y_min, *y_max),
+            Chart::GroupedBars { title, y_label, groups, series, values, y_min, y_max } => {
+                grouped_bars(root, title, y_label, groups, series, values, *y_min, *y_max)
+            }
             Chart::SizeVsScore { title, y_label, points } => size_vs_score(root, title, y_label, points),
             Chart::Confusion { title, labels, counts } => confusion(root, title, labels, counts),
             Chart::Reliability { title, bins } => reliability(root, title, bins),
@@ -198,17 +200,26 @@ fn grouped_bars<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Rectangle::new([(x0, y_min), (x0 + width * 0.9, top)], c.filled())))?;
             if let Some(e) = bar.error {
                 let xc = x0 + width * 0.45;
-                chart.draw_series(std::iter::once(ErrorBar::new_vertical(xc, (bar.value - e).max(y_min), bar.value, (bar.value + e).min(y_max), BLACK.stroke_width(1), 6)))?;
+                chart.draw_series(std::iter::once(ErrorBar::new_vertical(
+                    xc,
+                    (bar.value - e).max(y_min),
+                    bar.value,
+                    (bar.value + e).min(y_max),
+                    BLACK.stroke_width(1),
+                    6,
+                )))?;
             }
         }
     }
     // Group names centred under their bars.
     for (g, name) in groups.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(g as f64 + 0.5, y_min));
-        plot.draw(&Text::new(clip(name, 24), (px, py + 10), text_style(14).pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Top,
-        ))))?;
+        plot.draw(&Text::new(
+            clip(name, 24),
+            (px, py + 10),
+            text_style(14)
+                .pos(plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Top)),
+        ))?;
     }
     legend(&side, series)
 }
@@ -255,10 +266,18 @@ fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
         // Alternate label sides so that neighbours do not print over each other.
         let dy = if i % 2 == 0 { -20 } else { 6 };
         chart.draw_series(std::iter::once(
-            EmptyElement::at((p.params_millions, p.score)) + Circle::new((0, 0), 5, c.filled()) + Text::new(clip(&p.name, 20), (8, dy), text_style(12)),
+            EmptyElement::at((p.params_millions, p.score))
+                + Circle::new((0, 0), 5, c.filled())
+                + Text::new(clip(&p.name, 20), (8, dy), text_style(12)),
         ))?;
     }
-    chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font(text_style(13)).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(text_style(13))
+        .draw()?;
     Ok(())
 }
 
@@ -317,7 +336,10 @@ fn reliability<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, b
         .label_style(text_style(13))
         .draw()?;
     chart
-        .draw_series(bins.iter().filter_map(|&(lo, hi, _, _, acc)| acc.map(|a| Rectangle::new([(lo + 0.005, 0.0), (hi - 0.005, a)], colour(0).mix(0.75).filled()))))?
+        .draw_series(
+            bins.iter()
+                .filter_map(|&(lo, hi, _, _, acc)| acc.map(|a| Rectangle::new([(lo + 0.005, 0.0), (hi - 0.005, a)], colour(0).mix(0.75).filled()))),
+        )?
         .label("Accuracy in bin")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour(0).mix(0.75).filled()));
     chart
@@ -328,7 +350,13 @@ fn reliability<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, b
         .draw_series(bins.iter().filter_map(|&(_, _, _, conf, acc)| Some(Circle::new((conf?, acc?), 4, colour(3).filled()))))?
         .label("Mean confidence")
         .legend(|(x, y)| Circle::new((x + 7, y), 4, colour(3).filled()));
-    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font(text_style(13)).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(text_style(13))
+        .draw()?;
     Ok(())
 }
 

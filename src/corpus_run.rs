@@ -104,17 +104,9 @@ pub fn run_zeroshot(
         let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
         let groups: Vec<Vec<(&str, &str)>> = batch
             .iter()
-            .map(|(id, text)| {
-                hypotheses
-                    .iter()
-                    .filter(|h| !cached.contains_key(&(*id, (*h).clone())))
-                    .map(|h| (text.as_str(), h.as_str()))
-                    .collect()
-            })
+            .map(|(id, text)| hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(|h| (text.as_str(), h.as_str())).collect())
             .collect();
-        let computed = classifier
-            .grouped_logits(&groups)
-            .map_err(|e| with_record(e, &batch, &groups))?;
+        let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, &batch, &groups))?;
 
         let mut new_logits = Vec::new();
         let mut predictions = Vec::with_capacity(batch.len());

@@ -113,13 +113,18 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
             .map(|id| {
                 all.iter().find(|r| r.id == *id).cloned().ok_or_else(|| {
                     let known: Vec<String> = all.iter().map(|r| r.id.to_string()).collect();
-                    Error::Input(format!("run {id} is not a run of corpus '{corpus}' (its runs: {})", if known.is_empty() { "none".into() } else { known.join(", ") }))
+                    Error::Input(format!(
+                        "run {id} is not a run of corpus '{corpus}' (its runs: {})",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ))
                 })
             })
             .collect::<Result<_>>()?
     };
     if runs.is_empty() {
-        return Err(Error::Input(format!("corpus '{corpus}' has no zero-shot runs to evaluate; start one with `selectra run --corpus {corpus} ...`")));
+        return Err(Error::Input(format!(
+            "corpus '{corpus}' has no zero-shot runs to evaluate; start one with `selectra run --corpus {corpus} ...`"
+        )));
     }
     let multi_any = runs.iter().any(|r| r.key.multi_label);
     let mut references = ReferenceCounts::default();
@@ -144,7 +149,8 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
                 })
             }
         };
-        let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> = row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
+        let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> =
+            row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
         match reference {
             Some(reference) if runs.iter().all(|r| predictions.contains_key(&r.id)) => {
                 records.push(Evaluated { row_number: row.row_number, source_id: row.source_id, text: row.text, reference, predictions })
@@ -202,7 +208,12 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
             }
             if t != p {
                 // Confidence of a wrong set: how sure the model was of its furthest-off label.
-                let confidence = names.iter().zip(scores).filter(|(n, _)| t[index[n.as_str()]] != p[index[n.as_str()]]).map(|(_, &s)| (s as f64 - 0.5).abs() * 2.0).fold(0.0, f64::max);
+                let confidence = names
+                    .iter()
+                    .zip(scores)
+                    .filter(|(n, _)| t[index[n.as_str()]] != p[index[n.as_str()]])
+                    .map(|(_, &s)| (s as f64 - 0.5).abs() * 2.0)
+                    .fold(0.0, f64::max);
                 mistakes.push(mistake(r, predicted, confidence));
             }
             truth.push(t);

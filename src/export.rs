@@ -149,10 +149,8 @@ mod parquet {
 
     impl Columns {
         fn new() -> Self {
-            let annotation = StructBuilder::new(
-                annotation_fields(),
-                vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())],
-            );
+            let annotation =
+                StructBuilder::new(annotation_fields(), vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())]);
             let prediction = StructBuilder::new(
                 prediction_fields(),
                 vec![

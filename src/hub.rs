@@ -48,11 +48,8 @@ impl ModelSource {
             Some((repo, rev)) => (repo, Some(rev)),
             None => (spec, None),
         };
-        let valid_part = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with(['.', '-'])
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        };
+        let valid_part =
+            |s: &str| !s.is_empty() && !s.starts_with(['.', '-']) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         let is_hub_id = matches!(repo.split_once('/'), Some((org, name)) if valid_part(org) && valid_part(name));
         if !is_hub_id || revision.is_some_and(|r| r.is_empty()) {
             return Err(Error::ModelSpec(format!(
@@ -86,19 +83,15 @@ impl HubSettings {
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let home = var("HOME").or_else(|| var("USERPROFILE")).map(PathBuf::from).unwrap_or_default();
-        let hf_home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
-            var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cache")).join("huggingface")
-        });
-        let cache_dir = var("HF_HUB_CACHE")
-            .or_else(|| var("HUGGINGFACE_HUB_CACHE"))
+        let hf_home = var("HF_HOME")
             .map(PathBuf::from)
-            .unwrap_or_else(|| hf_home.join("hub"));
+            .unwrap_or_else(|| var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cache")).join("huggingface"));
+        let cache_dir = var("HF_HUB_CACHE").or_else(|| var("HUGGINGFACE_HUB_CACHE")).map(PathBuf::from).unwrap_or_else(|| hf_home.join("hub"));
         let token = var("HF_TOKEN").or_else(|| {
             let path = var("HF_TOKEN_PATH").map(PathBuf::from).unwrap_or_else(|| hf_home.join("token"));
             std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
         });
-        let offline = var("HF_HUB_OFFLINE")
-            .is_some_and(|v| matches!(v.to_ascii_uppercase().as_str(), "1" | "ON" | "YES" | "TRUE"));
+        let offline = var("HF_HUB_OFFLINE").is_some_and(|v| matches!(v.to_ascii_uppercase().as_str(), "1" | "ON" | "YES" | "TRUE"));
         Self { cache_dir, endpoint: var("HF_ENDPOINT"), token, offline }
     }
 
@@ -198,9 +191,7 @@ impl ProgressHandler for ProgressBridge {
                     self.observer.progress(&f.filename, f.bytes_completed, f.total_bytes);
                 }
             }
-            DownloadEvent::AggregateProgress { bytes_completed, total_bytes, .. } => {
-                self.observer.progress(&current, *bytes_completed, *total_bytes)
-            }
+            DownloadEvent::AggregateProgress { bytes_completed, total_bytes, .. } => self.observer.progress(&current, *bytes_completed, *total_bytes),
             DownloadEvent::Complete => {}
         }
     }
@@ -218,9 +209,7 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     if let Some(token) = &hub.token {
         builder = builder.token(token.clone());
     }
-    let client = builder
-        .build_sync()
-        .map_err(|e| Error::Download { model: model.clone(), file: "-".into(), message: e.to_string() })?;
+    let client = builder.build_sync().map_err(|e| Error::Download { model: model.clone(), file: "-".into(), message: e.to_string() })?;
     let (owner, name) = repo.split_once('/').expect("ModelSource::parse checked ORG/NAME");
     let handle = client.model(owner, name);
     let bridge = Arc::new(ProgressBridge { file: Mutex::new(String::new()), observer });
@@ -267,14 +256,15 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
             format!("{}, and {what} is not cached", unreachable_reason.borrow())
         },
     };
-    let missing = |what: &str, hint: &str| Error::MissingFile {
-        path: PathBuf::from(&model),
-        what: format!("the repository has no {what}"),
-        hint: hint.into(),
-    };
+    let missing =
+        |what: &str, hint: &str| Error::MissingFile { path: PathBuf::from(&model), what: format!("the repository has no {what}"), hint: hint.into() };
 
     let config = fetch("config.json")?.ok_or_else(|| {
-        if cache_only.get() { not_cached("config.json") } else { missing("config.json", "The repository is not a transformers model.") }
+        if cache_only.get() {
+            not_cached("config.json")
+        } else {
+            missing("config.json", "The repository is not a transformers model.")
+        }
     })?;
     let tokenizer_json = fetch("tokenizer.json")?;
     let vocab_txt = if tokenizer_json.is_none() { fetch("vocab.txt")? } else { None };
@@ -298,12 +288,7 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
         })?,
     };
     let folder = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(ModelFiles {
-        folder,
-        config,
-        weights,
-        tokenizer: TokenizerFiles { tokenizer_json, vocab_txt, tokenizer_config, special_tokens_map },
-    })
+    Ok(ModelFiles { folder, config, weights, tokenizer: TokenizerFiles { tokenizer_json, vocab_txt, tokenizer_config, special_tokens_map } })
 }
 
 /// Network failures and server errors, after hf-hub's own retries: the Hub is not usable now.

@@ -119,9 +119,8 @@ pub fn import_file(
 ) -> Result<ImportOutcome> {
     let format = match options.format {
         Some(f) => f,
-        None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; pass --format csv|tsv|jsonl|txt", path.display()))
-        })?,
+        None => Format::from_path(path)
+            .ok_or_else(|| Error::Input(format!("cannot tell the format of {} from its name; pass --format csv|tsv|jsonl|txt", path.display())))?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -160,18 +159,14 @@ pub struct Preview {
 pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Preview> {
     let format = match format {
         Some(f) => f,
-        None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display()))
-        })?,
+        None => Format::from_path(path)
+            .ok_or_else(|| Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display())))?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let bad = |message: String| Error::Import { path: path.to_path_buf(), message };
     match format {
         Format::Csv | Format::Tsv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
-                .flexible(true)
-                .from_reader(file);
+            let mut reader = csv::ReaderBuilder::new().delimiter(if format == Format::Tsv { b'\t' } else { b',' }).flexible(true).from_reader(file);
             let columns: Vec<String> = reader
                 .byte_headers()
                 .map_err(|e| bad(format!("cannot read the header row: {e}")))?
@@ -265,9 +260,10 @@ pub fn parse_bytes<'a>(bytes: &'a [u8], format: Format, options: &ImportOptions)
 }
 
 fn column_index(header: &[String], name: &str, flag: &str, path: &Path) -> Result<usize> {
-    header.iter().position(|h| h == name).ok_or_else(|| {
-        Error::Input(format!("{}: there is no column {name:?} for {flag}; the columns are: {}", path.display(), header.join(", ")))
-    })
+    header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| Error::Input(format!("{}: there is no column {name:?} for {flag}; the columns are: {}", path.display(), header.join(", "))))
 }
 
 /// Which input field feeds which record field.
@@ -291,11 +287,8 @@ struct CsvRows<R: Read> {
 
 impl<R: Read> CsvRows<R> {
     fn new(input: R, format: Format, options: &ImportOptions, path: &Path, quotes: Arc<AtomicU64>) -> Result<Self> {
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(input);
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(if format == Format::Tsv { b'\t' } else { b',' }).has_headers(true).flexible(true).from_reader(input);
         let header = reader
             .byte_headers()
             .map_err(|e| Error::Import { path: path.to_path_buf(), message: format!("cannot read the header row: {e}") })?
@@ -322,22 +315,12 @@ impl<R: Read> CsvRows<R> {
                 .map(|c| Ok((c.clone(), column_index(&header, c, "--metadata-columns", path)?)))
                 .collect::<Result<_>>()?,
         };
-        Ok(Self {
-            reader,
-            columns,
-            width: header.len(),
-            record: csv::ByteRecord::new(),
-            quotes,
-            last_line: 1,
-            done: false,
-            path: path.to_path_buf(),
-        })
+        Ok(Self { reader, columns, width: header.len(), record: csv::ByteRecord::new(), quotes, last_line: 1, done: false, path: path.to_path_buf() })
     }
 
     fn field(&self, i: usize, name: &str, line: u64) -> std::result::Result<String, BadRow> {
         let bytes = self.record.get(i).unwrap_or_default();
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| BadRow { line, reason: format!("column {name} is not valid UTF-8") })
+        String::from_utf8(bytes.to_vec()).map_err(|_| BadRow { line, reason: format!("column {name} is not valid UTF-8") })
     }
 
     fn convert(&self, row_number: u64, line: u64) -> std::result::Result<NewRecord, BadRow> {
@@ -363,13 +346,7 @@ impl<R: Read> CsvRows<R> {
             }
             Some(Value::Object(map).to_string())
         };
-        Ok(NewRecord {
-            row_number,
-            source_id: optional(self.columns.id, "id")?,
-            text,
-            gold: optional(self.columns.label, "label")?,
-            metadata,
-        })
+        Ok(NewRecord { row_number, source_id: optional(self.columns.id, "id")?, text, gold: optional(self.columns.label, "label")?, metadata })
     }
 }
 
@@ -488,8 +465,7 @@ impl JsonlFields {
         let metadata = if columns.metadata.is_empty() {
             None
         } else {
-            let map: Map<String, Value> =
-                columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
+            let map: Map<String, Value> = columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
             Some(Value::Object(map).to_string())
         };
         Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, gold: scalar(&columns.label)?, metadata })

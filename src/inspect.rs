@@ -113,9 +113,10 @@ pub fn inspect_with_replacement(model: &Model, text: &str, index: usize, replace
     let Some(token) = encoded.tokens.get_mut(index) else {
         return Err(Error::Input(format!("token index {index} is out of range; the text has {count} tokens")));
     };
-    let id = model.tokenizer.token_id(replacement).ok_or_else(|| {
-        Error::Input(format!("{replacement:?} is not in the model's vocabulary; pick a token the vocabulary has"))
-    })?;
+    let id = model
+        .tokenizer
+        .token_id(replacement)
+        .ok_or_else(|| Error::Input(format!("{replacement:?} is not in the model's vocabulary; pick a token the vocabulary has")))?;
     token.id = id;
     token.text = replacement.to_string();
     encoded.ids[encoded.positions[index]] = id;
@@ -136,14 +137,7 @@ fn score_encoded(model: &Model, texts: &[&str], encoded: &[Encoded]) -> Result<V
                 .zip(&enc.positions)
                 .map(|(t, &pos)| {
                     let logit = row[pos];
-                    TokenScore {
-                        token: t.text.clone(),
-                        id: t.id,
-                        start: t.start,
-                        end: t.end,
-                        logit,
-                        probability: sigmoid(logit),
-                    }
+                    TokenScore { token: t.text.clone(), id: t.id, start: t.start, end: t.end, logit, probability: sigmoid(logit) }
                 })
                 .collect();
             Inspection {

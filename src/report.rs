@@ -30,11 +30,13 @@ pub struct Figure {
 pub fn published_figures(published: &Published) -> Vec<Figure> {
     let mut figures = Vec::new();
     let models: Vec<String> = CARD_MODELS.iter().map(|m| m.to_string()).collect();
-    let values: Vec<Vec<Option<Bar>>> = CARD_MODELS
+    let values: Vec<Vec<Option<Bar>>> =
+        CARD_MODELS.iter().map(|m| CARD_TASKS.iter().map(|t| published.score(m, t).map(|s| Bar { value: s.mean, error: s.std })).collect()).collect();
+    let (lo, hi) = published
+        .scores
         .iter()
-        .map(|m| CARD_TASKS.iter().map(|t| published.score(m, t).map(|s| Bar { value: s.mean, error: s.std })).collect())
-        .collect();
-    let (lo, hi) = published.scores.iter().filter(|s| CARD_TASKS.contains(&s.task.as_str())).fold((1.0f64, 0.0f64), |(lo, hi), s| (lo.min(s.mean), hi.max(s.mean)));
+        .filter(|s| CARD_TASKS.contains(&s.task.as_str()))
+        .fold((1.0f64, 0.0f64), |(lo, hi), s| (lo.min(s.mean), hi.max(s.mean)));
     figures.push(Figure {
         name: "published-scores".into(),
         caption: "Published scores of the SELECTRA card's comparison (error bars: ± one standard deviation over 5 runs, given for SELECTRA only). \
@@ -56,7 +58,8 @@ pub fn published_figures(published: &Published) -> Vec<Figure> {
             .filter_map(|m| published.score(m, task))
             .filter_map(|s| s.params_millions.map(|p| SizedScore { name: s.model.clone(), params_millions: p, score: s.mean }))
             .collect();
-        let left_out: Vec<&str> = CARD_MODELS.iter().copied().filter(|m| published.score(m, task).is_some_and(|s| s.params_millions.is_none())).collect();
+        let left_out: Vec<&str> =
+            CARD_MODELS.iter().copied().filter(|m| published.score(m, task).is_some_and(|s| s.params_millions.is_none())).collect();
         let metric = published.scores.iter().find(|s| s.task == *task).map(|s| s.metric.clone()).unwrap_or_default();
         figures.push(Figure {
             name: format!("published-size-{}", slug(task)),
@@ -156,7 +159,13 @@ fn run_name(run: &RunEvaluation) -> String {
 }
 
 fn slug(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect::<String>().split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// What a report contains; `evaluation` is absent for the published comparison alone.

@@ -18,9 +18,7 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::template::TemplateProcessing;
-use tokenizers::{
-    AddedToken, Encoding, ModelWrapper, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
-};
+use tokenizers::{AddedToken, Encoding, ModelWrapper, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{Error, Result};
 
@@ -129,34 +127,21 @@ impl TextTokenizer {
             (Some(json), _) => wordpiece_from_tokenizer_json(json, &settings)?,
             (None, Some(vocab)) => {
                 let path = vocab.to_str().ok_or_else(|| Error::tokenizer(vocab, "the path is not valid UTF-8"))?;
-                let vocab_map =
-                    WordPiece::read_file(path).map_err(|e| Error::tokenizer(vocab, format!("cannot read the vocabulary: {e}")))?;
+                let vocab_map = WordPiece::read_file(path).map_err(|e| Error::tokenizer(vocab, format!("cannot read the vocabulary: {e}")))?;
                 build_wordpiece(vocab_map.into_iter().collect(), &settings, vocab)?
             }
-            (None, None) => {
-                return Err(Error::Tokenizer {
-                    path: PathBuf::from("."),
-                    message: "no tokenizer.json and no vocab.txt".into(),
-                })
-            }
+            (None, None) => return Err(Error::Tokenizer { path: PathBuf::from("."), message: "no tokenizer.json and no vocab.txt".into() }),
         };
         let label = files.tokenizer_json.as_ref().or(files.vocab_txt.as_ref()).cloned().unwrap_or_default();
 
         let mut tokenizer = Tokenizer::new(ModelWrapper::WordPiece(wordpiece));
         tokenizer
-            .with_normalizer(Some(BertNormalizer::new(
-                true,
-                settings.tokenize_chinese_chars,
-                settings.strip_accents,
-                settings.do_lower_case,
-            )))
+            .with_normalizer(Some(BertNormalizer::new(true, settings.tokenize_chinese_chars, settings.strip_accents, settings.do_lower_case)))
             .map_err(|e| Error::tokenizer(&label, e.to_string()))?;
         tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
 
         let id_of = |token: &str| {
-            tokenizer.token_to_id(token).ok_or_else(|| {
-                Error::tokenizer(&label, format!("the special token {token} is not in the vocabulary"))
-            })
+            tokenizer.token_to_id(token).ok_or_else(|| Error::tokenizer(&label, format!("the special token {token} is not in the vocabulary")))
         };
         let (cls_id, sep_id, pad_id) = (id_of(&settings.cls_token)?, id_of(&settings.sep_token)?, id_of(&settings.pad_token)?);
         id_of(&settings.unk_token)?;
@@ -176,9 +161,7 @@ impl TextTokenizer {
             .into_iter()
             .map(|t| AddedToken::from(t.clone(), true))
             .collect();
-        tokenizer
-            .add_special_tokens(specials)
-            .map_err(|e| Error::tokenizer(&label, format!("cannot add the special tokens: {e}")))?;
+        tokenizer.add_special_tokens(specials).map_err(|e| Error::tokenizer(&label, format!("cannot add the special tokens: {e}")))?;
 
         let max_length = settings.model_max_length.unwrap_or(max_positions).min(max_positions);
         if max_length < 4 {
@@ -262,12 +245,8 @@ fn encode(tokenizer: &Tokenizer, first: &str, second: Option<&str>) -> Result<En
 fn to_encoded(encoding: &Encoding) -> Encoded {
     let mut tokens = Vec::new();
     let mut positions = Vec::new();
-    for (i, ((&special, seq), word)) in encoding
-        .get_special_tokens_mask()
-        .iter()
-        .zip(encoding.get_sequence_ids())
-        .zip(encoding.get_word_ids())
-        .enumerate()
+    for (i, ((&special, seq), word)) in
+        encoding.get_special_tokens_mask().iter().zip(encoding.get_sequence_ids()).zip(encoding.get_word_ids()).enumerate()
     {
         if special == 1 || seq != Some(0) {
             continue;

@@ -63,11 +63,8 @@ impl ZeroShotTask {
 /// Python's `str.format` for the one positional field a hypothesis template has: `{}` or `{0}`
 /// take the label, `{{` and `}}` are literal braces, anything else is an error.
 pub fn format_template(template: &str, label: &str) -> Result<String> {
-    let bad = |why: &str| {
-        Error::Input(format!(
-            "the template {template:?} {why}; write it with {{}} where the label goes, e.g. {DEFAULT_TEMPLATE:?}"
-        ))
-    };
+    let bad =
+        |why: &str| Error::Input(format!("the template {template:?} {why}; write it with {{}} where the label goes, e.g. {DEFAULT_TEMPLATE:?}"));
     let mut out = String::with_capacity(template.len() + label.len());
     let mut fields = 0;
     let mut chars = template.chars().peekable();
@@ -159,8 +156,7 @@ impl<'m> ZeroShotClassifier<'m> {
     /// The raw NLI logits: for each text, one row of class logits per label.
     pub fn nli_logits(&self, texts: &[&str], task: &ZeroShotTask) -> Result<Vec<Vec<Vec<f32>>>> {
         let hypotheses = task.hypotheses();
-        let groups: Vec<Vec<(&str, &str)>> =
-            texts.iter().map(|t| hypotheses.iter().map(|h| (*t, h.as_str())).collect()).collect();
+        let groups: Vec<Vec<(&str, &str)>> = texts.iter().map(|t| hypotheses.iter().map(|h| (*t, h.as_str())).collect()).collect();
         self.grouped_logits(&groups)
     }
 
@@ -170,7 +166,8 @@ impl<'m> ZeroShotClassifier<'m> {
     /// pairs and `max_batch_tokens` padded tokens (a larger group gets a pass of its own).
     /// Padding does not change results (tested), so this order is invisible in the output.
     pub fn grouped_logits(&self, groups: &[Vec<(&str, &str)>]) -> Result<Vec<Vec<Vec<f32>>>> {
-        let encoded: Vec<Vec<Encoded>> = groups.iter().map(|g| g.iter().map(|(t, h)| self.encode(t, h)).collect::<Result<_>>()).collect::<Result<_>>()?;
+        let encoded: Vec<Vec<Encoded>> =
+            groups.iter().map(|g| g.iter().map(|(t, h)| self.encode(t, h)).collect::<Result<_>>()).collect::<Result<_>>()?;
         let longest = |g: &[Encoded]| g.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by_key(|&i| longest(&encoded[i]));

@@ -64,7 +64,10 @@ fn annotations_are_recorded_undone_and_exported() {
     assert!(store.annotate(r2, &labels(&[" "]), Status::Accepted, "ana").is_err());
     assert!(store.record_id("c", 99).unwrap_err().to_string().contains("no record at row 99"));
     drop(store);
-    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"])
+        .output()
+        .unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["annotation"], serde_json::Value::Null);
     assert_eq!(lines[1]["annotation"], serde_json::json!({"labels": ["economía"], "status": "accepted"}));
@@ -181,7 +184,8 @@ fn labeling_queries_filter_sort_and_page() {
     assert_eq!((first.total, second.total), (Some(TEXTS.len() as u64), None), "only the first page is counted");
     let paged: Vec<i64> = first.rows.iter().chain(&second.rows).map(|r| r.record_id).collect();
     assert_eq!(paged, by_margin.rows.iter().map(|r| r.record_id).collect::<Vec<_>>());
-    let shuffled = |seed| page(&store, Query { sort: Sort::Random(seed), ..Default::default() }).rows.iter().map(|r| r.row_number).collect::<Vec<_>>();
+    let shuffled =
+        |seed| page(&store, Query { sort: Sort::Random(seed), ..Default::default() }).rows.iter().map(|r| r.row_number).collect::<Vec<_>>();
     assert_eq!(shuffled(7), shuffled(7));
     let mut sorted = shuffled(7);
     sorted.sort();

@@ -38,7 +38,15 @@ fn grouped_bars() {
     ];
     snapshot(
         "grouped-bars",
-        &Chart::GroupedBars { title: "F1 per label".into(), y_label: "F1".into(), groups: labels()[..3].to_vec(), series: vec!["#1 small".into(), "#2 medium".into()], values, y_min: 0.0, y_max: 1.0 },
+        &Chart::GroupedBars {
+            title: "F1 per label".into(),
+            y_label: "F1".into(),
+            groups: labels()[..3].to_vec(),
+            series: vec!["#1 small".into(), "#2 medium".into()],
+            values,
+            y_min: 0.0,
+            y_max: 1.0,
+        },
     );
 }
 
@@ -72,7 +80,8 @@ fn reliability() {
 
 #[test]
 fn score_histograms() {
-    let counts = vec![[9, 4, 2, 1, 0, 0, 1, 2, 3, 6], [12, 8, 3, 1, 1, 0, 0, 1, 1, 1], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3], [0, 0, 0, 1, 2, 5, 9, 5, 2, 1]];
+    let counts =
+        vec![[9, 4, 2, 1, 0, 0, 1, 2, 3, 6], [12, 8, 3, 1, 1, 0, 0, 1, 1, 1], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3], [0, 0, 0, 1, 2, 5, 9, 5, 2, 1]];
     snapshot("score-histograms", &Chart::ScoreHistograms { title: "Scores per label, run 1".into(), labels: labels(), counts });
 }
 

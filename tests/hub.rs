@@ -40,12 +40,7 @@ fn selectra(cache: &Path, offline: bool, args: &[&str]) -> Output {
 
 fn expected_tokens(name: &str, text: &str) -> serde_json::Value {
     let (_, expected) = expected_files().into_iter().find(|(n, _)| n == name).unwrap();
-    let case = expected["inspect"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["text"] == text && c["strip_accents"].is_null())
-        .unwrap();
+    let case = expected["inspect"].as_array().unwrap().iter().find(|c| c["text"] == text && c["strip_accents"].is_null()).unwrap();
     case["output"]["tokens"].clone()
 }
 
@@ -100,7 +95,9 @@ fn models_lists_presets_and_the_cache() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let models = json["models"].as_array().unwrap();
     let find = |id: &str| models.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("{id} not listed"));
-    for preset in ["Recognai/selectra_small", "Recognai/selectra_medium", "Recognai/zeroshot_selectra_medium", "Recognai/bert-base-spanish-wwm-cased-xnli"] {
+    for preset in
+        ["Recognai/selectra_small", "Recognai/selectra_medium", "Recognai/zeroshot_selectra_medium", "Recognai/bert-base-spanish-wwm-cased-xnli"]
+    {
         assert_eq!(find(preset)["cached_snapshots"], 0, "{preset}");
     }
     assert_eq!(find("Recognai/zeroshot_selectra_small")["cached_refs"], serde_json::json!(["main"]));

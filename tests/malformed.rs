@@ -35,27 +35,163 @@ fn truncate(path: &Path) {
 /// (what, fixture to start from, damage, expected code, words the message must contain)
 const CASES: &[(&str, &str, Damage, ErrorCode, &[&str])] = &[
     ("no config.json", "disc-vocab-bin", |d| std::fs::remove_file(d.join("config.json")).unwrap(), ErrorCode::MissingFile, &["config.json"]),
-    ("config.json is not JSON", "disc-vocab-bin", |d| std::fs::write(d.join("config.json"), "{\"model_type\": electra").unwrap(), ErrorCode::Config, &["config.json", "not valid JSON"]),
-    ("unknown model_type", "disc-vocab-bin", |d| edit_config(d, |c| c["model_type"] = "roberta".into()), ErrorCode::Unsupported, &["roberta", "electra, bert"]),
-    ("unsupported architecture", "disc-vocab-bin", |d| edit_config(d, |c| c["architectures"] = serde_json::json!(["ElectraForMaskedLM"])), ErrorCode::Unsupported, &["ElectraForMaskedLM", "ElectraForPreTraining"]),
-    ("no model_type", "disc-vocab-bin", |d| edit_config(d, |c| { c.as_object_mut().unwrap().remove("model_type"); }), ErrorCode::Config, &["model_type"]),
+    (
+        "config.json is not JSON",
+        "disc-vocab-bin",
+        |d| std::fs::write(d.join("config.json"), "{\"model_type\": electra").unwrap(),
+        ErrorCode::Config,
+        &["config.json", "not valid JSON"],
+    ),
+    (
+        "unknown model_type",
+        "disc-vocab-bin",
+        |d| edit_config(d, |c| c["model_type"] = "roberta".into()),
+        ErrorCode::Unsupported,
+        &["roberta", "electra, bert"],
+    ),
+    (
+        "unsupported architecture",
+        "disc-vocab-bin",
+        |d| edit_config(d, |c| c["architectures"] = serde_json::json!(["ElectraForMaskedLM"])),
+        ErrorCode::Unsupported,
+        &["ElectraForMaskedLM", "ElectraForPreTraining"],
+    ),
+    (
+        "no model_type",
+        "disc-vocab-bin",
+        |d| {
+            edit_config(d, |c| {
+                c.as_object_mut().unwrap().remove("model_type");
+            })
+        },
+        ErrorCode::Config,
+        &["model_type"],
+    ),
     ("unsupported activation", "disc-vocab-bin", |d| edit_config(d, |c| c["hidden_act"] = "mish".into()), ErrorCode::Unsupported, &["mish", "gelu"]),
-    ("heads do not divide hidden size", "disc-vocab-bin", |d| edit_config(d, |c| c["num_attention_heads"] = 5.into()), ErrorCode::Config, &["num_attention_heads"]),
-    ("missing tensor", "disc-project-tokjson", |d| edit_safetensors(d, |t| { t.remove("electra.encoder.layer.1.output.dense.bias"); }), ErrorCode::Weights, &["model.safetensors", "electra.encoder.layer.1.output.dense.bias", "missing"]),
-    ("unexpected tensor", "disc-project-tokjson", |d| edit_safetensors(d, |t| { t.insert("generator_lm_head.bias".into(), candle_core::Tensor::zeros(3, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap()); }), ErrorCode::Weights, &["generator_lm_head.bias", "unexpected"]),
-    ("wrong tensor shape", "disc-vocab-bin", |d| edit_config(d, |c| c["intermediate_size"] = 48.into()), ErrorCode::Weights, &["pytorch_model.bin", "intermediate.dense.weight", "shape"]),
-    ("config declares a huge vocabulary", "disc-project-tokjson", |d| edit_config(d, |c| c["vocab_size"] = 4_000_000.into()), ErrorCode::Weights, &["word_embeddings", "shape"]),
-    ("truncated safetensors", "disc-project-tokjson", |d| truncate(&d.join("model.safetensors")), ErrorCode::Weights, &["model.safetensors", "truncated"]),
-    ("truncated pytorch_model.bin", "disc-vocab-bin", |d| truncate(&d.join("pytorch_model.bin")), ErrorCode::Weights, &["pytorch_model.bin", "truncated"]),
-    ("garbage weights", "disc-project-tokjson", |d| std::fs::write(d.join("model.safetensors"), vec![0xAB; 4096]).unwrap(), ErrorCode::Weights, &["model.safetensors", "safetensors"]),
-    ("no weights", "disc-project-tokjson", |d| std::fs::remove_file(d.join("model.safetensors")).unwrap(), ErrorCode::MissingFile, &["model.safetensors", "pytorch_model.bin"]),
-    ("no vocabulary", "disc-vocab-bin", |d| std::fs::remove_file(d.join("vocab.txt")).unwrap(), ErrorCode::MissingFile, &["vocab.txt", "tokenizer.json"]),
-    ("tokenizer.json is broken", "disc-project-tokjson", |d| std::fs::write(d.join("tokenizer.json"), "{}").unwrap(), ErrorCode::Tokenizer, &["tokenizer.json"]),
-    ("tokenizer_config.json is broken", "disc-vocab-bin", |d| std::fs::write(d.join("tokenizer_config.json"), "[1,").unwrap(), ErrorCode::Tokenizer, &["tokenizer_config.json", "JSON"]),
-    ("vocabulary without special tokens", "disc-vocab-bin", |d| std::fs::write(d.join("vocab.txt"), "a\nb\nc\n").unwrap(), ErrorCode::Tokenizer, &["[CLS]", "vocabulary"]),
-    ("vocabulary larger than the model", "disc-vocab-bin", |d| edit_config(d, |c| c["vocab_size"] = 100.into()), ErrorCode::Tokenizer, &["vocab_size", "100"]),
-    ("classifier with broken id2label", "nli-electra-entail0", |d| edit_config(d, |c| c["id2label"] = serde_json::json!({"0": "a", "5": "b"})), ErrorCode::Config, &["id2label"]),
-    ("empty folder", "disc-vocab-bin", |d| for e in std::fs::read_dir(d).unwrap() { std::fs::remove_file(e.unwrap().path()).unwrap() }, ErrorCode::MissingFile, &["empty"]),
+    (
+        "heads do not divide hidden size",
+        "disc-vocab-bin",
+        |d| edit_config(d, |c| c["num_attention_heads"] = 5.into()),
+        ErrorCode::Config,
+        &["num_attention_heads"],
+    ),
+    (
+        "missing tensor",
+        "disc-project-tokjson",
+        |d| {
+            edit_safetensors(d, |t| {
+                t.remove("electra.encoder.layer.1.output.dense.bias");
+            })
+        },
+        ErrorCode::Weights,
+        &["model.safetensors", "electra.encoder.layer.1.output.dense.bias", "missing"],
+    ),
+    (
+        "unexpected tensor",
+        "disc-project-tokjson",
+        |d| {
+            edit_safetensors(d, |t| {
+                t.insert("generator_lm_head.bias".into(), candle_core::Tensor::zeros(3, candle_core::DType::F32, &candle_core::Device::Cpu).unwrap());
+            })
+        },
+        ErrorCode::Weights,
+        &["generator_lm_head.bias", "unexpected"],
+    ),
+    (
+        "wrong tensor shape",
+        "disc-vocab-bin",
+        |d| edit_config(d, |c| c["intermediate_size"] = 48.into()),
+        ErrorCode::Weights,
+        &["pytorch_model.bin", "intermediate.dense.weight", "shape"],
+    ),
+    (
+        "config declares a huge vocabulary",
+        "disc-project-tokjson",
+        |d| edit_config(d, |c| c["vocab_size"] = 4_000_000.into()),
+        ErrorCode::Weights,
+        &["word_embeddings", "shape"],
+    ),
+    (
+        "truncated safetensors",
+        "disc-project-tokjson",
+        |d| truncate(&d.join("model.safetensors")),
+        ErrorCode::Weights,
+        &["model.safetensors", "truncated"],
+    ),
+    (
+        "truncated pytorch_model.bin",
+        "disc-vocab-bin",
+        |d| truncate(&d.join("pytorch_model.bin")),
+        ErrorCode::Weights,
+        &["pytorch_model.bin", "truncated"],
+    ),
+    (
+        "garbage weights",
+        "disc-project-tokjson",
+        |d| std::fs::write(d.join("model.safetensors"), vec![0xAB; 4096]).unwrap(),
+        ErrorCode::Weights,
+        &["model.safetensors", "safetensors"],
+    ),
+    (
+        "no weights",
+        "disc-project-tokjson",
+        |d| std::fs::remove_file(d.join("model.safetensors")).unwrap(),
+        ErrorCode::MissingFile,
+        &["model.safetensors", "pytorch_model.bin"],
+    ),
+    (
+        "no vocabulary",
+        "disc-vocab-bin",
+        |d| std::fs::remove_file(d.join("vocab.txt")).unwrap(),
+        ErrorCode::MissingFile,
+        &["vocab.txt", "tokenizer.json"],
+    ),
+    (
+        "tokenizer.json is broken",
+        "disc-project-tokjson",
+        |d| std::fs::write(d.join("tokenizer.json"), "{}").unwrap(),
+        ErrorCode::Tokenizer,
+        &["tokenizer.json"],
+    ),
+    (
+        "tokenizer_config.json is broken",
+        "disc-vocab-bin",
+        |d| std::fs::write(d.join("tokenizer_config.json"), "[1,").unwrap(),
+        ErrorCode::Tokenizer,
+        &["tokenizer_config.json", "JSON"],
+    ),
+    (
+        "vocabulary without special tokens",
+        "disc-vocab-bin",
+        |d| std::fs::write(d.join("vocab.txt"), "a\nb\nc\n").unwrap(),
+        ErrorCode::Tokenizer,
+        &["[CLS]", "vocabulary"],
+    ),
+    (
+        "vocabulary larger than the model",
+        "disc-vocab-bin",
+        |d| edit_config(d, |c| c["vocab_size"] = 100.into()),
+        ErrorCode::Tokenizer,
+        &["vocab_size", "100"],
+    ),
+    (
+        "classifier with broken id2label",
+        "nli-electra-entail0",
+        |d| edit_config(d, |c| c["id2label"] = serde_json::json!({"0": "a", "5": "b"})),
+        ErrorCode::Config,
+        &["id2label"],
+    ),
+    (
+        "empty folder",
+        "disc-vocab-bin",
+        |d| {
+            for e in std::fs::read_dir(d).unwrap() {
+                std::fs::remove_file(e.unwrap().path()).unwrap()
+            }
+        },
+        ErrorCode::MissingFile,
+        &["empty"],
+    ),
 ];
 
 #[test]

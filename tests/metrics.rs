@@ -54,7 +54,8 @@ fn metrics_match_scikit_learn() {
                     close("F1", name, row.f1, floats(&e["f1"])[i]);
                     assert_eq!(row.support as f64, floats(&e["support"])[i], "{name}: support of {}", row.label);
                 }
-                let confusion: Vec<Vec<u64>> = e["confusion"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect()).collect();
+                let confusion: Vec<Vec<u64>> =
+                    e["confusion"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect()).collect();
                 assert_eq!(m.confusion, confusion, "{name}");
                 close("ECE", name, m.ece, f(&e["ece"]));
                 for (bin, want) in m.reliability.iter().zip(e["reliability"].as_array().unwrap()) {
@@ -68,7 +69,13 @@ fn metrics_match_scikit_learn() {
                 }
             }
             "multi" => {
-                let sets = |v: &Value| v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() == 1).collect()).collect::<Vec<Vec<bool>>>();
+                let sets = |v: &Value| {
+                    v.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() == 1).collect())
+                        .collect::<Vec<Vec<bool>>>()
+                };
                 let m = multi_label(&labels, &sets(&case["truth"]), &sets(&case["pred"]), 0.5, &options);
                 close("subset accuracy", name, m.subset_accuracy, f(&e["subset_accuracy"]));
                 close("Hamming loss", name, m.hamming_loss, f(&e["hamming_loss"]));

@@ -79,10 +79,36 @@ fn project_with_runs() -> Project {
     let db = dir.path().join("p.db");
     let out = dir.path().join("report");
     let db_s = db.to_str().unwrap();
-    ok(selectra(&["corpus", "import", "--db", db_s, "--name", "noticias", "--text-column", "texto", "--id-column", "id", "--label-column", "tema", demo_csv().to_str().unwrap()]));
+    ok(selectra(&[
+        "corpus",
+        "import",
+        "--db",
+        db_s,
+        "--name",
+        "noticias",
+        "--text-column",
+        "texto",
+        "--id-column",
+        "id",
+        "--label-column",
+        "tema",
+        demo_csv().to_str().unwrap(),
+    ]));
     let model = model_dir("nli-electra-entail0");
     for template in ["Este ejemplo es {}.", "El tema es {}."] {
-        ok(selectra(&["run", "--db", db_s, "--corpus", "noticias", "--model", model.to_str().unwrap(), "--labels", "deportes,economía,política,cultura", "--template", template]));
+        ok(selectra(&[
+            "run",
+            "--db",
+            db_s,
+            "--corpus",
+            "noticias",
+            "--model",
+            model.to_str().unwrap(),
+            "--labels",
+            "deportes,economía,política,cultura",
+            "--template",
+            template,
+        ]));
     }
     let mut store = Store::open(&db).unwrap();
     for (row, label) in [(1, "cultura"), (2, "deportes"), (9, "política")] {

@@ -43,16 +43,29 @@ fn good_files_import_every_record() {
         (
             "bom-crlf.csv",
             b"\xEF\xBB\xBFid,text,label\r\n7,\"Hola, mundo\",saludo\r\n8,\"Dos\r\nl\xC3\xADneas \"\"citadas\"\"\",\r\n",
-            |o| { o.id_column = Some("id".into()); o.label_column = Some("label".into()); },
+            |o| {
+                o.id_column = Some("id".into());
+                o.label_column = Some("label".into());
+            },
             &[(1, Some("7"), "Hola, mundo", Some("saludo")), (2, Some("8"), "Dos\r\nlíneas \"citadas\"", None)],
         ),
-        ("tabs.tsv", b"texto\tcat\nEl perro\tanimal\nLa casa\tlugar\n", |o| { o.text_column = Some("texto".into()); o.label_column = Some("cat".into()); },
-            &[(1, None, "El perro", Some("animal")), (2, None, "La casa", Some("lugar"))]),
+        (
+            "tabs.tsv",
+            b"texto\tcat\nEl perro\tanimal\nLa casa\tlugar\n",
+            |o| {
+                o.text_column = Some("texto".into());
+                o.label_column = Some("cat".into());
+            },
+            &[(1, None, "El perro", Some("animal")), (2, None, "La casa", Some("lugar"))],
+        ),
         ("one-column.csv", b"frase\nuna\ndos\n", |_| {}, &[(1, None, "una", None), (2, None, "dos", None)]),
         (
             "lines.jsonl",
             b"{\"text\": \"primero\", \"id\": 5, \"label\": \"a\"}\n\n{\"text\": \"segundo\", \"id\": \"x\"}\n",
-            |o| { o.id_column = Some("id".into()); o.label_column = Some("label".into()); },
+            |o| {
+                o.id_column = Some("id".into());
+                o.label_column = Some("label".into());
+            },
             &[(1, Some("5"), "primero", Some("a")), (3, Some("x"), "segundo", None)],
         ),
         ("plain.txt", b"\xEF\xBB\xBFuna l\xC3\xADnea\r\n\r\notra\n", |_| {}, &[(1, None, "una línea", None), (3, None, "otra", None)]),
@@ -67,7 +80,12 @@ fn good_files_import_every_record() {
         assert_eq!(outcome.imported as usize, expected.len(), "{name}");
         let store = Store::open(&db).unwrap();
         let mut rows = Vec::new();
-        store.for_each_export_row("c", &mut |r| { rows.push((r.row_number, r.source_id, r.text, r.gold)); Ok(()) }).unwrap();
+        store
+            .for_each_export_row("c", &mut |r| {
+                rows.push((r.row_number, r.source_id, r.text, r.gold));
+                Ok(())
+            })
+            .unwrap();
         let expected: Vec<_> = expected.iter().map(|(n, id, t, g)| (*n, id.map(String::from), t.to_string(), g.map(String::from))).collect();
         assert_eq!(rows, expected, "{name}");
     }
@@ -80,7 +98,13 @@ fn bad_files_import_nothing_and_say_where() {
         ("bad-utf8.csv", b"text\nbien\nmal \xFF\nbien\n", None, &[3], &["row 3", "UTF-8"]),
         ("ragged.csv", b"text,label\na,b\nc\nd,e,f\n", None, &[3, 4], &["row 3", "fields"]),
         ("unclosed.csv", b"text,label\n\"abre,x\nmas,y\n", None, &[2], &["never closed"]),
-        ("not-object.jsonl", b"{\"text\": \"ok\"}\n[1, 2]\n\"s\"\n{\"text\": 3}\n{bad\n", None, &[2, 3, 4, 5], &["row 2", "not a JSON object", "row 5", "not valid JSON"]),
+        (
+            "not-object.jsonl",
+            b"{\"text\": \"ok\"}\n[1, 2]\n\"s\"\n{\"text\": 3}\n{bad\n",
+            None,
+            &[2, 3, 4, 5],
+            &["row 2", "not a JSON object", "row 5", "not valid JSON"],
+        ),
         ("no-text.jsonl", b"{\"texto\": \"x\"}\n", None, &[1], &["--text-column"]),
         ("empty-text.csv", b"text\n   \nhola\n", None, &[2], &["text is empty"]),
         ("dup-ids.csv", b"id,text\n1,a\n2,b\n1,c\n", None, &[3], &["repeats"]),
@@ -195,12 +219,22 @@ fn runs_resume_and_grow_label_sets_incrementally() {
     // Cancel after the second batch: the batches done are kept, and the same call resumes.
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
-    let first = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, 8, &mut |_| {
-        batches += 1;
-        if batches == 3 {
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }, &cancel).unwrap();
+    let first = selectra::corpus_run::run_zeroshot(
+        &mut store,
+        &model,
+        "c",
+        &task(&["deportes", "economía"]),
+        None,
+        8,
+        &mut |_| {
+            batches += 1;
+            if batches == 3 {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &cancel,
+    )
+    .unwrap();
     assert!(first.cancelled);
     assert_eq!(first.run.predictions, 16);
     let rest = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, 8, &mut |_| {}, &never).unwrap();
@@ -208,7 +242,9 @@ fn runs_resume_and_grow_label_sets_incrementally() {
     assert_eq!(store.cached_logit_count().unwrap(), 80);
 
     // One more label: a new run, and only the new (record, hypothesis) pairs are computed.
-    let grown = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía", "política"]), None, 8, &mut |_| {}, &never).unwrap();
+    let grown =
+        selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía", "política"]), None, 8, &mut |_| {}, &never)
+            .unwrap();
     assert_ne!(grown.run.id, first.run.id);
     assert_eq!(store.cached_logit_count().unwrap(), 120);
 
@@ -220,7 +256,11 @@ fn runs_resume_and_grow_label_sets_incrementally() {
         let preds = row["predictions"].as_array().unwrap();
         assert_eq!(preds.len(), 2, "two runs");
         let alone = classifier.classify(row["text"].as_str().unwrap(), &task(&["deportes", "economía", "política"])).unwrap();
-        check_zeroshot("incremental run", &serde_json::json!({"sequence": row["text"], "labels": preds[1]["labels"], "scores": preds[1]["scores"]}), &serde_json::to_value(&alone).unwrap());
+        check_zeroshot(
+            "incremental run",
+            &serde_json::json!({"sequence": row["text"], "labels": preds[1]["labels"], "scores": preds[1]["scores"]}),
+            &serde_json::to_value(&alone).unwrap(),
+        );
     }
 }
 
@@ -269,10 +309,22 @@ fn runs_killed_with_sigkill_resume_to_the_uninterrupted_result() {
     let file = corpus_csv(dir.path(), 400);
     let model = model_dir("nli-electra-entail0");
     let run_args = |db: &Path| -> Vec<String> {
-        ["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--labels", "deportes,economía,política", "--batch-size", "4"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "run",
+            "--db",
+            db.to_str().unwrap(),
+            "--corpus",
+            "c",
+            "--model",
+            model.to_str().unwrap(),
+            "--labels",
+            "deportes,economía,política",
+            "--batch-size",
+            "4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let fresh_db = |name: &str| {
         let db = dir.path().join(name);
@@ -354,7 +406,8 @@ fn parquet_export_matches_jsonl() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let jsonl = export_jsonl(&db);
 
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
     let mut row = 0;
     for batch in reader {
         let batch = batch.unwrap();

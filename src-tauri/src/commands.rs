@@ -116,7 +116,12 @@ pub async fn preview_import(args: PreviewArgs) -> CmdResult<PreviewDto> {
 }
 
 #[tauri::command]
-pub async fn import_corpus(state: State<'_, AppState>, args: ImportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<ImportOutcomeDto> {
+pub async fn import_corpus(
+    state: State<'_, AppState>,
+    args: ImportArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<ImportOutcomeDto> {
     let cancel = state.tasks.start(&task);
     let db = state.project_path();
     let result = blocking(move || {
@@ -132,16 +137,22 @@ pub async fn import_corpus(state: State<'_, AppState>, args: ImportArgs, task: S
         // Long work gets its own connection, so the UI can browse while it runs (WAL).
         let mut store = Store::open(&db)?;
         let mut throttle = Throttle::default();
-        let outcome = import::import_file(&mut store, &PathBuf::from(args.path), &options, &mut |p| {
-            if throttle.ready(p.bytes_read >= p.total_bytes) {
-                let _ = on_progress.send(TaskProgress {
-                    done: p.bytes_read as f64,
-                    total: p.total_bytes as f64,
-                    message: format!("{} records", p.records),
-                    eta_secs: None,
-                });
-            }
-        }, &cancel)?;
+        let outcome = import::import_file(
+            &mut store,
+            &PathBuf::from(args.path),
+            &options,
+            &mut |p| {
+                if throttle.ready(p.bytes_read >= p.total_bytes) {
+                    let _ = on_progress.send(TaskProgress {
+                        done: p.bytes_read as f64,
+                        total: p.total_bytes as f64,
+                        message: format!("{} records", p.records),
+                        eta_secs: None,
+                    });
+                }
+            },
+            &cancel,
+        )?;
         Ok(outcome.into())
     })
     .await;
@@ -189,14 +200,23 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
         let mut store = Store::open(&db)?;
         store.corpus(&args.corpus)?;
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(&mut store, &model, &args.corpus, &zs, args.model.strip_accents, 16, &mut |p| {
-            let _ = on_progress.send(TaskProgress {
-                done: p.done as f64,
-                total: p.total as f64,
-                message: format!("{:.1} records/s", p.records_per_sec),
-                eta_secs: p.eta_secs,
-            });
-        }, &cancel)?;
+        let summary = selectra::corpus_run::run_zeroshot(
+            &mut store,
+            &model,
+            &args.corpus,
+            &zs,
+            args.model.strip_accents,
+            16,
+            &mut |p| {
+                let _ = on_progress.send(TaskProgress {
+                    done: p.done as f64,
+                    total: p.total as f64,
+                    message: format!("{:.1} records/s", p.records_per_sec),
+                    eta_secs: p.eta_secs,
+                });
+            },
+            &cancel,
+        )?;
         Ok(summary.into())
     })
     .await;
@@ -253,7 +273,11 @@ pub async fn published() -> CmdResult<PublishedDto> {
                     source: s.source.clone(),
                 })
                 .collect(),
-            sources: p.sources.iter().map(|s| SourceDto { key: s.source.clone(), citation: s.citation.clone(), url: s.url.clone(), note: s.note.clone() }).collect(),
+            sources: p
+                .sources
+                .iter()
+                .map(|s| SourceDto { key: s.source.clone(), citation: s.citation.clone(), url: s.url.clone(), note: s.note.clone() })
+                .collect(),
             figures,
         })
     })

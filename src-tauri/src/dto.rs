@@ -166,7 +166,14 @@ impl From<selectra::inspect::Inspection> for InspectionDto {
         let words = i
             .words()
             .into_iter()
-            .map(|w| WordDto { text: w.text, start: w.start, end: w.end, probability: w.probability, first_token: w.first_token, token_count: w.token_count })
+            .map(|w| WordDto {
+                text: w.text,
+                start: w.start,
+                end: w.end,
+                probability: w.probability,
+                first_token: w.first_token,
+                token_count: w.token_count,
+            })
             .collect();
         Self {
             tokens: i

@@ -17,9 +17,9 @@ use selectra::corpus_run;
 use selectra::export::{self, ExportFormat};
 use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::import::{self, Format, ImportOptions};
-use selectra::store::{Status, Store};
 use selectra::inspect::{self, Inspection};
 use selectra::model::{LoadOptions, Model};
+use selectra::store::{Status, Store};
 use selectra::tokenize::TokenizerOptions;
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotResult, ZeroShotTask, DEFAULT_TEMPLATE};
 
@@ -260,7 +260,9 @@ fn run(command: Command) -> selectra::Result<()> {
                 print_scores(&result);
             }
         }
-        Command::Corpus { command: CorpusCommand::Import { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, json, path } } => {
+        Command::Corpus {
+            command: CorpusCommand::Import { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, json, path },
+        } => {
             let options = ImportOptions {
                 name,
                 format: format.as_deref().map(Format::parse).transpose()?,
@@ -273,9 +275,15 @@ fn run(command: Command) -> selectra::Result<()> {
             let mut store = Store::open(&db)?;
             let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
             let cancel = cancel_on_ctrl_c();
-            let outcome = import::import_file(&mut store, &path, &options, &mut |p| {
-                bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records));
-            }, &cancel)?;
+            let outcome = import::import_file(
+                &mut store,
+                &path,
+                &options,
+                &mut |p| {
+                    bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records));
+                },
+                &cancel,
+            )?;
             drop(bar);
             if json {
                 print_json(&outcome);
@@ -311,23 +319,31 @@ fn run(command: Command) -> selectra::Result<()> {
             let strip_accents = zs.strip_accents;
             let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, strip_accents, batch_size, &mut |p| {
-                let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
-                bar.update(p.done, p.total, &eta);
-            }, &cancel)?;
+            let summary = corpus_run::run_zeroshot(
+                &mut store,
+                &model,
+                &corpus,
+                &task,
+                strip_accents,
+                batch_size,
+                &mut |p| {
+                    let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
+                    bar.update(p.done, p.total, &eta);
+                },
+                &cancel,
+            )?;
             drop(bar);
             if json {
                 print_json(&summary);
             } else if summary.cancelled {
                 out!(
                     "cancelled: run {} has {}/{} records; run the same command to resume",
-                    summary.run.id, summary.run.predictions, summary.run.records
+                    summary.run.id,
+                    summary.run.predictions,
+                    summary.run.records
                 );
             } else {
-                out!(
-                    "run {} complete: {} records ({} predicted now)",
-                    summary.run.id, summary.run.records, summary.predicted_now
-                );
+                out!("run {} complete: {} records ({} predicted now)", summary.run.id, summary.run.records, summary.predicted_now);
             }
             if summary.cancelled {
                 return Err(selectra::Error::Cancelled);
@@ -388,10 +404,7 @@ struct DownloadBar {
 impl DownloadBar {
     fn new() -> Self {
         let bar = ProgressBar::hidden();
-        bar.set_style(
-            ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}").expect("valid template"));
         Self { bar, shown: AtomicBool::new(false) }
     }
 }
@@ -438,9 +451,8 @@ fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: &str) -> selec
         if line.trim().is_empty() {
             continue;
         }
-        let result = serde_json::from_str::<AnnotateLine>(&line)
-            .map_err(|e| selectra::Error::Input(format!("not an annotation line ({e})")))
-            .and_then(|a| {
+        let result =
+            serde_json::from_str::<AnnotateLine>(&line).map_err(|e| selectra::Error::Input(format!("not an annotation line ({e})"))).and_then(|a| {
                 if a.undo {
                     return store.undo_last(corpus, annotator);
                 }

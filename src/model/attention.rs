@@ -69,7 +69,27 @@ impl CustomOp2 for SelfAttention {
                 // an (s, s) scratch matrix; gemm reads and writes only within those bounds.
                 unsafe {
                     // scores (s x s) = q (s x d) . k^T (d x s)
-                    gemm::gemm(s, s, d, scores.as_mut_ptr(), 1, s as isize, false, q, 1, row, k, row, 1, 0.0, 1.0, false, false, false, gemm::Parallelism::None);
+                    gemm::gemm(
+                        s,
+                        s,
+                        d,
+                        scores.as_mut_ptr(),
+                        1,
+                        s as isize,
+                        false,
+                        q,
+                        1,
+                        row,
+                        k,
+                        row,
+                        1,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
                 }
                 for r in scores.chunks_mut(s) {
                     let max = r.iter().zip(keep).filter(|(_, &m)| m != 0.0).map(|(&x, _)| x).fold(f32::NEG_INFINITY, f32::max);
@@ -85,7 +105,27 @@ impl CustomOp2 for SelfAttention {
                 unsafe {
                     let dst = shared.ptr().add(seq * s * hidden + head * d);
                     // context (s x d) = probs (s x s) . v (s x d)
-                    gemm::gemm(s, d, s, dst, 1, hidden as isize, false, scores.as_ptr(), 1, s as isize, v, 1, row, 0.0, 1.0, false, false, false, gemm::Parallelism::None);
+                    gemm::gemm(
+                        s,
+                        d,
+                        s,
+                        dst,
+                        1,
+                        hidden as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        s as isize,
+                        v,
+                        1,
+                        row,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
                 }
             },
         );

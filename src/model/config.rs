@@ -31,8 +31,7 @@ pub enum Architecture {
 }
 
 impl Architecture {
-    pub const SUPPORTED: &'static str =
-        "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification";
+    pub const SUPPORTED: &'static str = "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification";
 
     pub fn name(self) -> &'static str {
         match self {
@@ -132,17 +131,14 @@ impl ModelConfig {
 
     /// Parses config.json's text; `path` only labels errors.
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig = serde_json::from_str(text)
-            .map_err(|e| Error::config(path, format!("config.json is not valid JSON for a model config: {e}")))?;
+        let raw: RawConfig =
+            serde_json::from_str(text).map_err(|e| Error::config(path, format!("config.json is not valid JSON for a model config: {e}")))?;
 
         let model_type = match raw.model_type.as_deref() {
             Some("electra") => ModelType::Electra,
             Some("bert") => ModelType::Bert,
             Some(other) => {
-                return Err(Error::Unsupported {
-                    what: format!("model_type {other:?} in {}", path.display()),
-                    supported: "electra, bert".into(),
-                })
+                return Err(Error::Unsupported { what: format!("model_type {other:?} in {}", path.display()), supported: "electra, bert".into() })
             }
             None => return Err(Error::config(path, "config.json has no \"model_type\"; expected \"electra\" or \"bert\"")),
         };
@@ -200,9 +196,7 @@ impl ModelConfig {
             Some(map) => {
                 let mut pairs = Vec::with_capacity(map.len());
                 for (id, name) in map {
-                    let id: usize = id
-                        .parse()
-                        .map_err(|_| Error::config(path, format!("id2label key {id:?} is not a class index")))?;
+                    let id: usize = id.parse().map_err(|_| Error::config(path, format!("id2label key {id:?} is not a class index")))?;
                     pairs.push((id, name.clone()));
                 }
                 pairs.sort();
@@ -216,10 +210,7 @@ impl ModelConfig {
         };
         if let Some(n) = raw.num_labels {
             if n != id2label.len() {
-                return Err(Error::config(
-                    path,
-                    format!("num_labels is {n} but id2label names {} classes", id2label.len()),
-                ));
+                return Err(Error::config(path, format!("num_labels is {n} but id2label names {} classes", id2label.len())));
             }
         }
         let label2id = match &raw.label2id {
@@ -262,10 +253,7 @@ impl ModelConfig {
         if self.hidden_size % self.num_attention_heads != 0 {
             return Err(Error::config(
                 path,
-                format!(
-                    "hidden_size {} is not a multiple of num_attention_heads {}",
-                    self.hidden_size, self.num_attention_heads
-                ),
+                format!("hidden_size {} is not a multiple of num_attention_heads {}", self.hidden_size, self.num_attention_heads),
             ));
         }
         if self.architecture.is_classifier() && self.id2label.is_empty() {
@@ -291,10 +279,7 @@ fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Pa
             what: format!("architectures {names:?} (model_type {model_type:?}) in {}", path.display()),
             supported: Architecture::SUPPORTED.into(),
         }),
-        _ => Err(Error::config(
-            path,
-            format!("config.json lists no \"architectures\"; expected one of {}", Architecture::SUPPORTED),
-        )),
+        _ => Err(Error::config(path, format!("config.json lists no \"architectures\"; expected one of {}", Architecture::SUPPORTED))),
     }
 }
 

@@ -67,10 +67,7 @@ impl Electra {
             }
             Architecture::ElectraForSequenceClassification => {
                 let vb = vb.pp("classifier");
-                Head::Classifier {
-                    dense: linear(h, h, vb.pp("dense"))?,
-                    out_proj: linear(h, cfg.id2label.len(), vb.pp("out_proj"))?,
-                }
+                Head::Classifier { dense: linear(h, h, vb.pp("dense"))?, out_proj: linear(h, cfg.id2label.len(), vb.pp("out_proj"))? }
             }
             other => candle_core::bail!("{} is not an ELECTRA architecture", other.name()),
         };

@@ -94,7 +94,8 @@ impl Layer {
         let eps = cfg.layer_norm_eps;
         let attn = vb.pp("attention");
         let scale = 1.0 / (cfg.head_dim() as f64).sqrt();
-        let (query, key, value) = (linear(h, h, attn.pp("self").pp("query"))?, linear(h, h, attn.pp("self").pp("key"))?, linear(h, h, attn.pp("self").pp("value"))?);
+        let (query, key, value) =
+            (linear(h, h, attn.pp("self").pp("query"))?, linear(h, h, attn.pp("self").pp("key"))?, linear(h, h, attn.pp("self").pp("value"))?);
         let bias = |l: &Linear| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("attention projections have biases".into()));
         let weight = Tensor::cat(&[&(query.weight() * scale)?, key.weight(), value.weight()], 0)?;
         let bias = Tensor::cat(&[&(bias(&query)? * scale)?, &bias(&key)?, &bias(&value)?], 0)?;
@@ -129,9 +130,7 @@ pub struct Encoder {
 
 impl Encoder {
     pub fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp("layer").pp(i), cfg))
-            .collect::<candle_core::Result<Vec<_>>>()?;
+        let layers = (0..cfg.num_hidden_layers).map(|i| Layer::load(vb.pp("layer").pp(i), cfg)).collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self { layers })
     }
 

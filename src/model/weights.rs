@@ -100,7 +100,10 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
             // buffer. The file is neither mapped (`unsafe` if another process truncates it) nor
             // read whole (that held the model in memory twice while converting it).
             let invalid = |what: String| {
-                Error::weights(path, format!("not a valid safetensors file ({what}); the download may be truncated or corrupt, delete it and fetch it again"))
+                Error::weights(
+                    path,
+                    format!("not a valid safetensors file ({what}); the download may be truncated or corrupt, delete it and fetch it again"),
+                )
             };
             let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let mut prefix = [0u8; 8];
@@ -135,8 +138,8 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
                 let info = infos[&d.stored_name];
                 file.seek(SeekFrom::Start(data_start + info.data_offsets.0 as u64)).map_err(|e| Error::io(path, e))?;
                 let bytes = info.data_offsets.1 - info.data_offsets.0;
-                let tensor = read_tensor(&mut file, bytes, d.dtype, &d.shape)
-                    .map_err(|e| Error::weights(path, format!("tensor {}: {e}", d.stored_name)))?;
+                let tensor =
+                    read_tensor(&mut file, bytes, d.dtype, &d.shape).map_err(|e| Error::weights(path, format!("tensor {}: {e}", d.stored_name)))?;
                 tensors.insert(name.clone(), tensor);
             }
             tensors
@@ -162,12 +165,15 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
             }
             for d in declared.values() {
                 if !matches!(d.dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64) {
-                    return Err(Error::weights(path, format!("tensor {} has dtype {:?}; only floating-point weights are supported", d.stored_name, d.dtype)));
+                    return Err(Error::weights(
+                        path,
+                        format!("tensor {} has dtype {:?}; only floating-point weights are supported", d.stored_name, d.dtype),
+                    ));
                 }
             }
             check_manifest(path, &declared, expected, file_len)?;
-            let pth = candle_core::pickle::PthTensors::new(path, None)
-                .map_err(|e| Error::weights(path, format!("cannot read the checkpoint: {e}")))?;
+            let pth =
+                candle_core::pickle::PthTensors::new(path, None).map_err(|e| Error::weights(path, format!("cannot read the checkpoint: {e}")))?;
             let mut tensors = HashMap::with_capacity(expected.len());
             for (name, _) in expected {
                 let stored = &declared[name].stored_name;
@@ -175,9 +181,7 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
                     .get(stored)
                     .and_then(|t| t.ok_or_else(|| candle_core::Error::Msg("listed but not found".into())))
                     .and_then(|t| t.to_dtype(DType::F32))
-                    .map_err(|e| {
-                        Error::weights(path, format!("tensor {stored} could not be read ({e}); the file may be truncated or corrupt"))
-                    })?;
+                    .map_err(|e| Error::weights(path, format!("tensor {stored} could not be read ({e}); the file may be truncated or corrupt")))?;
                 tensors.insert(name.clone(), tensor);
             }
             tensors
@@ -218,22 +222,14 @@ fn safetensors_dtype(dtype: safetensors::Dtype) -> Option<DType> {
 }
 
 /// Compares the file's tensors with the model's manifest; the first problem found is the error.
-fn check_manifest(
-    path: &Path,
-    declared: &BTreeMap<String, Declared>,
-    expected: &[(String, Vec<usize>)],
-    file_len: u64,
-) -> Result<()> {
+fn check_manifest(path: &Path, declared: &BTreeMap<String, Declared>, expected: &[(String, Vec<usize>)], file_len: u64) -> Result<()> {
     let mut missing = Vec::new();
     let mut declared_bytes: u64 = 0;
     for (name, shape) in expected {
         match declared.get(name) {
             None => missing.push(name.as_str()),
             Some(d) if &d.shape != shape => {
-                return Err(Error::weights(
-                    path,
-                    format!("tensor {} has shape {:?} but config.json implies {:?}", d.stored_name, d.shape, shape),
-                ))
+                return Err(Error::weights(path, format!("tensor {} has shape {:?} but config.json implies {:?}", d.stored_name, d.shape, shape)))
             }
             Some(d) => {
                 let numel = d.shape.iter().try_fold(1u64, |acc, &x| acc.checked_mul(x as u64)).unwrap_or(u64::MAX);
@@ -256,10 +252,7 @@ fn check_manifest(
         ));
     }
     if declared_bytes > file_len {
-        return Err(Error::weights(
-            path,
-            format!("the file is {file_len} bytes but its tensors need {declared_bytes}; it is truncated or corrupt"),
-        ));
+        return Err(Error::weights(path, format!("the file is {file_len} bytes but its tensors need {declared_bytes}; it is truncated or corrupt")));
     }
     Ok(())
 }

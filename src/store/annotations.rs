@@ -63,8 +63,7 @@ fn decode_labels(text: Option<String>) -> rusqlite::Result<Option<Vec<String>>> 
 }
 
 pub(super) fn decode_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
-    text.map(|t| Status::parse(&t).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))))
-        .transpose()
+    text.map(|t| Status::parse(&t).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))).transpose()
 }
 
 impl Store {
@@ -178,11 +177,9 @@ impl Store {
         let corpus = self.corpus(corpus)?;
         let n: i64 = self
             .conn
-            .query_row(
-                "SELECT COUNT(*) FROM annotation_event e JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1",
-                [corpus.id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COUNT(*) FROM annotation_event e JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1", [corpus.id], |r| {
+                r.get(0)
+            })
             .map_err(|e| self.err(e))?;
         Ok(n as u64)
     }

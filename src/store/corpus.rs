@@ -51,8 +51,7 @@ impl Store {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let exists: Option<i64> =
-            tx.query_row("SELECT id FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(err)?;
+        let exists: Option<i64> = tx.query_row("SELECT id FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(err)?;
         if exists.is_some() {
             return Err(Error::Input(format!("a corpus named {name:?} exists already in {}; choose another --name", path.display())));
         }

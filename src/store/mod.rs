@@ -38,9 +38,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| db_error(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| db_error(path, e))?;
 
-        let version: usize = conn
-            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
-            .map_err(|e| db_error(path, e))? as usize;
+        let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)).map_err(|e| db_error(path, e))? as usize;
         if version > schema::latest_version() {
             return Err(Error::Database {
                 path: path.to_path_buf(),
@@ -51,10 +49,9 @@ impl Store {
                 ),
             });
         }
-        schema::migrations().to_latest(&mut conn).map_err(|e| Error::Database {
-            path: path.to_path_buf(),
-            message: format!("cannot bring the database schema up to date: {e}"),
-        })?;
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| Error::Database { path: path.to_path_buf(), message: format!("cannot bring the database schema up to date: {e}") })?;
         Ok(Self { conn, path: path.to_path_buf() })
     }
 

@@ -35,9 +35,9 @@ impl StatusFilter {
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "unannotated" => Ok(StatusFilter::Unannotated),
-            other => Status::parse(other).map(StatusFilter::Is).map_err(|_| {
-                Error::Input(format!("unknown status filter {other:?}; use unannotated, pending, accepted or discarded"))
-            }),
+            other => Status::parse(other)
+                .map(StatusFilter::Is)
+                .map_err(|_| Error::Input(format!("unknown status filter {other:?}; use unannotated, pending, accepted or discarded"))),
         }
     }
 }
@@ -96,11 +96,8 @@ impl Store {
             return Err(Error::Input("filtering or sorting by predictions needs a run; pick one".into()));
         }
         if let Some(run) = q.run {
-            let run_corpus: Option<i64> = self
-                .conn
-                .query_row("SELECT corpus_id FROM run WHERE id = ?1", [run], |r| r.get(0))
-                .optional()
-                .map_err(|e| self.err(e))?;
+            let run_corpus: Option<i64> =
+                self.conn.query_row("SELECT corpus_id FROM run WHERE id = ?1", [run], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
             match run_corpus {
                 None => return Err(Error::Input(format!("there is no run {run}"))),
                 Some(c) if c != corpus_id => return Err(Error::Input(format!("run {run} is over another corpus than {corpus:?}"))),
@@ -138,10 +135,7 @@ impl Store {
             None => {}
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            filters.push(format!(
-                "{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})",
-                bind(Sql::Text(fts_phrase(text)), &mut args)
-            ));
+            filters.push(format!("{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})", bind(Sql::Text(fts_phrase(text)), &mut args)));
         }
         // Each order matches an index (record: corpus_id, row_number; prediction: run_id, key,
         // record_id), scanned forwards or backwards, so a page reads only its rows.

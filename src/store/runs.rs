@@ -120,7 +120,16 @@ impl Store {
                 tx.execute(
                     "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents), created],
+                    params![
+                        corpus_id,
+                        key.model,
+                        key.weights_sha256,
+                        labels,
+                        key.template,
+                        key.multi_label as i64,
+                        strip_code(key.strip_accents),
+                        created
+                    ],
                 )
                 .map_err(err)?;
                 tx.last_insert_rowid()
@@ -184,7 +193,13 @@ impl Store {
     }
 
     /// Stores a batch of predictions and the logits computed for them, in one transaction.
-    pub fn save_predictions(&mut self, run_id: i64, model_key: &str, logits: &[((i64, String), Vec<f32>)], predictions: &[PredictionRow]) -> Result<()> {
+    pub fn save_predictions(
+        &mut self,
+        run_id: i64,
+        model_key: &str,
+        logits: &[((i64, String), Vec<f32>)],
+        predictions: &[PredictionRow],
+    ) -> Result<()> {
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;

@@ -35,10 +35,7 @@ pub fn expected_files() -> Vec<(String, Value)> {
 }
 
 pub fn close(what: &str, actual: f64, expected: f64) {
-    assert!(
-        (actual - expected).abs() <= TOLERANCE,
-        "{what}: got {actual}, transformers computed {expected} (tolerance {TOLERANCE})"
-    );
+    assert!((actual - expected).abs() <= TOLERANCE, "{what}: got {actual}, transformers computed {expected} (tolerance {TOLERANCE})");
 }
 
 /// Compares an inspect output (`tokens` array of the CLI JSON) with transformers'.
