@@ -94,7 +94,7 @@ pub fn evaluation_figures(evaluation: &Evaluation) -> Vec<Figure> {
         .collect();
     figures.push(Figure {
         name: "runs-label-f1".into(),
-        caption: format!("Per-label F1 of each run on the same {} records.", evaluation.runs.first().map(|r| records(r)).unwrap_or(0)),
+        caption: format!("Per-label F1 of each run on the same {} records.", evaluation.runs.first().map(records).unwrap_or(0)),
         chart: Chart::GroupedBars {
             title: "F1 per label".into(),
             y_label: "F1".into(),
@@ -305,7 +305,7 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                                 td.num { @match first.and_then(|s| s.params_millions) { Some(v) => { (format!("{v:.0}M")) }, None => { "—" } } }
                                 @for t in CARD_TASKS {
                                     td.num { @match p.score(m, t) {
-                                        Some(s) => { (num(s.mean)) @if let Some(sd) = s.std { " ± " (num(sd)) } " " small { "(" (s.metric) ")" } },
+                                        Some(s) => { (s.display()) " " small { "(" (s.metric) ")" } },
                                         None => { "—" },
                                     } }
                                 }
@@ -321,7 +321,7 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                     thead { tr { th { "Model" } th { "Parameters" } th { "Task" } th { "Score" } th { "Source" } } }
                     tbody {
                         @for s in p.scores.iter().filter(|s| s.source == "zeroshot-card") {
-                            tr { td { (s.model) } td.num { @if let Some(v) = s.params_millions { (format!("{v:.0}M")) } } td { (s.task) } td.num { (num(s.mean)) " " small { "(" (s.metric) ")" } } td { (s.source) } }
+                            tr { td { (s.model) } td.num { @if let Some(v) = s.params_millions { (format!("{v:.0}M")) } } td { (s.task) } td.num { (s.display()) " " small { "(" (s.metric) ")" } } td { (s.source) } }
                         }
                     }
                 }

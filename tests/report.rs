@@ -61,7 +61,19 @@ fn published_report_has_its_tables_and_every_chart() {
     }
     // Numbers from the card are in the page, marked as published, with their source.
     assert!(html.contains("0.865 ± 0.004"), "SELECTRA small's NER F1 as the card gives it");
-    assert!(html.contains("Recognai/selectra_small README.md"));
+    // The card's digits, not a rounding of them, and not the lm-spanish table's later values.
+    let doc = Html::parse_document(&html);
+    let rows: Vec<Vec<String>> = doc
+        .select(&Selector::parse("table tbody tr").unwrap())
+        .map(|tr| tr.select(&Selector::parse("td").unwrap()).map(|td| td.text().collect::<String>()).collect())
+        .collect();
+    let row = |model: &str| rows.iter().find(|r| r[0] == model).unwrap_or_else(|| panic!("no row for {model}")).clone();
+    assert_eq!(row("RoBERTa-l")[1..5], ["355M", "0.8772 (f1)", "0.9060 (accuracy)", "0.7958 (accuracy)"], "the card's RoBERTa-l row");
+    assert_eq!(row("mBERT")[2], "0.8691 (f1)", "the card's digits, not a rounding");
+    assert!(html.contains("SELECTRA model card"));
+    // The card gives every parameter count, so every size chart shows all 8 models.
+    assert!(!html.contains("Not shown"), "a size chart left a model out");
+    assert_eq!(html.matches("355M").count(), 1, "RoBERTa-l's size in the table");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
     assert!(report["evaluation"].is_null());
 }
