@@ -61,6 +61,10 @@ pub struct Bar {
     pub error: Option<f64>,
 }
 
+/// One bin of a reliability diagram: (lower, upper, count, mean confidence, accuracy); the last
+/// two are absent for an empty bin.
+pub type ReliabilityBin = (f64, f64, u64, Option<f64>, Option<f64>);
+
 /// A point of the size-versus-score chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SizedScore {
@@ -82,7 +86,7 @@ pub enum Chart {
     /// `counts[t][p]`: reference label `t` predicted as `p`. Cells are shaded by the row's share.
     Confusion { title: String, labels: Vec<String>, counts: Vec<Vec<u64>> },
     /// Accuracy per confidence bin against the diagonal of perfect calibration.
-    Reliability { title: String, bins: Vec<(f64, f64, u64, Option<f64>, Option<f64>)> },
+    Reliability { title: String, bins: Vec<ReliabilityBin> },
     /// For each label, how its scores are distributed (10 bins over [0, 1]).
     ScoreHistograms { title: String, labels: Vec<String>, counts: Vec<[u64; 10]> },
 }
@@ -320,7 +324,7 @@ fn centre() -> plotters::style::text_anchor::Pos {
     plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Center)
 }
 
-fn reliability<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bins: &[(f64, f64, u64, Option<f64>, Option<f64>)]) -> DrawResult<DB> {
+fn reliability<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bins: &[ReliabilityBin]) -> DrawResult<DB> {
     let mut chart = ChartBuilder::on(root)
         .caption(title, text_style(20))
         .margin(16)

@@ -40,9 +40,7 @@ impl ModelSource {
             return Ok(ModelSource::Folder(path.to_path_buf()));
         }
         if path.is_file() {
-            return Err(Error::ModelSpec(format!(
-                "{spec} is a file; --model takes a model folder (with config.json) or a Hub id ORG/NAME[@REVISION]"
-            )));
+            return Err(Error::ModelSpec(format!("{spec} is a file; a model is a folder (with config.json) or a Hub id ORG/NAME[@REVISION]")));
         }
         let (repo, revision) = match spec.split_once('@') {
             Some((repo, rev)) => (repo, Some(rev)),
@@ -57,6 +55,9 @@ impl ModelSource {
                  (e.g. Recognai/selectra_small or Recognai/zeroshot_selectra_medium@refs/pr/1)"
             )));
         }
+        if let Some(rev) = revision {
+            check_revision(rev)?;
+        }
         Ok(ModelSource::Hub { repo: repo.to_string(), revision: revision.map(str::to_string) })
     }
 
@@ -67,6 +68,31 @@ impl ModelSource {
             ModelSource::Hub { repo, revision: Some(rev) } => format!("{repo}@{rev}"),
             ModelSource::Hub { repo, revision: None } => repo.clone(),
         }
+    }
+}
+
+/// A revision is a branch, tag, `refs/pr/N` or commit: a git ref name (`git check-ref-format`'s
+/// rules). It names a file under the cache's `refs/` folder, so anything that could walk out of
+/// it (`..`, a leading `/` or `\`, NUL) is refused here, before any path is built.
+pub fn check_revision(rev: &str) -> Result<()> {
+    let why = if rev.contains('\0') || rev.chars().any(|c| c.is_control()) {
+        Some("it contains a control character")
+    } else if rev.starts_with(['/', '\\']) || rev.ends_with('/') {
+        Some("it starts or ends with a slash")
+    } else if rev.contains('\\') {
+        Some("it contains a backslash")
+    } else if rev.split('/').any(|part| part.is_empty() || part == ".." || part.starts_with('.') || part.ends_with(".lock")) {
+        Some("it has an empty, '..', dot-first or '.lock' component")
+    } else if rev.contains("..") || rev.contains("@{") || rev.chars().any(|c| matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[')) {
+        Some("it contains a character sequence git does not allow in ref names")
+    } else if rev.len() > 255 {
+        Some("it is longer than 255 bytes")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::ModelSpec(format!("{rev:?} is not a valid revision ({why}); use a branch, tag, commit hash or refs/pr/N"))),
+        None => Ok(()),
     }
 }
 
@@ -409,7 +435,23 @@ mod tests {
         check("Recognai/selectra_small", Some(("Recognai/selectra_small", None)));
         check("Recognai/zeroshot_selectra_medium@refs/pr/1", Some(("Recognai/zeroshot_selectra_medium", Some("refs/pr/1"))));
         check("Org/model.v2@0123abc", Some(("Org/model.v2", Some("0123abc"))));
+        check("bertin-project/bertin-roberta-base-spanish@v1-512", Some(("bertin-project/bertin-roberta-base-spanish", Some("v1-512"))));
         for bad in ["selectra_small", "a/b/c", "/abs/missing", "./missing", "Org/", "/name", "Org/name@", "Org/na me"] {
+            check(bad, None);
+        }
+        // Revisions that could become a path outside the cache, or that git would refuse.
+        for bad in [
+            "O/n@../../x",
+            "O/n@/etc",
+            "O/n@\\\\srv\\x",
+            "O/n@main/../x",
+            "O/n@a\0b",
+            "O/n@refs//pr",
+            "O/n@.hidden",
+            "O/n@x.lock",
+            "O/n@a..b",
+            "O/n@main/",
+        ] {
             check(bad, None);
         }
     }

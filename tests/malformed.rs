@@ -109,7 +109,14 @@ const CASES: &[(&str, &str, Damage, ErrorCode, &[&str])] = &[
         "disc-project-tokjson",
         |d| edit_config(d, |c| c["vocab_size"] = 4_000_000.into()),
         ErrorCode::Weights,
-        &["word_embeddings", "shape"],
+        &["model.safetensors", "parameters", "config.json"],
+    ),
+    (
+        "config declares a vocabulary beyond any model's",
+        "disc-project-tokjson",
+        |d| edit_config(d, |c| c["vocab_size"] = 100_000_000.into()),
+        ErrorCode::Config,
+        &["vocab_size", "out of range"],
     ),
     (
         "truncated safetensors",
@@ -220,6 +227,46 @@ fn malformed_model_folders_give_clear_errors() {
     }
 }
 
+/// The committed hostile folders (tests/fixtures/hostile/make.py): each once aborted the process
+/// (out of memory or a stack overflow). Each must give exit status 1 and one `error:` line.
+const HOSTILE: &[(&str, ErrorCode, &[&str])] = &[
+    ("config-hidden-size", ErrorCode::Config, &["hidden_size = 4194304", "out of range"]),
+    ("config-num-labels", ErrorCode::Config, &["num_labels = 100000000", "out of range"]),
+    ("config-layers", ErrorCode::Config, &["num_hidden_layers = 4000000", "out of range"]),
+    ("config-product", ErrorCode::Weights, &["pytorch_model.bin", "parameters", "config.json"]),
+    ("pickle-memo-doubling", ErrorCode::Weights, &["pytorch_model.bin", "data.pkl", "bytes of memory"]),
+    ("pickle-deep-nesting", ErrorCode::Weights, &["pytorch_model.bin", "data.pkl", "deeper than"]),
+];
+
+#[test]
+fn hostile_model_folders_give_one_error_line_never_an_abort() {
+    for (name, code, words) in HOSTILE {
+        let folder = fixtures().join("hostile").join(name);
+        let folder = folder.to_str().unwrap();
+        let error = match Model::load(folder, &LoadOptions::default(), Arc::new(Silent)) {
+            Ok(_) => panic!("{name}: the hostile model loaded"),
+            Err(e) => e,
+        };
+        assert_eq!(error.code(), *code, "{name}: {error}");
+        for word in *words {
+            assert!(error.to_string().contains(word), "{name}: {error} does not mention {word:?}");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(["inspect", "--model", folder, "--json", "hola"]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}: killed by a signal or wrong status; stderr {stderr:?}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr:?}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(words[0]), "{name}: {stderr:?}");
+    }
+}
+
+#[test]
+fn the_arithmetic_parameter_count_equals_the_weights_each_architecture_loads() {
+    for name in ["disc-lower-gelunew", "disc-project-tokjson", "disc-vocab-bin", "nli-bert-tokjson", "nli-electra-entail0", "nli-electra-unnamed"] {
+        let model = Model::load(model_dir(name).to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
+        assert_eq!(u128::from(model.parameters), model.config.parameter_count(), "{name}");
+    }
+}
+
 fn cli_error(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -250,6 +297,11 @@ fn bad_input_gives_clear_errors() {
         (&["inspect", "--model", "no/such/folder", "hola"], &["neither an existing folder nor a Hub id"]),
         (&["inspect", "--model", "./missing-folder", "hola"], &["neither an existing folder nor a Hub id"]),
         (&["inspect", "--model", "Recognai/selectra_small@", "hola"], &["ORG/NAME[@REVISION]"]),
+        // A revision is a git ref name or a commit: it never becomes a path out of the cache.
+        (&["inspect", "--model", "Recognai/selectra_small@../../x", "hola"], &["revision", "../../x"]),
+        (&["inspect", "--model", "Recognai/selectra_small@/etc/passwd", "hola"], &["revision"]),
+        (&["inspect", "--model", "Recognai/selectra_small@\\server\\x", "hola"], &["revision"]),
+        (&["inspect", "--model", "Recognai/selectra_small@main/../../x", "hola"], &["revision"]),
         (&["inspect", "--model", weights.to_str().unwrap(), "hola"], &["is a file"]),
     ];
     for (args, words) in cases {
@@ -258,4 +310,44 @@ fn bad_input_gives_clear_errors() {
             assert!(stderr.contains(word), "selectra {args:?}: {stderr:?} does not mention {word:?}");
         }
     }
+}
+
+/// The core serves the app too, so its messages never name a command-line flag (the CLI adds its
+/// own hints). Every string literal of the library's source is checked.
+#[test]
+fn core_messages_never_name_command_line_flags() {
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("bin") {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 20);
+    let mut offenders = Vec::new();
+    for file in files {
+        for (n, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            // A flag inside a string literal: a quote, then `--` and a letter before the next quote.
+            let mut in_string = false;
+            let bytes = code.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'"' && (i == 0 || bytes[i - 1] != b'\\') {
+                    in_string = !in_string;
+                } else if in_string && b == b'-' && bytes.get(i + 1) == Some(&b'-') && bytes.get(i + 2).is_some_and(|c| c.is_ascii_lowercase()) {
+                    offenders.push(format!("{}:{}: {}", file.display(), n + 1, code));
+                    break;
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "core messages that name flags:\n{}", offenders.join("\n"));
 }

@@ -116,12 +116,41 @@ pub struct ModelConfig {
     pub label2id: Vec<(String, usize)>,
 }
 
-/// Largest dimension we accept from a config before any allocation. Real encoders are far below
-/// it; a config above it is corrupt or hostile, and would otherwise ask for terabytes.
-const MAX_DIM: usize = 1 << 22;
+/// The largest value of each config.json field we accept, checked before anything is built.
+/// Generous for real encoders (the largest in use: 128 layers, 16k wide, 64k-wide feed-forward,
+/// 2.6M-token vocabularies); a value above is corrupt or hostile. The product of the dimensions
+/// is bounded separately: [`ModelConfig::parameter_count`] against the weights file's size.
+pub const LIMITS: &[(&str, usize)] = &[
+    ("vocab_size", 1 << 22),
+    ("embedding_size", 1 << 16),
+    ("hidden_size", 1 << 16),
+    ("num_hidden_layers", 256),
+    ("num_attention_heads", 1024),
+    ("intermediate_size", 1 << 18),
+    ("max_position_embeddings", 1 << 20),
+    ("type_vocab_size", 1024),
+    ("num_labels", MAX_LABELS),
+];
+
+/// The most classes a classifier may have.
+pub const MAX_LABELS: usize = 100_000;
+
+/// config.json files are a few kilobytes; a larger one is not a config.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+fn limit(name: &str) -> usize {
+    LIMITS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).expect("every bounded field has a limit")
+}
 
 impl ModelConfig {
     pub fn from_file(path: &Path) -> Result<Self> {
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(Error::config(
+                path,
+                format!("config.json is {size} bytes; a model config is a few kilobytes (at most {MAX_CONFIG_BYTES} are read)"),
+            ));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => Error::config(path, "config.json is not valid UTF-8"),
             _ => Error::io(path, e),
@@ -205,8 +234,15 @@ impl ModelConfig {
                 }
                 pairs.into_iter().map(|(_, name)| name).collect()
             }
-            // transformers names classes LABEL_0.. when the file gives none.
-            None => (0..raw.num_labels.unwrap_or(2)).map(|i| format!("LABEL_{i}")).collect::<Vec<_>>(),
+            // transformers names classes LABEL_0.. when the file gives none; the count is
+            // bounded first, since building the names is the first allocation it drives.
+            None => {
+                let n = raw.num_labels.unwrap_or(2);
+                if n > MAX_LABELS {
+                    return Err(Error::config(path, format!("num_labels = {n} is out of range (1..={MAX_LABELS})")));
+                }
+                (0..n).map(|i| format!("LABEL_{i}")).collect::<Vec<_>>()
+            }
         };
         if let Some(n) = raw.num_labels {
             if n != id2label.len() {
@@ -244,13 +280,15 @@ impl ModelConfig {
             ("intermediate_size", self.intermediate_size),
             ("max_position_embeddings", self.max_position_embeddings),
             ("type_vocab_size", self.type_vocab_size),
+            ("num_labels", if self.architecture.is_classifier() { self.id2label.len() } else { 1 }),
         ];
         for (name, value) in dims {
-            if value == 0 || value > MAX_DIM {
-                return Err(Error::config(path, format!("{name} = {value} is out of range (1..={MAX_DIM})")));
+            let max = limit(name);
+            if value == 0 || value > max {
+                return Err(Error::config(path, format!("{name} = {value} is out of range (1..={max})")));
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(Error::config(
                 path,
                 format!("hidden_size {} is not a multiple of num_attention_heads {}", self.hidden_size, self.num_attention_heads),
@@ -264,6 +302,38 @@ impl ModelConfig {
 
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
+    }
+
+    /// How many numbers the network's weights hold, computed from the config alone (so a
+    /// hostile config is measured before anything is built). Equals what the architecture's
+    /// `load` asks the weights file for (tested against the recorded manifest).
+    pub fn parameter_count(&self) -> u128 {
+        let [v, e, h, l, i, p, t, c] = [
+            self.vocab_size,
+            self.embedding_size,
+            self.hidden_size,
+            self.num_hidden_layers,
+            self.intermediate_size,
+            self.max_position_embeddings,
+            self.type_vocab_size,
+            self.id2label.len(),
+        ]
+        .map(|x| x as u128);
+        let linear = |inputs: u128, outputs: u128| inputs * outputs + outputs;
+        let embeddings = (v + p + t) * e + 2 * e;
+        let layer = 4 * linear(h, h) + linear(h, i) + linear(i, h) + 2 * 2 * h;
+        let encoder = l * layer;
+        match self.architecture {
+            Architecture::ElectraForPreTraining | Architecture::ElectraForSequenceClassification => {
+                let project = if e != h { linear(e, h) } else { 0 };
+                let head = match self.architecture {
+                    Architecture::ElectraForPreTraining => linear(h, h) + linear(h, 1),
+                    _ => linear(h, h) + linear(h, c),
+                };
+                embeddings + project + encoder + head
+            }
+            Architecture::BertForSequenceClassification => embeddings + encoder + linear(h, h) + linear(h, c),
+        }
     }
 }
 
@@ -317,6 +387,9 @@ mod tests {
         for json in [
             r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "vocab_size": 0}"#,
             r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "hidden_size": 99999999999}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "hidden_size": 4194304, "num_attention_heads": 1}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForPreTraining"], "num_hidden_layers": 4000000}"#,
+            r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "num_labels": 100000000}"#,
             r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "id2label": {}}"#,
             r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "label2id": {"x": 7}}"#,
         ] {

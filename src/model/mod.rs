@@ -10,6 +10,7 @@ pub mod config;
 pub mod electra;
 pub mod encoder;
 pub mod layer_norm;
+pub mod pickle_guard;
 pub mod weights;
 
 use std::sync::Arc;
@@ -79,6 +80,21 @@ impl Model {
                     "the vocabulary has {} tokens but config.json's vocab_size is {}; the tokenizer belongs to another model",
                     tokenizer.vocab_size(),
                     config.vocab_size
+                ),
+            ));
+        }
+        // Measure before building: the weights of the model config.json describes must fit in
+        // the weights file (at 2 bytes a number, the smallest float type read), or the config
+        // belongs to another model, or is hostile and would ask for terabytes.
+        let file_len = std::fs::metadata(&files.weights).map_err(|e| Error::io(&files.weights, e))?.len();
+        let needed = config.parameter_count().saturating_mul(2);
+        if needed > u128::from(file_len) {
+            return Err(Error::weights(
+                &files.weights,
+                format!(
+                    "the file has {file_len} bytes but config.json describes {} parameters (at least {needed} bytes); \
+                     it is truncated, or config.json does not belong to it",
+                    config.parameter_count()
                 ),
             ));
         }

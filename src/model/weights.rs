@@ -55,7 +55,10 @@ fn canonical_name(name: &str) -> String {
 }
 
 /// Records what a model's `load` asks for, returning free broadcast views instead of data.
-struct Recorder(Arc<Mutex<Vec<(String, Vec<usize>)>>>);
+struct Recorder(Arc<Mutex<Manifest>>);
+
+/// Tensor names and shapes, in the order the model code asks for them.
+type Manifest = Vec<(String, Vec<usize>)>;
 
 impl SimpleBackend for Recorder {
     fn get(&self, s: Shape, name: &str, _h: candle_nn::Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
@@ -145,15 +148,10 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
             tensors
         }
         WeightsFormat::PytorchBin => {
-            let infos = candle_core::pickle::read_pth_tensor_info(path, false, None).map_err(|e| {
-                Error::weights(
-                    path,
-                    format!(
-                        "not a readable zip-format PyTorch checkpoint ({e}); the download may be truncated or corrupt, \
-                         or it was saved by PyTorch < 1.6 (re-save it with torch.save or convert it to safetensors)"
-                    ),
-                )
-            })?;
+            // candle's reader builds whatever object tree the pickle describes: bound it first.
+            super::pickle_guard::check_checkpoint(path)?;
+            let infos =
+                candle_core::pickle::read_pth_tensor_info(path, false, None).map_err(|e| super::pickle_guard::unreadable_checkpoint(path, e))?;
             let mut declared = BTreeMap::new();
             for info in &infos {
                 let shape = info.layout.dims().to_vec();
