@@ -53,6 +53,8 @@ pub fn sha256_file(path: &std::path::Path) -> Result<String> {
 }
 
 /// Runs (or resumes) zero-shot classification of every record of `corpus`.
+// Every argument is one of the run's inputs or controls; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn run_zeroshot(
     store: &mut Store,
     model: &Model,
@@ -64,7 +66,7 @@ pub fn run_zeroshot(
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
     if batch_size == 0 {
-        return Err(Error::Input("--batch-size must be at least 1".into()));
+        return Err(Error::Input("the batch size must be at least 1".into()));
     }
     let classifier = ZeroShotClassifier::new(model)?;
     let weights_sha256 = sha256_file(&model.files.weights)?;
@@ -102,19 +104,22 @@ pub fn run_zeroshot(
         after = *last;
         let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
         let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
-        let groups: Vec<Vec<(&str, &str)>> = batch
+        let groups: Vec<(&str, Vec<&str>)> = batch
             .iter()
-            .map(|(id, text)| hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(|h| (text.as_str(), h.as_str())).collect())
+            .map(|(id, text)| {
+                let missing = hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect();
+                (text.as_str(), missing)
+            })
             .collect();
         let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, &batch, &groups))?;
 
         let mut new_logits = Vec::new();
         let mut predictions = Vec::with_capacity(batch.len());
-        for (((id, text), group), rows) in batch.iter().zip(&groups).zip(computed) {
-            for ((_, hypothesis), row) in group.iter().zip(&rows) {
+        for (((id, text), (_, group)), rows) in batch.iter().zip(&groups).zip(computed) {
+            for (hypothesis, row) in group.iter().zip(&rows) {
                 new_logits.push(((*id, hypothesis.to_string()), row.clone()));
             }
-            let mut fresh = group.iter().map(|(_, h)| *h).zip(rows);
+            let mut fresh = group.iter().copied().zip(rows);
             let per_label: Vec<Vec<f32>> = hypotheses
                 .iter()
                 .map(|h| match cached.get(&(*id, h.clone())) {
@@ -136,10 +141,10 @@ pub fn run_zeroshot(
 }
 
 /// Names the record behind an input error (e.g. a text the model cannot take).
-fn with_record(e: Error, batch: &[(i64, String)], groups: &[Vec<(&str, &str)>]) -> Error {
+fn with_record(e: Error, batch: &[(i64, String)], groups: &[(&str, Vec<&str>)]) -> Error {
     match e {
         Error::Input(message) => {
-            let first = batch.iter().zip(groups).find(|(_, g)| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
+            let first = batch.iter().zip(groups).find(|(_, (_, g))| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
             Error::Input(format!("in the batch starting at record {first}: {message}"))
         }
         other => other,

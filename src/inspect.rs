@@ -11,6 +11,19 @@ use crate::model::config::Architecture;
 use crate::model::Model;
 use crate::tokenize::Encoded;
 
+/// P(replaced) from which a token or word counts as flagged ("looks replaced").
+pub const REPLACED_THRESHOLD: f32 = 0.5;
+
+/// Whether a P(replaced) counts as flagged.
+pub fn looks_replaced(probability: f32) -> bool {
+    probability >= REPLACED_THRESHOLD
+}
+
+/// What a token marked `untrained_embedding` means, for front ends to show beside the mark.
+pub const UNTRAINED_NOTE: &str = "embedding not trained: this model was pre-trained with accents stripped, so pieces with \
+     accents never got a trained embedding (see the SELECTRA card's note); its files strip accents, \
+     which is the faithful setting for inspecting it";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenScore {
     pub token: String,
@@ -20,6 +33,10 @@ pub struct TokenScore {
     pub end: usize,
     pub logit: f32,
     pub probability: f32,
+    /// The token's embedding was never trained: accents are kept on a model whose files strip
+    /// them, and this piece has one (see the SELECTRA card's note). Serialized only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub untrained_embedding: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +50,9 @@ pub struct WordScore {
     /// Indices into [`Inspection::tokens`] of the word's tokens.
     pub first_token: usize,
     pub token_count: usize,
+    /// One of the word's tokens has an untrained embedding (see [`TokenScore::untrained_embedding`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub untrained_embedding: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,6 +80,7 @@ impl Inspection {
                     word.end = token.end;
                     word.probability = word.probability.max(token.probability);
                     word.token_count += 1;
+                    word.untrained_embedding |= token.untrained_embedding;
                 }
                 _ => words.push(WordScore {
                     text: String::new(),
@@ -68,6 +89,7 @@ impl Inspection {
                     probability: token.probability,
                     first_token: i,
                     token_count: 1,
+                    untrained_embedding: token.untrained_embedding,
                 }),
             }
         }
@@ -137,7 +159,15 @@ fn score_encoded(model: &Model, texts: &[&str], encoded: &[Encoded]) -> Result<V
                 .zip(&enc.positions)
                 .map(|(t, &pos)| {
                     let logit = row[pos];
-                    TokenScore { token: t.text.clone(), id: t.id, start: t.start, end: t.end, logit, probability: sigmoid(logit) }
+                    TokenScore {
+                        token: t.text.clone(),
+                        id: t.id,
+                        start: t.start,
+                        end: t.end,
+                        logit,
+                        probability: sigmoid(logit),
+                        untrained_embedding: model.tokenizer.untrained_piece(&t.text),
+                    }
                 })
                 .collect();
             Inspection {

@@ -5,8 +5,13 @@
 //! normalizer is `BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)`, the
 //! pre-tokenizer `BertPreTokenizer`, the model WordPiece with `##` continuations and at most 100
 //! characters per word, and the post-processor `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` with
-//! segment ids 0 and 1. `strip_accents` left unset follows `do_lower_case`; the SELECTRA card
-//! recommends overriding it with `false`, which [`TokenizerOptions::strip_accents`] does.
+//! segment ids 0 and 1. `strip_accents` left unset follows `do_lower_case`.
+//!
+//! Accents: SELECTRA was pre-trained with accents stripped, so the embeddings of vocabulary pieces
+//! that contain an accent were never trained (the card's note). The faithful default is therefore
+//! the model's own files' setting; [`TokenizerOptions::strip_accents`] overrides it (the card
+//! suggests keeping accents when *fine-tuning*), and [`TextTokenizer::untrained_piece`] tells
+//! which pieces of such an override the model never learned.
 //!
 //! Offsets are character (Unicode scalar) offsets into the caller's text, as transformers'
 //! `offset_mapping` reports them.
@@ -18,7 +23,9 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::template::TemplateProcessing;
-use tokenizers::{AddedToken, Encoding, ModelWrapper, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{
+    AddedToken, Encoding, ModelWrapper, NormalizedString, Normalizer, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+};
 
 use crate::error::{Error, Result};
 
@@ -102,6 +109,8 @@ pub struct TextTokenizer {
     truncate_single: Tokenizer,
     truncate_pair: Tokenizer,
     settings: TokenizerSettings,
+    /// Whether the model's own files strip accents (before any override).
+    files_strip_accents: bool,
     /// The longest input the model accepts, special tokens included.
     max_length: usize,
     pad_id: u32,
@@ -119,6 +128,7 @@ impl TextTokenizer {
         if let Some(path) = &files.special_tokens_map {
             apply_special_tokens_map(&mut settings, path)?;
         }
+        let files_strip_accents = settings.strip_accents.unwrap_or(settings.do_lower_case);
         if options.strip_accents.is_some() {
             settings.strip_accents = options.strip_accents;
         }
@@ -175,7 +185,7 @@ impl TextTokenizer {
         };
         let truncate_single = truncating(TruncationStrategy::LongestFirst)?;
         let truncate_pair = truncating(TruncationStrategy::OnlyFirst)?;
-        Ok(Self { tokenizer, truncate_single, truncate_pair, settings, max_length, pad_id })
+        Ok(Self { tokenizer, truncate_single, truncate_pair, settings, files_strip_accents, max_length, pad_id })
     }
 
     pub fn settings(&self) -> &TokenizerSettings {
@@ -185,6 +195,26 @@ impl TextTokenizer {
     /// The strip_accents value in effect (unset follows lowercase).
     pub fn strips_accents(&self) -> bool {
         self.settings.strip_accents.unwrap_or(self.settings.do_lower_case)
+    }
+
+    /// Whether the model's own tokenizer files strip accents (unset follows lowercase), whatever
+    /// the override in effect.
+    pub fn files_strip_accents(&self) -> bool {
+        self.files_strip_accents
+    }
+
+    /// True when accents are kept on a model whose files strip them: then every vocabulary piece
+    /// with an accent is one the model never saw in pre-training.
+    pub fn keeps_stripped_accents(&self) -> bool {
+        self.files_strip_accents && !self.strips_accents()
+    }
+
+    /// Whether `piece` (a token's text) is one whose embedding was never trained: accents are kept
+    /// although the model's files strip them, and the piece holds a character that accent
+    /// stripping changes (á, é, ñ, ü, ... or a bare combining mark: whatever Unicode NFD splits
+    /// into a base and a nonspacing mark, exactly what BertNormalizer's strip_accents removes).
+    pub fn untrained_piece(&self, piece: &str) -> bool {
+        self.keeps_stripped_accents() && has_strippable_accent(piece)
     }
 
     pub fn max_length(&self) -> usize {
@@ -229,6 +259,79 @@ impl TextTokenizer {
                 Ok(cut)
             }
             Err(_) => Ok(full),
+        }
+    }
+}
+
+/// True when BertNormalizer's accent stripping would change `text` beyond its NFD form, i.e. the
+/// text holds a nonspacing mark once decomposed. The same normalizer the tokenizer uses decides.
+pub fn has_strippable_accent(text: &str) -> bool {
+    let mut decomposed = NormalizedString::from(text);
+    decomposed.nfd();
+    let mut stripped = NormalizedString::from(text);
+    // clean_text and Chinese-character handling off, strip_accents on, no lowercasing.
+    if BertNormalizer::new(false, false, Some(true), false).normalize(&mut stripped).is_err() {
+        return false;
+    }
+    decomposed.get() != stripped.get()
+}
+
+/// A text tokenized on its own, without special tokens, ready to be paired with other pieces:
+/// zero-shot pairs one premise with every hypothesis, so each is tokenized once.
+#[derive(Debug, Clone)]
+pub struct Piece(Encoding);
+
+impl Piece {
+    /// Tokens in the piece.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl TextTokenizer {
+    /// Tokenizes `text` once for [`TextTokenizer::join_pair`].
+    pub fn piece(&self, text: &str) -> Result<Piece> {
+        let e = self.tokenizer.encode_char_offsets(text, false).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))?;
+        // Without its sequence ranges: the single-sequence post-processing marked the tokens as
+        // sequence 0, which would survive into a pair and relabel the hypothesis as the premise.
+        // Tokens, offsets and word ids are what tokenizing the text inside a pair gives.
+        Ok(Piece(Encoding::new(
+            e.get_ids().to_vec(),
+            e.get_type_ids().to_vec(),
+            e.get_tokens().to_vec(),
+            e.get_word_ids().to_vec(),
+            e.get_offsets().to_vec(),
+            e.get_special_tokens_mask().to_vec(),
+            e.get_attention_mask().to_vec(),
+            Vec::new(),
+            ahash::AHashMap::new(),
+        )))
+    }
+
+    /// The pair `[CLS] premise [SEP] hypothesis [SEP]` from pieces, truncating only the premise:
+    /// exactly [`TextTokenizer::encode_pair`] on the two texts, without tokenizing them again
+    /// (the tokenizer's own post-processing and truncation do the joining; tested equal).
+    pub fn join_pair(&self, premise: &Piece, hypothesis: &Piece) -> Result<Encoded> {
+        let join = |tokenizer: &Tokenizer| {
+            tokenizer
+                .post_process(premise.0.clone(), Some(hypothesis.0.clone()), true)
+                .map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
+        };
+        let full = join(&self.tokenizer)?;
+        if full.len() <= self.max_length {
+            return Ok(to_encoded(&full));
+        }
+        match join(&self.truncate_pair) {
+            Ok(cut) => {
+                let mut cut = to_encoded(&cut);
+                cut.truncated = true;
+                Ok(cut)
+            }
+            Err(_) => Ok(to_encoded(&full)),
         }
     }
 }
@@ -325,7 +428,7 @@ fn read_settings(path: &Path) -> Result<TokenizerSettings> {
     s.model_max_length = ["model_max_length", "max_len"]
         .iter()
         .find_map(|k| map.get(*k).and_then(Value::as_f64))
-        .filter(|&v| v >= 1.0 && v < 1e12)
+        .filter(|v| (1.0..1e12).contains(v))
         .map(|v| v as usize);
     apply_special_tokens(&mut s, &map);
     Ok(s)
@@ -350,4 +453,28 @@ fn apply_special_tokens_map(s: &mut TokenizerSettings, path: &Path) -> Result<()
     let map = read_json_object(path)?;
     apply_special_tokens(s, &map);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_strippable_accent;
+
+    #[test]
+    fn accented_pieces_are_those_accent_stripping_changes() {
+        for (piece, accented) in [
+            ("á", true),
+            ("##ción", true),
+            ("niño", true),
+            ("pingüino", true),
+            ("e\u{301}", true),
+            ("\u{301}", true),
+            ("cancion", false),
+            ("##ando", false),
+            ("¿", false),
+            ("€", false),
+            ("", false),
+        ] {
+            assert_eq!(has_strippable_accent(piece), accented, "{piece:?}");
+        }
+    }
 }

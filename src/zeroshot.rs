@@ -8,17 +8,20 @@
 //! the entailment logits across labels. Multi-label (or a single label): for each label, softmax
 //! over [contradiction, entailment]. Results are sorted by score, descending.
 //!
-//! A text's label pairs always go through the model in the same batch, and several texts share a
-//! batch up to a pair budget, so corpus runs can batch freely.
+//! Pairs are batched under a pair and a padded-token budget, across texts and within one text's
+//! labels alike; padding does not change results, so corpus runs can batch freely.
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::tokenize::Encoded;
+use crate::tokenize::{Encoded, Piece};
 
 /// The Spanish hypothesis template the SELECTRA zero-shot cards use.
 pub const DEFAULT_TEMPLATE: &str = "Este ejemplo es {}.";
+
+/// The most candidate labels a task may have.
+pub const MAX_LABELS: usize = 1000;
 
 /// What to classify against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +35,13 @@ impl ZeroShotTask {
     /// Validates labels and template; the errors say what to fix.
     pub fn new(labels: Vec<String>, template: &str, multi_label: bool) -> Result<Self> {
         if labels.is_empty() {
-            return Err(Error::Input("no candidate labels; give at least one, e.g. --labels deportes,política".into()));
+            return Err(Error::Input("no candidate labels; give at least one, e.g. deportes,política".into()));
+        }
+        if labels.len() > MAX_LABELS {
+            return Err(Error::Input(format!(
+                "{} candidate labels were given; at most {MAX_LABELS} are accepted (each label is one more pass of the model over every text)",
+                labels.len()
+            )));
         }
         for (i, label) in labels.iter().enumerate() {
             if label.trim().is_empty() {
@@ -79,7 +88,18 @@ pub fn format_template(template: &str, label: &str) -> Result<String> {
                 out.push('}');
             }
             '{' => {
-                let field: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                let mut field = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    field.push(c);
+                }
+                if !closed {
+                    return Err(bad("has a '{' that is never closed"));
+                }
                 if field.is_empty() || field == "0" {
                     fields += 1;
                     out.push_str(label);
@@ -112,7 +132,7 @@ pub struct ZeroShotClassifier<'m> {
     /// True when no class name starts with "entail" and the last class is assumed (the pipeline
     /// warns in that case; results are likely meaningless).
     pub entailment_guessed: bool,
-    /// How many (text, label) pairs go through the model at once; a text's pairs are never split.
+    /// How many (text, label) pairs go through the model at once.
     pub max_batch_pairs: usize,
     /// How many tokens, padding included, a forward pass may hold. This bounds memory; 1024 was as
     /// fast as 4096 on the medium model and peaked 80 MiB lower (bench/speed.py, 200 texts).
@@ -156,53 +176,71 @@ impl<'m> ZeroShotClassifier<'m> {
     /// The raw NLI logits: for each text, one row of class logits per label.
     pub fn nli_logits(&self, texts: &[&str], task: &ZeroShotTask) -> Result<Vec<Vec<Vec<f32>>>> {
         let hypotheses = task.hypotheses();
-        let groups: Vec<Vec<(&str, &str)>> = texts.iter().map(|t| hypotheses.iter().map(|h| (*t, h.as_str())).collect()).collect();
+        let groups: Vec<(&str, Vec<&str>)> = texts.iter().map(|t| (*t, hypotheses.iter().map(String::as_str).collect())).collect();
         self.grouped_logits(&groups)
     }
 
-    /// Class logits for groups of (premise, hypothesis) pairs, one group per text, in the groups'
-    /// order. A text's pairs always share a forward pass. Texts are taken shortest first, so that a
-    /// pass pads to about its own length, and packed into passes of at most `max_batch_pairs`
-    /// pairs and `max_batch_tokens` padded tokens (a larger group gets a pass of its own).
-    /// Padding does not change results (tested), so this order is invisible in the output.
-    pub fn grouped_logits(&self, groups: &[Vec<(&str, &str)>]) -> Result<Vec<Vec<Vec<f32>>>> {
-        let encoded: Vec<Vec<Encoded>> =
-            groups.iter().map(|g| g.iter().map(|(t, h)| self.encode(t, h)).collect::<Result<_>>()).collect::<Result<_>>()?;
+    /// Class logits for each (premise, hypotheses) group, one row per hypothesis, in the groups'
+    /// order. Each premise is tokenized once, and each distinct hypothesis once per call. Pairs
+    /// are taken from the texts shortest first, so that a pass pads to about its own length, and
+    /// packed into passes of at most `max_batch_pairs` pairs and `max_batch_tokens` padded tokens;
+    /// a text's pairs may be split across passes (many labels never make one giant pass).
+    /// Padding and batching do not change results (tested), so this order is invisible.
+    pub fn grouped_logits(&self, groups: &[(&str, Vec<&str>)]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let tokenizer = &self.model.tokenizer;
+        let mut hypothesis_pieces: std::collections::HashMap<&str, Piece> = std::collections::HashMap::new();
+        for (_, hypotheses) in groups {
+            for h in hypotheses {
+                if !hypothesis_pieces.contains_key(h) {
+                    hypothesis_pieces.insert(h, tokenizer.piece(h)?);
+                }
+            }
+        }
+        let encoded: Vec<Vec<Encoded>> = groups
+            .iter()
+            .map(|(text, hypotheses)| {
+                if hypotheses.is_empty() {
+                    return Ok(Vec::new());
+                }
+                if text.trim().is_empty() {
+                    return Err(Error::Input("the text is empty; there is nothing to classify".into()));
+                }
+                let premise = tokenizer.piece(text)?;
+                hypotheses.iter().map(|h| self.pair(&premise, &hypothesis_pieces[h], h)).collect()
+            })
+            .collect::<Result<_>>()?;
         let longest = |g: &[Encoded]| g.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by_key(|&i| longest(&encoded[i]));
-        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); groups.len()];
+        let pairs: Vec<(usize, &Encoded)> = order.iter().flat_map(|&g| encoded[g].iter().map(move |e| (g, e))).collect();
+
+        let mut out: Vec<Vec<Vec<f32>>> = encoded.iter().map(|g| Vec::with_capacity(g.len())).collect();
         let mut start = 0;
-        while start < order.len() {
+        while start < pairs.len() {
             let mut end = start + 1;
-            let mut pairs = encoded[order[start]].len();
-            while end < order.len() {
-                let more = pairs + encoded[order[end]].len();
-                // Sorted: the newcomer is the longest so far and sets the padded length.
-                if more > self.max_batch_pairs || more * longest(&encoded[order[end]]) > self.max_batch_tokens {
+            let mut padded = pairs[start].1.ids.len();
+            while end < pairs.len() && end - start < self.max_batch_pairs {
+                let longer = padded.max(pairs[end].1.ids.len());
+                if (end - start + 1) * longer > self.max_batch_tokens {
                     break;
                 }
-                pairs = more;
+                padded = longer;
                 end += 1;
             }
-            let refs: Vec<&Encoded> = order[start..end].iter().flat_map(|&i| encoded[i].iter()).collect();
-            let mut rows = self.forward_encoded(&refs)?.into_iter();
-            for &i in &order[start..end] {
-                out[i] = rows.by_ref().take(encoded[i].len()).collect();
+            let refs: Vec<&Encoded> = pairs[start..end].iter().map(|(_, e)| *e).collect();
+            for ((group, _), row) in pairs[start..end].iter().zip(self.forward_encoded(&refs)?) {
+                out[*group].push(row);
             }
             start = end;
         }
         Ok(out)
     }
 
-    fn encode(&self, text: &str, hypothesis: &str) -> Result<Encoded> {
-        if text.trim().is_empty() {
-            return Err(Error::Input("the text is empty; there is nothing to classify".into()));
-        }
-        let e = self.model.tokenizer.encode_pair(text, hypothesis)?;
+    fn pair(&self, premise: &Piece, hypothesis: &Piece, text: &str) -> Result<Encoded> {
+        let e = self.model.tokenizer.join_pair(premise, hypothesis)?;
         if e.ids.len() > self.model.tokenizer.max_length() {
             return Err(Error::Input(format!(
-                "the hypothesis {hypothesis:?} alone is longer than the model's {} tokens; use a shorter label or template",
+                "the hypothesis {text:?} alone is longer than the model's {} tokens; use a shorter label or template",
                 self.model.tokenizer.max_length()
             )));
         }
@@ -264,6 +302,10 @@ mod tests {
         check_template("{{}}", None);
         check_template("Es {label}.", None);
         check_template("Cierra } sola {}", None);
+        // Python: "Es {".format("x") raises "Single '{' encountered in format string".
+        check_template("Es {} y {", None);
+        check_template("Es {", None);
+        check_template("{", None);
         check_template("", None);
     }
 
@@ -276,6 +318,10 @@ mod tests {
         for bad in ["", "a,,b", "a,", "a,b,a"] {
             assert_eq!(task(bad).unwrap_err().code(), crate::ErrorCode::Input, "{bad:?}");
         }
+        let many: Vec<String> = (0..=MAX_LABELS).map(|i| format!("l{i}")).collect();
+        assert!(task(&many[..MAX_LABELS].join(",")).is_ok());
+        let error = task(&many.join(",")).unwrap_err().to_string();
+        assert!(error.contains("1001 candidate labels") && error.contains("at most 1000"), "{error}");
     }
 
     #[test]

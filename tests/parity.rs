@@ -150,6 +150,88 @@ fn zeroshot_batches_match_single_texts() {
     }
 }
 
+/// Many labels are split into several passes (never one giant pass) with unchanged results: the
+/// default budgets against one pass holding every pair.
+#[test]
+fn many_labels_split_into_passes_with_unchanged_scores() {
+    let model = load("nli-electra-entail0", None);
+    let labels: Vec<String> = (0..150).map(|i| format!("tema {i}")).collect();
+    let text = "El equipo ganó el partido de anoche con dos goles en el último minuto.";
+    for multi_label in [false, true] {
+        let task = ZeroShotTask::new(labels.clone(), "Este ejemplo es {}.", multi_label).unwrap();
+        let split = ZeroShotClassifier::new(&model).unwrap();
+        assert!(labels.len() > split.max_batch_pairs, "the default budget must split this text's pairs");
+        let mut whole = ZeroShotClassifier::new(&model).unwrap();
+        whole.max_batch_pairs = usize::MAX;
+        whole.max_batch_tokens = usize::MAX;
+        let (a, b) = (split.classify(text, &task).unwrap(), whole.classify(text, &task).unwrap());
+        check_zeroshot(&format!("150 labels, multi_label {multi_label}"), &serde_json::to_value(&a).unwrap(), &serde_json::to_value(&b).unwrap());
+    }
+}
+
+/// A premise tokenized once and joined with each hypothesis gives exactly the pair tokenized
+/// whole (ids, type ids, tokens, offsets, word ids and truncation), with and without truncation.
+#[test]
+fn pairs_joined_from_pieces_equal_pairs_tokenized_whole() {
+    let mut compared = 0;
+    for name in ["nli-electra-entail0", "nli-bert-tokjson", "disc-vocab-bin", "disc-project-tokjson"] {
+        for strip in [None, Some(false)] {
+            let model = load(name, strip);
+            let tokenizer = &model.tokenizer;
+            let texts = ["El niño comió pingüino ¿sí? ¡No!", "Cafe\u{301} con leche 🍵 y 東京", &"una frase larga más ".repeat(30), "x"];
+            let hypotheses = ["Este ejemplo es deportes.", "Este ejemplo es economía.", &"muy ".repeat(12)];
+            for text in texts {
+                let premise = tokenizer.piece(text).unwrap();
+                for hypothesis in hypotheses {
+                    let joined = tokenizer.join_pair(&premise, &tokenizer.piece(hypothesis).unwrap()).unwrap();
+                    let whole = tokenizer.encode_pair(text, hypothesis).unwrap();
+                    let context = format!("{name} (strip {strip:?}) {text:?} + {hypothesis:?}");
+                    assert_eq!(joined.ids, whole.ids, "{context}");
+                    assert_eq!(joined.type_ids, whole.type_ids, "{context}");
+                    assert_eq!(joined.tokens, whole.tokens, "{context}");
+                    assert_eq!(joined.positions, whole.positions, "{context}");
+                    assert_eq!(joined.truncated, whole.truncated, "{context}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 4 * 2 * 4 * 3);
+}
+
+/// Accents kept on a model whose files strip them: exactly the pieces with an accent are marked
+/// untrained, in the library and in `inspect --json`; with the files' own setting none are.
+#[test]
+fn untrained_embeddings_are_marked_when_accents_are_kept_on_a_stripping_model() {
+    let text = "El niño comió pingüino en la canción";
+    let disc = model_dir("disc-vocab-bin");
+    let disc = disc.to_str().unwrap();
+    let kept = run_cli(&["inspect", "--model", disc, "--strip-accents", "false", "--json", text]);
+    let tokens = kept["tokens"].as_array().unwrap();
+    let marked: Vec<&str> = tokens.iter().filter(|t| t["untrained_embedding"] == true).map(|t| t["token"].as_str().unwrap()).collect();
+    assert!(!marked.is_empty(), "no accented piece in {tokens:?}");
+    for t in tokens {
+        let piece = t["token"].as_str().unwrap();
+        let accented = piece.chars().any(|c| "áéíóúüñÁÉÍÓÚÜÑ".contains(c));
+        assert_eq!(t.get("untrained_embedding").is_some(), accented, "{piece}: {t}");
+    }
+    // The files' own setting (strip_accents true) is the default: nothing is marked.
+    let default = run_cli(&["inspect", "--model", disc, "--json", text]);
+    assert!(default["tokens"].as_array().unwrap().iter().all(|t| t.get("untrained_embedding").is_none()));
+    // A model whose files keep accents (as the zero-shot SELECTRA models' do) has no untrained
+    // pieces to mark, whatever the override.
+    let nli = load("nli-electra-entail0", Some(false));
+    assert!(!nli.tokenizer.files_strip_accents());
+    assert!(!nli.tokenizer.untrained_piece("niño"));
+    assert!(load("disc-vocab-bin", Some(false)).tokenizer.untrained_piece("niño"));
+    assert!(!load("disc-vocab-bin", None).tokenizer.untrained_piece("niño"));
+    // The table marks them with a footnote that explains the mark.
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(["inspect", "--model", disc, "--strip-accents", "false", text]).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.matches("  * embedding not trained").count(), marked.len(), "{table}");
+    assert!(table.lines().last().unwrap().starts_with("* embedding not trained"), "{table}");
+}
+
 /// The CLI contract (design §3): the same cases through `selectra inspect|zeroshot --json`.
 #[test]
 fn cli_json_matches_transformers() {
