@@ -5,8 +5,10 @@
 //! 1. import rows/s of a generated ROWS-row CSV;
 //! 2. labeling-page query latency over ROWS records with one run's predictions (synthetic scores
 //!    written through the store's own API, so the indexes are the ones real runs use);
-//! 3. zero-shot run overhead: `selectra run`'s path (store, batching, commits) against the raw
+//! 3. how long labeling waits for the write lock while another connection imports ROWS rows;
+//! 4. zero-shot run overhead: `selectra run`'s path (store, batching, commits) against the raw
 //!    classifier on the same 2000 texts, with the tiny fixture NLI model.
+//!
 //! Prints a Markdown table.
 
 use std::io::Write;
@@ -156,6 +158,32 @@ fn main() {
         ("full-text \"banco ministro\"", page(Query { text: Some("banco ministro".into()), ..Default::default() })),
     ];
 
+    // Labeling while an import writes to the same project: annotations on one connection, the
+    // same CSV imported again on another; every annotate's wait for the write lock is recorded.
+    let importer = {
+        let (db, csv) = (db.clone(), csv.clone());
+        std::thread::spawn(move || {
+            let mut store = Store::open(&db).unwrap();
+            let options = ImportOptions { name: "bench-again".into(), ..Default::default() };
+            import_file(&mut store, &csv, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+        })
+    };
+    let mut waits = Vec::new();
+    let mut i = 0u64;
+    while !importer.is_finished() {
+        let id = store.record_id("bench", 1 + (i * 7919) % rows as u64).unwrap();
+        let t = Instant::now();
+        store.annotate(id, &["cultura".into()], selectra::store::Status::Accepted, "bench").unwrap();
+        waits.push(t.elapsed().as_secs_f64() * 1e3);
+        i += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    importer.join().unwrap();
+    waits.sort_by(f64::total_cmp);
+    let wait_p50 = waits[waits.len() / 2];
+    let wait_p99 = waits[(waits.len() * 99 / 100).min(waits.len() - 1)];
+    let wait_max = *waits.last().unwrap();
+
     // Run overhead against the raw classifier, same texts, same batch size.
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/nli-electra-entail0");
     let model = Model::load(fixture.to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
@@ -188,6 +216,10 @@ fn main() {
     println!(
         "| zero-shot run vs raw classifier, {n} texts x 3 labels, tiny model | {run_s:.2} s vs {raw_s:.2} s ({:+.0}% overhead) |",
         (run_s / raw_s - 1.0) * 100.0
+    );
+    println!(
+        "| labeling during an import of {rows} rows: wait per annotation ({} annotations) | median {wait_p50:.1} ms, p99 {wait_p99:.1} ms, max {wait_max:.1} ms |",
+        waits.len()
     );
     println!("| database size | {:.0} MB |", std::fs::metadata(&db).unwrap().len() as f64 / 1e6);
 }

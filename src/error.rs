@@ -55,7 +55,7 @@ pub enum Error {
     #[error(
         "model {model} is not in the Hugging Face cache at {} and the Hub cannot be used ({reason}). \
          Run the same command once with network access (and without HF_HUB_OFFLINE=1), \
-         or pass a local folder to --model.",
+         or use a local folder with the model's files.",
         cache.display()
     )]
     NotCached { model: String, cache: PathBuf, reason: String },

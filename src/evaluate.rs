@@ -97,8 +97,8 @@ pub fn corpus_of(store: &Store, run_ids: &[i64]) -> Result<String> {
     let names: Vec<String> = store.corpora()?.into_iter().map(|c| c.name).collect();
     match names.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Error::Input("the database has no corpora; import one with `selectra corpus import`".into())),
-        _ => Err(Error::Input(format!("the database has several corpora ({}); choose one with --corpus", names.join(", ")))),
+        [] => Err(Error::Input("the database has no corpora; import one first".into())),
+        _ => Err(Error::Input(format!("the database has several corpora ({}); choose one", names.join(", ")))),
     }
 }
 
@@ -122,9 +122,7 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
             .collect::<Result<_>>()?
     };
     if runs.is_empty() {
-        return Err(Error::Input(format!(
-            "corpus '{corpus}' has no zero-shot runs to evaluate; start one with `selectra run --corpus {corpus} ...`"
-        )));
+        return Err(Error::Input(format!("corpus '{corpus}' has no zero-shot runs to evaluate; run zero-shot over it first")));
     }
     let multi_any = runs.iter().any(|r| r.key.multi_label);
     let mut references = ReferenceCounts::default();
@@ -162,7 +160,7 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
     if records.is_empty() {
         return Err(Error::Input(format!(
             "no record of corpus '{corpus}' has both a reference label (an accepted annotation or the gold column) and a prediction from {}; \
-             annotate some records or import the corpus with --label-column",
+             annotate some records or import the corpus with a label column",
             if runs.len() == 1 { "the run".to_string() } else { "every selected run".to_string() }
         )));
     }

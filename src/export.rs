@@ -3,6 +3,7 @@
 //! A file is written beside its destination and renamed into place when complete, so an export
 //! that fails or is interrupted never leaves a half-written file under the requested name.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 
@@ -30,6 +31,39 @@ impl ExportFormat {
     }
 }
 
+/// How cells are written to CSV (and to tables copied for spreadsheets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Write cells exactly as stored, even those a spreadsheet would run as a formula.
+    pub raw_csv: bool,
+}
+
+/// A cell made safe to open in a spreadsheet: text that starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return would be run as a formula (CSV injection), so it gets a leading `'`, as
+/// OWASP recommends. Plain numbers ("-3.25") cannot be formulas and are left alone.
+pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().map_or(true, |v| !v.is_finite()) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// Rows as tab-separated text for the clipboard: tabs and line breaks inside a cell become
+/// spaces, and cells are made [`spreadsheet_safe`] unless `raw`.
+pub fn tsv(rows: &[Vec<String>], raw: bool) -> String {
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| if raw { Cow::Borrowed(cell.as_str()) } else { spreadsheet_safe(cell) }.replace(['\t', '\n', '\r'], " "))
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The record's id: its source id when the import named an id column, else its row number.
 fn record_id(row: &ExportRow) -> Value {
     match &row.source_id {
@@ -39,7 +73,7 @@ fn record_id(row: &ExportRow) -> Value {
 }
 
 /// Writes every record of `corpus` to `out`; returns the number of records written.
-pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut (dyn Write + Send)) -> Result<u64> {
+pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, out: &mut (dyn Write + Send)) -> Result<u64> {
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
     let runs = store.runs(corpus)?;
     let mut count = 0u64;
@@ -69,6 +103,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut (dyn 
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
             }
             writer.write_record(&header).map_err(|e| io(e.into()))?;
+            let raw = options.raw_csv;
             store.for_each_export_row(corpus, &mut |row| {
                 let id = match record_id(&row) {
                     Value::String(s) => s,
@@ -90,7 +125,9 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, out: &mut (dyn 
                         None => fields.extend([String::new(), String::new(), String::new()]),
                     }
                 }
-                writer.write_record(&fields).map_err(|e| io(e.into()))?;
+                writer
+                    .write_record(fields.iter().map(|f| if raw { Cow::Borrowed(f.as_str()) } else { spreadsheet_safe(f) }.into_owned()))
+                    .map_err(|e| io(e.into()))?;
                 count += 1;
                 Ok(())
             })?;
@@ -250,15 +287,50 @@ mod parquet {
     }
 }
 
-/// Exports to `path`, atomically: the file appears complete or not at all.
-pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, path: &Path) -> Result<u64> {
+/// Exports to `path`, atomically: the file appears complete or not at all. The project database
+/// itself (or its WAL and shared-memory files) is refused as a destination.
+pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, path: &Path) -> Result<u64> {
+    if store.is_own_file(path) {
+        return Err(Error::Input(format!(
+            "{} is the project database itself; exporting there would replace the project. Choose another file",
+            path.display()
+        )));
+    }
     let mut tmp = crate::atomic_file::temp_for(path)?;
     let count = {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        let count = export(store, corpus, format, &mut buffered)?;
+        let count = export(store, corpus, format, options, &mut buffered)?;
         buffered.flush().map_err(|e| Error::io(path, e))?;
         count
     };
     crate::atomic_file::persist(tmp, path)?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized_numbers_are_not() {
+        for (cell, safe) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+2", "'+1+2"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-3.25", "-3.25"),
+            ("+7", "+7"),
+            ("-inf", "'-inf"),
+            ("hola = adiós", "hola = adiós"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe, "{cell:?}");
+        }
+        let rows =
+            vec![vec!["token".to_string(), "logit".into()], vec!["=cmd|' /C calc'!A0".into(), "-3.1".into()], vec!["a\tb".into(), "x\ny".into()]];
+        assert_eq!(tsv(&rows, false), "token\tlogit\n'=cmd|' /C calc'!A0\t-3.1\na b\tx y");
+        assert_eq!(tsv(&rows, true), "token\tlogit\n=cmd|' /C calc'!A0\t-3.1\na b\tx y");
+    }
 }

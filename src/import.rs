@@ -64,6 +64,26 @@ pub struct ImportOptions {
     pub label_column: Option<String>,
     pub metadata_columns: Vec<String>,
     pub skip_bad: bool,
+    /// The longest record accepted, in bytes of the source row; longer ones are bad rows.
+    /// `None`: [`DEFAULT_MAX_RECORD_BYTES`].
+    pub max_record_bytes: Option<usize>,
+}
+
+/// The default cap on one record's size: far above any text a model reads whole (512 tokens are
+/// a few kilobytes), low enough that a broken file cannot fill memory one "line" at a time.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// How much of a file the import preview reads at most.
+pub const PREVIEW_BYTES: u64 = 1 << 20;
+
+impl ImportOptions {
+    fn record_limit(&self) -> usize {
+        self.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES)
+    }
+}
+
+fn too_long(line: u64, limit: usize) -> BadRow {
+    BadRow { line, reason: format!("the record is longer than {limit} bytes (the per-record limit)") }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,7 +140,7 @@ pub fn import_file(
     let format = match options.format {
         Some(f) => f,
         None => Format::from_path(path)
-            .ok_or_else(|| Error::Input(format!("cannot tell the format of {} from its name; pass --format csv|tsv|jsonl|txt", path.display())))?,
+            .ok_or_else(|| Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display())))?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -154,8 +174,9 @@ pub struct Preview {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Reads the first `limit` rows of `path` without importing anything. The format comes from the
-/// file name unless given. Undecodable values are shown lossily; the import itself reports them.
+/// Reads the first `limit` rows of `path` without importing anything, from at most its first
+/// [`PREVIEW_BYTES`] (a row cut there is left out). The format comes from the file name unless
+/// given. Undecodable values are shown lossily; the import itself reports them.
 pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Preview> {
     let format = match format {
         Some(f) => f,
@@ -163,6 +184,8 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
             .ok_or_else(|| Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display())))?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let whole = file.metadata().map_err(|e| Error::io(path, e))?.len() <= PREVIEW_BYTES;
+    let file = file.take(PREVIEW_BYTES);
     let bad = |message: String| Error::Import { path: path.to_path_buf(), message };
     match format {
         Format::Csv | Format::Tsv => {
@@ -174,7 +197,12 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
                 .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_string())
                 .collect();
             let mut rows = Vec::new();
-            for record in reader.byte_records().take(limit) {
+            let mut records = reader.byte_records().take(limit + 1).peekable();
+            while let Some(record) = records.next() {
+                // The last row read may be cut at the byte limit: show only complete rows.
+                if (records.peek().is_none() && !whole) || rows.len() == limit {
+                    break;
+                }
                 let record = record.map_err(|e| bad(e.to_string()))?;
                 rows.push((0..columns.len()).map(|i| String::from_utf8_lossy(record.get(i).unwrap_or_default()).into_owned()).collect());
             }
@@ -183,7 +211,7 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
         Format::Jsonl => {
             let mut columns: Vec<String> = Vec::new();
             let mut objects = Vec::new();
-            for (n, line) in BufReader::new(file).lines().enumerate() {
+            for (n, line) in complete_lines(file, whole).enumerate() {
                 let line = line.map_err(|e| bad(format!("line {}: {e}", n + 1)))?;
                 if line.trim().is_empty() {
                     continue;
@@ -211,7 +239,7 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
         }
         Format::Txt => {
             let mut rows = Vec::new();
-            for line in BufReader::new(file).lines() {
+            for line in complete_lines(file, whole) {
                 let line = line.map_err(|e| bad(e.to_string()))?;
                 if rows.len() == limit {
                     break;
@@ -223,6 +251,26 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
             Ok(Preview { format, columns: vec!["text".to_string()], rows })
         }
     }
+}
+
+/// The lines of the preview's bytes, lossily decoded; unless the file was read `whole`, a last
+/// line without its line ending was cut at the byte limit and is left out.
+fn complete_lines(input: impl Read, whole: bool) -> impl Iterator<Item = std::io::Result<String>> {
+    let mut reader = BufReader::new(input);
+    std::iter::from_fn(move || {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) if !whole && buf.last() != Some(&b'\n') => None,
+            Ok(_) => {
+                while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                    buf.pop();
+                }
+                Some(Ok(String::from_utf8_lossy(&buf).into_owned()))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
 }
 
 /// The rows of `input` read as `format`: records and bad rows, one at a time. `quotes` counts the
@@ -238,14 +286,18 @@ pub fn parse<'a, R: Read + 'a>(
         Format::Csv | Format::Tsv => Box::new(CsvRows::new(input, format, options, path, quotes)?),
         Format::Jsonl => {
             let fields = JsonlFields::new(options);
-            Box::new(LineRows { lines: Lines::new(input), path: path.to_path_buf(), convert: move |line, text: String| fields.convert(line, &text) })
+            Box::new(LineRows {
+                lines: Lines::new(input, options.record_limit()),
+                path: path.to_path_buf(),
+                convert: move |line, text: String| fields.convert(line, &text),
+            })
         }
         Format::Txt => {
             if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
-                return Err(Error::Input("plain-text files have no columns; drop --id-column, --label-column and metadata columns".into()));
+                return Err(Error::Input("plain-text files have no columns; choose no id, label or metadata columns".into()));
             }
             Box::new(LineRows {
-                lines: Lines::new(input),
+                lines: Lines::new(input, options.record_limit()),
                 path: path.to_path_buf(),
                 convert: |line, text| Ok(NewRecord { row_number: line, source_id: None, text, gold: None, metadata: None }),
             })
@@ -259,11 +311,10 @@ pub fn parse_bytes<'a>(bytes: &'a [u8], format: Format, options: &ImportOptions)
     parse(bytes, format, options, Path::new("<memory>"), quotes)
 }
 
-fn column_index(header: &[String], name: &str, flag: &str, path: &Path) -> Result<usize> {
-    header
-        .iter()
-        .position(|h| h == name)
-        .ok_or_else(|| Error::Input(format!("{}: there is no column {name:?} for {flag}; the columns are: {}", path.display(), header.join(", "))))
+fn column_index(header: &[String], name: &str, role: &str, path: &Path) -> Result<usize> {
+    header.iter().position(|h| h == name).ok_or_else(|| {
+        Error::Input(format!("{}: there is no column {name:?} for the {role}; the columns are: {}", path.display(), header.join(", ")))
+    })
 }
 
 /// Which input field feeds which record field.
@@ -283,6 +334,7 @@ struct CsvRows<R: Read> {
     last_line: u64,
     done: bool,
     path: std::path::PathBuf,
+    max_record_bytes: usize,
 }
 
 impl<R: Read> CsvRows<R> {
@@ -299,23 +351,29 @@ impl<R: Read> CsvRows<R> {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| Error::Import { path: path.to_path_buf(), message: "line 1: the header row is not valid UTF-8".into() })?;
         let text = match &options.text_column {
-            Some(c) => column_index(&header, c, "--text-column", path)?,
+            Some(c) => column_index(&header, c, "text", path)?,
             None if header.len() == 1 => 0,
             None => header.iter().position(|h| h == "text").ok_or_else(|| {
-                Error::Input(format!("{}: which column holds the text? Pass --text-column (columns: {})", path.display(), header.join(", ")))
+                Error::Input(format!("{}: which column holds the text? Choose the text column (columns: {})", path.display(), header.join(", ")))
             })?,
         };
         let columns = Columns {
             text,
-            id: options.id_column.as_deref().map(|c| column_index(&header, c, "--id-column", path)).transpose()?,
-            label: options.label_column.as_deref().map(|c| column_index(&header, c, "--label-column", path)).transpose()?,
-            metadata: options
-                .metadata_columns
-                .iter()
-                .map(|c| Ok((c.clone(), column_index(&header, c, "--metadata-columns", path)?)))
-                .collect::<Result<_>>()?,
+            id: options.id_column.as_deref().map(|c| column_index(&header, c, "id", path)).transpose()?,
+            label: options.label_column.as_deref().map(|c| column_index(&header, c, "label", path)).transpose()?,
+            metadata: options.metadata_columns.iter().map(|c| Ok((c.clone(), column_index(&header, c, "metadata", path)?))).collect::<Result<_>>()?,
         };
-        Ok(Self { reader, columns, width: header.len(), record: csv::ByteRecord::new(), quotes, last_line: 1, done: false, path: path.to_path_buf() })
+        Ok(Self {
+            reader,
+            columns,
+            width: header.len(),
+            record: csv::ByteRecord::new(),
+            quotes,
+            last_line: 1,
+            done: false,
+            path: path.to_path_buf(),
+            max_record_bytes: options.record_limit(),
+        })
     }
 
     fn field(&self, i: usize, name: &str, line: u64) -> std::result::Result<String, BadRow> {
@@ -324,6 +382,9 @@ impl<R: Read> CsvRows<R> {
     }
 
     fn convert(&self, row_number: u64, line: u64) -> std::result::Result<NewRecord, BadRow> {
+        if self.record.as_slice().len() > self.max_record_bytes {
+            return Err(too_long(line, self.max_record_bytes));
+        }
         if self.record.len() != self.width {
             return Err(BadRow { line, reason: format!("has {} fields, the header has {}", self.record.len(), self.width) });
         }
@@ -393,24 +454,56 @@ impl<R: Read> Iterator for CsvRows<R> {
     }
 }
 
-/// Reads lines as raw bytes (so invalid UTF-8 becomes a bad row, not an abort).
+/// Reads lines as raw bytes (so invalid UTF-8 becomes a bad row, not an abort), holding at most
+/// `max` bytes of a line: a longer line is consumed to its end but not kept.
 struct Lines<R> {
     reader: BufReader<R>,
     line: u64,
     buf: Vec<u8>,
+    max: usize,
+}
+
+/// A line: its text, or its bytes when not UTF-8, or how long it was when over the limit.
+enum Line {
+    Text(String),
+    NotUtf8,
+    TooLong,
 }
 
 impl<R: Read> Lines<R> {
-    fn new(input: R) -> Self {
-        Self { reader: BufReader::new(input), line: 0, buf: Vec::new() }
+    fn new(input: R, max: usize) -> Self {
+        Self { reader: BufReader::new(input), line: 0, buf: Vec::new(), max }
+    }
+
+    /// Appends the next line (ending included) to `buf`, up to `max + 2` bytes; the rest of a
+    /// longer line is read and dropped. Ok(false) at the end of the input.
+    fn read_capped(&mut self) -> std::io::Result<bool> {
+        let mut any = false;
+        loop {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let room = (self.max + 2).saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&chunk[..take.min(room)]);
+            self.reader.consume(take);
+            if done {
+                return Ok(true);
+            }
+        }
     }
 
     /// The next line without its line ending, or None at the end; Err for I/O errors.
-    fn next_line(&mut self) -> Option<std::io::Result<(u64, std::result::Result<String, Vec<u8>>)>> {
+    fn next_line(&mut self) -> Option<std::io::Result<(u64, Line)>> {
         self.buf.clear();
-        match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(0) => None,
-            Ok(_) => {
+        match self.read_capped() {
+            Ok(false) => None,
+            Ok(true) => {
                 self.line += 1;
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
@@ -419,7 +512,10 @@ impl<R: Read> Lines<R> {
                 if self.line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
                     bytes.drain(..3);
                 }
-                Some(Ok((self.line, String::from_utf8(bytes).map_err(|e| e.into_bytes()))))
+                if bytes.len() > self.max {
+                    return Some(Ok((self.line, Line::TooLong)));
+                }
+                Some(Ok((self.line, String::from_utf8(bytes).map_or(Line::NotUtf8, Line::Text))))
             }
             Err(e) => Some(Err(e)),
         }
@@ -450,7 +546,7 @@ impl JsonlFields {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(Value::String(_)) => return Err(bad("the text is empty".into())),
             Some(_) => return Err(bad(format!("field {:?} is not a string", columns.text))),
-            None => return Err(bad(format!("has no field {:?} (choose it with --text-column)", columns.text))),
+            None => return Err(bad(format!("has no field {:?} (choose the field that holds the text)", columns.text))),
         };
         let scalar = |key: &Option<String>| -> std::result::Result<Option<String>, BadRow> {
             let Some(key) = key else { return Ok(None) };
@@ -487,9 +583,10 @@ impl<R: Read, F: FnMut(u64, String) -> std::result::Result<NewRecord, BadRow>> I
         loop {
             return Some(match self.lines.next_line()? {
                 Err(e) => Err(Error::io(&self.path, e)),
-                Ok((line, Err(_))) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
-                Ok((_, Ok(text))) if text.trim().is_empty() => continue,
-                Ok((line, Ok(text))) => Ok(match (self.convert)(line, text) {
+                Ok((line, Line::TooLong)) => Ok(ImportItem::Bad(too_long(line, self.lines.max))),
+                Ok((line, Line::NotUtf8)) => Ok(ImportItem::Bad(BadRow { line, reason: "not valid UTF-8".into() })),
+                Ok((_, Line::Text(text))) if text.trim().is_empty() => continue,
+                Ok((line, Line::Text(text))) => Ok(match (self.convert)(line, text) {
                     Ok(record) => ImportItem::Record(record),
                     Err(bad) => ImportItem::Bad(bad),
                 }),

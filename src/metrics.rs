@@ -167,13 +167,16 @@ fn confusion(k: usize, truth: &[usize], pred: &[usize], rows: &[usize]) -> Vec<V
     m
 }
 
-fn macro_f1_of(m: &[Vec<u64>], present: &[usize]) -> f64 {
-    mean(present.iter().map(|&c| {
-        let tp = m[c][c] as f64;
-        let predicted: u64 = m.iter().map(|row| row[c]).sum();
-        let actual: u64 = m[c].iter().sum();
-        f1(ratio(tp, predicted as f64), ratio(tp, actual as f64))
-    }))
+/// Macro F1 over the `present` labels of single-label predictions restricted to `rows`, from
+/// per-label counts: O(rows + labels), so a bootstrap over thousands of labels stays linear.
+fn macro_f1_of(k: usize, truth: &[usize], pred: &[usize], rows: &[usize], present: &[usize]) -> f64 {
+    let (mut tp, mut predicted, mut actual) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
+    for &i in rows {
+        tp[truth[i]] += u64::from(truth[i] == pred[i]);
+        predicted[pred[i]] += 1;
+        actual[truth[i]] += 1;
+    }
+    mean(present.iter().map(|&c| f1(ratio(tp[c] as f64, predicted[c] as f64), ratio(tp[c] as f64, actual[c] as f64))))
 }
 
 /// Metrics of single-label predictions. `truth`, `pred` and `confidence` (the predicted label's
@@ -198,7 +201,7 @@ pub fn single_label(labels: &[String], truth: &[usize], pred: &[usize], confiden
     let weighted_f1 = ratio(per_label.iter().map(|s| s.f1 * s.support as f64).sum(), n as f64);
 
     let accuracy = bootstrap(n, options, |rows| ratio(rows.iter().filter(|&&i| truth[i] == pred[i]).count() as f64, rows.len() as f64));
-    let macro_f1 = bootstrap(n, options, |rows| macro_f1_of(&confusion(labels.len(), truth, pred, rows), &present));
+    let macro_f1 = bootstrap(n, options, |rows| macro_f1_of(labels.len(), truth, pred, rows, &present));
 
     let hit: Vec<bool> = (0..n).map(|i| truth[i] == pred[i]).collect();
     let (reliability, ece) = reliability(confidence, &hit, options.bins);
@@ -273,14 +276,18 @@ pub fn multi_label(labels: &[String], truth: &[Vec<bool>], pred: &[Vec<bool>], t
     assert_eq!(truth.len(), pred.len(), "parallel inputs");
     let n = truth.len();
     let k = labels.len();
+    // Each record's labels as index lists, so that counting a resample costs the labels records
+    // actually have, O(rows + labels), not O(rows * labels).
+    let on =
+        |sets: &[Vec<bool>]| -> Vec<Vec<usize>> { sets.iter().map(|s| s.iter().enumerate().filter(|(_, &b)| b).map(|(l, _)| l).collect()).collect() };
+    let (truth_on, pred_on) = (on(truth), on(pred));
+    let both_on: Vec<Vec<usize>> = truth_on.iter().zip(pred).map(|(t, p)| t.iter().copied().filter(|&l| p[l]).collect()).collect();
     let counts = |rows: &[usize]| {
         let (mut tp, mut predicted, mut actual) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
         for &i in rows {
-            for l in 0..k {
-                tp[l] += (truth[i][l] && pred[i][l]) as u64;
-                predicted[l] += pred[i][l] as u64;
-                actual[l] += truth[i][l] as u64;
-            }
+            both_on[i].iter().for_each(|&l| tp[l] += 1);
+            pred_on[i].iter().for_each(|&l| predicted[l] += 1);
+            truth_on[i].iter().for_each(|&l| actual[l] += 1);
         }
         (tp, predicted, actual)
     };

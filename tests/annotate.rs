@@ -48,17 +48,31 @@ fn annotations_are_recorded_undone_and_exported() {
     store.annotate(r2, &labels(&["economía"]), Status::Discarded, "luis").unwrap();
     assert_eq!(store.annotation(r1).unwrap().unwrap().labels, labels(&["deportes", "cultura"]));
 
-    // Undo walks back one change at a time, across records, newest first.
-    let undo = store.undo_last("c", "ana").unwrap().unwrap();
-    assert_eq!((undo.record_id, undo.labels.clone()), (r2, None));
-    assert!(store.annotation(r2).unwrap().is_none());
+    // Undo is personal in a shared project: ana's undo walks back her own changes, newest first,
+    // and never luis's, although his is the latest in the corpus.
     store.undo_last("c", "ana").unwrap().unwrap();
     let a = store.annotation(r1).unwrap().unwrap();
     assert_eq!((a.labels, a.status), (labels(&["deportes"]), Status::Accepted));
+    assert_eq!(store.annotation(r2).unwrap().unwrap().status, Status::Discarded, "luis's change stays");
     store.undo_last("c", "ana").unwrap().unwrap();
     assert!(store.annotation(r1).unwrap().is_none());
-    assert!(store.undo_last("c", "ana").unwrap().is_none(), "nothing left to undo");
+    assert!(store.undo_last("c", "ana").unwrap().is_none(), "nothing of ana's left to undo");
+    let undo = store.undo_last("c", "luis").unwrap().unwrap();
+    assert_eq!((undo.record_id, undo.labels.clone()), (r2, None));
+    assert!(store.annotation(r2).unwrap().is_none());
     assert_eq!(store.annotation_history_len("c").unwrap(), 6, "history is append-only");
+
+    // An undo that would overwrite someone else's later change to the same record is refused,
+    // and changes nothing.
+    let r3 = store.record_id("c", 3).unwrap();
+    store.annotate(r3, &labels(&["cultura"]), Status::Accepted, "ana").unwrap();
+    store.annotate(r3, &labels(&["economía"]), Status::Accepted, "luis").unwrap();
+    let refused = store.undo_last("c", "ana").unwrap_err().to_string();
+    assert!(refused.contains("luis changed that record after you"), "{refused}");
+    assert_eq!(store.annotation(r3).unwrap().unwrap().labels, labels(&["economía"]));
+    store.undo_last("c", "luis").unwrap().unwrap();
+    store.undo_last("c", "ana").unwrap().unwrap();
+    assert!(store.annotation(r3).unwrap().is_none());
 
     store.annotate(r2, &labels(&["economía"]), Status::Accepted, "ana").unwrap();
     assert!(store.annotate(r2, &labels(&[" "]), Status::Accepted, "ana").is_err());

@@ -94,7 +94,8 @@ fn good_files_import_every_record() {
 #[test]
 fn bad_files_import_nothing_and_say_where() {
     // (file, contents, format, expected line numbers in the report, words in the message)
-    let cases: &[(&str, &[u8], Option<Format>, &[u64], &[&str])] = &[
+    type Case = (&'static str, &'static [u8], Option<Format>, &'static [u64], &'static [&'static str]);
+    let cases: &[Case] = &[
         ("bad-utf8.csv", b"text\nbien\nmal \xFF\nbien\n", None, &[3], &["row 3", "UTF-8"]),
         ("ragged.csv", b"text,label\na,b\nc\nd,e,f\n", None, &[3, 4], &["row 3", "fields"]),
         ("unclosed.csv", b"text,label\n\"abre,x\nmas,y\n", None, &[2], &["never closed"]),
@@ -105,7 +106,7 @@ fn bad_files_import_nothing_and_say_where() {
             &[2, 3, 4, 5],
             &["row 2", "not a JSON object", "row 5", "not valid JSON"],
         ),
-        ("no-text.jsonl", b"{\"texto\": \"x\"}\n", None, &[1], &["--text-column"]),
+        ("no-text.jsonl", b"{\"texto\": \"x\"}\n", None, &[1], &["field that holds the text"]),
         ("empty-text.csv", b"text\n   \nhola\n", None, &[2], &["text is empty"]),
         ("dup-ids.csv", b"id,text\n1,a\n2,b\n1,c\n", None, &[3], &["repeats"]),
         ("bad.txt", b"ok\n\xC3\x28\n", None, &[2], &["UTF-8"]),
@@ -143,12 +144,13 @@ fn bad_files_import_nothing_and_say_where() {
 fn whole_file_problems_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    let cases: &[(&str, &[u8], fn(&mut ImportOptions), &str)] = &[
+    type Case = (&'static str, &'static [u8], fn(&mut ImportOptions), &'static str);
+    let cases: &[Case] = &[
         ("empty.csv", b"", |_| {}, "empty"),
         ("header-only.csv", b"text\n", |_| {}, "no records"),
-        ("two-cols.csv", b"a,b\n1,2\n", |_| {}, "--text-column"),
-        ("missing-col.csv", b"text\nx\n", |o| o.label_column = Some("label".into()), "no column \"label\""),
-        ("data.unknown", b"x\n", |_| {}, "--format"),
+        ("two-cols.csv", b"a,b\n1,2\n", |_| {}, "text column"),
+        ("missing-col.csv", b"text\nx\n", |o| o.label_column = Some("label".into()), "no column \"label\" for the label"),
+        ("data.unknown", b"x\n", |_| {}, "choose csv, tsv, jsonl or txt"),
     ];
     for (name, contents, tweak, word) in cases {
         let file = write(dir.path(), name, contents);
@@ -156,6 +158,8 @@ fn whole_file_problems_are_errors() {
         tweak(&mut opts);
         let e = import(&db, &file, &opts).err().unwrap_or_else(|| panic!("{name}: imported"));
         assert!(e.to_string().contains(word), "{name}: {e}");
+        // The core serves the app too: its messages never name a command-line flag.
+        assert!(!e.to_string().contains("--"), "{name}: {e}");
     }
     let file = write(dir.path(), "ok.txt", b"hola\n");
     import(&db, &file, &options("dup")).unwrap();
@@ -167,7 +171,7 @@ fn databases_from_newer_versions_and_other_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let conn = rusqlite_free_bump(&db);
     assert!(conn.contains("newer Selectra Studio"), "{conn}");
@@ -461,4 +465,157 @@ fn previews_show_columns_and_first_rows() {
     assert_eq!(preview(&txt, Some(Format::Txt), 5).unwrap().rows, vec![vec!["una linea".to_string()], vec!["otra".to_string()]]);
     assert!(preview(&write(dir.path(), "bad.jsonl", b"[1]\n"), None, 5).unwrap_err().to_string().contains("line 1 is not a JSON object"));
     assert!(preview(&dir.path().join("missing.csv"), None, 5).is_err());
+}
+
+/// A record over the per-record cap is a bad row (line number, the limit), in every format; the
+/// cap can be raised; the rows around it import with skip-bad.
+#[test]
+fn records_over_the_size_cap_are_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let huge = "palabra ".repeat(150_000); // 1.2 MB, over the 1 MiB default
+    let files = [
+        ("big.csv", format!("text\nuno\n{huge}\ndos\n"), 3),
+        ("big.jsonl", format!("{{\"text\": \"uno\"}}\n{{\"text\": \"{huge}\"}}\n{{\"text\": \"dos\"}}\n"), 2),
+        ("big.txt", format!("uno\n{huge}\ndos\n"), 2),
+    ];
+    for (name, contents, line) in &files {
+        let file = write(dir.path(), name, contents.as_bytes());
+        let e = import(&db, &file, &options(name)).unwrap_err().to_string();
+        assert!(e.contains(&format!("row {line}: the record is longer than 1048576 bytes")), "{name}: {e}");
+        let mut skip = options(&format!("{name}-skip"));
+        skip.skip_bad = true;
+        let outcome = import(&db, &file, &skip).unwrap();
+        assert_eq!((outcome.imported, outcome.skipped.len()), (2, 1), "{name}");
+        let mut raised = options(&format!("{name}-raised"));
+        raised.max_record_bytes = Some(2 << 20);
+        assert_eq!(import(&db, &file, &raised).unwrap().imported, 3, "{name}");
+    }
+    // The CLI names the option that raises the cap.
+    let file = dir.path().join("big.txt");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "cli", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--max-record-bytes") && stderr.contains("--skip-bad"), "{stderr}");
+}
+
+/// The preview reads the start of a file only: what lies past its byte budget (here a line that
+/// is not JSON, and an unclosed quote) is never read, and a row cut at the budget is not shown.
+#[test]
+fn previews_read_only_the_start_of_a_file() {
+    use selectra::import::{preview, PREVIEW_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "x".repeat(PREVIEW_BYTES as usize);
+    let jsonl =
+        write(dir.path(), "big.jsonl", format!("{{\"text\": \"uno\"}}\n{{\"text\": \"dos\"}}\n{{\"text\": \"{filler}\"}}\nnot json\n").as_bytes());
+    let p = preview(&jsonl, None, 10).unwrap();
+    assert_eq!(p.rows, vec![vec!["uno".to_string()], vec!["dos".to_string()]]);
+    let csv = write(dir.path(), "big.csv", format!("text\nuno\ndos\n{filler}\n\"never closed\n").as_bytes());
+    assert_eq!(preview(&csv, None, 10).unwrap().rows, vec![vec!["uno".to_string()], vec!["dos".to_string()]]);
+    let txt = write(dir.path(), "big.txt", format!("uno\n{filler}{filler}").as_bytes());
+    assert_eq!(preview(&txt, None, 10).unwrap().rows, vec![vec!["uno".to_string()]]);
+}
+
+/// A project file carries SQLite's application_id; an SQLite database of another program is
+/// refused, byte for byte untouched, and a project made before the mark existed is adopted.
+#[test]
+fn sqlite_files_that_are_not_projects_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');").unwrap();
+    }
+    let before = std::fs::read(&other).unwrap();
+    let e = Store::open(&other).err().expect("another program's database was opened");
+    assert_eq!(e.code(), ErrorCode::Database);
+    assert!(e.to_string().contains("not a Selectra Studio project"), "{e}");
+    assert_eq!(std::fs::read(&other).unwrap(), before, "the file was modified");
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["other.sqlite"], "a journal or WAL file was left beside it");
+
+    // A new file becomes a project, marked as one.
+    let db = dir.path().join("p.db");
+    drop(Store::open(&db).unwrap());
+    let id: i64 = rusqlite::Connection::open(&db).unwrap().pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+    assert_eq!(id, i64::from(selectra::store::APPLICATION_ID));
+    // A project written before the mark existed (application_id 0, our schema) is adopted.
+    rusqlite::Connection::open(&db).unwrap().pragma_update(None, "application_id", 0).unwrap();
+    drop(Store::open(&db).unwrap());
+    let id: i64 = rusqlite::Connection::open(&db).unwrap().pragma_query_value(None, "application_id", |r| r.get(0)).unwrap();
+    assert_eq!(id, i64::from(selectra::store::APPLICATION_ID));
+}
+
+/// CSV export neutralizes cells a spreadsheet would run as formulas (unless --raw-csv), and an
+/// export never overwrites the project database itself.
+#[test]
+fn csv_export_neutralizes_formulas_and_never_overwrites_the_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let file = write(dir.path(), "c.csv", b"text,label\n\"=HYPERLINK(\"\"http://evil\"\")\",@x\n-3.5,+1\n");
+    let mut opts = options("c");
+    opts.label_column = Some("label".into());
+    import(&db, &file, &opts).unwrap();
+    let db_arg = db.to_str().unwrap();
+    let read = |args: &[&str]| -> Vec<csv::StringRecord> {
+        let out = selectra(args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        csv::Reader::from_reader(&out.stdout[..]).records().map(|r| r.unwrap()).collect()
+    };
+    let safe = read(&["export", "--db", db_arg, "--corpus", "c", "--format", "csv"]);
+    assert_eq!((&safe[0][1], &safe[0][2]), ("'=HYPERLINK(\"http://evil\")", "'@x"));
+    assert_eq!((&safe[1][1], &safe[1][2]), ("-3.5", "+1"), "numbers are not formulas");
+    let raw = read(&["export", "--db", db_arg, "--corpus", "c", "--format", "csv", "--raw-csv"]);
+    assert_eq!((&raw[0][1], &raw[0][2]), ("=HYPERLINK(\"http://evil\")", "@x"));
+
+    let same_file = dir.path().join(".").join("p.db");
+    for target in [db.clone(), same_file, dir.path().join("p.db-wal")] {
+        let out = selectra(&["export", "--db", db_arg, "--corpus", "c", "--format", "jsonl", "--output", target.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("is the project database itself"), "{}: {stderr}", target.display());
+    }
+    let store = Store::open(&db).unwrap();
+    assert_eq!((store.integrity_check().unwrap().as_str(), store.corpora().unwrap().len()), ("ok", 1));
+}
+
+/// An import commits in chunks but stays invisible until complete: killed with SIGKILL after
+/// some chunks are on disk, it shows no corpus (not a partial one), and the next import of the
+/// same name removes its rows and imports the file whole.
+#[test]
+fn imports_killed_with_sigkill_are_never_seen_half_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let rows = 300_000;
+    let file = corpus_csv(dir.path(), rows);
+    let import_args = ["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--id-column", "id", file.to_str().unwrap()];
+    drop(Store::open(&db).unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(import_args).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let mut committed = 0i64;
+    while committed == 0 && child.try_wait().unwrap().is_none() {
+        committed = reader.query_row("SELECT COUNT(*) FROM record", [], |r| r.get(0)).unwrap_or(0);
+        std::thread::yield_now();
+    }
+    child.kill().ok();
+    assert!(!child.wait().unwrap().success(), "the import finished before it could be killed");
+    assert!(committed > 0 && (committed as usize) < rows, "killed after {committed} committed rows");
+    drop(reader);
+
+    let store = Store::open(&db).unwrap();
+    assert!(store.corpora().unwrap().is_empty(), "a half import is visible");
+    assert!(store.corpus("c").is_err());
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    drop(store);
+    let out = selectra(&import_args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.corpus("c").unwrap().records, rows as u64);
+    let total: i64 = rusqlite::Connection::open(&db).unwrap().query_row("SELECT COUNT(*) FROM record", [], |r| r.get(0)).unwrap();
+    assert_eq!(total as usize, rows, "the killed import's rows were removed");
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("-import-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
 use selectra::corpus_run;
-use selectra::export::{self, ExportFormat};
+use selectra::export::{self, ExportFormat, ExportOptions};
 use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::import::{self, Format, ImportOptions};
 use selectra::inspect::{self, Inspection};
@@ -45,7 +45,8 @@ enum Command {
         /// A model folder, or a Hub id ORG/NAME[@REVISION] (e.g. Recognai/selectra_small).
         #[arg(long)]
         model: String,
-        /// Override the tokenizer's accent stripping (the SELECTRA card recommends false).
+        /// Override the accent stripping of the model's tokenizer files (default: as the files say;
+        /// accented pieces of a model pre-trained without accents are then marked untrained).
         #[arg(long, value_name = "true|false")]
         strip_accents: Option<bool>,
         /// Merge subwords into words (a word scores as its most suspicious token).
@@ -100,6 +101,10 @@ enum Command {
         /// Where to write (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// CSV: write cells exactly as stored. By default a cell a spreadsheet would run as a
+        /// formula (starting with =, +, -, @, tab or CR) gets a leading ' (CSV injection).
+        #[arg(long)]
+        raw_csv: bool,
     },
     /// Annotate records from a stream of JSON lines on stdin, one acknowledgement per line on
     /// stdout once the change is durable. A line is {"row": N, "labels": [..], "status": "accepted"}
@@ -201,6 +206,9 @@ enum CorpusCommand {
         /// Import the good rows and report the bad ones, instead of importing nothing.
         #[arg(long)]
         skip_bad: bool,
+        /// The longest record accepted, in bytes (default 1 MiB); a longer one is a bad row.
+        #[arg(long)]
+        max_record_bytes: Option<usize>,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -220,9 +228,34 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e}{}", flag_hint(&e.to_string()));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The core's messages say what to do without naming flags (the app shows them too); here the
+/// flag that does it is added.
+fn flag_hint(message: &str) -> String {
+    const HINTS: &[(&str, &str)] = &[
+        ("skip bad rows", "--skip-bad"),
+        ("choose the text column", "--text-column"),
+        ("field that holds the text", "--text-column"),
+        ("for the text;", "--text-column"),
+        ("for the id;", "--id-column"),
+        ("for the label;", "--label-column"),
+        ("for the metadata;", "--metadata-columns"),
+        ("choose csv, tsv, jsonl or txt", "--format"),
+        ("choose another name", "--name"),
+        ("several corpora", "--corpus"),
+        ("per-record limit", "--max-record-bytes"),
+        ("the batch size", "--batch-size"),
+    ];
+    let flags: Vec<&str> = HINTS.iter().filter(|(phrase, _)| message.contains(phrase)).map(|(_, flag)| *flag).collect();
+    if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" (see {})", flags.join(", "))
     }
 }
 
@@ -261,7 +294,8 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Corpus {
-            command: CorpusCommand::Import { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, json, path },
+            command:
+                CorpusCommand::Import { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, max_record_bytes, json, path },
         } => {
             let options = ImportOptions {
                 name,
@@ -271,6 +305,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 label_column,
                 metadata_columns,
                 skip_bad,
+                max_record_bytes,
             };
             let mut store = Store::open(&db)?;
             let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
@@ -349,18 +384,19 @@ fn run(command: Command) -> selectra::Result<()> {
                 return Err(selectra::Error::Cancelled);
             }
         }
-        Command::Export { db, corpus, format, output } => {
+        Command::Export { db, corpus, format, output, raw_csv } => {
             let store = Store::open(&db)?;
             let format = ExportFormat::parse(&format)?;
+            let options = ExportOptions { raw_csv };
             match output {
                 Some(path) => {
-                    let n = export::export_to_file(&store, &corpus, format, &path)?;
+                    let n = export::export_to_file(&store, &corpus, format, &options, &path)?;
                     eprintln!("exported {n} records to {}", path.display());
                 }
                 None => {
                     // Stdout itself (not its lock) is Send, which the Parquet writer needs.
                     let mut out = std::io::BufWriter::new(std::io::stdout());
-                    export::export(&store, &corpus, format, &mut out)?;
+                    export::export(&store, &corpus, format, &options, &mut out)?;
                     out.flush().map_err(|e| selectra::Error::Io { path: "<stdout>".into(), source: e })?;
                 }
             }
@@ -523,9 +559,16 @@ fn print_tokens(inspection: &Inspection) {
     let width = inspection.tokens.iter().map(|t| t.token.chars().count()).max().unwrap_or(5).max(5);
     out!("{:width$}  {:>9}  {:>8}  {:>11}", "token", "chars", "logit", "P(replaced)");
     for t in &inspection.tokens {
-        let flag = if t.probability > 0.5 { "  <- looks replaced" } else { "" };
-        out!("{:width$}  {:>9}  {:>8.4}  {:>11.4}{flag}", t.token, format!("{}-{}", t.start, t.end), t.logit, t.probability);
+        out!(
+            "{:width$}  {:>9}  {:>8.4}  {:>11.4}{}",
+            t.token,
+            format!("{}-{}", t.start, t.end),
+            t.logit,
+            t.probability,
+            notes(t.probability, t.untrained_embedding)
+        );
     }
+    untrained_footnote(inspection.tokens.iter().any(|t| t.untrained_embedding));
 }
 
 fn print_words(inspection: &Inspection) {
@@ -533,8 +576,25 @@ fn print_words(inspection: &Inspection) {
     let width = words.iter().map(|w| w.text.chars().count()).max().unwrap_or(4).max(4);
     out!("{:width$}  {:>9}  {:>11}", "word", "chars", "P(replaced)");
     for w in &words {
-        let flag = if w.probability > 0.5 { "  <- looks replaced" } else { "" };
-        out!("{:width$}  {:>9}  {:>11.4}{flag}", w.text, format!("{}-{}", w.start, w.end), w.probability);
+        out!("{:width$}  {:>9}  {:>11.4}{}", w.text, format!("{}-{}", w.start, w.end), w.probability, notes(w.probability, w.untrained_embedding));
+    }
+    untrained_footnote(words.iter().any(|w| w.untrained_embedding));
+}
+
+fn notes(probability: f32, untrained: bool) -> String {
+    let mut notes = String::new();
+    if inspect::looks_replaced(probability) {
+        notes.push_str("  <- looks replaced");
+    }
+    if untrained {
+        notes.push_str("  * embedding not trained");
+    }
+    notes
+}
+
+fn untrained_footnote(any: bool) {
+    if any {
+        out!("* {}", inspect::UNTRAINED_NOTE);
     }
 }
 

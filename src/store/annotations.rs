@@ -86,21 +86,41 @@ impl Store {
         self.change(record_id, Some((labels_json, status)), annotator, None)
     }
 
-    /// Undoes the latest change in `corpus` that is not itself undone; `None` when there is none.
+    /// Undoes `annotator`'s own latest change in `corpus` that is not itself undone; `None` when
+    /// there is none. In a shared project, undo is personal: another annotator's (or a CLI job's)
+    /// changes are never taken back by someone else's undo. If another annotator changed the
+    /// record after this change, undoing would silently overwrite their work, so it is refused.
     pub fn undo_last(&mut self, corpus: &str, annotator: &str) -> Result<Option<AnnotationEvent>> {
         let corpus_id = self.corpus_id(corpus)?;
-        let last: Option<(i64, i64, Option<String>, Option<String>)> = self
+        type Last = (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>);
+        let last: Option<Last> = self
             .conn
             .query_row(
-                "SELECT e.id, e.record_id, e.prev_labels, e.prev_status FROM annotation_event e \
-                 JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1 AND e.undoes IS NULL \
+                "SELECT e.id, e.record_id, e.prev_labels, e.prev_status, e.labels, e.status FROM annotation_event e \
+                 JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1 AND e.annotator = ?2 AND e.undoes IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id DESC LIMIT 1",
-                [corpus_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                params![corpus_id, annotator],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((event, record, prev_labels, prev_status)) = last else { return Ok(None) };
+        let Some((event, record, prev_labels, prev_status, labels, status)) = last else { return Ok(None) };
+        let current: Option<(String, String, String)> = self
+            .conn
+            .query_row("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1", [record], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let unchanged = match (&current, &labels, &status) {
+            (Some((cl, cs, _)), Some(l), Some(s)) => cl == l && cs == s,
+            (None, None, None) => true,
+            _ => false,
+        };
+        if !unchanged {
+            let who = current.map(|(_, _, a)| a).unwrap_or_else(|| "another annotator".into());
+            return Err(Error::Input(format!(
+                "your latest change (to record {record}) cannot be undone: {who} changed that record after you; label it again instead"
+            )));
+        }
         let previous = match (prev_labels, prev_status) {
             (Some(l), Some(s)) => Some((l, Status::parse(&s)?)),
             _ => None,

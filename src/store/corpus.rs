@@ -1,5 +1,8 @@
 //! Corpora: creating one from a stream of parsed rows, all or nothing, and listing them.
 
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
@@ -32,10 +35,55 @@ pub struct CorpusInfo {
 /// How many bad rows an import error lists (the total is always given).
 const BAD_ROWS_SHOWN: usize = 10;
 
+/// An import commits a chunk of rows at least this often, so that other writers (labeling in the
+/// app, a CLI run) never wait longer than about this for the write lock.
+pub const IMPORT_CHUNK: Duration = Duration::from_millis(200);
+
+/// Holds the exclusive lock on an import's lock file (`<db>-import-<corpus id>.lock`) for as long
+/// as the import runs: the operating system releases it when the process dies, which is how a
+/// later import tells a live import from one killed half-way.
+struct ImportLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl ImportLock {
+    fn path(db: &Path, corpus_id: i64) -> PathBuf {
+        let mut name = db.as_os_str().to_owned();
+        name.push(format!("-import-{corpus_id}.lock"));
+        PathBuf::from(name)
+    }
+
+    fn take(db: &Path, corpus_id: i64) -> Result<Self> {
+        let path = Self::path(db, corpus_id);
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        file.try_lock().map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+        Ok(Self { file, path })
+    }
+
+    /// True when no live process holds the lock of `corpus_id`'s import.
+    fn abandoned(db: &Path, corpus_id: i64) -> bool {
+        let path = Self::path(db, corpus_id);
+        match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => true,
+        }
+    }
+
+    fn release(self) {
+        let _ = self.file.unlock();
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 impl Store {
-    /// Creates corpus `name` from `items` in one transaction. Bad rows roll the whole import back
-    /// with a report of the first ones, unless `skip_bad`, which imports the rest and reports
-    /// what was skipped. `progress` is called with the number of records stored so far.
+    /// Creates corpus `name` from `items`, all or nothing. Rows are committed in chunks (see
+    /// [`IMPORT_CHUNK`]) so that a long import never blocks other writers for long, while the
+    /// corpus stays invisible (`importing_since` set) until the last row is in. Bad rows, a
+    /// cancel or an error delete what was written, so no half import is ever seen; one killed
+    /// half-way is invisible, and removed by the next import. `skip_bad` imports the good rows
+    /// and reports the bad ones. `progress` is called with the number of records stored so far.
     pub fn import_corpus(
         &mut self,
         name: &str,
@@ -46,69 +94,160 @@ impl Store {
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportOutcome> {
         if name.trim().is_empty() {
-            return Err(Error::Input("the corpus name is empty; pass --name".into()));
+            return Err(Error::Input("the corpus name is empty; name the corpus".into()));
         }
+        self.remove_abandoned_imports()?;
         let path = self.path.clone();
         let err = |e: rusqlite::Error| super::db_error(&path, e);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let exists: Option<i64> = tx.query_row("SELECT id FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(err)?;
-        if exists.is_some() {
-            return Err(Error::Input(format!("a corpus named {name:?} exists already in {}; choose another --name", path.display())));
+        let corpus_id = {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+            let exists: Option<bool> =
+                tx.query_row("SELECT importing_since IS NOT NULL FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(err)?;
+            match exists {
+                Some(false) => {
+                    return Err(Error::Input(format!("a corpus named {name:?} exists already in {}; choose another name", path.display())))
+                }
+                Some(true) => {
+                    return Err(Error::Input(format!(
+                        "a corpus named {name:?} is being imported into {} right now; choose another name or wait",
+                        path.display()
+                    )))
+                }
+                None => {}
+            }
+            let created_at = now(&tx).map_err(err)?;
+            tx.execute(
+                "INSERT INTO corpus (name, source_path, format, created_at, importing_since) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![name, source_path, format, created_at],
+            )
+            .map_err(err)?;
+            let id = tx.last_insert_rowid();
+            tx.commit().map_err(err)?;
+            id
+        };
+        let lock = match ImportLock::take(&path, corpus_id) {
+            Ok(lock) => lock,
+            Err(e) => {
+                self.delete_corpus_rows(corpus_id)?;
+                return Err(e);
+            }
+        };
+        let outcome = self.import_rows(corpus_id, items, progress);
+        let result = match outcome {
+            Ok((_, bad)) if !bad.is_empty() && !skip_bad => {
+                let shown: Vec<String> = bad.iter().take(BAD_ROWS_SHOWN).map(|b| format!("row {}: {}", b.line, b.reason)).collect();
+                Err(Error::Import {
+                    path: source_path.into(),
+                    message: format!(
+                        "{} bad row(s), nothing was imported. {}{}. Fix them, or skip bad rows to import the other rows",
+                        bad.len(),
+                        shown.join("; "),
+                        if bad.len() > BAD_ROWS_SHOWN { "; ..." } else { "" }
+                    ),
+                })
+            }
+            Ok((0, _)) => Err(Error::Import { path: source_path.into(), message: "no records to import (the file has no data rows)".into() }),
+            other => other,
+        };
+        let result = match result {
+            Ok((imported, bad)) => {
+                self.conn.execute("UPDATE corpus SET importing_since = NULL WHERE id = ?1", [corpus_id]).map_err(err).map(|_| (imported, bad))
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok((imported, skipped)) => {
+                lock.release();
+                Ok(ImportOutcome { corpus: self.corpus(name)?, imported, skipped })
+            }
+            Err(e) => {
+                // Nothing of a failed import stays; the lock is held until it is all gone.
+                self.delete_corpus_rows(corpus_id)?;
+                lock.release();
+                Err(e)
+            }
         }
-        let created_at = now(&tx).map_err(err)?;
-        tx.execute(
-            "INSERT INTO corpus (name, source_path, format, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, source_path, format, created_at],
-        )
-        .map_err(err)?;
-        let corpus_id = tx.last_insert_rowid();
+    }
 
+    /// Inserts the rows of a corpus being imported, a transaction per [`IMPORT_CHUNK`].
+    fn import_rows(
+        &mut self,
+        corpus_id: i64,
+        items: &mut dyn Iterator<Item = Result<ImportItem>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(u64, Vec<BadRow>)> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| super::db_error(&path, e);
         let mut bad: Vec<BadRow> = Vec::new();
         let mut imported = 0u64;
-        {
-            let mut insert = tx
-                .prepare("INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(err)?;
-            let mut find_id = tx.prepare("SELECT row_number FROM record WHERE corpus_id = ?1 AND source_id = ?2").map_err(err)?;
-            for item in items {
-                match item? {
-                    ImportItem::Bad(row) => bad.push(row),
-                    ImportItem::Record(r) => {
-                        if let Some(id) = &r.source_id {
-                            let earlier: Option<i64> = find_id.query_row(params![corpus_id, id], |row| row.get(0)).optional().map_err(err)?;
-                            if let Some(earlier) = earlier {
-                                bad.push(BadRow { line: r.row_number, reason: format!("id {id:?} repeats the id of row {earlier}") });
-                                continue;
+        let mut items = items.peekable();
+        while items.peek().is_some() {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+            let started = Instant::now();
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                    .map_err(err)?;
+                let mut find_id = tx.prepare_cached("SELECT row_number FROM record WHERE corpus_id = ?1 AND source_id = ?2").map_err(err)?;
+                while started.elapsed() < IMPORT_CHUNK {
+                    let Some(item) = items.next() else { break };
+                    match item? {
+                        ImportItem::Bad(row) => bad.push(row),
+                        ImportItem::Record(r) => {
+                            if let Some(id) = &r.source_id {
+                                let earlier: Option<i64> = find_id.query_row(params![corpus_id, id], |row| row.get(0)).optional().map_err(err)?;
+                                if let Some(earlier) = earlier {
+                                    bad.push(BadRow { line: r.row_number, reason: format!("id {id:?} repeats the id of row {earlier}") });
+                                    continue;
+                                }
                             }
-                        }
-                        insert.execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata]).map_err(err)?;
-                        imported += 1;
-                        if imported % 1000 == 0 {
-                            progress(imported);
+                            insert.execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata]).map_err(err)?;
+                            imported += 1;
+                            if imported.is_multiple_of(1000) {
+                                progress(imported);
+                            }
                         }
                     }
                 }
             }
+            tx.commit().map_err(err)?;
         }
         progress(imported);
-        if !bad.is_empty() && !skip_bad {
-            // Dropping the transaction rolls everything back: no half import.
-            let shown: Vec<String> = bad.iter().take(BAD_ROWS_SHOWN).map(|b| format!("row {}: {}", b.line, b.reason)).collect();
-            return Err(Error::Import {
-                path: source_path.into(),
-                message: format!(
-                    "{} bad row(s), nothing was imported. {}{}. Fix them, or pass --skip-bad to import the other rows",
-                    bad.len(),
-                    shown.join("; "),
-                    if bad.len() > BAD_ROWS_SHOWN { "; ..." } else { "" }
-                ),
-            });
+        Ok((imported, bad))
+    }
+
+    /// Deletes a corpus and everything in it, a few thousand records per transaction, so that
+    /// other writers keep their turn while a large one goes.
+    fn delete_corpus_rows(&mut self, corpus_id: i64) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| super::db_error(&path, e);
+        loop {
+            let deleted = self
+                .conn
+                .execute("DELETE FROM record WHERE id IN (SELECT id FROM record WHERE corpus_id = ?1 LIMIT 5000)", [corpus_id])
+                .map_err(err)?;
+            if deleted == 0 {
+                break;
+            }
         }
-        if imported == 0 {
-            return Err(Error::Import { path: source_path.into(), message: "no records to import (the file has no data rows)".into() });
+        self.conn.execute("DELETE FROM corpus WHERE id = ?1", [corpus_id]).map_err(err)?;
+        Ok(())
+    }
+
+    /// Removes the rows of imports whose process died half-way (their lock is free).
+    fn remove_abandoned_imports(&mut self) -> Result<()> {
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM corpus WHERE importing_since IS NOT NULL").map_err(|e| self.err(e))?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
+        };
+        for id in ids {
+            if ImportLock::abandoned(&self.path, id) {
+                self.delete_corpus_rows(id)?;
+                let _ = std::fs::remove_file(ImportLock::path(&self.path, id));
+            }
         }
-        tx.commit().map_err(err)?;
-        Ok(ImportOutcome { corpus: self.corpus(name)?, imported, skipped: bad })
+        Ok(())
     }
 
     pub fn corpora(&self) -> Result<Vec<CorpusInfo>> {
@@ -116,7 +255,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT c.id, c.name, c.source_path, c.format, c.created_at, \
-                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c ORDER BY c.name",
+                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c WHERE c.importing_since IS NULL ORDER BY c.name",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], corpus_from_row).map_err(|e| self.err(e))?;
@@ -125,8 +264,11 @@ impl Store {
 
     /// The id of the corpus called `name`, without counting its records.
     pub(crate) fn corpus_id(&self, name: &str) -> Result<i64> {
-        let id: Option<i64> =
-            self.conn.query_row("SELECT id FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM corpus WHERE name = ?1 AND importing_since IS NULL", [name], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
         match id {
             Some(id) => Ok(id),
             None => self.corpus(name).map(|c| c.id),
@@ -139,7 +281,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT c.id, c.name, c.source_path, c.format, c.created_at, \
-                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c WHERE c.name = ?1",
+                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c WHERE c.name = ?1 AND c.importing_since IS NULL",
                 [name],
                 corpus_from_row,
             )
@@ -152,7 +294,7 @@ impl Store {
                 Err(Error::Input(format!(
                     "no corpus named {name:?} in {}; {}",
                     self.path.display(),
-                    if names.is_empty() { "import one with `selectra corpus import`".to_string() } else { format!("it has: {}", names.join(", ")) }
+                    if names.is_empty() { "import one first".to_string() } else { format!("it has: {}", names.join(", ")) }
                 )))
             }
         }

@@ -28,12 +28,39 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// SQLite's `application_id` of a project file ("SLST"), so that tools (`file`, SQLite itself)
+/// and this code tell a project from any other SQLite database.
+pub const APPLICATION_ID: i32 = 0x534C_5354;
+
 impl Store {
-    /// Opens (creating if needed) a project database and brings its schema up to date.
+    /// Opens (creating if needed) a project database and brings its schema up to date. An SQLite
+    /// file of another program is refused before anything is written to it.
     pub fn open(path: &Path) -> Result<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_error(path, e))?;
+        // Only reads until the file is known to be ours (or empty): setting WAL would rewrite
+        // the header of someone else's database.
+        let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(|e| db_error(path, e))?;
+        if application_id != APPLICATION_ID {
+            let tables: Vec<String> = {
+                let mut stmt = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .map_err(|e| db_error(path, e))?;
+                let rows = stmt.query_map([], |row| row.get(0)).map_err(|e| db_error(path, e))?;
+                rows.collect::<rusqlite::Result<_>>().map_err(|e| db_error(path, e))?
+            };
+            // Projects written before the mark existed have application_id 0 and our tables.
+            let ours = application_id == 0 && (tables.is_empty() || ["corpus", "record", "run"].iter().all(|t| tables.iter().any(|n| n == t)));
+            if !ours {
+                return Err(Error::Database {
+                    path: path.to_path_buf(),
+                    message: "not a Selectra Studio project (an SQLite database of another program); it was left untouched. \
+                              Choose a project file, or a new file name to start a project"
+                        .into(),
+                });
+            }
+        }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| db_error(path, e))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| db_error(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| db_error(path, e))?;
@@ -52,11 +79,27 @@ impl Store {
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| Error::Database { path: path.to_path_buf(), message: format!("cannot bring the database schema up to date: {e}") })?;
+        if application_id != APPLICATION_ID {
+            conn.pragma_update(None, "application_id", APPLICATION_ID).map_err(|e| db_error(path, e))?;
+        }
         Ok(Self { conn, path: path.to_path_buf() })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether `path` is this project's database file, or its WAL or shared-memory file.
+    pub fn is_own_file(&self, path: &Path) -> bool {
+        let Ok(db) = std::fs::canonicalize(&self.path) else { return false };
+        let Some(target) = canonical_destination(path) else { return false };
+        let mut own = vec![db.clone()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            own.push(PathBuf::from(name));
+        }
+        own.contains(&target)
     }
 
     /// The schema version recorded in the file.
@@ -73,6 +116,18 @@ impl Store {
     fn err(&self, e: rusqlite::Error) -> Error {
         db_error(&self.path, e)
     }
+}
+
+/// Where a file written to `path` would land: its folder resolved (links, `..`), its name kept.
+fn canonical_destination(path: &Path) -> Option<PathBuf> {
+    if let Ok(existing) = std::fs::canonicalize(path) {
+        return Some(existing);
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
 }
 
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {

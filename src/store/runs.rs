@@ -304,8 +304,27 @@ impl Store {
 pub struct RecordPrediction {
     pub run_id: i64,
     pub model: String,
+    pub multi_label: bool,
+    /// Sorted by score, highest first.
     pub labels: Vec<String>,
     pub scores: Vec<f32>,
+}
+
+impl RecordPrediction {
+    /// What the model suggests for the record: its top label, or for a multi-label run every
+    /// label scoring at least the threshold evaluation uses (possibly none).
+    pub fn suggested(&self) -> Vec<String> {
+        if self.multi_label {
+            self.labels
+                .iter()
+                .zip(&self.scores)
+                .filter(|(_, &s)| f64::from(s) >= crate::evaluate::MULTI_LABEL_THRESHOLD)
+                .map(|(l, _)| l.clone())
+                .collect()
+        } else {
+            self.labels.first().cloned().into_iter().collect()
+        }
+    }
 }
 
 impl Store {
@@ -313,7 +332,10 @@ impl Store {
     pub fn record_predictions(&self, record_id: i64) -> Result<Vec<RecordPrediction>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT p.run_id, r.model, p.labels, p.scores FROM prediction p JOIN run r ON r.id = p.run_id WHERE p.record_id = ?1 ORDER BY p.run_id")
+            .prepare(
+                "SELECT p.run_id, r.model, p.labels, p.scores, r.multi_label FROM prediction p JOIN run r ON r.id = p.run_id \
+                 WHERE p.record_id = ?1 ORDER BY p.run_id",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([record_id], |row| {
@@ -322,6 +344,7 @@ impl Store {
                     model: row.get(1)?,
                     labels: json_list(&row.get::<_, String>(2)?)?,
                     scores: json_list(&row.get::<_, String>(3)?)?,
+                    multi_label: row.get::<_, i64>(4)? != 0,
                 })
             })
             .map_err(|e| self.err(e))?;

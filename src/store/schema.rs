@@ -112,11 +112,17 @@ CREATE TABLE annotation_event (
 CREATE INDEX annotation_event_by_record ON annotation_event (record_id, id);
 "#;
 
+/// Version 3: imports commit in chunks. A corpus whose `importing_since` is set is still being
+/// imported (or its import died): it is invisible to every query until the import clears it.
+const V3: &str = r#"
+ALTER TABLE corpus ADD COLUMN importing_since TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    2
+    3
 }
