@@ -33,6 +33,7 @@ macro_rules! commands {
             published() -> PublishedDto;
             evaluate(args: EvaluateArgs) -> EvaluationDto;
             write_report(args: ReportArgs) -> String;
+            spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> String;
         }
     };
 }

@@ -18,6 +18,13 @@ use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use crate::dto::*;
 use crate::state::AppState;
 
+/// Runs library work on the open project on a blocking worker thread: SQLite may wait on another
+/// writer (an import, a CLI run) for up to its busy timeout, and the UI thread must never wait.
+async fn with_store<T: Send + 'static>(state: &AppState, work: impl FnOnce(&mut Store) -> selectra::Result<T> + Send + 'static) -> CmdResult<T> {
+    let project = state.project();
+    blocking(move || work(&mut crate::state::lock(&project))).await
+}
+
 /// Runs blocking library work off the async runtime's threads.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> selectra::Result<T> + Send + 'static) -> CmdResult<T> {
     match tauri::async_runtime::spawn_blocking(work).await {
@@ -67,7 +74,7 @@ pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult
     let models = state.models.clone();
     blocking(move || {
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        Ok(selectra::inspect::inspect(&model, &args.text)?.into())
+        Ok(InspectionDto::new(selectra::inspect::inspect(&model, &args.text)?, &model))
     })
     .await
 }
@@ -77,7 +84,7 @@ pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> 
     let models = state.models.clone();
     blocking(move || {
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        Ok(selectra::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?.into())
+        Ok(InspectionDto::new(selectra::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?, &model))
     })
     .await
 }
@@ -102,8 +109,8 @@ pub async fn open_project(state: State<'_, AppState>, path: String) -> CmdResult
 }
 
 #[tauri::command]
-pub fn list_corpora(state: State<'_, AppState>) -> CmdResult<Vec<CorpusDto>> {
-    state.with_store(|s| Ok(s.corpora()?.into_iter().map(Into::into).collect()))
+pub async fn list_corpora(state: State<'_, AppState>) -> CmdResult<Vec<CorpusDto>> {
+    with_store(&state, |s| Ok(s.corpora()?.into_iter().map(Into::into).collect())).await
 }
 
 #[tauri::command]
@@ -133,6 +140,7 @@ pub async fn import_corpus(
             label_column: args.label_column,
             metadata_columns: args.metadata_columns,
             skip_bad: args.skip_bad,
+            max_record_bytes: None,
         };
         // Long work gets its own connection, so the UI can browse while it runs (WAL).
         let mut store = Store::open(&db)?;
@@ -161,7 +169,7 @@ pub async fn import_corpus(
 }
 
 #[tauri::command]
-pub fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto> {
+pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto> {
     let status = args.status.as_deref().map(StatusFilter::parse).transpose().map_err(ErrorDto::from)?;
     let query = Query {
         run: args.run,
@@ -180,12 +188,12 @@ pub fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto
         offset: args.offset as u64,
         limit: args.limit as u64,
     };
-    state.with_store(|s| Ok(s.query(&args.corpus, &query)?.into()))
+    with_store(&state, move |s| Ok(s.query(&args.corpus, &query)?.into())).await
 }
 
 #[tauri::command]
-pub fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<RunDto>> {
-    state.with_store(|s| Ok(s.runs(&corpus)?.into_iter().map(Into::into).collect()))
+pub async fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<RunDto>> {
+    with_store(&state, move |s| Ok(s.runs(&corpus)?.into_iter().map(Into::into).collect())).await
 }
 
 /// Runs (or resumes) zero-shot labels over a corpus. Cancelling keeps every finished batch;
@@ -230,24 +238,31 @@ pub fn cancel_task(state: State<'_, AppState>, task: String) -> CmdResult<bool> 
 }
 
 #[tauri::command]
-pub fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResult<Vec<LabelCount>> {
-    state.with_store(|s| Ok(s.label_distribution(run)?.into_iter().map(|(label, count)| LabelCount { label, count: count as f64 }).collect()))
+pub async fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResult<Vec<LabelCount>> {
+    with_store(&state, move |s| Ok(s.label_distribution(run)?.into_iter().map(|(label, count)| LabelCount { label, count: count as f64 }).collect()))
+        .await
 }
 
 #[tauri::command]
-pub fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
-    state.with_store_mut(|s| Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), crate::state::ANNOTATOR)?.into()))
+pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
+    with_store(&state, move |s| Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), crate::state::ANNOTATOR)?.into())).await
 }
 
 /// Undoes this app's last annotation change in `corpus`; `null` when there is nothing to undo.
 #[tauri::command]
-pub fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdResult<Option<AnnotationEventDto>> {
-    state.with_store_mut(|s| Ok(s.undo_last(&corpus, crate::state::ANNOTATOR)?.map(Into::into)))
+pub async fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdResult<Option<AnnotationEventDto>> {
+    with_store(&state, move |s| Ok(s.undo_last(&corpus, crate::state::ANNOTATOR)?.map(Into::into))).await
 }
 
 #[tauri::command]
-pub fn record_predictions(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<RecordPredictionDto>> {
-    state.with_store(|s| Ok(s.record_predictions(record)?.into_iter().map(Into::into).collect()))
+pub async fn record_predictions(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<RecordPredictionDto>> {
+    with_store(&state, move |s| Ok(s.record_predictions(record)?.into_iter().map(Into::into).collect())).await
+}
+
+/// Rows as tab-separated text for the clipboard, formula-safe unless `raw` (the core's rule).
+#[tauri::command]
+pub async fn spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> CmdResult<String> {
+    Ok(selectra::export::tsv(&rows, raw))
 }
 
 #[tauri::command]
@@ -270,6 +285,7 @@ pub async fn published() -> CmdResult<PublishedDto> {
                     metric: s.metric.clone(),
                     mean: s.mean,
                     std: s.std,
+                    display: s.display(),
                     source: s.source.clone(),
                 })
                 .collect(),

@@ -83,8 +83,8 @@ pub struct ModelFacts {
     pub max_positions: usize,
     pub labels: Vec<String>,
     pub do_lower_case: bool,
-    /// What the tokenizer's own files say (`null`: follow lower-casing).
-    pub strip_accents_configured: Option<bool>,
+    /// Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
+    pub files_strip_accents: bool,
     /// What is in effect, after the user's override.
     pub strips_accents: bool,
 }
@@ -110,7 +110,7 @@ impl From<&selectra::Model> for ModelFacts {
             max_positions: m.tokenizer.max_length(),
             labels: c.id2label.clone(),
             do_lower_case: settings.do_lower_case,
-            strip_accents_configured: settings.strip_accents,
+            files_strip_accents: m.tokenizer.files_strip_accents(),
             strips_accents: m.tokenizer.strips_accents(),
         }
     }
@@ -140,6 +140,9 @@ pub struct TokenDto {
     pub end: usize,
     pub logit: f32,
     pub probability: f32,
+    /// Accents kept on a model whose files strip them, and this piece has one: its embedding
+    /// was never trained.
+    pub untrained_embedding: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -150,6 +153,7 @@ pub struct WordDto {
     pub probability: f32,
     pub first_token: usize,
     pub token_count: usize,
+    pub untrained_embedding: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -159,6 +163,17 @@ pub struct InspectionDto {
     pub tokens: Vec<TokenDto>,
     pub words: Vec<WordDto>,
     pub truncated: bool,
+    /// Whether the model's files strip accents, and whether accents were stripped here.
+    pub files_strip_accents: bool,
+    pub strips_accents: bool,
+    /// What an untrained-embedding mark means (the core's wording).
+    pub untrained_note: String,
+}
+
+impl InspectionDto {
+    pub fn new(i: selectra::inspect::Inspection, model: &selectra::Model) -> Self {
+        Self { files_strip_accents: model.tokenizer.files_strip_accents(), strips_accents: model.tokenizer.strips_accents(), ..Self::from(i) }
+    }
 }
 
 impl From<selectra::inspect::Inspection> for InspectionDto {
@@ -173,16 +188,28 @@ impl From<selectra::inspect::Inspection> for InspectionDto {
                 probability: w.probability,
                 first_token: w.first_token,
                 token_count: w.token_count,
+                untrained_embedding: w.untrained_embedding,
             })
             .collect();
         Self {
             tokens: i
                 .tokens
                 .iter()
-                .map(|t| TokenDto { token: t.token.clone(), id: t.id, start: t.start, end: t.end, logit: t.logit, probability: t.probability })
+                .map(|t| TokenDto {
+                    token: t.token.clone(),
+                    id: t.id,
+                    start: t.start,
+                    end: t.end,
+                    logit: t.logit,
+                    probability: t.probability,
+                    untrained_embedding: t.untrained_embedding,
+                })
                 .collect(),
             words,
             truncated: i.truncated,
+            files_strip_accents: false,
+            strips_accents: false,
+            untrained_note: selectra::inspect::UNTRAINED_NOTE.to_string(),
             model: i.model,
             text: i.text,
         }
@@ -476,11 +503,13 @@ pub struct RecordPredictionDto {
     pub model: String,
     pub labels: Vec<String>,
     pub scores: Vec<f32>,
+    /// The labels the run suggests (the core decides: top label, or those over the threshold).
+    pub suggested: Vec<String>,
 }
 
 impl From<selectra::store::RecordPrediction> for RecordPredictionDto {
     fn from(p: selectra::store::RecordPrediction) -> Self {
-        Self { run_id: p.run_id as f64, model: p.model, labels: p.labels, scores: p.scores }
+        Self { suggested: p.suggested(), run_id: p.run_id as f64, model: p.model, labels: p.labels, scores: p.scores }
     }
 }
 
@@ -494,6 +523,8 @@ pub struct PublishedScoreDto {
     pub metric: String,
     pub mean: f64,
     pub std: Option<f64>,
+    /// The number as the source prints it ("0.865 ± 0.004", "0.8691"): what the table shows.
+    pub display: String,
     pub source: String,
 }
 

@@ -11,20 +11,25 @@ use selectra::store::Store;
 use selectra::tokenize::TokenizerOptions;
 use selectra::{LoadOptions, Model};
 
-use crate::dto::{AppInfo, CmdResult, ErrorDto, ModelRef};
+use crate::dto::{AppInfo, ModelRef};
 
-/// The name annotations made in the app are stored under (undo only undoes this annotator's changes).
+/// The name annotations made in the app are stored under. Undo takes back this annotator's own
+/// latest change only (see `Store::undo_last`), so a shared project's other annotators and CLI
+/// jobs are never undone from here.
 pub const ANNOTATOR: &str = "app";
 
 /// A poisoned lock only means another command panicked; the data behind it is still consistent
 /// (every store write is a transaction), so carry on with it.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub struct AppState {
     pub hub: HubSettings,
-    project: Mutex<Store>,
+    /// Shared with the blocking worker threads that run the commands (never the UI thread).
+    project: Arc<Mutex<Store>>,
+    /// The open project's path, kept apart so that reading it never waits on a busy store.
+    project_path: Mutex<PathBuf>,
     pub models: ModelCache,
     pub tasks: Tasks,
 }
@@ -32,7 +37,14 @@ pub struct AppState {
 impl AppState {
     pub fn new(project: &Path) -> selectra::Result<Self> {
         let hub = HubSettings::from_env();
-        Ok(Self { models: ModelCache::new(hub.clone()), hub, project: Mutex::new(Store::open(project)?), tasks: Tasks::default() })
+        let store = Store::open(project)?;
+        Ok(Self {
+            models: ModelCache::new(hub.clone()),
+            hub,
+            project_path: Mutex::new(store.path().to_path_buf()),
+            project: Arc::new(Mutex::new(store)),
+            tasks: Tasks::default(),
+        })
     }
 
     pub fn info(&self) -> AppInfo {
@@ -45,19 +57,18 @@ impl AppState {
     }
 
     pub fn project_path(&self) -> PathBuf {
-        lock(&self.project).path().to_path_buf()
+        lock(&self.project_path).clone()
     }
 
     pub fn set_project(&self, store: Store) {
+        let path = store.path().to_path_buf();
         *lock(&self.project) = store;
+        *lock(&self.project_path) = path;
     }
 
-    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> selectra::Result<T>) -> CmdResult<T> {
-        f(&lock(&self.project)).map_err(ErrorDto::from)
-    }
-
-    pub fn with_store_mut<T>(&self, f: impl FnOnce(&mut Store) -> selectra::Result<T>) -> CmdResult<T> {
-        f(&mut lock(&self.project)).map_err(ErrorDto::from)
+    /// The open project, for a worker thread to lock.
+    pub fn project(&self) -> Arc<Mutex<Store>> {
+        self.project.clone()
     }
 }
 
@@ -66,8 +77,11 @@ impl AppState {
 #[derive(Clone)]
 pub struct ModelCache {
     hub: HubSettings,
-    loaded: Arc<Mutex<HashMap<(String, Option<bool>), Arc<Model>>>>,
+    loaded: Arc<Mutex<HashMap<ModelKey, Arc<Model>>>>,
 }
+
+/// A model spec as the user typed it, and the accent-stripping override.
+type ModelKey = (String, Option<bool>);
 
 impl ModelCache {
     fn new(hub: HubSettings) -> Self {

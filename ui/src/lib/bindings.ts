@@ -29,9 +29,9 @@ export type ModelFacts = { name: string, folder: string, weights_file: string, m
  */
 role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, do_lower_case: boolean, 
 /**
- * What the tokenizer's own files say (`null`: follow lower-casing).
+ * Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
  */
-strip_accents_configured: boolean | null, 
+files_strip_accents: boolean, 
 /**
  * What is in effect, after the user's override.
  */
@@ -45,11 +45,24 @@ export type TokenDto = { token: string, id: number,
 /**
  * Character (Unicode scalar) offsets into the text, end exclusive.
  */
-start: number, end: number, logit: number, probability: number, };
+start: number, end: number, logit: number, probability: number, 
+/**
+ * Accents kept on a model whose files strip them, and this piece has one: its embedding
+ * was never trained.
+ */
+untrained_embedding: boolean, };
 
-export type WordDto = { text: string, start: number, end: number, probability: number, first_token: number, token_count: number, };
+export type WordDto = { text: string, start: number, end: number, probability: number, first_token: number, token_count: number, untrained_embedding: boolean, };
 
-export type InspectionDto = { model: string, text: string, tokens: Array<TokenDto>, words: Array<WordDto>, truncated: boolean, };
+export type InspectionDto = { model: string, text: string, tokens: Array<TokenDto>, words: Array<WordDto>, truncated: boolean, 
+/**
+ * Whether the model's files strip accents, and whether accents were stripped here.
+ */
+files_strip_accents: boolean, strips_accents: boolean, 
+/**
+ * What an untrained-embedding mark means (the core's wording).
+ */
+untrained_note: string, };
 
 export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
 
@@ -103,9 +116,17 @@ export type AnnotationEventDto = { record_id: number,
  */
 labels: Array<string> | null, status: StatusDto | null, undo: boolean, };
 
-export type RecordPredictionDto = { run_id: number, model: string, labels: Array<string>, scores: Array<number>, };
+export type RecordPredictionDto = { run_id: number, model: string, labels: Array<string>, scores: Array<number>, 
+/**
+ * The labels the run suggests (the core decides: top label, or those over the threshold).
+ */
+suggested: Array<string>, };
 
-export type PublishedScoreDto = { model: string, hub_id: string, family: string, params_millions: number | null, task: string, metric: string, mean: number, std: number | null, source: string, };
+export type PublishedScoreDto = { model: string, hub_id: string, family: string, params_millions: number | null, task: string, metric: string, mean: number, std: number | null, 
+/**
+ * The number as the source prints it ("0.865 ± 0.004", "0.8691"): what the table shows.
+ */
+display: string, source: string, };
 
 export type SourceDto = { key: string, citation: string, url: string, note: string, };
 
@@ -170,4 +191,5 @@ export type Commands = {
   published: { args: {}; result: PublishedDto };
   evaluate: { args: { args: EvaluateArgs }; result: EvaluationDto };
   write_report: { args: { args: ReportArgs }; result: string };
+  spreadsheet_text: { args: { rows: Array<Array<string>>; raw: boolean }; result: string };
 };

@@ -33,11 +33,8 @@ export function svgUrl(svg: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
-/** Tab-separated rows, for pasting into a spreadsheet. */
-export function tsv(rows: (string | number)[][]): string {
-  return rows.map((r) => r.map((c) => String(c).replace(/[\t\n]/g, " ")).join("\t")).join("\n");
-}
-
+/** Labels typed as a comma-separated list, for labeling without a run: blanks and repeats are
+ * dropped (a repeat would be the same button twice). */
 export function splitLabels(text: string): string[] {
-  return text.split(",").map((l) => l.trim()).filter((l) => l.length > 0);
+  return [...new Set(text.split(",").map((l) => l.trim()).filter((l) => l.length > 0))];
 }

@@ -11,14 +11,21 @@ import { clearMocks, mockCommands, sendOnChannel } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
 
-function inspection(probabilities: number[]): InspectionDto {
+function inspection(probabilities: number[], untrained: boolean[] = []): InspectionDto {
   const words = ["El", "perro", "come"];
   return {
     model: "disc",
     text: "El perro come",
     truncated: false,
-    tokens: probabilities.map((p, i) => ({ token: words[i], id: i, start: 0, end: 1, logit: Math.log(p / (1 - p)), probability: p })),
-    words: probabilities.map((p, i) => ({ text: words[i], start: 0, end: 1, probability: p, first_token: i, token_count: 1 })),
+    tokens: probabilities.map((p, i) => ({
+      token: words[i], id: i, start: 0, end: 1, logit: Math.log(p / (1 - p)), probability: p, untrained_embedding: untrained[i] ?? false,
+    })),
+    words: probabilities.map((p, i) => ({
+      text: words[i], start: 0, end: 1, probability: p, first_token: i, token_count: 1, untrained_embedding: untrained[i] ?? false,
+    })),
+    files_strip_accents: true,
+    strips_accents: untrained.length === 0,
+    untrained_note: "embedding not trained: see the SELECTRA card's note",
   };
 }
 
@@ -58,8 +65,10 @@ describe("Inspector", () => {
     const shown = [...document.querySelectorAll("td.probability")].map((td) => td.textContent);
     expect(shown).toEqual(["0.1000", "0.2000", "0.9000"]);
     expect(document.querySelector(".tok[data-index='2']")!.getAttribute("title")).toContain("P(replaced) 0.9000");
-    // The default follows the model card: keep accents.
-    expect((calls.find((c) => c.cmd === "inspect")!.args.args as { model: { strip_accents: boolean } }).model.strip_accents).toBe(false);
+    // The default is the model's own files' setting (no override), the faithful one for a
+    // discriminator pre-trained with accents stripped.
+    expect((calls.find((c) => c.cmd === "inspect")!.args.args as { model: { strip_accents: boolean | null } }).model.strip_accents).toBeNull();
+    expect(document.querySelector(".untrained-mark")).toBeNull();
 
     await fireEvent.click(document.querySelector(".tok[data-index='1']")!);
     const field = document.querySelector("#replacement") as HTMLInputElement;
@@ -69,6 +78,51 @@ describe("Inspector", () => {
     const replaced = calls.find((c) => c.cmd === "inspect_replaced")!.args.args as { index: number; replacement: string };
     expect(replaced).toMatchObject({ index: 1, replacement: "gato" });
     expect([...document.querySelectorAll("td.probability")].map((td) => td.textContent)).toEqual(["0.1000", "0.6000", "0.3000"]);
+  });
+
+  it("marks tokens whose embedding was never trained when accents are kept, with the core's note", async () => {
+    const calls = mockCommands({ inspect: () => inspection([0.1, 0.2, 0.9], [false, true, false]) });
+    render(Inspector);
+    await fireEvent.input(document.querySelector("#inspect-model")!, { target: { value: "disc" } });
+    await fireEvent.change(document.querySelector("#inspect-accents")!, { target: { value: "keep" } });
+    await waitFor(() => expect(document.querySelectorAll(".tok.untrained")).toHaveLength(1));
+    expect((calls.at(-1)!.args.args as { model: { strip_accents: boolean | null } }).model.strip_accents).toBe(false);
+    const marked = document.querySelector(".tok.untrained")!;
+    expect(marked.getAttribute("data-index")).toBe("1");
+    expect(marked.querySelector(".untrained-mark")!.textContent).toBe("*");
+    expect(marked.getAttribute("title")).toContain("embedding not trained");
+    expect(document.querySelector(".untrained-note")!.textContent).toContain("SELECTRA card's note");
+  });
+
+  it("inspects the same model typed into both fields without breaking the list", async () => {
+    mockCommands({ inspect: () => inspection([0.1, 0.2, 0.9]) });
+    render(Inspector);
+    await fireEvent.input(document.querySelector("#inspect-model")!, { target: { value: "disc" } });
+    await fireEvent.input(document.querySelector("#inspect-model-b")!, { target: { value: "disc" } });
+    await fireEvent.click(screen.getByText("Inspect"));
+    await waitFor(() => expect(document.querySelectorAll(".result")).toHaveLength(2));
+    expect(document.querySelectorAll("td.probability")).toHaveLength(6);
+  });
+
+  it("copies the table as the core writes it, formula-safe unless raw cells are asked for", async () => {
+    const written: string[] = [];
+    Object.defineProperty(navigator, "clipboard", { value: { writeText: async (t: string) => void written.push(t) }, configurable: true });
+    const calls = mockCommands({
+      inspect: () => inspection([0.1, 0.2, 0.9]),
+      spreadsheet_text: (a) => ((a.raw as boolean) ? "raw" : "guarded"),
+    });
+    render(Inspector);
+    await fireEvent.input(document.querySelector("#inspect-model")!, { target: { value: "disc" } });
+    await fireEvent.click(screen.getByText("Inspect"));
+    await waitFor(() => expect(document.querySelectorAll("td.probability")).toHaveLength(3));
+    await fireEvent.click(document.querySelector("#inspect-copy")!);
+    await waitFor(() => expect(written).toEqual(["guarded"]));
+    const rows = calls.find((c) => c.cmd === "spreadsheet_text")!.args.rows as string[][];
+    expect(rows[0]).toEqual(["model", "token", "start", "end", "logit", "P(replaced)"]);
+    expect(rows).toHaveLength(4);
+    await fireEvent.click(document.querySelector("#inspect-raw")!);
+    await fireEvent.click(document.querySelector("#inspect-copy")!);
+    await waitFor(() => expect(written).toEqual(["guarded", "raw"]));
   });
 
   it("shows the core's error message", async () => {
@@ -99,7 +153,7 @@ describe("Models", () => {
       name: "Recognai/selectra_small", folder: "/cache", weights_file: "pytorch_model.bin", model_type: "electra",
       architecture: "ElectraForPreTraining", role: "discriminator", parameters: 21_800_000, layers: 12, hidden_size: 256,
       embedding_size: 128, attention_heads: 4, intermediate_size: 1024, vocab_size: 50000, max_positions: 512, labels: [],
-      do_lower_case: false, strip_accents_configured: true, strips_accents: true,
+      do_lower_case: false, files_strip_accents: true, strips_accents: true,
     });
     await waitFor(() => expect(document.querySelector("#fact-params")!.textContent).toBe("21.8M"));
     expect(app.models.map((m) => m.spec)).toEqual(["Recognai/selectra_small"]);
@@ -109,13 +163,17 @@ describe("Models", () => {
 describe("Annotate", () => {
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
     const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { top_label: "economía" })];
+    const prediction = (record: number) =>
+      record === 2
+        ? [{ run_id: 7, model: "zs", labels: ["economía", "cultura", "deportes"], scores: [0.7, 0.2, 0.1], suggested: ["economía"] }]
+        : [{ run_id: 7, model: "zs", labels: ["deportes", "cultura", "economía"], scores: [0.5, 0.3, 0.2], suggested: ["deportes"] }];
     const calls = mockCommands({
       list_runs: () => [RUN],
       browse: (a) => {
         const args = a.args as { status: string | null };
         return args.status === "unannotated" ? { rows: [], total: 2 } : { rows, total: 2 };
       },
-      record_predictions: () => [],
+      record_predictions: (a) => prediction(a.record as number),
       annotate: (a) => {
         const args = a.args as { record_id: number; labels: string[]; status: string };
         return { record_id: args.record_id, labels: args.labels, status: args.status, undo: false };
@@ -129,15 +187,37 @@ describe("Annotate", () => {
     await fireEvent.keyDown(panel, { key: "Enter" });
     await waitFor(() => expect(calls.some((c) => c.cmd === "annotate")).toBe(true));
     expect(calls.find((c) => c.cmd === "annotate")!.args.args).toEqual({ record_id: 1, labels: ["economía"], status: "accepted" });
-    // Enter moved on to the next record; Enter alone accepts the model's label.
+    // Enter moved on to the next record, whose suggestion is shown as picked before Enter is
+    // pressed; Enter saves exactly the label displayed as selected.
     await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("La bolsa cayó"));
+    await waitFor(() => expect(document.querySelectorAll(".labels button.picked")).toHaveLength(1));
+    const shownPicked = document.querySelector(".labels button.picked") as HTMLElement;
+    expect(shownPicked.getAttribute("aria-pressed")).toBe("true");
+    expect(shownPicked.textContent).toContain("suggested 0.70");
+    expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves: economía");
     await fireEvent.keyDown(panel, { key: "Enter" });
     await waitFor(() => expect(calls.filter((c) => c.cmd === "annotate")).toHaveLength(2));
-    expect(calls.filter((c) => c.cmd === "annotate")[1].args.args).toMatchObject({ record_id: 2, labels: ["economía"] });
+    expect(calls.filter((c) => c.cmd === "annotate")[1].args.args).toMatchObject({ record_id: 2, labels: [shownPicked.dataset.label] });
     await fireEvent.keyDown(panel, { key: "z", ctrlKey: true });
     await waitFor(() => expect(calls.some((c) => c.cmd === "undo_annotation")).toBe(true));
     await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("El equipo ganó"));
     expect(document.querySelector("#an-state")!.textContent).toBe("not annotated");
+  });
+
+  it("never saves a label the user did not see: Enter before anything is picked saves nothing", async () => {
+    const calls = mockCommands({
+      list_runs: () => [],
+      browse: () => ({ rows: [record(1, "texto")], total: 1 }),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.input(document.querySelector("#an-labels")!, { target: { value: "a, b, a" } });
+    expect(document.querySelectorAll(".labels button")).toHaveLength(2);
+    expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves nothing yet");
+    await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "Enter" });
+    expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
+    expect(document.body.textContent).toContain("Pick a label first");
   });
 
   it("typing in a field does not trigger labeling keys", async () => {
@@ -186,7 +266,7 @@ describe("corpus text is never markup", () => {
     mockCommands({
       list_runs: () => [{ ...RUN, labels: [HOSTILE, "b"] }],
       browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE })], total: 1 }),
-      record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9] }],
+      record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9], suggested: [HOSTILE] }],
     });
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain(HOSTILE));
@@ -194,6 +274,15 @@ describe("corpus text is never markup", () => {
     expect(document.querySelector("img")).toBeNull();
     expect(document.querySelector("b")).toBeNull();
     expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("a file with duplicate and blank column names previews without breaking the list", async () => {
+    mockCommands({ preview_import: () => ({ format: "csv", columns: ["text", "text", "", ""], rows: [["a", "b", "c", "d"]] }) });
+    render(Corpora);
+    await fireEvent.input(document.querySelector("#import-path")!, { target: { value: "/tmp/c.csv" } });
+    await fireEvent.click(document.querySelector("#import-preview")!);
+    await waitFor(() => expect(document.querySelectorAll("#preview-table th")).toHaveLength(4));
+    expect(document.querySelector("#preview-table")!.textContent).toContain("d");
   });
 
   it("in the import preview too", async () => {
