@@ -39,6 +39,9 @@ const BAD_ROWS_SHOWN: usize = 10;
 /// app, a CLI run) never wait longer than about this for the write lock.
 pub const IMPORT_CHUNK: Duration = Duration::from_millis(200);
 
+/// The pause between two chunks: several times the busy handler's 1 ms look interval.
+const CHUNK_GAP: Duration = Duration::from_millis(4);
+
 /// Holds the exclusive lock on an import's lock file (`<db>-import-<corpus id>.lock`) for as long
 /// as the import runs: the operating system releases it when the process dies, which is how a
 /// later import tells a live import from one killed half-way.
@@ -211,6 +214,9 @@ impl Store {
                 }
             }
             tx.commit().map_err(err)?;
+            // A moment without the write lock, so that a waiting writer (labeling) takes its
+            // turn between chunks instead of after the whole import.
+            std::thread::sleep(CHUNK_GAP);
         }
         progress(imported);
         Ok((imported, bad))

@@ -2,8 +2,8 @@
 //!
 //! This is the only module that touches rusqlite. Durability rules: WAL journal with
 //! `synchronous=FULL` (a committed transaction survives kill -9 and power loss), foreign keys on,
-//! writers take the lock up front (`BEGIN IMMEDIATE`) and wait on a busy timeout instead of
-//! failing, and every multi-row change is one transaction, so a crash leaves all of it or none.
+//! writers take the lock up front (`BEGIN IMMEDIATE`) and wait for it (polling every millisecond,
+//! see [`wait_for_lock`]) instead of failing, and every multi-row change is one transaction, so a crash leaves all of it or none.
 
 mod annotations;
 mod corpus;
@@ -38,7 +38,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_error(path, e))?;
+        conn.busy_handler(Some(wait_for_lock)).map_err(|e| db_error(path, e))?;
         // Only reads until the file is known to be ours (or empty): setting WAL would rewrite
         // the header of someone else's database.
         let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(|e| db_error(path, e))?;
@@ -117,6 +117,18 @@ impl Store {
         db_error(&self.path, e)
     }
 }
+
+/// SQLite's busy handler: wait for another writer's lock up to [`BUSY_TIMEOUT`], looking every
+/// millisecond. SQLite's own `busy_timeout` backs off to 100 ms between looks, so a writer that
+/// waits behind an import's chunks rarely looks in the short gap between two of them and can
+/// starve for seconds; looking often makes the wait about one chunk.
+fn wait_for_lock(attempts: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    u128::from(attempts.unsigned_abs()) < BUSY_TIMEOUT.as_millis()
+}
+
+/// How long a writer waits for another connection's write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a file written to `path` would land: its folder resolved (links, `..`), its name kept.
 fn canonical_destination(path: &Path) -> Option<PathBuf> {
