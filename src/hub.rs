@@ -42,6 +42,11 @@ impl ModelSource {
         if path.is_file() {
             return Err(Error::ModelSpec(format!("{spec} is a file; a model is a folder (with config.json) or a Hub id ORG/NAME[@REVISION]")));
         }
+        if looks_like_path(spec) {
+            return Err(Error::ModelSpec(format!(
+                "the folder {spec} does not exist (it is written as a path, so it is not read as a Hub id ORG/NAME[@REVISION])"
+            )));
+        }
         let (repo, revision) = match spec.split_once('@') {
             Some((repo, rev)) => (repo, Some(rev)),
             None => (spec, None),
@@ -69,6 +74,18 @@ impl ModelSource {
             ModelSource::Hub { repo, revision: None } => repo.clone(),
         }
     }
+}
+
+/// Whether `spec` is written as a file-system path on any of the systems the app runs on: absolute
+/// (`/x`, `C:\x`, `C:/x`, `\\server\share`), relative to the current or home folder (`./x`,
+/// `../x`, `~/x`), or with a backslash before any `@`. Such a spec is always a folder, never a Hub
+/// id, whatever system parses it (a Hub id never starts with `.`, `/` or `~`, and its `ORG/NAME`
+/// has no backslash or `:`; a bad revision after the `@` is reported as one).
+pub fn looks_like_path(spec: &str) -> bool {
+    let b = spec.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    let before_revision = spec.split('@').next().unwrap_or(spec);
+    drive || spec.starts_with(['/', '.', '~']) || before_revision.contains('\\')
 }
 
 /// A revision is a branch, tag, `refs/pr/N` or commit: a git ref name (`git check-ref-format`'s
@@ -107,7 +124,12 @@ pub struct HubSettings {
 
 impl HubSettings {
     pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// The settings from environment variables as `var` reads them (testable per system).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |k: &str| var(k).filter(|v| !v.is_empty());
         let home = var("HOME").or_else(|| var("USERPROFILE")).map(PathBuf::from).unwrap_or_default();
         let hf_home = var("HF_HOME")
             .map(PathBuf::from)
@@ -454,6 +476,57 @@ mod tests {
         ] {
             check(bad, None);
         }
+    }
+
+    /// Paths as each system writes them are folders, never Hub ids, on whichever system parses
+    /// them; a missing one says so.
+    #[test]
+    fn paths_of_every_system_are_folders() {
+        for spec in [
+            "C:\\models\\selectra",
+            "C:/models/selectra",
+            "c:models",
+            "\\\\server\\share\\selectra",
+            "//server/share/selectra",
+            "/home/ana/models/selectra",
+            "/Users/ana/Models/selectra",
+            "./selectra",
+            "../models/selectra",
+            "~/models/selectra",
+            "models\\selectra",
+        ] {
+            assert!(looks_like_path(spec), "{spec}");
+            let e = ModelSource::parse(spec).unwrap_err().to_string();
+            assert!(e.contains("does not exist") && e.contains("not read as a Hub id"), "{spec}: {e}");
+        }
+        for hub in ["Recognai/selectra_small", "Org/model.v2@refs/pr/1", "bertin-project/bertin-roberta-base-spanish@v1-512"] {
+            assert!(!looks_like_path(hub), "{hub}");
+        }
+    }
+
+    /// The cache folder follows huggingface_hub on each system: HF_HUB_CACHE, else HF_HOME/hub,
+    /// else XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub, where ~ is HOME
+    /// (Linux, macOS) or USERPROFILE (Windows, which has no HOME).
+    #[test]
+    fn the_cache_folder_follows_huggingface_hub_on_each_system() {
+        let settings = |vars: &[(&str, &str)]| {
+            let vars: std::collections::HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            HubSettings::from_vars(|k| vars.get(k).cloned())
+        };
+        let linux = settings(&[("HOME", "/home/ana")]);
+        assert_eq!(linux.cache_dir, Path::new("/home/ana").join(".cache").join("huggingface").join("hub"));
+        let macos = settings(&[("HOME", "/Users/ana")]);
+        assert_eq!(macos.cache_dir, Path::new("/Users/ana").join(".cache").join("huggingface").join("hub"));
+        let windows = settings(&[("USERPROFILE", "C:\\Users\\ana")]);
+        assert_eq!(windows.cache_dir, Path::new("C:\\Users\\ana").join(".cache").join("huggingface").join("hub"));
+        let xdg = settings(&[("HOME", "/home/ana"), ("XDG_CACHE_HOME", "/tmp/xdg")]);
+        assert_eq!(xdg.cache_dir, Path::new("/tmp/xdg").join("huggingface").join("hub"));
+        let home = settings(&[("HOME", "/home/ana"), ("HF_HOME", "/data/hf")]);
+        assert_eq!(home.cache_dir, Path::new("/data/hf").join("hub"));
+        let cache = settings(&[("HOME", "/home/ana"), ("HF_HOME", "/data/hf"), ("HF_HUB_CACHE", "/fast/hub")]);
+        assert_eq!(cache.cache_dir, Path::new("/fast/hub"));
+        assert!(settings(&[("HF_HUB_OFFLINE", "1")]).offline && settings(&[("HF_HUB_OFFLINE", "true")]).offline);
+        assert!(!settings(&[("HF_HUB_OFFLINE", "0")]).offline);
     }
 
     #[test]

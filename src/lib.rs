@@ -31,4 +31,8 @@ pub mod tokenize;
 pub mod zeroshot;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// This build's version and the commit it was built from, as `selectra --version` and the app's
+/// About show them: "0.1.0 (0123456789ab)".
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SELECTRA_COMMIT"), ")");
 pub use model::{LoadOptions, Model};

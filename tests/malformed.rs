@@ -295,7 +295,7 @@ fn bad_input_gives_clear_errors() {
         (&["zeroshot", "--model", disc, "--labels", "a,b", "hola"], &["ElectraForPreTraining", "NLI"]),
         (&["inspect", "--model", nli, "hola"], &["ElectraForSequenceClassification", "discriminator"]),
         (&["inspect", "--model", "no/such/folder", "hola"], &["neither an existing folder nor a Hub id"]),
-        (&["inspect", "--model", "./missing-folder", "hola"], &["neither an existing folder nor a Hub id"]),
+        (&["inspect", "--model", "./missing-folder", "hola"], &["folder ./missing-folder does not exist"]),
         (&["inspect", "--model", "Recognai/selectra_small@", "hola"], &["ORG/NAME[@REVISION]"]),
         // A revision is a git ref name or a commit: it never becomes a path out of the cache.
         (&["inspect", "--model", "Recognai/selectra_small@../../x", "hola"], &["revision", "../../x"]),

@@ -32,7 +32,7 @@ macro_rules! out {
 }
 
 #[derive(Parser)]
-#[command(name = "selectra", version, about = "SELECTRA (Spanish ELECTRA) models from the command line")]
+#[command(name = "selectra", version = selectra::VERSION, about = "SELECTRA (Spanish ELECTRA) models from the command line")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
