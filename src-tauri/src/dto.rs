@@ -26,6 +26,7 @@ pub type CmdResult<T> = Result<T, ErrorDto>;
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct AppInfo {
+    /// The core's version and commit, as `selectra --version` prints them.
     pub version: String,
     /// The open project database.
     pub project: String,

@@ -4,6 +4,7 @@
 
 mod bindings;
 mod commands;
+mod data_dir;
 mod dto;
 mod state;
 
@@ -20,18 +21,15 @@ macro_rules! handler {
 }
 
 /// Opens the window. The project database is `SELECTRA_STUDIO_PROJECT` when set, else
-/// `project.sqlite` in the app's data folder (created on first start).
+/// `project.sqlite` in the app's data folder (created on first start; a project in the first
+/// release's folder is moved there, see `data_dir`).
 pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let project = match std::env::var_os("SELECTRA_STUDIO_PROJECT") {
                 Some(path) => std::path::PathBuf::from(path),
-                None => {
-                    let dir = app.path().app_data_dir()?;
-                    std::fs::create_dir_all(&dir)?;
-                    dir.join("project.sqlite")
-                }
+                None => data_dir::default_project(&app.path().app_data_dir()?)?,
             };
             let state = state::AppState::new(&project).map_err(|e| format!("cannot open the project {}: {e}", project.display()))?;
             app.manage(state);

@@ -49,7 +49,7 @@ impl AppState {
 
     pub fn info(&self) -> AppInfo {
         AppInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: selectra::VERSION.to_string(),
             project: self.project_path().display().to_string(),
             hub_cache: self.hub.cache_dir.display().to_string(),
             offline: self.hub.offline,

@@ -254,6 +254,9 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let facts = wait_text(&c, "#model-facts", "discriminator").await;
     assert!(facts.contains("disc-project-tokjson"), "{facts}");
     screenshot(&c, "models").await;
+    // About names the core's version and commit, the same line `selectra --version` prints.
+    click(&c, "#about summary").await;
+    wait_text(&c, "#about-version", selectra::VERSION).await;
 
     // Inspector: the token scores shown are transformers' (to the 4 decimals displayed).
     let sentence = "El perro come carne y la casa es azul.";
@@ -334,5 +337,5 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#an-progress", "5 of 32 annotated").await;
     wait_text(&c, "#an-state", "accepted: deportes").await;
     bounded("close the app", c.close()).await.expect("close the app");
-    assert!(harness.data.path().join("xdg/studio.selectra.app/project.sqlite").is_file(), "the default project lives in the app's data folder");
+    assert!(harness.data.path().join("xdg/studio.selectra.desktop/project.sqlite").is_file(), "the default project lives in the app's data folder");
 }

@@ -7,7 +7,11 @@ export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download
 
 export type ErrorDto = { code: ErrorCode, message: string, };
 
-export type AppInfo = { version: string, 
+export type AppInfo = { 
+/**
+ * The core's version and commit, as `selectra --version` prints them.
+ */
+version: string, 
 /**
  * The open project database.
  */
