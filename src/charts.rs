@@ -228,6 +228,32 @@ fn grouped_bars<DB: DrawingBackend>(
     legend(&side, series)
 }
 
+/// Where each point's label goes, relative to the point: the first of a few places around it
+/// (right, left; above, below, further out) whose box overlaps no label placed before it and no
+/// point. Text is 12 px, about 7 px a character.
+fn label_offsets(points: &[(i32, i32)], labels: &[String]) -> Vec<(i32, i32)> {
+    const HEIGHT: i32 = 14;
+    let overlaps = |a: (i32, i32, i32, i32), b: (i32, i32, i32, i32)| a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    let markers: Vec<(i32, i32, i32, i32)> = points.iter().map(|&(x, y)| (x - 6, y - 6, x + 6, y + 6)).collect();
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by_key(|&i| (points[i].0, points[i].1));
+    let mut offsets = vec![(8, -20); points.len()];
+    for i in order {
+        let (x, y) = points[i];
+        let width = 7 * labels[i].chars().count() as i32;
+        let candidates = [(8, -20), (8, 6), (-8 - width, -20), (-8 - width, 6), (8, -36), (8, 22), (-8 - width, -36), (-8 - width, 22)];
+        let fits = |&(dx, dy): &(i32, i32)| {
+            let b = (x + dx, y + dy, x + dx + width, y + dy + HEIGHT);
+            !placed.iter().chain(&markers).any(|&o| overlaps(b, o))
+        };
+        let (dx, dy) = candidates.iter().copied().find(fits).unwrap_or(candidates[0]);
+        placed.push((x + dx, y + dy, x + dx + width, y + dy + HEIGHT));
+        offsets[i] = (dx, dy);
+    }
+    offsets
+}
+
 fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, y_label: &str, points: &[SizedScore]) -> DrawResult<DB> {
     let (lo_x, hi_x) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.params_millions), hi.max(p.params_millions)));
     let (lo_y, hi_y) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.score), hi.max(p.score)));
@@ -264,15 +290,17 @@ fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
         .draw_series(LineSeries::new(front.clone(), colour(1).stroke_width(2)))?
         .label("Pareto front")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour(1).stroke_width(2)));
-    for (i, p) in points.iter().enumerate() {
+    // Labels go where they overlap no other label and no point: close models (ELECTRICIDAD,
+    // Bertin and RoBERTa-b differ by a few parameters and thousandths) stay readable.
+    let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.params_millions, p.score))).collect();
+    let offsets = label_offsets(&pixels, &points.iter().map(|p| clip(&p.name, 20)).collect::<Vec<_>>());
+    for (p, offset) in points.iter().zip(offsets) {
         let on_front = front.contains(&(p.params_millions, p.score));
         let c = if on_front { colour(1) } else { colour(0) };
-        // Alternate label sides so that neighbours do not print over each other.
-        let dy = if i % 2 == 0 { -20 } else { 6 };
         chart.draw_series(std::iter::once(
             EmptyElement::at((p.params_millions, p.score))
                 + Circle::new((0, 0), 5, c.filled())
-                + Text::new(clip(&p.name, 20), (8, dy), text_style(12)),
+                + Text::new(clip(&p.name, 20), offset, text_style(12)),
         ))?;
     }
     chart
@@ -409,5 +437,24 @@ mod tests {
         assert!(!svg.contains("<script"), "{svg}");
         assert!(!svg.contains("<img"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    }
+
+    #[test]
+    fn labels_of_close_points_do_not_overlap() {
+        // Three models a few pixels apart (as ELECTRICIDAD, Bertin and RoBERTa-b are), and one alone.
+        let points = [(400, 200), (410, 204), (412, 198), (100, 300)];
+        let labels: Vec<String> = ["ELECTRICIDAD", "Bertin", "RoBERTa-b", "SELECTRA small"].iter().map(|s| s.to_string()).collect();
+        let offsets = label_offsets(&points, &labels);
+        let boxes: Vec<(i32, i32, i32, i32)> = points
+            .iter()
+            .zip(&offsets)
+            .zip(&labels)
+            .map(|((&(x, y), &(dx, dy)), l)| (x + dx, y + dy, x + dx + 7 * l.len() as i32, y + dy + 14))
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                assert!(!(a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3), "{a:?} overlaps {b:?}");
+            }
+        }
     }
 }
