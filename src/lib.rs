@@ -4,7 +4,8 @@
 //! - [`hub`] finds a model's files (local folder or the Hub through the shared HF cache);
 //! - [`model`] reads config.json and the weights and runs the network;
 //! - [`tokenize`] builds the WordPiece tokenizer as transformers does;
-//! - [`inspect`] reports the discriminator's per-token scores;
+//! - [`inspect`] reports the discriminator's per-token scores, and [`scan`] scores whole records
+//!   (long ones in overlapping windows) with their summaries;
 //! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
 //! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
 //!   corpora in, label them with resumable runs, and write them out;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod model;
 pub mod published;
 pub mod report;
+pub mod scan;
 pub mod store;
 pub mod tokenize;
 pub mod zeroshot;

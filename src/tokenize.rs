@@ -292,7 +292,59 @@ impl Piece {
     }
 }
 
+/// A text tokenized whole (no truncation) and cut into overlapping windows the model can take:
+/// what a corpus scan runs, so that every character of a long record is scored.
+#[derive(Debug, Clone)]
+pub struct Windows {
+    /// The text's tokens (special tokens typed in the text excluded, as [`Encoded::tokens`]).
+    pub tokens: Vec<Token>,
+    /// Position of each of `tokens` among all the text's token ids.
+    pub positions: Vec<usize>,
+    /// Each window: the position of its first token id, and the encoded window
+    /// (`[CLS] ids[start..start + width] [SEP]`).
+    pub windows: Vec<(usize, Encoded)>,
+    /// How many of the text's token ids a window holds (the model's length less [CLS] and [SEP]).
+    pub width: usize,
+}
+
 impl TextTokenizer {
+    /// The text whole, in windows of `max_length - 2` token ids that overlap by half; a text
+    /// that fits is one window, encoded exactly as [`TextTokenizer::encode_single`] encodes it.
+    pub fn windows(&self, text: &str) -> Result<Windows> {
+        let piece = self.piece(text)?.0;
+        let (cls, sep) = (self.special_id(&self.settings.cls_token)?, self.special_id(&self.settings.sep_token)?);
+        let ids = piece.get_ids();
+        let mut tokens = Vec::new();
+        let mut positions = Vec::new();
+        for (i, &special) in piece.get_special_tokens_mask().iter().enumerate() {
+            if special == 1 {
+                continue;
+            }
+            let (start, end) = piece.get_offsets()[i];
+            tokens.push(Token { text: piece.get_tokens()[i].clone(), id: ids[i], start, end, word: piece.get_word_ids()[i] });
+            positions.push(i);
+        }
+        let width = self.max_length - 2;
+        let stride = (width / 2).max(1);
+        let mut starts: Vec<usize> =
+            (0..ids.len().saturating_sub(width).div_ceil(stride) + 1).map(|k| (k * stride).min(ids.len().saturating_sub(width))).collect();
+        starts.dedup();
+        let windows = starts
+            .into_iter()
+            .map(|start| {
+                let body = &ids[start..(start + width).min(ids.len())];
+                let window: Vec<u32> = std::iter::once(cls).chain(body.iter().copied()).chain(std::iter::once(sep)).collect();
+                let encoded = Encoded { type_ids: vec![0; window.len()], ids: window, tokens: Vec::new(), positions: Vec::new(), truncated: false };
+                (start, encoded)
+            })
+            .collect();
+        Ok(Windows { tokens, positions, windows, width })
+    }
+
+    fn special_id(&self, token: &str) -> Result<u32> {
+        self.tokenizer.token_to_id(token).ok_or_else(|| Error::Input(format!("the special token {token} is not in the vocabulary")))
+    }
+
     /// Tokenizes `text` once for [`TextTokenizer::join_pair`].
     pub fn piece(&self, text: &str) -> Result<Piece> {
         let e = self.tokenizer.encode_char_offsets(text, false).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))?;
