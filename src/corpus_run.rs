@@ -1,4 +1,5 @@
-//! Zero-shot runs over a stored corpus: batched, resumable, cancellable, incremental.
+//! Corpus jobs over a stored corpus, zero-shot runs and discriminator scans, on one shared loop
+//! ([`run_job`]): batched, resumable, cancellable, kill -9 safe.
 //!
 //! A run is found or created from everything that determines its predictions (see
 //! [`RunKey`]). Records without a prediction are taken in id order, a batch at a time; each
@@ -16,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::store::{PredictionRow, RunInfo, RunKey, Store};
+use crate::scan::Scanner;
+use crate::store::{PredictionRow, RunInfo, RunKey, ScanInfo, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -88,56 +90,132 @@ pub fn run_zeroshot(
         model.tokenizer.max_length()
     );
     let hypotheses = task.hypotheses();
-    let started = Instant::now();
-    let mut predicted_now = 0u64;
-    let mut done = run.predictions;
-    let total = run.records;
-    progress(RunProgress { done, total, records_per_sec: 0.0, eta_secs: None });
+    let (predicted_now, cancelled) = run_job(
+        store,
+        (run.predictions, run.records),
+        batch_size,
+        progress,
+        cancel,
+        &mut |store, after, size| store.pending_records(run.id, after, size),
+        &mut |store, batch| {
+            let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+            let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
+            let groups: Vec<(&str, Vec<&str>)> = batch
+                .iter()
+                .map(|(id, text)| {
+                    let missing = hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect();
+                    (text.as_str(), missing)
+                })
+                .collect();
+            let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, batch, &groups))?;
+            let mut new_logits = Vec::new();
+            let mut predictions = Vec::with_capacity(batch.len());
+            for (((id, text), (_, group)), rows) in batch.iter().zip(&groups).zip(computed) {
+                for (hypothesis, row) in group.iter().zip(&rows) {
+                    new_logits.push(((*id, hypothesis.to_string()), row.clone()));
+                }
+                let mut fresh = group.iter().copied().zip(rows);
+                let per_label: Vec<Vec<f32>> = hypotheses
+                    .iter()
+                    .map(|h| match cached.get(&(*id, h.clone())) {
+                        Some(row) => row.clone(),
+                        None => fresh.next().map(|(_, row)| row).expect("one computed row per uncached hypothesis"),
+                    })
+                    .collect();
+                let result = classifier.scores(text, task, &per_label);
+                predictions.push(PredictionRow { record_id: *id, labels: result.labels, scores: result.scores });
+            }
+            store.save_predictions(run.id, &model_key, &new_logits, &predictions)
+        },
+    )?;
+    if !cancelled {
+        store.finish_run(run.id)?;
+    }
+    Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled })
+}
 
+/// A job's records still to do: up to `size` (id, text) after record id `after`, by id.
+type PendingFn<'a> = dyn FnMut(&Store, i64, usize) -> Result<Vec<(i64, String)>> + 'a;
+/// A job's work on one batch of (id, text): compute, then commit in one transaction.
+type ProcessFn<'a> = dyn FnMut(&mut Store, &[(i64, String)]) -> Result<()> + 'a;
+
+/// The loop every corpus job shares (zero-shot runs, scans): records without a result are taken
+/// in id order, `batch_size` at a time (`pending(after, size)`), and `process` computes and
+/// commits each batch in one transaction, so a crash loses at most the batch in flight and the
+/// identical job resumes at the same batch boundary. Returns (records done now, cancelled).
+fn run_job(
+    store: &mut Store,
+    (done_before, total): (u64, u64),
+    batch_size: usize,
+    progress: &mut dyn FnMut(RunProgress),
+    cancel: &AtomicBool,
+    pending: &mut PendingFn,
+    process: &mut ProcessFn,
+) -> Result<(u64, bool)> {
+    let started = Instant::now();
+    let mut done_now = 0u64;
+    progress(RunProgress { done: done_before, total, records_per_sec: 0.0, eta_secs: None });
     let mut after = 0i64;
     loop {
         if cancel.load(Ordering::Relaxed) {
-            return Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled: true });
+            return Ok((done_now, true));
         }
-        let batch = store.pending_records(run.id, after, batch_size)?;
+        let batch = pending(store, after, batch_size)?;
         let Some((last, _)) = batch.last() else { break };
         after = *last;
-        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-        let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
-        let groups: Vec<(&str, Vec<&str>)> = batch
-            .iter()
-            .map(|(id, text)| {
-                let missing = hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect();
-                (text.as_str(), missing)
-            })
-            .collect();
-        let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, &batch, &groups))?;
-
-        let mut new_logits = Vec::new();
-        let mut predictions = Vec::with_capacity(batch.len());
-        for (((id, text), (_, group)), rows) in batch.iter().zip(&groups).zip(computed) {
-            for (hypothesis, row) in group.iter().zip(&rows) {
-                new_logits.push(((*id, hypothesis.to_string()), row.clone()));
-            }
-            let mut fresh = group.iter().copied().zip(rows);
-            let per_label: Vec<Vec<f32>> = hypotheses
-                .iter()
-                .map(|h| match cached.get(&(*id, h.clone())) {
-                    Some(row) => row.clone(),
-                    None => fresh.next().map(|(_, row)| row).expect("one computed row per uncached hypothesis"),
-                })
-                .collect();
-            let result = classifier.scores(text, task, &per_label);
-            predictions.push(PredictionRow { record_id: *id, labels: result.labels, scores: result.scores });
-        }
-        store.save_predictions(run.id, &model_key, &new_logits, &predictions)?;
-        predicted_now += batch.len() as u64;
-        done += batch.len() as u64;
-        let rate = predicted_now as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        process(store, &batch)?;
+        done_now += batch.len() as u64;
+        let done = done_before + done_now;
+        let rate = done_now as f64 / started.elapsed().as_secs_f64().max(1e-9);
         progress(RunProgress { done, total, records_per_sec: rate, eta_secs: Some(total.saturating_sub(done) as f64 / rate) });
     }
-    store.finish_run(run.id)?;
-    Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled: false })
+    Ok((done_now, false))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    pub scan: ScanInfo,
+    /// Records scanned in this session (0 when the scan was already complete).
+    pub scanned_now: u64,
+    pub cancelled: bool,
+}
+
+/// Runs (or resumes) a discriminator scan of every record of `corpus`: every token's
+/// P(replaced), records longer than the model in windows (see [`crate::scan`]). The scan's
+/// identity is (corpus, model, weights SHA-256, accent setting); the identical call resumes.
+pub fn run_scan(
+    store: &mut Store,
+    model: &Model,
+    corpus: &str,
+    strip_accents: Option<bool>,
+    batch_size: usize,
+    progress: &mut dyn FnMut(RunProgress),
+    cancel: &AtomicBool,
+) -> Result<ScanSummary> {
+    if batch_size == 0 {
+        return Err(Error::Input("the batch size must be at least 1".into()));
+    }
+    let scanner = Scanner::new(model)?;
+    let key = ScanKey { corpus: corpus.to_string(), model: model.name.clone(), weights_sha256: sha256_file(&model.files.weights)?, strip_accents };
+    let scan = store.open_scan(&key)?;
+    let (scanned_now, cancelled) = run_job(
+        store,
+        (scan.scanned, scan.records),
+        batch_size,
+        progress,
+        cancel,
+        &mut |store, after, size| store.pending_scan_records(scan.id, after, size),
+        &mut |store, batch| {
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let results = scanner.scan(&texts)?;
+            let rows: Vec<(i64, crate::scan::RecordScan)> = batch.iter().map(|(id, _)| *id).zip(results).collect();
+            store.save_scan_results(scan.id, &rows)
+        },
+    )?;
+    if !cancelled {
+        store.finish_scan(scan.id)?;
+    }
+    Ok(ScanSummary { scan: store.scan(scan.id)?, scanned_now, cancelled })
 }
 
 /// Names the record behind an input error (e.g. a text the model cannot take).

@@ -76,6 +76,7 @@ fn record_id(row: &ExportRow) -> Value {
 pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, out: &mut (dyn Write + Send)) -> Result<u64> {
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
     let runs = store.runs(corpus)?;
+    let scans = store.scans(Some(corpus))?;
     let mut count = 0u64;
     match format {
         ExportFormat::Jsonl => store.for_each_export_row(corpus, &mut |row| {
@@ -90,6 +91,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
                 "gold": row.gold,
                 "annotation": row.annotation.as_ref().map(|(labels, status)| json!({"labels": labels, "status": status})),
                 "predictions": predictions,
+                "scans": row.scans,
             });
             serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
@@ -101,6 +103,9 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
             let mut header = vec!["id".to_string(), "text".into(), "gold".into(), "annotation".into(), "annotation_status".into()];
             for r in &runs {
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
+            }
+            for s in &scans {
+                header.extend([format!("scan{}_suspicion", s.id), format!("scan{}_flagged", s.id)]);
             }
             writer.write_record(&header).map_err(|e| io(e.into()))?;
             let raw = options.raw_csv;
@@ -123,6 +128,12 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
                             fields.extend([labels[0].clone(), scores[0].to_string(), Value::Object(map).to_string()]);
                         }
                         None => fields.extend([String::new(), String::new(), String::new()]),
+                    }
+                }
+                for s in &scans {
+                    match row.scans.iter().find(|r| r.scan == s.id) {
+                        Some(r) => fields.extend([r.suspicion.to_string(), r.flagged.to_string()]),
+                        None => fields.extend([String::new(), String::new()]),
                     }
                 }
                 writer

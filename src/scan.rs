@@ -27,6 +27,10 @@ pub struct ScannedToken {
     pub start: usize,
     pub end: usize,
     pub probability: f32,
+    /// Whether the token begins a word (the word view's grouping; kept so that words can be
+    /// rebuilt from stored tokens).
+    #[serde(skip)]
+    pub word_start: bool,
 }
 
 /// A record's scan: its tokens and the summaries.
@@ -91,19 +95,21 @@ impl<'m> Scanner<'m> {
             .zip(logits)
             .map(|(w, window_logits)| {
                 let starts: Vec<usize> = w.windows.iter().map(|(s, _)| *s).collect();
+                let word_ids: Vec<Option<u32>> = w.tokens.iter().map(|t| t.word).collect();
                 let tokens: Vec<ScannedToken> = w
                     .tokens
                     .iter()
                     .zip(&w.positions)
-                    .map(|(t, &p)| {
+                    .enumerate()
+                    .map(|(i, (t, &p))| {
                         let k = choose_window(p, &starts, w.width);
                         // +1: the window's [CLS] comes first.
                         let logit = window_logits[k][1 + p - starts[k]];
-                        ScannedToken { token: t.text.clone(), start: t.start, end: t.end, probability: sigmoid(logit) }
+                        let word_start = !(i > 0 && word_ids[i].is_some() && word_ids[i] == word_ids[i - 1]);
+                        ScannedToken { token: t.text.clone(), start: t.start, end: t.end, probability: sigmoid(logit), word_start }
                     })
                     .collect();
-                let word_ids: Vec<Option<u32>> = w.tokens.iter().map(|t| t.word).collect();
-                let (suspicion, flagged, mean) = summarize(&tokens, &word_ids);
+                let (suspicion, flagged, mean) = summarize(&tokens);
                 RecordScan { tokens, suspicion, flagged, mean, windows: starts.len() }
             })
             .collect())
@@ -126,25 +132,32 @@ pub fn choose_window(p: usize, starts: &[usize], width: usize) -> usize {
     best.0
 }
 
-/// The record's (suspicion, flagged words, mean) from its tokens, subwords merged into words as
-/// the Inspector's word view merges them (a token continues the previous one's word when both
-/// have the same word id).
-pub fn summarize(tokens: &[ScannedToken], word_ids: &[Option<u32>]) -> (f32, u32, f32) {
-    let mut words: Vec<f32> = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        let same_word = i > 0 && word_ids[i].is_some() && word_ids[i] == word_ids[i - 1];
-        match words.last_mut() {
-            Some(word) if same_word => *word = word.max(t.probability),
-            _ => words.push(t.probability),
-        }
-    }
+/// The record's (suspicion, flagged words, mean) over its words (see [`words`]).
+pub fn summarize(tokens: &[ScannedToken]) -> (f32, u32, f32) {
+    let words = words(tokens);
     if words.is_empty() {
         return (0.0, 0, 0.0);
     }
-    let suspicion = words.iter().copied().fold(f32::MIN, f32::max);
-    let flagged = words.iter().filter(|&&p| inspect::looks_replaced(p)).count() as u32;
-    let mean = words.iter().sum::<f32>() / words.len() as f32;
+    let suspicion = words.iter().map(|w| w.2).fold(f32::MIN, f32::max);
+    let flagged = words.iter().filter(|w| inspect::looks_replaced(w.2)).count() as u32;
+    let mean = words.iter().map(|w| w.2).sum::<f32>() / words.len() as f32;
     (suspicion, flagged, mean)
+}
+
+/// The words of scanned tokens, subwords merged as the Inspector's word view merges them:
+/// (first token, one past the last, the word's highest P(replaced)).
+pub fn words(tokens: &[ScannedToken]) -> Vec<(usize, usize, f32)> {
+    let mut words: Vec<(usize, usize, f32)> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        match words.last_mut() {
+            Some(word) if !t.word_start => {
+                word.1 = i + 1;
+                word.2 = word.2.max(t.probability);
+            }
+            _ => words.push((i, i + 1, t.probability)),
+        }
+    }
+    words
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -167,12 +180,13 @@ mod tests {
 
     #[test]
     fn summaries_are_over_words() {
-        let token = |p: f32| ScannedToken { token: String::new(), start: 0, end: 0, probability: p };
-        // Words: [0.1, 0.7] -> 0.7, [0.2] -> 0.2, [0.5] -> 0.5 (a token without a word id is a word).
-        let tokens = [token(0.1), token(0.7), token(0.2), token(0.5)];
-        let (suspicion, flagged, mean) = summarize(&tokens, &[Some(0), Some(0), Some(1), None]);
+        let token = |p: f32, word_start: bool| ScannedToken { token: String::new(), start: 0, end: 0, probability: p, word_start };
+        // Words: [0.1, 0.7] -> 0.7, [0.2] -> 0.2, [0.5] -> 0.5.
+        let tokens = [token(0.1, true), token(0.7, false), token(0.2, true), token(0.5, true)];
+        assert_eq!(words(&tokens), [(0, 2, 0.7), (2, 3, 0.2), (3, 4, 0.5)]);
+        let (suspicion, flagged, mean) = summarize(&tokens);
         assert_eq!((suspicion, flagged), (0.7, 2));
         assert!((mean - (0.7 + 0.2 + 0.5) / 3.0).abs() < 1e-7);
-        assert_eq!(summarize(&[], &[]), (0.0, 0, 0.0));
+        assert_eq!(summarize(&[]), (0.0, 0, 0.0));
     }
 }

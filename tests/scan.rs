@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::*;
 use selectra::hub::Silent;
-use selectra::scan::{choose_window, summarize, Scanner};
+use selectra::scan::{choose_window, Scanner};
 use selectra::{LoadOptions, Model};
 use serde_json::Value;
 
@@ -102,9 +102,19 @@ fn long_records_are_scored_in_windows_every_character_once() {
     }
     assert!(compared > 10, "{compared}");
 
-    // The summaries, recomputed from the tokens and their word ids.
-    let word_ids: Vec<Option<u32>> = windows.tokens.iter().map(|t| t.word).collect();
-    assert_eq!(summarize(&scan.tokens, &word_ids), (scan.suspicion, scan.flagged, scan.mean));
+    // The summaries, recomputed here from the tokens and the tokenizer's word ids.
+    let mut words: Vec<f32> = Vec::new();
+    for (i, (token, t)) in scan.tokens.iter().zip(&windows.tokens).enumerate() {
+        if i > 0 && t.word.is_some() && t.word == windows.tokens[i - 1].word {
+            let last = words.last_mut().unwrap();
+            *last = last.max(token.probability);
+        } else {
+            words.push(token.probability);
+        }
+    }
+    assert_eq!(scan.suspicion, words.iter().copied().fold(f32::MIN, f32::max));
+    assert_eq!(scan.flagged as usize, words.iter().filter(|&&p| p >= 0.5).count());
+    assert!((scan.mean - words.iter().sum::<f32>() / words.len() as f32).abs() < 1e-6);
 }
 
 /// Long and short records scanned together give what each gives alone, under any batch budget.
@@ -128,4 +138,172 @@ fn batching_does_not_change_a_records_scan() {
     }
     let nli = load("nli-electra-entail0");
     assert!(Scanner::new(&nli).err().unwrap().to_string().contains("discriminator"));
+}
+
+fn selectra(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = selectra(args);
+    assert!(out.status.success(), "selectra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A corpus of `n` records, every seventh several times the model's length.
+fn corpus(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let words =
+        ["el", "gobierno", "sube", "los", "precios", "del", "mercado", "y", "equipo", "ganó", "partido", "música", "ciudad", "niño", "canción"];
+    let mut csv = String::from("id,text\n");
+    for i in 0..n {
+        let len = if i % 7 == 0 { 160 } else { 4 + i % 13 };
+        let text: Vec<&str> = (0..len).map(|j| words[(i * 31 + j * 7) % words.len()]).collect();
+        csv.push_str(&format!("r{i},{}\n", text.join(" ")));
+    }
+    let path = dir.join("c.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn export_lines(db: &std::path::Path) -> Vec<Value> {
+    let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// `selectra scan` killed with SIGKILL at random points resumes to exactly the uninterrupted
+/// result, each record scanned once; the exported tokens reproduce the stored summaries, and a
+/// record that fits the model carries exactly what `inspect` computes for it.
+#[test]
+fn scans_resume_after_sigkill_and_export_consistent_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = corpus(dir.path(), 120);
+    let model = model_dir("disc-vocab-bin");
+    let fresh_db = |name: &str| {
+        let db = dir.path().join(name);
+        let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--id-column", "id", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        db
+    };
+    let scan_args = |db: &std::path::Path| -> Vec<String> {
+        ["scan", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--batch-size", "4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let reference = fresh_db("reference.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(scan_args(&reference)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = export_lines(&reference);
+    assert_eq!(expected.len(), 120);
+
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 100;
+    println!("kill points from seed {seed}");
+    let mut killed = 0;
+    for trial in 0..3u64 {
+        let db = fresh_db(&format!("trial{trial}.db"));
+        let target = (seed * 7 + trial * 37) % 100 + 1;
+        let mut child =
+            std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(scan_args(&db)).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        loop {
+            let done: i64 = reader.query_row("SELECT COUNT(*) FROM scan_result", [], |r| r.get(0)).unwrap_or(0);
+            if done as u64 >= target || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        drop(reader);
+        child.kill().ok();
+        if !child.wait().unwrap().success() {
+            killed += 1;
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(scan_args(&db)).output().unwrap();
+        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        let got = export_lines(&db);
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g["scans"].as_array().unwrap().len(), 1, "trial {trial}: record {} scanned twice or never", g["id"]);
+            assert_eq!(g, e, "trial {trial} (killed at >= {target} records): record {} differs", g["id"]);
+        }
+    }
+    assert!(killed >= 2, "only {killed} of 3 trials were killed before finishing");
+
+    // The exported tokens reproduce the summaries: words are a token and its "##" pieces.
+    let mut flagged_somewhere = 0;
+    for line in &expected {
+        let scan = &line["scans"][0];
+        let mut words: Vec<f64> = Vec::new();
+        for t in scan["tokens"].as_array().unwrap() {
+            let p = t["probability"].as_f64().unwrap();
+            match words.last_mut() {
+                Some(w) if t["token"].as_str().unwrap().starts_with("##") => *w = w.max(p),
+                _ => words.push(p),
+            }
+        }
+        let suspicion = words.iter().copied().fold(0.0, f64::max);
+        assert!((scan["suspicion"].as_f64().unwrap() - suspicion).abs() < 1e-6, "{line}");
+        assert_eq!(scan["flagged"].as_u64().unwrap() as usize, words.iter().filter(|&&p| p >= 0.5).count(), "{line}");
+        flagged_somewhere += (scan["flagged"].as_u64().unwrap() > 0) as usize;
+    }
+    assert!(flagged_somewhere > 0, "the fixture flags nothing: the word checks below would be empty");
+    // A record that fits the model: exactly inspect's tokens.
+    for line in expected.iter().filter(|l| l["text"].as_str().unwrap().split(' ').count() < 12).take(3) {
+        let inspected = ok_json(&["inspect", "--model", model.to_str().unwrap(), "--json", line["text"].as_str().unwrap()]);
+        let (got, want) = (line["scans"][0]["tokens"].as_array().unwrap(), inspected["tokens"].as_array().unwrap());
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!((&g["token"], &g["start"], &g["end"]), (&w["token"], &w["start"], &w["end"]));
+            close("scan vs inspect", g["probability"].as_f64().unwrap(), w["probability"].as_f64().unwrap());
+        }
+    }
+
+    // `scans` lists it complete; `suspicious` ranks records by suspicion and counts word forms as
+    // the export does.
+    let db = reference.to_str().unwrap();
+    let scans = ok_json(&["scans", "--db", db, "--json"]);
+    assert_eq!((scans[0]["scanned"].as_u64(), scans[0]["records"].as_u64(), scans[0]["finished_at"].is_string()), (Some(120), Some(120), true));
+    let top = ok_json(&["suspicious", "--db", db, "--corpus", "c", "--limit", "5", "--json"]);
+    let top = top.as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    let mut all: Vec<f64> = expected.iter().map(|l| l["scans"][0]["suspicion"].as_f64().unwrap()).collect();
+    all.sort_by(|a, b| b.total_cmp(a));
+    for (record, best) in top.iter().zip(&all) {
+        assert!((record["suspicion"].as_f64().unwrap() - best).abs() < 1e-6);
+        assert_eq!(record["spans"].as_array().unwrap().len() as u64, record["flagged"].as_u64().unwrap());
+    }
+    let words = ok_json(&["suspicious", "--db", db, "--corpus", "c", "--words", "--limit", "1000", "--json"]);
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for line in &expected {
+        let text: Vec<char> = line["text"].as_str().unwrap().chars().collect();
+        let tokens = line["scans"][0]["tokens"].as_array().unwrap();
+        let mut word: Option<(usize, usize, f64)> = None;
+        let mut finish = |w: Option<(usize, usize, f64)>| {
+            if let Some((s, e, _)) = w.filter(|w| w.2 >= 0.5) {
+                *counts.entry(text[s..e].iter().collect()).or_default() += 1;
+            }
+        };
+        for t in tokens {
+            let (s, e, p) = (t["start"].as_u64().unwrap() as usize, t["end"].as_u64().unwrap() as usize, t["probability"].as_f64().unwrap());
+            match word.as_mut() {
+                Some(w) if t["token"].as_str().unwrap().starts_with("##") => {
+                    w.1 = e;
+                    w.2 = w.2.max(p);
+                }
+                _ => {
+                    finish(word.take());
+                    word = Some((s, e, p));
+                }
+            }
+        }
+        finish(word);
+    }
+    let listed: std::collections::HashMap<String, u64> =
+        words.as_array().unwrap().iter().map(|w| (w["word"].as_str().unwrap().to_string(), w["count"].as_u64().unwrap())).collect();
+    assert_eq!(listed, counts);
+
+    // CSV exports carry each scan's summaries.
+    let out = selectra(&["export", "--db", db, "--corpus", "c", "--format", "csv"]);
+    let header = String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_string();
+    assert!(header.ends_with("scan1_suspicion,scan1_flagged"), "{header}");
 }

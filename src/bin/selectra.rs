@@ -89,6 +89,54 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scan every record of a corpus with a discriminator (which tokens look replaced?); the
+    /// identical command resumes a scan.
+    Scan {
+        /// The project database.
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// A discriminator: folder or Hub id ORG/NAME[@REVISION] (e.g. Recognai/selectra_small).
+        #[arg(long)]
+        model: String,
+        /// Override the accent stripping of the model's tokenizer files.
+        #[arg(long, value_name = "true|false")]
+        strip_accents: Option<bool>,
+        /// Records per batch (each batch is committed at once).
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Print the scan summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The scans in a project, with their ids and progress.
+    Scans {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The most suspicious records of a scan with their flagged words, or with --words the word
+    /// forms flagged most often.
+    Suspicious {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// The scan (default: the corpus's newest).
+        #[arg(long)]
+        scan: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// The most flagged word forms instead of records.
+        #[arg(long)]
+        words: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a corpus and its predictions out.
     Export {
         #[arg(long)]
@@ -384,6 +432,87 @@ fn run(command: Command) -> selectra::Result<()> {
                 return Err(selectra::Error::Cancelled);
             }
         }
+        Command::Scan { db, corpus, model, strip_accents, batch_size, json } => {
+            let mut store = Store::open(&db)?;
+            store.corpus(&corpus)?;
+            let model = load(&model, strip_accents)?;
+            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
+            let cancel = cancel_on_ctrl_c();
+            let summary = corpus_run::run_scan(
+                &mut store,
+                &model,
+                &corpus,
+                strip_accents,
+                batch_size,
+                &mut |p| {
+                    let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
+                    bar.update(p.done, p.total, &eta);
+                },
+                &cancel,
+            )?;
+            drop(bar);
+            let s = &summary.scan;
+            if json {
+                print_json(&summary);
+            } else if summary.cancelled {
+                out!("cancelled: scan {} has {}/{} records; run the same command to resume", s.id, s.scanned, s.records);
+            } else {
+                out!("scan {} complete: {} records ({} scanned now)", s.id, s.records, summary.scanned_now);
+            }
+            if summary.cancelled {
+                return Err(selectra::Error::Cancelled);
+            }
+        }
+        Command::Scans { db, corpus, json } => {
+            let scans = Store::open(&db)?.scans(corpus.as_deref())?;
+            if json {
+                print_json(&scans);
+            } else if scans.is_empty() {
+                out!("no scans in {}", db.display());
+            } else {
+                out!("{:>4}  {:<16}  {:>15}  {:<8}  model", "scan", "corpus", "records", "state");
+                for s in &scans {
+                    let state = if s.finished_at.is_some() { "complete" } else { "partial" };
+                    out!("{:>4}  {:<16}  {:>15}  {state:<8}  {}", s.id, s.key.corpus, format!("{}/{}", s.scanned, s.records), s.key.model);
+                }
+            }
+        }
+        Command::Suspicious { db, corpus, scan, limit, words, json } => {
+            let store = Store::open(&db)?;
+            let scan = match scan {
+                Some(id) => {
+                    let s = store.scan(id)?;
+                    if s.key.corpus != corpus {
+                        return Err(selectra::Error::Input(format!("scan {id} is of corpus {:?}, not {corpus:?}", s.key.corpus)));
+                    }
+                    s
+                }
+                None => store.latest_scan(&corpus)?,
+            };
+            if words {
+                let words = store.flagged_words(scan.id, limit)?;
+                if json {
+                    print_json(&words);
+                } else {
+                    out!("{:>6}  {:>9}  {:<24}  rows", "count", "mean P", "word");
+                    for w in &words {
+                        let rows: Vec<String> = w.examples.iter().map(u64::to_string).collect();
+                        out!("{:>6}  {:>9.4}  {:<24}  {}", w.count, w.mean_probability, w.word, rows.join(", "));
+                    }
+                }
+            } else {
+                let records = store.suspicious_records(scan.id, limit)?;
+                if json {
+                    let rows: Vec<serde_json::Value> = records.iter().map(suspicious_json).collect();
+                    print_json(&rows);
+                } else {
+                    for r in &records {
+                        let flagged: Vec<String> = flagged_spans(r).iter().map(|(w, _, _, p)| format!("{w} ({p:.2})")).collect();
+                        out!("row {:>6}  suspicion {:.4}  flagged {}  {}", r.row_number, r.suspicion, r.flagged, flagged.join(", "));
+                    }
+                }
+            }
+        }
         Command::Export { db, corpus, format, output, raw_csv } => {
             let store = Store::open(&db)?;
             let format = ExportFormat::parse(&format)?;
@@ -579,6 +708,37 @@ fn print_words(inspection: &Inspection) {
         out!("{:width$}  {:>9}  {:>11.4}{}", w.text, format!("{}-{}", w.start, w.end), w.probability, notes(w.probability, w.untrained_embedding));
     }
     untrained_footnote(words.iter().any(|w| w.untrained_embedding));
+}
+
+/// The flagged words of a suspicious record: (word as the text spells it, start, end,
+/// P(replaced)) of each word at or above the threshold.
+fn flagged_spans(r: &selectra::store::SuspiciousRecord) -> Vec<(String, usize, usize, f32)> {
+    let chars: Vec<char> = r.text.chars().collect();
+    selectra::scan::words(&r.tokens)
+        .into_iter()
+        .filter(|(_, _, p)| inspect::looks_replaced(*p))
+        .map(|(first, last, p)| {
+            let (start, end) = (r.tokens[first].start, r.tokens[last - 1].end);
+            let word = chars[start.min(chars.len())..end.min(chars.len()).max(start.min(chars.len()))].iter().collect();
+            (word, start, end, p)
+        })
+        .collect()
+}
+
+fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
+    let spans: Vec<serde_json::Value> = flagged_spans(r)
+        .into_iter()
+        .map(|(word, start, end, p)| serde_json::json!({"word": word, "start": start, "end": end, "probability": p}))
+        .collect();
+    serde_json::json!({
+        "row": r.row_number,
+        "id": r.source_id,
+        "text": r.text,
+        "suspicion": r.suspicion,
+        "flagged": r.flagged,
+        "mean": r.mean,
+        "spans": spans,
+    })
 }
 
 fn notes(probability: f32, untrained: bool) -> String {

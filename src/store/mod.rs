@@ -9,6 +9,7 @@ mod annotations;
 mod corpus;
 mod query;
 mod runs;
+mod scans;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use annotations::{Annotation, AnnotationEvent, Status};
 pub use corpus::{CorpusInfo, NewRecord};
 pub use query::{Page, Query, QueryRow, Sort, StatusFilter};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
+pub use scans::{ExportScan, FlaggedWord, ScanInfo, ScanKey, SuspiciousRecord};
 
 pub struct Store {
     conn: Connection,

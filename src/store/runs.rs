@@ -55,6 +55,8 @@ pub struct ExportRow {
     pub annotation: Option<(Vec<String>, super::Status)>,
     /// (run id, model, labels, scores) for each run that predicted this record.
     pub predictions: Vec<(i64, String, Vec<String>, Vec<f32>)>,
+    /// The record's result in each scan that covered it, oldest scan first.
+    pub scans: Vec<super::ExportScan>,
 }
 
 fn strip_code(s: Option<bool>) -> i64 {
@@ -264,7 +266,9 @@ impl Store {
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let id: i64 = row.get(0).map_err(|e| self.err(e))?;
             if current.as_ref().is_some_and(|c| c.record_id != id) {
-                each(current.take().expect("checked"))?;
+                let mut done = current.take().expect("checked");
+                done.scans = self.record_scans(done.record_id)?;
+                each(done)?;
             }
             if current.is_none() {
                 let get = |row: &rusqlite::Row| -> rusqlite::Result<ExportRow> {
@@ -280,6 +284,7 @@ impl Store {
                             _ => None,
                         },
                         predictions: Vec::new(),
+                        scans: Vec::new(),
                     })
                 };
                 current = Some(get(row).map_err(|e| self.err(e))?);
@@ -292,7 +297,8 @@ impl Store {
                 current.as_mut().expect("set above").predictions.push((run, model, labels, scores));
             }
         }
-        if let Some(last) = current {
+        if let Some(mut last) = current {
+            last.scans = self.record_scans(last.record_id)?;
             each(last)?;
         }
         Ok(())

@@ -118,11 +118,40 @@ const V3: &str = r#"
 ALTER TABLE corpus ADD COLUMN importing_since TEXT;
 "#;
 
+/// Version 4: scans, the discriminator over a corpus. A scan is identified like a run (corpus,
+/// model, weights, accent setting); `scan_result`'s primary key makes a second result for a
+/// record impossible. Tokens are a compact blob (see `scans.rs`); the summaries are columns, the
+/// suspicion indexed so that the most suspicious records are a range read.
+const V4: &str = r#"
+CREATE TABLE scan (
+    id             INTEGER PRIMARY KEY,
+    corpus_id      INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    model          TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    strip_accents  INTEGER NOT NULL CHECK (strip_accents IN (-1, 0, 1)),
+    created_at     TEXT NOT NULL,
+    finished_at    TEXT,
+    UNIQUE (corpus_id, model, weights_sha256, strip_accents)
+);
+CREATE TABLE scan_result (
+    scan_id   INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,
+    record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    suspicion REAL NOT NULL,
+    flagged   INTEGER NOT NULL,
+    mean      REAL NOT NULL,
+    windows   INTEGER NOT NULL,
+    tokens    BLOB NOT NULL,
+    PRIMARY KEY (scan_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX scan_result_by_suspicion ON scan_result (scan_id, suspicion, record_id);
+CREATE INDEX scan_result_by_record ON scan_result (record_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    3
+    4
 }
