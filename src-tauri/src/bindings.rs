@@ -34,6 +34,9 @@ macro_rules! commands {
             evaluate(args: EvaluateArgs) -> EvaluationDto;
             write_report(args: ReportArgs) -> String;
             spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> String;
+            run_scan(args: ScanArgs, task: String, onProgress: Channel<TaskProgress>) -> ScanSummaryDto;
+            list_scans(corpus: String) -> Vec<ScanDto>;
+            scan_view(scan: i64, limit: u32) -> ScanViewDto;
         }
     };
 }
@@ -94,7 +97,7 @@ pub fn typescript() -> String {
         SortDto, StatusDto, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
         SourceDto, FigureDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
-        ReportArgs,
+        ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\

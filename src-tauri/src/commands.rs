@@ -200,32 +200,40 @@ pub async fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<
 /// the same arguments resume.
 #[tauri::command]
 pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
-    let cancel = state.tasks.start(&task);
-    let db = state.project_path();
     let models = state.models.clone();
-    let result = blocking(move || {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         let zs = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
-        let mut store = Store::open(&db)?;
         store.corpus(&args.corpus)?;
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(
-            &mut store,
-            &model,
-            &args.corpus,
-            &zs,
-            args.model.strip_accents,
-            16,
-            &mut |p| {
-                let _ = on_progress.send(TaskProgress {
-                    done: p.done as f64,
-                    total: p.total as f64,
-                    message: format!("{:.1} records/s", p.records_per_sec),
-                    eta_secs: p.eta_secs,
-                });
-            },
-            &cancel,
-        )?;
+        let summary = selectra::corpus_run::run_zeroshot(store, &model, &args.corpus, &zs, args.model.strip_accents, 16, progress, cancel)?;
         Ok(summary.into())
+    })
+    .await
+}
+
+/// A corpus job (a run, a scan) on a worker thread with its own connection, so browsing goes on
+/// (WAL): progress goes to the channel, and `cancel_task(task)` stops it at a batch boundary.
+async fn corpus_job<T: Send + 'static>(
+    state: &AppState,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+    work: impl FnOnce(&mut Store, &mut dyn FnMut(selectra::corpus_run::RunProgress), &std::sync::atomic::AtomicBool) -> selectra::Result<T>
+        + Send
+        + 'static,
+) -> CmdResult<T> {
+    let cancel = state.tasks.start(&task);
+    let db = state.project_path();
+    let result = blocking(move || {
+        let mut store = Store::open(&db)?;
+        let mut progress = |p: selectra::corpus_run::RunProgress| {
+            let _ = on_progress.send(TaskProgress {
+                done: p.done as f64,
+                total: p.total as f64,
+                message: format!("{:.1} records/s", p.records_per_sec),
+                eta_secs: p.eta_secs,
+            });
+        };
+        work(&mut store, &mut progress, &cancel)
     })
     .await;
     state.tasks.finish(&task);
@@ -257,6 +265,39 @@ pub async fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdR
 #[tauri::command]
 pub async fn record_predictions(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<RecordPredictionDto>> {
     with_store(&state, move |s| Ok(s.record_predictions(record)?.into_iter().map(Into::into).collect())).await
+}
+
+/// Runs (or resumes) a discriminator scan over a corpus. Cancelling keeps every finished batch;
+/// the same arguments resume.
+#[tauri::command]
+pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<ScanSummaryDto> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        store.corpus(&args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let summary = selectra::corpus_run::run_scan(store, &model, &args.corpus, args.model.strip_accents, 32, progress, cancel)?;
+        Ok(summary.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_scans(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<ScanDto>> {
+    with_store(&state, move |s| Ok(s.scans(Some(&corpus))?.into_iter().map(Into::into).collect())).await
+}
+
+/// The most suspicious records, the most flagged word forms and the suspicion histogram of a scan.
+#[tauri::command]
+pub async fn scan_view(state: State<'_, AppState>, scan: i64, limit: u32) -> CmdResult<ScanViewDto> {
+    with_store(&state, move |s| {
+        Ok(ScanViewDto {
+            scan: s.scan(scan)?.into(),
+            records: s.suspicious_records(scan, limit as usize)?.into_iter().map(Into::into).collect(),
+            words: s.flagged_words(scan, limit as usize)?.into_iter().map(Into::into).collect(),
+            histogram: s.suspicion_histogram(scan)?.iter().map(|&c| c as f64).collect(),
+        })
+    })
+    .await
 }
 
 /// Rows as tab-separated text for the clipboard, formula-safe unless `raw` (the core's rule).

@@ -649,3 +649,127 @@ impl EvaluationDto {
         })
     }
 }
+
+/// A scan of a corpus by a discriminator.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScanDto {
+    pub id: f64,
+    pub corpus: String,
+    pub model: String,
+    pub strip_accents: Option<bool>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub scanned: f64,
+    pub records: f64,
+}
+
+impl From<selectra::store::ScanInfo> for ScanDto {
+    fn from(s: selectra::store::ScanInfo) -> Self {
+        Self {
+            id: s.id as f64,
+            corpus: s.key.corpus,
+            model: s.key.model,
+            strip_accents: s.key.strip_accents,
+            created_at: s.created_at,
+            finished_at: s.finished_at,
+            scanned: s.scanned as f64,
+            records: s.records as f64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ScanArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScanSummaryDto {
+    pub scan: ScanDto,
+    pub scanned_now: f64,
+    pub cancelled: bool,
+}
+
+impl From<selectra::corpus_run::ScanSummary> for ScanSummaryDto {
+    fn from(s: selectra::corpus_run::ScanSummary) -> Self {
+        Self { scan: s.scan.into(), scanned_now: s.scanned_now as f64, cancelled: s.cancelled }
+    }
+}
+
+/// A word of a scanned record: its character span and its P(replaced) (its highest token's).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScannedWordDto {
+    pub start: usize,
+    pub end: usize,
+    pub probability: f32,
+    /// At or above the core's flagged threshold.
+    pub flagged: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SuspiciousRecordDto {
+    pub record_id: f64,
+    pub row_number: f64,
+    pub source_id: Option<String>,
+    pub text: String,
+    pub suspicion: f32,
+    pub flagged: u32,
+    pub mean: f32,
+    pub words: Vec<ScannedWordDto>,
+}
+
+impl From<selectra::store::SuspiciousRecord> for SuspiciousRecordDto {
+    fn from(r: selectra::store::SuspiciousRecord) -> Self {
+        let words = selectra::scan::words(&r.tokens)
+            .into_iter()
+            .map(|(first, last, p)| ScannedWordDto {
+                start: r.tokens[first].start,
+                end: r.tokens[last - 1].end,
+                probability: p,
+                flagged: selectra::inspect::looks_replaced(p),
+            })
+            .collect();
+        Self {
+            record_id: r.record_id as f64,
+            row_number: r.row_number as f64,
+            source_id: r.source_id,
+            text: r.text,
+            suspicion: r.suspicion,
+            flagged: r.flagged,
+            mean: r.mean,
+            words,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FlaggedWordDto {
+    pub word: String,
+    pub count: f64,
+    pub mean_probability: f32,
+    pub examples: Vec<f64>,
+}
+
+impl From<selectra::store::FlaggedWord> for FlaggedWordDto {
+    fn from(w: selectra::store::FlaggedWord) -> Self {
+        Self {
+            word: w.word,
+            count: w.count as f64,
+            mean_probability: w.mean_probability,
+            examples: w.examples.into_iter().map(|e| e as f64).collect(),
+        }
+    }
+}
+
+/// What the Suspicious tokens view shows of one scan.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScanViewDto {
+    pub scan: ScanDto,
+    /// The most suspicious records, most suspicious first.
+    pub records: Vec<SuspiciousRecordDto>,
+    /// The word forms flagged most often.
+    pub words: Vec<FlaggedWordDto>,
+    /// Records per tenth of suspicion, [0, 0.1) first.
+    pub histogram: Vec<f64>,
+}

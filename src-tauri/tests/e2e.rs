@@ -306,6 +306,30 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     assert_eq!(counted, 32, "the distribution should count every record once: {counts:?}");
     screenshot(&c, "zeroshot").await;
 
+    // Suspicious tokens: the discriminator over the whole corpus; records come ranked by
+    // suspicion, and the top one opens in the Inspector with one click.
+    view(&c, "suspicious").await;
+    fill(&c, "#sus-model", &disc).await;
+    click(&c, "#sus-run").await;
+    wait_text(&c, "#sus-summary", "complete: 32 records").await;
+    let ranked = until("ranked records", || async {
+        let s = texts(&c, "#sus-records td.suspicion").await;
+        (s.len() == 32).then_some(s)
+    })
+    .await;
+    let ranked: Vec<f64> = ranked.iter().map(|s| s.parse().expect("a suspicion")).collect();
+    assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "records are not ranked by suspicion: {ranked:?}");
+    screenshot(&c, "suspicious").await;
+    let top = texts(&c, "#sus-records tbody tr:first-child td.scan-text").await.remove(0);
+    click(&c, "#sus-records tbody tr:first-child .open-inspector").await;
+    let opened = until("the record in the Inspector", || async {
+        let value = c.find(Locator::Css("#inspect-text")).await.ok()?.prop("value").await.ok()??;
+        (value == top).then_some(value)
+    })
+    .await;
+    assert_eq!(opened, top);
+    until("its token scores", || async { (!read_probabilities(&c).await.is_empty()).then_some(()) }).await;
+
     // Annotate: five records with the keyboard (label 2, Enter), one undo, and the fifth again.
     view(&c, "annotate").await;
     wait_text(&c, "#an-progress", "0 of 32 annotated").await;

@@ -303,6 +303,21 @@ impl Store {
         Ok(words)
     }
 
+    /// How many records of a scan have a suspicion in each tenth of [0, 1] (1.0 counts in the last).
+    pub fn suspicion_histogram(&self, scan_id: i64) -> Result<[u64; 10]> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT MIN(CAST(suspicion * 10 AS INTEGER), 9), COUNT(*) FROM scan_result WHERE scan_id = ?1 GROUP BY 1")
+            .map_err(|e| self.err(e))?;
+        let mut bins = [0u64; 10];
+        let rows = stmt.query_map([scan_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(|e| self.err(e))?;
+        for row in rows {
+            let (bin, count) = row.map_err(|e| self.err(e))?;
+            bins[bin.clamp(0, 9) as usize] += count as u64;
+        }
+        Ok(bins)
+    }
+
     /// A record's results in every scan of its corpus, oldest scan first, for exports.
     pub fn record_scans(&self, record_id: i64) -> Result<Vec<ExportScan>> {
         let mut stmt = self

@@ -172,6 +172,36 @@ corpus: string | null, runs: Array<number>,
  */
 output: string, };
 
+export type ScanDto = { id: number, corpus: string, model: string, strip_accents: boolean | null, created_at: string, finished_at: string | null, scanned: number, records: number, };
+
+export type ScanArgs = { corpus: string, model: ModelRef, };
+
+export type ScanSummaryDto = { scan: ScanDto, scanned_now: number, cancelled: boolean, };
+
+export type ScannedWordDto = { start: number, end: number, probability: number, 
+/**
+ * At or above the core's flagged threshold.
+ */
+flagged: boolean, };
+
+export type SuspiciousRecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, suspicion: number, flagged: number, mean: number, words: Array<ScannedWordDto>, };
+
+export type FlaggedWordDto = { word: string, count: number, mean_probability: number, examples: Array<number>, };
+
+export type ScanViewDto = { scan: ScanDto, 
+/**
+ * The most suspicious records, most suspicious first.
+ */
+records: Array<SuspiciousRecordDto>, 
+/**
+ * The word forms flagged most often.
+ */
+words: Array<FlaggedWordDto>, 
+/**
+ * Records per tenth of suspicion, [0, 0.1) first.
+ */
+histogram: Array<number>, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
@@ -196,4 +226,7 @@ export type Commands = {
   evaluate: { args: { args: EvaluateArgs }; result: EvaluationDto };
   write_report: { args: { args: ReportArgs }; result: string };
   spreadsheet_text: { args: { rows: Array<Array<string>>; raw: boolean }; result: string };
+  run_scan: { args: { args: ScanArgs; task: string; onProgress: Channel<TaskProgress> }; result: ScanSummaryDto };
+  list_scans: { args: { corpus: string }; result: Array<ScanDto> };
+  scan_view: { args: { scan: number; limit: number }; result: ScanViewDto };
 };

@@ -9,9 +9,11 @@ export const app = $state({
   models: [] as LoadedModel[],
   corpora: [] as CorpusDto[],
   view: "models" as ViewName,
+  /** A record another view asked the Inspector to open (its text, and the model to use). */
+  inspect: null as { text: string; spec: string } | null,
 });
 
-export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "compare";
+export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "suspicious" | "compare";
 
 export async function refreshCorpora(): Promise<void> {
   app.corpora = await call("list_corpora", {});

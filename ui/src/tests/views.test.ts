@@ -7,6 +7,7 @@ import Annotate from "../views/Annotate.svelte";
 import Models from "../views/Models.svelte";
 import Corpora from "../views/Corpora.svelte";
 import ZeroShot from "../views/ZeroShot.svelte";
+import Suspicious from "../views/Suspicious.svelte";
 import { clearMocks, mockCommands, sendOnChannel } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
@@ -258,6 +259,51 @@ describe("Zero-shot", () => {
     await waitFor(() => expect(document.querySelector("#zs-summary")!.textContent).toContain("Cancelled: run 7 has 3/10"));
     await waitFor(() => expect(document.querySelector("#zs-cancel")).toBeNull());
     expect(document.querySelector("#zs-run")!.textContent!.trim()).toBe("Resume");
+  });
+});
+
+describe("Suspicious tokens", () => {
+  it("scans a corpus, ranks records with their flagged words highlighted, and opens one in the Inspector", async () => {
+    const scan = { id: 3, corpus: "noticias", model: "disc", strip_accents: null, created_at: "", finished_at: "x", scanned: 2, records: 2 };
+    let scanned = false;
+    const calls = mockCommands({
+      list_scans: () => (scanned ? [scan] : []),
+      run_scan: (args) => {
+        sendOnChannel(args.onProgress, 0, { done: 1, total: 2, message: "3.0 records/s", eta_secs: 1 });
+        scanned = true;
+        return { scan, scanned_now: 2, cancelled: false };
+      },
+      scan_view: () => ({
+        scan,
+        // "Estamos desayunando pan rosa": "rosa" (chars 24-28) is flagged; the text has an accent before it.
+        records: [
+          { record_id: 9, row_number: 4, source_id: null, text: "Éstamos desayunando pan rosa", suspicion: 0.91, flagged: 1, mean: 0.3,
+            words: [{ start: 0, end: 7, probability: 0.05, flagged: false }, { start: 8, end: 19, probability: 0.1, flagged: false },
+                    { start: 20, end: 23, probability: 0.2, flagged: false }, { start: 24, end: 28, probability: 0.91, flagged: true }] },
+          { record_id: 2, row_number: 1, source_id: null, text: "Hola", suspicion: 0.2, flagged: 0, mean: 0.2,
+            words: [{ start: 0, end: 4, probability: 0.2, flagged: false }] },
+        ],
+        words: [{ word: "rosa", count: 1, mean_probability: 0.91, examples: [4] }],
+        histogram: [1, 0, 1, 0, 0, 0, 0, 0, 0, 1],
+      }),
+    });
+    render(Suspicious);
+    await waitFor(() => expect(document.body.textContent).toContain("No scan of “noticias” yet"));
+    await fireEvent.input(document.querySelector("#sus-model")!, { target: { value: "disc" } });
+    await fireEvent.click(document.querySelector("#sus-run")!);
+    await waitFor(() => expect(document.querySelector("#sus-summary")!.textContent).toContain("Scan 3 complete: 2 records"));
+    expect((calls.find((c) => c.cmd === "run_scan")!.args.args as { corpus: string }).corpus).toBe("noticias");
+    await waitFor(() => expect(document.querySelectorAll("#sus-records tbody tr")).toHaveLength(2));
+    const rows = [...document.querySelectorAll("#sus-records tbody tr")];
+    expect(rows.map((r) => r.getAttribute("data-record"))).toEqual(["9", "2"]);
+    const flagged = [...rows[0].querySelectorAll(".word.flagged")].map((w) => w.textContent);
+    expect(flagged).toEqual(["rosa"]);
+    expect(rows[0].querySelector(".scan-text")!.textContent).toBe("Éstamos desayunando pan rosa");
+    expect(document.querySelectorAll("#sus-histogram tbody tr")).toHaveLength(10);
+    expect(document.querySelector("#sus-words")!.textContent).toContain("rosa");
+    await fireEvent.click(rows[0].querySelector(".open-inspector")!);
+    expect(app.view).toBe("inspector");
+    expect(app.inspect).toEqual({ text: "Éstamos desayunando pan rosa", spec: "disc" });
   });
 });
 
