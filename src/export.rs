@@ -151,7 +151,8 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
 
 mod parquet {
     //! Parquet with the JSONL export's shape: id, text, gold, annotation {labels, status},
-    //! predictions [{run, model, labels, scores}], written a row group of records at a time.
+    //! predictions [{run, model, labels, scores}], scans [{scan, model, suspicion, flagged,
+    //! tokens [{token, start, end, probability}]}], written a row group of records at a time.
 
     use std::io::Write;
     use std::sync::Arc;
@@ -186,12 +187,39 @@ mod parquet {
         ])
     }
 
+    fn token_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("token", DataType::Utf8, true),
+            Field::new("start", DataType::Int64, true),
+            Field::new("end", DataType::Int64, true),
+            Field::new("probability", DataType::Float32, true),
+        ])
+    }
+
+    fn scan_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("scan", DataType::Int64, true),
+            Field::new("model", DataType::Utf8, true),
+            Field::new("suspicion", DataType::Float32, true),
+            Field::new("flagged", DataType::Int64, true),
+            Field::new("tokens", list_of(DataType::Struct(token_fields())), true),
+        ])
+    }
+
+    fn token_builder() -> StructBuilder {
+        StructBuilder::new(
+            token_fields(),
+            vec![Box::new(StringBuilder::new()), Box::new(Int64Builder::new()), Box::new(Int64Builder::new()), Box::new(Float32Builder::new())],
+        )
+    }
+
     struct Columns {
         id: StringBuilder,
         text: StringBuilder,
         gold: StringBuilder,
         annotation: StructBuilder,
         predictions: ListBuilder<StructBuilder>,
+        scans: ListBuilder<StructBuilder>,
         rows: usize,
     }
 
@@ -208,12 +236,23 @@ mod parquet {
                     Box::new(ListBuilder::new(Float32Builder::new())),
                 ],
             );
+            let scan = StructBuilder::new(
+                scan_fields(),
+                vec![
+                    Box::new(Int64Builder::new()),
+                    Box::new(StringBuilder::new()),
+                    Box::new(Float32Builder::new()),
+                    Box::new(Int64Builder::new()),
+                    Box::new(ListBuilder::new(token_builder())),
+                ],
+            );
             Self {
                 id: StringBuilder::new(),
                 text: StringBuilder::new(),
                 gold: StringBuilder::new(),
                 annotation,
                 predictions: ListBuilder::new(prediction),
+                scans: ListBuilder::new(scan),
                 rows: 0,
             }
         }
@@ -225,6 +264,7 @@ mod parquet {
                 Arc::new(self.gold.finish()),
                 Arc::new(self.annotation.finish()),
                 Arc::new(self.predictions.finish()),
+                Arc::new(self.scans.finish()),
             ];
             self.rows = 0;
             RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::Inference(format!("building a Parquet batch: {e}")))
@@ -245,6 +285,7 @@ mod parquet {
             Field::new("gold", DataType::Utf8, true),
             Field::new("annotation", DataType::Struct(annotation_fields()), true),
             Field::new("predictions", list_of(DataType::Struct(prediction_fields())), true),
+            Field::new("scans", list_of(DataType::Struct(scan_fields())), true),
         ]));
         let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
@@ -283,6 +324,25 @@ mod parquet {
                 predictions.append(true);
             }
             columns.predictions.append(true);
+            let scans = columns.scans.values();
+            for s in &row.scans {
+                scans.field_builder::<Int64Builder>(0).expect("scan column").append_value(s.scan);
+                scans.field_builder::<StringBuilder>(1).expect("model column").append_value(&s.model);
+                scans.field_builder::<Float32Builder>(2).expect("suspicion column").append_value(s.suspicion);
+                scans.field_builder::<Int64Builder>(3).expect("flagged column").append_value(i64::from(s.flagged));
+                let tokens = scans.field_builder::<ListBuilder<StructBuilder>>(4).expect("tokens column");
+                for t in &s.tokens {
+                    let token = tokens.values();
+                    token.field_builder::<StringBuilder>(0).expect("token column").append_value(&t.token);
+                    token.field_builder::<Int64Builder>(1).expect("start column").append_value(t.start as i64);
+                    token.field_builder::<Int64Builder>(2).expect("end column").append_value(t.end as i64);
+                    token.field_builder::<Float32Builder>(3).expect("probability column").append_value(t.probability);
+                    token.append(true);
+                }
+                tokens.append(true);
+                scans.append(true);
+            }
+            columns.scans.append(true);
             columns.rows += 1;
             count += 1;
             if columns.rows == ROWS_PER_GROUP {

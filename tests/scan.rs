@@ -302,6 +302,43 @@ fn scans_resume_after_sigkill_and_export_consistent_tokens() {
         words.as_array().unwrap().iter().map(|w| (w["word"].as_str().unwrap().to_string(), w["count"].as_u64().unwrap())).collect();
     assert_eq!(listed, counts);
 
+    // Parquet nests each record's scans as the JSONL does, token by token.
+    let parquet_path = dir.path().join("c.parquet");
+    let out = selectra(&["export", "--db", db, "--corpus", "c", "--format", "parquet", "--output", parquet_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&parquet_path).unwrap()).unwrap().build().unwrap();
+    let mut row = 0;
+    for batch in reader {
+        use arrow_array::{Array, Float32Array, Int64Array, ListArray, StringArray, StructArray};
+        let batch = batch.unwrap();
+        let scans = batch.column_by_name("scans").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+        for i in 0..batch.num_rows() {
+            let want = &expected[row]["scans"][0];
+            let record = scans.value(i);
+            let record = record.as_any().downcast_ref::<StructArray>().unwrap();
+            assert_eq!(record.len(), 1);
+            let suspicion = record.column_by_name("suspicion").unwrap().as_any().downcast_ref::<Float32Array>().unwrap().value(0);
+            assert!((f64::from(suspicion) - want["suspicion"].as_f64().unwrap()).abs() < 1e-6);
+            let flagged = record.column_by_name("flagged").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+            assert_eq!(flagged as u64, want["flagged"].as_u64().unwrap());
+            let tokens = record.column_by_name("tokens").unwrap().as_any().downcast_ref::<ListArray>().unwrap().value(0);
+            let tokens = tokens.as_any().downcast_ref::<StructArray>().unwrap();
+            let strings = tokens.column_by_name("token").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+            let starts = tokens.column_by_name("start").unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+            let probabilities = tokens.column_by_name("probability").unwrap().as_any().downcast_ref::<Float32Array>().unwrap();
+            let want_tokens = want["tokens"].as_array().unwrap();
+            assert_eq!(tokens.len(), want_tokens.len());
+            for (k, t) in want_tokens.iter().enumerate() {
+                assert_eq!(strings.value(k), t["token"].as_str().unwrap());
+                assert_eq!(starts.value(k) as u64, t["start"].as_u64().unwrap());
+                assert!((f64::from(probabilities.value(k)) - t["probability"].as_f64().unwrap()).abs() < 1e-6);
+            }
+            row += 1;
+        }
+    }
+    assert_eq!(row, expected.len());
+
     // CSV exports carry each scan's summaries.
     let out = selectra(&["export", "--db", db, "--corpus", "c", "--format", "csv"]);
     let header = String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_string();
