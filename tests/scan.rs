@@ -344,3 +344,33 @@ fn scans_resume_after_sigkill_and_export_consistent_tokens() {
     let header = String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_string();
     assert!(header.ends_with("scan1_suspicion,scan1_flagged"), "{header}");
 }
+
+/// Labeling queries order by a scan's suspicion and filter on it; the count and order agree with
+/// the stored results, and asking for either without a scan says so.
+#[test]
+fn queries_order_and_filter_by_suspicion() {
+    use selectra::store::{Query, Sort, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let file = corpus(dir.path(), 40);
+    let db = dir.path().join("p.db");
+    let mut store = Store::open(&db).unwrap();
+    let options = selectra::import::ImportOptions { name: "c".into(), id_column: Some("id".into()), ..Default::default() };
+    selectra::import::import_file(&mut store, &file, &options, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    let model = load("disc-vocab-bin");
+    let summary = selectra::corpus_run::run_scan(&mut store, &model, "c", None, 8, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    let scan = summary.scan.id;
+    let all = store.suspicious_records(scan, 1000).unwrap();
+    let page = store.query("c", &Query { scan: Some(scan), sort: Sort::SuspicionDesc, limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(page.total, Some(40));
+    let order: Vec<i64> = page.rows.iter().map(|r| r.record_id).collect();
+    assert_eq!(order, all.iter().map(|r| r.record_id).collect::<Vec<_>>(), "the same ranking as the scan's own list");
+    for (row, record) in page.rows.iter().zip(&all) {
+        assert!((row.suspicion.unwrap() - f64::from(record.suspicion)).abs() < 1e-6);
+    }
+    let threshold = f64::from(selectra::inspect::REPLACED_THRESHOLD);
+    let flagged = store.query("c", &Query { scan: Some(scan), min_suspicion: Some(threshold), limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(flagged.total.unwrap() as usize, all.iter().filter(|r| f64::from(r.suspicion) >= threshold).count());
+    assert!(flagged.rows.iter().all(|r| r.suspicion.unwrap() >= threshold));
+    let e = store.query("c", &Query { sort: Sort::SuspicionDesc, limit: 10, ..Default::default() }).unwrap_err().to_string();
+    assert!(e.contains("needs a scan"), "{e}");
+}

@@ -33,6 +33,8 @@ pub struct AppInfo {
     /// The Hugging Face cache models are downloaded into.
     pub hub_cache: String,
     pub offline: bool,
+    /// P(replaced) from which a word counts as flagged (the core's threshold).
+    pub replaced_threshold: f32,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -326,6 +328,8 @@ pub enum SortDto {
     Entropy,
     ScoreDesc,
     ScoreAsc,
+    /// Most suspicious first (needs a scan).
+    Suspicion,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
@@ -364,6 +368,9 @@ pub struct BrowseArgs {
     pub text: Option<String>,
     pub predicted_label: Option<String>,
     pub status: Option<String>,
+    /// The scan whose suspicion is shown, filtered on and sorted by.
+    pub scan: Option<i64>,
+    pub min_suspicion: Option<f64>,
     pub sort: SortDto,
     pub offset: f64,
     pub limit: f64,
@@ -381,6 +388,8 @@ pub struct RecordDto {
     pub top_label: Option<String>,
     pub top_score: Option<f64>,
     pub margin: Option<f64>,
+    /// The record's suspicion in the browsed scan.
+    pub suspicion: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -407,6 +416,7 @@ impl From<selectra::store::Page> for PageDto {
                     top_label: r.top_label,
                     top_score: r.top_score,
                     margin: r.margin,
+                    suspicion: r.suspicion,
                 })
                 .collect(),
             total: p.total.map(|t| t as f64),

@@ -53,6 +53,7 @@ impl AppState {
             project: self.project_path().display().to_string(),
             hub_cache: self.hub.cache_dir.display().to_string(),
             offline: self.hub.offline,
+            replaced_threshold: selectra::inspect::REPLACED_THRESHOLD,
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Sort {
     ScoreAsc,
     /// A shuffle that is the same for the same seed.
     Random(u64),
+    /// Most suspicious first: highest suspicion in the query's scan (needs a scan).
+    SuspicionDesc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,10 @@ pub struct Query {
     pub status: Option<StatusFilter>,
     /// Full-text search; every word must occur.
     pub text: Option<String>,
+    /// The scan whose suspicion filters, sorts and is shown.
+    pub scan: Option<i64>,
+    /// Only records whose suspicion in the scan is at least this.
+    pub min_suspicion: Option<f64>,
     pub sort: Sort,
     pub offset: u64,
     pub limit: u64,
@@ -70,6 +76,8 @@ pub struct QueryRow {
     pub top_score: Option<f64>,
     pub margin: Option<f64>,
     pub entropy: Option<f64>,
+    /// The record's suspicion in the query's scan.
+    pub suspicion: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,6 +112,18 @@ impl Store {
                 Some(_) => {}
             }
         }
+        if (q.min_suspicion.is_some() || q.sort == Sort::SuspicionDesc) && q.scan.is_none() {
+            return Err(Error::Input("filtering or sorting by suspicion needs a scan; pick one".into()));
+        }
+        if let Some(scan) = q.scan {
+            let scan_corpus: Option<i64> =
+                self.conn.query_row("SELECT corpus_id FROM scan WHERE id = ?1", [scan], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+            match scan_corpus {
+                None => return Err(Error::Input(format!("there is no scan {scan}"))),
+                Some(c) if c != corpus_id => return Err(Error::Input(format!("scan {scan} is of another corpus than {corpus:?}"))),
+                Some(_) => {}
+            }
+        }
         if q.limit == 0 || q.limit > 10_000 {
             return Err(Error::Input("a page holds 1 to 10000 records".into()));
         }
@@ -134,6 +154,9 @@ impl Store {
             Some(StatusFilter::Is(s)) => filters.push(format!("a.status = {}", bind(Sql::Text(s.as_str().into()), &mut args))),
             None => {}
         }
+        if let Some(min) = q.min_suspicion {
+            filters.push(format!("s.suspicion >= {}", bind(Sql::Real(min), &mut args)));
+        }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             filters.push(format!("{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})", bind(Sql::Text(fts_phrase(text)), &mut args)));
         }
@@ -147,23 +170,31 @@ impl Store {
             Sort::ScoreAsc => "p.top_score ASC, p.record_id ASC".into(),
             // A full sort by a seeded hash of the id: the one order no index can serve.
             Sort::Random(seed) => format!("((x.id * 2654435761 + {}) % 4294967311), x.id", seed % 4294967311),
+            Sort::SuspicionDesc => "s.suspicion DESC, x.id ASC".into(),
         };
+        // The scan (an integer, in the SQL text like the run) joins its summary to each record.
+        let scan_join = format!("LEFT JOIN scan_result s ON s.scan_id = {} AND s.record_id = {rid}", q.scan.unwrap_or(-1));
         // Filtering or sorting by predictions drives the query from the run's predictions, so the
         // (run, label, score) and (run, margin) indexes serve the filter and the order.
         let from = if needs_run {
-            "FROM prediction p JOIN record x ON x.id = p.record_id LEFT JOIN annotation a ON a.record_id = x.id".to_string()
+            format!("FROM prediction p JOIN record x ON x.id = p.record_id LEFT JOIN annotation a ON a.record_id = x.id {scan_join}")
         } else {
-            format!("FROM record x LEFT JOIN prediction p ON p.run_id = {run} AND p.record_id = x.id LEFT JOIN annotation a ON a.record_id = x.id")
+            format!(
+                "FROM record x LEFT JOIN prediction p ON p.run_id = {run} AND p.record_id = x.id LEFT JOIN annotation a ON a.record_id = x.id {scan_join}"
+            )
         };
         let filter = filters.join(" AND ");
 
         // The count joins only what the filters read.
-        let count_from = match (needs_run, q.status.is_some()) {
+        let mut count_from = match (needs_run, q.status.is_some()) {
             (true, true) => "FROM prediction p LEFT JOIN annotation a ON a.record_id = p.record_id".to_string(),
             (true, false) => "FROM prediction p".to_string(),
             (false, true) => "FROM record x LEFT JOIN annotation a ON a.record_id = x.id".to_string(),
             (false, false) => "FROM record x".to_string(),
         };
+        if q.min_suspicion.is_some() {
+            count_from = format!("{count_from} {scan_join}");
+        }
         let total: Option<i64> = if q.offset == 0 {
             Some(
                 self.conn
@@ -176,7 +207,7 @@ impl Store {
         let limit = bind(Sql::Integer(q.limit as i64), &mut args);
         let offset = bind(Sql::Integer(q.offset as i64), &mut args);
         let sql = format!(
-            "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, a.labels, a.status, p.top_label, p.top_score, p.margin, p.entropy \
+            "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, a.labels, a.status, p.top_label, p.top_score, p.margin, p.entropy, s.suspicion \
              {from} WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -195,6 +226,7 @@ impl Store {
                     top_score: r.get(8)?,
                     margin: r.get(9)?,
                     entropy: r.get(10)?,
+                    suspicion: r.get(11)?,
                 })
             })
             .map_err(|e| self.err(e))?

@@ -19,7 +19,11 @@ project: string,
 /**
  * The Hugging Face cache models are downloaded into.
  */
-hub_cache: string, offline: boolean, };
+hub_cache: string, offline: boolean, 
+/**
+ * P(replaced) from which a word counts as flagged (the core's threshold).
+ */
+replaced_threshold: number, };
 
 export type ModelEntryDto = { id: string, description: string, preset: boolean, cached: boolean, cached_refs: Array<string>, };
 
@@ -90,13 +94,21 @@ export type BadRowDto = { line: number, reason: string, };
 
 export type ImportOutcomeDto = { corpus: CorpusDto, imported: number, skipped: Array<BadRowDto>, };
 
-export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc";
+export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion";
 
 export type StatusDto = "pending" | "accepted" | "discarded";
 
-export type BrowseArgs = { corpus: string, run: number | null, text: string | null, predicted_label: string | null, status: string | null, sort: SortDto, offset: number, limit: number, };
+export type BrowseArgs = { corpus: string, run: number | null, text: string | null, predicted_label: string | null, status: string | null, 
+/**
+ * The scan whose suspicion is shown, filtered on and sorted by.
+ */
+scan: number | null, min_suspicion: number | null, sort: SortDto, offset: number, limit: number, };
 
-export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, top_label: string | null, top_score: number | null, margin: number | null, };
+export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, top_label: string | null, top_score: number | null, margin: number | null, 
+/**
+ * The record's suspicion in the browsed scan.
+ */
+suspicion: number | null, };
 
 export type PageDto = { rows: Array<RecordDto>, 
 /**

@@ -33,7 +33,7 @@ function inspection(probabilities: number[], untrained: boolean[] = []): Inspect
 function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
   return {
     record_id: id, row_number: id, source_id: null, text, gold: null, annotation_labels: null, annotation_status: null,
-    top_label: "deportes", top_score: 0.8, margin: 0.5, ...extra,
+    top_label: "deportes", top_score: 0.8, margin: 0.5, suspicion: null, ...extra,
   };
 }
 
@@ -170,6 +170,7 @@ describe("Annotate", () => {
         : [{ run_id: 7, model: "zs", labels: ["deportes", "cultura", "economía"], scores: [0.5, 0.3, 0.2], suggested: ["deportes"] }];
     const calls = mockCommands({
       list_runs: () => [RUN],
+      list_scans: () => [],
       browse: (a) => {
         const args = a.args as { status: string | null };
         return args.status === "unannotated" ? { rows: [], total: 2 } : { rows, total: 2 };
@@ -208,6 +209,7 @@ describe("Annotate", () => {
   it("never saves a label the user did not see: Enter before anything is picked saves nothing", async () => {
     const calls = mockCommands({
       list_runs: () => [],
+      list_scans: () => [],
       browse: () => ({ rows: [record(1, "texto")], total: 1 }),
       record_predictions: () => [],
     });
@@ -224,6 +226,7 @@ describe("Annotate", () => {
   it("typing in a field does not trigger labeling keys", async () => {
     const calls = mockCommands({
       list_runs: () => [],
+      list_scans: () => [],
       browse: () => ({ rows: [record(1, "texto")], total: 1 }),
       record_predictions: () => [],
     });
@@ -239,6 +242,7 @@ describe("Zero-shot", () => {
     let finish: (v: unknown) => void = () => {};
     const calls = mockCommands({
       list_runs: () => [],
+      list_scans: () => [],
       run_zeroshot: (args) => {
         sendOnChannel(args.onProgress, 0, { done: 3, total: 10, message: "2.0 records/s", eta_secs: 3.5 });
         return new Promise((resolve) => (finish = resolve));
@@ -311,6 +315,7 @@ describe("corpus text is never markup", () => {
   it("renders hostile text and labels as text", async () => {
     mockCommands({
       list_runs: () => [{ ...RUN, labels: [HOSTILE, "b"] }],
+      list_scans: () => [],
       browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE })], total: 1 }),
       record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9], suggested: [HOSTILE] }],
     });
