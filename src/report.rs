@@ -168,10 +168,58 @@ fn slug(text: &str) -> String {
         .join("-")
 }
 
+/// A corpus's newest discriminator scan, as the report's data-quality section shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataQuality {
+    pub scan: crate::store::ScanInfo,
+    /// Records per tenth of suspicion.
+    pub histogram: [u64; 10],
+    /// The word forms flagged most often.
+    pub words: Vec<crate::store::FlaggedWord>,
+    /// The most suspicious records.
+    pub records: Vec<crate::store::SuspiciousRecord>,
+}
+
+impl DataQuality {
+    /// The newest scan of `corpus`, if it has one.
+    pub fn of(store: &Store, corpus: &str) -> Result<Option<Self>> {
+        let Some(scan) = store.scans(Some(corpus))?.pop() else { return Ok(None) };
+        Ok(Some(Self {
+            histogram: store.suspicion_histogram(scan.id)?,
+            words: store.flagged_words(scan.id, 20)?,
+            records: store.suspicious_records(scan.id, 10)?,
+            scan,
+        }))
+    }
+}
+
+/// The chart of a scan's record suspicion.
+pub fn data_quality_figures(q: &DataQuality) -> Vec<Figure> {
+    let most = q.histogram.iter().copied().max().unwrap_or(0).max(1) as f64;
+    vec![Figure {
+        name: format!("scan-{}-suspicion", q.scan.id),
+        caption: format!(
+            "Scan {}: records by suspicion (their highest word P(replaced)), {} of {} records scanned.",
+            q.scan.id, q.scan.scanned, q.scan.records
+        ),
+        chart: Chart::GroupedBars {
+            title: "Record suspicion".into(),
+            y_label: "Records".into(),
+            groups: (0..10).map(|b| format!("{:.1}-{:.1}", b as f64 / 10.0, (b + 1) as f64 / 10.0)).collect(),
+            series: vec!["records".into()],
+            values: vec![q.histogram.iter().map(|&c| Some(Bar { value: c as f64, error: None })).collect()],
+            y_min: 0.0,
+            y_max: (most * 1.1).ceil(),
+        },
+    }]
+}
+
 /// What a report contains; `evaluation` is absent for the published comparison alone.
 pub struct ReportInput<'a> {
     pub published: &'a Published,
     pub evaluation: Option<&'a Evaluation>,
+    /// The corpus's newest scan, when it has one.
+    pub data_quality: Option<&'a DataQuality>,
     /// When the report was made (RFC 3339), printed in it.
     pub generated_at: String,
 }
@@ -189,19 +237,27 @@ pub struct ReportFiles {
 /// the report holds the published comparison alone. Front ends call this one function.
 pub fn write_project_report(store: Option<&Store>, corpus: Option<&str>, runs: &[i64], dir: &Path) -> Result<(ReportFiles, Option<Evaluation>)> {
     let published = Published::load()?;
-    let evaluation = match store {
-        None => None,
+    let (evaluation, data_quality) = match store {
+        None => (None, None),
         Some(store) => {
             let corpus = match corpus {
                 Some(c) => c.to_string(),
                 None => crate::evaluate::corpus_of(store, runs)?,
             };
-            Some(crate::evaluate::evaluate(store, &corpus, runs, &crate::metrics::EvalOptions::default())?)
+            let data_quality = DataQuality::of(store, &corpus)?;
+            // A scanned corpus without zero-shot runs still gets its data-quality report.
+            let evaluation = if runs.is_empty() && data_quality.is_some() && store.runs(&corpus)?.is_empty() {
+                None
+            } else {
+                Some(crate::evaluate::evaluate(store, &corpus, runs, &crate::metrics::EvalOptions::default())?)
+            };
+            (evaluation, data_quality)
         }
     };
     let input = ReportInput {
         published: &published,
         evaluation: evaluation.as_ref(),
+        data_quality: data_quality.as_ref(),
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
     let files = write_report(dir, &input)?;
@@ -216,6 +272,9 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
     let mut figures = published_figures(input.published);
     if let Some(e) = input.evaluation {
         figures.extend(evaluation_figures(e));
+    }
+    if let Some(q) = input.data_quality {
+        figures.extend(data_quality_figures(q));
     }
     let mut written = Vec::new();
     let mut svgs = Vec::new();
@@ -236,6 +295,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
         "generated_at": input.generated_at,
         "published": input.published,
         "evaluation": input.evaluation,
+        "data_quality": input.data_quality,
     }))
     .expect("report data serializes");
     let json_path = dir.join("report.json");
@@ -273,9 +333,10 @@ fn figure(figures: &[Figure], svgs: &[String], name: &str) -> Markup {
 
 fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Markup {
     let p = input.published;
-    let title = match input.evaluation {
-        Some(e) => format!("Model comparison on corpus “{}”", e.corpus),
-        None => "SELECTRA: published comparison".to_string(),
+    let title = match (input.evaluation, input.data_quality) {
+        (Some(e), _) => format!("Model comparison on corpus “{}”", e.corpus),
+        (None, Some(q)) => format!("Data quality of corpus “{}”", q.scan.key.corpus),
+        (None, None) => "SELECTRA: published comparison".to_string(),
     };
     html! {
         (DOCTYPE)
@@ -293,6 +354,7 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                     span.tag.published { "published" } "numbers are typed in from their sources; "
                     span.tag.measured { "measured here" } "numbers were computed from this project's runs and labels." }
                 @if let Some(e) = input.evaluation { (evaluation_section(e, figures, svgs)) }
+                @if let Some(q) = input.data_quality { (data_quality_section(q, figures, svgs)) }
                 h2 { span.tag.published { "published" } "The SELECTRA card's comparison" }
                 p { "Fine-tuned results as published; SELECTRA rows are the mean ± standard deviation of 5 runs." }
                 table {
@@ -332,6 +394,62 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                         dd { (s.note) }
                     }
                 }
+            }
+        }
+    }
+}
+
+fn data_quality_section(q: &DataQuality, figures: &[Figure], svgs: &[String]) -> Markup {
+    html! {
+        h2 { span.tag.measured { "measured here" } "Data quality: tokens that look replaced" }
+        p {
+            "Scan " (q.scan.id) " of corpus " strong { (q.scan.key.corpus) } " with " code { (q.scan.key.model) }
+            " (weights " code { (q.scan.key.weights_sha256) } "): the discriminator's P(replaced) for every token; a word scores as its \
+             most suspicious token and counts as flagged from " (crate::inspect::REPLACED_THRESHOLD) "."
+        }
+        (figure(figures, svgs, &format!("scan-{}-suspicion", q.scan.id)))
+        h3 { "Word forms flagged most often" }
+        table {
+            thead { tr { th { "Word" } th { "Count" } th { "Mean P(replaced)" } th { "Rows" } } }
+            tbody {
+                @for w in &q.words {
+                    tr { td { (w.word) } td.num { (w.count) } td.num { (num(f64::from(w.mean_probability))) }
+                         td { (w.examples.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")) } }
+                }
+            }
+        }
+        h3 { "Most suspicious records" }
+        table {
+            thead { tr { th { "Row" } th { "Suspicion" } th { "Text (flagged words marked)" } } }
+            tbody {
+                @for r in &q.records {
+                    tr { td.num { (r.row_number) } td.num { (num(f64::from(r.suspicion))) } td { (marked_text(r)) } }
+                }
+            }
+        }
+    }
+}
+
+/// A record's text with its flagged words in `mark` elements; every piece is escaped by maud.
+fn marked_text(r: &crate::store::SuspiciousRecord) -> Markup {
+    let chars: Vec<char> = r.text.chars().collect();
+    let mut pieces: Vec<(String, Option<f32>)> = Vec::new();
+    let mut at = 0;
+    for (first, last, p) in crate::scan::words(&r.tokens) {
+        let (start, end) = (r.tokens[first].start.min(chars.len()), r.tokens[last - 1].end.min(chars.len()));
+        if !crate::inspect::looks_replaced(p) || start < at {
+            continue;
+        }
+        pieces.push((chars[at..start].iter().collect(), None));
+        pieces.push((chars[start..end.max(start)].iter().collect(), Some(p)));
+        at = end.max(start);
+    }
+    pieces.push((chars[at..].iter().collect(), None));
+    html! {
+        @for (text, p) in &pieces {
+            @match p {
+                Some(p) => { mark title=(format!("P(replaced) {p:.4}")) { (text) } },
+                None => { (text) },
             }
         }
     }

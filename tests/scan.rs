@@ -374,3 +374,36 @@ fn queries_order_and_filter_by_suspicion() {
     let e = store.query("c", &Query { sort: Sort::SuspicionDesc, limit: 10, ..Default::default() }).unwrap_err().to_string();
     assert!(e.contains("needs a scan"), "{e}");
 }
+
+/// A scanned corpus's report has a data-quality section: the suspicion chart, the flagged word
+/// forms and the top records with their flagged words marked; record text stays text.
+#[test]
+fn reports_show_data_quality_when_a_scan_exists() {
+    use scraper::{Html, Selector};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.csv");
+    let mut csv = String::from("text\n");
+    for i in 0..12 {
+        csv.push_str(&format!("\"<script>alert({i})</script> el perro come carne y la casa es azul {i}\"\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.path().join("p.db");
+    let db_arg = db.to_str().unwrap();
+    assert!(selectra(&["corpus", "import", "--db", db_arg, "--name", "c", file.to_str().unwrap()]).status.success());
+    let model = model_dir("disc-project-tokjson");
+    assert!(selectra(&["scan", "--db", db_arg, "--corpus", "c", "--model", model.to_str().unwrap()]).status.success());
+    let out = dir.path().join("report");
+    let status = selectra(&["report", "--db", db_arg, "--corpus", "c", "--output", out.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let doc = Html::parse_document(&html);
+    assert_eq!(doc.select(&Selector::parse("script").unwrap()).count(), 0, "record text became markup");
+    assert!(html.contains("Data quality of corpus") && html.contains("Word forms flagged most often"));
+    assert!(out.join("figures").join("scan-1-suspicion.svg").is_file());
+    let marks = doc.select(&Selector::parse("mark").unwrap()).count();
+    let words = ok_json(&["suspicious", "--db", db_arg, "--corpus", "c", "--limit", "10", "--json"]);
+    let spans: usize = words.as_array().unwrap().iter().map(|r| r["spans"].as_array().unwrap().len()).sum();
+    assert_eq!(marks, spans, "one mark per flagged word of the top records");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["data_quality"]["scan"]["scanned"], 12);
+}
