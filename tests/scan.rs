@@ -407,3 +407,69 @@ fn reports_show_data_quality_when_a_scan_exists() {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["data_quality"]["scan"]["scanned"], 12);
 }
+
+/// Two discriminators over one corpus: agreement and kappa on their flagged words (matched by
+/// character span) equal a count made here from the JSONL export, disagreements are records
+/// where one flags a word the other does not, and a scan agrees with itself completely.
+#[test]
+fn two_scans_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = corpus(dir.path(), 30);
+    let db = dir.path().join("p.db");
+    let db_arg = db.to_str().unwrap();
+    assert!(selectra(&["corpus", "import", "--db", db_arg, "--name", "c", "--id-column", "id", file.to_str().unwrap()]).status.success());
+    for model in ["disc-vocab-bin", "disc-lower-gelunew"] {
+        let out = selectra(&["scan", "--db", db_arg, "--corpus", "c", "--model", model_dir(model).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let c = ok_json(&["suspicious", "--db", db_arg, "--corpus", "c", "--scan", "1", "--compare", "2", "--limit", "100", "--json"]);
+
+    // The same from the export: each scan's words (a token and its "##" pieces) by span.
+    let words_of = |tokens: &Vec<Value>| -> std::collections::HashMap<(u64, u64), bool> {
+        let mut words: Vec<(u64, u64, f64)> = Vec::new();
+        for t in tokens {
+            let (s, e, p) = (t["start"].as_u64().unwrap(), t["end"].as_u64().unwrap(), t["probability"].as_f64().unwrap());
+            match words.last_mut() {
+                Some(w) if t["token"].as_str().unwrap().starts_with("##") => {
+                    w.1 = e;
+                    w.2 = w.2.max(p);
+                }
+                _ => words.push((s, e, p)),
+            }
+        }
+        words.into_iter().map(|(s, e, p)| ((s, e), p >= 0.5)).collect()
+    };
+    let (mut n, mut fa, mut fb, mut both, mut disagreeing) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for line in export_lines(&db) {
+        let scans = line["scans"].as_array().unwrap();
+        let (a, b) = (words_of(scans[0]["tokens"].as_array().unwrap()), words_of(scans[1]["tokens"].as_array().unwrap()));
+        let mut differs = false;
+        for (span, flag_a) in &a {
+            if let Some(flag_b) = b.get(span) {
+                n += 1;
+                fa += *flag_a as u64;
+                fb += *flag_b as u64;
+                both += (*flag_a && *flag_b) as u64;
+                differs |= flag_a != flag_b;
+            }
+        }
+        disagreeing += differs as u64;
+    }
+    assert_eq!((c["records"].as_u64(), c["words"].as_u64()), (Some(30), Some(n)));
+    assert_eq!((c["flagged_by_a"].as_u64(), c["flagged_by_b"].as_u64(), c["flagged_by_both"].as_u64()), (Some(fa), Some(fb), Some(both)));
+    let (n, fa, fb, both) = (n as f64, fa as f64, fb as f64, both as f64);
+    let observed = (both + (n - fa - fb + both)) / n;
+    assert!((c["agreement"].as_f64().unwrap() - observed).abs() < 1e-12);
+    let expected = (fa * fb + (n - fa) * (n - fb)) / (n * n);
+    if expected < 1.0 {
+        assert!((c["kappa"].as_f64().unwrap() - (observed - expected) / (1.0 - expected)).abs() < 1e-12);
+    }
+    assert_eq!(c["disagreements"].as_array().unwrap().len() as u64, disagreeing);
+    for d in c["disagreements"].as_array().unwrap() {
+        assert!(!d["only_a"].as_array().unwrap().is_empty() || !d["only_b"].as_array().unwrap().is_empty());
+    }
+
+    let itself = ok_json(&["suspicious", "--db", db_arg, "--corpus", "c", "--scan", "1", "--compare", "1", "--json"]);
+    assert_eq!(itself["agreement"].as_f64(), Some(1.0));
+    assert!(itself["disagreements"].as_array().unwrap().is_empty());
+}

@@ -37,6 +37,7 @@ macro_rules! commands {
             run_scan(args: ScanArgs, task: String, onProgress: Channel<TaskProgress>) -> ScanSummaryDto;
             list_scans(corpus: String) -> Vec<ScanDto>;
             scan_view(scan: i64, limit: u32) -> ScanViewDto;
+            compare_scans(a: i64, b: i64, limit: u32) -> ScanComparisonDto;
         }
     };
 }
@@ -98,6 +99,7 @@ pub fn typescript() -> String {
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
         SourceDto, FigureDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
+        ScanDisagreementDto, ScanComparisonDto,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\

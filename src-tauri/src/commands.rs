@@ -303,6 +303,13 @@ pub async fn scan_view(state: State<'_, AppState>, scan: i64, limit: u32) -> Cmd
     .await
 }
 
+/// Two scans of a corpus side by side: agreement on flagged words, and the records where they
+/// disagree most.
+#[tauri::command]
+pub async fn compare_scans(state: State<'_, AppState>, a: i64, b: i64, limit: u32) -> CmdResult<ScanComparisonDto> {
+    with_store(&state, move |s| Ok(s.compare_scans(a, b, limit as usize)?.into())).await
+}
+
 /// Rows as tab-separated text for the clipboard, formula-safe unless `raw` (the core's rule).
 #[tauri::command]
 pub async fn spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> CmdResult<String> {

@@ -783,3 +783,59 @@ pub struct ScanViewDto {
     /// Records per tenth of suspicion, [0, 0.1) first.
     pub histogram: Vec<f64>,
 }
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScanDisagreementDto {
+    pub record_id: f64,
+    pub row_number: f64,
+    pub text: String,
+    pub suspicion_a: f32,
+    pub suspicion_b: f32,
+    /// Character spans of the words only scan A (or only B) flags.
+    pub only_a: Vec<(usize, usize)>,
+    pub only_b: Vec<(usize, usize)>,
+}
+
+/// Two scans of a corpus side by side.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScanComparisonDto {
+    pub a: f64,
+    pub b: f64,
+    pub records: f64,
+    pub words: f64,
+    pub flagged_by_a: f64,
+    pub flagged_by_b: f64,
+    pub flagged_by_both: f64,
+    pub agreement: f64,
+    pub kappa: Option<f64>,
+    pub disagreements: Vec<ScanDisagreementDto>,
+}
+
+impl From<selectra::store::ScanComparison> for ScanComparisonDto {
+    fn from(c: selectra::store::ScanComparison) -> Self {
+        Self {
+            a: c.a as f64,
+            b: c.b as f64,
+            records: c.records as f64,
+            words: c.words as f64,
+            flagged_by_a: c.flagged_by_a as f64,
+            flagged_by_b: c.flagged_by_b as f64,
+            flagged_by_both: c.flagged_by_both as f64,
+            agreement: c.agreement,
+            kappa: c.kappa,
+            disagreements: c
+                .disagreements
+                .into_iter()
+                .map(|d| ScanDisagreementDto {
+                    record_id: d.record_id as f64,
+                    row_number: d.row_number as f64,
+                    text: d.text,
+                    suspicion_a: d.suspicion_a,
+                    suspicion_b: d.suspicion_b,
+                    only_a: d.only_a,
+                    only_b: d.only_b,
+                })
+                .collect(),
+        }
+    }
+}

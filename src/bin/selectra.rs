@@ -132,8 +132,12 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// The most flagged word forms instead of records.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "compare")]
         words: bool,
+        /// Compare with another scan of the corpus (another discriminator): agreement on flagged
+        /// words, and the records where the two disagree most.
+        #[arg(long, value_name = "SCAN")]
+        compare: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -477,7 +481,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Suspicious { db, corpus, scan, limit, words, json } => {
+        Command::Suspicious { db, corpus, scan, limit, words, compare, json } => {
             let store = Store::open(&db)?;
             let scan = match scan {
                 Some(id) => {
@@ -489,7 +493,39 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
                 None => store.latest_scan(&corpus)?,
             };
-            if words {
+            if let Some(other) = compare {
+                let c = store.compare_scans(scan.id, other, limit)?;
+                if json {
+                    print_json(&c);
+                } else {
+                    let kappa = c.kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"));
+                    out!(
+                        "scans {} and {}: {} records, {} words; flagged by {}: {}, by {}: {}, by both: {}",
+                        c.a,
+                        c.b,
+                        c.records,
+                        c.words,
+                        c.a,
+                        c.flagged_by_a,
+                        c.b,
+                        c.flagged_by_b,
+                        c.flagged_by_both
+                    );
+                    out!("agreement {:.1}%, Cohen's kappa {kappa}", 100.0 * c.agreement);
+                    for d in &c.disagreements {
+                        out!(
+                            "row {:>6}  suspicion {:.3} vs {:.3}  only {}: {}  only {}: {}",
+                            d.row_number,
+                            d.suspicion_a,
+                            d.suspicion_b,
+                            c.a,
+                            d.only_a.len(),
+                            c.b,
+                            d.only_b.len()
+                        );
+                    }
+                }
+            } else if words {
                 let words = store.flagged_words(scan.id, limit)?;
                 if json {
                     print_json(&words);

@@ -23,7 +23,7 @@ pub use annotations::{Annotation, AnnotationEvent, Status};
 pub use corpus::{CorpusInfo, NewRecord};
 pub use query::{Page, Query, QueryRow, Sort, StatusFilter};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
-pub use scans::{ExportScan, FlaggedWord, ScanInfo, ScanKey, SuspiciousRecord};
+pub use scans::{ExportScan, FlaggedWord, ScanComparison, ScanDisagreement, ScanInfo, ScanKey, SuspiciousRecord};
 
 pub struct Store {
     conn: Connection,

@@ -57,6 +57,41 @@ pub struct FlaggedWord {
     pub examples: Vec<u64>,
 }
 
+/// Two scans of one corpus side by side (two discriminators, or one with and without accents):
+/// how far their flagged words agree, and where they disagree most.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanComparison {
+    pub a: i64,
+    pub b: i64,
+    /// Records both scans cover.
+    pub records: u64,
+    /// Words (by character span, so tokenizers need not agree) both scans score.
+    pub words: u64,
+    pub flagged_by_a: u64,
+    pub flagged_by_b: u64,
+    pub flagged_by_both: u64,
+    /// Share of words on which both agree (flagged or not).
+    pub agreement: f64,
+    /// Cohen's kappa of the two flagged/not-flagged labelings; `None` when it is undefined
+    /// (both scans flag everything, or nothing).
+    pub kappa: Option<f64>,
+    /// The records where the scans disagree most: most words flagged by exactly one, then the
+    /// largest suspicion gap.
+    pub disagreements: Vec<ScanDisagreement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanDisagreement {
+    pub record_id: i64,
+    pub row_number: u64,
+    pub text: String,
+    pub suspicion_a: f32,
+    pub suspicion_b: f32,
+    /// (start, end) character spans of the words only scan A flags, and only scan B flags.
+    pub only_a: Vec<(usize, usize)>,
+    pub only_b: Vec<(usize, usize)>,
+}
+
 /// A record's scan as an export writes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportScan {
@@ -316,6 +351,79 @@ impl Store {
             bins[bin.clamp(0, 9) as usize] += count as u64;
         }
         Ok(bins)
+    }
+
+    /// Compares two scans of the same corpus over the records both cover (see [`ScanComparison`]).
+    pub fn compare_scans(&self, a: i64, b: i64, limit: usize) -> Result<ScanComparison> {
+        let (sa, sb) = (self.scan(a)?, self.scan(b)?);
+        if sa.key.corpus != sb.key.corpus {
+            return Err(Error::Input(format!("scans {a} and {b} are of different corpora ({:?}, {:?})", sa.key.corpus, sb.key.corpus)));
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT x.id, x.row_number, x.text, ra.suspicion, ra.tokens, rb.suspicion, rb.tokens FROM scan_result ra \
+                 JOIN scan_result rb ON rb.record_id = ra.record_id AND rb.scan_id = ?2 JOIN record x ON x.id = ra.record_id \
+                 WHERE ra.scan_id = ?1 ORDER BY x.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![a, b]).map_err(|e| self.err(e))?;
+        let (mut records, mut words, mut fa, mut fb, mut both) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut disagreements = Vec::new();
+        let flagged_words = |tokens: &[ScannedToken]| -> HashMap<(usize, usize), bool> {
+            crate::scan::words(tokens)
+                .into_iter()
+                .map(|(first, last, p)| ((tokens[first].start, tokens[last - 1].end), crate::inspect::looks_replaced(p)))
+                .collect()
+        };
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let get_tokens = |i: usize| -> Result<Vec<ScannedToken>> {
+                let blob: Vec<u8> = row.get(i).map_err(|e| self.err(e))?;
+                decode_tokens(&blob).map_err(|e| self.err(blob_error(e)))
+            };
+            let (wa, wb) = (flagged_words(&get_tokens(4)?), flagged_words(&get_tokens(6)?));
+            records += 1;
+            let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+            for (span, &flag_a) in &wa {
+                let Some(&flag_b) = wb.get(span) else { continue };
+                words += 1;
+                fa += u64::from(flag_a);
+                fb += u64::from(flag_b);
+                both += u64::from(flag_a && flag_b);
+                if flag_a && !flag_b {
+                    only_a.push(*span);
+                } else if flag_b && !flag_a {
+                    only_b.push(*span);
+                }
+            }
+            if !only_a.is_empty() || !only_b.is_empty() {
+                only_a.sort();
+                only_b.sort();
+                disagreements.push(ScanDisagreement {
+                    record_id: row.get(0).map_err(|e| self.err(e))?,
+                    row_number: row.get::<_, i64>(1).map_err(|e| self.err(e))? as u64,
+                    text: row.get(2).map_err(|e| self.err(e))?,
+                    suspicion_a: row.get::<_, f64>(3).map_err(|e| self.err(e))? as f32,
+                    suspicion_b: row.get::<_, f64>(5).map_err(|e| self.err(e))? as f32,
+                    only_a,
+                    only_b,
+                });
+            }
+        }
+        disagreements.sort_by(|x, y| {
+            let n = |d: &ScanDisagreement| d.only_a.len() + d.only_b.len();
+            n(y).cmp(&n(x))
+                .then((y.suspicion_a - y.suspicion_b).abs().total_cmp(&(x.suspicion_a - x.suspicion_b).abs()))
+                .then(x.record_id.cmp(&y.record_id))
+        });
+        disagreements.truncate(limit);
+        let n = words as f64;
+        let agree = n - (fa + fb - 2 * both) as f64;
+        let agreement = if words == 0 { 1.0 } else { agree / n };
+        // Cohen's kappa: observed agreement against the agreement the two flag rates give by chance.
+        let chance = if words == 0 { 1.0 } else { (fa as f64 / n) * (fb as f64 / n) + (1.0 - fa as f64 / n) * (1.0 - fb as f64 / n) };
+        let kappa = (chance < 1.0).then(|| (agreement - chance) / (1.0 - chance));
+        Ok(ScanComparison { a, b, records, words, flagged_by_a: fa, flagged_by_b: fb, flagged_by_both: both, agreement, kappa, disagreements })
     }
 
     /// A record's results in every scan of its corpus, oldest scan first, for exports.

@@ -214,6 +214,14 @@ words: Array<FlaggedWordDto>,
  */
 histogram: Array<number>, };
 
+export type ScanDisagreementDto = { record_id: number, row_number: number, text: string, suspicion_a: number, suspicion_b: number, 
+/**
+ * Character spans of the words only scan A (or only B) flags.
+ */
+only_a: Array<[number, number]>, only_b: Array<[number, number]>, };
+
+export type ScanComparisonDto = { a: number, b: number, records: number, words: number, flagged_by_a: number, flagged_by_b: number, flagged_by_both: number, agreement: number, kappa: number | null, disagreements: Array<ScanDisagreementDto>, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
@@ -241,4 +249,5 @@ export type Commands = {
   run_scan: { args: { args: ScanArgs; task: string; onProgress: Channel<TaskProgress> }; result: ScanSummaryDto };
   list_scans: { args: { corpus: string }; result: Array<ScanDto> };
   scan_view: { args: { scan: number; limit: number }; result: ScanViewDto };
+  compare_scans: { args: { a: number; b: number; limit: number }; result: ScanComparisonDto };
 };

@@ -311,6 +311,26 @@ describe("Suspicious tokens", () => {
   });
 });
 
+describe("Suspicious tokens side by side", () => {
+  it("compares two scans and marks the words only one of them flags", async () => {
+    const scan = (id: number, model: string) => ({ id, corpus: "noticias", model, strip_accents: null, created_at: "", finished_at: "x", scanned: 1, records: 1 });
+    const calls = mockCommands({
+      list_scans: () => [scan(1, "small"), scan(2, "medium")],
+      scan_view: (a) => ({ scan: scan(a.scan as number, "x"), records: [], words: [], histogram: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1] }),
+      compare_scans: () => ({
+        a: 2, b: 1, records: 1, words: 4, flagged_by_a: 1, flagged_by_b: 2, flagged_by_both: 1, agreement: 0.75, kappa: 0.5,
+        disagreements: [{ record_id: 5, row_number: 3, text: "pan rosa con tomate", suspicion_a: 0.9, suspicion_b: 0.95, only_a: [], only_b: [[13, 19]] }],
+      }),
+    });
+    render(Suspicious);
+    await waitFor(() => expect(document.querySelector("#sus-compare-with")).toBeTruthy());
+    await fireEvent.change(document.querySelector("#sus-compare-with")!, { target: { value: "1" } });
+    await waitFor(() => expect(document.querySelector("#sus-agreement")!.textContent).toContain("agreement 75.0%, Cohen's kappa 0.500"));
+    expect(calls.find((c) => c.cmd === "compare_scans")!.args).toMatchObject({ a: 2, b: 1 });
+    expect([...document.querySelectorAll("#sus-disagreements mark")].map((m) => m.textContent)).toEqual(["tomate"]);
+  });
+});
+
 describe("corpus text is never markup", () => {
   it("renders hostile text and labels as text", async () => {
     mockCommands({
