@@ -38,6 +38,7 @@ macro_rules! commands {
             list_scans(corpus: String) -> Vec<ScanDto>;
             scan_view(scan: i64, limit: u32) -> ScanViewDto;
             compare_scans(a: i64, b: i64, limit: u32) -> ScanComparisonDto;
+            scanned_record(scan: i64, row: f64) -> SuspiciousRecordDto;
         }
     };
 }

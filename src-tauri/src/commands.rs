@@ -303,6 +303,12 @@ pub async fn scan_view(state: State<'_, AppState>, scan: i64, limit: u32) -> Cmd
     .await
 }
 
+/// One scanned record by its row number: where a flagged word form was seen.
+#[tauri::command]
+pub async fn scanned_record(state: State<'_, AppState>, scan: i64, row: f64) -> CmdResult<SuspiciousRecordDto> {
+    with_store(&state, move |s| Ok(s.scanned_record(scan, row as u64)?.into())).await
+}
+
 /// Two scans of a corpus side by side: agreement on flagged words, and the records where they
 /// disagree most.
 #[tauri::command]

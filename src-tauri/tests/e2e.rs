@@ -320,6 +320,15 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let ranked: Vec<f64> = ranked.iter().map(|s| s.parse().expect("a suspicion")).collect();
     assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "records are not ranked by suspicion: {ranked:?}");
     screenshot(&c, "suspicious").await;
+    // The most flagged word form leads to a record where that word is flagged.
+    let word = texts(&c, "#sus-words tbody tr:first-child td:first-child").await.remove(0);
+    click(&c, "#sus-words tbody tr:first-child button.example").await;
+    let flagged = until("the word's record", || async {
+        let f = texts(&c, "#sus-opened .word.flagged").await;
+        (!f.is_empty()).then_some(f)
+    })
+    .await;
+    assert!(flagged.contains(&word), "{word:?} is not flagged in the record it leads to: {flagged:?}");
     let top = texts(&c, "#sus-records tbody tr:first-child td.scan-text").await.remove(0);
     click(&c, "#sus-records tbody tr:first-child .open-inspector").await;
     let opened = until("the record in the Inspector", || async {

@@ -277,15 +277,26 @@ impl Store {
 
     /// The `limit` most suspicious records of a scan, most suspicious first (ties by record).
     pub fn suspicious_records(&self, scan_id: i64, limit: usize) -> Result<Vec<SuspiciousRecord>> {
+        self.scanned_records("r.scan_id = ?1 ORDER BY r.suspicion DESC, r.record_id LIMIT ?2", params![scan_id, limit as i64])
+    }
+
+    /// One record of a scan, by its row number in the corpus (where a flagged word was seen).
+    pub fn scanned_record(&self, scan_id: i64, row_number: u64) -> Result<SuspiciousRecord> {
+        self.scanned_records("r.scan_id = ?1 AND x.row_number = ?2", params![scan_id, row_number as i64])?
+            .pop()
+            .ok_or_else(|| Error::Input(format!("scan {scan_id} has no record at row {row_number}")))
+    }
+
+    fn scanned_records(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<SuspiciousRecord>> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT x.id, x.row_number, x.source_id, x.text, r.suspicion, r.flagged, r.mean, r.tokens FROM scan_result r \
-                 JOIN record x ON x.id = r.record_id WHERE r.scan_id = ?1 ORDER BY r.suspicion DESC, r.record_id LIMIT ?2",
-            )
+                 JOIN record x ON x.id = r.record_id WHERE {condition}"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![scan_id, limit as i64], |row| {
+            .query_map(args, |row| {
                 Ok(SuspiciousRecord {
                     record_id: row.get(0)?,
                     row_number: row.get::<_, i64>(1)? as u64,

@@ -250,4 +250,5 @@ export type Commands = {
   list_scans: { args: { corpus: string }; result: Array<ScanDto> };
   scan_view: { args: { scan: number; limit: number }; result: ScanViewDto };
   compare_scans: { args: { a: number; b: number; limit: number }; result: ScanComparisonDto };
+  scanned_record: { args: { scan: number; row: number }; result: SuspiciousRecordDto };
 };
