@@ -3,6 +3,8 @@
 //!
 //!     speed_bench inspect  MODEL_DIR REPEATS TEXT           -> latency of one inspect call
 //!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS      -> throughput over the texts
+//!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan (not yet
+//!                                                              driven by bench/speed.py)
 //!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N)
 //!     speed_bench smoke                                     -> all of the above on a fixture model
 //!
@@ -67,6 +69,25 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str) -> serde_json::Valu
     })
 }
 
+/// A corpus scan's computation over the texts (every token's P(replaced), long texts in
+/// windows), as `selectra scan` batches it: records per second, and the probabilities for the
+/// harness to compare with transformers' ElectraForPreTraining.
+fn bench_scan(dir: &str, texts_file: &str) -> serde_json::Value {
+    let model = load(dir);
+    let texts: Vec<String> = serde_json::from_str(&std::fs::read_to_string(texts_file).unwrap()).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let scanner = selectra::scan::Scanner::new(&model).unwrap();
+    scanner.scan(&refs[..refs.len().min(4)]).unwrap();
+    let t = Instant::now();
+    let results = scanner.scan(&refs).unwrap();
+    let seconds = t.elapsed().as_secs_f64();
+    json!({
+        "seconds": seconds,
+        "records_per_s": texts.len() as f64 / seconds,
+        "probabilities": results.iter().map(|r| r.tokens.iter().map(|t| t.probability).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })
+}
+
 fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
     let mut out = Vec::new();
     for s in shapes.chunks(3) {
@@ -97,6 +118,7 @@ fn main() {
     let out = match args.first().map(String::as_str) {
         Some("inspect") => bench_inspect(&args[1], args[2].parse().unwrap(), &args[3]),
         Some("zeroshot") => bench_zeroshot(&args[1], &args[2], &args[3]),
+        Some("scan") => bench_scan(&args[1], &args[2]),
         Some("gemm") => bench_gemm(&args[1..].iter().map(|a| a.parse().unwrap()).collect::<Vec<usize>>()),
         Some("smoke") => {
             // Seconds-long: every measurement once on the tiny fixture models (CI runs this).
@@ -107,13 +129,14 @@ fn main() {
             let out = json!({
                 "inspect": bench_inspect(&format!("{fixtures}/disc-vocab-bin"), 3, "Estamos desayunando pan rosa con tomate."),
                 "zeroshot": bench_zeroshot(&format!("{fixtures}/nli-electra-entail0"), texts.to_str().unwrap(), "deportes,economía"),
+                "scan": bench_scan(&format!("{fixtures}/disc-vocab-bin"), texts.to_str().unwrap()),
                 "gemm": bench_gemm(&[64, 32, 96]),
             });
             std::fs::remove_file(&texts).ok();
             out
         }
         _ => {
-            eprintln!("usage: speed_bench inspect|zeroshot|gemm|smoke ... (see the file's header)");
+            eprintln!("usage: speed_bench inspect|zeroshot|scan|gemm|smoke ... (see the file's header)");
             std::process::exit(2);
         }
     };
