@@ -67,9 +67,6 @@ pub fn run_zeroshot(
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
-    if batch_size == 0 {
-        return Err(Error::Input("the batch size must be at least 1".into()));
-    }
     let classifier = ZeroShotClassifier::new(model)?;
     let weights_sha256 = sha256_file(&model.files.weights)?;
     let key = RunKey {
@@ -152,6 +149,9 @@ fn run_job(
     pending: &mut PendingFn,
     process: &mut ProcessFn,
 ) -> Result<(u64, bool)> {
+    if batch_size == 0 {
+        return Err(Error::Input("the batch size must be at least 1".into()));
+    }
     let started = Instant::now();
     let mut done_now = 0u64;
     progress(RunProgress { done: done_before, total, records_per_sec: 0.0, eta_secs: None });
@@ -192,9 +192,6 @@ pub fn run_scan(
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<ScanSummary> {
-    if batch_size == 0 {
-        return Err(Error::Input("the batch size must be at least 1".into()));
-    }
     let scanner = Scanner::new(model)?;
     let key = ScanKey { corpus: corpus.to_string(), model: model.name.clone(), weights_sha256: sha256_file(&model.files.weights)?, strip_accents };
     let scan = store.open_scan(&key)?;

@@ -315,6 +315,21 @@ pub fn multi_label(labels: &[String], truth: &[Vec<bool>], pred: &[Vec<bool>], t
     }
 }
 
+/// Agreement between two yes/no labelings of `n` items, where `a` and `b` items are "yes" in
+/// each and `both` in both: (observed agreement, Cohen's kappa). Kappa compares the observed
+/// agreement with the agreement the two "yes" rates give by chance; it is `None` when chance
+/// agreement is already perfect (both all "yes", or all "no"). With no items, agreement is 1.
+pub fn binary_agreement(n: u64, a: u64, b: u64, both: u64) -> (f64, Option<f64>) {
+    if n == 0 {
+        return (1.0, None);
+    }
+    let n = n as f64;
+    let (pa, pb) = (a as f64 / n, b as f64 / n);
+    let observed = (n - (a + b - 2 * both) as f64) / n;
+    let chance = pa * pb + (1.0 - pa) * (1.0 - pb);
+    (observed, (chance < 1.0).then(|| (observed - chance) / (1.0 - chance)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +368,15 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.accuracy.low < a.accuracy.value && a.accuracy.value < a.accuracy.high, "{:?}", a.accuracy);
         assert!(a.accuracy.high - a.accuracy.low < 0.15);
+    }
+
+    #[test]
+    fn binary_agreement_is_cohens_kappa() {
+        // 10 items: 4 yes in both, 2 only in a, 1 only in b, 3 no in both: po 0.7, pe 0.5.
+        let (observed, kappa) = binary_agreement(10, 6, 5, 4);
+        assert!((observed - 0.7).abs() < 1e-12);
+        assert!((kappa.unwrap() - 0.4).abs() < 1e-12);
+        assert_eq!(binary_agreement(4, 4, 4, 4), (1.0, None));
+        assert_eq!(binary_agreement(0, 0, 0, 0), (1.0, None));
     }
 }

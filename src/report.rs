@@ -433,18 +433,18 @@ fn data_quality_section(q: &DataQuality, figures: &[Figure], svgs: &[String]) ->
 /// A record's text with its flagged words in `mark` elements; every piece is escaped by maud.
 fn marked_text(r: &crate::store::SuspiciousRecord) -> Markup {
     let chars: Vec<char> = r.text.chars().collect();
+    let piece = |start: usize, end: usize| -> String { chars[start.min(chars.len())..end.min(chars.len())].iter().collect() };
     let mut pieces: Vec<(String, Option<f32>)> = Vec::new();
     let mut at = 0;
-    for (first, last, p) in crate::scan::words(&r.tokens) {
-        let (start, end) = (r.tokens[first].start.min(chars.len()), r.tokens[last - 1].end.min(chars.len()));
-        if !crate::inspect::looks_replaced(p) || start < at {
+    for w in r.words().into_iter().filter(|w| w.flagged) {
+        if w.start < at {
             continue;
         }
-        pieces.push((chars[at..start].iter().collect(), None));
-        pieces.push((chars[start..end.max(start)].iter().collect(), Some(p)));
-        at = end.max(start);
+        pieces.push((piece(at, w.start), None));
+        pieces.push((piece(w.start, w.end), Some(w.probability)));
+        at = w.end;
     }
-    pieces.push((chars[at..].iter().collect(), None));
+    pieces.push((piece(at, chars.len()), None));
     html! {
         @for (text, p) in &pieces {
             @match p {

@@ -138,24 +138,44 @@ pub fn summarize(tokens: &[ScannedToken]) -> (f32, u32, f32) {
     if words.is_empty() {
         return (0.0, 0, 0.0);
     }
-    let suspicion = words.iter().map(|w| w.2).fold(f32::MIN, f32::max);
-    let flagged = words.iter().filter(|w| inspect::looks_replaced(w.2)).count() as u32;
-    let mean = words.iter().map(|w| w.2).sum::<f32>() / words.len() as f32;
+    let suspicion = words.iter().map(|w| w.probability).fold(f32::MIN, f32::max);
+    let flagged = words.iter().filter(|w| w.flagged).count() as u32;
+    let mean = words.iter().map(|w| w.probability).sum::<f32>() / words.len() as f32;
     (suspicion, flagged, mean)
 }
 
-/// The words of scanned tokens, subwords merged as the Inspector's word view merges them:
-/// (first token, one past the last, the word's highest P(replaced)).
-pub fn words(tokens: &[ScannedToken]) -> Vec<(usize, usize, f32)> {
-    let mut words: Vec<(usize, usize, f32)> = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
+/// A word of a scanned record: its character span, its P(replaced) (its most suspicious
+/// token's) and whether that reaches [`inspect::REPLACED_THRESHOLD`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScannedWord {
+    pub start: usize,
+    pub end: usize,
+    pub probability: f32,
+    pub flagged: bool,
+}
+
+impl ScannedWord {
+    /// The word as `text` (the record's text) spells it.
+    pub fn text(&self, text: &str) -> String {
+        text.chars().skip(self.start).take(self.end.saturating_sub(self.start)).collect()
+    }
+}
+
+/// The words of scanned tokens, subwords merged as the Inspector's word view merges them. Every
+/// front end, export and statistic reads words from here.
+pub fn words(tokens: &[ScannedToken]) -> Vec<ScannedWord> {
+    let mut words: Vec<ScannedWord> = Vec::new();
+    for t in tokens {
         match words.last_mut() {
             Some(word) if !t.word_start => {
-                word.1 = i + 1;
-                word.2 = word.2.max(t.probability);
+                word.end = t.end;
+                word.probability = word.probability.max(t.probability);
             }
-            _ => words.push((i, i + 1, t.probability)),
+            _ => words.push(ScannedWord { start: t.start, end: t.end, probability: t.probability, flagged: false }),
         }
+    }
+    for word in &mut words {
+        word.flagged = inspect::looks_replaced(word.probability);
     }
     words
 }
@@ -180,10 +200,15 @@ mod tests {
 
     #[test]
     fn summaries_are_over_words() {
-        let token = |p: f32, word_start: bool| ScannedToken { token: String::new(), start: 0, end: 0, probability: p, word_start };
-        // Words: [0.1, 0.7] -> 0.7, [0.2] -> 0.2, [0.5] -> 0.5.
-        let tokens = [token(0.1, true), token(0.7, false), token(0.2, true), token(0.5, true)];
-        assert_eq!(words(&tokens), [(0, 2, 0.7), (2, 3, 0.2), (3, 4, 0.5)]);
+        let token =
+            |start: usize, end: usize, p: f32, word_start: bool| ScannedToken { token: String::new(), start, end, probability: p, word_start };
+        // "desayunando pan rosa": words [0.1, 0.7] -> 0.7, [0.2] -> 0.2, [0.5] -> 0.5.
+        let tokens = [token(0, 7, 0.1, true), token(7, 11, 0.7, false), token(12, 15, 0.2, true), token(16, 20, 0.5, true)];
+        let word = |start, end, probability, flagged| ScannedWord { start, end, probability, flagged };
+        let found = words(&tokens);
+        assert_eq!(found, [word(0, 11, 0.7, true), word(12, 15, 0.2, false), word(16, 20, 0.5, true)]);
+        assert_eq!(found[0].text("desayunando pan rosa"), "desayunando");
+        assert_eq!(found[2].text("desayunando pan rosa"), "rosa");
         let (suspicion, flagged, mean) = summarize(&tokens);
         assert_eq!((suspicion, flagged), (0.7, 2));
         assert!((mean - (0.7 + 0.2 + 0.5) / 3.0).abs() < 1e-7);

@@ -311,19 +311,10 @@ impl TextTokenizer {
     /// The text whole, in windows of `max_length - 2` token ids that overlap by half; a text
     /// that fits is one window, encoded exactly as [`TextTokenizer::encode_single`] encodes it.
     pub fn windows(&self, text: &str) -> Result<Windows> {
-        let piece = self.piece(text)?.0;
+        // A piece has no sequence ranges, so every token is of the first sequence: `to_encoded`
+        // keeps the text's tokens (special tokens typed in it excluded) and their positions.
+        let Encoded { ids, tokens, positions, .. } = to_encoded(&self.piece(text)?.0);
         let (cls, sep) = (self.special_id(&self.settings.cls_token)?, self.special_id(&self.settings.sep_token)?);
-        let ids = piece.get_ids();
-        let mut tokens = Vec::new();
-        let mut positions = Vec::new();
-        for (i, &special) in piece.get_special_tokens_mask().iter().enumerate() {
-            if special == 1 {
-                continue;
-            }
-            let (start, end) = piece.get_offsets()[i];
-            tokens.push(Token { text: piece.get_tokens()[i].clone(), id: ids[i], start, end, word: piece.get_word_ids()[i] });
-            positions.push(i);
-        }
         let width = self.max_length - 2;
         let stride = (width / 2).max(1);
         let mut starts: Vec<usize> =

@@ -463,7 +463,11 @@ fn two_scans_side_by_side() {
     let expected = (fa * fb + (n - fa) * (n - fb)) / (n * n);
     if expected < 1.0 {
         assert!((c["kappa"].as_f64().unwrap() - (observed - expected) / (1.0 - expected)).abs() < 1e-12);
+    } else {
+        assert!(c["kappa"].is_null(), "kappa is undefined when both scans flag everything or nothing: {c}");
     }
+    // These two fixtures must disagree somewhere, or the checks above prove little.
+    assert!(disagreeing > 0 && fa != fb, "the fixtures agree everywhere: {c}");
     assert_eq!(c["disagreements"].as_array().unwrap().len() as u64, disagreeing);
     for d in c["disagreements"].as_array().unwrap() {
         assert!(!d["only_a"].as_array().unwrap().is_empty() || !d["only_b"].as_array().unwrap().is_empty());

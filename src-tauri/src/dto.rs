@@ -731,15 +731,8 @@ pub struct SuspiciousRecordDto {
 
 impl From<selectra::store::SuspiciousRecord> for SuspiciousRecordDto {
     fn from(r: selectra::store::SuspiciousRecord) -> Self {
-        let words = selectra::scan::words(&r.tokens)
-            .into_iter()
-            .map(|(first, last, p)| ScannedWordDto {
-                start: r.tokens[first].start,
-                end: r.tokens[last - 1].end,
-                probability: p,
-                flagged: selectra::inspect::looks_replaced(p),
-            })
-            .collect();
+        let words =
+            r.words().into_iter().map(|w| ScannedWordDto { start: w.start, end: w.end, probability: w.probability, flagged: w.flagged }).collect();
         Self {
             record_id: r.record_id as f64,
             row_number: r.row_number as f64,

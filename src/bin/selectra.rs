@@ -406,19 +406,7 @@ fn run(command: Command) -> selectra::Result<()> {
             let strip_accents = zs.strip_accents;
             let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_zeroshot(
-                &mut store,
-                &model,
-                &corpus,
-                &task,
-                strip_accents,
-                batch_size,
-                &mut |p| {
-                    let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
-                    bar.update(p.done, p.total, &eta);
-                },
-                &cancel,
-            )?;
+            let summary = corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
             drop(bar);
             if json {
                 print_json(&summary);
@@ -442,18 +430,7 @@ fn run(command: Command) -> selectra::Result<()> {
             let model = load(&model, strip_accents)?;
             let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_scan(
-                &mut store,
-                &model,
-                &corpus,
-                strip_accents,
-                batch_size,
-                &mut |p| {
-                    let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
-                    bar.update(p.done, p.total, &eta);
-                },
-                &cancel,
-            )?;
+            let summary = corpus_run::run_scan(&mut store, &model, &corpus, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
             drop(bar);
             let s = &summary.scan;
             if json {
@@ -483,16 +460,7 @@ fn run(command: Command) -> selectra::Result<()> {
         }
         Command::Suspicious { db, corpus, scan, limit, words, compare, json } => {
             let store = Store::open(&db)?;
-            let scan = match scan {
-                Some(id) => {
-                    let s = store.scan(id)?;
-                    if s.key.corpus != corpus {
-                        return Err(selectra::Error::Input(format!("scan {id} is of corpus {:?}, not {corpus:?}", s.key.corpus)));
-                    }
-                    s
-                }
-                None => store.latest_scan(&corpus)?,
-            };
+            let scan = store.corpus_scan(&corpus, scan)?;
             if let Some(other) = compare {
                 let c = store.compare_scans(scan.id, other, limit)?;
                 if json {
@@ -543,7 +511,8 @@ fn run(command: Command) -> selectra::Result<()> {
                     print_json(&rows);
                 } else {
                     for r in &records {
-                        let flagged: Vec<String> = flagged_spans(r).iter().map(|(w, _, _, p)| format!("{w} ({p:.2})")).collect();
+                        let flagged: Vec<String> =
+                            r.words().iter().filter(|w| w.flagged).map(|w| format!("{} ({:.2})", w.text(&r.text), w.probability)).collect();
                         out!("row {:>6}  suspicion {:.4}  flagged {}  {}", r.row_number, r.suspicion, r.flagged, flagged.join(", "));
                     }
                 }
@@ -746,25 +715,12 @@ fn print_words(inspection: &Inspection) {
     untrained_footnote(words.iter().any(|w| w.untrained_embedding));
 }
 
-/// The flagged words of a suspicious record: (word as the text spells it, start, end,
-/// P(replaced)) of each word at or above the threshold.
-fn flagged_spans(r: &selectra::store::SuspiciousRecord) -> Vec<(String, usize, usize, f32)> {
-    let chars: Vec<char> = r.text.chars().collect();
-    selectra::scan::words(&r.tokens)
-        .into_iter()
-        .filter(|(_, _, p)| inspect::looks_replaced(*p))
-        .map(|(first, last, p)| {
-            let (start, end) = (r.tokens[first].start, r.tokens[last - 1].end);
-            let word = chars[start.min(chars.len())..end.min(chars.len()).max(start.min(chars.len()))].iter().collect();
-            (word, start, end, p)
-        })
-        .collect()
-}
-
 fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
-    let spans: Vec<serde_json::Value> = flagged_spans(r)
+    let spans: Vec<serde_json::Value> = r
+        .words()
         .into_iter()
-        .map(|(word, start, end, p)| serde_json::json!({"word": word, "start": start, "end": end, "probability": p}))
+        .filter(|w| w.flagged)
+        .map(|w| serde_json::json!({"word": w.text(&r.text), "start": w.start, "end": w.end, "probability": w.probability}))
         .collect();
     serde_json::json!({
         "row": r.row_number,
@@ -775,6 +731,14 @@ fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
         "mean": r.mean,
         "spans": spans,
     })
+}
+
+/// A corpus job's progress (a run, a scan) on its bar: records done, rate and ETA.
+fn job_progress(bar: &TaskBar) -> impl FnMut(corpus_run::RunProgress) + '_ {
+    |p| {
+        let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
+        bar.update(p.done, p.total, &eta);
+    }
 }
 
 fn notes(probability: f32, untrained: bool) -> String {

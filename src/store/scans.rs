@@ -47,6 +47,13 @@ pub struct SuspiciousRecord {
     pub tokens: Vec<ScannedToken>,
 }
 
+impl SuspiciousRecord {
+    /// The record's words (character spans, P(replaced), flagged), as [`crate::scan::words`] makes them.
+    pub fn words(&self) -> Vec<crate::scan::ScannedWord> {
+        crate::scan::words(&self.tokens)
+    }
+}
+
 /// A word form flagged across a scan: how often, how strongly, and a few records that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlaggedWord {
@@ -229,11 +236,21 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
-    /// The scan a corpus is read with when none is named: its newest.
-    pub fn latest_scan(&self, corpus: &str) -> Result<ScanInfo> {
-        self.scans(Some(corpus))?
-            .pop()
-            .ok_or_else(|| Error::Input(format!("corpus {corpus:?} has not been scanned yet; scan it with a discriminator first")))
+    /// The scan `id` of `corpus`, or when none is named the corpus's newest.
+    pub fn corpus_scan(&self, corpus: &str, id: Option<i64>) -> Result<ScanInfo> {
+        match id {
+            Some(id) => {
+                let scan = self.scan(id)?;
+                if scan.key.corpus != corpus {
+                    return Err(Error::Input(format!("scan {id} is of corpus {:?}, not {corpus:?}", scan.key.corpus)));
+                }
+                Ok(scan)
+            }
+            None => self
+                .scans(Some(corpus))?
+                .pop()
+                .ok_or_else(|| Error::Input(format!("corpus {corpus:?} has not been scanned yet; scan it with a discriminator first"))),
+        }
     }
 
     /// Up to `limit` records of the scan's corpus with ids above `after` and no result yet, by id.
@@ -325,16 +342,10 @@ impl Store {
             let row_number = row.get::<_, i64>(0).map_err(|e| self.err(e))? as u64;
             let text: String = row.get(1).map_err(|e| self.err(e))?;
             let tokens = decode_tokens(&row.get::<_, Vec<u8>>(2).map_err(|e| self.err(e))?).map_err(|e| self.err(blob_error(e)))?;
-            let chars: Vec<char> = text.chars().collect();
-            for (first, last, p) in crate::scan::words(&tokens) {
-                if !crate::inspect::looks_replaced(p) {
-                    continue;
-                }
-                let (start, end) = (tokens[first].start.min(chars.len()), tokens[last - 1].end.min(chars.len()));
-                let word: String = chars[start..end.max(start)].iter().collect();
-                let entry = forms.entry(word).or_insert((0, 0.0, Vec::new()));
+            for word in crate::scan::words(&tokens).into_iter().filter(|w| w.flagged) {
+                let entry = forms.entry(word.text(&text)).or_insert((0, 0.0, Vec::new()));
                 entry.0 += 1;
-                entry.1 += f64::from(p);
+                entry.1 += f64::from(word.probability);
                 if entry.2.len() < 3 && entry.2.last() != Some(&row_number) {
                     entry.2.push(row_number);
                 }
@@ -382,10 +393,7 @@ impl Store {
         let (mut records, mut words, mut fa, mut fb, mut both) = (0u64, 0u64, 0u64, 0u64, 0u64);
         let mut disagreements = Vec::new();
         let flagged_words = |tokens: &[ScannedToken]| -> HashMap<(usize, usize), bool> {
-            crate::scan::words(tokens)
-                .into_iter()
-                .map(|(first, last, p)| ((tokens[first].start, tokens[last - 1].end), crate::inspect::looks_replaced(p)))
-                .collect()
+            crate::scan::words(tokens).into_iter().map(|w| ((w.start, w.end), w.flagged)).collect()
         };
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let get_tokens = |i: usize| -> Result<Vec<ScannedToken>> {
@@ -428,12 +436,7 @@ impl Store {
                 .then(x.record_id.cmp(&y.record_id))
         });
         disagreements.truncate(limit);
-        let n = words as f64;
-        let agree = n - (fa + fb - 2 * both) as f64;
-        let agreement = if words == 0 { 1.0 } else { agree / n };
-        // Cohen's kappa: observed agreement against the agreement the two flag rates give by chance.
-        let chance = if words == 0 { 1.0 } else { (fa as f64 / n) * (fb as f64 / n) + (1.0 - fa as f64 / n) * (1.0 - fb as f64 / n) };
-        let kappa = (chance < 1.0).then(|| (agreement - chance) / (1.0 - chance));
+        let (agreement, kappa) = crate::metrics::binary_agreement(words, fa, fb, both);
         Ok(ScanComparison { a, b, records, words, flagged_by_a: fa, flagged_by_b: fb, flagged_by_both: both, agreement, kappa, disagreements })
     }
 

@@ -161,6 +161,16 @@ describe("Models", () => {
   });
 });
 
+/** Annotate over one record, with no run and no scan: labels are typed in. */
+function annotateWithoutRuns() {
+  return mockCommands({
+    list_runs: () => [],
+    list_scans: () => [],
+    browse: () => ({ rows: [record(1, "texto")], total: 1 }),
+    record_predictions: () => [],
+  });
+}
+
 describe("Annotate", () => {
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
     const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { top_label: "economía" })];
@@ -207,12 +217,7 @@ describe("Annotate", () => {
   });
 
   it("never saves a label the user did not see: Enter before anything is picked saves nothing", async () => {
-    const calls = mockCommands({
-      list_runs: () => [],
-      list_scans: () => [],
-      browse: () => ({ rows: [record(1, "texto")], total: 1 }),
-      record_predictions: () => [],
-    });
+    const calls = annotateWithoutRuns();
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
     await fireEvent.input(document.querySelector("#an-labels")!, { target: { value: "a, b, a" } });
@@ -224,12 +229,7 @@ describe("Annotate", () => {
   });
 
   it("typing in a field does not trigger labeling keys", async () => {
-    const calls = mockCommands({
-      list_runs: () => [],
-      list_scans: () => [],
-      browse: () => ({ rows: [record(1, "texto")], total: 1 }),
-      record_predictions: () => [],
-    });
+    const calls = annotateWithoutRuns();
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-labels")).toBeTruthy());
     await fireEvent.keyDown(document.querySelector("#an-labels")!, { key: "Enter" });
