@@ -147,6 +147,33 @@ def child(kind: str, args: dict):
         out = clf(args["texts"], **kw)
         seconds = time.perf_counter() - t
         return {"seconds": seconds, "texts_per_s": len(args["texts"]) / seconds, "results": [{"labels": o["labels"], "scores": o["scores"]} for o in out]}
+    if kind == "scan":
+        # What a transformers user writes to score every token of a corpus: batches of records,
+        # padded to the batch's longest, sigmoid of ElectraForPreTraining's logits.
+        from transformers import AutoTokenizer, ElectraForPreTraining
+
+        tok = AutoTokenizer.from_pretrained(args["model"])
+        model = ElectraForPreTraining.from_pretrained(args["model"]).eval()
+        texts, bs = args["texts"], args["batch_size"]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if args["sorted"] else list(range(len(texts)))
+
+        def run(indices):
+            out = {}
+            with torch.inference_mode():
+                for s in range(0, len(indices), bs):
+                    chunk = indices[s:s + bs]
+                    enc = tok([texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True)
+                    probs = torch.sigmoid(model(**enc).logits)
+                    for row, i in enumerate(chunk):
+                        n = int(enc["attention_mask"][row].sum())
+                        out[i] = probs[row, 1:n - 1].tolist()  # without [CLS] and [SEP]
+            return out
+
+        run(order[:4])
+        t = time.perf_counter()
+        out = run(order)
+        seconds = time.perf_counter() - t
+        return {"seconds": seconds, "records_per_s": len(texts) / seconds, "probabilities": [out[i] for i in range(len(texts))]}
     if kind == "cold":
         from transformers import AutoTokenizer, ElectraForPreTraining
 
@@ -222,6 +249,14 @@ def compare_zeroshot(a, b):
     return worst
 
 
+def compare_scan(a, b):
+    worst = 0.0
+    for x, y in zip(a, b):
+        assert len(x) == len(y), f"scan: {len(x)} vs {len(y)} tokens"
+        worst = max([worst] + [abs(p - q) for p, q in zip(x, y)])
+    return worst
+
+
 def bench_size(size, work, release, threads, n_texts, repeats, quick):
     disc, nli = make_models(work, size)
     h, ffn = SHAPES[size]["hidden_size"], SHAPES[size]["intermediate_size"]
@@ -262,6 +297,27 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
         "torch_model_gflops": flops / (n_texts / torch_runs[best_bs]["texts_per_s"]) / 1e9,
     }
 
+    # Scan: every token's P(replaced) over the same texts (all fit in one window, so both sides
+    # compute exactly the same thing). PyTorch gets its best of batch sizes, in the given order and
+    # shortest first (what a careful user would do to cut padding).
+    r_out, _, r_rss = ours(release / "examples" / "speed_bench", ["scan", disc, texts_file], threads)
+    r = json.loads(r_out)
+    scan_runs = {}
+    for bs in ([1, 16] if quick else [1, 8, 32, 64]):
+        for sort in (False, True):
+            if bs == 1 and sort:
+                continue  # no padding to save
+            p_out, _, p_rss = run_child("scan", {"model": str(disc), "texts": texts, "batch_size": bs, "sorted": sort}, threads)
+            p = json.loads(p_out)
+            diff = compare_scan(r["probabilities"], p["probabilities"])
+            assert diff < 1e-4, f"scan probabilities differ by {diff} (batch size {bs})"
+            key = f"{bs}{' sorted' if sort else ''}"
+            scan_runs[key] = {"records_per_s": p["records_per_s"], "rss_mib": p_rss, "max_abs_diff": diff}
+            log(f"[{size}] scan torch bs={key}: {p['records_per_s']:.2f} records/s, RSS {p_rss:.0f} MiB, |Δ| {diff:.1e}")
+    log(f"[{size}] scan ours: {r['records_per_s']:.2f} records/s, RSS {r_rss:.0f} MiB")
+    best_scan = max(scan_runs, key=lambda b: scan_runs[b]["records_per_s"])
+    rows["scan"] = {"ours_records_per_s": r["records_per_s"], "ours_rss_mib": r_rss, "torch": scan_runs, "best": best_scan}
+
     # Cold start: process start to the first inspect result, on each side's usual entry point.
     cold_ours, cold_torch = [], []
     for _ in range(3):
@@ -298,8 +354,8 @@ def write_markdown(results, meta, path):
         "",
         f"- Machine: {meta['cpu']} ({meta['cores']} cores visible), {meta['os']}; {meta['threads']} threads on both sides.",
         f"- Versions: Python {meta['python']}, torch {meta['torch']}, transformers {meta['transformers']}; {meta['selectra']} (release build: LTO thin, one codegen unit).",
-        f"- Workload: random-weight models of SELECTRA's shapes; zero-shot over {meta['texts']} Spanish-like texts of 8–120 words × {len(LABELS)} labels; inspect medians of {meta['repeats']} calls.",
-        "- Outputs were compared before timing: inspect logits and zero-shot scores agree within 1e-4 (largest differences below).",
+        f"- Workload: random-weight models of SELECTRA's shapes; zero-shot over {meta['texts']} Spanish-like texts of 8–120 words × {len(LABELS)} labels; a scan (every token's P(replaced)) over the same texts; inspect medians of {meta['repeats']} calls.",
+        "- Outputs were compared before timing: inspect logits, zero-shot scores and every scanned token's probability agree within 1e-4 (largest differences below).",
         "- Ratios are ours ÷ PyTorch's for times and sizes (lower is better) and ours ÷ theirs for throughput (higher is better).",
         "",
     ]
@@ -307,6 +363,8 @@ def write_markdown(results, meta, path):
         z = r["zeroshot"]
         best = z["torch"][z["best_bs"]]["texts_per_s"]
         bs1 = z["torch"][1]["texts_per_s"]
+        sc = r["scan"]
+        sbest = sc["torch"][sc["best"]]["records_per_s"]
         lines += [
             f"## SELECTRA {size} shape",
             "",
@@ -315,17 +373,19 @@ def write_markdown(results, meta, path):
             f"| inspect, {r['inspect-15']['tokens']} tokens (median) | {r['inspect-15']['ours_s']*1e3:.2f} ms | {r['inspect-15']['torch_s']*1e3:.2f} ms | {r['inspect-15']['ours_s']/r['inspect-15']['torch_s']:.2f} | ≤ 0.7 | {verdict(r['inspect-15']['ours_s']/r['inspect-15']['torch_s'] <= 0.7)} |",
             f"| inspect, {r['inspect-128']['tokens']} tokens (median) | {r['inspect-128']['ours_s']*1e3:.2f} ms | {r['inspect-128']['torch_s']*1e3:.2f} ms | {r['inspect-128']['ours_s']/r['inspect-128']['torch_s']:.2f} | ≤ 0.7 | {verdict(r['inspect-128']['ours_s']/r['inspect-128']['torch_s'] <= 0.7)} |",
             f"| zero-shot texts/s vs pipeline at its best batch size ({z['best_bs']}) | {z['ours_texts_per_s']:.2f} | {best:.2f} | {z['ours_texts_per_s']/best:.2f} | ≥ 2 | {verdict(z['ours_texts_per_s']/best >= 2)} |",
+            f"| scan records/s vs ElectraForPreTraining at its best batch ({sc['best']}) | {sc['ours_records_per_s']:.2f} | {sbest:.2f} | {sc['ours_records_per_s']/sbest:.2f} | ≥ 2 | {verdict(sc['ours_records_per_s']/sbest >= 2)} |",
             f"| zero-shot texts/s vs pipeline at batch size 1 | {z['ours_texts_per_s']:.2f} | {bs1:.2f} | {z['ours_texts_per_s']/bs1:.2f} | | |",
             f"| cold start to first inspect result (median of 3) | {r['cold']['ours_s']:.2f} s | {r['cold']['torch_s']:.2f} s | {r['cold']['ours_s']/r['cold']['torch_s']:.2f} | ≤ 0.5 | {verdict(r['cold']['ours_s']/r['cold']['torch_s'] <= 0.5)} |",
             f"| peak RSS of the zero-shot process | {z['ours_rss_mib']:.0f} MiB | {z['torch_rss_mib']:.0f} MiB | {z['ours_rss_mib']/z['torch_rss_mib']:.2f} | ≤ 0.3 | {verdict(z['ours_rss_mib']/z['torch_rss_mib'] <= 0.3)} |",
             f"| GEMM ceiling on the layer's shapes (M=2048) | {r['gemm']['ours_ceiling']:.1f} GFLOP/s | {r['gemm']['torch_ceiling']:.1f} GFLOP/s | {r['gemm']['ours_ceiling']/r['gemm']['torch_ceiling']:.2f} | | |",
             f"| zero-shot useful GFLOP/s (unpadded FLOPs ÷ time) | {z['ours_model_gflops']:.1f} ({z['ours_model_gflops']/r['gemm']['ours_ceiling']:.0%} of our ceiling) | {z['torch_model_gflops']:.1f} ({z['torch_model_gflops']/r['gemm']['torch_ceiling']:.0%} of theirs) | | ours ≥ 60% | {verdict(z['ours_model_gflops']/r['gemm']['ours_ceiling'] >= 0.6)} |",
             "",
+            "Scan batches tried (PyTorch): " + ", ".join(f"{bs}: {v['records_per_s']:.2f} records/s" for bs, v in sc["torch"].items()) + f"; peak RSS ours {sc['ours_rss_mib']:.0f} MiB, PyTorch's at its best {sc['torch'][sc['best']]['rss_mib']:.0f} MiB.",
             "Pipeline batch sizes tried: " + ", ".join(f"{bs}: {v['texts_per_s']:.2f} texts/s" for bs, v in z["torch"].items()) + ".",
             f"Twice the pipeline's best throughput would take {2 * z['torch_model_gflops']:.1f} useful GFLOP/s, "
             f"{2 * z['torch_model_gflops'] / r['gemm']['ours_ceiling']:.2f}× the GEMM ceiling measured for our kernels on this machine "
             f"(the pipeline itself runs at {z['torch_model_gflops'] / r['gemm']['torch_ceiling']:.0%} of PyTorch's).",
-            f"Largest |Δ|: inspect {max(r['inspect-15']['max_abs_diff'], r['inspect-128']['max_abs_diff']):.1e}, zero-shot {max(v['max_abs_diff'] for v in z['torch'].values()):.1e}.",
+            f"Largest |Δ|: inspect {max(r['inspect-15']['max_abs_diff'], r['inspect-128']['max_abs_diff']):.1e}, zero-shot {max(v['max_abs_diff'] for v in z['torch'].values()):.1e}, scan {max(v['max_abs_diff'] for v in sc['torch'].values()):.1e}.",
             "",
         ]
     lines += [

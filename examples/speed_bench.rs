@@ -3,8 +3,7 @@
 //!
 //!     speed_bench inspect  MODEL_DIR REPEATS TEXT           -> latency of one inspect call
 //!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS      -> throughput over the texts
-//!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan (not yet
-//!                                                              driven by bench/speed.py)
+//!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan
 //!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N)
 //!     speed_bench smoke                                     -> all of the above on a fixture model
 //!
