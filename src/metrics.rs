@@ -330,6 +330,52 @@ pub fn binary_agreement(n: u64, a: u64, b: u64, both: u64) -> (f64, Option<f64>)
     (observed, (chance < 1.0).then(|| (observed - chance) / (1.0 - chance)))
 }
 
+/// Cohen's kappa of two raters who put the same items into categories (indexes): observed
+/// agreement against the agreement their category rates give by chance. `None` with no items, or
+/// when chance agreement is already perfect (scikit-learn gives NaN there).
+pub fn cohen_kappa(a: &[usize], b: &[usize]) -> Option<f64> {
+    assert_eq!(a.len(), b.len(), "two ratings per item");
+    let n = a.len();
+    if n == 0 {
+        return None;
+    }
+    let k = a.iter().chain(b).max().map_or(0, |m| m + 1);
+    let (mut ca, mut cb) = (vec![0u64; k], vec![0u64; k]);
+    let mut same = 0u64;
+    for (&x, &y) in a.iter().zip(b) {
+        ca[x] += 1;
+        cb[y] += 1;
+        same += u64::from(x == y);
+    }
+    let n = n as f64;
+    let observed = same as f64 / n;
+    let chance: f64 = ca.iter().zip(&cb).map(|(&x, &y)| (x as f64 / n) * (y as f64 / n)).sum();
+    (chance < 1.0).then(|| (observed - chance) / (1.0 - chance))
+}
+
+/// Fleiss' kappa: `counts[i][j]` raters put item i into category j, and every item has the same
+/// number of raters (at least two). `None` with no items, unequal or too few raters per item, or
+/// when chance agreement is perfect.
+pub fn fleiss_kappa(counts: &[Vec<u64>]) -> Option<f64> {
+    let raters: u64 = counts.first()?.iter().sum();
+    if raters < 2 || counts.iter().any(|row| row.iter().sum::<u64>() != raters) {
+        return None;
+    }
+    let (n, r) = (counts.len() as f64, raters as f64);
+    let k = counts.iter().map(Vec::len).max().unwrap_or(0);
+    let mut totals = vec![0f64; k];
+    let mut p_bar = 0.0;
+    for row in counts {
+        for (j, &c) in row.iter().enumerate() {
+            totals[j] += c as f64;
+        }
+        p_bar += (row.iter().map(|&c| (c * c) as f64).sum::<f64>() - r) / (r * (r - 1.0));
+    }
+    p_bar /= n;
+    let chance: f64 = totals.iter().map(|t| (t / (n * r)).powi(2)).sum();
+    (chance < 1.0).then(|| (p_bar - chance) / (1.0 - chance))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! src/metrics.rs against scikit-learn: tests/fixtures/metrics/reference.py computed every expected
 //! number below from the same arrays (see that script for how).
 
-use selectra::metrics::{multi_label, single_label, EvalOptions};
+use selectra::metrics::{cohen_kappa, fleiss_kappa, multi_label, single_label, EvalOptions};
 use serde_json::Value;
 
 const TOL: f64 = 1e-12;
@@ -35,6 +35,9 @@ fn metrics_match_scikit_learn() {
     let options = EvalOptions { resamples: 0, ..Default::default() };
     for case in cases {
         let name = case["name"].as_str().unwrap();
+        if case["kind"] == "agreement" {
+            continue; // agreement_matches_scikit_learn_and_statsmodels
+        }
         let labels: Vec<String> = case["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
         let e = &case["expected"];
         match case["kind"].as_str().unwrap() {
@@ -90,5 +93,40 @@ fn metrics_match_scikit_learn() {
             }
             other => panic!("unknown case kind {other}"),
         }
+    }
+}
+
+/// Cohen's kappa for each pair of annotators against scikit-learn's `cohen_kappa_score`, and
+/// Fleiss' kappa over all of them against statsmodels' `fleiss_kappa` (the per-item counts are
+/// built here from the raw ratings, not taken from statsmodels).
+#[test]
+fn agreement_matches_scikit_learn_and_statsmodels() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metrics/expected.json")).unwrap();
+    let reference: Value = serde_json::from_str(&text).unwrap();
+    let cases: Vec<&Value> = reference["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == "agreement").collect();
+    assert!(cases.len() >= 3);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let ratings: Vec<Vec<usize>> = case["ratings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect())
+            .collect();
+        for pair in case["pairs"].as_array().unwrap() {
+            let (a, b) = (pair["a"].as_u64().unwrap() as usize, pair["b"].as_u64().unwrap() as usize);
+            close("Cohen's kappa", name, cohen_kappa(&ratings[a], &ratings[b]).unwrap(), f(&pair["kappa"]));
+        }
+        let k = ratings.iter().flatten().max().unwrap() + 1;
+        let counts: Vec<Vec<u64>> = (0..ratings[0].len())
+            .map(|item| {
+                let mut row = vec![0; k];
+                for rater in &ratings {
+                    row[rater[item]] += 1;
+                }
+                row
+            })
+            .collect();
+        close("Fleiss' kappa", name, fleiss_kappa(&counts).unwrap(), f(&case["fleiss"]));
     }
 }
