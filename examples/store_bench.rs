@@ -3,8 +3,10 @@
 //!     cargo run --release --example store_bench -- [ROWS]      (default 1000000)
 //!
 //! 1. import rows/s of a generated ROWS-row CSV;
-//! 2. labeling-page query latency over ROWS records with one run's predictions (synthetic scores
-//!    written through the store's own API, so the indexes are the ones real runs use);
+//! 2. labeling-page query latency over ROWS records with two runs' predictions (synthetic scores
+//!    written through the store's own API, so the indexes are the ones real runs use), for every
+//!    filter of the filter bar: the first page with its count, and a deep page by keyset cursor;
+//!    a bulk label of a metadata-filtered set and its undo;
 //! 3. how long labeling waits for the write lock while another connection imports ROWS rows;
 //! 4. zero-shot run overhead: `selectra run`'s path (store, batching, commits) against the raw
 //!    classifier on the same 2000 texts, with the tiny fixture NLI model.
@@ -19,7 +21,7 @@ use std::time::Instant;
 
 use selectra::hub::Silent;
 use selectra::import::{import_file, ImportOptions};
-use selectra::store::{PredictionRow, Query, RunKey, Sort, StatusFilter, Store};
+use selectra::store::{Disagreement, MetaFilter, PredictionRow, Query, RunKey, Sample, Sort, StatusFilter, Store};
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use selectra::{LoadOptions, Model};
 
@@ -56,9 +58,10 @@ fn text(i: usize) -> String {
 
 fn write_csv(path: &Path, rows: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "id,text,label").unwrap();
+    writeln!(out, "id,text,label,source,year").unwrap();
     for i in 0..rows {
-        writeln!(out, "r{i},\"{}\",{}", text(i), LABELS[i % LABELS.len()]).unwrap();
+        let source = ["web", "prensa", "radio"][(i * 7) % 3];
+        writeln!(out, "r{i},\"{}\",{},{source},{}", text(i), LABELS[i % LABELS.len()], 2000 + (i * 13) % 25).unwrap();
     }
 }
 
@@ -76,77 +79,112 @@ fn main() {
     let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
 
     let mut store = Store::open(&db).unwrap();
-    let options = ImportOptions { name: "bench".into(), id_column: Some("id".into()), label_column: Some("label".into()), ..Default::default() };
+    let options = ImportOptions {
+        name: "bench".into(),
+        id_column: Some("id".into()),
+        label_column: Some("label".into()),
+        metadata_columns: vec!["source".into(), "year".into()],
+        ..Default::default()
+    };
     let t = Instant::now();
     import_file(&mut store, &csv, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     let import_s = t.elapsed().as_secs_f64();
 
-    // Synthetic predictions through the store's API, in the batches a run writes.
-    let key = RunKey {
-        corpus: "bench".into(),
-        model: "synthetic".into(),
-        weights_sha256: "0".repeat(64),
-        labels: LABELS.iter().map(|s| s.to_string()).collect(),
-        template: "Este ejemplo es {}.".into(),
-        multi_label: false,
-        strip_accents: None,
-    };
-    let run = store.open_run(&key).unwrap();
-    let t = Instant::now();
-    let mut offset = 0;
-    let mut after = 0;
-    loop {
-        let pending = store.pending_records(run.id, after, 10_000).unwrap();
-        let Some((last, _)) = pending.last() else { break };
-        after = *last;
-        let preds: Vec<PredictionRow> = pending
-            .iter()
-            .enumerate()
-            .map(|(k, (id, _))| {
-                let i = offset + k;
-                let top = 0.3 + 0.6 * ((i * 7919) % 1000) as f32 / 1000.0;
-                let rest = (1.0 - top) / 3.0;
-                let first = LABELS[i % LABELS.len()].to_string();
-                let mut labels = vec![first.clone()];
-                labels.extend(LABELS.iter().filter(|l| **l != first).map(|l| l.to_string()));
-                PredictionRow { record_id: *id, labels, scores: vec![top, rest, rest, rest] }
-            })
-            .collect();
-        offset += pending.len();
-        store.save_predictions(run.id, "synthetic", &[], &preds).unwrap();
+    // Synthetic predictions of two runs through the store's API, in the batches a run writes.
+    let mut predict_write_s = 0.0;
+    let mut runs = Vec::new();
+    for (model, salt) in [("synthetic", 0usize), ("synthetic-b", 3)] {
+        let key = RunKey {
+            corpus: "bench".into(),
+            model: model.into(),
+            weights_sha256: "0".repeat(64),
+            labels: LABELS.iter().map(|s| s.to_string()).collect(),
+            template: "Este ejemplo es {}.".into(),
+            multi_label: false,
+            strip_accents: None,
+        };
+        let run = store.open_run(&key).unwrap();
+        let t = Instant::now();
+        let mut offset = 0;
+        let mut after = 0;
+        loop {
+            let pending = store.pending_records(run.id, after, 10_000).unwrap();
+            let Some((last, _)) = pending.last() else { break };
+            after = *last;
+            let preds: Vec<PredictionRow> = pending
+                .iter()
+                .enumerate()
+                .map(|(k, (id, _))| {
+                    let i = offset + k;
+                    let top = 0.3 + 0.6 * ((i * 7919 + salt) % 1000) as f32 / 1000.0;
+                    let rest = (1.0 - top) / 3.0;
+                    let first = LABELS[(i + salt * (i % 5 == 0) as usize) % LABELS.len()].to_string();
+                    let mut labels = vec![first.clone()];
+                    labels.extend(LABELS.iter().filter(|l| **l != first).map(|l| l.to_string()));
+                    PredictionRow { record_id: *id, labels, scores: vec![top, rest, rest, rest] }
+                })
+                .collect();
+            offset += pending.len();
+            store.save_predictions(run.id, model, &[], &preds).unwrap();
+        }
+        predict_write_s = t.elapsed().as_secs_f64();
+        runs.push(run.id);
     }
-    let predict_write_s = t.elapsed().as_secs_f64();
+    let (run, run_b) = (runs[0], runs[1]);
+    // One record in a thousand annotated, a third of those by a second annotator as well.
     for i in (0..rows).step_by(rows / 1000 + 1) {
         let id = store.record_id("bench", i as u64 + 1).unwrap();
-        store.annotate(id, &["deportes".into()], selectra::store::Status::Accepted, "bench").unwrap();
+        store.annotate(id, &[LABELS[(i / 7) % LABELS.len()].into()], selectra::store::Status::Accepted, "bench").unwrap();
+        if i % 3 == 0 {
+            store.annotate(id, &[LABELS[(i / 5) % LABELS.len()].into()], selectra::store::Status::Accepted, "bench2").unwrap();
+        }
     }
+    let t = Instant::now();
+    let bulk = store
+        .annotate_matching(
+            "bench",
+            &Query { meta: vec![MetaFilter::parse("year=2003").unwrap()], ..Default::default() },
+            &["política".into()],
+            selectra::store::Status::Accepted,
+            "bulk",
+        )
+        .unwrap();
+    let bulk_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    store.undo_last("bench", "bulk").unwrap().unwrap();
+    let undo_s = t.elapsed().as_secs_f64();
 
-    let page = |q: Query| -> (f64, f64) {
+    // A page: the first (with its count), and a deep page read by its keyset cursor (the cursor
+    // is found once with an offset, untimed; paging from it is what the app and CLI do).
+    let page = |q: Query| -> (f64, f64, u64) {
         let t = Instant::now();
-        let total = store.query("bench", &Query { limit: 50, ..q.clone() }).unwrap().total.expect("first page is counted");
+        let first = store.query("bench", &Query { limit: 50, ..q.clone() }).unwrap();
         let first_ms = t.elapsed().as_secs_f64() * 1e3;
+        let total = first.total.expect("first page is counted");
+        let deep = store.query("bench", &Query { limit: 50, offset: total.saturating_sub(100) * 9 / 10, ..q.clone() }).unwrap();
+        let Some(cursor) = deep.next.or(first.next) else { return (first_ms, f64::NAN, total) };
         let samples = (0..7)
-            .map(|k| {
-                let q = Query { offset: 1 + (k * 997) % total.saturating_sub(51).max(1), limit: 50, ..q.clone() };
+            .map(|_| {
                 let t = Instant::now();
-                let page = store.query("bench", &q).unwrap();
+                let page = store.query("bench", &Query { limit: 50, after: Some(cursor), ..q.clone() }).unwrap();
                 assert!(!page.rows.is_empty());
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect();
-        (first_ms, median_ms(samples))
+        (first_ms, median_ms(samples), total)
     };
+    let run_q = |more: Query| Query { run: Some(run), ..more };
     let queries = [
         ("import order", page(Query::default())),
-        ("by margin (least confident first)", page(Query { run: Some(run.id), sort: Sort::Margin, ..Default::default() })),
+        ("by margin (least confident first)", page(Query { run: Some(run), sort: Sort::Margin, ..Default::default() })),
         (
             "label = política, by entropy",
-            page(Query { run: Some(run.id), predicted_label: Some("política".into()), sort: Sort::Entropy, ..Default::default() }),
+            page(Query { run: Some(run), predicted_label: Some("política".into()), sort: Sort::Entropy, ..Default::default() }),
         ),
         (
             "score 0.4-0.6, unannotated, by score",
             page(Query {
-                run: Some(run.id),
+                run: Some(run),
                 min_score: Some(0.4),
                 max_score: Some(0.6),
                 status: Some(StatusFilter::Unannotated),
@@ -156,6 +194,30 @@ fn main() {
         ),
         ("seeded shuffle", page(Query { sort: Sort::Random(42), ..Default::default() })),
         ("full-text \"banco ministro\"", page(Query { text: Some("banco ministro".into()), ..Default::default() })),
+        ("gold = cultura", page(Query { gold: Some("cultura".into()), ..Default::default() })),
+        ("status accepted", page(Query { status: Some(StatusFilter::Is(selectra::store::Status::Accepted)), ..Default::default() })),
+        ("annotator bench2", page(Query { annotator: Some("bench2".into()), ..Default::default() })),
+        ("margin 0.1-0.3, by margin", page(run_q(Query { min_margin: Some(0.1), max_margin: Some(0.3), sort: Sort::Margin, ..Default::default() }))),
+        ("two runs disagree", page(Query { disagree: Some(Disagreement::Runs(run, run_b)), ..Default::default() })),
+        ("run vs annotation", page(Query { disagree: Some(Disagreement::RunAnnotation(run)), ..Default::default() })),
+        ("run vs gold", page(Query { disagree: Some(Disagreement::RunGold(run)), ..Default::default() })),
+        ("annotators disagree", page(Query { disagree: Some(Disagreement::Annotators), ..Default::default() })),
+        ("metadata source = radio", page(Query { meta: vec![MetaFilter::parse("source=radio").unwrap()], ..Default::default() })),
+        ("metadata year 2010..2012", page(Query { meta: vec![MetaFilter::parse("year=2010..2012").unwrap()], ..Default::default() })),
+        (
+            "sample of 1000 (seed 7), by margin",
+            page(run_q(Query { sample: Some(Sample { size: 1000, seed: 7 }), sort: Sort::Margin, ..Default::default() })),
+        ),
+        (
+            "combined: predicted política, unannotated, source = web, by entropy",
+            page(run_q(Query {
+                predicted_label: Some("política".into()),
+                status: Some(StatusFilter::Unannotated),
+                meta: vec![MetaFilter::parse("source=web").unwrap()],
+                sort: Sort::Entropy,
+                ..Default::default()
+            })),
+        ),
     ];
 
     // Labeling while an import writes to the same project: annotations on one connection, the
@@ -210,9 +272,6 @@ fn main() {
     println!("| measurement | value |\n|---|---|");
     println!("| import, {rows} rows ({csv_mb:.0} MB CSV) | {:.0} rows/s ({import_s:.1} s) |", rows as f64 / import_s);
     println!("| writing {rows} predictions (10k per transaction) | {:.0} rows/s |", rows as f64 / predict_write_s);
-    for (name, (first, ms)) in queries {
-        println!("| labeling page (50 rows), {name} | first page with count {first:.1} ms; next pages {ms:.1} ms median |");
-    }
     println!(
         "| zero-shot run vs raw classifier, {n} texts x 3 labels, tiny model | {run_s:.2} s vs {raw_s:.2} s ({:+.0}% overhead) |",
         (run_s / raw_s - 1.0) * 100.0
@@ -222,4 +281,12 @@ fn main() {
         waits.len()
     );
     println!("| database size | {:.0} MB |", std::fs::metadata(&db).unwrap().len() as f64 / 1e6);
+    println!("\n| filter (50-row pages) | matching | first page with count | deep page by cursor (median of 7) |\n|---|---|---|---|");
+    for (name, (first, ms, total)) in queries {
+        println!("| {name} | {total} | {first:.1} ms | {ms:.1} ms |");
+    }
+    println!(
+        "\n| bulk action | time |\n|---|---|\n| label {} records (metadata year = 2003) in one batch | {bulk_s:.2} s |\n| undo that batch | {undo_s:.2} s |",
+        bulk.matched
+    );
 }

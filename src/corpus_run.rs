@@ -74,7 +74,7 @@ pub fn run_zeroshot(
         model: model.name.clone(),
         weights_sha256: weights_sha256.clone(),
         labels: task.labels.clone(),
-        template: task.template.clone(),
+        template: task.template_key(),
         multi_label: task.multi_label,
         strip_accents,
     };

@@ -73,6 +73,33 @@ pub struct Evaluation {
 /// Multi-label runs predict a label when its score reaches this.
 pub const MULTI_LABEL_THRESHOLD: f64 = 0.5;
 
+/// Where a record's reference labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceSource {
+    Annotation,
+    Gold,
+}
+
+/// A record's reference labels: its annotation when accepted (with labels), otherwise its gold
+/// cell (split at `|` when `split_gold`, for evaluations with a multi-label run); `None` for a
+/// discarded record or one with neither. The one definition the evaluation and the labeling
+/// filters (the `selectra_reference` SQL function) share.
+pub fn reference(annotation: Option<(&[String], Status)>, gold: Option<&str>, split_gold: bool) -> Option<(Vec<String>, ReferenceSource)> {
+    match annotation {
+        Some((_, Status::Discarded)) => None,
+        Some((labels, Status::Accepted)) if !labels.is_empty() => Some((labels.to_vec(), ReferenceSource::Annotation)),
+        _ => {
+            let labels: Vec<String> = match gold {
+                Some(g) if split_gold => g.split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+                Some(g) if !g.trim().is_empty() => vec![g.trim().to_string()],
+                _ => Vec::new(),
+            };
+            // A gold cell with no label in it (empty, or only separators) is no reference.
+            (!labels.is_empty()).then_some((labels, ReferenceSource::Gold))
+        }
+    }
+}
+
 struct Evaluated {
     row_number: u64,
     source_id: Option<String>,
@@ -128,25 +155,14 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
     let mut references = ReferenceCounts::default();
     let mut records = Vec::new();
     store.for_each_export_row(corpus, &mut |row| {
-        let reference = match &row.annotation {
-            Some((_, Status::Discarded)) => None,
-            Some((labels, Status::Accepted)) if !labels.is_empty() => {
-                references.accepted_annotations += 1;
-                Some(labels.clone())
-            }
-            _ => {
-                let labels: Vec<String> = match row.gold.as_deref() {
-                    Some(g) if multi_any => g.split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-                    Some(g) if !g.trim().is_empty() => vec![g.trim().to_string()],
-                    _ => Vec::new(),
-                };
-                // A gold cell with no label in it (empty, or only separators) is no reference.
-                (!labels.is_empty()).then(|| {
-                    references.gold += 1;
-                    labels
-                })
-            }
-        };
+        let reference =
+            reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), multi_any).map(|(labels, source)| {
+                match source {
+                    ReferenceSource::Annotation => references.accepted_annotations += 1,
+                    ReferenceSource::Gold => references.gold += 1,
+                }
+                labels
+            });
         let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> =
             row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
         match reference {

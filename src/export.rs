@@ -89,7 +89,9 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
                 "id": record_id(&row),
                 "text": row.text,
                 "gold": row.gold,
-                "annotation": row.annotation.as_ref().map(|(labels, status)| json!({"labels": labels, "status": status})),
+                "metadata": row.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
+                "annotation": row.annotation.as_ref().map(|(labels, status)| json!({"labels": labels, "status": status, "annotator": row.annotator})),
+                "annotators": row.annotators.iter().map(|(who, labels, status)| json!({"annotator": who, "labels": labels, "status": status})).collect::<Vec<_>>(),
                 "predictions": predictions,
                 "scans": row.scans,
             });

@@ -9,11 +9,13 @@
 //! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
 //! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
 //!   corpora in, label them with resumable runs, and write them out;
-//! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`published`] holds the
+//! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`agreement`] compares
+//!   annotators, [`published`] holds the
 //!   SELECTRA card's comparison, and [`charts`] and [`report`] draw and share both.
 //!
 //! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
 
+pub mod agreement;
 mod atomic_file;
 pub mod charts;
 pub mod corpus_run;

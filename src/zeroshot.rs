@@ -29,6 +29,9 @@ pub struct ZeroShotTask {
     pub labels: Vec<String>,
     pub template: String,
     pub multi_label: bool,
+    /// Each label's own hypothesis (a label schema's), when one differs from the template's;
+    /// `None`: `template.format(label)` for every label, exactly the pipeline's.
+    own_hypotheses: Option<Vec<String>>,
 }
 
 impl ZeroShotTask {
@@ -52,7 +55,52 @@ impl ZeroShotTask {
             }
         }
         format_template(template, &labels[0])?;
-        Ok(Self { labels, template: template.to_string(), multi_label })
+        Ok(Self { labels, template: template.to_string(), multi_label, own_hypotheses: None })
+    }
+
+    /// Gives each label its own hypothesis (in label order). Hypotheses that all equal
+    /// `template.format(label)` change nothing: the task is then exactly the pipeline's, and a
+    /// run with it is the same run as one with the template alone.
+    pub fn with_hypotheses(mut self, hypotheses: Vec<String>) -> Result<Self> {
+        if hypotheses.len() != self.labels.len() {
+            return Err(Error::Input(format!("{} hypotheses were given for {} labels; give one per label", hypotheses.len(), self.labels.len())));
+        }
+        if let Some(i) = hypotheses.iter().position(|h| h.trim().is_empty()) {
+            return Err(Error::Input(format!("the hypothesis of {:?} is empty", self.labels[i])));
+        }
+        self.own_hypotheses = (hypotheses != self.template_hypotheses()).then_some(hypotheses);
+        Ok(self)
+    }
+
+    /// The task a run recorded: its labels, `template_key` and multi-label flag (resuming a run
+    /// needs exactly its task back).
+    pub fn from_template_key(labels: Vec<String>, key: &str, multi_label: bool) -> Result<Self> {
+        match key.strip_prefix("hypotheses: ") {
+            None => Self::new(labels, key, multi_label),
+            Some(list) => {
+                let hypotheses: Vec<String> =
+                    serde_json::from_str(list).map_err(|e| Error::Input(format!("the run's recorded hypotheses cannot be read ({e})")))?;
+                let mut task = Self::new(labels, DEFAULT_TEMPLATE, multi_label)?;
+                if hypotheses.len() != task.labels.len() {
+                    return Err(Error::Input("the run's recorded hypotheses do not match its labels".into()));
+                }
+                task.own_hypotheses = Some(hypotheses);
+                Ok(task)
+            }
+        }
+    }
+
+    fn template_hypotheses(&self) -> Vec<String> {
+        self.labels.iter().map(|l| format_template(&self.template, l).expect("validated in new")).collect()
+    }
+
+    /// What a run records as its template: the template, or with hypotheses of a label schema
+    /// `hypotheses: ["…", …]` (so that runs with other hypotheses are other runs).
+    pub fn template_key(&self) -> String {
+        match &self.own_hypotheses {
+            None => self.template.clone(),
+            Some(h) => format!("hypotheses: {}", serde_json::to_string(h).expect("strings serialize")),
+        }
     }
 
     /// Splits a comma-separated label list as the pipeline does (each label trimmed), keeping
@@ -64,8 +112,9 @@ impl ZeroShotTask {
         list.split(',').map(|l| l.trim().to_string()).collect()
     }
 
+    /// Each label's hypothesis, in label order.
     pub fn hypotheses(&self) -> Vec<String> {
-        self.labels.iter().map(|l| format_template(&self.template, l).expect("validated in new")).collect()
+        self.own_hypotheses.clone().unwrap_or_else(|| self.template_hypotheses())
     }
 }
 
@@ -291,6 +340,23 @@ mod tests {
             (Err(_), None) => {}
             (got, want) => panic!("{template:?}: got {got:?}, expected {want:?}"),
         }
+    }
+
+    #[test]
+    fn own_hypotheses_are_a_new_run_only_when_they_differ_from_the_template() {
+        let task = ZeroShotTask::new(vec!["deportes".into(), "política".into()], DEFAULT_TEMPLATE, false).unwrap();
+        let same = task.clone().with_hypotheses(vec!["Este ejemplo es deportes.".into(), "Este ejemplo es política.".into()]).unwrap();
+        assert_eq!(same, task, "the template's own hypotheses are the pipeline's task");
+        assert_eq!(same.template_key(), DEFAULT_TEMPLATE);
+        let own = task.clone().with_hypotheses(vec!["Este ejemplo es deportes.".into(), "Habla de política.".into()]).unwrap();
+        assert_eq!(own.hypotheses(), ["Este ejemplo es deportes.", "Habla de política."]);
+        assert_eq!(own.template_key(), r#"hypotheses: ["Este ejemplo es deportes.","Habla de política."]"#);
+        assert!(task.clone().with_hypotheses(vec!["x".into()]).unwrap_err().to_string().contains("one per label"));
+        assert!(task.clone().with_hypotheses(vec!["x".into(), " ".into()]).unwrap_err().to_string().contains("política"));
+        // A run's recorded key gives its task back.
+        let back = ZeroShotTask::from_template_key(own.labels.clone(), &own.template_key(), false).unwrap();
+        assert_eq!((back.hypotheses(), back.template_key()), (own.hypotheses(), own.template_key()));
+        assert_eq!(ZeroShotTask::from_template_key(task.labels.clone(), DEFAULT_TEMPLATE, false).unwrap(), task);
     }
 
     #[test]

@@ -57,7 +57,7 @@ fn annotations_are_recorded_undone_and_exported() {
     store.undo_last("c", "ana").unwrap().unwrap();
     assert!(store.annotation(r1).unwrap().is_none());
     assert!(store.undo_last("c", "ana").unwrap().is_none(), "nothing of ana's left to undo");
-    let undo = store.undo_last("c", "luis").unwrap().unwrap();
+    let Some(selectra::store::Undone::Change(undo)) = store.undo_last("c", "luis").unwrap() else { panic!("one change to undo") };
     assert_eq!((undo.record_id, undo.labels.clone()), (r2, None));
     assert!(store.annotation(r2).unwrap().is_none());
     assert_eq!(store.annotation_history_len("c").unwrap(), 6, "history is append-only");
@@ -68,7 +68,7 @@ fn annotations_are_recorded_undone_and_exported() {
     store.annotate(r3, &labels(&["cultura"]), Status::Accepted, "ana").unwrap();
     store.annotate(r3, &labels(&["economía"]), Status::Accepted, "luis").unwrap();
     let refused = store.undo_last("c", "ana").unwrap_err().to_string();
-    assert!(refused.contains("luis changed that record after you"), "{refused}");
+    assert!(refused.contains(&format!("luis changed record {r3} after you")), "{refused}");
     assert_eq!(store.annotation(r3).unwrap().unwrap().labels, labels(&["economía"]));
     store.undo_last("c", "luis").unwrap().unwrap();
     store.undo_last("c", "ana").unwrap().unwrap();
@@ -84,7 +84,7 @@ fn annotations_are_recorded_undone_and_exported() {
         .unwrap();
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["annotation"], serde_json::Value::Null);
-    assert_eq!(lines[1]["annotation"], serde_json::json!({"labels": ["economía"], "status": "accepted"}));
+    assert_eq!(lines[1]["annotation"], serde_json::json!({"labels": ["economía"], "status": "accepted", "annotator": "ana"}));
 }
 
 /// Annotations acknowledged by `selectra annotate` survive a SIGKILL of the process.

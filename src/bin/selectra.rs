@@ -85,6 +85,10 @@ enum Command {
         /// Records per batch (each batch is committed at once).
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
+        /// Take the labels and their hypotheses from the corpus's label schema (see `schema`)
+        /// instead of --labels; a label without its own hypothesis gets the template's.
+        #[arg(long, conflicts_with = "labels")]
+        schema: bool,
         /// Print the run summary as JSON.
         #[arg(long)]
         json: bool,
@@ -166,9 +170,9 @@ enum Command {
         db: PathBuf,
         #[arg(long)]
         corpus: String,
-        /// Who is annotating (stored with every change).
-        #[arg(long, default_value = "cli")]
-        annotator: String,
+        /// Who is annotating (stored with every change; default: the project's annotator).
+        #[arg(long)]
+        annotator: Option<String>,
     },
     /// A shareable comparison report: index.html (inline SVG charts), report.json and figures/
     /// (SVG and PNG). With --db, runs are scored against accepted annotations or the gold column;
@@ -193,6 +197,78 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The records of a corpus that match filters, a page at a time (with --json: one object
+    /// {"total": N, "records": [...], "next": CURSOR}).
+    Query {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Only records whose annotation was last changed by this annotator.
+        #[arg(long)]
+        annotator: Option<String>,
+        /// import, margin, entropy, score, score-asc, suspicion or random (shuffled by --seed).
+        #[arg(long, default_value = "import")]
+        order: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        /// The page after this cursor (a previous page's "next").
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Labels (or discards) every record matching the filters in one batch, and prints the batch
+    /// id; `{"undo": true}` on `selectra annotate` reverts the whole batch.
+    Label {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Only records whose annotation was last changed by this annotator.
+        #[arg(long)]
+        annotated_by: Option<String>,
+        /// Comma-separated labels to give every matching record (status accepted).
+        #[arg(long, value_delimiter = ',', required_unless_present = "discard", conflicts_with = "discard")]
+        labels: Vec<String>,
+        /// Discard every matching record instead.
+        #[arg(long)]
+        discard: bool,
+        /// Who is labeling (default: the project's annotator).
+        #[arg(long)]
+        annotator: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A corpus's label schema: names, descriptions, keys, colours, hypotheses and guidelines.
+    Schema {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// Replace the schema with this JSON file ({"labels": [{"name": ..}], "guidelines": ..}).
+        #[arg(long, conflicts_with = "labels")]
+        set: Option<PathBuf>,
+        /// Replace the schema with these comma-separated labels (keys and colours by position).
+        #[arg(long)]
+        labels: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Agreement between a corpus's annotators: Cohen's kappa per pair, Fleiss' kappa for three
+    /// or more, and how many records they dispute.
+    Agreement {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// The preset models and what the Hugging Face cache holds.
     Models {
         /// Print JSON instead of a table.
@@ -209,7 +285,7 @@ struct ZeroShotArgs {
     model: String,
     /// Comma-separated candidate labels.
     #[arg(long)]
-    labels: String,
+    labels: Option<String>,
     /// Hypothesis template; {} is replaced by each label.
     #[arg(long, default_value = DEFAULT_TEMPLATE)]
     template: String,
@@ -224,11 +300,82 @@ struct ZeroShotArgs {
 impl ZeroShotArgs {
     /// The validated task; checked before anything slow (opening a project, loading a model).
     fn task(&self) -> selectra::Result<ZeroShotTask> {
-        ZeroShotTask::new(ZeroShotTask::parse_labels(&self.labels), &self.template, self.multi_label)
+        ZeroShotTask::new(ZeroShotTask::parse_labels(self.labels.as_deref().unwrap_or("")), &self.template, self.multi_label)
     }
 
     fn model(&self) -> selectra::Result<Model> {
         load(&self.model, self.strip_accents)
+    }
+}
+
+/// The filters `query` and `label` share (the app's filter bar offers the same).
+#[derive(clap::Args)]
+struct FilterArgs {
+    /// Records containing every word (whole words, case- and accent-insensitive).
+    #[arg(long)]
+    search: Option<String>,
+    /// Records with this gold label.
+    #[arg(long)]
+    gold: Option<String>,
+    /// unannotated, pending, accepted or discarded.
+    #[arg(long)]
+    status: Option<String>,
+    /// The run whose predictions the prediction filters and orders use.
+    #[arg(long)]
+    run: Option<i64>,
+    /// Records whose top label in the run is this.
+    #[arg(long, requires = "run")]
+    predicted: Option<String>,
+    #[arg(long, requires = "run")]
+    min_score: Option<f64>,
+    #[arg(long, requires = "run")]
+    max_score: Option<f64>,
+    /// The margin between the run's top two scores.
+    #[arg(long, requires = "run")]
+    min_margin: Option<f64>,
+    #[arg(long, requires = "run")]
+    max_margin: Option<f64>,
+    /// RUN1,RUN2 (top labels differ), RUN,annotation, RUN,gold or annotators.
+    #[arg(long)]
+    disagree: Option<String>,
+    /// KEY=VALUE, KEY>=X, KEY<=Y or KEY=X..Y on the record's metadata; repeatable.
+    #[arg(long)]
+    meta: Vec<String>,
+    /// The scan whose suspicion filters and orders.
+    #[arg(long)]
+    scan: Option<i64>,
+    #[arg(long, requires = "scan")]
+    min_suspicion: Option<f64>,
+    /// A random sample of N of the matching records (the same --seed, the same sample).
+    #[arg(long)]
+    sample: Option<u64>,
+    /// The seed of --sample and of --order random.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl FilterArgs {
+    fn query(self, annotator: Option<String>) -> selectra::Result<selectra::store::Query> {
+        use selectra::store::{Disagreement, MetaFilter, Query, Sample, StatusFilter};
+        Ok(Query {
+            run: self.run,
+            predicted_label: self.predicted,
+            min_score: self.min_score,
+            max_score: self.max_score,
+            min_margin: self.min_margin,
+            max_margin: self.max_margin,
+            status: self.status.as_deref().map(StatusFilter::parse).transpose()?,
+            gold: self.gold,
+            annotator,
+            text: self.search,
+            scan: self.scan,
+            min_suspicion: self.min_suspicion,
+            disagree: self.disagree.as_deref().map(Disagreement::parse).transpose()?,
+            meta: self.meta.iter().map(|m| MetaFilter::parse(m)).collect::<selectra::Result<_>>()?,
+            sample: self.sample.map(|size| Sample { size, seed: self.seed }),
+            limit: 1,
+            ..Default::default()
+        })
     }
 }
 
@@ -302,6 +449,7 @@ fn flag_hint(message: &str) -> String {
         ("several corpora", "--corpus"),
         ("per-record limit", "--max-record-bytes"),
         ("the batch size", "--batch-size"),
+        ("give it its labels first", "selectra schema --labels"),
     ];
     let flags: Vec<&str> = HINTS.iter().filter(|(phrase, _)| message.contains(phrase)).map(|(_, flag)| *flag).collect();
     if flags.is_empty() {
@@ -398,10 +546,14 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Run { db, corpus, zs, batch_size, json } => {
-            let task = zs.task()?;
+        Command::Run { db, corpus, zs, batch_size, schema, json } => {
+            let task = if schema { None } else { Some(zs.task()?) };
             let mut store = Store::open(&db)?;
             store.corpus(&corpus)?;
+            let task = match task {
+                Some(task) => task,
+                None => store.label_schema(&corpus)?.task(&zs.template, zs.multi_label)?,
+            };
             let model = zs.model()?;
             let strip_accents = zs.strip_accents;
             let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
@@ -535,11 +687,146 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Annotate { db, corpus, annotator } => annotate_stream(&db, &corpus, &annotator)?,
+        Command::Annotate { db, corpus, annotator } => annotate_stream(&db, &corpus, annotator)?,
         Command::Report { db, corpus, runs, published: _, output, json } => report(db.as_deref(), corpus, &runs, &output, json)?,
+        Command::Query { db, corpus, filters, annotator, order, limit, after, json } => {
+            let seed = filters.seed;
+            let mut q = filters.query(annotator)?;
+            q.sort = selectra::store::Sort::parse(&order, seed)?;
+            q.limit = limit;
+            q.after = after.as_deref().map(selectra::store::Cursor::parse).transpose()?;
+            let store = open_existing(&db)?;
+            let page = store.query(&corpus, &q)?;
+            let total = match page.total {
+                Some(t) => t,
+                None => store.count(&corpus, &q)?,
+            };
+            if json {
+                print_json(&serde_json::json!({
+                    "total": total,
+                    "records": page.rows.iter().map(query_row_json).collect::<Vec<_>>(),
+                    "next": page.next.map(|c| c.to_string()),
+                }));
+            } else {
+                out!("{total} matching records");
+                for r in &page.rows {
+                    let label = r.annotation_labels.as_ref().map(|l| l.join(",")).unwrap_or_default();
+                    let predicted = match (&r.top_label, r.top_score) {
+                        (Some(l), Some(s)) => format!("{l} {s:.2}"),
+                        _ => String::new(),
+                    };
+                    out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, one_line(&r.text, 80));
+                }
+                if let Some(next) = page.next {
+                    out!("more: --after {next}");
+                }
+            }
+        }
+        Command::Label { db, corpus, filters, annotated_by, labels, discard, annotator, json } => {
+            let q = filters.query(annotated_by)?;
+            let mut store = open_existing(&db)?;
+            let annotator = match annotator {
+                Some(a) => a,
+                None => store.annotator()?,
+            };
+            let (labels, status) = if discard { (Vec::new(), Status::Discarded) } else { (labels, Status::Accepted) };
+            let outcome = store.annotate_matching(&corpus, &q, &labels, status, &annotator)?;
+            if json {
+                print_json(&outcome);
+            } else {
+                match outcome.batch {
+                    Some(batch) => out!(
+                        "batch {batch}: {} of {} matching records changed ({} already had this annotation)",
+                        outcome.changed,
+                        outcome.matched,
+                        outcome.matched - outcome.changed
+                    ),
+                    None => out!("nothing changed: {} matching records already had this annotation", outcome.matched),
+                }
+            }
+        }
+        Command::Schema { db, corpus, set, labels, json } => {
+            let mut store = open_existing(&db)?;
+            let schema = if let Some(file) = set {
+                let text = std::fs::read_to_string(&file).map_err(|e| selectra::Error::Io { path: file.clone(), source: e })?;
+                let schema: selectra::store::LabelSchema =
+                    serde_json::from_str(&text).map_err(|e| selectra::Error::Input(format!("{} is not a label schema ({e})", file.display())))?;
+                store.set_label_schema(&corpus, schema)?
+            } else if let Some(labels) = labels {
+                store.set_label_schema(&corpus, selectra::store::LabelSchema::from_names(&ZeroShotTask::parse_labels(&labels))?)?
+            } else {
+                store.label_schema(&corpus)?
+            };
+            if json {
+                print_json(&schema);
+            } else if schema.labels.is_empty() {
+                out!("corpus {corpus:?} has no label schema yet");
+            } else {
+                for l in &schema.labels {
+                    out!("{:>3}  {:<20}  {}  {}", l.key.as_deref().unwrap_or(""), l.name, l.colour.as_deref().unwrap_or(""), l.description);
+                }
+                if !schema.guidelines.is_empty() {
+                    out!("\n{}", schema.guidelines);
+                }
+            }
+        }
+        Command::Agreement { db, corpus, json } => {
+            let store = open_existing(&db)?;
+            let a = store.annotator_agreement(&corpus)?;
+            if json {
+                print_json(&a);
+            } else {
+                let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+                for c in &a.annotators {
+                    out!("{:<20} {} accepted", c.annotator, c.records);
+                }
+                for p in &a.pairs {
+                    out!("{} vs {}: {} shared records, agreement {}, Cohen's kappa {}", p.a, p.b, p.records, fmt(p.observed), fmt(p.kappa));
+                }
+                if let Some(f) = &a.fleiss {
+                    out!("all {} annotators: {} shared records, Fleiss' kappa {}", f.annotators, f.records, fmt(f.kappa));
+                }
+                out!("{} records disputed", a.disputed);
+            }
+        }
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
+}
+
+/// A project that must already exist (a typo must not create an empty one).
+fn open_existing(db: &std::path::Path) -> selectra::Result<Store> {
+    if !db.exists() {
+        return Err(selectra::Error::Input(format!("{} does not exist; pass an existing project database", db.display())));
+    }
+    Store::open(db)
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max - 1).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
+    serde_json::json!({
+        "row": r.row_number,
+        "id": r.source_id,
+        "text": r.text,
+        "gold": r.gold,
+        "metadata": r.metadata,
+        "labels": r.annotation_labels,
+        "status": r.annotation_status,
+        "annotator": r.annotator,
+        "predicted": r.top_label,
+        "score": r.top_score,
+        "margin": r.margin,
+        "entropy": r.entropy,
+        "suspicion": r.suspicion,
+    })
 }
 
 fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], output: &std::path::Path, json: bool) -> selectra::Result<()> {
@@ -610,10 +897,15 @@ struct AnnotateLine {
 
 /// Applies each stdin line as one durable change and acknowledges it on stdout. A bad line is
 /// reported on stderr (with its line number) and skipped; the exit status then says so.
-fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: &str) -> selectra::Result<()> {
+fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>) -> selectra::Result<()> {
     use std::io::BufRead;
     let mut store = Store::open(db)?;
     store.corpus(corpus)?;
+    let annotator = match annotator {
+        Some(a) => a,
+        None => store.annotator()?,
+    };
+    let annotator = annotator.as_str();
     let mut failed = 0usize;
     let stdout = std::io::stdout();
     for (n, line) in std::io::stdin().lock().lines().enumerate() {
@@ -629,7 +921,7 @@ fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: &str) -> selec
                 let row = a.row.ok_or_else(|| selectra::Error::Input("the line has no \"row\"".into()))?;
                 let status = Status::parse(a.status.as_deref().unwrap_or("accepted"))?;
                 let record = store.record_id(corpus, row)?;
-                store.annotate(record, &a.labels, status, annotator).map(Some)
+                store.annotate(record, &a.labels, status, annotator).map(|e| Some(selectra::store::Undone::Change(e)))
             });
         match result {
             Ok(event) => {

@@ -4,11 +4,192 @@
 //! and updates the current state; when `annotate` returns, the change is durable. Undo appends
 //! the inverse of the latest change not yet undone, so history is never rewritten.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
 use crate::error::{Error, Result};
+
+/// The longest annotator name accepted.
+const MAX_ANNOTATOR_CHARS: usize = 100;
+
+/// The annotator's name when the project has none stored: the system's user name.
+pub fn default_annotator() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| check_annotator(v).is_ok())
+        .unwrap_or_else(|| "annotator".into())
+}
+
+fn check_annotator(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Input("the annotator's name is empty; enter a name".into()));
+    }
+    if name.chars().count() > MAX_ANNOTATOR_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::Input(format!("an annotator's name is one line of at most {MAX_ANNOTATOR_CHARS} characters")));
+    }
+    Ok(name)
+}
+
+fn labels_json(labels: &[String]) -> Result<String> {
+    if labels.iter().any(|l| l.trim().is_empty()) {
+        return Err(Error::Input("an annotation label is empty".into()));
+    }
+    Ok(serde_json::to_string(labels).expect("strings serialize"))
+}
+
+/// What a bulk change did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// The batch (for undo); `None` when nothing changed.
+    pub batch: Option<i64>,
+    /// Records asked for.
+    pub matched: u64,
+    /// Records whose annotation changed (the others already had it).
+    pub changed: u64,
+}
+
+/// What an undo reverted: one change (serialized as its event), or a bulk action's batch
+/// (serialized as `{"batch": id, "records": n}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Undone {
+    Change(AnnotationEvent),
+    Batch { batch: i64, records: u64 },
+}
+
+/// One line of a record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub at: String,
+    pub annotator: String,
+    /// The state after the change; `None` when the record had no annotation any more.
+    pub labels: Option<Vec<String>>,
+    pub status: Option<Status>,
+    /// The change this one undid.
+    pub undoes: Option<i64>,
+    /// The bulk action it was part of.
+    pub batch: Option<i64>,
+}
+
+enum BatchError {
+    Db(rusqlite::Error),
+    Foreign(i64),
+}
+
+impl From<rusqlite::Error> for BatchError {
+    fn from(e: rusqlite::Error) -> Self {
+        BatchError::Db(e)
+    }
+}
+
+/// A batch inside the caller's transaction.
+fn batch_in(
+    tx: &Connection,
+    corpus_id: i64,
+    records: &[i64],
+    labels_json: &str,
+    status: Status,
+    annotator: &str,
+) -> std::result::Result<BatchOutcome, BatchError> {
+    let at = now(tx)?;
+    let mut batch = None;
+    let mut changed = 0u64;
+    let mut in_corpus = tx.prepare_cached("SELECT corpus_id FROM record WHERE id = ?1")?;
+    let mut current = tx.prepare_cached("SELECT labels, status FROM annotation WHERE record_id = ?1")?;
+    for &record in records {
+        let corpus: Option<i64> = in_corpus.query_row([record], |r| r.get(0)).optional()?;
+        if corpus != Some(corpus_id) {
+            return Err(BatchError::Foreign(record));
+        }
+        let now_state: Option<(String, String)> = current.query_row([record], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        if now_state.as_ref().is_some_and(|(l, s)| l == labels_json && s == status.as_str()) {
+            continue;
+        }
+        let id = match batch {
+            Some(id) => id,
+            None => {
+                tx.execute(
+                    "INSERT INTO annotation_batch (corpus_id, annotator, at, size) VALUES (?1, ?2, ?3, 0)",
+                    params![corpus_id, annotator, at],
+                )?;
+                *batch.insert(tx.last_insert_rowid())
+            }
+        };
+        apply(tx, record, Some((labels_json, status)), annotator, None, None, Some(id), &at)?;
+        changed += 1;
+    }
+    if let Some(id) = batch {
+        tx.execute("UPDATE annotation_batch SET size = ?1 WHERE id = ?2", params![changed as i64, id])?;
+    }
+    Ok(BatchOutcome { batch, matched: records.len() as u64, changed })
+}
+
+/// One change inside the caller's transaction: appends the event (with the state it replaces and
+/// who had set it), sets the record's annotation, and keeps the annotator's own latest labels.
+/// The annotation is recorded as `owner`'s (an undo gives it back to whoever set that state),
+/// else as `annotator`'s. Returns the event id.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    tx: &Connection,
+    record_id: i64,
+    new: Option<(&str, Status)>,
+    annotator: &str,
+    owner: Option<&str>,
+    undoes: Option<i64>,
+    batch: Option<i64>,
+    at: &str,
+) -> rusqlite::Result<i64> {
+    let previous: Option<(String, String, String)> = tx
+        .prepare_cached("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1")?
+        .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let (new_labels, new_status) = match &new {
+        Some((l, s)) => (Some(*l), Some(s.as_str())),
+        None => (None, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO annotation_event (record_id, labels, status, prev_labels, prev_status, prev_annotator, annotator, at, undoes, batch_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        record_id,
+        new_labels,
+        new_status,
+        previous.as_ref().map(|p| &p.0),
+        previous.as_ref().map(|p| &p.1),
+        previous.as_ref().map(|p| &p.2),
+        annotator,
+        at,
+        undoes,
+        batch
+    ])?;
+    let id = tx.last_insert_rowid();
+    match &new {
+        Some((labels, status)) => tx
+            .prepare_cached(
+                "INSERT INTO annotation (record_id, labels, status, annotator, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (record_id) DO UPDATE SET labels = excluded.labels, status = excluded.status, \
+                 annotator = excluded.annotator, updated_at = excluded.updated_at",
+            )?
+            .execute(params![record_id, labels, status.as_str(), owner.unwrap_or(annotator), at])?,
+        None => tx.prepare_cached("DELETE FROM annotation WHERE record_id = ?1")?.execute([record_id])?,
+    };
+    // The annotator's own state: after an undo, their latest change that is still in effect.
+    tx.prepare_cached("DELETE FROM annotator_label WHERE record_id = ?1 AND annotator = ?2")?.execute(params![record_id, annotator])?;
+    tx.prepare_cached(
+        "INSERT INTO annotator_label (record_id, annotator, labels, status) \
+         SELECT f.record_id, f.annotator, f.labels, f.status FROM annotation_event f \
+         WHERE f.record_id = ?1 AND f.annotator = ?2 AND f.undoes IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = f.id) ORDER BY f.id DESC LIMIT 1",
+    )?
+    .execute(params![record_id, annotator])?;
+    Ok(id)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,56 +260,8 @@ impl Store {
 
     /// Sets a record's labels and status; durable when this returns.
     pub fn annotate(&mut self, record_id: i64, labels: &[String], status: Status, annotator: &str) -> Result<AnnotationEvent> {
-        if labels.iter().any(|l| l.trim().is_empty()) {
-            return Err(Error::Input("an annotation label is empty".into()));
-        }
-        let labels_json = serde_json::to_string(labels).expect("strings serialize");
-        self.change(record_id, Some((labels_json, status)), annotator, None)
-    }
-
-    /// Undoes `annotator`'s own latest change in `corpus` that is not itself undone; `None` when
-    /// there is none. In a shared project, undo is personal: another annotator's (or a CLI job's)
-    /// changes are never taken back by someone else's undo. If another annotator changed the
-    /// record after this change, undoing would silently overwrite their work, so it is refused.
-    pub fn undo_last(&mut self, corpus: &str, annotator: &str) -> Result<Option<AnnotationEvent>> {
-        let corpus_id = self.corpus_id(corpus)?;
-        type Last = (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>);
-        let last: Option<Last> = self
-            .conn
-            .query_row(
-                "SELECT e.id, e.record_id, e.prev_labels, e.prev_status, e.labels, e.status FROM annotation_event e \
-                 JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1 AND e.annotator = ?2 AND e.undoes IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id DESC LIMIT 1",
-                params![corpus_id, annotator],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some((event, record, prev_labels, prev_status, labels, status)) = last else { return Ok(None) };
-        let current: Option<(String, String, String)> = self
-            .conn
-            .query_row("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1", [record], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let unchanged = match (&current, &labels, &status) {
-            (Some((cl, cs, _)), Some(l), Some(s)) => cl == l && cs == s,
-            (None, None, None) => true,
-            _ => false,
-        };
-        if !unchanged {
-            let who = current.map(|(_, _, a)| a).unwrap_or_else(|| "another annotator".into());
-            return Err(Error::Input(format!(
-                "your latest change (to record {record}) cannot be undone: {who} changed that record after you; label it again instead"
-            )));
-        }
-        let previous = match (prev_labels, prev_status) {
-            (Some(l), Some(s)) => Some((l, Status::parse(&s)?)),
-            _ => None,
-        };
-        self.change(record, previous, annotator, Some(event)).map(Some)
-    }
-
-    fn change(&mut self, record_id: i64, new: Option<(String, Status)>, annotator: &str, undoes: Option<i64>) -> Result<AnnotationEvent> {
+        let labels_json = labels_json(labels)?;
+        let annotator = check_annotator(annotator)?;
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
@@ -136,41 +269,186 @@ impl Store {
         if exists.is_none() {
             return Err(Error::Input(format!("there is no record {record_id}")));
         }
-        let previous: Option<(String, String)> = tx
-            .query_row("SELECT labels, status FROM annotation WHERE record_id = ?1", [record_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(err)?;
         let at = now(&tx).map_err(err)?;
-        let (new_labels, new_status) = match &new {
-            Some((l, s)) => (Some(l.clone()), Some(s.as_str())),
-            None => (None, None),
-        };
-        tx.execute(
-            "INSERT INTO annotation_event (record_id, labels, status, prev_labels, prev_status, annotator, at, undoes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![record_id, new_labels, new_status, previous.as_ref().map(|p| &p.0), previous.as_ref().map(|p| &p.1), annotator, at, undoes],
-        )
-        .map_err(err)?;
-        let id = tx.last_insert_rowid();
-        match &new {
-            Some((labels, status)) => tx
-                .execute(
-                    "INSERT INTO annotation (record_id, labels, status, annotator, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (record_id) DO UPDATE SET labels = excluded.labels, status = excluded.status, \
-                     annotator = excluded.annotator, updated_at = excluded.updated_at",
-                    params![record_id, labels, status.as_str(), annotator, at],
-                )
-                .map_err(err)?,
-            None => tx.execute("DELETE FROM annotation WHERE record_id = ?1", [record_id]).map_err(err)?,
-        };
+        let id = apply(&tx, record_id, Some((&labels_json, status)), annotator, None, None, None, &at).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(AnnotationEvent {
-            id,
-            record_id,
-            labels: decode_labels(new.as_ref().map(|n| n.0.clone())).map_err(|e| self.err(e))?,
-            status: new.map(|n| n.1),
-            undoes,
-        })
+        Ok(AnnotationEvent { id, record_id, labels: Some(labels.to_vec()), status: Some(status), undoes: None })
+    }
+
+    /// Gives every record in `records` (all of one corpus) the same labels and status in one
+    /// transaction: all of them or, after a crash, none. The changes share a batch that one undo
+    /// reverts whole. Records that already have exactly this annotation are left alone (no event).
+    pub fn annotate_batch(&mut self, corpus: &str, records: &[i64], labels: &[String], status: Status, annotator: &str) -> Result<BatchOutcome> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let labels_json = labels_json(labels)?;
+        let annotator = check_annotator(annotator)?;
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let batch = batch_in(&tx, corpus_id, records, &labels_json, status, annotator).map_err(|e| match e {
+            BatchError::Db(e) => err(e),
+            BatchError::Foreign(record) => Error::Input(format!("record {record} is not in corpus {corpus:?}")),
+        })?;
+        tx.commit().map_err(err)?;
+        Ok(batch)
+    }
+
+    /// Labels every record `query` matches (all pages; its order and paging are ignored) as one
+    /// batch, selected and changed in one transaction.
+    pub fn annotate_matching(
+        &mut self,
+        corpus: &str,
+        query: &super::Query,
+        labels: &[String],
+        status: Status,
+        annotator: &str,
+    ) -> Result<BatchOutcome> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let labels_json = labels_json(labels)?;
+        let annotator = check_annotator(annotator)?;
+        let plan = self.plan(corpus, query)?;
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let records = plan.record_ids(&tx).map_err(err)?;
+        let batch = batch_in(&tx, corpus_id, &records, &labels_json, status, annotator).map_err(|e| match e {
+            BatchError::Db(e) => err(e),
+            BatchError::Foreign(record) => Error::Input(format!("record {record} is not in corpus {corpus:?}")),
+        })?;
+        tx.commit().map_err(err)?;
+        Ok(batch)
+    }
+
+    /// Undoes `annotator`'s own latest change in `corpus` that is not itself undone (a bulk
+    /// action's whole batch); `None` when there is none. In a shared project, undo is personal:
+    /// another annotator's (or a CLI job's) changes are never taken back by someone else's undo.
+    /// If another annotator changed a record after this change, undoing would silently overwrite
+    /// their work, so it is refused (for a batch: the whole batch).
+    pub fn undo_last(&mut self, corpus: &str, annotator: &str) -> Result<Option<Undone>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let last: Option<(i64, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT e.id, e.batch_id FROM annotation_event e \
+                 JOIN record x ON x.id = e.record_id WHERE x.corpus_id = ?1 AND e.annotator = ?2 AND e.undoes IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id DESC LIMIT 1",
+                params![corpus_id, annotator],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((last, batch)) = last else { return Ok(None) };
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        type Ev = (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+        let events: Vec<Ev> = {
+            let sql = "SELECT e.id, e.record_id, e.prev_labels, e.prev_status, e.labels, e.status, e.prev_annotator FROM annotation_event e \
+                       WHERE (e.id = ?1 OR (?2 IS NOT NULL AND e.batch_id = ?2)) \
+                       AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id";
+            let mut stmt = tx.prepare(sql).map_err(err)?;
+            let rows = stmt
+                .query_map(params![last, batch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(err)?
+        };
+        for (_, record, _, _, labels, status, _) in &events {
+            let current: Option<(String, String, String)> = tx
+                .query_row("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1", [record], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(err)?;
+            let unchanged = match (&current, labels, status) {
+                (Some((cl, cs, _)), Some(l), Some(s)) => cl == l && cs == s,
+                (None, None, None) => true,
+                _ => false,
+            };
+            if !unchanged {
+                let who = current.map(|(_, _, a)| a).unwrap_or_else(|| "another annotator".into());
+                let what = if batch.is_some() { format!("your latest bulk change ({} records)", events.len()) } else { "your latest change".into() };
+                return Err(Error::Input(format!("{what} cannot be undone: {who} changed record {record} after you; label it again instead")));
+            }
+        }
+        let at = now(&tx).map_err(err)?;
+        let mut undone = Vec::new();
+        for (event, record, prev_labels, prev_status, _, _, prev_annotator) in &events {
+            let previous = match (prev_labels, prev_status) {
+                (Some(l), Some(s)) => Some((l.as_str(), Status::parse(s)?)),
+                _ => None,
+            };
+            // The record goes back to whoever had set that state.
+            let id = apply(&tx, *record, previous, annotator, prev_annotator.as_deref(), Some(*event), None, &at).map_err(err)?;
+            if batch.is_none() {
+                undone.push(AnnotationEvent {
+                    id,
+                    record_id: *record,
+                    labels: decode_labels(prev_labels.clone()).map_err(err)?,
+                    status: previous.map(|p| p.1),
+                    undoes: Some(*event),
+                });
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(Some(match batch {
+            Some(batch) => Undone::Batch { batch, records: events.len() as u64 },
+            None => Undone::Change(undone.pop().expect("one event")),
+        }))
+    }
+
+    /// The annotator's name stored in the project (a project setting), or a default from the
+    /// system's user name.
+    pub fn annotator(&self) -> Result<String> {
+        let stored: Option<String> =
+            self.conn.query_row("SELECT value FROM setting WHERE key = 'annotator'", [], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        Ok(stored.unwrap_or_else(default_annotator))
+    }
+
+    /// Stores the annotator's name for this project.
+    pub fn set_annotator(&mut self, name: &str) -> Result<()> {
+        let name = check_annotator(name)?;
+        self.conn
+            .execute("INSERT INTO setting (key, value) VALUES ('annotator', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [name])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A record's history, oldest first: who did what, and when.
+    pub fn record_history(&self, record_id: i64) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, at, annotator, labels, status, undoes, batch_id FROM annotation_event WHERE record_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([record_id], |r| {
+                Ok(HistoryEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    annotator: r.get(2)?,
+                    labels: decode_labels(r.get(3)?)?,
+                    status: decode_status(r.get(4)?)?,
+                    undoes: r.get(5)?,
+                    batch: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// Each annotator's own latest accepted labels in `corpus`: (record id, annotator, labels),
+    /// ordered by record. The record's annotation is whoever changed it last; this keeps everyone's.
+    pub fn annotator_labels(&self, corpus: &str) -> Result<Vec<(i64, String, Vec<String>)>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT l.record_id, l.annotator, l.labels FROM annotator_label l JOIN record x ON x.id = l.record_id \
+                 WHERE x.corpus_id = ?1 AND l.status = 'accepted' ORDER BY l.record_id, l.annotator",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows =
+            stmt.query_map([corpus_id], |r| Ok((r.get(0)?, r.get(1)?, decode_labels(r.get(2)?)?.unwrap_or_default()))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
     /// A record's current annotation, if any.

@@ -7,6 +7,8 @@
 
 mod annotations;
 mod corpus;
+mod labels;
+mod manage;
 mod query;
 mod runs;
 mod scans;
@@ -19,9 +21,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
-pub use annotations::{Annotation, AnnotationEvent, Status};
+pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Status, Undone};
 pub use corpus::{CorpusInfo, NewRecord};
-pub use query::{Page, Query, QueryRow, Sort, StatusFilter};
+pub use labels::{LabelDef, LabelSchema, LABEL_COLOURS};
+pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
 pub use scans::{ExportScan, FlaggedWord, ScanComparison, ScanDisagreement, ScanInfo, ScanKey, SuspiciousRecord};
 
@@ -41,6 +44,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
         conn.busy_handler(Some(wait_for_lock)).map_err(|e| db_error(path, e))?;
+        query::register_functions(&conn).map_err(|e| db_error(path, e))?;
         // Only reads until the file is known to be ours (or empty): setting WAL would rewrite
         // the header of someone else's database.
         let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(|e| db_error(path, e))?;

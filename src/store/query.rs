@@ -1,13 +1,21 @@
-//! The labeling queries: filter a corpus's records by prediction, score, annotation status and
-//! text, sort them by uncertainty, score or a seeded shuffle, and read them a page at a time.
+//! The labeling queries: one filter model shared by the app's filter bar, `selectra query` and
+//! `selectra label`. A [`Query`] combines any of: text search, gold label, annotation status,
+//! annotator, a run's predicted label, score and margin ranges, disagreement (two runs, a run and
+//! the annotations or the gold labels, or annotators among themselves), metadata equality and
+//! numeric ranges, the most suspicious records of a scan, and a seeded random sample of N. It
+//! sorts by import order, uncertainty, score, suspicion or a seeded shuffle, and reads a page at
+//! a time: keyset paging ([`Cursor`]), so a deep page costs what the first does.
 
 use rusqlite::types::Value as Sql;
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::Store;
 use crate::error::{Error, Result};
 use crate::store::Status;
+
+/// The most records one page holds.
+pub const MAX_PAGE: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
@@ -24,6 +32,25 @@ pub enum Sort {
     Random(u64),
     /// Most suspicious first: highest suspicion in the query's scan (needs a scan).
     SuspicionDesc,
+}
+
+impl Sort {
+    /// An order by name: import, margin, entropy, score (highest first), score-asc, suspicion, or
+    /// random (shuffled by `seed`).
+    pub fn parse(name: &str, seed: u64) -> Result<Self> {
+        Ok(match name {
+            "import" | "row" => Sort::Row,
+            "margin" => Sort::Margin,
+            "entropy" => Sort::Entropy,
+            "score" => Sort::ScoreDesc,
+            "score-asc" => Sort::ScoreAsc,
+            "suspicion" => Sort::SuspicionDesc,
+            "random" => Sort::Random(seed),
+            other => {
+                return Err(Error::Input(format!("unknown order {other:?}; use import, margin, entropy, score, score-asc, suspicion or random")))
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,21 +71,170 @@ impl StatusFilter {
     }
 }
 
+/// Records on which two sources of labels differ. A run's label is its top label; an annotation
+/// is an accepted one, and a run disagrees with it when the top label is not among its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disagreement {
+    /// Both runs predicted the record, with different top labels.
+    Runs(i64, i64),
+    /// The record has an accepted annotation without the run's top label.
+    RunAnnotation(i64),
+    /// The record has a gold label other than the run's top label.
+    RunGold(i64),
+    /// Two annotators accepted different labels for the record.
+    Annotators,
+}
+
+impl Disagreement {
+    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::Input(format!(
+                "cannot read the disagreement {text:?}; write two run ids (3,5), a run and annotation or gold (3,annotation), or annotators"
+            ))
+        };
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let run = |s: &str| s.parse::<i64>().map_err(|_| bad());
+        match parts.as_slice() {
+            ["annotators"] => Ok(Disagreement::Annotators),
+            [a, "annotation" | "annotations"] => Ok(Disagreement::RunAnnotation(run(a)?)),
+            [a, "gold"] => Ok(Disagreement::RunGold(run(a)?)),
+            [a, b] => {
+                let (a, b) = (run(a)?, run(b)?);
+                if a == b {
+                    return Err(Error::Input("a run always agrees with itself; compare two different runs".into()));
+                }
+                Ok(Disagreement::Runs(a, b))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A filter on a record's metadata (a JSON object of the columns kept at import).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaFilter {
+    /// The value, as text (a number as written, true/false), equals this.
+    Equals { key: String, value: String },
+    /// The value is a number (or text holding one) within the bounds, inclusive.
+    Range { key: String, min: Option<f64>, max: Option<f64> },
+}
+
+impl MetaFilter {
+    /// `KEY=VALUE` (equality), or a range `KEY>=X`, `KEY<=Y` or `KEY=X..Y` (either end may be
+    /// empty).
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || Error::Input(format!("cannot read the metadata filter {text:?}; write key=value, key>=number, key<=number or key=min..max"));
+        let number = |s: &str| -> Result<Option<f64>> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(bad)
+        };
+        let key_of = |k: &str| -> Result<String> {
+            let k = k.trim();
+            if k.is_empty() {
+                Err(bad())
+            } else {
+                Ok(k.to_string())
+            }
+        };
+        if let Some((k, v)) = text.split_once(">=") {
+            return Ok(MetaFilter::Range { key: key_of(k)?, min: Some(number(v)?.ok_or_else(bad)?), max: None });
+        }
+        if let Some((k, v)) = text.split_once("<=") {
+            return Ok(MetaFilter::Range { key: key_of(k)?, min: None, max: Some(number(v)?.ok_or_else(bad)?) });
+        }
+        let (k, v) = text.split_once('=').ok_or_else(bad)?;
+        if let Some((lo, hi)) = v.split_once("..") {
+            let (min, max) = (number(lo)?, number(hi)?);
+            if min.is_none() && max.is_none() {
+                return Err(bad());
+            }
+            return Ok(MetaFilter::Range { key: key_of(k)?, min, max });
+        }
+        Ok(MetaFilter::Equals { key: key_of(k)?, value: v.to_string() })
+    }
+}
+
+/// The records an evaluation of `runs` scores (a reference label, and a prediction from every
+/// one of the runs; see `evaluate`), or a part of them: a confusion-matrix row (the reference
+/// label) or a run's mistakes. With a run's predicted label and [`Query::score_bin`] this is
+/// every cell, bar and bin of the evaluation's charts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EvalFilter {
+    pub runs: Vec<i64>,
+    /// The reference label (a multi-label reference's first).
+    pub reference: Option<String>,
+    /// Only the records this (single-label) run got wrong: its top label is not the reference.
+    pub mistakes_of: Option<i64>,
+}
+
+/// A seeded random sample of the matching records: the same seed gives the same records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub size: u64,
+    pub seed: u64,
+}
+
+/// Where the next page starts: the sort key and id of the last record of a page. Opaque to
+/// callers; its text form (`Display` / [`Cursor::parse`]) travels through the CLI and the app.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    key: f64,
+    id: i64,
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // f64's Display round-trips exactly.
+        write!(f, "{}:{}", self.key, self.id)
+    }
+}
+
+impl Cursor {
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || Error::Input(format!("{text:?} is not a page cursor; use the one a page returned"));
+        let (key, id) = text.rsplit_once(':').ok_or_else(bad)?;
+        Ok(Cursor { key: key.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    /// The run whose predictions filter and sort; required by the prediction filters and sorts.
+    /// The run whose predictions filter, sort and are shown; required by the prediction filters
+    /// and sorts.
     pub run: Option<i64>,
     pub predicted_label: Option<String>,
     pub min_score: Option<f64>,
     pub max_score: Option<f64>,
+    pub min_margin: Option<f64>,
+    pub max_margin: Option<f64>,
+    /// The run's top score in the reliability bin `[b/10, (b+1)/10)` (the last bin closed), as
+    /// the evaluation bins it.
+    pub score_bin: Option<u32>,
+    /// The records an evaluation covers, or a part of them.
+    pub evaluation: Option<EvalFilter>,
     pub status: Option<StatusFilter>,
+    /// Only records with this gold label.
+    pub gold: Option<String>,
+    /// Only records whose annotation was last changed by this annotator.
+    pub annotator: Option<String>,
     /// Full-text search; every word must occur.
     pub text: Option<String>,
     /// The scan whose suspicion filters, sorts and is shown.
     pub scan: Option<i64>,
     /// Only records whose suspicion in the scan is at least this.
     pub min_suspicion: Option<f64>,
+    pub disagree: Option<Disagreement>,
+    /// Every metadata filter must hold.
+    pub meta: Vec<MetaFilter>,
+    pub sample: Option<Sample>,
     pub sort: Sort,
+    /// Keyset paging: the page after this cursor (from the previous page's `next`).
+    pub after: Option<Cursor>,
+    /// Rows to skip before the page (after `after`, if any); keyset paging is the fast way.
     pub offset: u64,
     pub limit: u64,
 }
@@ -70,8 +246,11 @@ pub struct QueryRow {
     pub source_id: Option<String>,
     pub text: String,
     pub gold: Option<String>,
+    /// The record's metadata (a JSON object), as imported.
+    pub metadata: Option<serde_json::Value>,
     pub annotation_labels: Option<Vec<String>>,
     pub annotation_status: Option<Status>,
+    pub annotator: Option<String>,
     pub top_label: Option<String>,
     pub top_score: Option<f64>,
     pub margin: Option<f64>,
@@ -83,9 +262,29 @@ pub struct QueryRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page {
     pub rows: Vec<QueryRow>,
-    /// How many records match, over all pages; counted for the first page (offset 0) only,
-    /// since counting a million rows costs more than reading a page.
+    /// How many records match, over all pages; counted for the first page only (no cursor, no
+    /// offset), since counting a million rows costs more than reading a page.
     pub total: Option<u64>,
+    /// The cursor of the page after this one; `None` on the last page.
+    #[serde(serialize_with = "cursor_text")]
+    pub next: Option<Cursor>,
+}
+
+fn cursor_text<S: serde::Serializer>(c: &Option<Cursor>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_some(&c.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The modulus of the seeded shuffle: a prime just above 2^32.
+const SHUFFLE_PRIME: u64 = 4_294_967_311;
+
+/// The seeded shuffle's multiplier, in [1, SHUFFLE_PRIME): ids map to distinct keys (the prime
+/// does not divide the multiplier), in an order each seed scrambles differently.
+fn shuffle_multiplier(seed: u64) -> u64 {
+    let mixed = ((u128::from(seed) + 1) * 0x9E37_79B9_7F4A_7C15) ^ (u128::from(seed) << 17);
+    1 + (mixed % u128::from(SHUFFLE_PRIME - 1)) as u64
 }
 
 /// FTS5 query syntax would turn user input like `"` or `AND` into syntax; quote every word.
@@ -93,24 +292,142 @@ fn fts_phrase(text: &str) -> String {
     text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
 }
 
+/// A metadata value as text, as the filters compare it and the app shows it: a string as is, a
+/// number as written, true/false, and arrays or objects as JSON; `null` is no value.
+pub fn meta_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A metadata value as a number: a JSON number, or text that holds one.
+fn meta_number(value: &serde_json::Value) -> Option<f64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+/// A validated query as SQL: the tables it reads, its filter, its order and its arguments.
+pub(super) struct Plan {
+    /// Driven from the run's predictions (the prediction filters and orders use their indexes).
+    by_run: bool,
+    run: i64,
+    scan: i64,
+    /// The filter's needs: the record table (when driven by predictions), annotations, the scan.
+    needs_record: bool,
+    needs_annotation: bool,
+    needs_scan: bool,
+    filter: String,
+    args: Vec<Sql>,
+    /// The sort key (one SQL expression) and whether it ascends; ties go by record id, ascending
+    /// or not.
+    key: String,
+    ascending: bool,
+    ids_ascending: bool,
+    sort: Sort,
+}
+
+impl Plan {
+    /// The record id column.
+    fn rid(&self) -> &'static str {
+        if self.by_run {
+            "p.record_id"
+        } else {
+            "x.id"
+        }
+    }
+
+    fn from(&self, record: bool, annotation: bool, scan: bool, prediction: bool) -> String {
+        let rid = self.rid();
+        let mut from = if self.by_run { "FROM prediction p".to_string() } else { "FROM record x".to_string() };
+        if self.by_run && record {
+            from.push_str(" JOIN record x ON x.id = p.record_id");
+        }
+        if !self.by_run && prediction {
+            from.push_str(&format!(" LEFT JOIN prediction p ON p.run_id = {} AND p.record_id = x.id", self.run));
+        }
+        if annotation {
+            from.push_str(&format!(" LEFT JOIN annotation a ON a.record_id = {rid}"));
+        }
+        if scan {
+            from.push_str(&format!(" LEFT JOIN scan_result s ON s.scan_id = {} AND s.record_id = {rid}", self.scan));
+        }
+        from
+    }
+
+    fn count_from(&self) -> String {
+        self.from(self.needs_record, self.needs_annotation, self.needs_scan, false)
+    }
+
+    /// Every matching record id, in id order (for bulk actions).
+    pub(super) fn record_ids(&self, conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+        let sql = format!("SELECT {} {} WHERE {} ORDER BY 1", self.rid(), self.count_from(), self.filter);
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(self.args.iter()), |r| r.get(0))?;
+        rows.collect()
+    }
+}
+
 impl Store {
-    pub fn query(&self, corpus: &str, q: &Query) -> Result<Page> {
+    /// Checks a query against the corpus (its run and scan belong to it, the filters that need a
+    /// run or a scan have one) and turns it into SQL.
+    pub(super) fn plan(&self, corpus: &str, q: &Query) -> Result<Plan> {
         let corpus_id = self.corpus_id(corpus)?;
         let needs_run = q.predicted_label.is_some()
             || q.min_score.is_some()
             || q.max_score.is_some()
+            || q.min_margin.is_some()
+            || q.max_margin.is_some()
+            || q.score_bin.is_some()
             || matches!(q.sort, Sort::Margin | Sort::Entropy | Sort::ScoreAsc | Sort::ScoreDesc);
         if needs_run && q.run.is_none() {
             return Err(Error::Input("filtering or sorting by predictions needs a run; pick one".into()));
         }
-        if let Some(run) = q.run {
+        let check_run = |run: i64| -> Result<()> {
             let run_corpus: Option<i64> =
                 self.conn.query_row("SELECT corpus_id FROM run WHERE id = ?1", [run], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
             match run_corpus {
-                None => return Err(Error::Input(format!("there is no run {run}"))),
-                Some(c) if c != corpus_id => return Err(Error::Input(format!("run {run} is over another corpus than {corpus:?}"))),
-                Some(_) => {}
+                None => Err(Error::Input(format!("there is no run {run}"))),
+                Some(c) if c != corpus_id => Err(Error::Input(format!("run {run} is over another corpus than {corpus:?}"))),
+                Some(_) => Ok(()),
             }
+        };
+        if let Some(run) = q.run {
+            check_run(run)?;
+        }
+        let mut split_gold = false;
+        if let Some(e) = &q.evaluation {
+            if e.runs.is_empty() {
+                return Err(Error::Input("an evaluation filter needs the evaluated runs".into()));
+            }
+            if let Some(run) = e.mistakes_of.filter(|r| !e.runs.contains(r)) {
+                return Err(Error::Input(format!("run {run} is not one of the evaluated runs")));
+            }
+            for &run in e.runs.iter().chain(&e.mistakes_of) {
+                check_run(run)?;
+                let multi: bool = self.conn.query_row("SELECT multi_label FROM run WHERE id = ?1", [run], |r| r.get(0)).map_err(|e| self.err(e))?;
+                if e.runs.contains(&run) {
+                    split_gold |= multi;
+                }
+                if multi && e.mistakes_of == Some(run) {
+                    return Err(Error::Input(format!("run {run} is multi-label; its mistakes are sets of labels, not one filter")));
+                }
+            }
+        }
+        if q.score_bin.is_some_and(|b| b > 9) {
+            return Err(Error::Input("a reliability bin is 0 to 9".into()));
+        }
+        match q.disagree {
+            Some(Disagreement::Runs(a, b)) => {
+                check_run(a)?;
+                check_run(b)?;
+            }
+            Some(Disagreement::RunAnnotation(a) | Disagreement::RunGold(a)) => check_run(a)?,
+            Some(Disagreement::Annotators) | None => {}
         }
         if (q.min_suspicion.is_some() || q.sort == Sort::SuspicionDesc) && q.scan.is_none() {
             return Err(Error::Input("filtering or sorting by suspicion needs a scan; pick one".into()));
@@ -124,114 +441,287 @@ impl Store {
                 Some(_) => {}
             }
         }
-        if q.limit == 0 || q.limit > 10_000 {
-            return Err(Error::Input("a page holds 1 to 10000 records".into()));
+        if let Some(sample) = q.sample {
+            if sample.size == 0 {
+                return Err(Error::Input("a sample needs at least one record".into()));
+            }
+        }
+        for (lo, hi, what) in [(q.min_score, q.max_score, "score"), (q.min_margin, q.max_margin, "margin")] {
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                if lo > hi {
+                    return Err(Error::Input(format!("the {what} range is empty: its minimum {lo} is above its maximum {hi}")));
+                }
+            }
         }
 
-        let mut args: Vec<Sql> = if needs_run { Vec::new() } else { vec![Sql::Integer(corpus_id)] };
-        // The run id is an integer and goes into the SQL text, so each statement binds exactly
-        // the parameters it uses.
-        let run = q.run.unwrap_or(-1);
-        // Driven from a run's predictions, the corpus is implied (the run was checked to be over
-        // it) and rows are named by p.record_id, so counts can skip the record table.
-        let rid = if needs_run { "p.record_id" } else { "x.id" };
-        let mut filters = if needs_run { vec![format!("p.run_id = {run}")] } else { vec!["x.corpus_id = ?1".to_string()] };
-        let bind = |value: Sql, args: &mut Vec<Sql>| {
+        let mut plan = Plan {
+            by_run: needs_run,
+            run: q.run.unwrap_or(-1),
+            scan: q.scan.unwrap_or(-1),
+            needs_record: false,
+            needs_annotation: false,
+            needs_scan: false,
+            filter: String::new(),
+            args: Vec::new(),
+            key: String::new(),
+            ascending: true,
+            ids_ascending: true,
+            sort: q.sort,
+        };
+        let rid = plan.rid();
+        let mut args: Vec<Sql> = Vec::new();
+        let mut bind = |value: Sql| {
             args.push(value);
             format!("?{}", args.len())
         };
+        // Run and scan ids are integers and go into the SQL text; everything else is bound.
+        let mut filters =
+            if needs_run { vec![format!("p.run_id = {}", plan.run)] } else { vec![format!("x.corpus_id = {}", bind(Sql::Integer(corpus_id)))] };
         if let Some(label) = &q.predicted_label {
-            filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()), &mut args)));
+            filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()))));
         }
         if let Some(min) = q.min_score {
-            filters.push(format!("p.top_score >= {}", bind(Sql::Real(min), &mut args)));
+            filters.push(format!("p.top_score >= {}", bind(Sql::Real(min))));
         }
         if let Some(max) = q.max_score {
-            filters.push(format!("p.top_score <= {}", bind(Sql::Real(max), &mut args)));
+            filters.push(format!("p.top_score <= {}", bind(Sql::Real(max))));
+        }
+        if let Some(min) = q.min_margin {
+            filters.push(format!("p.margin >= {}", bind(Sql::Real(min))));
+        }
+        if let Some(max) = q.max_margin {
+            filters.push(format!("p.margin <= {}", bind(Sql::Real(max))));
+        }
+        if let Some(bin) = q.score_bin {
+            // As the evaluation bins: floor(score × 10), the top score 1.0 in the last bin.
+            filters.push(format!("MIN(CAST(p.top_score * 10 AS INTEGER), 9) = {bin}"));
+        }
+        if let Some(e) = &q.evaluation {
+            plan.needs_record = true;
+            plan.needs_annotation = true;
+            let reference = format!("selectra_reference(a.labels, a.status, x.gold, {})", i64::from(split_gold));
+            filters.push(format!("{reference} IS NOT NULL"));
+            for run in &e.runs {
+                filters.push(format!("{rid} IN (SELECT record_id FROM prediction WHERE run_id = {run})"));
+            }
+            if let Some(label) = &e.reference {
+                filters.push(format!("{reference} = {}", bind(Sql::Text(label.clone()))));
+            }
+            if let Some(run) = e.mistakes_of {
+                filters.push(format!("(SELECT top_label FROM prediction WHERE run_id = {run} AND record_id = {rid}) IS NOT {reference}"));
+            }
         }
         match q.status {
             Some(StatusFilter::Unannotated) => filters.push("a.record_id IS NULL".into()),
-            Some(StatusFilter::Is(s)) => filters.push(format!("a.status = {}", bind(Sql::Text(s.as_str().into()), &mut args))),
+            Some(StatusFilter::Is(s)) => filters.push(format!("a.status = {}", bind(Sql::Text(s.as_str().into())))),
             None => {}
         }
+        if let Some(annotator) = &q.annotator {
+            filters.push(format!("a.annotator = {}", bind(Sql::Text(annotator.clone()))));
+        }
+        plan.needs_annotation |= q.status.is_some() || q.annotator.is_some();
+        if let Some(gold) = &q.gold {
+            filters.push(format!("x.gold = {}", bind(Sql::Text(gold.clone()))));
+            plan.needs_record = true;
+        }
         if let Some(min) = q.min_suspicion {
-            filters.push(format!("s.suspicion >= {}", bind(Sql::Real(min), &mut args)));
+            filters.push(format!("s.suspicion >= {}", bind(Sql::Real(min))));
+            plan.needs_scan = true;
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            filters.push(format!("{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})", bind(Sql::Text(fts_phrase(text)), &mut args)));
+            filters.push(format!("{rid} IN (SELECT rowid FROM record_fts WHERE record_fts MATCH {})", bind(Sql::Text(fts_phrase(text)))));
         }
-        // Each order matches an index (record: corpus_id, row_number; prediction: run_id, key,
-        // record_id), scanned forwards or backwards, so a page reads only its rows.
-        let order = match q.sort {
-            Sort::Row => "x.row_number".to_string(),
-            Sort::Margin => "p.margin ASC, p.record_id ASC".into(),
-            Sort::Entropy => "p.entropy DESC, p.record_id DESC".into(),
-            Sort::ScoreDesc => "p.top_score DESC, p.record_id DESC".into(),
-            Sort::ScoreAsc => "p.top_score ASC, p.record_id ASC".into(),
-            // A full sort by a seeded hash of the id: the one order no index can serve.
-            Sort::Random(seed) => format!("((x.id * 2654435761 + {}) % 4294967311), x.id", seed % 4294967311),
-            Sort::SuspicionDesc => "s.suspicion DESC, x.id ASC".into(),
+        for m in &q.meta {
+            plan.needs_record = true;
+            match m {
+                MetaFilter::Equals { key, value } => {
+                    let key = bind(Sql::Text(key.clone()));
+                    filters.push(format!("selectra_meta_text(x.metadata, {key}) = {}", bind(Sql::Text(value.clone()))));
+                }
+                MetaFilter::Range { key, min, max } => {
+                    let value = format!("selectra_meta_number(x.metadata, {})", bind(Sql::Text(key.clone())));
+                    filters.push(format!("{value} IS NOT NULL"));
+                    if let Some(min) = min {
+                        filters.push(format!("{value} >= {}", bind(Sql::Real(*min))));
+                    }
+                    if let Some(max) = max {
+                        filters.push(format!("{value} <= {}", bind(Sql::Real(*max))));
+                    }
+                }
+            }
+        }
+        // Disagreements: the set is computed once (a subquery SQLite materializes), then probed.
+        match q.disagree {
+            Some(Disagreement::Runs(a, b)) => filters.push(format!(
+                "{rid} IN (SELECT d1.record_id FROM prediction d1 JOIN prediction d2 ON d2.run_id = {b} AND d2.record_id = d1.record_id \
+                 WHERE d1.run_id = {a} AND d1.top_label <> d2.top_label)"
+            )),
+            Some(Disagreement::RunAnnotation(a)) => filters.push(format!(
+                "{rid} IN (SELECT da.record_id FROM annotation da JOIN prediction d1 ON d1.run_id = {a} AND d1.record_id = da.record_id \
+                 WHERE da.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM json_each(da.labels) WHERE value = d1.top_label))"
+            )),
+            Some(Disagreement::RunGold(a)) => filters.push(format!(
+                "{rid} IN (SELECT d1.record_id FROM prediction d1 JOIN record dg ON dg.id = d1.record_id \
+                 WHERE d1.run_id = {a} AND dg.gold IS NOT NULL AND dg.gold <> d1.top_label)"
+            )),
+            Some(Disagreement::Annotators) => filters.push(format!(
+                "{rid} IN (SELECT record_id FROM annotator_label WHERE status = 'accepted' GROUP BY record_id HAVING COUNT(DISTINCT labels) > 1)"
+            )),
+            None => {}
+        }
+        // A seeded hash of the id: the shuffle's order and the sample's choice. The multiplier
+        // comes from the seed, so each seed is another permutation (an added constant alone would
+        // only rotate one), and stays below 2^32 so that ids up to 2^31 cannot overflow.
+        let hash = |seed: u64| format!("(({rid} * {}) % {SHUFFLE_PRIME})", shuffle_multiplier(seed));
+        if let Some(sample) = q.sample {
+            // The sample is the first N of the seeded shuffle of everything else that matches.
+            let inner = filters.join(" AND ");
+            let from = plan.from(plan.needs_record, plan.needs_annotation, plan.needs_scan, false);
+            filters.push(format!(
+                "{rid} IN (SELECT {rid} {from} WHERE {inner} ORDER BY {}, {rid} LIMIT {})",
+                hash(sample.seed),
+                sample.size.min(i64::MAX as u64)
+            ));
+        }
+        // Each order but the shuffle and suspicion matches an index (record: corpus_id,
+        // row_number; prediction: run_id, key, record_id), scanned forwards or backwards, so a
+        // page reads only its rows.
+        let (key, ascending) = match q.sort {
+            Sort::Row => ("x.row_number".to_string(), true),
+            Sort::Margin => ("p.margin".into(), true),
+            Sort::Entropy => ("p.entropy".into(), false),
+            Sort::ScoreDesc => ("p.top_score".into(), false),
+            Sort::ScoreAsc => ("p.top_score".into(), true),
+            Sort::Random(seed) => (hash(seed), true),
+            // Records the scan has not reached yet come last; ties in id order, as the scan's own
+            // ranking (`suspicious_records`) has them.
+            Sort::SuspicionDesc => ("COALESCE(s.suspicion, -1.0)".into(), false),
         };
-        // The scan (an integer, in the SQL text like the run) joins its summary to each record.
-        let scan_join = format!("LEFT JOIN scan_result s ON s.scan_id = {} AND s.record_id = {rid}", q.scan.unwrap_or(-1));
-        // Filtering or sorting by predictions drives the query from the run's predictions, so the
-        // (run, label, score) and (run, margin) indexes serve the filter and the order.
-        let from = if needs_run {
-            format!("FROM prediction p JOIN record x ON x.id = p.record_id LEFT JOIN annotation a ON a.record_id = x.id {scan_join}")
-        } else {
-            format!(
-                "FROM record x LEFT JOIN prediction p ON p.run_id = {run} AND p.record_id = x.id LEFT JOIN annotation a ON a.record_id = x.id {scan_join}"
-            )
-        };
-        let filter = filters.join(" AND ");
+        plan.ids_ascending = ascending || q.sort == Sort::SuspicionDesc;
+        plan.key = key;
+        plan.ascending = ascending;
+        plan.filter = filters.join(" AND ");
+        plan.args = args;
+        Ok(plan)
+    }
 
-        // The count joins only what the filters read.
-        let mut count_from = match (needs_run, q.status.is_some()) {
-            (true, true) => "FROM prediction p LEFT JOIN annotation a ON a.record_id = p.record_id".to_string(),
-            (true, false) => "FROM prediction p".to_string(),
-            (false, true) => "FROM record x LEFT JOIN annotation a ON a.record_id = x.id".to_string(),
-            (false, false) => "FROM record x".to_string(),
-        };
-        if q.min_suspicion.is_some() {
-            count_from = format!("{count_from} {scan_join}");
+    /// How many records match (paging and order aside).
+    pub fn count(&self, corpus: &str, q: &Query) -> Result<u64> {
+        let plan = self.plan(corpus, q)?;
+        let sql = format!("SELECT COUNT(*) {} WHERE {}", plan.count_from(), plan.filter);
+        let n: i64 = self.conn.query_row(&sql, rusqlite::params_from_iter(plan.args.iter()), |r| r.get(0)).map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    pub fn query(&self, corpus: &str, q: &Query) -> Result<Page> {
+        if q.limit == 0 || q.limit > MAX_PAGE {
+            return Err(Error::Input(format!("a page holds 1 to {MAX_PAGE} records")));
         }
-        let total: Option<i64> = if q.offset == 0 {
-            Some(
-                self.conn
-                    .query_row(&format!("SELECT COUNT(*) {count_from} WHERE {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-                    .map_err(|e| self.err(e))?,
-            )
-        } else {
-            None
-        };
-        let limit = bind(Sql::Integer(q.limit as i64), &mut args);
-        let offset = bind(Sql::Integer(q.offset as i64), &mut args);
+        let mut plan = self.plan(corpus, q)?;
+        let total = if q.offset == 0 && q.after.is_none() { Some(self.count(corpus, q)?) } else { None };
+        let rid = plan.rid();
+        let (dir, cmp) = if plan.ascending { ("ASC", ">") } else { ("DESC", "<") };
+        let (id_dir, id_cmp) = if plan.ids_ascending { ("ASC", ">") } else { ("DESC", "<") };
+        let mut filter = plan.filter.clone();
+        let order = if plan.sort == Sort::Row { format!("{} {dir}", plan.key) } else { format!("{} {dir}, {rid} {id_dir}", plan.key) };
+        if let Some(after) = q.after {
+            plan.args.push(Sql::Real(after.key));
+            let k = plan.args.len();
+            plan.args.push(Sql::Integer(after.id));
+            let key = &plan.key;
+            filter = if plan.sort == Sort::Row {
+                format!("{filter} AND {key} {cmp} ?{k}")
+            } else if plan.ascending == plan.ids_ascending {
+                // A row value: SQLite turns it into a range on the order's index.
+                format!("{filter} AND ({key}, {rid}) {cmp} (?{k}, ?{})", k + 1)
+            } else {
+                format!("{filter} AND ({key} {cmp} ?{k} OR ({key} = ?{k} AND {rid} {id_cmp} ?{}))", k + 1)
+            };
+        }
+        plan.args.push(Sql::Integer(q.limit as i64));
+        let limit = plan.args.len();
+        plan.args.push(Sql::Integer(q.offset.min(i64::MAX as u64) as i64));
+        let offset = plan.args.len();
         let sql = format!(
-            "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, a.labels, a.status, p.top_label, p.top_score, p.margin, p.entropy, s.suspicion \
-             {from} WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, a.labels, a.status, a.annotator, \
+             p.top_label, p.top_score, p.margin, p.entropy, s.suspicion, {} \
+             {} WHERE {filter} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}",
+            plan.key,
+            plan.from(true, true, true, true)
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut last = None;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let labels: Option<String> = r.get(5)?;
-                Ok(QueryRow {
-                    record_id: r.get(0)?,
-                    row_number: r.get::<_, i64>(1)? as u64,
-                    source_id: r.get(2)?,
-                    text: r.get(3)?,
-                    gold: r.get(4)?,
-                    annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),
-                    annotation_status: super::annotations::decode_status(r.get(6)?)?,
-                    top_label: r.get(7)?,
-                    top_score: r.get(8)?,
-                    margin: r.get(9)?,
-                    entropy: r.get(10)?,
-                    suspicion: r.get(11)?,
-                })
+            .query_map(rusqlite::params_from_iter(plan.args.iter()), |r| {
+                let labels: Option<String> = r.get(6)?;
+                let metadata: Option<String> = r.get(5)?;
+                let id: i64 = r.get(0)?;
+                let key: f64 = r.get(14)?;
+                Ok((
+                    QueryRow {
+                        record_id: id,
+                        row_number: r.get::<_, i64>(1)? as u64,
+                        source_id: r.get(2)?,
+                        text: r.get(3)?,
+                        gold: r.get(4)?,
+                        metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
+                        annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),
+                        annotation_status: super::annotations::decode_status(r.get(7)?)?,
+                        annotator: r.get(8)?,
+                        top_label: r.get(9)?,
+                        top_score: r.get(10)?,
+                        margin: r.get(11)?,
+                        entropy: r.get(12)?,
+                        suspicion: r.get(13)?,
+                    },
+                    Cursor { key, id },
+                ))
             })
             .map_err(|e| self.err(e))?
+            .map(|row| {
+                row.map(|(row, cursor)| {
+                    last = Some(cursor);
+                    row
+                })
+            })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        Ok(Page { rows, total: total.map(|t| t as u64) })
+        let next = if rows.len() as u64 == q.limit { last } else { None };
+        Ok(Page { rows, total, next })
     }
+}
+
+/// The metadata functions the filters use, registered on every connection (see `Store::open`):
+/// `selectra_meta_text(metadata, key)` is [`meta_text`] of the key's value and
+/// `selectra_meta_number(metadata, key)` its number, both NULL when the record has no such value.
+pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::{Context, FunctionFlags};
+    fn value(ctx: &Context<'_>) -> rusqlite::Result<Option<serde_json::Value>> {
+        let (Some(metadata), Some(key)) = (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?) else { return Ok(None) };
+        Ok(match serde_json::from_str::<serde_json::Value>(&metadata) {
+            Ok(serde_json::Value::Object(mut map)) => map.remove(&key).filter(|v| !v.is_null()),
+            _ => None,
+        })
+    }
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("selectra_meta_text", 2, flags, |ctx| Ok(value(ctx)?.map(|v| meta_text(&v))))?;
+    conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
+    // selectra_reference(annotation labels, annotation status, gold, split gold): the record's
+    // reference label (the first), by `evaluate::reference`.
+    conn.create_scalar_function("selectra_reference", 4, flags, |ctx| {
+        let labels: Option<String> = ctx.get(0)?;
+        let status: Option<String> = ctx.get(1)?;
+        let gold: Option<String> = ctx.get(2)?;
+        let split: bool = ctx.get::<i64>(3)? != 0;
+        let annotation = match (labels, status) {
+            (Some(l), Some(s)) => {
+                let labels: Vec<String> = serde_json::from_str(&l).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+                let status = Status::parse(&s).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+                Some((labels, status))
+            }
+            _ => None,
+        };
+        let reference = crate::evaluate::reference(annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), gold.as_deref(), split);
+        Ok(reference.and_then(|(labels, _)| labels.into_iter().next()))
+    })
 }

@@ -25,6 +25,8 @@ pub struct RunKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunInfo {
     pub id: i64,
+    /// The name someone gave the run, if any.
+    pub name: Option<String>,
     /// What identifies the run (flattened: the JSON keeps one level).
     #[serde(flatten)]
     pub key: RunKey,
@@ -53,6 +55,10 @@ pub struct ExportRow {
     pub metadata: Option<String>,
     /// The current annotation: labels and status.
     pub annotation: Option<(Vec<String>, super::Status)>,
+    /// Who changed the annotation last.
+    pub annotator: Option<String>,
+    /// Each annotator's own latest labels and status (for agreement), by annotator name.
+    pub annotators: Vec<(String, Vec<String>, super::Status)>,
     /// (run id, model, labels, scores) for each run that predicted this record.
     pub predictions: Vec<(i64, String, Vec<String>, Vec<f32>)>,
     /// The record's result in each scan that covered it, oldest scan first.
@@ -73,11 +79,12 @@ fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> 
 
 const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.template, r.multi_label, r.strip_accents, \
      r.created_at, r.finished_at, (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id), \
-     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id)";
+     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name";
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
         id: row.get(0)?,
+        name: row.get(12)?,
         key: RunKey {
             corpus: row.get(1)?,
             model: row.get(2)?,
@@ -257,7 +264,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
-                 a.labels, a.status FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+                 a.labels, a.status, a.annotator FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
                  LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id",
             )
             .map_err(|e| self.err(e))?;
@@ -267,7 +274,7 @@ impl Store {
             let id: i64 = row.get(0).map_err(|e| self.err(e))?;
             if current.as_ref().is_some_and(|c| c.record_id != id) {
                 let mut done = current.take().expect("checked");
-                done.scans = self.record_scans(done.record_id)?;
+                self.complete_export_row(&mut done)?;
                 each(done)?;
             }
             if current.is_none() {
@@ -283,6 +290,8 @@ impl Store {
                             (Some(labels), Some(status)) => Some((json_list(&labels)?, status)),
                             _ => None,
                         },
+                        annotator: row.get(11)?,
+                        annotators: Vec::new(),
                         predictions: Vec::new(),
                         scans: Vec::new(),
                     })
@@ -298,8 +307,27 @@ impl Store {
             }
         }
         if let Some(mut last) = current {
-            last.scans = self.record_scans(last.record_id)?;
+            self.complete_export_row(&mut last)?;
             each(last)?;
+        }
+        Ok(())
+    }
+
+    /// What an export row holds beyond its main query: scan results and every annotator's labels.
+    fn complete_export_row(&self, row: &mut ExportRow) -> Result<()> {
+        row.scans = self.record_scans(row.record_id)?;
+        if row.annotation.is_some() {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT annotator, labels, status FROM annotator_label WHERE record_id = ?1 ORDER BY annotator")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([row.record_id], |r| {
+                    let status = super::annotations::decode_status(r.get(2)?)?.unwrap_or(super::Status::Pending);
+                    Ok((r.get(0)?, json_list(&r.get::<_, String>(1)?)?, status))
+                })
+                .map_err(|e| self.err(e))?;
+            row.annotators = rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?;
         }
         Ok(())
     }

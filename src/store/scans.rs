@@ -25,6 +25,8 @@ pub struct ScanKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanInfo {
     pub id: i64,
+    /// The name someone gave the scan, if any.
+    pub name: Option<String>,
     #[serde(flatten)]
     pub key: ScanKey,
     pub created_at: String,
@@ -118,11 +120,12 @@ fn strip_code(s: Option<bool>) -> i64 {
 }
 
 const SCAN_COLUMNS: &str = "s.id, c.name, s.model, s.weights_sha256, s.strip_accents, s.created_at, s.finished_at, \
-     (SELECT COUNT(*) FROM scan_result r WHERE r.scan_id = s.id), (SELECT COUNT(*) FROM record x WHERE x.corpus_id = s.corpus_id)";
+     (SELECT COUNT(*) FROM scan_result r WHERE r.scan_id = s.id), (SELECT COUNT(*) FROM record x WHERE x.corpus_id = s.corpus_id), s.name";
 
 fn scan_from_row(row: &rusqlite::Row) -> rusqlite::Result<ScanInfo> {
     Ok(ScanInfo {
         id: row.get(0)?,
+        name: row.get(9)?,
         key: ScanKey {
             corpus: row.get(1)?,
             model: row.get(2)?,

@@ -147,11 +147,103 @@ CREATE INDEX scan_result_by_suspicion ON scan_result (scan_id, suspicion, record
 CREATE INDEX scan_result_by_record ON scan_result (record_id);
 "#;
 
+/// Version 5: labeling at scale.
+/// - `annotation_batch`: a bulk action's changes share a batch, and one undo reverts it whole.
+/// - `annotation_event.prev_annotator`: who had set the state a change replaced, so that an undo
+///   gives the record back to them (NULL in events written before).
+/// - `annotator_label`: each annotator's own latest labels of a record (`annotation` holds whoever
+///   changed it last), for agreement between annotators; kept by every change, filled here from
+///   the history (an annotator's latest event that is neither an undo nor undone).
+/// - `label_def` and `corpus.guidelines`: the corpus's label schema.
+/// - `setting`: project settings (the annotator's name).
+/// - `run.name`, `scan.name`: names people give them (the id stays their identity).
+const V5: &str = r#"
+CREATE TABLE annotation_batch (
+    id        INTEGER PRIMARY KEY,
+    corpus_id INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    annotator TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    size      INTEGER NOT NULL
+);
+ALTER TABLE annotation_event ADD COLUMN batch_id INTEGER REFERENCES annotation_batch(id);
+ALTER TABLE annotation_event ADD COLUMN prev_annotator TEXT;
+CREATE INDEX annotation_event_by_batch ON annotation_event (batch_id) WHERE batch_id IS NOT NULL;
+CREATE INDEX annotation_event_by_annotator ON annotation_event (annotator, id);
+CREATE INDEX annotation_by_annotator ON annotation (annotator);
+
+CREATE TABLE annotator_label (
+    record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    annotator TEXT NOT NULL,
+    labels    TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    PRIMARY KEY (record_id, annotator)
+) WITHOUT ROWID;
+INSERT INTO annotator_label (record_id, annotator, labels, status)
+SELECT e.record_id, e.annotator, e.labels, e.status FROM annotation_event e
+WHERE e.id = (
+    SELECT MAX(f.id) FROM annotation_event f
+    WHERE f.record_id = e.record_id AND f.annotator = e.annotator AND f.undoes IS NULL
+      AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = f.id)
+);
+
+CREATE TABLE label_def (
+    corpus_id   INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    key         TEXT,
+    colour      TEXT NOT NULL,
+    hypothesis  TEXT,
+    PRIMARY KEY (corpus_id, name),
+    UNIQUE (corpus_id, position)
+);
+ALTER TABLE corpus ADD COLUMN guidelines TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE setting (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+ALTER TABLE run ADD COLUMN name TEXT;
+ALTER TABLE scan ADD COLUMN name TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    4
+    5
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// Version 5 fills each annotator's own latest labels from the history written before it:
+    /// an undone change and the undo itself are not anyone's labels.
+    #[test]
+    fn version_5_fills_annotator_labels_from_the_history() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+             INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno'), (2, 1, 2, 'dos');
+             INSERT INTO annotation_event (id, record_id, labels, status, annotator, at) VALUES
+               (1, 1, '[\"a\"]', 'accepted', 'ana', 't1'),
+               (2, 1, '[\"b\"]', 'accepted', 'luis', 't2'),
+               (3, 1, '[\"c\"]', 'accepted', 'ana', 't3'),
+               (4, 2, '[\"a\"]', 'accepted', 'luis', 't4');
+             INSERT INTO annotation_event (id, record_id, labels, status, prev_labels, prev_status, annotator, at, undoes) VALUES
+               (5, 2, NULL, NULL, '[\"a\"]', 'accepted', 'luis', 't5', 4),
+               (6, 1, '[\"b\"]', 'accepted', '[\"c\"]', 'accepted', 'ana', 't6', 3);",
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut conn).unwrap();
+        let mut stmt = conn.prepare("SELECT record_id, annotator, labels FROM annotator_label ORDER BY record_id, annotator").unwrap();
+        let rows: Vec<(i64, String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        // ana's "c" was undone, so her label is her earlier "a"; luis's only change on record 2 was undone.
+        assert_eq!(rows, [(1, "ana".into(), "[\"a\"]".into()), (1, "luis".into(), "[\"b\"]".into())]);
+    }
 }

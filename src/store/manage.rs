@@ -1,0 +1,91 @@
+//! Renaming and deleting corpora, runs and scans. Deleting is the one destructive action: each
+//! delete is one transaction (the rows that depend on the deleted one go with it, by the
+//! schema's `ON DELETE CASCADE`), so a crash leaves all of it or none.
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::Store;
+use crate::error::{Error, Result};
+
+/// The longest name accepted for a corpus, run or scan.
+const MAX_NAME_CHARS: usize = 200;
+
+fn check_name(name: &str, what: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Input(format!("the {what} name is empty; name the {what}")));
+    }
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::Input(format!("a {what} name is one line of at most {MAX_NAME_CHARS} characters")));
+    }
+    Ok(name.to_string())
+}
+
+impl Store {
+    /// Renames a corpus; runs, scans and labels stay with it.
+    pub fn rename_corpus(&mut self, name: &str, new_name: &str) -> Result<()> {
+        let id = self.corpus_id(name)?;
+        let new_name = check_name(new_name, "corpus")?;
+        let taken: Option<i64> =
+            self.conn.query_row("SELECT id FROM corpus WHERE name = ?1", [&new_name], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        match taken {
+            Some(other) if other != id => Err(Error::Input(format!("a corpus named {new_name:?} exists already; choose another name"))),
+            _ => {
+                self.conn.execute("UPDATE corpus SET name = ?1 WHERE id = ?2", params![new_name, id]).map_err(|e| self.err(e))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes a corpus with everything of it: records, runs, scans, annotations and history,
+    /// label schema. Returns how many records went.
+    pub fn delete_corpus(&mut self, name: &str) -> Result<u64> {
+        let id = self.corpus_id(name)?;
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let records: i64 = tx.query_row("SELECT COUNT(*) FROM record WHERE corpus_id = ?1", [id], |r| r.get(0)).map_err(err)?;
+        // The NLI logits cache and annotation history hang off records; the cascade takes them.
+        tx.execute("DELETE FROM corpus WHERE id = ?1", [id]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(records as u64)
+    }
+
+    /// Names a run (`None` clears the name); its id and identity do not change.
+    pub fn rename_run(&mut self, id: i64, name: Option<&str>) -> Result<()> {
+        let name = name.filter(|n| !n.trim().is_empty()).map(|n| check_name(n, "run")).transpose()?;
+        let n = self.conn.execute("UPDATE run SET name = ?1 WHERE id = ?2", params![name, id]).map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Input(format!("there is no run {id}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a run and its predictions (annotations are the user's and stay).
+    pub fn delete_run(&mut self, id: i64) -> Result<()> {
+        let n = self.conn.execute("DELETE FROM run WHERE id = ?1", [id]).map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Input(format!("there is no run {id}")));
+        }
+        Ok(())
+    }
+
+    /// Names a scan (`None` clears the name).
+    pub fn rename_scan(&mut self, id: i64, name: Option<&str>) -> Result<()> {
+        let name = name.filter(|n| !n.trim().is_empty()).map(|n| check_name(n, "scan")).transpose()?;
+        let n = self.conn.execute("UPDATE scan SET name = ?1 WHERE id = ?2", params![name, id]).map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Input(format!("there is no scan {id}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a scan and its results.
+    pub fn delete_scan(&mut self, id: i64) -> Result<()> {
+        let n = self.conn.execute("DELETE FROM scan WHERE id = ?1", [id]).map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Input(format!("there is no scan {id}")));
+        }
+        Ok(())
+    }
+}
