@@ -25,10 +25,25 @@ macro_rules! commands {
             browse(args: BrowseArgs) -> PageDto;
             list_runs(corpus: String) -> Vec<RunDto>;
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
+            resume_run(run: i64, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
+            rename_corpus(corpus: String, name: String) -> ();
+            delete_corpus(corpus: String) -> f64;
+            rename_run(run: i64, name: Option<String>) -> ();
+            delete_run(run: i64) -> ();
+            rename_scan(scan: i64, name: Option<String>) -> ();
+            delete_scan(scan: i64) -> ();
+            export_corpus(args: ExportArgs) -> f64;
             cancel_task(task: String) -> bool;
             label_distribution(run: i64) -> Vec<LabelCount>;
             annotate(args: AnnotateArgs) -> AnnotationEventDto;
-            undo_annotation(corpus: String) -> Option<AnnotationEventDto>;
+            undo_annotation(corpus: String) -> Option<UndoneDto>;
+            label_records(args: BulkLabelArgs) -> BatchOutcomeDto;
+            get_annotator() -> String;
+            set_annotator(name: String) -> String;
+            label_schema(corpus: String) -> SchemaViewDto;
+            set_label_schema(corpus: String, schema: LabelSchemaDto) -> SchemaViewDto;
+            annotator_agreement(corpus: String) -> AgreementDto;
+            record_history(record: i64) -> Vec<HistoryEntryDto>;
             record_predictions(record: i64) -> Vec<RecordPredictionDto>;
             published() -> PublishedDto;
             evaluate(args: EvaluateArgs) -> EvaluationDto;
@@ -100,7 +115,8 @@ pub fn typescript() -> String {
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
         SourceDto, FigureDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
-        ScanDisagreementDto, ScanComparisonDto,
+        ScanDisagreementDto, ScanComparisonDto, FilterDto, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
+        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\

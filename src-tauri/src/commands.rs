@@ -12,7 +12,7 @@ use tauri::State;
 
 use selectra::hub::DownloadObserver;
 use selectra::import::{self, Format, ImportOptions};
-use selectra::store::{Query, Sort, StatusFilter, Store};
+use selectra::store::{Sort, Store};
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 use crate::dto::*;
@@ -170,28 +170,75 @@ pub async fn import_corpus(
 
 #[tauri::command]
 pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<PageDto> {
-    let status = args.status.as_deref().map(StatusFilter::parse).transpose().map_err(ErrorDto::from)?;
-    let query = Query {
-        run: args.run,
-        predicted_label: args.predicted_label,
-        min_score: None,
-        max_score: None,
-        status,
-        text: args.text.filter(|t| !t.trim().is_empty()),
-        scan: args.scan,
-        min_suspicion: args.min_suspicion,
-        sort: match args.sort {
-            SortDto::Row => Sort::Row,
-            SortDto::Margin => Sort::Margin,
-            SortDto::Entropy => Sort::Entropy,
-            SortDto::ScoreDesc => Sort::ScoreDesc,
-            SortDto::ScoreAsc => Sort::ScoreAsc,
-            SortDto::Suspicion => Sort::SuspicionDesc,
-        },
-        offset: args.offset as u64,
-        limit: args.limit as u64,
+    let mut query = args.filter.query().map_err(ErrorDto::from)?;
+    query.sort = match args.sort {
+        SortDto::Row => Sort::Row,
+        SortDto::Margin => Sort::Margin,
+        SortDto::Entropy => Sort::Entropy,
+        SortDto::ScoreDesc => Sort::ScoreDesc,
+        SortDto::ScoreAsc => Sort::ScoreAsc,
+        SortDto::Suspicion => Sort::SuspicionDesc,
+        SortDto::Random => Sort::Random(args.filter.seed.max(0.0) as u64),
     };
+    query.after = args.after.as_deref().map(selectra::store::Cursor::parse).transpose().map_err(ErrorDto::from)?;
+    query.limit = args.limit as u64;
     with_store(&state, move |s| Ok(s.query(&args.corpus, &query)?.into())).await
+}
+
+/// Labels (or discards) the chosen records, or every record the filter matches, as one batch
+/// that one undo reverts.
+#[tauri::command]
+pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> CmdResult<BatchOutcomeDto> {
+    let query = args.filter.as_ref().map(FilterDto::query).transpose().map_err(ErrorDto::from)?;
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        let status = args.status.into();
+        let outcome = match query {
+            Some(q) => s.annotate_matching(&args.corpus, &q, &args.labels, status, &annotator)?,
+            None => s.annotate_batch(&args.corpus, &args.records.iter().map(|&r| r as i64).collect::<Vec<_>>(), &args.labels, status, &annotator)?,
+        };
+        Ok(outcome.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn get_annotator(state: State<'_, AppState>) -> CmdResult<String> {
+    with_store(&state, |s| s.annotator()).await
+}
+
+/// Stores the annotator's name in the project; returns it as stored.
+#[tauri::command]
+pub async fn set_annotator(state: State<'_, AppState>, name: String) -> CmdResult<String> {
+    with_store(&state, move |s| {
+        s.set_annotator(&name)?;
+        s.annotator()
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn label_schema(state: State<'_, AppState>, corpus: String) -> CmdResult<SchemaViewDto> {
+    with_store(&state, move |s| Ok(SchemaViewDto { suggested: s.labels_in_use(&corpus)?, schema: s.label_schema(&corpus)?.into() })).await
+}
+
+/// Replaces the corpus's label schema; the core checks it and fills the defaults it returns.
+#[tauri::command]
+pub async fn set_label_schema(state: State<'_, AppState>, corpus: String, schema: LabelSchemaDto) -> CmdResult<SchemaViewDto> {
+    with_store(&state, move |s| {
+        Ok(SchemaViewDto { schema: s.set_label_schema(&corpus, schema.into())?.into(), suggested: s.labels_in_use(&corpus)? })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn annotator_agreement(state: State<'_, AppState>, corpus: String) -> CmdResult<AgreementDto> {
+    with_store(&state, move |s| Ok(s.annotator_agreement(&corpus)?.into())).await
+}
+
+#[tauri::command]
+pub async fn record_history(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<HistoryEntryDto>> {
+    with_store(&state, move |s| Ok(s.record_history(record)?.into_iter().map(Into::into).collect())).await
 }
 
 #[tauri::command]
@@ -205,11 +252,74 @@ pub async fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<
 pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let zs = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
+        let zs = if args.use_schema {
+            store.label_schema(&args.corpus)?.task(&args.template, args.multi_label)?
+        } else {
+            ZeroShotTask::new(args.labels, &args.template, args.multi_label)?
+        };
         store.corpus(&args.corpus)?;
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
         let summary = selectra::corpus_run::run_zeroshot(store, &model, &args.corpus, &zs, args.model.strip_accents, 16, progress, cancel)?;
         Ok(summary.into())
+    })
+    .await
+}
+
+/// Resumes an unfinished run with exactly its recorded settings (model, labels, hypotheses,
+/// accent setting).
+#[tauri::command]
+pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let info = store.run(run)?;
+        let zs = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
+        let model_ref = ModelRef { spec: info.key.model.clone(), strip_accents: info.key.strip_accents };
+        let model = models.get(&model_ref, Arc::new(selectra::hub::Silent))?;
+        let summary = selectra::corpus_run::run_zeroshot(store, &model, &info.key.corpus, &zs, info.key.strip_accents, 16, progress, cancel)?;
+        Ok(summary.into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn rename_corpus(state: State<'_, AppState>, corpus: String, name: String) -> CmdResult<()> {
+    with_store(&state, move |s| s.rename_corpus(&corpus, &name)).await
+}
+
+/// Deletes a corpus and everything of it (the UI asks first); returns the records deleted.
+#[tauri::command]
+pub async fn delete_corpus(state: State<'_, AppState>, corpus: String) -> CmdResult<f64> {
+    with_store(&state, move |s| Ok(s.delete_corpus(&corpus)? as f64)).await
+}
+
+#[tauri::command]
+pub async fn rename_run(state: State<'_, AppState>, run: i64, name: Option<String>) -> CmdResult<()> {
+    with_store(&state, move |s| s.rename_run(run, name.as_deref())).await
+}
+
+#[tauri::command]
+pub async fn delete_run(state: State<'_, AppState>, run: i64) -> CmdResult<()> {
+    with_store(&state, move |s| s.delete_run(run)).await
+}
+
+#[tauri::command]
+pub async fn rename_scan(state: State<'_, AppState>, scan: i64, name: Option<String>) -> CmdResult<()> {
+    with_store(&state, move |s| s.rename_scan(scan, name.as_deref())).await
+}
+
+#[tauri::command]
+pub async fn delete_scan(state: State<'_, AppState>, scan: i64) -> CmdResult<()> {
+    with_store(&state, move |s| s.delete_scan(scan)).await
+}
+
+/// Writes a corpus out as `selectra export` does (atomically; never over the project itself);
+/// returns the number of records written.
+#[tauri::command]
+pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs) -> CmdResult<f64> {
+    with_store(&state, move |s| {
+        let format = selectra::export::ExportFormat::parse(&args.format)?;
+        let options = selectra::export::ExportOptions { raw_csv: args.raw_csv };
+        Ok(selectra::export::export_to_file(s, &args.corpus, format, &options, std::path::Path::new(&args.path))? as f64)
     })
     .await
 }
@@ -256,13 +366,22 @@ pub async fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResu
 
 #[tauri::command]
 pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
-    with_store(&state, move |s| Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), crate::state::ANNOTATOR)?.into())).await
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), &annotator)?.into())
+    })
+    .await
 }
 
-/// Undoes this app's last annotation change in `corpus`; `null` when there is nothing to undo.
+/// Undoes the project annotator's last change in `corpus` (a bulk action's whole batch); `null`
+/// when there is nothing to undo. Undo is personal: other annotators' changes are never undone.
 #[tauri::command]
-pub async fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdResult<Option<AnnotationEventDto>> {
-    with_store(&state, move |s| Ok(s.undo_last(&corpus, crate::state::ANNOTATOR)?.map(Into::into))).await
+pub async fn undo_annotation(state: State<'_, AppState>, corpus: String) -> CmdResult<Option<UndoneDto>> {
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        Ok(s.undo_last(&corpus, &annotator)?.map(Into::into))
+    })
+    .await
 }
 
 #[tauri::command]

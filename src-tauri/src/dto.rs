@@ -330,6 +330,8 @@ pub enum SortDto {
     ScoreAsc,
     /// Most suspicious first (needs a scan).
     Suspicion,
+    /// A shuffle, seeded by the filter's seed.
+    Random,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
@@ -360,20 +362,96 @@ impl From<StatusDto> for selectra::store::Status {
     }
 }
 
-/// Which records to show: `status` is a status, "unannotated", or `null` for all.
-#[derive(Debug, Clone, Deserialize, TS)]
-pub struct BrowseArgs {
-    pub corpus: String,
-    pub run: Option<i64>,
+/// The filter bar's state: every filter is combinable, and `null` (or empty) means "any". The
+/// text forms (`disagree`, `meta`) are parsed by the core, as the CLI's flags are.
+#[derive(Debug, Clone, Deserialize, TS, Default)]
+pub struct FilterDto {
+    /// Whole words, case- and accent-insensitive; every word must occur.
     pub text: Option<String>,
-    pub predicted_label: Option<String>,
+    pub gold: Option<String>,
+    /// A status, "unannotated", or `null` for all.
     pub status: Option<String>,
+    /// Whose annotation (the annotator who changed the record last).
+    pub annotator: Option<String>,
+    /// The run whose predictions are shown, filtered on and sorted by.
+    pub run: Option<i64>,
+    pub predicted_label: Option<String>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub min_margin: Option<f64>,
+    pub max_margin: Option<f64>,
+    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+    pub disagree: Option<String>,
+    /// Each "key=value", "key>=x", "key<=y" or "key=x..y".
+    pub meta: Vec<String>,
+    /// The run's reliability bin (0–9) of the top score, as the evaluation bins it.
+    pub score_bin: Option<f64>,
+    /// The records an evaluation covers, or a part of them (a chart's drill-down).
+    pub evaluation: Option<EvalFilterDto>,
+    /// A seeded random sample of this many matching records.
+    pub sample: Option<f64>,
+    pub seed: f64,
     /// The scan whose suspicion is shown, filtered on and sorted by.
     pub scan: Option<i64>,
     pub min_suspicion: Option<f64>,
+}
+
+/// See `selectra::store::EvalFilter`.
+#[derive(Debug, Clone, Deserialize, Serialize, TS, Default)]
+pub struct EvalFilterDto {
+    pub runs: Vec<i64>,
+    pub reference: Option<String>,
+    pub mistakes_of: Option<i64>,
+}
+
+impl FilterDto {
+    pub fn query(&self) -> selectra::Result<selectra::store::Query> {
+        use selectra::store::{Disagreement, MetaFilter, Query, Sample, StatusFilter};
+        let text = |t: &Option<String>| t.as_ref().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        Ok(Query {
+            run: self.run,
+            predicted_label: text(&self.predicted_label),
+            min_score: self.min_score,
+            max_score: self.max_score,
+            min_margin: self.min_margin,
+            max_margin: self.max_margin,
+            status: text(&self.status).as_deref().map(StatusFilter::parse).transpose()?,
+            gold: text(&self.gold),
+            annotator: text(&self.annotator),
+            text: text(&self.text),
+            scan: self.scan,
+            min_suspicion: self.min_suspicion,
+            disagree: text(&self.disagree).as_deref().map(Disagreement::parse).transpose()?,
+            meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<selectra::Result<_>>()?,
+            sample: self.sample.map(|n| Sample { size: n.max(0.0) as u64, seed: self.seed.max(0.0) as u64 }),
+            score_bin: self.score_bin.map(|b| b.max(0.0) as u32),
+            evaluation: self.evaluation.as_ref().map(|e| selectra::store::EvalFilter {
+                runs: e.runs.clone(),
+                reference: e.reference.clone(),
+                mistakes_of: e.mistakes_of,
+            }),
+            sort: selectra::store::Sort::Row,
+            after: None,
+            offset: 0,
+            limit: 1,
+        })
+    }
+}
+
+/// A page of records: `after` is the previous page's `next` (keyset paging), `null` for the first.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BrowseArgs {
+    pub corpus: String,
+    pub filter: FilterDto,
     pub sort: SortDto,
-    pub offset: f64,
+    pub after: Option<String>,
     pub limit: f64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MetaEntry {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -383,8 +461,12 @@ pub struct RecordDto {
     pub source_id: Option<String>,
     pub text: String,
     pub gold: Option<String>,
+    /// The record's metadata, each value as text (as the filter bar compares it).
+    pub metadata: Vec<MetaEntry>,
     pub annotation_labels: Option<Vec<String>>,
     pub annotation_status: Option<StatusDto>,
+    /// Who changed the annotation last.
+    pub annotator: Option<String>,
     pub top_label: Option<String>,
     pub top_score: Option<f64>,
     pub margin: Option<f64>,
@@ -397,6 +479,8 @@ pub struct PageDto {
     pub rows: Vec<RecordDto>,
     /// Matching records over all pages; only counted for the first page.
     pub total: Option<f64>,
+    /// The cursor of the next page; `null` on the last.
+    pub next: Option<String>,
 }
 
 impl From<selectra::store::Page> for PageDto {
@@ -411,8 +495,15 @@ impl From<selectra::store::Page> for PageDto {
                     source_id: r.source_id,
                     text: r.text,
                     gold: r.gold,
+                    metadata: match &r.metadata {
+                        Some(serde_json::Value::Object(map)) => {
+                            map.iter().map(|(k, v)| MetaEntry { key: k.clone(), value: selectra::store::meta_text(v) }).collect()
+                        }
+                        _ => Vec::new(),
+                    },
                     annotation_labels: r.annotation_labels,
                     annotation_status: r.annotation_status.map(Into::into),
+                    annotator: r.annotator,
                     top_label: r.top_label,
                     top_score: r.top_score,
                     margin: r.margin,
@@ -420,6 +511,7 @@ impl From<selectra::store::Page> for PageDto {
                 })
                 .collect(),
             total: p.total.map(|t| t as f64),
+            next: p.next.map(|c| c.to_string()),
         }
     }
 }
@@ -427,6 +519,8 @@ impl From<selectra::store::Page> for PageDto {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RunDto {
     pub id: f64,
+    /// The name someone gave the run.
+    pub name: Option<String>,
     pub corpus: String,
     pub model: String,
     pub labels: Vec<String>,
@@ -443,6 +537,7 @@ impl From<selectra::store::RunInfo> for RunDto {
     fn from(r: selectra::store::RunInfo) -> Self {
         Self {
             id: r.id as f64,
+            name: r.name,
             corpus: r.key.corpus,
             model: r.key.model,
             labels: r.key.labels,
@@ -462,9 +557,23 @@ impl From<selectra::store::RunInfo> for RunDto {
 pub struct RunArgs {
     pub corpus: String,
     pub model: ModelRef,
+    /// Ignored with `use_schema`.
     pub labels: Vec<String>,
     pub template: String,
     pub multi_label: bool,
+    /// The labels and their hypotheses from the corpus's label schema.
+    pub use_schema: bool,
+}
+
+/// An export of a corpus, as `selectra export` writes it.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExportArgs {
+    pub corpus: String,
+    /// jsonl, csv or parquet.
+    pub format: String,
+    pub path: String,
+    /// CSV cells exactly as stored (no guard against spreadsheet formulas).
+    pub raw_csv: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -505,6 +614,166 @@ pub struct AnnotationEventDto {
 impl From<selectra::store::AnnotationEvent> for AnnotationEventDto {
     fn from(e: selectra::store::AnnotationEvent) -> Self {
         Self { record_id: e.record_id as f64, labels: e.labels, status: e.status.map(Into::into), undo: e.undoes.is_some() }
+    }
+}
+
+/// What an undo reverted: one change (`event`), or a bulk action's batch of `records` records.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct UndoneDto {
+    pub event: Option<AnnotationEventDto>,
+    pub batch: Option<f64>,
+    pub records: f64,
+}
+
+impl From<selectra::store::Undone> for UndoneDto {
+    fn from(u: selectra::store::Undone) -> Self {
+        match u {
+            selectra::store::Undone::Change(e) => Self { event: Some(e.into()), batch: None, records: 1.0 },
+            selectra::store::Undone::Batch { batch, records } => Self { event: None, batch: Some(batch as f64), records: records as f64 },
+        }
+    }
+}
+
+/// A bulk action: `records` (the chosen rows), or with `filter` every record it matches.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BulkLabelArgs {
+    pub corpus: String,
+    pub records: Vec<f64>,
+    pub filter: Option<FilterDto>,
+    /// The labels (none to discard).
+    pub labels: Vec<String>,
+    pub status: StatusDto,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BatchOutcomeDto {
+    pub batch: Option<f64>,
+    pub matched: f64,
+    pub changed: f64,
+}
+
+impl From<selectra::store::BatchOutcome> for BatchOutcomeDto {
+    fn from(b: selectra::store::BatchOutcome) -> Self {
+        Self { batch: b.batch.map(|b| b as f64), matched: b.matched as f64, changed: b.changed as f64 }
+    }
+}
+
+/// One label of a corpus's schema (see `selectra::store::LabelDef`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct LabelDefDto {
+    pub name: String,
+    pub description: String,
+    /// One character; the core gives the first nine labels 1–9 when none is chosen.
+    pub key: Option<String>,
+    /// `#rrggbb`; the core fills a default.
+    pub colour: Option<String>,
+    /// The NLI hypothesis; `null`: the run's template filled with the name.
+    pub hypothesis: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct LabelSchemaDto {
+    pub labels: Vec<LabelDefDto>,
+    pub guidelines: String,
+}
+
+impl From<selectra::store::LabelSchema> for LabelSchemaDto {
+    fn from(s: selectra::store::LabelSchema) -> Self {
+        Self {
+            labels: s
+                .labels
+                .into_iter()
+                .map(|l| LabelDefDto { name: l.name, description: l.description, key: l.key, colour: l.colour, hypothesis: l.hypothesis })
+                .collect(),
+            guidelines: s.guidelines,
+        }
+    }
+}
+
+impl From<LabelSchemaDto> for selectra::store::LabelSchema {
+    fn from(s: LabelSchemaDto) -> Self {
+        Self {
+            labels: s
+                .labels
+                .into_iter()
+                .map(|l| selectra::store::LabelDef {
+                    name: l.name,
+                    description: l.description,
+                    key: l.key,
+                    colour: l.colour,
+                    hypothesis: l.hypothesis,
+                })
+                .collect(),
+            guidelines: s.guidelines,
+        }
+    }
+}
+
+/// The corpus's schema, and the labels it already uses (to start a schema from).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SchemaViewDto {
+    pub schema: LabelSchemaDto,
+    pub suggested: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PairAgreementDto {
+    pub a: String,
+    pub b: String,
+    pub records: f64,
+    pub observed: Option<f64>,
+    /// Cohen's kappa.
+    pub kappa: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AgreementDto {
+    /// Each annotator and how many records they accepted.
+    pub annotators: Vec<(String, f64)>,
+    pub pairs: Vec<PairAgreementDto>,
+    /// Fleiss' kappa over the records all annotators accepted (three or more annotators).
+    pub fleiss_kappa: Option<f64>,
+    pub fleiss_records: f64,
+    /// Records accepted with different labels by different annotators.
+    pub disputed: f64,
+}
+
+impl From<selectra::agreement::AnnotatorAgreement> for AgreementDto {
+    fn from(a: selectra::agreement::AnnotatorAgreement) -> Self {
+        Self {
+            annotators: a.annotators.into_iter().map(|c| (c.annotator, c.records as f64)).collect(),
+            pairs: a
+                .pairs
+                .into_iter()
+                .map(|p| PairAgreementDto { a: p.a, b: p.b, records: p.records as f64, observed: p.observed, kappa: p.kappa })
+                .collect(),
+            fleiss_kappa: a.fleiss.as_ref().and_then(|f| f.kappa),
+            fleiss_records: a.fleiss.as_ref().map_or(0.0, |f| f.records as f64),
+            disputed: a.disputed as f64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HistoryEntryDto {
+    pub at: String,
+    pub annotator: String,
+    pub labels: Option<Vec<String>>,
+    pub status: Option<StatusDto>,
+    pub undo: bool,
+    pub batch: Option<f64>,
+}
+
+impl From<selectra::store::HistoryEntry> for HistoryEntryDto {
+    fn from(h: selectra::store::HistoryEntry) -> Self {
+        Self {
+            at: h.at,
+            annotator: h.annotator,
+            labels: h.labels,
+            status: h.status.map(Into::into),
+            undo: h.undoes.is_some(),
+            batch: h.batch.map(|b| b as f64),
+        }
     }
 }
 
@@ -664,6 +933,8 @@ impl EvaluationDto {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ScanDto {
     pub id: f64,
+    /// The name someone gave the scan.
+    pub name: Option<String>,
     pub corpus: String,
     pub model: String,
     pub strip_accents: Option<bool>,
@@ -677,6 +948,7 @@ impl From<selectra::store::ScanInfo> for ScanDto {
     fn from(s: selectra::store::ScanInfo) -> Self {
         Self {
             id: s.id as f64,
+            name: s.name,
             corpus: s.key.corpus,
             model: s.key.model,
             strip_accents: s.key.strip_accents,

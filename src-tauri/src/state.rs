@@ -13,11 +13,6 @@ use selectra::{LoadOptions, Model};
 
 use crate::dto::{AppInfo, ModelRef};
 
-/// The name annotations made in the app are stored under. Undo takes back this annotator's own
-/// latest change only (see `Store::undo_last`), so a shared project's other annotators and CLI
-/// jobs are never undone from here.
-pub const ANNOTATOR: &str = "app";
-
 /// A poisoned lock only means another command panicked; the data behind it is still consistent
 /// (every store write is a transaction), so carry on with it.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -94,17 +94,21 @@ export type BadRowDto = { line: number, reason: string, };
 
 export type ImportOutcomeDto = { corpus: CorpusDto, imported: number, skipped: Array<BadRowDto>, };
 
-export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion";
+export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
 
 export type StatusDto = "pending" | "accepted" | "discarded";
 
-export type BrowseArgs = { corpus: string, run: number | null, text: string | null, predicted_label: string | null, status: string | null, 
-/**
- * The scan whose suspicion is shown, filtered on and sorted by.
- */
-scan: number | null, min_suspicion: number | null, sort: SortDto, offset: number, limit: number, };
+export type BrowseArgs = { corpus: string, filter: FilterDto, sort: SortDto, after: string | null, limit: number, };
 
-export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, top_label: string | null, top_score: number | null, margin: number | null, 
+export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, 
+/**
+ * The record's metadata, each value as text (as the filter bar compares it).
+ */
+metadata: Array<MetaEntry>, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, 
+/**
+ * Who changed the annotation last.
+ */
+annotator: string | null, top_label: string | null, top_score: number | null, margin: number | null, 
 /**
  * The record's suspicion in the browsed scan.
  */
@@ -114,11 +118,27 @@ export type PageDto = { rows: Array<RecordDto>,
 /**
  * Matching records over all pages; only counted for the first page.
  */
-total: number | null, };
+total: number | null, 
+/**
+ * The cursor of the next page; `null` on the last.
+ */
+next: string | null, };
 
-export type RunDto = { id: number, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
+export type RunDto = { id: number, 
+/**
+ * The name someone gave the run.
+ */
+name: string | null, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
 
-export type RunArgs = { corpus: string, model: ModelRef, labels: Array<string>, template: string, multi_label: boolean, };
+export type RunArgs = { corpus: string, model: ModelRef, 
+/**
+ * Ignored with `use_schema`.
+ */
+labels: Array<string>, template: string, multi_label: boolean, 
+/**
+ * The labels and their hypotheses from the corpus's label schema.
+ */
+use_schema: boolean, };
 
 export type RunSummaryDto = { run: RunDto, predicted_now: number, cancelled: boolean, };
 
@@ -184,7 +204,11 @@ corpus: string | null, runs: Array<number>,
  */
 output: string, };
 
-export type ScanDto = { id: number, corpus: string, model: string, strip_accents: boolean | null, created_at: string, finished_at: string | null, scanned: number, records: number, };
+export type ScanDto = { id: number, 
+/**
+ * The name someone gave the scan.
+ */
+name: string | null, corpus: string, model: string, strip_accents: boolean | null, created_at: string, finished_at: string | null, scanned: number, records: number, };
 
 export type ScanArgs = { corpus: string, model: ModelRef, };
 
@@ -222,6 +246,112 @@ only_a: Array<[number, number]>, only_b: Array<[number, number]>, };
 
 export type ScanComparisonDto = { a: number, b: number, records: number, words: number, flagged_by_a: number, flagged_by_b: number, flagged_by_both: number, agreement: number, kappa: number | null, disagreements: Array<ScanDisagreementDto>, };
 
+export type FilterDto = { 
+/**
+ * Whole words, case- and accent-insensitive; every word must occur.
+ */
+text: string | null, gold: string | null, 
+/**
+ * A status, "unannotated", or `null` for all.
+ */
+status: string | null, 
+/**
+ * Whose annotation (the annotator who changed the record last).
+ */
+annotator: string | null, 
+/**
+ * The run whose predictions are shown, filtered on and sorted by.
+ */
+run: number | null, predicted_label: string | null, min_score: number | null, max_score: number | null, min_margin: number | null, max_margin: number | null, 
+/**
+ * "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+ */
+disagree: string | null, 
+/**
+ * Each "key=value", "key>=x", "key<=y" or "key=x..y".
+ */
+meta: Array<string>, 
+/**
+ * The run's reliability bin (0–9) of the top score, as the evaluation bins it.
+ */
+score_bin: number | null, 
+/**
+ * The records an evaluation covers, or a part of them (a chart's drill-down).
+ */
+evaluation: EvalFilterDto | null, 
+/**
+ * A seeded random sample of this many matching records.
+ */
+sample: number | null, seed: number, 
+/**
+ * The scan whose suspicion is shown, filtered on and sorted by.
+ */
+scan: number | null, min_suspicion: number | null, };
+
+export type MetaEntry = { key: string, value: string, };
+
+export type UndoneDto = { event: AnnotationEventDto | null, batch: number | null, records: number, };
+
+export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterDto | null, 
+/**
+ * The labels (none to discard).
+ */
+labels: Array<string>, status: StatusDto, };
+
+export type BatchOutcomeDto = { batch: number | null, matched: number, changed: number, };
+
+export type LabelDefDto = { name: string, description: string, 
+/**
+ * One character; the core gives the first nine labels 1–9 when none is chosen.
+ */
+key: string | null, 
+/**
+ * `#rrggbb`; the core fills a default.
+ */
+colour: string | null, 
+/**
+ * The NLI hypothesis; `null`: the run's template filled with the name.
+ */
+hypothesis: string | null, };
+
+export type LabelSchemaDto = { labels: Array<LabelDefDto>, guidelines: string, };
+
+export type SchemaViewDto = { schema: LabelSchemaDto, suggested: Array<string>, };
+
+export type PairAgreementDto = { a: string, b: string, records: number, observed: number | null, 
+/**
+ * Cohen's kappa.
+ */
+kappa: number | null, };
+
+export type AgreementDto = { 
+/**
+ * Each annotator and how many records they accepted.
+ */
+annotators: Array<[string, number]>, pairs: Array<PairAgreementDto>, 
+/**
+ * Fleiss' kappa over the records all annotators accepted (three or more annotators).
+ */
+fleiss_kappa: number | null, fleiss_records: number, 
+/**
+ * Records accepted with different labels by different annotators.
+ */
+disputed: number, };
+
+export type HistoryEntryDto = { at: string, annotator: string, labels: Array<string> | null, status: StatusDto | null, undo: boolean, batch: number | null, };
+
+export type ExportArgs = { corpus: string, 
+/**
+ * jsonl, csv or parquet.
+ */
+format: string, path: string, 
+/**
+ * CSV cells exactly as stored (no guard against spreadsheet formulas).
+ */
+raw_csv: boolean, };
+
+export type EvalFilterDto = { runs: Array<number>, reference: string | null, mistakes_of: number | null, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
@@ -237,10 +367,25 @@ export type Commands = {
   browse: { args: { args: BrowseArgs }; result: PageDto };
   list_runs: { args: { corpus: string }; result: Array<RunDto> };
   run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
+  resume_run: { args: { run: number; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
+  rename_corpus: { args: { corpus: string; name: string }; result: null };
+  delete_corpus: { args: { corpus: string }; result: number };
+  rename_run: { args: { run: number; name: string | null }; result: null };
+  delete_run: { args: { run: number }; result: null };
+  rename_scan: { args: { scan: number; name: string | null }; result: null };
+  delete_scan: { args: { scan: number }; result: null };
+  export_corpus: { args: { args: ExportArgs }; result: number };
   cancel_task: { args: { task: string }; result: boolean };
   label_distribution: { args: { run: number }; result: Array<LabelCount> };
   annotate: { args: { args: AnnotateArgs }; result: AnnotationEventDto };
-  undo_annotation: { args: { corpus: string }; result: AnnotationEventDto | null };
+  undo_annotation: { args: { corpus: string }; result: UndoneDto | null };
+  label_records: { args: { args: BulkLabelArgs }; result: BatchOutcomeDto };
+  get_annotator: { args: {}; result: string };
+  set_annotator: { args: { name: string }; result: string };
+  label_schema: { args: { corpus: string }; result: SchemaViewDto };
+  set_label_schema: { args: { corpus: string; schema: LabelSchemaDto }; result: SchemaViewDto };
+  annotator_agreement: { args: { corpus: string }; result: AgreementDto };
+  record_history: { args: { record: number }; result: Array<HistoryEntryDto> };
   record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
   published: { args: {}; result: PublishedDto };
   evaluate: { args: { args: EvaluateArgs }; result: EvaluationDto };

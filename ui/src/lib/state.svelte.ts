@@ -1,6 +1,6 @@
 // What the views share: the app facts, the models loaded this session, and the corpora.
 import { call } from "./api";
-import type { AppInfo, CorpusDto, ModelFacts } from "./bindings";
+import type { AppInfo, CorpusDto, FilterDto, ModelFacts, SortDto } from "./bindings";
 
 export type LoadedModel = { spec: string; facts: ModelFacts };
 
@@ -8,7 +8,11 @@ export const app = $state({
   info: null as AppInfo | null,
   models: [] as LoadedModel[],
   corpora: [] as CorpusDto[],
+  /** Who is annotating: the project's setting (stored with every change). */
+  annotator: "",
   view: "models" as ViewName,
+  /** Records another view asked Annotate to open: a corpus, filters (the rest empty), an order. */
+  annotateWith: null as { corpus: string; filter: Partial<FilterDto>; sort: SortDto } | null,
   /** A record another view asked the Inspector to open (its text, and the model to use). */
   inspect: null as { text: string; spec: string } | null,
 });

@@ -32,13 +32,13 @@ function inspection(probabilities: number[], untrained: boolean[] = []): Inspect
 
 function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
   return {
-    record_id: id, row_number: id, source_id: null, text, gold: null, annotation_labels: null, annotation_status: null,
-    top_label: "deportes", top_score: 0.8, margin: 0.5, suspicion: null, ...extra,
+    record_id: id, row_number: id, source_id: null, text, gold: null, metadata: [], annotation_labels: null, annotation_status: null,
+    annotator: null, top_label: "deportes", top_score: 0.8, margin: 0.5, suspicion: null, ...extra,
   };
 }
 
 const RUN: RunDto = {
-  id: 7, corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
+  id: 7, name: null, corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
   multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2,
 };
 
@@ -161,12 +161,26 @@ describe("Models", () => {
   });
 });
 
-/** Annotate over one record, with no run and no scan: labels are typed in. */
+const NO_SCHEMA = { schema: { labels: [], guidelines: "" }, suggested: [] };
+
+/** What the core's schema check gives back for typed names: keys 1–9 by position. */
+function schemaOf(names: string[], guidelines = "") {
+  return { labels: names.map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines };
+}
+
+/** The filter a browse call asked for. */
+function filterOf(a: Record<string, unknown>) {
+  return (a.args as { filter: { status: string | null; [k: string]: unknown } }).filter;
+}
+
+/** Annotate over one record, with no run and no scan: the corpus has no labels yet. */
 function annotateWithoutRuns() {
   return mockCommands({
     list_runs: () => [],
     list_scans: () => [],
-    browse: () => ({ rows: [record(1, "texto")], total: 1 }),
+    label_schema: () => NO_SCHEMA,
+    set_label_schema: (a) => ({ schema: schemaOf((a.schema as { labels: { name: string }[] }).labels.map((l) => l.name)), suggested: [] }),
+    browse: () => ({ rows: [record(1, "texto")], total: 1, next: null }),
     record_predictions: () => [],
   });
 }
@@ -181,16 +195,14 @@ describe("Annotate", () => {
     const calls = mockCommands({
       list_runs: () => [RUN],
       list_scans: () => [],
-      browse: (a) => {
-        const args = a.args as { status: string | null };
-        return args.status === "unannotated" ? { rows: [], total: 2 } : { rows, total: 2 };
-      },
+      label_schema: () => NO_SCHEMA,
+      browse: (a) => (filterOf(a).status === "unannotated" ? { rows: [], total: 2, next: null } : { rows, total: 2, next: null }),
       record_predictions: (a) => prediction(a.record as number),
       annotate: (a) => {
         const args = a.args as { record_id: number; labels: string[]; status: string };
         return { record_id: args.record_id, labels: args.labels, status: args.status, undo: false };
       },
-      undo_annotation: () => ({ record_id: 1, labels: null, status: null, undo: true }),
+      undo_annotation: () => ({ event: { record_id: 1, labels: null, status: null, undo: true }, batch: null, records: 1 }),
     });
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("El equipo ganó"));
@@ -221,7 +233,9 @@ describe("Annotate", () => {
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
     await fireEvent.input(document.querySelector("#an-labels")!, { target: { value: "a, b, a" } });
-    expect(document.querySelectorAll(".labels button")).toHaveLength(2);
+    await fireEvent.click(document.querySelector("#an-save-labels")!);
+    await waitFor(() => expect(document.querySelectorAll(".labels button")).toHaveLength(2));
+    expect((calls.find((c) => c.cmd === "set_label_schema")!.args.schema as { labels: { name: string }[] }).labels.map((l) => l.name)).toEqual(["a", "b"]);
     expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves nothing yet");
     await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "Enter" });
     expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
@@ -234,6 +248,95 @@ describe("Annotate", () => {
     await waitFor(() => expect(document.querySelector("#an-labels")).toBeTruthy());
     await fireEvent.keyDown(document.querySelector("#an-labels")!, { key: "Enter" });
     expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
+  });
+});
+
+describe("Annotate with a label schema, filters and bulk actions", () => {
+  it("uses the schema's own keys and shows its guidelines; many labels get a finder", async () => {
+    const names = ["deportes", "economía", "política", "cultura", "salud", "ciencia", "clima", "tecnología", "moda", "viajes", "otros"];
+    const schema = schemaOf(names, "Etiqueta el tema principal.");
+    schema.labels[0].key = "d";
+    schema.labels[0].description = "Fútbol y otros deportes";
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => ({ schema, suggested: [] }),
+      browse: () => ({ rows: [record(1, "El equipo ganó", { metadata: [{ key: "fuente", value: "web" }] })], total: 1, next: null }),
+      record_predictions: () => [],
+      annotate: (a) => ({ ...(a.args as object), undo: false }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelectorAll(".labels button")).toHaveLength(11));
+    expect(document.querySelector("#an-guidelines")!.textContent).toContain("Etiqueta el tema principal.");
+    expect(document.querySelector("#an-guidelines")!.textContent).toContain("Fútbol y otros deportes");
+    expect(document.querySelector("#an-meta")!.textContent).toContain("fuente web");
+    const panel = document.querySelector("#an-record")!;
+    await fireEvent.keyDown(panel, { key: "d" });
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.find((c) => c.cmd === "annotate")?.args.args).toEqual({ record_id: 1, labels: ["deportes"], status: "accepted" }));
+    // More than nine labels: typing narrows them, Enter picks the first match.
+    await fireEvent.input(document.querySelector("#an-find-label")!, { target: { value: "tecno" } });
+    expect([...document.querySelectorAll(".labels button")].map((b) => (b as HTMLElement).dataset.label)).toEqual(["tecnología"]);
+    await fireEvent.keyDown(document.querySelector("#an-find-label")!, { key: "Enter" });
+    expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves: tecnología");
+  });
+
+  it("combines filters from the bar and sends them whole to the core", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: (a) => ({ rows: [record(1, "uno")], total: filterOf(a).status === "unannotated" ? 1 : 17, next: null }),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-filter-count")!.textContent).toBe("17 matching"));
+    await fireEvent.change(document.querySelector("#an-filter-predicted")!, { target: { value: "economía" } });
+    await fireEvent.change(document.querySelector("#an-filter-status")!, { target: { value: "unannotated" } });
+    await fireEvent.click(document.querySelector("#an-filter-more")!);
+    await fireEvent.change(document.querySelector("#an-filter-meta")!, { target: { value: "fuente=web; year>=2019" } });
+    await fireEvent.change(document.querySelector("#an-filter-disagree")!, { target: { value: "7,annotation" } });
+    await fireEvent.change(document.querySelector("#an-filter-min-score")!, { target: { value: "0.4" } });
+    await waitFor(() => {
+      const last = calls.filter((c) => c.cmd === "browse" && (c.args.args as { limit: number }).limit === 50).at(-1)!;
+      expect(filterOf(last.args)).toMatchObject({
+        run: 7, predicted_label: "economía", status: "unannotated", meta: ["fuente=web", "year>=2019"], disagree: "7,annotation", min_score: 0.4,
+      });
+    });
+    expect(document.querySelector("#an-filter-more")!.textContent).toContain("6 on");
+  });
+
+  it("labels a shift-click range, or all matching records, in one batch that one undo reverts", async () => {
+    const rows = [record(1, "uno"), record(2, "dos"), record(3, "tres"), record(4, "cuatro")];
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ rows, total: 120, next: "0.5:4" }),
+      record_predictions: () => [],
+      label_records: (a) => ({ batch: 3, matched: (a.args as { records: number[] }).records.length || 120, changed: 3 }),
+      undo_annotation: () => ({ event: null, batch: 3, records: 3 }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-mode-list")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-mode-list")!);
+    await waitFor(() => expect(document.querySelectorAll("#an-list tbody tr")).toHaveLength(4));
+    const tr = () => document.querySelectorAll("#an-list tbody tr");
+    await fireEvent.click(tr()[0]);
+    await fireEvent.click(tr()[2], { shiftKey: true });
+    expect(document.querySelector("#an-bulk")!.textContent).toContain("3 selected");
+    await fireEvent.keyDown(document.body, { key: "2" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "label_records")).toBe(true));
+    expect(calls.find((c) => c.cmd === "label_records")!.args.args).toMatchObject({ records: [1, 2, 3], filter: null, labels: ["deportes"], status: "accepted" });
+    await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("one undo reverts them all"));
+    await fireEvent.click(document.querySelector("#an-select-all")!);
+    expect(document.querySelector("#an-bulk")!.textContent).toContain("120 selected");
+    await fireEvent.click(document.querySelector("#an-bulk-discard")!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "label_records")).toHaveLength(2));
+    const all = calls.filter((c) => c.cmd === "label_records")[1].args.args as { records: number[]; filter: { run: number }; status: string };
+    expect([all.records, all.filter.run, all.status]).toEqual([[], 7, "discarded"]);
+    await fireEvent.keyDown(document.body, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("Undid the bulk change of 3 records"));
   });
 });
 
@@ -268,7 +371,7 @@ describe("Zero-shot", () => {
 
 describe("Suspicious tokens", () => {
   it("scans a corpus, ranks records with their flagged words highlighted, and opens one in the Inspector", async () => {
-    const scan = { id: 3, corpus: "noticias", model: "disc", strip_accents: null, created_at: "", finished_at: "x", scanned: 2, records: 2 };
+    const scan = { id: 3, name: null, corpus: "noticias", model: "disc", strip_accents: null, created_at: "", finished_at: "x", scanned: 2, records: 2 };
     let scanned = false;
     const calls = mockCommands({
       list_scans: () => (scanned ? [scan] : []),
@@ -313,7 +416,7 @@ describe("Suspicious tokens", () => {
 
 describe("Suspicious tokens side by side", () => {
   it("compares two scans and marks the words only one of them flags", async () => {
-    const scan = (id: number, model: string) => ({ id, corpus: "noticias", model, strip_accents: null, created_at: "", finished_at: "x", scanned: 1, records: 1 });
+    const scan = (id: number, model: string) => ({ id, name: null, corpus: "noticias", model, strip_accents: null, created_at: "", finished_at: "x", scanned: 1, records: 1 });
     const calls = mockCommands({
       list_scans: () => [scan(1, "small"), scan(2, "medium")],
       scan_view: (a) => ({ scan: scan(a.scan as number, "x"), records: [], words: [], histogram: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1] }),
@@ -336,7 +439,8 @@ describe("corpus text is never markup", () => {
     mockCommands({
       list_runs: () => [{ ...RUN, labels: [HOSTILE, "b"] }],
       list_scans: () => [],
-      browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE })], total: 1 }),
+      label_schema: () => ({ schema: { labels: [{ name: HOSTILE, description: HOSTILE, key: null, colour: null, hypothesis: null }], guidelines: HOSTILE }, suggested: [HOSTILE] }),
+      browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE, metadata: [{ key: HOSTILE, value: HOSTILE }] })], total: 1, next: null }),
       record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9], suggested: [HOSTILE] }],
     });
     render(Annotate);
