@@ -200,7 +200,7 @@ fn main() {
         ("margin 0.1-0.3, by margin", page(run_q(Query { min_margin: Some(0.1), max_margin: Some(0.3), sort: Sort::Margin, ..Default::default() }))),
         ("two runs disagree", page(Query { disagree: Some(Disagreement::Runs(run, run_b)), ..Default::default() })),
         ("run vs annotation", page(Query { disagree: Some(Disagreement::RunAnnotation(run)), ..Default::default() })),
-        ("run vs gold", page(Query { disagree: Some(Disagreement::RunGold(run)), ..Default::default() })),
+        ("run vs gold", page(Query { disagree: Some(Disagreement::RunGold(run_b)), ..Default::default() })),
         ("annotators disagree", page(Query { disagree: Some(Disagreement::Annotators), ..Default::default() })),
         ("metadata source = radio", page(Query { meta: vec![MetaFilter::parse("source=radio").unwrap()], ..Default::default() })),
         ("metadata year 2010..2012", page(Query { meta: vec![MetaFilter::parse("year=2010..2012").unwrap()], ..Default::default() })),

@@ -480,13 +480,20 @@ impl Store {
         if let Some(label) = &q.predicted_label {
             filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()))));
         }
-        if let Some(min) = q.min_score {
+        // A bound of the sort key on the side a page cursor is already past is left out: the
+        // cursor's own condition implies it, and SQLite uses one range per side of an index
+        // column, so keeping both would scan from the bound instead of from the cursor.
+        let after = q.after.map(|c| c.key);
+        let implied =
+            |sort_asc: bool, lower: bool, bound: f64| after.is_some_and(|k| if lower { sort_asc && k >= bound } else { !sort_asc && k <= bound });
+        let on_score = matches!(q.sort, Sort::ScoreAsc | Sort::ScoreDesc);
+        if let Some(min) = q.min_score.filter(|&m| !(on_score && implied(q.sort == Sort::ScoreAsc, true, m))) {
             filters.push(format!("p.top_score >= {}", bind(Sql::Real(min))));
         }
-        if let Some(max) = q.max_score {
+        if let Some(max) = q.max_score.filter(|&m| !(on_score && implied(q.sort == Sort::ScoreAsc, false, m))) {
             filters.push(format!("p.top_score <= {}", bind(Sql::Real(max))));
         }
-        if let Some(min) = q.min_margin {
+        if let Some(min) = q.min_margin.filter(|&m| !(q.sort == Sort::Margin && implied(true, true, m))) {
             filters.push(format!("p.margin >= {}", bind(Sql::Real(min))));
         }
         if let Some(max) = q.max_margin {
@@ -550,20 +557,24 @@ impl Store {
                 }
             }
         }
-        // Disagreements: the set is computed once (a subquery SQLite materializes), then probed.
+        // Disagreements between runs are looked up per record (two primary-key reads), so a page
+        // in any order stops after its rows; with the annotations (few, usually) the set is
+        // computed once (a subquery SQLite materializes), then probed.
         match q.disagree {
             Some(Disagreement::Runs(a, b)) => filters.push(format!(
-                "{rid} IN (SELECT d1.record_id FROM prediction d1 JOIN prediction d2 ON d2.run_id = {b} AND d2.record_id = d1.record_id \
-                 WHERE d1.run_id = {a} AND d1.top_label <> d2.top_label)"
+                "EXISTS (SELECT 1 FROM prediction d1 JOIN prediction d2 ON d2.run_id = {b} AND d2.record_id = d1.record_id \
+                 WHERE d1.run_id = {a} AND d1.record_id = {rid} AND d1.top_label <> d2.top_label)"
             )),
             Some(Disagreement::RunAnnotation(a)) => filters.push(format!(
                 "{rid} IN (SELECT da.record_id FROM annotation da JOIN prediction d1 ON d1.run_id = {a} AND d1.record_id = da.record_id \
                  WHERE da.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM json_each(da.labels) WHERE value = d1.top_label))"
             )),
-            Some(Disagreement::RunGold(a)) => filters.push(format!(
-                "{rid} IN (SELECT d1.record_id FROM prediction d1 JOIN record dg ON dg.id = d1.record_id \
-                 WHERE d1.run_id = {a} AND dg.gold IS NOT NULL AND dg.gold <> d1.top_label)"
-            )),
+            Some(Disagreement::RunGold(a)) => {
+                plan.needs_record = true;
+                filters.push(format!(
+                    "x.gold IS NOT NULL AND EXISTS (SELECT 1 FROM prediction d1 WHERE d1.run_id = {a} AND d1.record_id = {rid} AND d1.top_label <> x.gold)"
+                ))
+            }
             Some(Disagreement::Annotators) => filters.push(format!(
                 "{rid} IN (SELECT record_id FROM annotator_label WHERE status = 'accepted' GROUP BY record_id HAVING COUNT(DISTINCT labels) > 1)"
             )),
@@ -607,7 +618,7 @@ impl Store {
 
     /// How many records match (paging and order aside).
     pub fn count(&self, corpus: &str, q: &Query) -> Result<u64> {
-        let plan = self.plan(corpus, q)?;
+        let plan = self.plan(corpus, &Query { after: None, ..q.clone() })?;
         let sql = format!("SELECT COUNT(*) {} WHERE {}", plan.count_from(), plan.filter);
         let n: i64 = self.conn.query_row(&sql, rusqlite::params_from_iter(plan.args.iter()), |r| r.get(0)).map_err(|e| self.err(e))?;
         Ok(n as u64)
