@@ -522,3 +522,61 @@ fn the_cli_queries_and_labels_with_the_same_filters() {
     let restored = selectra(&[&["query", "--db", db, "--corpus", "c", "--annotator", "cli", "--json"][..], &filters[..]].concat());
     assert_eq!(restored["total"].as_u64(), Some(0), "the undo took the whole batch back");
 }
+
+/// Every number of an evaluation (a confusion cell, a predicted-label total, a reliability bin,
+/// the mistakes) opens exactly its records: the drill-down query's count is the number.
+#[test]
+fn every_number_of_an_evaluation_opens_exactly_its_records() {
+    use selectra::evaluate::{evaluate, RunMetrics};
+    use selectra::store::EvalFilter;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, a, b) = project(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    // A pending annotation falls back to the gold label; a discarded one is left out.
+    store.annotate(store.record_id("c", 5).unwrap(), &["salud".into()], Status::Pending, "ana").unwrap();
+    let options = selectra::metrics::EvalOptions { resamples: 0, ..Default::default() };
+    for runs in [vec![a], vec![a, b]] {
+        let e = evaluate(&store, "c", &runs, &options).unwrap();
+        let scored = EvalFilter { runs: runs.clone(), ..Default::default() };
+        let count = |q: Query| store.count("c", &q).unwrap();
+        for r in &e.runs {
+            let RunMetrics::SingleLabel(m) = &r.metrics else { panic!("single-label runs") };
+            let run = Some(r.run.id);
+            assert_eq!(count(Query { evaluation: Some(scored.clone()), ..Default::default() }), m.n, "the scored records");
+            let mut cells = 0;
+            for (ti, t) in m.labels.iter().enumerate() {
+                for (pi, p) in m.labels.iter().enumerate() {
+                    let cell = EvalFilter { reference: Some(t.clone()), ..scored.clone() };
+                    let q = Query { run, predicted_label: Some(p.clone()), evaluation: Some(cell), ..Default::default() };
+                    assert_eq!(count(q), m.confusion[ti][pi], "runs {runs:?}, run {}: {t} predicted {p}", r.run.id);
+                    cells += u64::from(m.confusion[ti][pi] > 0);
+                }
+                let column: u64 = m.confusion.iter().map(|row| row[ti]).sum();
+                assert_eq!(count(Query { run, predicted_label: Some(t.clone()), evaluation: Some(scored.clone()), ..Default::default() }), column);
+            }
+            assert!(cells >= 4, "the fixture fills several cells");
+            for (bin, reliability) in m.reliability.iter().enumerate() {
+                let q = Query { run, score_bin: Some(bin as u32), evaluation: Some(scored.clone()), ..Default::default() };
+                assert_eq!(count(q), reliability.count, "bin {bin}");
+            }
+            let correct: u64 = (0..m.labels.len()).map(|i| m.confusion[i][i]).sum();
+            let mistakes = Query {
+                run,
+                evaluation: Some(EvalFilter { mistakes_of: run, ..scored.clone() }),
+                sort: Sort::ScoreDesc,
+                limit: 10,
+                ..Default::default()
+            };
+            assert_eq!(count(mistakes.clone()), m.n - correct);
+            // Most confident first, they are the evaluation's list of most confident mistakes.
+            let shown: Vec<f64> = store.query("c", &mistakes).unwrap().rows.iter().map(|row| row.top_score.unwrap()).collect();
+            let listed: Vec<f64> = r.mistakes.iter().map(|m| m.confidence).collect();
+            assert_eq!(shown, listed);
+        }
+    }
+    let err = store.query(
+        "c",
+        &Query { evaluation: Some(EvalFilter { runs: vec![a], mistakes_of: Some(b), ..Default::default() }), limit: 5, ..Default::default() },
+    );
+    assert!(err.unwrap_err().to_string().contains("not one of the evaluated runs"));
+}

@@ -871,10 +871,38 @@ pub struct RunScoreDto {
     pub macro_f1: EstimateDto,
     /// Expected calibration error (single-label only).
     pub ece: Option<f64>,
+    /// The labels the confusion matrix covers (single-label).
+    pub labels: Vec<String>,
+    /// `confusion[t][p]`: records with reference `labels[t]` predicted `labels[p]`.
+    pub confusion: Vec<Vec<f64>>,
+    /// The reliability bins of the top score (single-label).
+    pub reliability: Vec<ReliabilityBinDto>,
+    /// The most confident mistakes.
+    pub mistakes: Vec<MistakeDto>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReliabilityBinDto {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: f64,
+    pub confidence: Option<f64>,
+    pub accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MistakeDto {
+    pub row_number: f64,
+    pub text: String,
+    pub reference: Vec<String>,
+    pub predicted: Vec<String>,
+    pub confidence: f64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct EvaluationDto {
+    /// The runs scored, on the records every one of them predicted.
+    pub run_ids: Vec<i64>,
     pub corpus: String,
     pub accepted_annotations: f64,
     pub gold: f64,
@@ -898,27 +926,59 @@ impl EvaluationDto {
         let runs = e
             .runs
             .iter()
-            .map(|r| match &r.metrics {
-                RunMetrics::SingleLabel(m) => RunScoreDto {
-                    run: r.run.clone().into(),
-                    multi_label: false,
-                    n: m.n as f64,
-                    accuracy: m.accuracy.into(),
-                    macro_f1: m.macro_f1.into(),
-                    ece: Some(m.ece),
-                },
-                RunMetrics::MultiLabel(m) => RunScoreDto {
-                    run: r.run.clone().into(),
-                    multi_label: true,
-                    n: m.n as f64,
-                    accuracy: EstimateDto { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy },
-                    macro_f1: m.macro_f1.into(),
-                    ece: None,
-                },
+            .map(|r| {
+                let mistakes = r
+                    .mistakes
+                    .iter()
+                    .map(|m| MistakeDto {
+                        row_number: m.row_number as f64,
+                        text: m.text.clone(),
+                        reference: m.reference.clone(),
+                        predicted: m.predicted.clone(),
+                        confidence: m.confidence,
+                    })
+                    .collect();
+                match &r.metrics {
+                    RunMetrics::SingleLabel(m) => RunScoreDto {
+                        run: r.run.clone().into(),
+                        multi_label: false,
+                        n: m.n as f64,
+                        accuracy: m.accuracy.into(),
+                        macro_f1: m.macro_f1.into(),
+                        ece: Some(m.ece),
+                        labels: m.labels.clone(),
+                        confusion: m.confusion.iter().map(|row| row.iter().map(|&c| c as f64).collect()).collect(),
+                        reliability: m
+                            .reliability
+                            .iter()
+                            .map(|b| ReliabilityBinDto {
+                                lower: b.lower,
+                                upper: b.upper,
+                                count: b.count as f64,
+                                confidence: b.confidence,
+                                accuracy: b.accuracy,
+                            })
+                            .collect(),
+                        mistakes,
+                    },
+                    RunMetrics::MultiLabel(m) => RunScoreDto {
+                        run: r.run.clone().into(),
+                        multi_label: true,
+                        n: m.n as f64,
+                        accuracy: EstimateDto { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy },
+                        macro_f1: m.macro_f1.into(),
+                        ece: None,
+                        labels: Vec::new(),
+                        confusion: Vec::new(),
+                        reliability: Vec::new(),
+                        mistakes,
+                    },
+                }
             })
             .collect();
         let figures = selectra::report::evaluation_figures(e).into_iter().map(FigureDto::from_figure).collect::<selectra::Result<_>>()?;
         Ok(Self {
+            run_ids: e.runs.iter().map(|r| r.run.id).collect(),
             corpus: e.corpus.clone(),
             accepted_annotations: e.references.accepted_annotations as f64,
             gold: e.references.gold as f64,

@@ -234,6 +234,11 @@ async fn keys(c: &Client, keys: &str) {
     bounded("send keys", record.send_keys(keys)).await.expect("keys");
 }
 
+/// Chooses an option of a select element (the click fires its change, as a person's would).
+async fn select(c: &Client, css: &str, value: &str) {
+    click(c, &format!("{css} option[value='{value}']")).await;
+}
+
 const ENTER: &str = "\u{e007}";
 const CTRL: &str = "\u{e009}";
 const RELEASE: &str = "\u{e000}";
@@ -294,6 +299,35 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#browse-table", "Real Madrid").await;
     screenshot(&c, "corpora").await;
 
+    // The corpus's label schema: its gold labels are offered; two get descriptions, and the
+    // guidelines are saved with them in the project.
+    for label in ["cultura", "deportes", "economía", "política"] {
+        // From script: each click re-renders the list of suggestions, so an element found by
+        // WebDriver can be replaced before its click lands.
+        let css = format!("#schema-editor button[data-suggested='{label}']");
+        c.wait().at_most(TIMEOUT).for_element(Locator::Css(&css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        bounded("add a label", c.execute(&format!("document.querySelector(\"{css}\").click()"), vec![])).await.expect("click");
+        wait_text(&c, "#schema-editor tbody", "").await;
+    }
+    let names = until("four labels in the schema", || async {
+        let n = bounded("count", c.find_all(Locator::Css("#schema-editor tbody tr"))).await.ok()?.len();
+        (n == 4).then_some(n)
+    })
+    .await;
+    assert_eq!(names, 4);
+    fill(&c, "#schema-editor tbody tr:nth-child(2) .schema-description", "Fútbol, baloncesto, atletismo").await;
+    fill(&c, "#schema-guidelines", "Etiqueta el tema principal de la noticia; si hay dos, el del titular.").await;
+    click(&c, "#schema-save").await;
+    wait_text(&c, "#schema-saved", "Saved").await;
+    // The core filled the keys (1–4) and colours it stored.
+    until("the stored keys", || async {
+        let key = c.find(Locator::Css("#schema-editor tbody tr:nth-child(4) input[aria-label='Key']")).await.ok()?.prop("value").await.ok()??;
+        (key == "4").then_some(())
+    })
+    .await;
+    bounded("show the schema", c.execute("document.querySelector('#schema-editor').scrollIntoView()", vec![])).await.expect("scroll");
+    screenshot(&c, "labels").await;
+
     // Zero-shot: run the NLI model over the corpus to the end.
     view(&c, "zeroshot").await;
     fill(&c, "#zs-model", &nli).await;
@@ -352,7 +386,41 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#an-progress", "5 of 32 annotated").await;
     keys(&c, "\u{e012}").await; // ArrowLeft: back to the fifth record
     wait_text(&c, "#an-state", "accepted: deportes").await;
+    wait_text(&c, "#an-guidelines", "el del titular").await;
     screenshot(&c, "annotate").await;
+
+    // The filter bar and a bulk action: the unannotated records whose gold label is economía,
+    // all selected and labeled with one key, undone with one Ctrl+Z, and labeled again.
+    select(&c, "#an-filter-status", "unannotated").await;
+    wait_text(&c, "#an-filter-count", "27 matching").await;
+    click(&c, "#an-filter-more").await;
+    fill(&c, "#an-filter-gold", &format!("economía{ENTER}")).await;
+    let matching: u64 = until("the matching count", || async {
+        let t = text_of(&c, "#an-filter-count").await?;
+        let n: u64 = t.split_whitespace().next()?.parse().ok()?;
+        (n < 27).then_some(n)
+    })
+    .await;
+    assert!(matching > 0, "the demo corpus has unannotated economía records");
+    click(&c, "#an-mode-list").await;
+    let bulk = |c: &Client| {
+        let c = c.clone();
+        async move {
+            click(&c, "#an-select-page").await;
+            wait_text(&c, "#an-bulk", &format!("{matching} selected")).await;
+            click(&c, "#an-bulk button[data-bulk-label='economía']").await;
+            wait_text(&c, "#an-notice", "one undo reverts them all").await;
+            wait_text(&c, "#an-progress", &format!("{} of 32 annotated", 5 + matching)).await;
+        }
+    };
+    bulk(&c).await;
+    wait_text(&c, "#an-filter-count", "0 matching").await;
+    click(&c, "#an-bulk-undo").await;
+    wait_text(&c, "#an-notice", &format!("Undid the bulk change of {matching} records")).await;
+    wait_text(&c, "#an-progress", "5 of 32 annotated").await;
+    wait_text(&c, "#an-filter-count", &format!("{matching} matching")).await;
+    screenshot(&c, "filters").await;
+    bulk(&c).await;
 
     // Compare: the published table, and the run scored against the five labels.
     view(&c, "compare").await;
@@ -362,12 +430,19 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     bounded("score the runs", c.execute("document.querySelector('#cmp-score').click()", vec![])).await.expect("click");
     wait_text(&c, "#cmp-runs", "nli-bert-tokjson").await;
     screenshot(&c, "compare").await;
+    // Drill-down: the run's confusion matrix; a cell opens exactly its records in Annotate.
+    bounded("show the matrix", c.execute("document.querySelector('#cmp-drill-1').scrollIntoView()", vec![])).await.expect("scroll");
+    screenshot(&c, "drilldown").await;
+    let cell = texts(&c, "#cmp-drill-1 button[data-cell]").await.remove(0);
+    click(&c, "#cmp-drill-1 button[data-cell]").await;
+    wait_text(&c, "#an-filter-count", &format!("{cell} matching")).await;
+    wait_text(&c, "#an-filter-drill", "reference").await;
     bounded("close the app", c.close()).await.expect("close the app");
 
-    // A new app process on the same data folder finds the labels.
+    // A new app process on the same data folder finds the labels, the bulk batch's too.
     let c = harness.launch().await;
     view(&c, "annotate").await;
-    wait_text(&c, "#an-progress", "5 of 32 annotated").await;
+    wait_text(&c, "#an-progress", &format!("{} of 32 annotated", 5 + matching)).await;
     wait_text(&c, "#an-state", "accepted: deportes").await;
     bounded("close the app", c.close()).await.expect("close the app");
     assert!(harness.data.path().join("xdg/studio.selectra.desktop/project.sqlite").is_file(), "the default project lives in the app's data folder");

@@ -190,9 +190,29 @@ accuracy: EstimateDto, macro_f1: EstimateDto,
 /**
  * Expected calibration error (single-label only).
  */
-ece: number | null, };
+ece: number | null, 
+/**
+ * The labels the confusion matrix covers (single-label).
+ */
+labels: Array<string>, 
+/**
+ * `confusion[t][p]`: records with reference `labels[t]` predicted `labels[p]`.
+ */
+confusion: Array<Array<number>>, 
+/**
+ * The reliability bins of the top score (single-label).
+ */
+reliability: Array<ReliabilityBinDto>, 
+/**
+ * The most confident mistakes.
+ */
+mistakes: Array<MistakeDto>, };
 
-export type EvaluationDto = { corpus: string, accepted_annotations: number, gold: number, excluded: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
+export type EvaluationDto = { 
+/**
+ * The runs scored, on the records every one of them predicted.
+ */
+run_ids: Array<number>, corpus: string, accepted_annotations: number, gold: number, excluded: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
 
 export type ReportArgs = { 
 /**
@@ -351,6 +371,10 @@ format: string, path: string,
 raw_csv: boolean, };
 
 export type EvalFilterDto = { runs: Array<number>, reference: string | null, mistakes_of: number | null, };
+
+export type ReliabilityBinDto = { lower: number, upper: number, count: number, confidence: number | null, accuracy: number | null, };
+
+export type MistakeDto = { row_number: number, text: string, reference: Array<string>, predicted: Array<string>, confidence: number, };
 
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {

@@ -4,11 +4,12 @@
 
 export type Action =
   | "label1" | "label2" | "label3" | "label4" | "label5" | "label6" | "label7" | "label8" | "label9"
-  | "accept" | "discard" | "undo" | "next" | "previous";
+  | "accept" | "pending" | "discard" | "undo" | "next" | "previous";
 
 export const ACTIONS: { action: Action; title: string }[] = [
   ...Array.from({ length: 9 }, (_, i) => ({ action: `label${i + 1}` as Action, title: `Pick label ${i + 1}` })),
   { action: "accept", title: "Accept (the picked labels, else the model's)" },
+  { action: "pending", title: "Save as pending (unsure: come back to it)" },
   { action: "discard", title: "Discard the record" },
   { action: "undo", title: "Undo the last change" },
   { action: "next", title: "Next record" },
@@ -21,6 +22,7 @@ export const DEFAULT_KEYMAP: Keymap = {
   label1: "1", label2: "2", label3: "3", label4: "4", label5: "5",
   label6: "6", label7: "7", label8: "8", label9: "9",
   accept: "Enter",
+  pending: "Shift+Enter",
   discard: "Ctrl+d",
   undo: "Ctrl+z",
   next: "ArrowRight",
@@ -29,10 +31,11 @@ export const DEFAULT_KEYMAP: Keymap = {
 
 const STORAGE_KEY = "selectra.keymap";
 
-/** The key chord of an event, e.g. "Ctrl+z", "Enter", "é". */
+/** The key chord of an event, e.g. "Ctrl+z", "Enter", "Shift+Enter", "é". Shift counts only with
+ * named keys: with a character it is part of the character. */
 export function chord(e: KeyboardEvent): string {
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-  const mods = [e.ctrlKey || e.metaKey ? "Ctrl" : "", e.altKey ? "Alt" : ""].filter(Boolean);
+  const mods = [e.ctrlKey || e.metaKey ? "Ctrl" : "", e.altKey ? "Alt" : "", e.shiftKey && e.key.length > 1 ? "Shift" : ""].filter(Boolean);
   return [...mods, key].join("+");
 }
 

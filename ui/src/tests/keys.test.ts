@@ -11,6 +11,9 @@ describe("keymap", () => {
     expect(actionFor(DEFAULT_KEYMAP, key("Z", { ctrlKey: true }))).toBe("undo");
     expect(actionFor(DEFAULT_KEYMAP, key("ArrowDown"))).toBe("next");
     expect(actionFor(DEFAULT_KEYMAP, key("z"))).toBeNull();
+    // Shift counts with named keys only: Shift+Enter saves as pending, Shift+1 ("!") is a character.
+    expect(actionFor(DEFAULT_KEYMAP, key("Enter", { shiftKey: true }))).toBe("pending");
+    expect(chord(key("!", { shiftKey: true }))).toBe("!");
   });
 
   it("rebinding moves a key away from the action that had it", () => {

@@ -8,6 +8,7 @@ import Models from "../views/Models.svelte";
 import Corpora from "../views/Corpora.svelte";
 import ZeroShot from "../views/ZeroShot.svelte";
 import Suspicious from "../views/Suspicious.svelte";
+import Compare from "../views/Compare.svelte";
 import { clearMocks, mockCommands, sendOnChannel } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
@@ -467,5 +468,43 @@ describe("corpus text is never markup", () => {
     await fireEvent.click(document.querySelector("#import-preview")!);
     await waitFor(() => expect(document.querySelector("#preview-table")!.textContent).toContain(HOSTILE));
     expect(document.querySelector("img")).toBeNull();
+  });
+});
+
+describe("Compare drill-down", () => {
+  it("opens a confusion cell's, a bin's and the mistakes' records in Annotate with the filter that selects them", async () => {
+    const estimate = { value: 0.5, low: 0.4, high: 0.6 };
+    const calls = mockCommands({
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [] }),
+      list_runs: () => [RUN, { ...RUN, id: 8 }],
+      evaluate: () => ({
+        run_ids: [7, 8], corpus: "noticias", accepted_annotations: 3, gold: 10, excluded: 0, figures: [],
+        runs: [{
+          run: RUN, multi_label: false, n: 13, accuracy: estimate, macro_f1: estimate, ece: 0.1,
+          labels: ["cultura", "deportes"], confusion: [[5, 2], [0, 6]],
+          reliability: [{ lower: 0.5, upper: 0.6, count: 4, confidence: 0.55, accuracy: 0.5 }],
+          mistakes: [{ row_number: 3, text: "x", reference: ["cultura"], predicted: ["deportes"], confidence: 0.9 }],
+        }],
+      }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss_kappa: null, fleiss_records: 0, disputed: 0 }),
+      browse: () => ({ rows: [], total: 4, next: null }),
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(2));
+    await fireEvent.click(document.querySelectorAll("#cmp-choose input")[1]);
+    await fireEvent.click(document.querySelector("#cmp-score")!);
+    await waitFor(() => expect(document.querySelector("#cmp-drill-7")).toBeTruthy());
+    expect(calls.find((c) => c.cmd === "evaluate")!.args.args).toEqual({ corpus: "noticias", runs: [7] });
+    await waitFor(() => expect(document.querySelector("#cmp-disagreements")!.textContent).toContain("4 records"));
+    await fireEvent.click(document.querySelector("#cmp-drill-7 button[data-cell='cultura|deportes']")!);
+    expect(app.view).toBe("annotate");
+    expect(app.annotateWith).toEqual({
+      corpus: "noticias", sort: "row",
+      filter: { run: 7, predicted_label: "deportes", evaluation: { runs: [7, 8], reference: "cultura", mistakes_of: null } },
+    });
+    await fireEvent.click(document.querySelector("#cmp-drill-7 button[data-bin='0']")!);
+    expect(app.annotateWith!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
+    await fireEvent.click(document.querySelector("#cmp-mistakes-7")!);
+    expect(app.annotateWith).toMatchObject({ sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
   });
 });
