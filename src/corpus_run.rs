@@ -15,10 +15,11 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scan::Scanner;
-use crate::store::{PredictionRow, RunInfo, RunKey, ScanInfo, ScanKey, Store};
+use crate::store::{EmbeddingKey, EmbeddingSetInfo, PredictionRow, RunInfo, RunKey, ScanInfo, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -136,7 +137,7 @@ type PendingFn<'a> = dyn FnMut(&Store, i64, usize) -> Result<Vec<(i64, String)>>
 /// A job's work on one batch of (id, text): compute, then commit in one transaction.
 type ProcessFn<'a> = dyn FnMut(&mut Store, &[(i64, String)]) -> Result<()> + 'a;
 
-/// The loop every corpus job shares (zero-shot runs, scans): records without a result are taken
+/// The loop every corpus job shares (zero-shot runs, scans, embeddings): records without a result are taken
 /// in id order, `batch_size` at a time (`pending(after, size)`), and `process` computes and
 /// commits each batch in one transaction, so a crash loses at most the batch in flight and the
 /// identical job resumes at the same batch boundary. Returns (records done now, cancelled).
@@ -213,6 +214,49 @@ pub fn run_scan(
         store.finish_scan(scan.id)?;
     }
     Ok(ScanSummary { scan: store.scan(scan.id)?, scanned_now, cancelled })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedSummary {
+    pub embeddings: EmbeddingSetInfo,
+    /// Records embedded in this session (0 when the set was already complete).
+    pub embedded_now: u64,
+    pub cancelled: bool,
+}
+
+/// Embeds (or resumes embedding) every record of `corpus` with `model` (see [`crate::embed`]).
+/// The set's identity is (corpus, weights SHA-256, accent setting); the identical call resumes.
+pub fn run_embed(
+    store: &mut Store,
+    model: &Model,
+    corpus: &str,
+    strip_accents: Option<bool>,
+    batch_size: usize,
+    progress: &mut dyn FnMut(RunProgress),
+    cancel: &AtomicBool,
+) -> Result<EmbedSummary> {
+    let embedder = Embedder::new(model);
+    let key =
+        EmbeddingKey { corpus: corpus.to_string(), model: model.name.clone(), weights_sha256: sha256_file(&model.files.weights)?, strip_accents };
+    let set = store.open_embeddings(&key, embedder.dim())?;
+    let (embedded_now, cancelled) = run_job(
+        store,
+        (set.embedded, set.records),
+        batch_size,
+        progress,
+        cancel,
+        &mut |store, after, size| store.pending_embedding_records(set.id, after, size),
+        &mut |store, batch| {
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = embedder.embed(&texts)?;
+            let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|(id, _)| *id).zip(vectors).collect();
+            store.save_embeddings(set.id, &rows)
+        },
+    )?;
+    if !cancelled {
+        store.finish_embeddings(set.id)?;
+    }
+    Ok(EmbedSummary { embeddings: store.embedding_set(set.id)?, embedded_now, cancelled })
 }
 
 /// Names the record behind an input error (e.g. a text the model cannot take).

@@ -5,7 +5,8 @@
 //! - [`model`] reads config.json and the weights and runs the network;
 //! - [`tokenize`] builds the WordPiece tokenizer as transformers does;
 //! - [`inspect`] reports the discriminator's per-token scores, and [`scan`] scores whole records
-//!   (long ones in overlapping windows) with their summaries;
+//!   (long ones in overlapping windows) with their summaries; [`embed`] turns records into
+//!   mean-pooled unit vectors;
 //! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
 //! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
 //!   corpora in, label them with resumable runs, and write them out;
@@ -19,12 +20,14 @@ pub mod agreement;
 mod atomic_file;
 pub mod charts;
 pub mod corpus_run;
+pub mod embed;
 pub mod error;
 pub mod evaluate;
 pub mod export;
 pub mod hub;
 pub mod import;
 pub mod inspect;
+pub mod learn;
 pub mod metrics;
 pub mod model;
 pub mod published;
@@ -32,6 +35,7 @@ pub mod report;
 pub mod scan;
 pub mod store;
 pub mod tokenize;
+pub mod train;
 pub mod zeroshot;
 
 pub use error::{Error, ErrorCode, Result};

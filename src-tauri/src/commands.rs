@@ -272,6 +272,9 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         let info = store.run(run)?;
+        if info.kind != "zeroshot" {
+            return Err(selectra::Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")));
+        }
         let zs = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
         let model_ref = ModelRef { spec: info.key.model.clone(), strip_accents: info.key.strip_accents };
         let model = models.get(&model_ref, Arc::new(selectra::hub::Silent))?;

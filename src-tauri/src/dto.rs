@@ -521,6 +521,8 @@ pub struct RunDto {
     pub id: f64,
     /// The name someone gave the run.
     pub name: Option<String>,
+    /// "zeroshot", or "trained" (a head trained on the corpus's labels).
+    pub kind: String,
     pub corpus: String,
     pub model: String,
     pub labels: Vec<String>,
@@ -538,6 +540,7 @@ impl From<selectra::store::RunInfo> for RunDto {
         Self {
             id: r.id as f64,
             name: r.name,
+            kind: r.kind,
             corpus: r.key.corpus,
             model: r.key.model,
             labels: r.key.labels,

@@ -114,6 +114,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Embed every record of a corpus (the mean of the encoder's last hidden states, unit
+    /// length), with any ELECTRA or BERT checkpoint; the identical command resumes.
+    Embed {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// A model folder or Hub id (discriminator or NLI).
+        #[arg(long)]
+        model: String,
+        /// Override the accent stripping of the model's tokenizer files.
+        #[arg(long, value_name = "true|false")]
+        strip_accents: Option<bool>,
+        /// Records per batch (each batch is committed at once).
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a classifier on the corpus's labels (accepted annotations, else gold) over a model's
+    /// embeddings (embedding what is missing): cross-validated, and stored as a run of kind
+    /// "trained" with every record's scores.
+    Train {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// The model whose embeddings the classifier reads (any ELECTRA or BERT checkpoint).
+        #[arg(long)]
+        model: String,
+        #[arg(long, value_name = "true|false")]
+        strip_accents: Option<bool>,
+        /// Cross-validation folds (stratified).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// The seed of the folds, the learning curve's subsets and the bootstrap intervals.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// The scans in a project, with their ids and progress.
     Scans {
         #[arg(long)]
@@ -594,6 +635,63 @@ fn run(command: Command) -> selectra::Result<()> {
             }
             if summary.cancelled {
                 return Err(selectra::Error::Cancelled);
+            }
+        }
+        Command::Embed { db, corpus, model, strip_accents, batch_size, json } => {
+            let mut store = open_existing(&db)?;
+            store.corpus(&corpus)?;
+            let model = load(&model, strip_accents)?;
+            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
+            let cancel = cancel_on_ctrl_c();
+            let summary = corpus_run::run_embed(&mut store, &model, &corpus, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
+            drop(bar);
+            let e = &summary.embeddings;
+            if json {
+                print_json(&summary);
+            } else if summary.cancelled {
+                out!("cancelled: embedding set {} has {}/{} records; run the same command to resume", e.id, e.embedded, e.records);
+            } else {
+                out!("embedding set {} complete: {} records of {} numbers ({} embedded now)", e.id, e.records, e.dim, summary.embedded_now);
+            }
+            if summary.cancelled {
+                return Err(selectra::Error::Cancelled);
+            }
+        }
+        Command::Train { db, corpus, model, strip_accents, folds, seed, json } => {
+            let mut store = open_existing(&db)?;
+            store.corpus(&corpus)?;
+            let model = load(&model, strip_accents)?;
+            let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
+            let cancel = cancel_on_ctrl_c();
+            let t = selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &mut job_progress(&bar), &cancel)?;
+            drop(bar);
+            let cv = &t.cross_validation;
+            if json {
+                print_json(&serde_json::json!({
+                    "run": t.run.id,
+                    "n_train": t.n_train,
+                    "labels": t.labels,
+                    "cv_accuracy": cv.accuracy.value,
+                    "cv_macro_f1": cv.macro_f1.value,
+                    "cv_accuracy_ci": [cv.accuracy.low, cv.accuracy.high],
+                    "cv_macro_f1_ci": [cv.macro_f1.low, cv.macro_f1.high],
+                    "learning_curve": cv.learning_curve.iter().map(|p| serde_json::json!({"n": p.n, "accuracy": p.accuracy, "macro_f1": p.macro_f1})).collect::<Vec<_>>(),
+                }));
+            } else {
+                out!("run {}: a logistic head on {} labeled records ({} labels), every record scored", t.run.id, t.n_train, t.labels.len());
+                out!(
+                    "{}-fold cross-validation: accuracy {:.3} ({:.3}–{:.3}), macro F1 {:.3} ({:.3}–{:.3})",
+                    cv.folds,
+                    cv.accuracy.value,
+                    cv.accuracy.low,
+                    cv.accuracy.high,
+                    cv.macro_f1.value,
+                    cv.macro_f1.low,
+                    cv.macro_f1.high
+                );
+                for p in &cv.learning_curve {
+                    out!("  {:>6} labels: accuracy {:.3}, macro F1 {:.3}", p.n, p.accuracy, p.macro_f1);
+                }
             }
         }
         Command::Scans { db, corpus, json } => {

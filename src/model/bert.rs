@@ -27,10 +27,15 @@ impl BertClassifier {
         })
     }
 
+    /// The last hidden states, `(batch * seq, hidden)` (the pooler is not applied).
+    pub fn hidden_states(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
+        self.encoder.forward(self.embeddings.forward(input)?, input)
+    }
+
     /// `(batch, num_labels)` logits.
     pub fn forward(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
-        let hidden = self.encoder.forward(self.embeddings.forward(input)?, input)?;
+        let hidden = self.hidden_states(input)?;
         let pooled = self.pooler.forward(&first_token(&hidden, batch, seq)?)?.tanh()?;
         self.classifier.forward(&pooled)
     }

@@ -74,6 +74,11 @@ impl Electra {
         Ok(Self { model: ElectraModel::load(vb.pp("electra"), cfg)?, head })
     }
 
+    /// The last hidden states, `(batch * seq, hidden)`.
+    pub fn hidden_states(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
+        self.model.forward(input)
+    }
+
     /// Discriminator: `(batch, seq)` logits. Classifier: `(batch, num_labels)` logits.
     pub fn forward(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());

@@ -117,6 +117,15 @@ impl Model {
         })
     }
 
+    /// The encoder's last hidden states, `(batch * seq, hidden)`: what transformers' base model
+    /// (`ElectraModel`, `BertModel`) returns as `last_hidden_state`, before any head.
+    pub fn hidden_states(&self, input: &EncoderInput) -> Result<Tensor> {
+        Ok(match &self.network {
+            Network::Electra(m) => m.hidden_states(input)?,
+            Network::Bert(m) => m.hidden_states(input)?,
+        })
+    }
+
     /// Pads encoded inputs to the longest and stacks them into one batch.
     pub fn batch(&self, items: &[&Encoded]) -> Result<EncoderInput> {
         let seq = items.iter().map(|e| e.ids.len()).max().unwrap_or(0);

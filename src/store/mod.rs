@@ -7,6 +7,7 @@
 
 mod annotations;
 mod corpus;
+mod embeddings;
 mod labels;
 mod manage;
 mod query;
@@ -23,6 +24,7 @@ use crate::error::{Error, Result};
 
 pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Status, Undone};
 pub use corpus::{CorpusInfo, NewRecord};
+pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
 pub use labels::{LabelDef, LabelSchema, LABEL_COLOURS};
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
@@ -156,6 +158,24 @@ fn db_error(path: &Path, e: rusqlite::Error) -> Error {
         _ => e.to_string(),
     };
     Error::Database { path: path.to_path_buf(), message }
+}
+
+/// How an accent-stripping override is stored (-1: the model's own setting, 0, 1), so that
+/// UNIQUE constraints see no NULLs.
+fn strip_code(s: Option<bool>) -> i64 {
+    match s {
+        None => -1,
+        Some(false) => 0,
+        Some(true) => 1,
+    }
+}
+
+fn strip_from_code(code: i64) -> Option<bool> {
+    match code {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
 }
 
 /// The current time as an RFC 3339 UTC timestamp, computed by SQLite so no clock crate is needed.

@@ -27,6 +27,8 @@ pub struct RunInfo {
     pub id: i64,
     /// The name someone gave the run, if any.
     pub name: Option<String>,
+    /// "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
+    pub kind: String,
     /// What identifies the run (flattened: the JSON keeps one level).
     #[serde(flatten)]
     pub key: RunKey,
@@ -65,26 +67,19 @@ pub struct ExportRow {
     pub scans: Vec<super::ExportScan>,
 }
 
-fn strip_code(s: Option<bool>) -> i64 {
-    match s {
-        None => -1,
-        Some(false) => 0,
-        Some(true) => 1,
-    }
-}
-
 fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.template, r.multi_label, r.strip_accents, \
      r.created_at, r.finished_at, (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id), \
-     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name";
+     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name, r.kind";
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
         id: row.get(0)?,
         name: row.get(12)?,
+        kind: row.get(13)?,
         key: RunKey {
             corpus: row.get(1)?,
             model: row.get(2)?,
@@ -92,11 +87,7 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
             labels: json_list(&row.get::<_, String>(4)?)?,
             template: row.get(5)?,
             multi_label: row.get::<_, i64>(6)? == 1,
-            strip_accents: match row.get::<_, i64>(7)? {
-                0 => Some(false),
-                1 => Some(true),
-                _ => None,
-            },
+            strip_accents: super::strip_from_code(row.get(7)?),
         },
         created_at: row.get(8)?,
         finished_at: row.get(9)?,
@@ -117,7 +108,7 @@ impl Store {
             tx.query_row(
                 "SELECT id FROM run WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND labels = ?4 \
                  AND template = ?5 AND multi_label = ?6 AND strip_accents = ?7",
-                params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, strip_code(key.strip_accents)],
+                params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, super::strip_code(key.strip_accents)],
                 |r| r.get(0),
             )
             .optional()
@@ -136,7 +127,7 @@ impl Store {
                         labels,
                         key.template,
                         key.multi_label as i64,
-                        strip_code(key.strip_accents),
+                        super::strip_code(key.strip_accents),
                         created
                     ],
                 )
@@ -330,6 +321,50 @@ impl Store {
             row.annotators = rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Marks `run` as trained and keeps its head (JSON), the embedding set it reads and its
+    /// cross-validation (JSON), in one transaction.
+    pub fn save_trained_head(&mut self, run_id: i64, embedding_set: i64, head: &str, n_train: u64, cross_validation: &str) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        tx.execute("UPDATE run SET kind = 'trained' WHERE id = ?1", [run_id]).map_err(err)?;
+        tx.execute(
+            "INSERT INTO trained_head (run_id, embedding_set, head, n_train, cross_validation) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (run_id) DO UPDATE SET head = excluded.head, n_train = excluded.n_train, cross_validation = excluded.cross_validation",
+            params![run_id, embedding_set, head, n_train as i64, cross_validation],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Removes every prediction of a run.
+    pub fn clear_predictions(&mut self, run_id: i64) -> Result<()> {
+        self.conn.execute("DELETE FROM prediction WHERE run_id = ?1", [run_id]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A trained run's head (JSON), or `None` for a zero-shot run.
+    pub fn trained_head(&self, run_id: i64) -> Result<Option<String>> {
+        self.conn.query_row("SELECT head FROM trained_head WHERE run_id = ?1", [run_id], |r| r.get(0)).optional().map_err(|e| self.err(e))
+    }
+
+    /// Each record of `corpus` with a reference label (the accepted annotation's first label,
+    /// else the gold label; discarded records have none), as evaluation decides it.
+    pub fn reference_labels(&self, corpus: &str) -> Result<Vec<(i64, String)>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT x.id, selectra_reference(a.labels, a.status, x.gold, 0) AS reference FROM record x \
+                 LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 AND reference IS NOT NULL ORDER BY x.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([corpus_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 }
 

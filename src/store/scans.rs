@@ -111,14 +111,6 @@ pub struct ExportScan {
     pub tokens: Vec<ScannedToken>,
 }
 
-fn strip_code(s: Option<bool>) -> i64 {
-    match s {
-        None => -1,
-        Some(false) => 0,
-        Some(true) => 1,
-    }
-}
-
 const SCAN_COLUMNS: &str = "s.id, c.name, s.model, s.weights_sha256, s.strip_accents, s.created_at, s.finished_at, \
      (SELECT COUNT(*) FROM scan_result r WHERE r.scan_id = s.id), (SELECT COUNT(*) FROM record x WHERE x.corpus_id = s.corpus_id), s.name";
 
@@ -126,16 +118,7 @@ fn scan_from_row(row: &rusqlite::Row) -> rusqlite::Result<ScanInfo> {
     Ok(ScanInfo {
         id: row.get(0)?,
         name: row.get(9)?,
-        key: ScanKey {
-            corpus: row.get(1)?,
-            model: row.get(2)?,
-            weights_sha256: row.get(3)?,
-            strip_accents: match row.get::<_, i64>(4)? {
-                0 => Some(false),
-                1 => Some(true),
-                _ => None,
-            },
-        },
+        key: ScanKey { corpus: row.get(1)?, model: row.get(2)?, weights_sha256: row.get(3)?, strip_accents: super::strip_from_code(row.get(4)?) },
         created_at: row.get(5)?,
         finished_at: row.get(6)?,
         scanned: row.get::<_, i64>(7)? as u64,
@@ -196,7 +179,7 @@ impl Store {
         let found: Option<i64> = tx
             .query_row(
                 "SELECT id FROM scan WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND strip_accents = ?4",
-                params![corpus_id, key.model, key.weights_sha256, strip_code(key.strip_accents)],
+                params![corpus_id, key.model, key.weights_sha256, super::strip_code(key.strip_accents)],
                 |r| r.get(0),
             )
             .optional()
@@ -207,7 +190,7 @@ impl Store {
                 let created = now(&tx).map_err(err)?;
                 tx.execute(
                     "INSERT INTO scan (corpus_id, model, weights_sha256, strip_accents, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![corpus_id, key.model, key.weights_sha256, strip_code(key.strip_accents), created],
+                    params![corpus_id, key.model, key.weights_sha256, super::strip_code(key.strip_accents), created],
                 )
                 .map_err(err)?;
                 tx.last_insert_rowid()

@@ -208,13 +208,47 @@ ALTER TABLE run ADD COLUMN name TEXT;
 ALTER TABLE scan ADD COLUMN name TEXT;
 "#;
 
+/// Version 6: record embeddings, a corpus job like runs and scans. A set is identified by
+/// (corpus, weights, accent setting): the same weights under another name share it.
+/// `embedding`'s primary key makes a second vector for a record impossible; vectors are
+/// little-endian f32 blobs. Runs gain a kind ('zeroshot', or 'trained': a head trained on the
+/// labels, kept in `trained_head` with its cross-validation).
+const V6: &str = r#"
+CREATE TABLE embedding_set (
+    id             INTEGER PRIMARY KEY,
+    corpus_id      INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    model          TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    strip_accents  INTEGER NOT NULL CHECK (strip_accents IN (-1, 0, 1)),
+    dim            INTEGER NOT NULL,
+    created_at     TEXT NOT NULL,
+    finished_at    TEXT,
+    UNIQUE (corpus_id, weights_sha256, strip_accents)
+);
+CREATE TABLE embedding (
+    set_id    INTEGER NOT NULL REFERENCES embedding_set(id) ON DELETE CASCADE,
+    record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    vector    BLOB NOT NULL,
+    PRIMARY KEY (set_id, record_id)
+) WITHOUT ROWID;
+
+ALTER TABLE run ADD COLUMN kind TEXT NOT NULL DEFAULT 'zeroshot' CHECK (kind IN ('zeroshot', 'trained'));
+CREATE TABLE trained_head (
+    run_id         INTEGER PRIMARY KEY REFERENCES run(id) ON DELETE CASCADE,
+    embedding_set  INTEGER NOT NULL REFERENCES embedding_set(id) ON DELETE CASCADE,
+    head           TEXT NOT NULL,
+    n_train        INTEGER NOT NULL,
+    cross_validation TEXT NOT NULL
+);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    5
+    6
 }
 
 #[cfg(test)]

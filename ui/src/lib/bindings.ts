@@ -128,7 +128,11 @@ export type RunDto = { id: number,
 /**
  * The name someone gave the run.
  */
-name: string | null, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
+name: string | null, 
+/**
+ * "zeroshot", or "trained" (a head trained on the corpus's labels).
+ */
+kind: string, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
 
 export type RunArgs = { corpus: string, model: ModelRef, 
 /**

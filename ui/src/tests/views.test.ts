@@ -39,7 +39,7 @@ function record(id: number, text: string, extra: Partial<RecordDto> = {}): Recor
 }
 
 const RUN: RunDto = {
-  id: 7, name: null, corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
+  id: 7, name: null, kind: "zeroshot", corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
   multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2,
 };
 

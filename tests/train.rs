@@ -1,0 +1,130 @@
+//! `selectra train`: a head on the labels over a model's embeddings, stored as a run that works
+//! wherever runs work, surviving a kill -9 during its embedding job.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+use selectra::import::{import_file, ImportOptions};
+use selectra::store::{Query, Sort, Status, Store};
+use serde_json::Value;
+
+const TOPICS: &[(&str, &[&str])] = &[
+    ("deportes", &["equipo", "partido", "ganó", "fútbol", "jugador"]),
+    ("economía", &["precio", "precios", "mercado", "banco", "empresa"]),
+    ("política", &["gobierno", "elecciones", "ministro", "presidente", "política"]),
+];
+
+/// `n` records of three topics (words of the topic plus common ones); every seventh has no gold.
+fn project(dir: &Path, n: usize) -> std::path::PathBuf {
+    let mut csv = String::from("text,label\n");
+    for i in 0..n {
+        let (topic, words) = TOPICS[i % 3];
+        let text = format!("el {} de la {} y {} en la ciudad", words[i % 5], words[(i / 3) % 5], words[(i / 7) % 5]);
+        csv.push_str(&format!("{text},{}\n", if i % 7 == 6 { "" } else { topic }));
+    }
+    let file = dir.join("c.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.join("p.db");
+    let mut store = Store::open(&db).unwrap();
+    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
+    import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    db
+}
+
+fn selectra(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_trained_head_is_a_run_like_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = project(dir.path(), 140);
+    let model = model_dir("disc-vocab-bin");
+    let (db_s, model_s) = (db.to_str().unwrap(), model.to_str().unwrap());
+    let t = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    assert_eq!(t["n_train"], 120, "records with a gold label");
+    assert_eq!(t["labels"], serde_json::json!(["deportes", "economía", "política"]));
+    for key in ["cv_accuracy", "cv_macro_f1"] {
+        let v = t[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    let curve: Vec<u64> = t["learning_curve"].as_array().unwrap().iter().map(|p| p["n"].as_u64().unwrap()).collect();
+    assert_eq!(curve, [25, 50], "25, 50, … below the 96 examples a training fold holds");
+    let run = t["run"].as_i64().unwrap();
+
+    let store = Store::open(&db).unwrap();
+    let info = store.run(run).unwrap();
+    assert_eq!((info.kind.as_str(), info.predictions, info.records), ("trained", 140, 140));
+    assert!(info.finished_at.is_some());
+    // Uncertainty orders and evaluation work on it as on any run.
+    let page = store.query("c", &Query { run: Some(run), sort: Sort::Margin, limit: 140, ..Default::default() }).unwrap();
+    assert_eq!(page.total, Some(140));
+    assert!(page.rows.windows(2).all(|w| w[0].margin <= w[1].margin));
+    let e = selectra::evaluate::evaluate(&store, "c", &[run], &selectra::metrics::EvalOptions::default()).unwrap();
+    assert_eq!(e.references.gold, 120);
+    drop(store);
+
+    // The same labels train the same head: the same run. One more label is another head.
+    let again = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    assert_eq!(again["run"], t["run"]);
+    let mut store = Store::open(&db).unwrap();
+    let unlabeled = store.record_id("c", 7).unwrap();
+    store.annotate(unlabeled, &["deportes".into()], Status::Accepted, "ana").unwrap();
+    drop(store);
+    let more = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    assert_eq!(more["n_train"], 121);
+    assert_ne!(more["run"], t["run"]);
+}
+
+#[test]
+fn training_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.txt");
+    std::fs::write(&file, "uno\ndos\ntres\n").unwrap();
+    let db = dir.path().join("p.db");
+    let mut store = Store::open(&db).unwrap();
+    import_file(&mut store, &file, &ImportOptions { name: "c".into(), ..Default::default() }, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    drop(store);
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model_dir("disc-vocab-bin").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least two labels"), "{err}");
+}
+
+/// Killed with SIGKILL while embedding, training resumes the embedding job and finishes.
+#[test]
+fn training_killed_while_embedding_finishes_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = project(dir.path(), 1500);
+    let model = model_dir("disc-vocab-bin");
+    let args = ["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--json"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let killed = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        let embedded = Store::open(&db).ok().and_then(|s| s.embedding_sets("c").ok()).and_then(|sets| sets.first().map(|s| s.embedded)).unwrap_or(0);
+        if embedded >= 64 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break true;
+        }
+        std::thread::yield_now();
+    };
+    assert!(killed, "training finished before it could be killed; the test proved nothing");
+    let store = Store::open(&db).unwrap();
+    assert!(store.runs("c").unwrap().is_empty(), "no run before training ends");
+    drop(store);
+    let t = selectra(&args);
+    assert_eq!(t["n_train"].as_u64().unwrap(), 1500 - 1500 / 7);
+    assert_eq!(Store::open(&db).unwrap().run(t["run"].as_i64().unwrap()).unwrap().predictions, 1500);
+}
