@@ -80,13 +80,7 @@ pub fn run_zeroshot(
         strip_accents,
     };
     let run = store.open_run(&key)?;
-    // The logits depend on the weights and on how text is tokenized.
-    let model_key = format!(
-        "{weights_sha256}:strip_accents={}:lowercase={}:max_length={}",
-        model.tokenizer.strips_accents(),
-        model.tokenizer.settings().do_lower_case,
-        model.tokenizer.max_length()
-    );
+    let model_key = nli_model_key(model, &weights_sha256);
     let hypotheses = task.hypotheses();
     let (predicted_now, cancelled) = run_job(
         store,
@@ -130,6 +124,17 @@ pub fn run_zeroshot(
         store.finish_run(run.id)?;
     }
     Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled })
+}
+
+/// The key of a model's cached NLI logits: they depend on the weights and on how text is
+/// tokenized. Runs and the template lab share the cache through it.
+pub fn nli_model_key(model: &Model, weights_sha256: &str) -> String {
+    format!(
+        "{weights_sha256}:strip_accents={}:lowercase={}:max_length={}",
+        model.tokenizer.strips_accents(),
+        model.tokenizer.settings().do_lower_case,
+        model.tokenizer.max_length()
+    )
 }
 
 /// A job's records still to do: up to `size` (id, text) after record id `after`, by id.

@@ -184,6 +184,46 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
     Ok(Evaluation { corpus: corpus.to_string(), references, runs })
 }
 
+/// The metrics a run with these predictions would get from [`evaluate`]: each item is (reference
+/// labels, predicted labels sorted by score, their scores). The template lab scores hypotheses
+/// with it, so its numbers are a run's by construction.
+pub fn score_predictions(
+    labels: &[String],
+    multi_label: bool,
+    items: Vec<(Vec<String>, Vec<String>, Vec<f32>)>,
+    options: &EvalOptions,
+) -> RunMetrics {
+    let run = RunInfo {
+        id: 0,
+        name: None,
+        kind: "zeroshot".into(),
+        key: crate::store::RunKey {
+            corpus: String::new(),
+            model: String::new(),
+            weights_sha256: String::new(),
+            labels: labels.to_vec(),
+            template: String::new(),
+            multi_label,
+            strip_accents: None,
+        },
+        created_at: String::new(),
+        finished_at: None,
+        predictions: 0,
+        records: 0,
+    };
+    let records: Vec<Evaluated> = items
+        .into_iter()
+        .map(|(reference, l, s)| Evaluated {
+            row_number: 0,
+            source_id: None,
+            text: String::new(),
+            reference,
+            predictions: HashMap::from([(0, (l, s))]),
+        })
+        .collect();
+    evaluate_run(run, &records, options).metrics
+}
+
 fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> RunEvaluation {
     // The run's labels first, in its order, then reference labels it cannot predict.
     let mut labels = run.key.labels.clone();

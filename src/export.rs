@@ -36,6 +36,9 @@ impl ExportFormat {
 pub struct ExportOptions {
     /// Write cells exactly as stored, even those a spreadsheet would run as a formula.
     pub raw_csv: bool,
+    /// Add each record's vector of this embedding set (JSONL `"embedding"`, a Parquet list
+    /// column; `null` for a record the set has not reached).
+    pub embeddings: Option<i64>,
 }
 
 /// A cell made safe to open in a spreadsheet: text that starts with `=`, `+`, `-`, `@`, a tab
@@ -77,6 +80,15 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
     let runs = store.runs(corpus)?;
     let scans = store.scans(Some(corpus))?;
+    if let Some(set) = options.embeddings {
+        let info = store.embedding_set(set)?;
+        if info.key.corpus != corpus {
+            return Err(Error::Input(format!("embedding set {set} is of corpus {:?}, not {corpus:?}", info.key.corpus)));
+        }
+        if format == ExportFormat::Csv {
+            return Err(Error::Input("embeddings are exported to JSONL or Parquet, not CSV; choose one of those".into()));
+        }
+    }
     let mut count = 0u64;
     match format {
         ExportFormat::Jsonl => store.for_each_export_row(corpus, &mut |row| {
@@ -95,6 +107,10 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
                 "predictions": predictions,
                 "scans": row.scans,
             });
+            let mut line = line;
+            if let Some(set) = options.embeddings {
+                line["embedding"] = json!(store.embedding(set, row.record_id)?);
+            }
             serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
             count += 1;
@@ -146,7 +162,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
             })?;
             writer.flush().map_err(io)?;
         }
-        ExportFormat::Parquet => count = parquet::write(store, corpus, out)?,
+        ExportFormat::Parquet => count = parquet::write(store, corpus, options.embeddings, out)?,
     }
     Ok(count)
 }
@@ -222,11 +238,13 @@ mod parquet {
         annotation: StructBuilder,
         predictions: ListBuilder<StructBuilder>,
         scans: ListBuilder<StructBuilder>,
+        /// With an embedding set: each record's vector.
+        embedding: Option<ListBuilder<Float32Builder>>,
         rows: usize,
     }
 
     impl Columns {
-        fn new() -> Self {
+        fn new(embeddings: bool) -> Self {
             let annotation =
                 StructBuilder::new(annotation_fields(), vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())]);
             let prediction = StructBuilder::new(
@@ -255,12 +273,13 @@ mod parquet {
                 annotation,
                 predictions: ListBuilder::new(prediction),
                 scans: ListBuilder::new(scan),
+                embedding: embeddings.then(|| ListBuilder::new(Float32Builder::new())),
                 rows: 0,
             }
         }
 
         fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch> {
-            let arrays: Vec<ArrayRef> = vec![
+            let mut arrays: Vec<ArrayRef> = vec![
                 Arc::new(self.id.finish()),
                 Arc::new(self.text.finish()),
                 Arc::new(self.gold.finish()),
@@ -268,6 +287,9 @@ mod parquet {
                 Arc::new(self.predictions.finish()),
                 Arc::new(self.scans.finish()),
             ];
+            if let Some(embedding) = &mut self.embedding {
+                arrays.push(Arc::new(embedding.finish()));
+            }
             self.rows = 0;
             RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::Inference(format!("building a Parquet batch: {e}")))
         }
@@ -280,19 +302,23 @@ mod parquet {
         builder.append(true);
     }
 
-    pub(super) fn write(store: &Store, corpus: &str, out: &mut (dyn Write + Send)) -> Result<u64> {
-        let schema = Arc::new(Schema::new(vec![
+    pub(super) fn write(store: &Store, corpus: &str, embeddings: Option<i64>, out: &mut (dyn Write + Send)) -> Result<u64> {
+        let mut fields = vec![
             Field::new("id", DataType::Utf8, false),
             Field::new("text", DataType::Utf8, false),
             Field::new("gold", DataType::Utf8, true),
             Field::new("annotation", DataType::Struct(annotation_fields()), true),
             Field::new("predictions", list_of(DataType::Struct(prediction_fields())), true),
             Field::new("scans", list_of(DataType::Struct(scan_fields())), true),
-        ]));
+        ];
+        if embeddings.is_some() {
+            fields.push(Field::new("embedding", list_of(DataType::Float32), true));
+        }
+        let schema = Arc::new(Schema::new(fields));
         let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io)?;
-        let mut columns = Columns::new();
+        let mut columns = Columns::new(embeddings.is_some());
         let mut count = 0u64;
         store.for_each_export_row(corpus, &mut |row| {
             match record_id(&row) {
@@ -345,6 +371,15 @@ mod parquet {
                 scans.append(true);
             }
             columns.scans.append(true);
+            if let (Some(set), Some(builder)) = (embeddings, &mut columns.embedding) {
+                match store.embedding(set, row.record_id)? {
+                    Some(vector) => {
+                        builder.values().append_slice(&vector);
+                        builder.append(true);
+                    }
+                    None => builder.append(false),
+                }
+            }
             columns.rows += 1;
             count += 1;
             if columns.rows == ROWS_PER_GROUP {

@@ -34,6 +34,7 @@ pub mod published;
 pub mod report;
 pub mod scan;
 pub mod store;
+pub mod templates;
 pub mod tokenize;
 pub mod train;
 pub mod zeroshot;

@@ -132,3 +132,50 @@ fn an_embedding_job_killed_with_sigkill_resumes() {
     assert_eq!(summary["embeddings"]["embedded"], 3000);
     assert_eq!(summary["embeddings"]["dim"], 32);
 }
+
+/// `selectra export --embeddings M` adds each record's stored vector: JSONL `"embedding"` and a
+/// Parquet list column, bit for bit; CSV is refused, and so is a model never embedded with.
+#[test]
+fn exports_carry_the_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = project(dir.path(), 12);
+    let model = model_dir("disc-vocab-bin");
+    let (db_s, model_s) = (db.to_str().unwrap(), model.to_str().unwrap());
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
+    assert!(run(&["embed", "--db", db_s, "--corpus", "c", "--model", model_s]).status.success());
+    let store = Store::open(&db).unwrap();
+    let set = store.embedding_sets("c").unwrap()[0].id;
+    let stored = store.embeddings(set).unwrap();
+    drop(store);
+    let out = run(&["export", "--db", db_s, "--corpus", "c", "--format", "jsonl", "--embeddings", model_s]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 12);
+    for (line, (_, vector)) in lines.iter().zip(&stored) {
+        let got: Vec<f32> = line["embedding"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        assert_eq!(&got, vector);
+    }
+    let path = dir.path().join("c.parquet");
+    assert!(run(&["export", "--db", db_s, "--corpus", "c", "--format", "parquet", "--embeddings", model_s, "--output", path.to_str().unwrap()])
+        .status
+        .success());
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let mut row = 0;
+    for batch in reader {
+        use arrow_array::{Array, Float32Array, ListArray};
+        let batch = batch.unwrap();
+        let column = batch.column_by_name("embedding").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+        for i in 0..batch.num_rows() {
+            let values = column.value(i);
+            let values = values.as_any().downcast_ref::<Float32Array>().unwrap();
+            assert_eq!(values.values().to_vec(), stored[row].1);
+            row += 1;
+        }
+    }
+    assert_eq!(row, 12);
+    let csv = run(&["export", "--db", db_s, "--corpus", "c", "--format", "csv", "--embeddings", model_s]);
+    assert!(String::from_utf8_lossy(&csv.stderr).contains("not CSV"));
+    let unknown = run(&["export", "--db", db_s, "--corpus", "c", "--format", "jsonl", "--embeddings", "otro"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no embeddings by"));
+}

@@ -321,7 +321,7 @@ pub async fn delete_scan(state: State<'_, AppState>, scan: i64) -> CmdResult<()>
 pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs) -> CmdResult<f64> {
     with_store(&state, move |s| {
         let format = selectra::export::ExportFormat::parse(&args.format)?;
-        let options = selectra::export::ExportOptions { raw_csv: args.raw_csv };
+        let options = selectra::export::ExportOptions { raw_csv: args.raw_csv, embeddings: None };
         Ok(selectra::export::export_to_file(s, &args.corpus, format, &options, std::path::Path::new(&args.path))? as f64)
     })
     .await

@@ -155,6 +155,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The template lab: several hypothesis templates scored on the labeled records (accepted
+    /// annotations, else gold) in one go, best macro F1 first; each number is what a run with
+    /// the template followed by evaluation gives.
+    Templates {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// An NLI model folder or Hub id.
+        #[arg(long)]
+        model: String,
+        /// Comma-separated candidate labels.
+        #[arg(long)]
+        labels: String,
+        /// A hypothesis template ({} is the label); repeat for each one to compare.
+        #[arg(long = "template", required = true)]
+        templates: Vec<String>,
+        #[arg(long)]
+        multi_label: bool,
+        #[arg(long, value_name = "true|false")]
+        strip_accents: Option<bool>,
+        /// Score a seeded random sample of this many labeled records.
+        #[arg(long)]
+        sample: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// The scans in a project, with their ids and progress.
     Scans {
         #[arg(long)]
@@ -202,6 +231,10 @@ enum Command {
         /// formula (starting with =, +, -, @, tab or CR) gets a leading ' (CSV injection).
         #[arg(long)]
         raw_csv: bool,
+        /// Add each record's embedding by this model (as given to `selectra embed`), JSONL or
+        /// Parquet.
+        #[arg(long, value_name = "MODEL")]
+        embeddings: Option<String>,
     },
     /// Annotate records from a stream of JSON lines on stdin, one acknowledgement per line on
     /// stdout once the change is durable. A line is {"row": N, "labels": [..], "status": "accepted"}
@@ -694,6 +727,46 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
+        Command::Templates { db, corpus, model, labels, templates, multi_label, strip_accents, sample, seed, json } => {
+            let labels = ZeroShotTask::parse_labels(&labels);
+            let tasks = templates.iter().map(|t| ZeroShotTask::new(labels.clone(), t, multi_label)).collect::<selectra::Result<Vec<_>>>()?;
+            let mut store = open_existing(&db)?;
+            store.corpus(&corpus)?;
+            let model = load(&model, strip_accents)?;
+            let options = selectra::metrics::EvalOptions { seed, ..Default::default() };
+            let scores = selectra::templates::template_lab(&mut store, &model, &corpus, &tasks, sample, &options)?;
+            if json {
+                print_json(
+                    &scores
+                        .iter()
+                        .map(|s| {
+                            serde_json::json!({
+                                "template": s.template,
+                                "accuracy": s.accuracy.value,
+                                "macro_f1": s.macro_f1.value,
+                                "ci": [s.accuracy.low, s.accuracy.high],
+                                "macro_f1_ci": [s.macro_f1.low, s.macro_f1.high],
+                                "n": s.n,
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            } else {
+                for s in &scores {
+                    out!(
+                        "macro F1 {:.3} ({:.3}–{:.3})  accuracy {:.3} ({:.3}–{:.3})  n={}  {}",
+                        s.macro_f1.value,
+                        s.macro_f1.low,
+                        s.macro_f1.high,
+                        s.accuracy.value,
+                        s.accuracy.low,
+                        s.accuracy.high,
+                        s.n,
+                        s.template
+                    );
+                }
+            }
+        }
         Command::Scans { db, corpus, json } => {
             let scans = Store::open(&db)?.scans(corpus.as_deref())?;
             if json {
@@ -768,10 +841,24 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Export { db, corpus, format, output, raw_csv } => {
+        Command::Export { db, corpus, format, output, raw_csv, embeddings } => {
             let store = Store::open(&db)?;
             let format = ExportFormat::parse(&format)?;
-            let options = ExportOptions { raw_csv };
+            let embeddings = match embeddings {
+                None => None,
+                Some(model) => Some(
+                    store
+                        .embedding_sets(&corpus)?
+                        .into_iter()
+                        .rev()
+                        .find(|s| s.key.model == model)
+                        .ok_or_else(|| {
+                            selectra::Error::Input(format!("corpus {corpus:?} has no embeddings by {model:?}; run selectra embed with it first"))
+                        })?
+                        .id,
+                ),
+            };
+            let options = ExportOptions { raw_csv, embeddings };
             match output {
                 Some(path) => {
                     let n = export::export_to_file(&store, &corpus, format, &options, &path)?;

@@ -153,6 +153,19 @@ impl Store {
         Ok(())
     }
 
+    /// One record's vector in a set, if it has one.
+    pub fn embedding(&self, set_id: i64, record_id: i64) -> Result<Option<Vec<f32>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT v.vector, e.dim FROM embedding v JOIN embedding_set e ON e.id = v.set_id WHERE v.set_id = ?1 AND v.record_id = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_row(params![set_id, record_id], |r| decode_vector(&r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as usize))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every stored vector of a set, by record id.
     pub fn embeddings(&self, set_id: i64) -> Result<Vec<(i64, Vec<f32>)>> {
         let dim = self.embedding_set(set_id)?.dim;

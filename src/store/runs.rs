@@ -192,6 +192,11 @@ impl Store {
         Ok(found)
     }
 
+    /// Stores computed NLI logits in the cache (no predictions), in one transaction.
+    pub fn save_logits(&mut self, model_key: &str, logits: &[((i64, String), Vec<f32>)]) -> Result<()> {
+        self.save_predictions(-1, model_key, logits, &[])
+    }
+
     /// Stores a batch of predictions and the logits computed for them, in one transaction.
     pub fn save_predictions(
         &mut self,

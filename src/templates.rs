@@ -1,0 +1,109 @@
+//! The template lab: several hypothesis templates (or per-label hypothesis sets) scored on the
+//! labeled records in one go. Logits come from the NLI cache runs share (each (record,
+//! hypothesis) is computed once, ever), and the metrics are exactly what a run with the template
+//! followed by evaluation gives (`evaluate::score_predictions`).
+
+use serde::Serialize;
+
+use crate::corpus_run::{nli_model_key, sha256_file};
+use crate::error::{Error, Result};
+use crate::evaluate::{reference, score_predictions, RunMetrics};
+use crate::metrics::{Estimate, EvalOptions};
+use crate::model::Model;
+use crate::store::Store;
+use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateScore {
+    /// The template, or for a task with its own hypotheses its `template_key`.
+    pub template: String,
+    /// Accuracy (subset accuracy for multi-label, without an interval).
+    pub accuracy: Estimate,
+    pub macro_f1: Estimate,
+    /// Labeled records scored.
+    pub n: u64,
+}
+
+/// How many records go through the model at once.
+const BATCH: usize = 16;
+
+/// Scores every task on the records of `corpus` that have a reference label (or a seeded sample
+/// of `sample` of them), best macro-F1 first. All tasks must share labels and multi-label mode.
+pub fn template_lab(
+    store: &mut Store,
+    model: &Model,
+    corpus: &str,
+    tasks: &[ZeroShotTask],
+    sample: Option<usize>,
+    options: &EvalOptions,
+) -> Result<Vec<TemplateScore>> {
+    let Some(first) = tasks.first() else { return Err(Error::Input("give at least one template".into())) };
+    if tasks.iter().any(|t| t.labels != first.labels || t.multi_label != first.multi_label) {
+        return Err(Error::Input("the templates compared must share their labels and multi-label setting".into()));
+    }
+    let classifier = ZeroShotClassifier::new(model)?;
+    let model_key = nli_model_key(model, &sha256_file(&model.files.weights)?);
+    // The labeled records, with their references as evaluation decides them.
+    let mut records: Vec<(i64, String, Vec<String>)> = Vec::new();
+    store.for_each_export_row(corpus, &mut |row| {
+        let annotation = row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s));
+        if let Some((labels, _)) = reference(annotation, row.gold.as_deref(), first.multi_label) {
+            records.push((row.record_id, row.text, labels));
+        }
+        Ok(())
+    })?;
+    if records.is_empty() {
+        return Err(Error::Input(format!(
+            "no record of corpus {corpus:?} has a reference label (an accepted annotation or the gold column); label some records first"
+        )));
+    }
+    if let Some(n) = sample.filter(|&n| n < records.len()) {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
+        records.shuffle(&mut rng);
+        records.truncate(n);
+        records.sort_by_key(|r| r.0);
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let hypotheses = task.hypotheses();
+        let mut items = Vec::with_capacity(records.len());
+        for batch in records.chunks(BATCH) {
+            let ids: Vec<i64> = batch.iter().map(|r| r.0).collect();
+            let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
+            let groups: Vec<(&str, Vec<&str>)> = batch
+                .iter()
+                .map(|(id, text, _)| {
+                    (text.as_str(), hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect())
+                })
+                .collect();
+            let computed = classifier.grouped_logits(&groups)?;
+            let mut new_logits = Vec::new();
+            for ((id, text, truth), ((_, group), rows)) in batch.iter().zip(groups.iter().zip(computed)) {
+                let mut fresh = group.iter().zip(rows);
+                let per_label: Vec<Vec<f32>> = hypotheses
+                    .iter()
+                    .map(|h| match cached.get(&(*id, h.clone())) {
+                        Some(row) => row.clone(),
+                        None => {
+                            let (hypothesis, row) = fresh.next().expect("one computed row per uncached hypothesis");
+                            new_logits.push(((*id, hypothesis.to_string()), row.clone()));
+                            row
+                        }
+                    })
+                    .collect();
+                let result = classifier.scores(text, task, &per_label);
+                items.push((truth.clone(), result.labels, result.scores));
+            }
+            store.save_logits(&model_key, &new_logits)?;
+        }
+        let (accuracy, macro_f1) = match score_predictions(&task.labels, task.multi_label, items, options) {
+            RunMetrics::SingleLabel(m) => (m.accuracy, m.macro_f1),
+            RunMetrics::MultiLabel(m) => (Estimate { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy }, m.macro_f1),
+        };
+        out.push(TemplateScore { template: task.template_key(), accuracy, macro_f1, n: records.len() as u64 });
+    }
+    out.sort_by(|a, b| b.macro_f1.value.total_cmp(&a.macro_f1.value).then(b.accuracy.value.total_cmp(&a.accuracy.value)));
+    Ok(out)
+}
