@@ -3,6 +3,8 @@
 //! hypothesis) is computed once, ever), and the metrics are exactly what a run with the template
 //! followed by evaluation gives (`evaluate::score_predictions`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde::Serialize;
 
 use crate::corpus_run::{nli_model_key, sha256_file};
@@ -29,6 +31,8 @@ const BATCH: usize = 16;
 
 /// Scores every task on the records of `corpus` that have a reference label (or a seeded sample
 /// of `sample` of them), best macro-F1 first. All tasks must share labels and multi-label mode.
+/// `progress(done, total)` counts (task, record) pairs; `cancel` stops at the next batch.
+#[allow(clippy::too_many_arguments)]
 pub fn template_lab(
     store: &mut Store,
     model: &Model,
@@ -36,6 +40,8 @@ pub fn template_lab(
     tasks: &[ZeroShotTask],
     sample: Option<usize>,
     options: &EvalOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
 ) -> Result<Vec<TemplateScore>> {
     let Some(first) = tasks.first() else { return Err(Error::Input("give at least one template".into())) };
     if tasks.iter().any(|t| t.labels != first.labels || t.multi_label != first.multi_label) {
@@ -65,11 +71,17 @@ pub fn template_lab(
         records.truncate(n);
         records.sort_by_key(|r| r.0);
     }
+    let total = (tasks.len() * records.len()) as u64;
+    let mut done = 0u64;
+    progress(done, total);
     let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {
         let hypotheses = task.hypotheses();
         let mut items = Vec::with_capacity(records.len());
         for batch in records.chunks(BATCH) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
             let ids: Vec<i64> = batch.iter().map(|r| r.0).collect();
             let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
             let groups: Vec<(&str, Vec<&str>)> = batch
@@ -97,6 +109,8 @@ pub fn template_lab(
                 items.push((truth.clone(), result.labels, result.scores));
             }
             store.save_logits(&model_key, &new_logits)?;
+            done += batch.len() as u64;
+            progress(done, total);
         }
         let (accuracy, macro_f1) = match score_predictions(&task.labels, task.multi_label, items, options) {
             RunMetrics::SingleLabel(m) => (m.accuracy, m.macro_f1),

@@ -33,6 +33,9 @@ macro_rules! commands {
             rename_scan(scan: i64, name: Option<String>) -> ();
             delete_scan(scan: i64) -> ();
             export_corpus(args: ExportArgs) -> f64;
+            train_head(args: TrainArgs, task: String, onProgress: Channel<TaskProgress>) -> TrainSummaryDto;
+            template_lab(args: TemplateLabArgs, task: String, onProgress: Channel<TaskProgress>) -> Vec<TemplateScoreDto>;
+            use_template(corpus: String, labels: Vec<String>, template: String) -> SchemaViewDto;
             cancel_task(task: String) -> bool;
             label_distribution(run: i64) -> Vec<LabelCount>;
             annotate(args: AnnotateArgs) -> AnnotationEventDto;
@@ -116,7 +119,7 @@ pub fn typescript() -> String {
         SourceDto, FigureDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
         ScanDisagreementDto, ScanComparisonDto, FilterDto, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
-        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto, ReliabilityBinDto, MistakeDto,
+        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\

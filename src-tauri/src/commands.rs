@@ -327,6 +327,78 @@ pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs) -> CmdR
     .await
 }
 
+/// Trains a head on the corpus's labels in the background (embedding what is missing, with
+/// progress and cancel): its scores become a run, the suggestions' source.
+#[tauri::command]
+pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<TrainSummaryDto> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        store.corpus(&args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let summary = selectra::train::train(
+            store,
+            &model,
+            &args.corpus,
+            args.model.strip_accents,
+            args.folds.max(2.0) as usize,
+            args.seed.max(0.0) as u64,
+            progress,
+            cancel,
+        )?;
+        Ok(summary.into())
+    })
+    .await
+}
+
+/// Scores hypothesis templates on the labeled records (progress per record, cancellable).
+#[tauri::command]
+pub async fn template_lab(
+    state: State<'_, AppState>,
+    args: TemplateLabArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<Vec<TemplateScoreDto>> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress.clone(), move |store, _, cancel| {
+        let tasks =
+            args.templates.iter().map(|t| ZeroShotTask::new(args.labels.clone(), t, args.multi_label)).collect::<selectra::Result<Vec<_>>>()?;
+        store.corpus(&args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let mut report = |done: u64, total: u64| {
+            let _ =
+                on_progress.send(TaskProgress { done: done as f64, total: total as f64, message: "template × record pairs".into(), eta_secs: None });
+        };
+        let options = selectra::metrics::EvalOptions::default();
+        let scores = selectra::templates::template_lab(
+            store,
+            &model,
+            &args.corpus,
+            &tasks,
+            args.sample.map(|n| n.max(1.0) as usize),
+            &options,
+            &mut report,
+            cancel,
+        )?;
+        Ok(scores.into_iter().map(Into::into).collect())
+    })
+    .await
+}
+
+/// Makes a template the corpus's hypotheses: every label of its schema gets `template` filled
+/// with its name (labels from `labels` first, when the corpus has no schema yet).
+#[tauri::command]
+pub async fn use_template(state: State<'_, AppState>, corpus: String, labels: Vec<String>, template: String) -> CmdResult<SchemaViewDto> {
+    with_store(&state, move |s| {
+        let mut schema = s.label_schema(&corpus)?;
+        if schema.labels.is_empty() {
+            schema = selectra::store::LabelSchema { guidelines: schema.guidelines, ..selectra::store::LabelSchema::from_names(&labels)? };
+        }
+        let schema = s.set_label_schema(&corpus, schema.with_template(&template)?)?;
+        Ok(SchemaViewDto { schema: schema.into(), suggested: s.labels_in_use(&corpus)? })
+    })
+    .await
+}
+
 /// A corpus job (a run, a scan) on a worker thread with its own connection, so browsing goes on
 /// (WAL): progress goes to the channel, and `cancel_task(task)` stops it at a batch boundary.
 async fn corpus_job<T: Send + 'static>(

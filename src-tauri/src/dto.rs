@@ -1167,3 +1167,77 @@ impl From<selectra::store::ScanComparison> for ScanComparisonDto {
         }
     }
 }
+
+/// Training a head on the corpus's labels over `model`'s embeddings.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct TrainArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    pub folds: f64,
+    pub seed: f64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CurvePointDto {
+    pub n: f64,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TrainSummaryDto {
+    /// The trained run (its scores are the suggestions).
+    pub run: RunDto,
+    pub n_train: f64,
+    pub labels: Vec<String>,
+    pub folds: f64,
+    /// Cross-validated, with bootstrap intervals.
+    pub accuracy: EstimateDto,
+    pub macro_f1: EstimateDto,
+    pub learning_curve: Vec<CurvePointDto>,
+}
+
+impl From<selectra::train::TrainSummary> for TrainSummaryDto {
+    fn from(t: selectra::train::TrainSummary) -> Self {
+        let cv = t.cross_validation;
+        Self {
+            run: t.run.into(),
+            n_train: t.n_train as f64,
+            labels: t.labels,
+            folds: cv.folds as f64,
+            accuracy: cv.accuracy.into(),
+            macro_f1: cv.macro_f1.into(),
+            learning_curve: cv
+                .learning_curve
+                .into_iter()
+                .map(|p| CurvePointDto { n: p.n as f64, accuracy: p.accuracy, macro_f1: p.macro_f1 })
+                .collect(),
+        }
+    }
+}
+
+/// The template lab: these templates over the labeled records of `corpus`.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct TemplateLabArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    pub labels: Vec<String>,
+    pub templates: Vec<String>,
+    pub multi_label: bool,
+    /// Score a seeded sample of this many labeled records.
+    pub sample: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TemplateScoreDto {
+    pub template: String,
+    pub accuracy: EstimateDto,
+    pub macro_f1: EstimateDto,
+    pub n: f64,
+}
+
+impl From<selectra::templates::TemplateScore> for TemplateScoreDto {
+    fn from(t: selectra::templates::TemplateScore) -> Self {
+        Self { template: t.template, accuracy: t.accuracy.into(), macro_f1: t.macro_f1.into(), n: t.n as f64 }
+    }
+}

@@ -422,6 +422,49 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     screenshot(&c, "filters").await;
     bulk(&c).await;
 
+    // Learning: a head trained on the labels (gold and annotations) over the discriminator's
+    // embeddings; its scores become the suggestions, and two more labels retrain it.
+    click(&c, "#an-filter-clear").await;
+    click(&c, "#an-mode-one").await;
+    click(&c, "#an-learning summary").await;
+    fill(&c, "#an-learn-model", &disc).await;
+    click(&c, "#an-learn-train").await;
+    wait_text(&c, "#an-learn-result", "Trained 1 time").await;
+    wait_text(&c, "#an-learn-result", "cross-validated accuracy").await;
+    wait_text(&c, "#an-record", "suggested").await;
+    until("the trained run chosen for suggestions", || async {
+        let value = c.find(Locator::Css("#an-filter-run")).await.ok()?.prop("value").await.ok()??;
+        (value == "2").then_some(())
+    })
+    .await;
+    bounded("show the learning panel", c.execute("window.scrollTo(0, 0)", vec![])).await.expect("scroll");
+    screenshot(&c, "learning").await;
+    fill(&c, "#an-learn-every", "2").await;
+    for _ in 0..2 {
+        keys(&c, &format!("1{ENTER}")).await;
+    }
+    wait_text(&c, "#an-learn-result", "Trained 2 times").await;
+    until("the retrained head's run", || async {
+        let value = c.find(Locator::Css("#an-filter-run")).await.ok()?.prop("value").await.ok()??;
+        (value == "3").then_some(())
+    })
+    .await;
+
+    // The template lab scores templates on the labeled records, and the best becomes the
+    // corpus's hypotheses.
+    view(&c, "zeroshot").await;
+    click(&c, "#zs-use-schema").await;
+    click(&c, "#zs-lab-run").await;
+    until("three scored templates", || async {
+        let rows = texts(&c, "#zs-lab-scores tbody tr").await;
+        (rows.len() == 3).then_some(())
+    })
+    .await;
+    bounded("show the lab", c.execute("document.querySelector('#zs-lab').scrollIntoView()", vec![])).await.expect("scroll");
+    screenshot(&c, "templates").await;
+    click(&c, "#zs-lab-scores tbody tr:first-child button[data-template]").await;
+    wait_text(&c, "#zs-lab-used", "is now the hypothesis").await;
+
     // Compare: the published table, and the run scored against the five labels.
     view(&c, "compare").await;
     wait_text(&c, "#published-table", "SELECTRA small").await;
@@ -443,7 +486,8 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let c = harness.launch().await;
     view(&c, "annotate").await;
     wait_text(&c, "#an-progress", &format!("{} of 32 annotated", 5 + matching)).await;
-    wait_text(&c, "#an-state", "accepted: deportes").await;
+    // The first record, relabeled with key 1 while the head was learning.
+    wait_text(&c, "#an-state", "accepted: cultura").await;
     bounded("close the app", c.close()).await.expect("close the app");
     assert!(harness.data.path().join("xdg/studio.selectra.desktop/project.sqlite").is_file(), "the default project lives in the app's data folder");
 }

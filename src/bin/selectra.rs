@@ -734,7 +734,19 @@ fn run(command: Command) -> selectra::Result<()> {
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let options = selectra::metrics::EvalOptions { seed, ..Default::default() };
-            let scores = selectra::templates::template_lab(&mut store, &model, &corpus, &tasks, sample, &options)?;
+            let bar = TaskBar::new("{bar:30} {pos}/{len} (template, record) pairs");
+            let cancel = cancel_on_ctrl_c();
+            let scores = selectra::templates::template_lab(
+                &mut store,
+                &model,
+                &corpus,
+                &tasks,
+                sample,
+                &options,
+                &mut |done, total| bar.update(done, total, ""),
+                &cancel,
+            )?;
+            drop(bar);
             if json {
                 print_json(
                     &scores

@@ -68,6 +68,14 @@ impl LabelSchema {
         ZeroShotTask::new(self.names(), template, multi_label)?.with_hypotheses(self.hypotheses(template)?)
     }
 
+    /// The schema with every label's hypothesis set from `template` (the template lab's choice).
+    pub fn with_template(mut self, template: &str) -> Result<Self> {
+        for label in &mut self.labels {
+            label.hypothesis = Some(format_template(template, &label.name)?);
+        }
+        Ok(self)
+    }
+
     /// Checks the schema and fills the defaults: names trimmed, unique and non-empty; keys one
     /// character each and unique (the first nine labels without a key get 1–9 where free);
     /// colours `#rrggbb` (defaults by position); hypotheses non-empty when given.

@@ -380,6 +380,28 @@ export type ReliabilityBinDto = { lower: number, upper: number, count: number, c
 
 export type MistakeDto = { row_number: number, text: string, reference: Array<string>, predicted: Array<string>, confidence: number, };
 
+export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, };
+
+export type CurvePointDto = { n: number, accuracy: number, macro_f1: number, };
+
+export type TrainSummaryDto = { 
+/**
+ * The trained run (its scores are the suggestions).
+ */
+run: RunDto, n_train: number, labels: Array<string>, folds: number, 
+/**
+ * Cross-validated, with bootstrap intervals.
+ */
+accuracy: EstimateDto, macro_f1: EstimateDto, learning_curve: Array<CurvePointDto>, };
+
+export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
+/**
+ * Score a seeded sample of this many labeled records.
+ */
+sample: number | null, };
+
+export type TemplateScoreDto = { template: string, accuracy: EstimateDto, macro_f1: EstimateDto, n: number, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
@@ -403,6 +425,9 @@ export type Commands = {
   rename_scan: { args: { scan: number; name: string | null }; result: null };
   delete_scan: { args: { scan: number }; result: null };
   export_corpus: { args: { args: ExportArgs }; result: number };
+  train_head: { args: { args: TrainArgs; task: string; onProgress: Channel<TaskProgress> }; result: TrainSummaryDto };
+  template_lab: { args: { args: TemplateLabArgs; task: string; onProgress: Channel<TaskProgress> }; result: Array<TemplateScoreDto> };
+  use_template: { args: { corpus: string; labels: Array<string>; template: string }; result: SchemaViewDto };
   cancel_task: { args: { task: string }; result: boolean };
   label_distribution: { args: { run: number }; result: Array<LabelCount> };
   annotate: { args: { args: AnnotateArgs }; result: AnnotationEventDto };

@@ -46,6 +46,7 @@ const RUN: RunDto = {
 beforeEach(() => {
   app.corpora = [{ name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
   app.models = [];
+  app.annotateWith = null;
   localStorage.clear();
 });
 
@@ -506,5 +507,50 @@ describe("Compare drill-down", () => {
     expect(app.annotateWith!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
     await fireEvent.click(document.querySelector("#cmp-mistakes-7")!);
     expect(app.annotateWith).toMatchObject({ sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
+  });
+});
+
+describe("Annotate learns", () => {
+  it("retrains in the background after N labels and takes the new head's suggestions", async () => {
+    const trained = { ...RUN, id: 9, kind: "trained", model: "disc + logistic head" };
+    let runs = [RUN];
+    const estimate = { value: 0.8, low: 0.7, high: 0.9 };
+    const calls = mockCommands({
+      list_runs: () => runs,
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => runs.length > 1
+        ? [{ run_id: 9, model: "head", labels: ["economía", "cultura", "deportes"], scores: [0.8, 0.1, 0.1], suggested: ["economía"] }]
+        : [],
+      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      train_head: () => {
+        runs = [RUN, trained];
+        return { run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, accuracy: estimate, macro_f1: estimate,
+          learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }] };
+      },
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.input(document.querySelector("#an-learn-model")!, { target: { value: "disc" } });
+    await fireEvent.input(document.querySelector("#an-learn-every")!, { target: { value: "1" } });
+    const panel = document.querySelector("#an-record")!;
+    // No head yet: labels alone do not start training (the user chooses the model first).
+    await fireEvent.keyDown(panel, { key: "1" });
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate")).toBe(true));
+    expect(calls.some((c) => c.cmd === "train_head")).toBe(false);
+    await fireEvent.click(document.querySelector("#an-learn-train")!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "train_head")).toHaveLength(1));
+    expect((calls.find((c) => c.cmd === "train_head")!.args.args as { model: { spec: string } }).model.spec).toBe("disc");
+    await waitFor(() => expect(document.querySelector("#an-learn-result")!.textContent).toContain("Run 9"));
+    expect(document.querySelectorAll("#an-learn-curve tbody tr")).toHaveLength(2);
+    // The head's suggestion is pre-selected on the record being labeled.
+    await waitFor(() => expect(document.querySelector(".labels button.picked")?.getAttribute("data-label")).toBe("economía"));
+    expect(document.querySelector("#an-enter-saves")!.textContent).toContain("the model's suggestion");
+    // Now every new label (every = 1) retrains in the background.
+    await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "Enter" });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "train_head")).toHaveLength(2));
+    await waitFor(() => expect(document.querySelector("#an-learn-result")!.textContent).toContain("Trained 2 times"));
   });
 });
