@@ -22,7 +22,7 @@ const MAX_ITERATIONS: u64 = 2000;
 
 /// A trained head: one row of weights and one intercept per label. For two labels the first row
 /// is zero and the second holds the binary model, so `softmax(W·x + b)` is its sigmoid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Head {
     pub labels: Vec<String>,
     pub weights: Vec<Vec<f64>>,

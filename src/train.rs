@@ -103,3 +103,48 @@ pub fn train(
     }
     Ok(TrainSummary { run: store.run(run.id)?, embedding_set: set.id, n_train: x.len(), labels, cross_validation: cv })
 }
+
+/// Writes a trained run's head for use outside Selectra Studio: `head.safetensors` (tensors
+/// `weight`, labels × dim, and `bias`, labels; f32: `softmax(weight · x + bias)` on a record's
+/// embedding gives its scores) and `head.json` (the labels in row order, the base model and its
+/// weights' SHA-256, the accent setting, the embedding recipe, the objective and the
+/// cross-validation). Each file appears complete or not at all. Returns the two paths.
+pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let run = store.run(run_id)?;
+    let Some(head_json) = store.trained_head(run_id)? else {
+        return Err(Error::Input(format!("run {run_id} is a zero-shot run; only a trained run has a head to export")));
+    };
+    let head: Head = serde_json::from_str(&head_json).map_err(|e| Error::Database {
+        path: store.path().to_path_buf(),
+        message: format!("the stored head of run {run_id} cannot be read ({e}); the project file is damaged"),
+    })?;
+    let (n_train, cross_validation) = store.trained_head_facts(run_id)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let (k, d) = (head.weights.len(), head.weights.first().map_or(0, Vec::len));
+    let weight: Vec<u8> = head.weights.iter().flatten().flat_map(|w| (*w as f32).to_le_bytes()).collect();
+    let bias: Vec<u8> = head.intercepts.iter().flat_map(|b| (*b as f32).to_le_bytes()).collect();
+    let tensors = [
+        ("weight", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![k, d], &weight).map_err(|e| Error::Inference(e.to_string()))?),
+        ("bias", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![k], &bias).map_err(|e| Error::Inference(e.to_string()))?),
+    ];
+    let bytes = safetensors::serialize(tensors, None).map_err(|e| Error::Inference(format!("writing the head: {e}")))?;
+    let weights_path = dir.join("head.safetensors");
+    crate::atomic_file::write(&weights_path, &bytes)?;
+    let base_model = run.key.model.strip_suffix(" + logistic head").unwrap_or(&run.key.model).to_string();
+    let description = serde_json::json!({
+        "labels": head.labels,
+        "base_model": base_model,
+        "base_weights_sha256": run.key.weights_sha256,
+        "strip_accents": run.key.strip_accents,
+        "embedding": "mean of the base model's last hidden states over the record's tokens (attention mask applied, special tokens included, texts cut at the model's maximum length), L2-normalized",
+        "dim": d,
+        "objective": "logistic regression, L2 penalty with C = 1 (scikit-learn's LogisticRegression() default); multinomial for 3+ labels, binary for 2",
+        "scores": "softmax(weight · embedding + bias), one per label in the order of labels",
+        "n_train": n_train,
+        "cross_validation": serde_json::from_str::<serde_json::Value>(&cross_validation).unwrap_or(serde_json::Value::Null),
+        "run": run_id,
+    });
+    let json_path = dir.join("head.json");
+    crate::atomic_file::write(&json_path, serde_json::to_string_pretty(&description).expect("plain data serializes").as_bytes())?;
+    Ok((weights_path, json_path))
+}

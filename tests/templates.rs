@@ -60,6 +60,34 @@ fn the_template_lab_agrees_with_run_and_evaluate() {
         same("interval low", &entry["ci"][0], m.accuracy.low);
         same("interval high", &entry["ci"][1], m.accuracy.high);
     }
+    // Per-label hypothesis sets are candidates too; the set equal to a template scores as it does.
+    let same_as_first = "Este ejemplo es cultura.|Este ejemplo es deportes.|Este ejemplo es economía.|Este ejemplo es política.";
+    let own = "Habla de arte.|Habla de deporte.|Habla de dinero.|Habla de gobierno.";
+    let sets = selectra(&[
+        "templates",
+        "--db",
+        db_s,
+        "--corpus",
+        "n",
+        "--model",
+        model_s,
+        "--labels",
+        LABELS,
+        "--template",
+        "Este ejemplo es {}.",
+        "--hypotheses",
+        same_as_first,
+        "--hypotheses",
+        own,
+        "--json",
+    ]);
+    let sets = sets.as_array().unwrap();
+    assert_eq!(sets.len(), 3);
+    let by_template = |t: &str| sets.iter().filter(|e| e["template"] == t).map(|e| e["macro_f1"].as_f64().unwrap()).collect::<Vec<_>>();
+    let plain = by_template("Este ejemplo es {}.");
+    assert_eq!(plain.len(), 2, "a set equal to the template's hypotheses is that template");
+    assert_eq!(plain[0], plain[1]);
+    assert_eq!(by_template(r#"hypotheses: ["Habla de arte.","Habla de deporte.","Habla de dinero.","Habla de gobierno."]"#).len(), 1);
     let bad = Command::new(env!("CARGO_BIN_EXE_selectra"))
         .args(["templates", "--db", db_s, "--corpus", "n", "--model", model_s, "--labels", LABELS, "--template", "sin campo"])
         .output()

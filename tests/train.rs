@@ -68,6 +68,42 @@ fn a_trained_head_is_a_run_like_any_other() {
     assert!(page.rows.windows(2).all(|w| w[0].margin <= w[1].margin));
     let e = selectra::evaluate::evaluate(&store, "c", &[run], &selectra::metrics::EvalOptions::default()).unwrap();
     assert_eq!(e.references.gold, 120);
+
+    // The exported head, applied to the stored embeddings by hand, gives the run's scores.
+    let out_dir = dir.path().join("head");
+    let status = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["export-head", "--db", db_s, "--run", &run.to_string(), "--output", out_dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(out_dir.join("head.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let floats = |name: &str| -> (Vec<usize>, Vec<f32>) {
+        let t = tensors.tensor(name).unwrap();
+        (t.shape().to_vec(), t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    };
+    let (wshape, weight) = floats("weight");
+    let (bshape, bias) = floats("bias");
+    assert_eq!((wshape, bshape), (vec![3, 32], vec![3]));
+    let description: Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("head.json")).unwrap()).unwrap();
+    let labels: Vec<String> = description["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    assert_eq!(description["n_train"], 120);
+    let set = store.embedding_sets("c").unwrap()[0].id;
+    for (record, vector) in store.embeddings(set).unwrap().into_iter().take(10) {
+        let logits: Vec<f64> =
+            (0..3).map(|k| f64::from(bias[k]) + (0..32).map(|j| f64::from(weight[k * 32 + j]) * f64::from(vector[j])).sum::<f64>()).collect();
+        let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = logits.iter().map(|l| (l - max).exp()).sum();
+        let stored = store.record_predictions(record).unwrap().into_iter().find(|p| p.run_id == run).unwrap();
+        for (label, score) in stored.labels.iter().zip(&stored.scores) {
+            let k = labels.iter().position(|l| l == label).unwrap();
+            let by_hand = (logits[k] - max).exp() / sum;
+            assert!((by_hand - f64::from(*score)).abs() < 1e-5, "record {record}, {label}: {by_hand} vs {score}");
+        }
+    }
+    let zero_shot =
+        Command::new(env!("CARGO_BIN_EXE_selectra")).args(["export-head", "--db", db_s, "--run", "999", "--output", "x"]).output().unwrap();
+    assert!(!zero_shot.status.success());
     drop(store);
 
     // The same labels train the same head: the same run. One more label is another head.

@@ -360,9 +360,12 @@ pub async fn template_lab(
 ) -> CmdResult<Vec<TemplateScoreDto>> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress.clone(), move |store, _, cancel| {
-        let tasks =
+        let mut tasks =
             args.templates.iter().map(|t| ZeroShotTask::new(args.labels.clone(), t, args.multi_label)).collect::<selectra::Result<Vec<_>>>()?;
         store.corpus(&args.corpus)?;
+        if args.with_schema {
+            tasks.push(store.label_schema(&args.corpus)?.task(selectra::zeroshot::DEFAULT_TEMPLATE, args.multi_label)?);
+        }
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
         let mut report = |done: u64, total: u64| {
             let _ =

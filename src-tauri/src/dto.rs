@@ -1224,6 +1224,8 @@ pub struct TemplateLabArgs {
     pub labels: Vec<String>,
     pub templates: Vec<String>,
     pub multi_label: bool,
+    /// Also score the corpus's label schema with its own hypotheses (labels as the schema has them).
+    pub with_schema: bool,
     /// Score a seeded sample of this many labeled records.
     pub sample: Option<f64>,
 }

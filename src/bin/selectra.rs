@@ -170,8 +170,15 @@ enum Command {
         #[arg(long)]
         labels: String,
         /// A hypothesis template ({} is the label); repeat for each one to compare.
-        #[arg(long = "template", required = true)]
+        #[arg(long = "template", required_unless_present_any = ["hypothesis_sets", "schema"])]
         templates: Vec<String>,
+        /// A set of per-label hypotheses, one per label in --labels order, separated by |;
+        /// repeatable.
+        #[arg(long = "hypotheses", value_name = "H1|H2|...")]
+        hypothesis_sets: Vec<String>,
+        /// Also score the corpus's label schema's own hypotheses (see `schema`).
+        #[arg(long)]
+        schema: bool,
         #[arg(long)]
         multi_label: bool,
         #[arg(long, value_name = "true|false")]
@@ -183,6 +190,18 @@ enum Command {
         seed: u64,
         #[arg(long)]
         json: bool,
+    },
+    /// Write a trained run's head for use elsewhere: head.safetensors (weight, bias) and
+    /// head.json (labels, base model, embedding recipe, cross-validation).
+    ExportHead {
+        #[arg(long)]
+        db: PathBuf,
+        /// The trained run (see `train`).
+        #[arg(long)]
+        run: i64,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        output: PathBuf,
     },
     /// The scans in a project, with their ids and progress.
     Scans {
@@ -727,11 +746,18 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Templates { db, corpus, model, labels, templates, multi_label, strip_accents, sample, seed, json } => {
+        Command::Templates { db, corpus, model, labels, templates, hypothesis_sets, schema, multi_label, strip_accents, sample, seed, json } => {
             let labels = ZeroShotTask::parse_labels(&labels);
-            let tasks = templates.iter().map(|t| ZeroShotTask::new(labels.clone(), t, multi_label)).collect::<selectra::Result<Vec<_>>>()?;
+            let mut tasks = templates.iter().map(|t| ZeroShotTask::new(labels.clone(), t, multi_label)).collect::<selectra::Result<Vec<_>>>()?;
+            for set in &hypothesis_sets {
+                let hypotheses = set.split('|').map(|h| h.trim().to_string()).collect();
+                tasks.push(ZeroShotTask::new(labels.clone(), DEFAULT_TEMPLATE, multi_label)?.with_hypotheses(hypotheses)?);
+            }
             let mut store = open_existing(&db)?;
             store.corpus(&corpus)?;
+            if schema {
+                tasks.push(store.label_schema(&corpus)?.task(DEFAULT_TEMPLATE, multi_label)?);
+            }
             let model = load(&model, strip_accents)?;
             let options = selectra::metrics::EvalOptions { seed, ..Default::default() };
             let bar = TaskBar::new("{bar:30} {pos}/{len} (template, record) pairs");
@@ -778,6 +804,11 @@ fn run(command: Command) -> selectra::Result<()> {
                     );
                 }
             }
+        }
+        Command::ExportHead { db, run, output } => {
+            let store = open_existing(&db)?;
+            let (weights, json) = selectra::train::export_head(&store, run, &output)?;
+            out!("wrote {} and {}", weights.display(), json.display());
         }
         Command::Scans { db, corpus, json } => {
             let scans = Store::open(&db)?.scans(corpus.as_deref())?;

@@ -357,6 +357,17 @@ impl Store {
         self.conn.query_row("SELECT head FROM trained_head WHERE run_id = ?1", [run_id], |r| r.get(0)).optional().map_err(|e| self.err(e))
     }
 
+    /// A trained run's (records trained on, cross-validation JSON).
+    pub fn trained_head_facts(&self, run_id: i64) -> Result<(u64, String)> {
+        self.conn
+            .query_row("SELECT n_train, cross_validation FROM trained_head WHERE run_id = ?1", [run_id], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::Input(format!("run {run_id} has no trained head")))
+    }
+
     /// Each record of `corpus` with a reference label (the accepted annotation's first label,
     /// else the gold label; discarded records have none), as evaluation decides it.
     pub fn reference_labels(&self, corpus: &str) -> Result<Vec<(i64, String)>> {

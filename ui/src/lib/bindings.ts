@@ -396,6 +396,10 @@ accuracy: EstimateDto, macro_f1: EstimateDto, learning_curve: Array<CurvePointDt
 
 export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
 /**
+ * Also score the corpus's label schema with its own hypotheses (labels as the schema has them).
+ */
+with_schema: boolean, 
+/**
  * Score a seeded sample of this many labeled records.
  */
 sample: number | null, };
