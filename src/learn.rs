@@ -20,14 +20,59 @@ pub const C: f64 = 1.0;
 const GRADIENT_TOLERANCE: f64 = 1e-7;
 const MAX_ITERATIONS: u64 = 2000;
 
-/// A trained head: one row of weights and one intercept per label. For two labels the first row
-/// is zero and the second holds the binary model, so `softmax(W·x + b)` is its sigmoid.
+/// A trained head: one row of weights and one intercept per label. Single-label: scores are
+/// `softmax(W·x + b)` (for two labels the first row is zero and the second holds the binary
+/// model, so this is its sigmoid). Multi-label (one-vs-rest): each label's score is
+/// `sigmoid(w·x + b)` of its own binary model.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Head {
     pub labels: Vec<String>,
     pub weights: Vec<Vec<f64>>,
     pub intercepts: Vec<f64>,
+    #[serde(default)]
+    pub multi_label: bool,
 }
+
+/// What a head learns from: each example's label, or (multi-label) each example's label set as
+/// one flag per label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    Single(Vec<usize>),
+    Multi(Vec<Vec<bool>>),
+}
+
+impl Targets {
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Single(y) => y.len(),
+            Targets::Multi(y) => y.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn subset(&self, keep: &[usize]) -> Targets {
+        match self {
+            Targets::Single(y) => Targets::Single(keep.iter().map(|&i| y[i]).collect()),
+            Targets::Multi(y) => Targets::Multi(keep.iter().map(|&i| y[i].clone()).collect()),
+        }
+    }
+
+    /// The label folds and subsets are stratified by: the label, or a set's first label (the
+    /// label count for an empty set).
+    fn strata(&self) -> Vec<usize> {
+        match self {
+            Targets::Single(y) => y.clone(),
+            Targets::Multi(y) => y.iter().map(|set| set.iter().position(|&b| b).unwrap_or(set.len())).collect(),
+        }
+    }
+}
+
+/// A one-vs-rest label that is on (or off) for every training example gets this logit: its
+/// score is then 1 (or 0) to within 1e-21, as scikit-learn's constant predictor gives.
+const CONSTANT_LOGIT: f64 = 50.0;
 
 impl Head {
     /// Fits on `x` (one vector per record) and `y` (indexes into `labels`). Labels without any
@@ -49,7 +94,8 @@ impl Head {
         let mut intercepts = vec![f64::NEG_INFINITY; k];
         let solver_error = |e: linfa_logistic::error::Error| Error::Input(format!("the classifier could not be trained: {e}"));
         if present.len() == 2 {
-            // Binary: the larger class index is the positive one (linfa's convention).
+            // Binary: the parameters are the logit of the class linfa calls positive (in 0.8.1 the
+            // first one met, so it is asked, not assumed).
             let targets = Array1::from_iter(y.iter().copied());
             let fitted = LogisticRegression::default()
                 .alpha(1.0 / C)
@@ -57,7 +103,8 @@ impl Head {
                 .max_iterations(MAX_ITERATIONS)
                 .fit(&Dataset::new(features, targets))
                 .map_err(solver_error)?;
-            let (neg, pos) = (present[0], present[1]);
+            let pos = fitted.labels().pos.class;
+            let neg = if pos == present[0] { present[1] } else { present[0] };
             weights[pos] = fitted.params().to_vec();
             intercepts[pos] = fitted.intercept();
             intercepts[neg] = 0.0;
@@ -76,13 +123,56 @@ impl Head {
                 intercepts[class] = intercept[col];
             }
         }
-        Ok(Self { labels: labels.to_vec(), weights, intercepts })
+        Ok(Self { labels: labels.to_vec(), weights, intercepts, multi_label: false })
+    }
+
+    /// One-vs-rest: an independent binary model per label (scikit-learn's
+    /// `OneVsRestClassifier(LogisticRegression())`).
+    pub fn fit_one_vs_rest(x: &[Vec<f32>], y: &[Vec<bool>], labels: &[String]) -> Result<Self> {
+        let k = labels.len();
+        let d = x.first().map_or(0, Vec::len);
+        if x.iter().any(|v| v.len() != d) || y.iter().any(|set| set.len() != k) || x.len() != y.len() {
+            return Err(Error::Input("training vectors and labels do not line up".into()));
+        }
+        let features = Array2::from_shape_fn((x.len(), d), |(i, j)| f64::from(x[i][j]));
+        let mut weights = vec![vec![0.0; d]; k];
+        let mut intercepts = vec![0.0; k];
+        for j in 0..k {
+            let on = y.iter().filter(|set| set[j]).count();
+            if on == 0 || on == y.len() {
+                intercepts[j] = if on == 0 { -CONSTANT_LOGIT } else { CONSTANT_LOGIT };
+                continue;
+            }
+            let targets = Array1::from_iter(y.iter().map(|set| usize::from(set[j])));
+            let fitted = LogisticRegression::default()
+                .alpha(1.0 / C)
+                .gradient_tolerance(GRADIENT_TOLERANCE)
+                .max_iterations(MAX_ITERATIONS)
+                .fit(&Dataset::new(features.clone(), targets))
+                .map_err(|e| Error::Input(format!("the classifier could not be trained: {e}")))?;
+            // The logit of "on": linfa's positive class may be either (see `fit`).
+            let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+            weights[j] = fitted.params().iter().map(|w| sign * w).collect();
+            intercepts[j] = sign * fitted.intercept();
+        }
+        Ok(Self { labels: labels.to_vec(), weights, intercepts, multi_label: true })
+    }
+
+    /// Fits on either kind of targets.
+    pub fn fit_targets(x: &[Vec<f32>], y: &Targets, labels: &[String]) -> Result<Self> {
+        match y {
+            Targets::Single(y) => Self::fit(x, y, labels),
+            Targets::Multi(y) => Self::fit_one_vs_rest(x, y, labels),
+        }
     }
 
     /// Every label's probability for one vector.
     pub fn predict(&self, x: &[f32]) -> Vec<f64> {
         let logits: Vec<f64> =
             self.weights.iter().zip(&self.intercepts).map(|(w, b)| b + w.iter().zip(x).map(|(w, v)| w * f64::from(*v)).sum::<f64>()).collect();
+        if self.multi_label {
+            return logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
+        }
         let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let exp: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
         let sum: f64 = exp.iter().sum();
@@ -125,12 +215,12 @@ pub fn stratified_order(y: &[usize], seed: u64) -> Vec<usize> {
 }
 
 /// Out-of-fold probabilities: each example predicted by the head trained on the other folds.
-pub fn cross_val_predict(x: &[Vec<f32>], y: &[usize], labels: &[String], fold: &[usize]) -> Result<Vec<Vec<f64>>> {
+pub fn cross_val_predict(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[usize]) -> Result<Vec<Vec<f64>>> {
     let folds = fold.iter().max().map_or(0, |m| m + 1);
     let mut out = vec![Vec::new(); x.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..x.len()).filter(|&i| fold[i] != f).collect();
-        let head = Head::fit(&train.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &train.iter().map(|&i| y[i]).collect::<Vec<_>>(), labels)?;
+        let head = Head::fit_targets(&train.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&train), labels)?;
         for i in (0..x.len()).filter(|&i| fold[i] == f) {
             out[i] = head.predict(&x[i]);
         }
@@ -156,6 +246,9 @@ pub struct CrossValidation {
     /// Each fold's held-out examples predicted by heads trained on 25, 50, 100, 200, … of the
     /// other folds' examples (a seeded, stratified subset), pooled.
     pub learning_curve: Vec<CurvePoint>,
+    /// Each example's out-of-fold probabilities (what the numbers above are computed from).
+    #[serde(skip)]
+    pub out_of_fold: Vec<Vec<f64>>,
 }
 
 fn argmax(p: &[f64]) -> usize {
@@ -164,18 +257,18 @@ fn argmax(p: &[f64]) -> usize {
 
 /// Each fold's held-out examples predicted by a head trained on a stratified subset of `n` of the
 /// other folds' examples; `None` when some subset has fewer than two labels.
-fn heads_on_subsets(x: &[Vec<f32>], y: &[usize], labels: &[String], fold: &[usize], n: usize, seed: u64) -> Result<Option<Vec<Vec<f64>>>> {
+fn heads_on_subsets(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[usize], n: usize, seed: u64) -> Result<Option<Vec<Vec<f64>>>> {
     let folds = fold.iter().max().map_or(0, |m| m + 1);
+    let strata = y.strata();
     let mut pooled = vec![Vec::new(); x.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..x.len()).filter(|&i| fold[i] != f).collect();
-        let order = stratified_order(&train.iter().map(|&i| y[i]).collect::<Vec<_>>(), seed.wrapping_add(n as u64));
+        let order = stratified_order(&train.iter().map(|&i| strata[i]).collect::<Vec<_>>(), seed.wrapping_add(n as u64));
         let subset: Vec<usize> = order.into_iter().take(n).map(|j| train[j]).collect();
-        let sub_y: Vec<usize> = subset.iter().map(|&i| y[i]).collect();
-        if sub_y.iter().collect::<std::collections::BTreeSet<_>>().len() < 2 {
+        if matches!(y, Targets::Single(_)) && subset.iter().map(|&i| strata[i]).collect::<std::collections::BTreeSet<_>>().len() < 2 {
             return Ok(None);
         }
-        let head = Head::fit(&subset.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &sub_y, labels)?;
+        let head = Head::fit_targets(&subset.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&subset), labels)?;
         for i in (0..x.len()).filter(|&i| fold[i] == f) {
             pooled[i] = head.predict(&x[i]);
         }
@@ -183,37 +276,51 @@ fn heads_on_subsets(x: &[Vec<f32>], y: &[usize], labels: &[String], fold: &[usiz
     Ok(Some(pooled))
 }
 
-/// Stratified k-fold cross-validation and the learning curve.
-pub fn cross_validate(x: &[Vec<f32>], y: &[usize], labels: &[String], folds: usize, seed: u64) -> Result<CrossValidation> {
+/// Stratified k-fold cross-validation and the learning curve. Multi-label: folds stratified by
+/// each set's first label, the scores of `metrics::multi_label` (subset accuracy, without an
+/// interval) at the evaluation's threshold.
+pub fn cross_validate(x: &[Vec<f32>], y: &Targets, labels: &[String], folds: usize, seed: u64) -> Result<CrossValidation> {
     if folds < 2 {
         return Err(Error::Input("cross-validation needs at least 2 folds".into()));
     }
     if x.len() < folds {
         return Err(Error::Input(format!("{} labeled records are fewer than the {folds} folds; label more records first", x.len())));
     }
-    let fold = stratified_folds(y, folds, seed);
+    let fold = stratified_folds(&y.strata(), folds, seed);
     let proba = cross_val_predict(x, y, labels, &fold)?;
     let options = EvalOptions { seed, ..Default::default() };
-    let score = |pred: &[Vec<f64>], keep: &[usize]| {
-        let truth: Vec<usize> = keep.iter().map(|&i| y[i]).collect();
-        let predicted: Vec<usize> = keep.iter().map(|&i| argmax(&pred[i])).collect();
-        let confidence: Vec<f64> = keep.iter().map(|&i| pred[i][argmax(&pred[i])]).collect();
-        metrics::single_label(labels, &truth, &predicted, &confidence, &options)
+    let threshold = crate::evaluate::MULTI_LABEL_THRESHOLD;
+    let score = |pred: &[Vec<f64>], keep: &[usize]| -> (Estimate, Estimate) {
+        match y {
+            Targets::Single(y) => {
+                let truth: Vec<usize> = keep.iter().map(|&i| y[i]).collect();
+                let predicted: Vec<usize> = keep.iter().map(|&i| argmax(&pred[i])).collect();
+                let confidence: Vec<f64> = keep.iter().map(|&i| pred[i][argmax(&pred[i])]).collect();
+                let m = metrics::single_label(labels, &truth, &predicted, &confidence, &options);
+                (m.accuracy, m.macro_f1)
+            }
+            Targets::Multi(y) => {
+                let truth: Vec<Vec<bool>> = keep.iter().map(|&i| y[i].clone()).collect();
+                let predicted: Vec<Vec<bool>> = keep.iter().map(|&i| pred[i].iter().map(|&p| p >= threshold).collect()).collect();
+                let m = metrics::multi_label(labels, &truth, &predicted, threshold, &options);
+                (Estimate { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy }, m.macro_f1)
+            }
+        }
     };
     let all: Vec<usize> = (0..x.len()).collect();
-    let m = score(&proba, &all);
+    let (accuracy, macro_f1) = score(&proba, &all);
     // The learning curve: 25, 50, 100, … examples from the training folds, while below their size.
     let mut curve = Vec::new();
     let train_size = x.len() - x.len().div_ceil(folds);
     let mut n = 25;
     while n < train_size {
         if let Some(pooled) = heads_on_subsets(x, y, labels, &fold, n, seed)? {
-            let m = score(&pooled, &all);
-            curve.push(CurvePoint { n, accuracy: m.accuracy.value, macro_f1: m.macro_f1.value });
+            let (a, f) = score(&pooled, &all);
+            curve.push(CurvePoint { n, accuracy: a.value, macro_f1: f.value });
         }
         n *= 2;
     }
-    Ok(CrossValidation { folds, n: x.len(), accuracy: m.accuracy, macro_f1: m.macro_f1, learning_curve: curve })
+    Ok(CrossValidation { folds, n: x.len(), accuracy, macro_f1, learning_curve: curve, out_of_fold: proba })
 }
 
 #[cfg(test)]

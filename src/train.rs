@@ -2,7 +2,8 @@
 //! take every record with a reference label (the accepted annotation, else gold, as evaluation
 //! decides), cross-validate, fit on all of them, and store every record's scores as a run of
 //! kind "trained" that works wherever runs work (pre-labels, uncertainty orders, Compare,
-//! reports, exports).
+//! reports, exports). Labeled records keep their out-of-fold scores, so the run's evaluation is
+//! its cross-validation, never the head judged on what it was fitted to.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -12,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::corpus_run::{self, RunProgress};
 use crate::error::{Error, Result};
-use crate::learn::{self, CrossValidation, Head};
+use crate::learn::{self, CrossValidation, Head, Targets};
 use crate::model::Model;
 use crate::store::{PredictionRow, RunInfo, RunKey, Store};
 
@@ -45,25 +46,39 @@ pub fn train(
     }
     let set = embedded.embeddings;
     let vectors: HashMap<i64, Vec<f32>> = store.embeddings(set.id)?.into_iter().collect();
-    let references = store.reference_labels(corpus)?;
+    // Each record's reference labels, as evaluation decides them (gold split at `|`); a corpus
+    // with any record of several labels trains one-vs-rest.
+    let mut references: Vec<(i64, Vec<String>)> = Vec::new();
+    store.for_each_export_row(corpus, &mut |row| {
+        if let Some((labels, _)) = crate::evaluate::reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
+            references.push((row.record_id, labels));
+        }
+        Ok(())
+    })?;
+    let multi_label = references.iter().any(|(_, l)| l.len() > 1);
     // The labels: the schema's order first, then any other reference label alphabetically.
     let mut labels: Vec<String> = store.label_schema(corpus)?.names();
-    let mut others: Vec<String> = references.iter().map(|(_, l)| l.clone()).filter(|l| !labels.contains(l)).collect();
+    let mut others: Vec<String> = references.iter().flat_map(|(_, l)| l.iter().cloned()).filter(|l| !labels.contains(l)).collect();
     others.sort();
     others.dedup();
     labels.extend(others);
-    labels.retain(|l| references.iter().any(|(_, r)| r == l));
+    labels.retain(|l| references.iter().any(|(_, r)| r.contains(l)));
     let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let (x, y): (Vec<Vec<f32>>, Vec<usize>) = references.iter().map(|(id, l)| (vectors[id].clone(), index[l.as_str()])).unzip();
     if labels.len() < 2 {
         return Err(Error::Input(format!(
             "corpus {corpus:?} has {} labeled records with {} label(s); training needs records of at least two labels",
-            x.len(),
+            references.len(),
             labels.len()
         )));
     }
+    let x: Vec<Vec<f32>> = references.iter().map(|(id, _)| vectors[id].clone()).collect();
+    let y = if multi_label {
+        Targets::Multi(references.iter().map(|(_, set)| labels.iter().map(|l| set.contains(l)).collect()).collect())
+    } else {
+        Targets::Single(references.iter().map(|(_, set)| index[set[0].as_str()]).collect())
+    };
     let cv = learn::cross_validate(&x, &y, &labels, folds, seed)?;
-    let head = Head::fit(&x, &y, &labels)?;
+    let head = Head::fit_targets(&x, &y, &labels)?;
     let head_json = serde_json::to_string(&head).expect("numbers serialize");
     // The head's identity: its weights (a retrain on more labels is another run).
     let digest = Sha256::digest(head_json.as_bytes());
@@ -74,7 +89,7 @@ pub fn train(
         weights_sha256: set.key.weights_sha256.clone(),
         labels: labels.clone(),
         template: format!("trained on {} labels (head {short})", x.len()),
-        multi_label: false,
+        multi_label,
         strip_accents,
     };
     let run = store.open_run(&key)?;
@@ -84,8 +99,15 @@ pub fn train(
         let mut rows: Vec<PredictionRow> = Vec::with_capacity(vectors.len());
         let mut ids: Vec<&i64> = vectors.keys().collect();
         ids.sort();
+        // A labeled record gets its out-of-fold scores, so that evaluating this run (Compare,
+        // reports) gives the cross-validated numbers, next to zero-shot runs on the same records;
+        // the others get the head trained on every label.
+        let labeled: HashMap<i64, &Vec<f64>> = references.iter().map(|(id, _)| *id).zip(&cv.out_of_fold).collect();
         for id in ids {
-            let p = head.predict(&vectors[id]);
+            let p = match labeled.get(id) {
+                Some(p) => (*p).clone(),
+                None => head.predict(&vectors[id]),
+            };
             let mut order: Vec<usize> = (0..labels.len()).collect();
             // As the pipeline sorts: highest score first.
             order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
@@ -138,8 +160,13 @@ pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<
         "strip_accents": run.key.strip_accents,
         "embedding": "mean of the base model's last hidden states over the record's tokens (attention mask applied, special tokens included, texts cut at the model's maximum length), L2-normalized",
         "dim": d,
-        "objective": "logistic regression, L2 penalty with C = 1 (scikit-learn's LogisticRegression() default); multinomial for 3+ labels, binary for 2",
-        "scores": "softmax(weight · embedding + bias), one per label in the order of labels",
+        "objective": if head.multi_label {
+            "one-vs-rest logistic regression (scikit-learn's OneVsRestClassifier(LogisticRegression())), L2 penalty with C = 1"
+        } else {
+            "logistic regression, L2 penalty with C = 1 (scikit-learn's LogisticRegression() default); multinomial for 3+ labels, binary for 2"
+        },
+        "multi_label": head.multi_label,
+        "scores": if head.multi_label { "sigmoid(weight · embedding + bias), each label on its own" } else { "softmax(weight · embedding + bias), one per label in the order of labels" },
         "n_train": n_train,
         "cross_validation": serde_json::from_str::<serde_json::Value>(&cross_validation).unwrap_or(serde_json::Value::Null),
         "run": run_id,

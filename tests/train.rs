@@ -68,8 +68,13 @@ fn a_trained_head_is_a_run_like_any_other() {
     assert!(page.rows.windows(2).all(|w| w[0].margin <= w[1].margin));
     let e = selectra::evaluate::evaluate(&store, "c", &[run], &selectra::metrics::EvalOptions::default()).unwrap();
     assert_eq!(e.references.gold, 120);
+    // Labeled records carry out-of-fold scores: evaluating the run is its cross-validation.
+    let selectra::evaluate::RunMetrics::SingleLabel(m) = &e.runs[0].metrics else { panic!("single-label") };
+    assert!((m.accuracy.value - t["cv_accuracy"].as_f64().unwrap()).abs() < 1e-12, "{} vs {}", m.accuracy.value, t["cv_accuracy"]);
+    assert!((m.macro_f1.value - t["cv_macro_f1"].as_f64().unwrap()).abs() < 1e-12);
 
-    // The exported head, applied to the stored embeddings by hand, gives the run's scores.
+    // The exported head, applied to the stored embeddings by hand, gives the run's scores of the
+    // records it was not trained on.
     let out_dir = dir.path().join("head");
     let status = Command::new(env!("CARGO_BIN_EXE_selectra"))
         .args(["export-head", "--db", db_s, "--run", &run.to_string(), "--output", out_dir.to_str().unwrap()])
@@ -88,8 +93,13 @@ fn a_trained_head_is_a_run_like_any_other() {
     let description: Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("head.json")).unwrap()).unwrap();
     let labels: Vec<String> = description["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
     assert_eq!(description["n_train"], 120);
+    // Unlabeled records (every seventh) carry the exported head's scores; labeled ones their
+    // out-of-fold scores.
     let set = store.embedding_sets("c").unwrap()[0].id;
-    for (record, vector) in store.embeddings(set).unwrap().into_iter().take(10) {
+    let unlabeled: Vec<i64> = (1..=20).map(|k| store.record_id("c", 7 * k).unwrap()).collect();
+    let vectors: Vec<(i64, Vec<f32>)> = store.embeddings(set).unwrap().into_iter().filter(|(id, _)| unlabeled.contains(id)).collect();
+    assert_eq!(vectors.len(), 20);
+    for (record, vector) in vectors {
         let logits: Vec<f64> =
             (0..3).map(|k| f64::from(bias[k]) + (0..32).map(|j| f64::from(weight[k * 32 + j]) * f64::from(vector[j])).sum::<f64>()).collect();
         let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -163,4 +173,39 @@ fn training_killed_while_embedding_finishes_when_run_again() {
     let t = selectra(&args);
     assert_eq!(t["n_train"].as_u64().unwrap(), 1500 - 1500 / 7);
     assert_eq!(Store::open(&db).unwrap().run(t["run"].as_i64().unwrap()).unwrap().predictions, 1500);
+}
+
+/// A corpus whose records carry several labels trains one-vs-rest: a multi-label run whose
+/// scores are each label's own probability.
+#[test]
+fn label_sets_train_one_vs_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("text,label\n");
+    for i in 0..80 {
+        let (topic, words) = TOPICS[i % 3];
+        let (other, more) = TOPICS[(i + 1) % 3];
+        let text = format!("el {} y la {} en la ciudad", words[i % 5], more[(i / 3) % 5]);
+        let gold = if i % 2 == 0 { format!("{topic}|{other}") } else { topic.to_string() };
+        csv.push_str(&format!("{text},{gold}\n"));
+    }
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.path().join("p.db");
+    let mut store = Store::open(&db).unwrap();
+    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
+    import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    drop(store);
+    let model = model_dir("disc-vocab-bin");
+    let t = selectra(&["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
+    assert_eq!(t["n_train"], 80);
+    let store = Store::open(&db).unwrap();
+    let run = store.run(t["run"].as_i64().unwrap()).unwrap();
+    assert!(run.key.multi_label);
+    let sums: Vec<f32> = (1..=5)
+        .map(|row| {
+            let p = store.record_predictions(store.record_id("c", row).unwrap()).unwrap().remove(0);
+            p.scores.iter().sum::<f32>()
+        })
+        .collect();
+    assert!(sums.iter().any(|s| (s - 1.0).abs() > 1e-3), "independent probabilities, not a softmax: {sums:?}");
 }

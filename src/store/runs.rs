@@ -367,21 +367,6 @@ impl Store {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::Input(format!("run {run_id} has no trained head")))
     }
-
-    /// Each record of `corpus` with a reference label (the accepted annotation's first label,
-    /// else the gold label; discarded records have none), as evaluation decides it.
-    pub fn reference_labels(&self, corpus: &str) -> Result<Vec<(i64, String)>> {
-        let corpus_id = self.corpus_id(corpus)?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT x.id, selectra_reference(a.labels, a.status, x.gold, 0) AS reference FROM record x \
-                 LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 AND reference IS NOT NULL ORDER BY x.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([corpus_id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
-    }
 }
 
 /// One run's prediction for one record, as the labeling view shows runs side by side.
