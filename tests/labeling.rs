@@ -90,6 +90,10 @@ fn project(dir: &Path) -> (PathBuf, i64, i64) {
             store.annotate(id, &[other], Status::Accepted, "luis").unwrap();
         }
     }
+    // The same label set entered in another order is agreement, not a dispute.
+    let both = store.record_id("c", 2).unwrap();
+    store.annotate(both, &["deportes".into(), "economía".into()], Status::Accepted, "ana").unwrap();
+    store.annotate(both, &["economía".into(), "deportes".into()], Status::Accepted, "luis").unwrap();
     (db, a, b)
 }
 
@@ -196,8 +200,13 @@ fn every_filter_matches_an_independent_computation_over_the_export() {
             "annotators disagree",
             Query { disagree: Some(Disagreement::Annotators), ..Default::default() },
             Box::new(|l| {
-                let sets: BTreeSet<String> =
-                    l["annotators"].as_array().unwrap().iter().filter(|x| x["status"] == "accepted").map(|x| x["labels"].to_string()).collect();
+                let sets: BTreeSet<BTreeSet<String>> = l["annotators"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|x| x["status"] == "accepted")
+                    .map(|x| x["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                    .collect();
                 sets.len() > 1
             }),
         ),
@@ -414,7 +423,11 @@ fn annotators_agreement_and_the_setting() {
             .unwrap()
             .iter()
             .filter(|x| x["status"] == "accepted")
-            .map(|x| (x["annotator"].as_str().unwrap(), x["labels"].to_string()))
+            .map(|x| {
+                let mut set: Vec<&str> = x["labels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                set.sort();
+                (x["annotator"].as_str().unwrap(), set.join("|"))
+            })
             .collect();
         if let (Some(x), Some(y)) = (by.get("ana"), by.get("luis")) {
             pairs.push((x.clone(), y.clone()));

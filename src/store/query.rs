@@ -576,7 +576,9 @@ impl Store {
                 ))
             }
             Some(Disagreement::Annotators) => filters.push(format!(
-                "{rid} IN (SELECT record_id FROM annotator_label WHERE status = 'accepted' GROUP BY record_id HAVING COUNT(DISTINCT labels) > 1)"
+                // Label sets compare as sets (sorted), as agreement compares them.
+                "{rid} IN (SELECT record_id FROM annotator_label WHERE status = 'accepted' GROUP BY record_id \
+                 HAVING COUNT(DISTINCT (SELECT group_concat(value, char(31)) FROM (SELECT value FROM json_each(labels) ORDER BY value))) > 1)"
             )),
             None => {}
         }
