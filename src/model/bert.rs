@@ -2,7 +2,9 @@
 //! (`Recognai/bert-base-spanish-wwm-cased-xnli`). Weight names follow transformers, under `bert.`.
 
 use candle_core::{Module, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
+use candle_nn::VarBuilder;
+
+use super::linear::{linear, Linear};
 
 use super::config::ModelConfig;
 use super::encoder::{first_token, Embeddings, Encoder, EncoderInput};

@@ -3,7 +3,9 @@
 //! were fine-tuned with). Weight names follow transformers, under the `electra.` prefix.
 
 use candle_core::{Module, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
+use candle_nn::VarBuilder;
+
+use super::linear::{linear, Linear};
 
 use super::config::{Activation, Architecture, ModelConfig};
 use super::encoder::{activate, first_token, Embeddings, Encoder, EncoderInput};

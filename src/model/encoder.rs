@@ -5,7 +5,9 @@
 //! fused query/key/value projection (attention.rs), so nothing is reshaped or copied per head.
 
 use candle_core::{DType, Module, Tensor, D};
-use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
+use candle_nn::{embedding, Embedding, VarBuilder};
+
+use super::linear::{linear, Linear};
 
 use super::attention::SelfAttention;
 use super::config::{Activation, ModelConfig};
@@ -94,13 +96,13 @@ impl Layer {
         let eps = cfg.layer_norm_eps;
         let attn = vb.pp("attention");
         let scale = 1.0 / (cfg.head_dim() as f64).sqrt();
-        let (query, key, value) =
-            (linear(h, h, attn.pp("self").pp("query"))?, linear(h, h, attn.pp("self").pp("key"))?, linear(h, h, attn.pp("self").pp("value"))?);
-        let bias = |l: &Linear| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("attention projections have biases".into()));
+        let projection = |name: &str| candle_nn::linear(h, h, attn.pp("self").pp(name));
+        let (query, key, value) = (projection("query")?, projection("key")?, projection("value")?);
+        let bias = |l: &candle_nn::Linear| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("attention projections have biases".into()));
         let weight = Tensor::cat(&[&(query.weight() * scale)?, key.weight(), value.weight()], 0)?;
         let bias = Tensor::cat(&[&(bias(&query)? * scale)?, &bias(&key)?, &bias(&value)?], 0)?;
         Ok(Self {
-            qkv: Linear::new(weight, Some(bias)),
+            qkv: Linear::new(&weight, Some(bias))?,
             attn_out: linear(h, h, attn.pp("output").pp("dense"))?,
             attn_norm: LayerNorm::load(h, eps, attn.pp("output").pp("LayerNorm"))?,
             intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod electra;
 pub mod encoder;
 pub mod layer_norm;
+mod linear;
 pub mod pickle_guard;
 pub mod weights;
 
