@@ -9,17 +9,15 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SELECTRA_COMMIT");
     let commit = std::env::var("SELECTRA_COMMIT").ok().filter(|c| !c.is_empty()).or_else(git_commit).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=SELECTRA_COMMIT={commit}");
-    // Rebuild when HEAD moves: HEAD itself, and the branch file it names, where they exist (a
-    // missing file would make cargo rerun this script on every build).
+    // Rebuild when HEAD moves: HEAD itself, every ref (a directory is scanned whole, so a branch
+    // whose ref was packed when this first ran, and is a loose file after the next commit, is
+    // still seen), and packed-refs where it exists (a missing file would make cargo rerun this
+    // script on every build).
     let git = Path::new(".git");
     if git.is_dir() {
         println!("cargo:rerun-if-changed=.git/HEAD");
-        if let Ok(head) = std::fs::read_to_string(git.join("HEAD")) {
-            if let Some(reference) = head.trim().strip_prefix("ref: ") {
-                if git.join(reference).is_file() {
-                    println!("cargo:rerun-if-changed=.git/{reference}");
-                }
-            }
+        if git.join("refs").is_dir() {
+            println!("cargo:rerun-if-changed=.git/refs");
         }
         if git.join("packed-refs").is_file() {
             println!("cargo:rerun-if-changed=.git/packed-refs");
