@@ -90,33 +90,16 @@ pub fn run_zeroshot(
         cancel,
         &mut |store, after, size| store.pending_records(run.id, after, size),
         &mut |store, batch| {
-            let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-            let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
-            let groups: Vec<(&str, Vec<&str>)> = batch
+            let records: Vec<(i64, &str)> = batch.iter().map(|(id, text)| (*id, text.as_str())).collect();
+            let (logits, new_logits) = nli_logits(store, &classifier, &model_key, &records, &hypotheses)?;
+            let predictions: Vec<PredictionRow> = records
                 .iter()
-                .map(|(id, text)| {
-                    let missing = hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect();
-                    (text.as_str(), missing)
+                .zip(logits)
+                .map(|((id, text), per_label)| {
+                    let result = classifier.scores(text, task, &per_label);
+                    PredictionRow { record_id: *id, labels: result.labels, scores: result.scores }
                 })
                 .collect();
-            let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, batch, &groups))?;
-            let mut new_logits = Vec::new();
-            let mut predictions = Vec::with_capacity(batch.len());
-            for (((id, text), (_, group)), rows) in batch.iter().zip(&groups).zip(computed) {
-                for (hypothesis, row) in group.iter().zip(&rows) {
-                    new_logits.push(((*id, hypothesis.to_string()), row.clone()));
-                }
-                let mut fresh = group.iter().copied().zip(rows);
-                let per_label: Vec<Vec<f32>> = hypotheses
-                    .iter()
-                    .map(|h| match cached.get(&(*id, h.clone())) {
-                        Some(row) => row.clone(),
-                        None => fresh.next().map(|(_, row)| row).expect("one computed row per uncached hypothesis"),
-                    })
-                    .collect();
-                let result = classifier.scores(text, task, &per_label);
-                predictions.push(PredictionRow { record_id: *id, labels: result.labels, scores: result.scores });
-            }
             store.save_predictions(run.id, &model_key, &new_logits, &predictions)
         },
     )?;
@@ -264,11 +247,51 @@ pub fn run_embed(
     Ok(EmbedSummary { embeddings: store.embedding_set(set.id)?, embedded_now, cancelled })
 }
 
+/// NLI logits computed now, by (record, hypothesis), for the cache.
+pub(crate) type NewLogits = Vec<((i64, String), Vec<f32>)>;
+
+/// Each record's NLI logits for every hypothesis, in hypothesis order: from the cache where it
+/// has them, computed (each premise tokenized once) where it has not. Returns them with the newly
+/// computed rows, which the caller stores in the cache with its own commit. Runs and the template
+/// lab share it, so a (record, hypothesis) pair is computed once, ever.
+pub(crate) fn nli_logits(
+    store: &Store,
+    classifier: &ZeroShotClassifier,
+    model_key: &str,
+    records: &[(i64, &str)],
+    hypotheses: &[String],
+) -> Result<(Vec<Vec<Vec<f32>>>, NewLogits)> {
+    let ids: Vec<i64> = records.iter().map(|(id, _)| *id).collect();
+    let cached = store.cached_logits(model_key, &ids, hypotheses)?;
+    let groups: Vec<(&str, Vec<&str>)> = records
+        .iter()
+        .map(|(id, text)| (*text, hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect()))
+        .collect();
+    let computed = classifier.grouped_logits(&groups).map_err(|e| with_record(e, records, &groups))?;
+    let mut new_logits = Vec::new();
+    let mut out = Vec::with_capacity(records.len());
+    for (((id, _), (_, group)), rows) in records.iter().zip(&groups).zip(computed) {
+        for (hypothesis, row) in group.iter().zip(&rows) {
+            new_logits.push(((*id, hypothesis.to_string()), row.clone()));
+        }
+        let mut fresh = rows.into_iter();
+        let per_label: Vec<Vec<f32>> = hypotheses
+            .iter()
+            .map(|h| match cached.get(&(*id, h.clone())) {
+                Some(row) => row.clone(),
+                None => fresh.next().expect("one computed row per uncached hypothesis"),
+            })
+            .collect();
+        out.push(per_label);
+    }
+    Ok((out, new_logits))
+}
+
 /// Names the record behind an input error (e.g. a text the model cannot take).
-fn with_record(e: Error, batch: &[(i64, String)], groups: &[(&str, Vec<&str>)]) -> Error {
+fn with_record(e: Error, records: &[(i64, &str)], groups: &[(&str, Vec<&str>)]) -> Error {
     match e {
         Error::Input(message) => {
-            let first = batch.iter().zip(groups).find(|(_, (_, g))| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
+            let first = records.iter().zip(groups).find(|(_, (_, g))| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
             Error::Input(format!("in the batch starting at record {first}: {message}"))
         }
         other => other,

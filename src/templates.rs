@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::corpus_run::{nli_model_key, sha256_file};
+use crate::corpus_run::{nli_logits, nli_model_key, sha256_file};
 use crate::error::{Error, Result};
 use crate::evaluate::{reference, score_predictions, RunMetrics};
 use crate::metrics::{Estimate, EvalOptions};
@@ -82,29 +82,9 @@ pub fn template_lab(
             if cancel.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
             }
-            let ids: Vec<i64> = batch.iter().map(|r| r.0).collect();
-            let cached = store.cached_logits(&model_key, &ids, &hypotheses)?;
-            let groups: Vec<(&str, Vec<&str>)> = batch
-                .iter()
-                .map(|(id, text, _)| {
-                    (text.as_str(), hypotheses.iter().filter(|h| !cached.contains_key(&(*id, (*h).clone()))).map(String::as_str).collect())
-                })
-                .collect();
-            let computed = classifier.grouped_logits(&groups)?;
-            let mut new_logits = Vec::new();
-            for ((id, text, truth), ((_, group), rows)) in batch.iter().zip(groups.iter().zip(computed)) {
-                let mut fresh = group.iter().zip(rows);
-                let per_label: Vec<Vec<f32>> = hypotheses
-                    .iter()
-                    .map(|h| match cached.get(&(*id, h.clone())) {
-                        Some(row) => row.clone(),
-                        None => {
-                            let (hypothesis, row) = fresh.next().expect("one computed row per uncached hypothesis");
-                            new_logits.push(((*id, hypothesis.to_string()), row.clone()));
-                            row
-                        }
-                    })
-                    .collect();
+            let pairs: Vec<(i64, &str)> = batch.iter().map(|(id, text, _)| (*id, text.as_str())).collect();
+            let (logits, new_logits) = nli_logits(store, &classifier, &model_key, &pairs, &hypotheses)?;
+            for ((_, text, truth), per_label) in batch.iter().zip(logits) {
                 let result = classifier.scores(text, task, &per_label);
                 items.push((truth.clone(), result.labels, result.scores));
             }

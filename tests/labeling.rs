@@ -484,6 +484,13 @@ fn the_label_schema_is_kept_in_the_project() {
     assert_eq!(read.labels[1].key.as_deref(), Some("2"));
     assert_eq!(read.hypotheses("Este ejemplo es {}.").unwrap(), ["Este ejemplo es deportes.", "Habla de dinero."]);
     assert_eq!(read.guidelines, "Etiqueta el tema principal.");
+    // The template lab's choice becomes every label's hypothesis; the guidelines stay.
+    drop(store);
+    let mut store = Store::open(&db).unwrap();
+    let used = store.use_template("c", &[], "Trata de {}.").unwrap();
+    assert_eq!(used.hypotheses("ignored {}").unwrap(), ["Trata de deportes.", "Trata de economía."]);
+    assert_eq!(used.guidelines, "Etiqueta el tema principal.");
+    assert!(store.use_template("c", &[], "sin campo").is_err());
 }
 
 #[test]

@@ -392,12 +392,7 @@ pub async fn template_lab(
 #[tauri::command]
 pub async fn use_template(state: State<'_, AppState>, corpus: String, labels: Vec<String>, template: String) -> CmdResult<SchemaViewDto> {
     with_store(&state, move |s| {
-        let mut schema = s.label_schema(&corpus)?;
-        if schema.labels.is_empty() {
-            schema = selectra::store::LabelSchema { guidelines: schema.guidelines, ..selectra::store::LabelSchema::from_names(&labels)? };
-        }
-        let schema = s.set_label_schema(&corpus, schema.with_template(&template)?)?;
-        Ok(SchemaViewDto { schema: schema.into(), suggested: s.labels_in_use(&corpus)? })
+        Ok(SchemaViewDto { schema: s.use_template(&corpus, &labels, &template)?.into(), suggested: s.labels_in_use(&corpus)? })
     })
     .await
 }

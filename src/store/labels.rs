@@ -174,6 +174,17 @@ impl Store {
         Ok(schema)
     }
 
+    /// Makes `template` the corpus's hypotheses: every label of its schema gets the template
+    /// filled with its name (a corpus without a schema gets one of `labels` first). Returns the
+    /// stored schema.
+    pub fn use_template(&mut self, corpus: &str, labels: &[String], template: &str) -> Result<LabelSchema> {
+        let mut schema = self.label_schema(corpus)?;
+        if schema.labels.is_empty() {
+            schema = LabelSchema { guidelines: schema.guidelines, ..LabelSchema::from_names(labels)? };
+        }
+        self.set_label_schema(corpus, schema.with_template(template)?)
+    }
+
     /// Labels the corpus already uses, for starting a schema: gold labels, annotated labels and
     /// the newest run's candidate labels, each once, most frequent first.
     pub fn labels_in_use(&self, corpus: &str) -> Result<Vec<String>> {
