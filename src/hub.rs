@@ -23,6 +23,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("Recognai/zeroshot_selectra_small", "SELECTRA small fine-tuned on XNLI (zero-shot)"),
     ("Recognai/zeroshot_selectra_medium", "SELECTRA medium fine-tuned on XNLI (zero-shot)"),
     ("Recognai/bert-base-spanish-wwm-cased-xnli", "BETO fine-tuned on XNLI (zero-shot comparator)"),
+    ("joeddav/xlm-roberta-large-xnli", "XLM-RoBERTa large fine-tuned on XNLI (multilingual zero-shot comparator)"),
 ];
 
 /// What the user asked for with `--model`.
@@ -162,6 +163,9 @@ impl DownloadObserver for Silent {
     fn progress(&self, _file: &str, _done: u64, _total: u64) {}
 }
 
+/// The tokenizer files a model may have, in words.
+const TOKENIZER_FILES: &str = "tokenizer.json, vocab.txt, vocab.json + merges.txt or sentencepiece.bpe.model";
+
 /// The files a model is made of, all on local disk.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
@@ -206,17 +210,12 @@ fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
             },
         }
     })?;
-    let tokenizer = TokenizerFiles {
-        tokenizer_json: existing("tokenizer.json"),
-        vocab_txt: existing("vocab.txt"),
-        tokenizer_config: existing("tokenizer_config.json"),
-        special_tokens_map: existing("special_tokens_map.json"),
-    };
-    if tokenizer.tokenizer_json.is_none() && tokenizer.vocab_txt.is_none() {
+    let tokenizer = TokenizerFiles::from_lookup(|name| Ok(existing(name)))?;
+    if !tokenizer.has_vocabulary() {
         return Err(Error::MissingFile {
             path: folder.to_path_buf(),
-            what: "the tokenizer (vocab.txt or tokenizer.json) is missing".into(),
-            hint: "Copy the model's vocab.txt (and tokenizer_config.json) into the folder.".into(),
+            what: format!("the tokenizer ({TOKENIZER_FILES}) is missing"),
+            hint: "Copy the model's tokenizer files (and tokenizer_config.json) into the folder.".into(),
         });
     }
     Ok(ModelFiles { folder: folder.to_path_buf(), config, weights, tokenizer })
@@ -314,17 +313,29 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
             missing("config.json", "The repository is not a transformers model.")
         }
     })?;
-    let tokenizer_json = fetch("tokenizer.json")?;
-    let vocab_txt = if tokenizer_json.is_none() { fetch("vocab.txt")? } else { None };
-    if tokenizer_json.is_none() && vocab_txt.is_none() {
-        return Err(if cache_only.get() {
-            not_cached("the tokenizer (vocab.txt or tokenizer.json)")
-        } else {
-            missing("the tokenizer (vocab.txt or tokenizer.json)", "The repository ships no tokenizer we can read.")
-        });
+    // tokenizer.json is enough; without it, the first vocabulary file found (and, after
+    // vocab.json, BPE's merges).
+    let mut vocabulary: Option<String> = None;
+    let tokenizer = TokenizerFiles::from_lookup(|name| match name {
+        "tokenizer_config.json" | "special_tokens_map.json" => fetch(name),
+        "merges.txt" => {
+            if vocabulary.as_deref() == Some("vocab.json") {
+                fetch(name)
+            } else {
+                Ok(None)
+            }
+        }
+        _ if vocabulary.is_some() => Ok(None),
+        _ => {
+            let file = fetch(name)?;
+            vocabulary = file.as_ref().map(|_| name.to_string());
+            Ok(file)
+        }
+    })?;
+    if !tokenizer.has_vocabulary() {
+        let what = format!("the tokenizer ({TOKENIZER_FILES})");
+        return Err(if cache_only.get() { not_cached(&what) } else { missing(&what, "The repository ships no tokenizer we can read.") });
     }
-    let tokenizer_config = fetch("tokenizer_config.json")?;
-    let special_tokens_map = fetch("special_tokens_map.json")?;
     let weights = match fetch("model.safetensors")? {
         Some(path) => path,
         None => fetch("pytorch_model.bin")?.ok_or_else(|| {
@@ -336,7 +347,7 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
         })?,
     };
     let folder = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(ModelFiles { folder, config, weights, tokenizer: TokenizerFiles { tokenizer_json, vocab_txt, tokenizer_config, special_tokens_map } })
+    Ok(ModelFiles { folder, config, weights, tokenizer })
 }
 
 /// Network failures and server errors, after hf-hub's own retries: the Hub is not usable now.

@@ -103,8 +103,8 @@ impl Inspection {
 fn require_discriminator(model: &Model) -> Result<()> {
     if model.architecture() != Architecture::ElectraForPreTraining {
         return Err(Error::Input(format!(
-            "{} is a {} model; inspecting token scores needs a discriminator (ElectraForPreTraining), \
-             such as Recognai/selectra_small",
+            "{} is a {} model, which has no per-token head: replaced-token scores come from an ELECTRA \
+             discriminator (ElectraForPreTraining), such as Recognai/selectra_small",
             model.name,
             model.architecture().name()
         )));

@@ -1,17 +1,32 @@
-//! The WordPiece tokenizer, built the way transformers builds `BertTokenizer` for ELECTRA and BERT.
+//! Tokenizers built the way transformers v5 builds them for the architectures we run.
 //!
-//! transformers (v5) builds the tokenizer from tokenizer_config.json's settings whether or not the
-//! repository ships a tokenizer.json: from tokenizer.json it only takes the vocabulary. The
-//! normalizer is `BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)`, the
-//! pre-tokenizer `BertPreTokenizer`, the model WordPiece with `##` continuations and at most 100
-//! characters per word, and the post-processor `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` with
-//! segment ids 0 and 1. `strip_accents` left unset follows `do_lower_case`.
+//! transformers (v5) builds a tokenizer from its class's own recipe and tokenizer_config.json's
+//! settings whether or not the repository ships a tokenizer.json: from tokenizer.json it takes
+//! the vocabulary (and merges, and SentencePiece's precompiled normalizer), not the pipeline. The
+//! class comes from tokenizer_config.json's `tokenizer_class`, else from the model type:
+//!
+//! - [`TokenizerKind::WordPiece`] (`BertTokenizer`, ELECTRA and BERT): normalizer
+//!   `BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)`, pre-tokenizer
+//!   `BertPreTokenizer`, WordPiece with `##` continuations and at most 100 characters per word,
+//!   post-processor `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` with segment ids 0 and 1.
+//!   `strip_accents` left unset follows `do_lower_case`. Vocabulary from tokenizer.json or vocab.txt.
+//! - [`TokenizerKind::ByteLevelBpe`] (`RobertaTokenizer`, RoBERTa): no normalizer, `ByteLevel`
+//!   pre-tokenizer (`add_prefix_space`, default false), BPE without continuation prefix or unknown
+//!   token, `RobertaProcessing`: `<s> A </s>` / `<s> A </s></s> B </s>`, all segment ids 0, offsets
+//!   trimmed of the spaces tokens carry (`trim_offsets`, default true). Vocabulary and merges from
+//!   tokenizer.json or vocab.json + merges.txt.
+//! - [`TokenizerKind::Unigram`] (`XLMRobertaTokenizer`, XLM-RoBERTa): the precompiled
+//!   SentencePiece normalizer from tokenizer.json, `WhitespaceSplit` then `Metaspace("▁")`
+//!   (prepended to every word when `add_prefix_space`, default true), Unigram with the unknown
+//!   token at id 3, `<s> A </s>` / `<s> A </s> </s> B </s>`, all segment ids 0. tokenizer.json is
+//!   required: a folder with only sentencepiece.bpe.model gets an error that says how to write it.
 //!
 //! Accents: SELECTRA was pre-trained with accents stripped, so the embeddings of vocabulary pieces
 //! that contain an accent were never trained (the card's note). The faithful default is therefore
 //! the model's own files' setting; [`TokenizerOptions::strip_accents`] overrides it (the card
 //! suggests keeping accents when *fine-tuning*), and [`TextTokenizer::untrained_piece`] tells
-//! which pieces of such an override the model never learned.
+//! which pieces of such an override the model never learned. Only WordPiece tokenizers have the
+//! setting; the others always keep accents.
 //!
 //! Offsets are character (Unicode scalar) offsets into the caller's text, as transformers'
 //! `offset_mapping` reports them.
@@ -19,23 +34,83 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use tokenizers::models::bpe::BPE;
+use tokenizers::models::unigram::Unigram;
 use tokenizers::models::wordpiece::WordPiece;
-use tokenizers::normalizers::BertNormalizer;
+use tokenizers::normalizers::{BertNormalizer, NormalizerWrapper};
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+use tokenizers::pre_tokenizers::sequence::Sequence as PreTokenizerSequence;
+use tokenizers::pre_tokenizers::whitespace::WhitespaceSplit;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::processors::roberta::RobertaProcessing;
 use tokenizers::processors::template::TemplateProcessing;
+use tokenizers::processors::PostProcessorWrapper;
+use tokenizers::utils::truncation::truncate_encodings;
 use tokenizers::{
-    AddedToken, Encoding, ModelWrapper, NormalizedString, Normalizer, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    AddedToken, Encoding, ModelWrapper, NormalizedString, Normalizer, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
+    TruncationStrategy,
 };
 
 use crate::error::{Error, Result};
 
-/// Settings read from tokenizer_config.json (and special_tokens_map.json), with BertTokenizer's defaults.
+/// The tokenizer classes transformers builds for the architectures we run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenizerKind {
+    /// `BertTokenizer` (ELECTRA, BERT).
+    WordPiece,
+    /// `RobertaTokenizer` (RoBERTa).
+    ByteLevelBpe,
+    /// `XLMRobertaTokenizer` (XLM-RoBERTa).
+    Unigram,
+}
+
+impl TokenizerKind {
+    pub const SUPPORTED: &'static str = "BertTokenizer, ElectraTokenizer, RobertaTokenizer, XLMRobertaTokenizer (and their Fast names)";
+
+    /// The transformers class.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            TokenizerKind::WordPiece => "BertTokenizer",
+            TokenizerKind::ByteLevelBpe => "RobertaTokenizer",
+            TokenizerKind::Unigram => "XLMRobertaTokenizer",
+        }
+    }
+
+    /// The algorithm, in words.
+    pub fn description(self) -> &'static str {
+        match self {
+            TokenizerKind::WordPiece => "WordPiece",
+            TokenizerKind::ByteLevelBpe => "byte-level BPE",
+            TokenizerKind::Unigram => "SentencePiece Unigram",
+        }
+    }
+
+    /// tokenizer_config.json's `tokenizer_class`.
+    fn from_class(name: &str) -> Option<Self> {
+        Some(match name.strip_suffix("Fast").unwrap_or(name) {
+            "BertTokenizer" | "ElectraTokenizer" => TokenizerKind::WordPiece,
+            "RobertaTokenizer" => TokenizerKind::ByteLevelBpe,
+            "XLMRobertaTokenizer" => TokenizerKind::Unigram,
+            _ => return None,
+        })
+    }
+}
+
+/// Settings read from tokenizer_config.json (and special_tokens_map.json), with the class's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenizerSettings {
+    pub kind: TokenizerKind,
+    /// WordPiece only (false for the others).
     pub do_lower_case: bool,
-    /// `None` means "follow do_lower_case", as in the original BERT.
+    /// `None` means "follow do_lower_case", as in the original BERT. WordPiece only.
     pub strip_accents: Option<bool>,
     pub tokenize_chinese_chars: bool,
+    /// Byte-level BPE and Unigram: a space before the first word (a `▁` before every word for Unigram).
+    pub add_prefix_space: bool,
+    /// Byte-level BPE: offsets leave out the spaces a token carries.
+    pub trim_offsets: bool,
     /// `model_max_length` (or the legacy `max_len`); `None` when the config does not say.
     pub model_max_length: Option<usize>,
     pub unk_token: String,
@@ -43,38 +118,110 @@ pub struct TokenizerSettings {
     pub pad_token: String,
     pub cls_token: String,
     pub mask_token: String,
+    /// `<s>` and `</s>`: XLM-RoBERTa's template is written with them.
+    pub bos_token: String,
+    pub eos_token: String,
+}
+
+impl TokenizerSettings {
+    /// The class's defaults.
+    pub fn defaults(kind: TokenizerKind) -> Self {
+        let owned = |s: &str| s.to_string();
+        match kind {
+            TokenizerKind::WordPiece => Self {
+                kind,
+                do_lower_case: true,
+                strip_accents: None,
+                tokenize_chinese_chars: true,
+                add_prefix_space: false,
+                trim_offsets: false,
+                model_max_length: None,
+                unk_token: owned("[UNK]"),
+                sep_token: owned("[SEP]"),
+                pad_token: owned("[PAD]"),
+                cls_token: owned("[CLS]"),
+                mask_token: owned("[MASK]"),
+                bos_token: owned("[CLS]"),
+                eos_token: owned("[SEP]"),
+            },
+            TokenizerKind::ByteLevelBpe | TokenizerKind::Unigram => Self {
+                kind,
+                do_lower_case: false,
+                strip_accents: None,
+                tokenize_chinese_chars: false,
+                add_prefix_space: kind == TokenizerKind::Unigram,
+                trim_offsets: true,
+                model_max_length: None,
+                unk_token: owned("<unk>"),
+                sep_token: owned("</s>"),
+                pad_token: owned("<pad>"),
+                cls_token: owned("<s>"),
+                mask_token: owned("<mask>"),
+                bos_token: owned("<s>"),
+                eos_token: owned("</s>"),
+            },
+        }
+    }
 }
 
 impl Default for TokenizerSettings {
     fn default() -> Self {
-        Self {
-            do_lower_case: true,
-            strip_accents: None,
-            tokenize_chinese_chars: true,
-            model_max_length: None,
-            unk_token: "[UNK]".into(),
-            sep_token: "[SEP]".into(),
-            pad_token: "[PAD]".into(),
-            cls_token: "[CLS]".into(),
-            mask_token: "[MASK]".into(),
-        }
+        Self::defaults(TokenizerKind::WordPiece)
     }
 }
 
 /// Choices a user can make on top of the model's own tokenizer settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenizerOptions {
-    /// Overrides tokenizer_config.json's `strip_accents`.
+    /// Overrides tokenizer_config.json's `strip_accents` (WordPiece tokenizers only).
     pub strip_accents: Option<bool>,
 }
 
-/// Where the tokenizer's vocabulary comes from.
-#[derive(Debug, Clone)]
+/// The tokenizer files a model folder holds.
+#[derive(Debug, Clone, Default)]
 pub struct TokenizerFiles {
     pub tokenizer_json: Option<PathBuf>,
+    /// WordPiece vocabulary.
     pub vocab_txt: Option<PathBuf>,
+    /// Byte-level BPE vocabulary and merges.
+    pub vocab_json: Option<PathBuf>,
+    pub merges_txt: Option<PathBuf>,
+    /// A SentencePiece model (XLM-RoBERTa's original format): only noted, to say what to do.
+    pub sentencepiece_model: Option<PathBuf>,
     pub tokenizer_config: Option<PathBuf>,
     pub special_tokens_map: Option<PathBuf>,
+}
+
+impl TokenizerFiles {
+    /// The file names a model folder may hold, in the order a download fetches them.
+    pub const NAMES: [&'static str; 7] =
+        ["tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer_config.json", "special_tokens_map.json"];
+
+    /// From a lookup of each of [`TokenizerFiles::NAMES`].
+    pub fn from_lookup(mut find: impl FnMut(&str) -> Result<Option<PathBuf>>) -> Result<Self> {
+        Ok(Self {
+            tokenizer_json: find("tokenizer.json")?,
+            vocab_txt: find("vocab.txt")?,
+            vocab_json: find("vocab.json")?,
+            merges_txt: find("merges.txt")?,
+            sentencepiece_model: find("sentencepiece.bpe.model")?,
+            tokenizer_config: find("tokenizer_config.json")?,
+            special_tokens_map: find("special_tokens_map.json")?,
+        })
+    }
+
+    /// Whether any file a tokenizer can be built from (or explained from) is present.
+    pub fn has_vocabulary(&self) -> bool {
+        self.tokenizer_json.is_some() || self.vocab_txt.is_some() || self.vocab_json.is_some() || self.sentencepiece_model.is_some()
+    }
+
+    /// The file that names the tokenizer in messages.
+    pub fn label(&self) -> PathBuf {
+        [&self.tokenizer_json, &self.vocab_txt, &self.vocab_json, &self.sentencepiece_model]
+            .into_iter()
+            .find_map(|p| p.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
 }
 
 /// One token of an encoded text, with offsets into the caller's text.
@@ -94,7 +241,7 @@ pub struct Token {
 pub struct Encoded {
     pub ids: Vec<u32>,
     pub type_ids: Vec<u32>,
-    /// The first sequence's tokens (no [CLS]/[SEP]), in order.
+    /// The first sequence's tokens (no special tokens), in order.
     pub tokens: Vec<Token>,
     /// Position in `ids` of each entry of `tokens`.
     pub positions: Vec<usize>,
@@ -103,11 +250,12 @@ pub struct Encoded {
 }
 
 pub struct TextTokenizer {
-    /// The tokenizer without truncation, and two copies set up to truncate (truncation is a
-    /// setting of the tokenizer, and cloning one per call would copy the whole vocabulary).
+    /// Normalizer, pre-tokenizer, model and added tokens: text to tokens, nothing added. One copy
+    /// serves every call; truncation and the post-processor are applied per call
+    /// ([`TextTokenizer::finish`]), exactly as the tokenizer's own `post_process` applies them.
     tokenizer: Tokenizer,
-    truncate_single: Tokenizer,
-    truncate_pair: Tokenizer,
+    /// What the class's post-processor adds: special tokens, segment ids, offset trimming.
+    processor: PostProcessorWrapper,
     settings: TokenizerSettings,
     /// Whether the model's own files strip accents (before any override).
     files_strip_accents: bool,
@@ -116,80 +264,112 @@ pub struct TextTokenizer {
     pad_id: u32,
 }
 
+/// tokenizer.json files of real models are tens of megabytes; a larger one is not a tokenizer.
+pub const MAX_TOKENIZER_JSON_BYTES: u64 = 512 << 20;
+
 impl TextTokenizer {
-    /// Builds the tokenizer. `max_positions` is the model's `max_position_embeddings`: when the
-    /// tokenizer config gives no `model_max_length`, inputs are cut there (transformers would not
-    /// cut at all and then fail inside the model).
-    pub fn load(files: &TokenizerFiles, options: TokenizerOptions, max_positions: usize) -> Result<Self> {
-        let mut settings = match &files.tokenizer_config {
-            Some(path) => read_settings(path)?,
-            None => TokenizerSettings::default(),
+    /// Builds the tokenizer. `max_positions` is the longest input the model's position embeddings
+    /// take: when the tokenizer config gives no `model_max_length`, inputs are cut there
+    /// (transformers would not cut at all and then fail inside the model). `model_kind` is the
+    /// model type's tokenizer class, used when tokenizer_config.json names none.
+    pub fn load(files: &TokenizerFiles, options: TokenizerOptions, max_positions: usize, model_kind: TokenizerKind) -> Result<Self> {
+        let label = files.label();
+        let config = files.tokenizer_config.as_deref().map(|p| read_json_object(p).map(|m| (p, m))).transpose()?;
+        let kind = match config.as_ref().and_then(|(_, m)| m.get("tokenizer_class")) {
+            None | Some(Value::Null) => model_kind,
+            Some(Value::String(class)) => TokenizerKind::from_class(class).ok_or_else(|| Error::Unsupported {
+                what: format!("tokenizer_class {class:?} in {}", config.as_ref().map(|(p, _)| p.display().to_string()).unwrap_or_default()),
+                supported: TokenizerKind::SUPPORTED.into(),
+            })?,
+            Some(other) => return Err(Error::tokenizer(&label, format!("tokenizer_class must be a class name, not {other}"))),
         };
+        let mut settings = TokenizerSettings::defaults(kind);
+        if let Some((path, map)) = &config {
+            read_settings(&mut settings, map, path)?;
+        }
         if let Some(path) = &files.special_tokens_map {
-            apply_special_tokens_map(&mut settings, path)?;
+            apply_special_tokens(&mut settings, &read_json_object(path)?);
         }
         let files_strip_accents = settings.strip_accents.unwrap_or(settings.do_lower_case);
-        if options.strip_accents.is_some() {
-            settings.strip_accents = options.strip_accents;
+        if let Some(strip) = options.strip_accents {
+            if kind != TokenizerKind::WordPiece && strip {
+                return Err(Error::Input(format!(
+                    "stripping accents is a setting of WordPiece tokenizers; this model's {} tokenizer ({}) always keeps them",
+                    kind.description(),
+                    kind.class_name()
+                )));
+            }
+            if kind == TokenizerKind::WordPiece {
+                settings.strip_accents = Some(strip);
+            }
         }
 
-        let wordpiece = match (&files.tokenizer_json, &files.vocab_txt) {
-            (Some(json), _) => wordpiece_from_tokenizer_json(json, &settings)?,
-            (None, Some(vocab)) => {
-                let path = vocab.to_str().ok_or_else(|| Error::tokenizer(vocab, "the path is not valid UTF-8"))?;
-                let vocab_map = WordPiece::read_file(path).map_err(|e| Error::tokenizer(vocab, format!("cannot read the vocabulary: {e}")))?;
-                build_wordpiece(vocab_map.into_iter().collect(), &settings, vocab)?
-            }
-            (None, None) => return Err(Error::Tokenizer { path: PathBuf::from("."), message: "no tokenizer.json and no vocab.txt".into() }),
+        let json = match (&files.tokenizer_json, kind) {
+            (Some(path), TokenizerKind::ByteLevelBpe | TokenizerKind::Unigram) => Some((path.as_path(), read_tokenizer_json(path)?)),
+            _ => None,
         };
-        let label = files.tokenizer_json.as_ref().or(files.vocab_txt.as_ref()).cloned().unwrap_or_default();
-
-        let mut tokenizer = Tokenizer::new(ModelWrapper::WordPiece(wordpiece));
-        tokenizer
-            .with_normalizer(Some(BertNormalizer::new(true, settings.tokenize_chinese_chars, settings.strip_accents, settings.do_lower_case)))
-            .map_err(|e| Error::tokenizer(&label, e.to_string()))?;
-        tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+        let mut tokenizer = match kind {
+            TokenizerKind::WordPiece => wordpiece_tokenizer(files, &settings, &label)?,
+            TokenizerKind::ByteLevelBpe => byte_level_tokenizer(files, json.as_ref(), &settings)?,
+            TokenizerKind::Unigram => unigram_tokenizer(files, json.as_ref(), &settings)?,
+        };
+        if kind == TokenizerKind::WordPiece {
+            // BertTokenizer's special tokens are vocabulary entries; a vocabulary without them
+            // belongs to another kind of model.
+            for token in [&settings.cls_token, &settings.sep_token, &settings.pad_token, &settings.unk_token] {
+                if tokenizer.token_to_id(token).is_none() {
+                    return Err(Error::tokenizer(&label, format!("the special token {token} is not in the vocabulary")));
+                }
+            }
+        }
+        add_tokens(&mut tokenizer, kind, &settings, config.as_ref().map(|(_, m)| m), json.as_ref().map(|(_, j)| j), &label)?;
 
         let id_of = |token: &str| {
             tokenizer.token_to_id(token).ok_or_else(|| Error::tokenizer(&label, format!("the special token {token} is not in the vocabulary")))
         };
-        let (cls_id, sep_id, pad_id) = (id_of(&settings.cls_token)?, id_of(&settings.sep_token)?, id_of(&settings.pad_token)?);
+        let template = |single: String, pair: String, specials: Vec<(String, u32)>| -> Result<PostProcessorWrapper> {
+            Ok(TemplateProcessing::builder()
+                .try_single(single)
+                .and_then(|b| b.try_pair(pair))
+                .map_err(|e| Error::tokenizer(&label, format!("bad special tokens: {e}")))?
+                .special_tokens(specials)
+                .build()
+                .map_err(|e| Error::tokenizer(&label, format!("bad special tokens: {e}")))?
+                .into())
+        };
+        let (cls, sep) = (settings.cls_token.clone(), settings.sep_token.clone());
+        let (cls_id, sep_id, pad_id) = (id_of(&cls)?, id_of(&sep)?, id_of(&settings.pad_token)?);
         id_of(&settings.unk_token)?;
-
-        let (cls, sep) = (settings.cls_token.as_str(), settings.sep_token.as_str());
-        let template = TemplateProcessing::builder()
-            .try_single(format!("{cls}:0 $A:0 {sep}:0"))
-            .and_then(|b| b.try_pair(format!("{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1")))
-            .map_err(|e| Error::tokenizer(&label, format!("bad special tokens: {e}")))?
-            .special_tokens(vec![(cls.to_string(), cls_id), (sep.to_string(), sep_id)])
-            .build()
-            .map_err(|e| Error::tokenizer(&label, format!("bad special tokens: {e}")))?;
-        tokenizer.with_post_processor(Some(template));
-
-        // Special tokens match as whole units and are never normalized, as transformers adds them.
-        let specials: Vec<AddedToken> = [&settings.pad_token, &settings.unk_token, &settings.cls_token, &settings.sep_token, &settings.mask_token]
-            .into_iter()
-            .map(|t| AddedToken::from(t.clone(), true))
-            .collect();
-        tokenizer.add_special_tokens(specials).map_err(|e| Error::tokenizer(&label, format!("cannot add the special tokens: {e}")))?;
+        let processor = match kind {
+            TokenizerKind::WordPiece => template(
+                format!("{cls}:0 $A:0 {sep}:0"),
+                format!("{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1"),
+                vec![(cls.clone(), cls_id), (sep.clone(), sep_id)],
+            )?,
+            TokenizerKind::ByteLevelBpe => RobertaProcessing::new((sep, sep_id), (cls, cls_id))
+                .trim_offsets(settings.trim_offsets)
+                .add_prefix_space(settings.add_prefix_space)
+                .into(),
+            TokenizerKind::Unigram => {
+                let (bos, eos) = (settings.bos_token.clone(), settings.eos_token.clone());
+                let (bos_id, eos_id) = (id_of(&bos)?, id_of(&eos)?);
+                template(format!("{bos}:0 $A:0 {eos}:0"), format!("{bos}:0 $A:0 {eos}:0 {eos}:0 $B:0 {eos}:0"), vec![(bos, bos_id), (eos, eos_id)])?
+            }
+        };
 
         let max_length = settings.model_max_length.unwrap_or(max_positions).min(max_positions);
         if max_length < 4 {
             return Err(Error::tokenizer(&label, format!("model_max_length {max_length} leaves no room for text")));
         }
-        let truncating = |strategy| -> Result<Tokenizer> {
-            let mut t = tokenizer.clone();
-            t.with_truncation(Some(TruncationParams { max_length, strategy, stride: 0, direction: TruncationDirection::Right }))
-                .map_err(|e| Error::tokenizer(&label, e.to_string()))?;
-            Ok(t)
-        };
-        let truncate_single = truncating(TruncationStrategy::LongestFirst)?;
-        let truncate_pair = truncating(TruncationStrategy::OnlyFirst)?;
-        Ok(Self { tokenizer, truncate_single, truncate_pair, settings, files_strip_accents, max_length, pad_id })
+        Ok(Self { tokenizer, processor, settings, files_strip_accents, max_length, pad_id })
     }
 
     pub fn settings(&self) -> &TokenizerSettings {
         &self.settings
+    }
+
+    pub fn kind(&self) -> TokenizerKind {
+        self.settings.kind
     }
 
     /// The strip_accents value in effect (unset follows lowercase).
@@ -234,31 +414,48 @@ impl TextTokenizer {
         self.tokenizer.get_vocab_size(true)
     }
 
-    /// Encodes one text, keeping its first `max_length - 2` tokens.
+    /// Encodes one text, keeping its first `max_length` ids (special tokens included).
     pub fn encode_single(&self, text: &str) -> Result<Encoded> {
-        let full = encode(&self.tokenizer, text, None)?;
-        if full.ids.len() <= self.max_length {
-            return Ok(full);
-        }
-        let mut cut = encode(&self.truncate_single, text, None)?;
-        cut.truncated = true;
-        Ok(cut)
+        self.finish(self.raw(text)?, None)
     }
 
     /// Encodes a premise/hypothesis pair, truncating only the premise (the zero-shot pipeline's
     /// `only_first`). If even an empty premise would not fit, transformers gives up truncating,
     /// and the pair is encoded whole; the caller then reports the input as too long.
     pub fn encode_pair(&self, premise: &str, hypothesis: &str) -> Result<Encoded> {
-        let full = encode(&self.tokenizer, premise, Some(hypothesis))?;
-        if full.ids.len() <= self.max_length {
-            return Ok(full);
+        self.finish(self.raw(premise)?, Some(self.raw(hypothesis)?))
+    }
+
+    /// The text's tokens, nothing added and nothing cut.
+    fn raw(&self, text: &str) -> Result<Encoding> {
+        self.tokenizer.encode_char_offsets(text, false).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
+    }
+
+    /// What the tokenizer's own `post_process` does with special tokens added: the whole input if
+    /// it fits, else truncated (`longest_first` for one text, `only_first` for a pair) to
+    /// `max_length` less the special tokens, then the post-processor.
+    fn finish(&self, first: Encoding, second: Option<Encoding>) -> Result<Encoded> {
+        let process = |a: Encoding, b: Option<Encoding>| {
+            self.processor.process(a, b, true).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
+        };
+        let full = process(first.clone(), second.clone())?;
+        if full.len() <= self.max_length {
+            return Ok(to_encoded(&full));
         }
-        match encode(&self.truncate_pair, premise, Some(hypothesis)) {
-            Ok(mut cut) => {
+        let pair = second.is_some();
+        let params = TruncationParams {
+            max_length: self.max_length.saturating_sub(self.processor.added_tokens(pair)),
+            strategy: if pair { TruncationStrategy::OnlyFirst } else { TruncationStrategy::LongestFirst },
+            stride: 0,
+            direction: TruncationDirection::Right,
+        };
+        match truncate_encodings(first, second, &params) {
+            Ok((a, b)) => {
+                let mut cut = to_encoded(&process(a, b)?);
                 cut.truncated = true;
                 Ok(cut)
             }
-            Err(_) => Ok(full),
+            Err(_) => Ok(to_encoded(&full)),
         }
     }
 }
@@ -311,8 +508,8 @@ impl TextTokenizer {
     /// The text whole, in windows of `max_length - 2` token ids that overlap by half; a text
     /// that fits is one window, encoded exactly as [`TextTokenizer::encode_single`] encodes it.
     pub fn windows(&self, text: &str) -> Result<Windows> {
-        // A piece has no sequence ranges, so every token is of the first sequence: `to_encoded`
-        // keeps the text's tokens (special tokens typed in it excluded) and their positions.
+        // A raw encoding has no sequence ranges, so every token is of the first sequence:
+        // `to_encoded` keeps the text's tokens (special tokens typed in it excluded) and their positions.
         let Encoded { ids, tokens, positions, .. } = to_encoded(&self.piece(text)?.0);
         let (cls, sep) = (self.special_id(&self.settings.cls_token)?, self.special_id(&self.settings.sep_token)?);
         let width = self.max_length - 2;
@@ -338,54 +535,15 @@ impl TextTokenizer {
 
     /// Tokenizes `text` once for [`TextTokenizer::join_pair`].
     pub fn piece(&self, text: &str) -> Result<Piece> {
-        let e = self.tokenizer.encode_char_offsets(text, false).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))?;
-        // Without its sequence ranges: the single-sequence post-processing marked the tokens as
-        // sequence 0, which would survive into a pair and relabel the hypothesis as the premise.
-        // Tokens, offsets and word ids are what tokenizing the text inside a pair gives.
-        Ok(Piece(Encoding::new(
-            e.get_ids().to_vec(),
-            e.get_type_ids().to_vec(),
-            e.get_tokens().to_vec(),
-            e.get_word_ids().to_vec(),
-            e.get_offsets().to_vec(),
-            e.get_special_tokens_mask().to_vec(),
-            e.get_attention_mask().to_vec(),
-            Vec::new(),
-            ahash::AHashMap::new(),
-        )))
+        Ok(Piece(self.raw(text)?))
     }
 
-    /// The pair `[CLS] premise [SEP] hypothesis [SEP]` from pieces, truncating only the premise:
-    /// exactly [`TextTokenizer::encode_pair`] on the two texts, without tokenizing them again
-    /// (the tokenizer's own post-processing and truncation do the joining; tested equal).
+    /// The pair `[CLS] premise [SEP] hypothesis [SEP]` (or the class's equivalent) from pieces,
+    /// truncating only the premise: exactly [`TextTokenizer::encode_pair`] on the two texts,
+    /// without tokenizing them again.
     pub fn join_pair(&self, premise: &Piece, hypothesis: &Piece) -> Result<Encoded> {
-        let join = |tokenizer: &Tokenizer| {
-            tokenizer
-                .post_process(premise.0.clone(), Some(hypothesis.0.clone()), true)
-                .map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
-        };
-        let full = join(&self.tokenizer)?;
-        if full.len() <= self.max_length {
-            return Ok(to_encoded(&full));
-        }
-        match join(&self.truncate_pair) {
-            Ok(cut) => {
-                let mut cut = to_encoded(&cut);
-                cut.truncated = true;
-                Ok(cut)
-            }
-            Err(_) => Ok(to_encoded(&full)),
-        }
+        self.finish(premise.0.clone(), Some(hypothesis.0.clone()))
     }
-}
-
-fn encode(tokenizer: &Tokenizer, first: &str, second: Option<&str>) -> Result<Encoded> {
-    let encoding = match second {
-        Some(b) => tokenizer.encode_char_offsets((first, b), true),
-        None => tokenizer.encode_char_offsets(first, true),
-    }
-    .map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))?;
-    Ok(to_encoded(&encoding))
 }
 
 fn to_encoded(encoding: &Encoding) -> Encoded {
@@ -404,6 +562,229 @@ fn to_encoded(encoding: &Encoding) -> Encoded {
     Encoded { ids: encoding.get_ids().to_vec(), type_ids: encoding.get_type_ids().to_vec(), tokens, positions, truncated: false }
 }
 
+/// `BertTokenizer`: transformers v5 takes only the vocabulary from tokenizer.json (or vocab.txt)
+/// and rebuilds the rest from the settings.
+fn wordpiece_tokenizer(files: &TokenizerFiles, settings: &TokenizerSettings, label: &Path) -> Result<Tokenizer> {
+    let wordpiece = match (&files.tokenizer_json, &files.vocab_txt) {
+        (Some(json), _) => wordpiece_from_tokenizer_json(json, settings)?,
+        (None, Some(vocab)) => {
+            let path = vocab.to_str().ok_or_else(|| Error::tokenizer(vocab, "the path is not valid UTF-8"))?;
+            let vocab_map = WordPiece::read_file(path).map_err(|e| Error::tokenizer(vocab, format!("cannot read the vocabulary: {e}")))?;
+            build_wordpiece(vocab_map.into_iter().collect(), settings, vocab)?
+        }
+        (None, None) => {
+            return Err(Error::tokenizer(
+                label,
+                "a WordPiece tokenizer (BertTokenizer) needs tokenizer.json or vocab.txt, and the folder has neither",
+            ))
+        }
+    };
+    let mut tokenizer = Tokenizer::new(ModelWrapper::WordPiece(wordpiece));
+    tokenizer
+        .with_normalizer(Some(BertNormalizer::new(true, settings.tokenize_chinese_chars, settings.strip_accents, settings.do_lower_case)))
+        .map_err(|e| Error::tokenizer(label, e.to_string()))?;
+    tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+    Ok(tokenizer)
+}
+
+/// `RobertaTokenizer`: BPE from tokenizer.json's vocabulary and merges (or vocab.json and
+/// merges.txt), no continuation prefix, suffix or unknown token, byte-level pre-tokenizer.
+fn byte_level_tokenizer(files: &TokenizerFiles, json: Option<&(&Path, Value)>, settings: &TokenizerSettings) -> Result<Tokenizer> {
+    let (builder, label) = match (json, &files.vocab_json, &files.merges_txt) {
+        (Some((path, json)), _, _) => {
+            let model = json_model(json, "BPE", path)?;
+            let vocab: ahash::AHashMap<String, u32> = match model.get("vocab") {
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(k, v)| v.as_u64().and_then(|id| u32::try_from(id).ok()).map(|id| (k.clone(), id)))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| Error::tokenizer(path, "the BPE vocabulary must map tokens to ids"))?,
+                _ => return Err(Error::tokenizer(path, "the BPE model has no vocabulary")),
+            };
+            let merges = match model.get("merges") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|m| match m {
+                        Value::String(s) => s.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())),
+                        Value::Array(pair) => match pair.as_slice() {
+                            [Value::String(a), Value::String(b)] => Some((a.clone(), b.clone())),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| Error::tokenizer(path, "every BPE merge must be two tokens (\"a b\" or [\"a\", \"b\"])"))?,
+                _ => return Err(Error::tokenizer(path, "the BPE model has no merges")),
+            };
+            (BPE::builder().vocab_and_merges(vocab, merges), path.to_path_buf())
+        }
+        (None, Some(vocab), Some(merges)) => {
+            let utf8 = |p: &Path| p.to_str().map(str::to_string).ok_or_else(|| Error::tokenizer(p, "the path is not valid UTF-8"));
+            let (vocab_map, merge_list) = BPE::read_file(&utf8(vocab)?, &utf8(merges)?)
+                .map_err(|e| Error::tokenizer(vocab, format!("cannot read vocab.json and merges.txt: {e}")))?;
+            (BPE::builder().vocab_and_merges(vocab_map, merge_list), vocab.clone())
+        }
+        (None, Some(vocab), None) => {
+            return Err(Error::tokenizer(vocab, "merges.txt is missing; a byte-level BPE tokenizer (RobertaTokenizer) needs it beside vocab.json"))
+        }
+        (None, None, _) => {
+            return Err(Error::tokenizer(
+                &files.label(),
+                "a byte-level BPE tokenizer (RobertaTokenizer) needs tokenizer.json, or vocab.json and merges.txt, and the folder has neither",
+            ))
+        }
+    };
+    let bpe = builder
+        .continuing_subword_prefix(String::new())
+        .end_of_word_suffix(String::new())
+        .fuse_unk(false)
+        .build()
+        .map_err(|e| Error::tokenizer(&label, format!("cannot build the BPE model: {e}")))?;
+    let mut tokenizer = Tokenizer::new(ModelWrapper::BPE(bpe));
+    tokenizer.with_pre_tokenizer(Some(ByteLevel::new(settings.add_prefix_space, true, true)));
+    Ok(tokenizer)
+}
+
+/// `XLMRobertaTokenizer`: Unigram from tokenizer.json's pieces and scores, the unknown token at
+/// id 3 (as transformers fixes it), the precompiled SentencePiece normalizer if tokenizer.json has
+/// one, whitespace split then Metaspace.
+fn unigram_tokenizer(files: &TokenizerFiles, json: Option<&(&Path, Value)>, settings: &TokenizerSettings) -> Result<Tokenizer> {
+    let Some((path, json)) = json else {
+        let what = match &files.sentencepiece_model {
+            Some(model) => format!(
+                "the folder has only {}: write tokenizer.json from it with transformers \
+                 (AutoTokenizer.from_pretrained(folder).save_pretrained(folder)), then load the model again",
+                model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+            ),
+            None => "the folder has no tokenizer.json".into(),
+        };
+        return Err(Error::tokenizer(&files.label(), format!("a SentencePiece tokenizer (XLMRobertaTokenizer) is read from tokenizer.json; {what}")));
+    };
+    let model = json_model(json, "Unigram", path)?;
+    let vocab: Vec<(String, f64)> = match model.get("vocab") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item.as_array().map(Vec::as_slice) {
+                Some([Value::String(piece), score]) => score.as_f64().map(|s| (piece.clone(), s)),
+                _ => None,
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::tokenizer(path, "every Unigram piece must be [piece, score]"))?,
+        _ => return Err(Error::tokenizer(path, "the Unigram model has no vocabulary")),
+    };
+    if vocab.len() < 4 {
+        return Err(Error::tokenizer(path, format!("the Unigram vocabulary has {} pieces; XLM-RoBERTa's unknown token is id 3", vocab.len())));
+    }
+    let unigram = Unigram::from(vocab, Some(3), false).map_err(|e| Error::tokenizer(path, format!("cannot build the Unigram model: {e}")))?;
+    let mut tokenizer = Tokenizer::new(ModelWrapper::Unigram(unigram));
+    if let Some(precompiled) = precompiled_normalizer(json, path)? {
+        tokenizer.with_normalizer(Some(precompiled)).map_err(|e| Error::tokenizer(path, e.to_string()))?;
+    }
+    let prepend = if settings.add_prefix_space { PrependScheme::Always } else { PrependScheme::Never };
+    tokenizer.with_pre_tokenizer(Some(PreTokenizerSequence::new(vec![
+        PreTokenizerWrapper::WhitespaceSplit(WhitespaceSplit),
+        PreTokenizerWrapper::Metaspace(Metaspace::new('▁', prepend, true)),
+    ])));
+    Ok(tokenizer)
+}
+
+/// tokenizer.json's `model`, which must be of type `kind`.
+fn json_model<'a>(json: &'a Value, kind: &str, path: &Path) -> Result<&'a serde_json::Map<String, Value>> {
+    let model = json.get("model").and_then(Value::as_object).ok_or_else(|| Error::tokenizer(path, "tokenizer.json has no model"))?;
+    match model.get("type").and_then(Value::as_str) {
+        Some(t) if t == kind => Ok(model),
+        other => Err(Error::tokenizer(
+            path,
+            format!("tokenizer.json's model is {}, but this tokenizer class is built on {kind}", other.unwrap_or("unnamed")),
+        )),
+    }
+}
+
+/// The `Precompiled` normalizer of tokenizer.json (alone or in a sequence), as transformers keeps it.
+fn precompiled_normalizer(json: &Value, path: &Path) -> Result<Option<NormalizerWrapper>> {
+    let candidates: Vec<&Value> = match json.get("normalizer") {
+        Some(n) if n.get("type").and_then(Value::as_str) == Some("Sequence") => {
+            n.get("normalizers").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default()
+        }
+        Some(Value::Null) | None => Vec::new(),
+        Some(n) => vec![n],
+    };
+    match candidates.into_iter().find(|n| n.get("type").and_then(Value::as_str) == Some("Precompiled")) {
+        Some(n) => serde_json::from_value(n.clone())
+            .map(Some)
+            .map_err(|e| Error::tokenizer(path, format!("the precompiled SentencePiece normalizer is corrupt: {e}"))),
+        None => Ok(None),
+    }
+}
+
+fn read_tokenizer_json(path: &Path) -> Result<Value> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > MAX_TOKENIZER_JSON_BYTES {
+        return Err(Error::tokenizer(path, format!("tokenizer.json is {size} bytes; at most {MAX_TOKENIZER_JSON_BYTES} are read")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::tokenizer(path, format!("not a valid tokenizer.json: {e}")))
+}
+
+/// The added tokens, as transformers v5 adds them: WordPiece gets its five special tokens (whole
+/// units, never normalized). The other classes get tokenizer_config.json's `added_tokens_decoder`
+/// if it has one, else tokenizer.json's `added_tokens`, with their own stripping rules (RoBERTa's
+/// `<mask>` takes the space before it), then any named special token not yet among them.
+fn add_tokens(
+    tokenizer: &mut Tokenizer,
+    kind: TokenizerKind,
+    settings: &TokenizerSettings,
+    config: Option<&serde_json::Map<String, Value>>,
+    json: Option<&Value>,
+    label: &Path,
+) -> Result<()> {
+    let mut added: Vec<(u64, AddedToken)> = Vec::new();
+    if kind != TokenizerKind::WordPiece {
+        let serialized: Vec<(u64, &Value)> = match config.and_then(|m| m.get("added_tokens_decoder")).and_then(Value::as_object) {
+            Some(decoder) => decoder.iter().map(|(id, token)| (id.parse().unwrap_or(u64::MAX), token)).collect(),
+            None => json
+                .and_then(|j| j.get("added_tokens"))
+                .and_then(Value::as_array)
+                .map(|tokens| tokens.iter().map(|t| (t.get("id").and_then(Value::as_u64).unwrap_or(u64::MAX), t)).collect())
+                .unwrap_or_default(),
+        };
+        for (id, token) in serialized {
+            let flag = |key: &str, default: bool| token.get(key).and_then(Value::as_bool).unwrap_or(default);
+            let content = token_content(token).ok_or_else(|| Error::tokenizer(label, format!("an added token has no content: {token}")))?;
+            let special = flag("special", false);
+            let mut t = AddedToken::from(content, special);
+            t.single_word = flag("single_word", false);
+            t.lstrip = flag("lstrip", false);
+            t.rstrip = flag("rstrip", false);
+            t.normalized = flag("normalized", !special);
+            added.push((id, t));
+        }
+        added.sort_by_key(|(id, _)| *id);
+    }
+    let named = [
+        &settings.pad_token,
+        &settings.unk_token,
+        &settings.cls_token,
+        &settings.sep_token,
+        &settings.mask_token,
+        &settings.bos_token,
+        &settings.eos_token,
+    ];
+    // BertTokenizer has no bos/eos of its own.
+    let named = if kind == TokenizerKind::WordPiece { &named[..5] } else { &named[..] };
+    for &name in named {
+        if !added.iter().any(|(_, t)| &t.content == name) {
+            added.push((u64::MAX, AddedToken::from(name.clone(), true)));
+        }
+    }
+    for (_, token) in added {
+        let content = token.content.clone();
+        let result = if token.special { tokenizer.add_special_tokens([token]) } else { tokenizer.add_tokens([token]) };
+        result.map_err(|e| Error::tokenizer(label, format!("cannot add the token {content}: {e}")))?;
+    }
+    Ok(())
+}
+
 /// transformers v5 takes only the vocabulary from tokenizer.json and rebuilds the rest.
 fn wordpiece_from_tokenizer_json(path: &Path, settings: &TokenizerSettings) -> Result<WordPiece> {
     let tokenizer = Tokenizer::from_file(path).map_err(|e| Error::tokenizer(path, format!("not a valid tokenizer.json: {e}")))?;
@@ -413,8 +794,8 @@ fn wordpiece_from_tokenizer_json(path: &Path, settings: &TokenizerSettings) -> R
             build_wordpiece(vocab.into_iter().collect(), settings, path)
         }
         _ => Err(Error::Unsupported {
-            what: format!("a tokenizer.json whose model is not WordPiece ({})", path.display()),
-            supported: "WordPiece tokenizers (BERT, ELECTRA)".into(),
+            what: format!("a tokenizer.json whose model is not WordPiece ({}) for a WordPiece tokenizer class", path.display()),
+            supported: "WordPiece tokenizers (BERT, ELECTRA); RoBERTa's byte-level BPE and XLM-RoBERTa's Unigram with their own model types".into(),
         }),
     }
 }
@@ -450,9 +831,7 @@ fn read_json_object(path: &Path) -> Result<serde_json::Map<String, Value>> {
     }
 }
 
-fn read_settings(path: &Path) -> Result<TokenizerSettings> {
-    let map = read_json_object(path)?;
-    let mut s = TokenizerSettings::default();
+fn read_settings(s: &mut TokenizerSettings, map: &serde_json::Map<String, Value>, path: &Path) -> Result<()> {
     let flag = |key: &str| -> Result<Option<bool>> {
         match map.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -460,12 +839,21 @@ fn read_settings(path: &Path) -> Result<TokenizerSettings> {
             Some(other) => Err(Error::tokenizer(path, format!("{key} must be true, false or null, not {other}"))),
         }
     };
-    if let Some(v) = flag("do_lower_case")? {
-        s.do_lower_case = v;
-    }
-    s.strip_accents = flag("strip_accents")?;
-    if let Some(v) = flag("tokenize_chinese_chars")? {
-        s.tokenize_chinese_chars = v;
+    if s.kind == TokenizerKind::WordPiece {
+        if let Some(v) = flag("do_lower_case")? {
+            s.do_lower_case = v;
+        }
+        s.strip_accents = flag("strip_accents")?;
+        if let Some(v) = flag("tokenize_chinese_chars")? {
+            s.tokenize_chinese_chars = v;
+        }
+    } else {
+        if let Some(v) = flag("add_prefix_space")? {
+            s.add_prefix_space = v;
+        }
+        if let Some(v) = flag("trim_offsets")? {
+            s.trim_offsets = v;
+        }
     }
     // transformers treats an absurdly large model_max_length (its "unset" sentinel) as unset.
     s.model_max_length = ["model_max_length", "max_len"]
@@ -473,29 +861,25 @@ fn read_settings(path: &Path) -> Result<TokenizerSettings> {
         .find_map(|k| map.get(*k).and_then(Value::as_f64))
         .filter(|v| (1.0..1e12).contains(v))
         .map(|v| v as usize);
-    apply_special_tokens(&mut s, &map);
-    Ok(s)
+    apply_special_tokens(s, map);
+    Ok(())
 }
 
 fn apply_special_tokens(s: &mut TokenizerSettings, map: &serde_json::Map<String, Value>) {
-    let slots: [(&str, &mut String); 5] = [
+    let slots: [(&str, &mut String); 7] = [
         ("unk_token", &mut s.unk_token),
         ("sep_token", &mut s.sep_token),
         ("pad_token", &mut s.pad_token),
         ("cls_token", &mut s.cls_token),
         ("mask_token", &mut s.mask_token),
+        ("bos_token", &mut s.bos_token),
+        ("eos_token", &mut s.eos_token),
     ];
     for (key, slot) in slots {
         if let Some(content) = map.get(key).and_then(token_content) {
             *slot = content;
         }
     }
-}
-
-fn apply_special_tokens_map(s: &mut TokenizerSettings, path: &Path) -> Result<()> {
-    let map = read_json_object(path)?;
-    apply_special_tokens(s, &map);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -66,6 +66,26 @@ fn cached_hub_models_work_offline_and_when_the_hub_is_unreachable() {
     }
 }
 
+/// RoBERTa (vocab.json + merges.txt) and XLM-RoBERTa (tokenizer.json) by Hub id from the cache,
+/// offline and with the Hub unreachable: the pipeline's scores.
+#[test]
+fn cached_roberta_family_models_load_by_hub_id() {
+    let cache = tempfile::tempdir().unwrap();
+    for (repo, fixture) in [("Org/tiny-roberta", "nli-roberta-vocab"), ("Org/tiny-xlmr", "nli-xlmr-tokjson")] {
+        cache_model(cache.path(), repo, fixture, COMMIT, "main");
+        let (_, expected) = expected_files().into_iter().find(|(n, _)| n == fixture).unwrap();
+        let case = &expected["zeroshot"][0];
+        let labels = case["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<Vec<_>>().join(",");
+        for offline in [true, false] {
+            let args = ["zeroshot", "--model", repo, "--labels", &labels, "--template", case["template"].as_str().unwrap(), "--json"];
+            let out = selectra(cache.path(), offline, &[&args[..], &[case["text"].as_str().unwrap()]].concat());
+            assert!(out.status.success(), "{repo} (offline {offline}): {}", String::from_utf8_lossy(&out.stderr));
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            check_zeroshot(&format!("{repo} offline={offline}"), &json, &case["output"]);
+        }
+    }
+}
+
 #[test]
 fn uncached_models_name_the_model_and_the_cache() {
     let cache = tempfile::tempdir().unwrap();

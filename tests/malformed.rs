@@ -45,9 +45,16 @@ const CASES: &[(&str, &str, Damage, ErrorCode, &[&str])] = &[
     (
         "unknown model_type",
         "disc-vocab-bin",
+        |d| edit_config(d, |c| c["model_type"] = "deberta-v2".into()),
+        ErrorCode::Unsupported,
+        &["deberta-v2", "electra, bert, roberta, xlm-roberta"],
+    ),
+    (
+        "an architecture of another model type",
+        "disc-vocab-bin",
         |d| edit_config(d, |c| c["model_type"] = "roberta".into()),
         ErrorCode::Unsupported,
-        &["roberta", "electra, bert"],
+        &["ElectraForPreTraining", "model_type roberta", "RobertaForSequenceClassification"],
     ),
     (
         "unsupported architecture",
@@ -261,7 +268,17 @@ fn hostile_model_folders_give_one_error_line_never_an_abort() {
 
 #[test]
 fn the_arithmetic_parameter_count_equals_the_weights_each_architecture_loads() {
-    for name in ["disc-lower-gelunew", "disc-project-tokjson", "disc-vocab-bin", "nli-bert-tokjson", "nli-electra-entail0", "nli-electra-unnamed"] {
+    for name in [
+        "disc-lower-gelunew",
+        "disc-project-tokjson",
+        "disc-vocab-bin",
+        "nli-bert-tokjson",
+        "nli-electra-entail0",
+        "nli-electra-unnamed",
+        "nli-roberta-tokjson",
+        "nli-roberta-vocab",
+        "nli-xlmr-tokjson",
+    ] {
         let model = Model::load(model_dir(name).to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
         assert_eq!(u128::from(model.parameters), model.config.parameter_count(), "{name}");
     }

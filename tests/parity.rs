@@ -280,7 +280,9 @@ fn cli_json_matches_transformers() {
 #[test]
 fn parameter_counts_are_the_loaded_tensors() {
     let mut checked = 0;
-    for name in ["disc-lower-gelunew", "disc-project-tokjson", "nli-electra-entail0", "nli-electra-unnamed"] {
+    for name in
+        ["disc-lower-gelunew", "disc-project-tokjson", "nli-electra-entail0", "nli-electra-unnamed", "nli-roberta-tokjson", "nli-xlmr-tokjson"]
+    {
         let model = load(name, None);
         let bytes = std::fs::read(model_dir(name).join("model.safetensors")).unwrap();
         let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -293,5 +295,5 @@ fn parameter_counts_are_the_loaded_tensors() {
         assert_eq!(model.parameters, stored, "{name}");
         checked += 1;
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 6);
 }

@@ -1,9 +1,10 @@
 //! config.json as Hugging Face writes it, for the architectures we run.
 //!
 //! Field names are HF's. A field that config.json leaves out takes the default of the matching
-//! transformers config class (`ElectraConfig` or `BertConfig`), because that is what transformers
-//! uses when it loads the same file; the two classes differ (ELECTRA defaults to a 128-wide
-//! embedding and a 256-wide encoder).
+//! transformers config class (`ElectraConfig`, `BertConfig`, `RobertaConfig`, `XLMRobertaConfig`),
+//! because that is what transformers uses when it loads the same file; the classes differ (ELECTRA
+//! defaults to a 128-wide embedding and a 256-wide encoder, RoBERTa to a 50265-token vocabulary and
+//! padding id 1).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,38 @@ use crate::error::{Error, Result};
 pub enum ModelType {
     Electra,
     Bert,
+    /// RoBERTa (RoBERTa-b/l of the BNE, Bertin): BERT's encoder with positions counted from
+    /// `pad_token_id + 1` and a byte-level BPE tokenizer.
+    Roberta,
+    /// XLM-RoBERTa: RoBERTa's network with a SentencePiece (Unigram) tokenizer.
+    XlmRoberta,
+}
+
+impl ModelType {
+    /// config.json's `model_type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelType::Electra => "electra",
+            ModelType::Bert => "bert",
+            ModelType::Roberta => "roberta",
+            ModelType::XlmRoberta => "xlm-roberta",
+        }
+    }
+
+    /// The tokenizer class transformers builds for this model type (unless tokenizer_config.json names one).
+    pub fn tokenizer_kind(self) -> crate::tokenize::TokenizerKind {
+        use crate::tokenize::TokenizerKind;
+        match self {
+            ModelType::Electra | ModelType::Bert => TokenizerKind::WordPiece,
+            ModelType::Roberta => TokenizerKind::ByteLevelBpe,
+            ModelType::XlmRoberta => TokenizerKind::Unigram,
+        }
+    }
+
+    /// Whether position ids start after the padding id (`create_position_ids_from_input_ids`).
+    pub fn offsets_positions(self) -> bool {
+        matches!(self, ModelType::Roberta | ModelType::XlmRoberta)
+    }
 }
 
 /// The head on top of the encoder, from config.json's `architectures`.
@@ -28,16 +61,23 @@ pub enum Architecture {
     ElectraForSequenceClassification,
     /// `BertForSequenceClassification`: pooler (dense + tanh on the first token) -> classifier.
     BertForSequenceClassification,
+    /// `RobertaForSequenceClassification`: dense -> tanh -> out_proj on `<s>`.
+    RobertaForSequenceClassification,
+    /// `XLMRobertaForSequenceClassification`: the same head as RoBERTa's.
+    XLMRobertaForSequenceClassification,
 }
 
 impl Architecture {
-    pub const SUPPORTED: &'static str = "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification";
+    pub const SUPPORTED: &'static str = "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification, \
+                                         RobertaForSequenceClassification, XLMRobertaForSequenceClassification";
 
     pub fn name(self) -> &'static str {
         match self {
             Architecture::ElectraForPreTraining => "ElectraForPreTraining",
             Architecture::ElectraForSequenceClassification => "ElectraForSequenceClassification",
             Architecture::BertForSequenceClassification => "BertForSequenceClassification",
+            Architecture::RobertaForSequenceClassification => "RobertaForSequenceClassification",
+            Architecture::XLMRobertaForSequenceClassification => "XLMRobertaForSequenceClassification",
         }
     }
 
@@ -87,6 +127,7 @@ struct RawConfig {
     max_position_embeddings: Option<usize>,
     type_vocab_size: Option<usize>,
     layer_norm_eps: Option<f64>,
+    pad_token_id: Option<serde_json::Value>,
     position_embedding_type: Option<String>,
     id2label: Option<BTreeMap<String, String>>,
     /// Kept as raw JSON so that the file's key order survives (see [`ModelConfig::label2id`]).
@@ -109,6 +150,8 @@ pub struct ModelConfig {
     pub max_position_embeddings: usize,
     pub type_vocab_size: usize,
     pub layer_norm_eps: f64,
+    /// `pad_token_id`: RoBERTa's position ids count from it (`padding_idx + 1`).
+    pub pad_token_id: u32,
     /// Class names in id order (`id2label`), for classifiers; empty for the discriminator.
     pub id2label: Vec<String>,
     /// `label2id` in the order config.json lists it. The zero-shot pipeline takes the *first*
@@ -131,6 +174,9 @@ pub const LIMITS: &[(&str, usize)] = &[
     ("type_vocab_size", 1024),
     ("num_labels", MAX_LABELS),
 ];
+
+/// The `model_type` values we run.
+pub const MODEL_TYPES: &str = "electra, bert, roberta, xlm-roberta";
 
 /// The most classes a classifier may have.
 pub const MAX_LABELS: usize = 100_000;
@@ -166,22 +212,38 @@ impl ModelConfig {
         let model_type = match raw.model_type.as_deref() {
             Some("electra") => ModelType::Electra,
             Some("bert") => ModelType::Bert,
+            Some("roberta") => ModelType::Roberta,
+            Some("xlm-roberta") => ModelType::XlmRoberta,
             Some(other) => {
-                return Err(Error::Unsupported { what: format!("model_type {other:?} in {}", path.display()), supported: "electra, bert".into() })
+                return Err(Error::Unsupported { what: format!("model_type {other:?} in {}", path.display()), supported: MODEL_TYPES.into() })
             }
-            None => return Err(Error::config(path, "config.json has no \"model_type\"; expected \"electra\" or \"bert\"")),
+            None => return Err(Error::config(path, format!("config.json has no \"model_type\"; expected one of {MODEL_TYPES}"))),
         };
         let architecture = pick_architecture(model_type, raw.architectures.as_deref(), path)?;
 
-        // Defaults of transformers' ElectraConfig and BertConfig.
+        // Defaults of transformers' ElectraConfig, BertConfig, RobertaConfig and XLMRobertaConfig.
         let (d_hidden, d_layers, d_heads, d_inter) = match model_type {
             ModelType::Electra => (256, 12, 4, 1024),
-            ModelType::Bert => (768, 12, 12, 3072),
+            ModelType::Bert | ModelType::Roberta | ModelType::XlmRoberta => (768, 12, 12, 3072),
+        };
+        let (d_vocab, d_pad) = match model_type {
+            ModelType::Roberta => (50265, 1),
+            ModelType::XlmRoberta => (30522, 1),
+            ModelType::Electra | ModelType::Bert => (30522, 0),
         };
         let hidden_size = raw.hidden_size.unwrap_or(d_hidden);
         let embedding_size = match model_type {
             ModelType::Electra => raw.embedding_size.unwrap_or(128),
-            ModelType::Bert => hidden_size,
+            ModelType::Bert | ModelType::Roberta | ModelType::XlmRoberta => hidden_size,
+        };
+        // Only RoBERTa's positions depend on pad_token_id; elsewhere transformers ignores it, and so do we.
+        let pad_token_id = match raw.pad_token_id.as_ref().map(|v| (v.as_u64().and_then(|id| u32::try_from(id).ok()), v)) {
+            None => d_pad,
+            Some((Some(id), _)) => id,
+            Some((None, _)) if !model_type.offsets_positions() => d_pad,
+            Some((None, other)) => {
+                return Err(Error::config(path, format!("pad_token_id must be a token id (RoBERTa's positions count from it), not {other}")))
+            }
         };
         let act_name = raw.hidden_act.as_deref().unwrap_or("gelu");
         let hidden_act = Activation::parse(act_name).ok_or_else(|| Error::Unsupported {
@@ -199,7 +261,7 @@ impl ModelConfig {
         let config = ModelConfig {
             model_type,
             architecture,
-            vocab_size: raw.vocab_size.unwrap_or(30522),
+            vocab_size: raw.vocab_size.unwrap_or(d_vocab),
             embedding_size,
             hidden_size,
             num_hidden_layers: raw.num_hidden_layers.unwrap_or(d_layers),
@@ -209,6 +271,7 @@ impl ModelConfig {
             max_position_embeddings: raw.max_position_embeddings.unwrap_or(512),
             type_vocab_size: raw.type_vocab_size.unwrap_or(2),
             layer_norm_eps: raw.layer_norm_eps.unwrap_or(1e-12),
+            pad_token_id,
             id2label: Vec::new(),
             label2id: Vec::new(),
         };
@@ -294,10 +357,29 @@ impl ModelConfig {
                 format!("hidden_size {} is not a multiple of num_attention_heads {}", self.hidden_size, self.num_attention_heads),
             ));
         }
+        if self.model_type.offsets_positions() && self.max_input_tokens() < 4 {
+            return Err(Error::config(
+                path,
+                format!(
+                    "max_position_embeddings {} leaves no room for text: positions start after pad_token_id {}",
+                    self.max_position_embeddings, self.pad_token_id
+                ),
+            ));
+        }
         if self.architecture.is_classifier() && self.id2label.is_empty() {
             return Err(Error::config(path, "a sequence classifier needs at least one class in id2label"));
         }
         Ok(())
+    }
+
+    /// The longest input, special tokens included, the position embeddings can take: all of them,
+    /// or for RoBERTa those after `pad_token_id` (514 positions hold 512 tokens).
+    pub fn max_input_tokens(&self) -> usize {
+        if self.model_type.offsets_positions() {
+            self.max_position_embeddings.saturating_sub(self.pad_token_id as usize + 1)
+        } else {
+            self.max_position_embeddings
+        }
     }
 
     pub fn head_dim(&self) -> usize {
@@ -332,7 +414,9 @@ impl ModelConfig {
                 };
                 embeddings + project + encoder + head
             }
-            Architecture::BertForSequenceClassification => embeddings + encoder + linear(h, h) + linear(h, c),
+            Architecture::BertForSequenceClassification
+            | Architecture::RobertaForSequenceClassification
+            | Architecture::XLMRobertaForSequenceClassification => embeddings + encoder + linear(h, h) + linear(h, c),
         }
     }
 }
@@ -342,11 +426,13 @@ fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Pa
         (ModelType::Electra, "ElectraForPreTraining") => Some(Architecture::ElectraForPreTraining),
         (ModelType::Electra, "ElectraForSequenceClassification") => Some(Architecture::ElectraForSequenceClassification),
         (ModelType::Bert, "BertForSequenceClassification") => Some(Architecture::BertForSequenceClassification),
+        (ModelType::Roberta, "RobertaForSequenceClassification") => Some(Architecture::RobertaForSequenceClassification),
+        (ModelType::XlmRoberta, "XLMRobertaForSequenceClassification") => Some(Architecture::XLMRobertaForSequenceClassification),
         _ => None,
     };
     match listed {
         Some(names) if !names.is_empty() => names.iter().find_map(|n| known(n)).ok_or_else(|| Error::Unsupported {
-            what: format!("architectures {names:?} (model_type {model_type:?}) in {}", path.display()),
+            what: format!("architectures {names:?} (model_type {}) in {}", model_type.name(), path.display()),
             supported: Architecture::SUPPORTED.into(),
         }),
         _ => Err(Error::config(path, format!("config.json lists no \"architectures\"; expected one of {}", Architecture::SUPPORTED))),
@@ -368,6 +454,12 @@ mod tests {
         let bert = parse(r#"{"model_type": "bert", "architectures": ["BertForSequenceClassification"]}"#).unwrap();
         assert_eq!((bert.embedding_size, bert.hidden_size, bert.num_attention_heads), (768, 768, 12));
         assert_eq!(bert.id2label, ["LABEL_0", "LABEL_1"]);
+        assert_eq!((bert.pad_token_id, bert.max_input_tokens()), (0, 512));
+        let roberta =
+            parse(r#"{"model_type": "roberta", "architectures": ["RobertaForSequenceClassification"], "max_position_embeddings": 514}"#).unwrap();
+        assert_eq!((roberta.vocab_size, roberta.hidden_size, roberta.pad_token_id, roberta.max_input_tokens()), (50265, 768, 1, 512));
+        let xlmr = parse(r#"{"model_type": "xlm-roberta", "architectures": ["XLMRobertaForSequenceClassification"]}"#).unwrap();
+        assert_eq!((xlmr.vocab_size, xlmr.pad_token_id, xlmr.max_input_tokens()), (30522, 1, 510));
     }
 
     #[test]
@@ -392,6 +484,8 @@ mod tests {
             r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "num_labels": 100000000}"#,
             r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "id2label": {}}"#,
             r#"{"model_type": "electra", "architectures": ["ElectraForSequenceClassification"], "label2id": {"x": 7}}"#,
+            r#"{"model_type": "roberta", "architectures": ["RobertaForSequenceClassification"], "max_position_embeddings": 4}"#,
+            r#"{"model_type": "roberta", "architectures": ["RobertaForSequenceClassification"], "pad_token_id": -1}"#,
         ] {
             assert_eq!(parse(json).unwrap_err().code(), crate::ErrorCode::Config, "{json}");
         }

@@ -1,4 +1,4 @@
-//! The BERT-style encoder that ELECTRA and BERT share: embeddings and transformer layers.
+//! The BERT-style encoder that ELECTRA, BERT and RoBERTa share: embeddings and transformer layers.
 //!
 //! Hidden states are kept flat, `(batch * seq, width)`, between layers so that every dense layer
 //! is one 2-D matrix product over the whole batch. Attention reads the heads in place from the
@@ -50,6 +50,10 @@ pub struct Embeddings {
     token_type: Embedding,
     norm: LayerNorm,
     width: usize,
+    /// RoBERTa's `padding_idx`: positions are `padding_idx + 1, + 2, ...` over the non-padding
+    /// tokens and `padding_idx` on padding (transformers' `create_position_ids_from_input_ids`).
+    /// `None`: positions 0, 1, 2, ... (BERT, ELECTRA).
+    padding_idx: Option<u32>,
 }
 
 impl Embeddings {
@@ -60,17 +64,37 @@ impl Embeddings {
             token_type: embedding(cfg.type_vocab_size, width, vb.pp("token_type_embeddings"))?,
             norm: LayerNorm::load(width, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
             width,
+            padding_idx: cfg.model_type.offsets_positions().then_some(cfg.pad_token_id),
         })
     }
 
     /// Returns `(batch * seq, width)`.
     pub fn forward(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
-        let positions = Tensor::arange(0u32, seq as u32, input.input_ids.device())?;
         let words = self.word.forward(&input.input_ids)?;
         let types = self.token_type.forward(&input.token_type_ids)?;
-        let pos = self.position.forward(&positions)?;
-        let sum = (words + types)?.broadcast_add(&pos)?;
+        let sum = match self.padding_idx {
+            None => {
+                let positions = Tensor::arange(0u32, seq as u32, input.input_ids.device())?;
+                (words + types)?.broadcast_add(&self.position.forward(&positions)?)?
+            }
+            Some(pad) => {
+                let mut positions = Vec::with_capacity(batch * seq);
+                for row in input.input_ids.to_vec2::<u32>()? {
+                    let mut count = pad;
+                    positions.extend(row.into_iter().map(|id| {
+                        if id == pad {
+                            pad
+                        } else {
+                            count += 1;
+                            count
+                        }
+                    }));
+                }
+                let positions = Tensor::from_vec(positions, (batch, seq), input.input_ids.device())?;
+                ((words + types)? + self.position.forward(&positions)?)?
+            }
+        };
         self.norm.forward(&sum.reshape((batch * seq, self.width))?)
     }
 }

@@ -12,6 +12,7 @@ pub mod encoder;
 pub mod layer_norm;
 mod linear;
 pub mod pickle_guard;
+pub mod roberta;
 pub mod weights;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use encoder::EncoderInput;
 enum Network {
     Electra(electra::Electra),
     Bert(bert::BertClassifier),
+    Roberta(roberta::RobertaClassifier),
 }
 
 impl Network {
@@ -35,6 +37,7 @@ impl Network {
         Ok(match cfg.model_type {
             ModelType::Electra => Network::Electra(electra::Electra::load(vb, cfg)?),
             ModelType::Bert => Network::Bert(bert::BertClassifier::load(vb, cfg)?),
+            ModelType::Roberta | ModelType::XlmRoberta => Network::Roberta(roberta::RobertaClassifier::load(vb, cfg)?),
         })
     }
 }
@@ -73,10 +76,10 @@ impl Model {
 
     pub fn from_files(name: String, files: ModelFiles, tokenizer_options: TokenizerOptions) -> Result<Self> {
         let config = ModelConfig::from_file(&files.config)?;
-        let tokenizer = TextTokenizer::load(&files.tokenizer, tokenizer_options, config.max_position_embeddings)?;
+        let tokenizer = TextTokenizer::load(&files.tokenizer, tokenizer_options, config.max_input_tokens(), config.model_type.tokenizer_kind())?;
         if tokenizer.vocab_size() > config.vocab_size {
             return Err(Error::tokenizer(
-                files.tokenizer.tokenizer_json.as_ref().or(files.tokenizer.vocab_txt.as_ref()).unwrap_or(&files.folder),
+                &files.tokenizer.label(),
                 format!(
                     "the vocabulary has {} tokens but config.json's vocab_size is {}; the tokenizer belongs to another model",
                     tokenizer.vocab_size(),
@@ -115,15 +118,17 @@ impl Model {
         Ok(match &self.network {
             Network::Electra(m) => m.forward(input)?,
             Network::Bert(m) => m.forward(input)?,
+            Network::Roberta(m) => m.forward(input)?,
         })
     }
 
     /// The encoder's last hidden states, `(batch * seq, hidden)`: what transformers' base model
-    /// (`ElectraModel`, `BertModel`) returns as `last_hidden_state`, before any head.
+    /// (`ElectraModel`, `BertModel`, `RobertaModel`) returns as `last_hidden_state`, before any head.
     pub fn hidden_states(&self, input: &EncoderInput) -> Result<Tensor> {
         Ok(match &self.network {
             Network::Electra(m) => m.hidden_states(input)?,
             Network::Bert(m) => m.hidden_states(input)?,
+            Network::Roberta(m) => m.hidden_states(input)?,
         })
     }
 

@@ -37,10 +37,13 @@ impl WeightsFormat {
     }
 }
 
-/// Buffers that older transformers versions saved beside the parameters; transformers ignores
-/// them on load, and so do we.
+/// Buffers that older transformers versions saved beside the parameters, and the pooler that
+/// RoBERTa checkpoints converted from fairseq carry although their classification head does not
+/// use it; transformers ignores them on load, and so do we.
 fn is_ignored_buffer(name: &str) -> bool {
-    name.ends_with("embeddings.position_ids") || name.ends_with("embeddings.token_type_ids")
+    name.ends_with("embeddings.position_ids")
+        || name.ends_with("embeddings.token_type_ids")
+        || matches!(name, "roberta.pooler.dense.weight" | "roberta.pooler.dense.bias")
 }
 
 /// Legacy TF-converted checkpoints name LayerNorm parameters gamma/beta; transformers renames them.
