@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 const ROWS_CSV: &str = include_str!("../data/published.csv");
 const SOURCES_CSV: &str = include_str!("../data/published_sources.csv");
+const MODELS_CSV: &str = include_str!("../data/published_models.csv");
 
 /// One published number: a model's score on a task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,10 +87,25 @@ pub struct Source {
     pub note: String,
 }
 
+/// What a user can load for a published row's family (data/published_models.csv): the row's own
+/// repository is often a masked language model, which has no head to score with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadableModel {
+    /// The published row's model name.
+    pub model: String,
+    /// A Hub id that loads (an NLI classifier or a discriminator of the family), if one is known.
+    pub load_id: Option<String>,
+    /// Its architecture, one of [`crate::model::config::Architecture`]'s names.
+    pub architecture: Option<String>,
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Published {
     pub scores: Vec<PublishedScore>,
     pub sources: Vec<Source>,
+    /// One per published model name.
+    pub models: Vec<LoadableModel>,
 }
 
 /// The tasks of the SELECTRA card's comparison table, in its column order.
@@ -112,11 +128,16 @@ impl Published {
         let scores = rows.into_iter().map(Row::into_score).collect::<std::result::Result<Vec<_>, _>>().map_err(|e| {
             Error::Input(format!("data/published.csv is malformed ({e}); it is compiled in, so this is a build of a broken checkout"))
         })?;
-        let published = Self { scores, sources: parse("published_sources.csv", SOURCES_CSV)? };
+        let published = Self { scores, sources: parse("published_sources.csv", SOURCES_CSV)?, models: parse("published_models.csv", MODELS_CSV)? };
         if let Some(orphan) = published.scores.iter().find(|s| published.source(&s.source).is_none()) {
             return Err(Error::Input(format!("data/published.csv cites source '{}', which data/published_sources.csv lacks", orphan.source)));
         }
         Ok(published)
+    }
+
+    /// What loads for a published row's family.
+    pub fn loadable(&self, model: &str) -> Option<&LoadableModel> {
+        self.models.iter().find(|m| m.model == model)
     }
 
     pub fn source(&self, key: &str) -> Option<&Source> {
@@ -147,6 +168,27 @@ mod tests {
             assert_eq!(s.std.is_some(), s.family == "SELECTRA", "{} / {}", s.model, s.task);
             assert!(s.params_millions.is_some(), "{}: the card gives every parameter count", s.model);
         }
+    }
+
+    /// Every published model says what loads for its family; what it names parses as a Hub id of
+    /// an architecture we run (and the RoBERTa rows, whose repositories are masked language
+    /// models, say why none is named).
+    #[test]
+    fn every_published_model_says_what_loads_for_its_family() {
+        let p = Published::load().unwrap();
+        for score in &p.scores {
+            let m = p.loadable(&score.model).unwrap_or_else(|| panic!("{} has no row in published_models.csv", score.model));
+            assert!(!m.note.is_empty(), "{}", m.model);
+            match (&m.load_id, &m.architecture) {
+                (Some(id), Some(arch)) => {
+                    assert!(matches!(crate::hub::ModelSource::parse(id).unwrap(), crate::hub::ModelSource::Hub { .. }), "{id}");
+                    assert!(crate::model::config::Architecture::SUPPORTED.split(", ").any(|a| a.trim() == arch), "{arch}");
+                }
+                (None, None) => assert!(m.note.contains("masked language model"), "{}", m.model),
+                _ => panic!("{}: a loadable id and its architecture go together", m.model),
+            }
+        }
+        assert_eq!(p.models.len(), p.scores.iter().map(|s| &s.model).collect::<std::collections::BTreeSet<_>>().len());
     }
 
     /// The card's Metrics table, as the seed file prints it, parsed from the card's own markdown

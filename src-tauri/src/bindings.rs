@@ -116,7 +116,7 @@ pub fn typescript() -> String {
         CorpusDto, PreviewArgs, PreviewDto, ImportArgs, TaskProgress, BadRowDto, ImportOutcomeDto,
         SortDto, StatusDto, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
-        SourceDto, FigureDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
+        SourceDto, FigureDto, LoadableModelDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
         ScanDisagreementDto, ScanComparisonDto, FilterDto, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
         LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,

@@ -544,6 +544,16 @@ pub async fn published() -> CmdResult<PublishedDto> {
                 .map(|s| SourceDto { key: s.source.clone(), citation: s.citation.clone(), url: s.url.clone(), note: s.note.clone() })
                 .collect(),
             figures,
+            models: p
+                .models
+                .iter()
+                .map(|m| LoadableModelDto {
+                    model: m.model.clone(),
+                    load_id: m.load_id.clone(),
+                    architecture: m.architecture.clone(),
+                    note: m.note.clone(),
+                })
+                .collect(),
         })
     })
     .await

@@ -85,6 +85,10 @@ pub struct ModelFacts {
     pub vocab_size: usize,
     pub max_positions: usize,
     pub labels: Vec<String>,
+    /// The tokenizer class and algorithm, e.g. "RobertaTokenizer (byte-level BPE)".
+    pub tokenizer: String,
+    /// Whether the tokenizer has the lower-case and accent settings (WordPiece only).
+    pub accent_setting: bool,
     pub do_lower_case: bool,
     /// Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
     pub files_strip_accents: bool,
@@ -100,7 +104,7 @@ impl From<&selectra::Model> for ModelFacts {
             name: m.name.clone(),
             folder: m.files.folder.display().to_string(),
             weights_file: m.files.weights.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-            model_type: format!("{:?}", c.model_type).to_lowercase(),
+            model_type: c.model_type.name().to_string(),
             architecture: c.architecture.name().to_string(),
             role: if c.architecture.is_classifier() { "classifier" } else { "discriminator" }.to_string(),
             parameters: m.parameters as f64,
@@ -112,6 +116,8 @@ impl From<&selectra::Model> for ModelFacts {
             vocab_size: c.vocab_size,
             max_positions: m.tokenizer.max_length(),
             labels: c.id2label.clone(),
+            tokenizer: format!("{} ({})", settings.kind.class_name(), settings.kind.description()),
+            accent_setting: settings.kind == selectra::tokenize::TokenizerKind::WordPiece,
             do_lower_case: settings.do_lower_case,
             files_strip_accents: m.tokenizer.files_strip_accents(),
             strips_accents: m.tokenizer.strips_accents(),
@@ -841,6 +847,17 @@ pub struct PublishedDto {
     pub scores: Vec<PublishedScoreDto>,
     pub sources: Vec<SourceDto>,
     pub figures: Vec<FigureDto>,
+    /// What loads for each published model's family.
+    pub models: Vec<LoadableModelDto>,
+}
+
+/// A published row's loadable model (or why there is none).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LoadableModelDto {
+    pub model: String,
+    pub load_id: Option<String>,
+    pub architecture: Option<String>,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]

@@ -35,7 +35,15 @@ export type ModelFacts = { name: string, folder: string, weights_file: string, m
 /**
  * "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
  */
-role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, do_lower_case: boolean, 
+role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
+/**
+ * The tokenizer class and algorithm, e.g. "RobertaTokenizer (byte-level BPE)".
+ */
+tokenizer: string, 
+/**
+ * Whether the tokenizer has the lower-case and accent settings (WordPiece only).
+ */
+accent_setting: boolean, do_lower_case: boolean, 
 /**
  * Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
  */
@@ -172,11 +180,17 @@ export type SourceDto = { key: string, citation: string, url: string, note: stri
 
 export type FigureDto = { name: string, caption: string, svg: string, };
 
+export type LoadableModelDto = { model: string, load_id: string | null, architecture: string | null, note: string, };
+
 export type PublishedDto = { 
 /**
  * The card's comparison table: its fine-tuned models (rows) and tasks (columns), in order.
  */
-card_models: Array<string>, card_tasks: Array<string>, scores: Array<PublishedScoreDto>, sources: Array<SourceDto>, figures: Array<FigureDto>, };
+card_models: Array<string>, card_tasks: Array<string>, scores: Array<PublishedScoreDto>, sources: Array<SourceDto>, figures: Array<FigureDto>, 
+/**
+ * What loads for each published model's family.
+ */
+models: Array<LoadableModelDto>, };
 
 export type EvaluateArgs = { corpus: string, 
 /**

@@ -15,6 +15,8 @@ export const app = $state({
   annotateWith: null as { corpus: string; filter: Partial<FilterDto>; sort: SortDto } | null,
   /** A record another view asked the Inspector to open (its text, and the model to use). */
   inspect: null as { text: string; spec: string } | null,
+  /** A model another view offered to load (the Models view fills it in; loading stays the user's choice). */
+  loadSpec: null as string | null,
 });
 
 export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "suspicious" | "compare";

@@ -156,7 +156,7 @@ describe("Models", () => {
       name: "Recognai/selectra_small", folder: "/cache", weights_file: "pytorch_model.bin", model_type: "electra",
       architecture: "ElectraForPreTraining", role: "discriminator", parameters: 21_800_000, layers: 12, hidden_size: 256,
       embedding_size: 128, attention_heads: 4, intermediate_size: 1024, vocab_size: 50000, max_positions: 512, labels: [],
-      do_lower_case: false, files_strip_accents: true, strips_accents: true,
+      tokenizer: "BertTokenizer (WordPiece)", accent_setting: true, do_lower_case: false, files_strip_accents: true, strips_accents: true,
     });
     await waitFor(() => expect(document.querySelector("#fact-params")!.textContent).toBe("21.8M"));
     expect(app.models.map((m) => m.spec)).toEqual(["Recognai/selectra_small"]);
@@ -476,7 +476,7 @@ describe("Compare drill-down", () => {
   it("opens a confusion cell's, a bin's and the mistakes' records in Annotate with the filter that selects them", async () => {
     const estimate = { value: 0.5, low: 0.4, high: 0.6 };
     const calls = mockCommands({
-      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [] }),
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
       list_runs: () => [RUN, { ...RUN, id: 8 }],
       evaluate: () => ({
         run_ids: [7, 8], corpus: "noticias", accepted_annotations: 3, gold: 10, excluded: 0, figures: [],
@@ -507,6 +507,35 @@ describe("Compare drill-down", () => {
     expect(app.annotateWith!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
     await fireEvent.click(document.querySelector("#cmp-mistakes-7")!);
     expect(app.annotateWith).toMatchObject({ sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
+  });
+});
+
+describe("Compare's published table", () => {
+  it("offers each row's loadable model in Models, and says why a row has none", async () => {
+    const score = (model: string, task: string) => ({
+      model, task, hub_id: "x/y", family: "F", params_millions: 1, metric: "accuracy", mean: 0.8, std: null, display: "0.8", source: "card",
+    });
+    mockCommands({
+      published: () => ({
+        scores: [score("BETO", "XNLI"), score("RoBERTa-b", "XNLI")], card_models: ["BETO", "RoBERTa-b"], card_tasks: ["XNLI"],
+        sources: [], figures: [],
+        models: [
+          { model: "BETO", load_id: "Recognai/bert-base-spanish-wwm-cased-xnli", architecture: "BertForSequenceClassification", note: "n" },
+          { model: "RoBERTa-b", load_id: null, architecture: null, note: "a masked language model" },
+        ],
+      }),
+      list_runs: () => [],
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelector("#published-table")!.textContent).toContain("load Recognai/bert-base-spanish-wwm-cased-xnli"));
+    expect(document.querySelector("#published-table")!.textContent).toContain("(no loadable model)");
+    await fireEvent.click(screen.getByText("load Recognai/bert-base-spanish-wwm-cased-xnli"));
+    expect(app.view).toBe("models");
+    cleanup();
+    mockCommands({ list_models: () => [] });
+    render(Models);
+    expect((document.querySelector("#model-spec") as HTMLInputElement).value).toBe("Recognai/bert-base-spanish-wwm-cased-xnli");
+    expect(app.loadSpec).toBeNull();
   });
 });
 
