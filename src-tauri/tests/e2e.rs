@@ -251,6 +251,10 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     // Models: open a discriminator folder and an NLI classifier folder.
     let disc = fixture_model("disc-project-tokjson");
     let nli = fixture_model("nli-bert-tokjson");
+    // An XLM-RoBERTa classifier loads too, its SentencePiece tokenizer named in its facts.
+    fill(&c, "#model-spec", &fixture_model("nli-xlmr-tokjson")).await;
+    click(&c, "#load-model").await;
+    wait_text(&c, "#fact-tokenizer", "XLMRobertaTokenizer (SentencePiece Unigram); accents are always kept").await;
     fill(&c, "#model-spec", &nli).await;
     click(&c, "#load-model").await;
     wait_text(&c, "#model-facts", "zero-shot NLI classifier").await;
