@@ -5,10 +5,10 @@
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
 
-use super::linear::{linear, Linear};
+use super::linear::{linear, Epilogue, Linear};
 
 use super::config::{Activation, Architecture, ModelConfig};
-use super::encoder::{activate, first_token, Embeddings, Encoder, EncoderInput};
+use super::encoder::{first_token, Embeddings, Encoder, EncoderInput};
 
 /// Embeddings at `embedding_size`, projected to `hidden_size` when the two differ, then the encoder.
 pub struct ElectraModel {
@@ -87,7 +87,7 @@ impl Electra {
         let hidden = self.model.forward(input)?;
         match &self.head {
             Head::Discriminator { dense, act, prediction } => {
-                let x = activate(&dense.forward(&hidden)?, *act)?;
+                let x = dense.forward_with(&hidden, Epilogue::Activate(*act))?;
                 prediction.forward(&x)?.reshape((batch, seq))
             }
             Head::Classifier { dense, out_proj } => {

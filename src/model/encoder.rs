@@ -7,7 +7,7 @@
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{embedding, Embedding, VarBuilder};
 
-use super::linear::{linear, Linear};
+use super::linear::{linear, Epilogue, Linear};
 
 use super::attention::SelfAttention;
 use super::config::{Activation, ModelConfig};
@@ -31,15 +31,6 @@ impl EncoderInput {
 
     pub fn seq_len(&self) -> usize {
         self.input_ids.dims()[1]
-    }
-}
-
-pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
-    match act {
-        Activation::Gelu => x.gelu_erf(),
-        Activation::GeluTanh => x.gelu(),
-        Activation::Relu => x.relu(),
-        Activation::Silu => x.silu(),
     }
 }
 
@@ -140,12 +131,12 @@ impl Layer {
 
     /// `x` is `(batch * seq, hidden)`; `mask` is `(batch, seq)`, 1 for tokens and 0 for padding.
     fn forward(&self, x: &Tensor, mask: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
-        let qkv = self.qkv.forward(x)?.contiguous()?;
+        let qkv = self.qkv.forward(x)?;
         let attention = SelfAttention { batch, seq, heads: self.heads, head_dim: self.head_dim };
         let context = qkv.apply_op2_no_bwd(mask, &attention)?;
-        let attended = self.attn_norm.forward(&(self.attn_out.forward(&context)? + x)?)?;
-        let inner = activate(&self.intermediate.forward(&attended)?, self.act)?;
-        self.out_norm.forward(&(self.output.forward(&inner)? + attended)?)
+        let attended = self.attn_norm.forward(&self.attn_out.forward_with(&context, Epilogue::Residual(x))?)?;
+        let inner = self.intermediate.forward_with(&attended, Epilogue::Activate(self.act))?;
+        self.out_norm.forward(&self.output.forward_with(&inner, Epilogue::Residual(&attended))?)
     }
 }
 

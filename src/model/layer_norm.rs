@@ -8,6 +8,8 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Module, Shape, Tensor};
 use candle_nn::VarBuilder;
 
+use super::linear::for_rows;
+
 pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
@@ -58,14 +60,16 @@ impl CustomOp3 for RowNorm {
             candle_core::bail!("layer norm: input {:?} does not match width {width}", l1.shape());
         }
         let mut out = vec![0f32; x.len()];
-        for (row, dst) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        // Rows are independent; many of them run on rayon's pool (the one gemm uses).
+        for_rows(&mut out, width, |i, dst| {
+            let row = &x[i * width..(i + 1) * width];
             let mean = row.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
             let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / width as f64;
             let inv_std = 1.0 / (var + self.eps).sqrt();
             for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(weight).zip(bias) {
                 *d = ((v as f64 - mean) * inv_std) as f32 * w + b;
             }
-        }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
