@@ -9,10 +9,13 @@
 //!
 //! Numerics match transformers' eager attention: scores `q k^T` (the query is pre-scaled by
 //! 1/sqrt(head_dim) in its weights), padded keys get zero weight (transformers adds
-//! `finfo(f32).min`, whose exponential is exactly 0), softmax with the row maximum subtracted.
+//! `finfo(f32).min`, whose exponential is exactly 0), softmax with the row maximum subtracted
+//! (vectorized, vector_math.rs).
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
 use rayon::prelude::*;
+
+use super::vector_math::masked_softmax_rows;
 
 pub(crate) struct SelfAttention {
     pub batch: usize,
@@ -91,16 +94,7 @@ impl CustomOp2 for SelfAttention {
                         gemm::Parallelism::None,
                     );
                 }
-                for r in scores.chunks_mut(s) {
-                    let max = r.iter().zip(keep).filter(|(_, &m)| m != 0.0).map(|(&x, _)| x).fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0f32;
-                    for (x, &m) in r.iter_mut().zip(keep) {
-                        *x = if m != 0.0 { (*x - max).exp() } else { 0.0 };
-                        sum += *x;
-                    }
-                    let inv = 1.0 / sum;
-                    r.iter_mut().for_each(|x| *x *= inv);
-                }
+                masked_softmax_rows(scores, keep);
                 // SAFETY: this task's block of `out`: rows seq*s.. (hidden apart), columns head*d..+d.
                 unsafe {
                     let dst = shared.ptr().add(seq * s * hidden + head * d);

@@ -13,6 +13,8 @@
 //! spinning against each other (≈ 20% of an inspect call on 128 tokens).
 
 use candle_core::op::{Gelu, Relu, Silu, UnaryOpT};
+
+use super::vector_math::gelu_erf_slice;
 use candle_core::{CpuStorage, Device, Module, Storage, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
@@ -162,57 +164,6 @@ pub fn activate_in_place(values: &mut [f32], act: Activation) {
     }
 }
 
-/// The exact (erf) GELU over a slice, vectorized. candle's is `libm::erff` one element at a time,
-/// which took about a tenth of a zero-shot run; this is Abramowitz & Stegun 7.1.26 (|error| of erf
-/// ≤ 1.5e-7, what PyTorch's vectorized erf uses too) with a Cephes-style exponential, written
-/// without branches so that the compiler vectorizes it, with AVX2 and FMA where the CPU has them.
-pub fn gelu_erf_slice(values: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function is compiled for (just checked).
-            unsafe { gelu_erf_avx2(values) };
-            return;
-        }
-    }
-    values.iter_mut().for_each(|v| *v = gelu_erf(*v));
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gelu_erf_avx2(values: &mut [f32]) {
-    values.iter_mut().for_each(|v| *v = gelu_erf(*v));
-}
-
-/// `0.5 x (1 + erf(x / sqrt 2))`.
-#[inline(always)]
-fn gelu_erf(x: f32) -> f32 {
-    const P: f32 = 0.327_591_1;
-    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152, 1.061_405_4];
-    let z = x * std::f32::consts::FRAC_1_SQRT_2;
-    let a = z.abs();
-    let t = 1.0 / (1.0 + P * a);
-    let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
-    let erf = (1.0 - poly * exp_non_positive(-a * a)).copysign(z);
-    0.5 * x * (1.0 + erf)
-}
-
-/// `e^x` for `x ≤ 0` (Cephes' single-precision polynomial; results below e^-87 are that value).
-#[inline(always)]
-fn exp_non_positive(x: f32) -> f32 {
-    let x = x.max(-87.0);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_2e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 0.166_666_65;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
-}
-
 /// Runs `f` on each `width`-wide row of `values` with its index, in parallel when there are many.
 pub fn for_rows<F: Fn(usize, &mut [f32]) + Sync>(values: &mut [f32], width: usize, f: F) {
     if values.len() >= PARALLEL_MIN {
@@ -271,22 +222,5 @@ mod tests {
             assert!(diff < 1e-4, "case {i}: {diff}");
         }
         assert!(rows * n >= PARALLEL_MIN);
-    }
-
-    /// The vectorized GELU against candle's (libm's erff) over the range activations take, and
-    /// the far tails.
-    #[test]
-    fn the_vectorized_gelu_is_within_f32_rounding_of_libm() {
-        let mut xs: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 1e-4).collect();
-        xs.extend([-1e4, -100.0, -30.0, -13.0, 13.0, 30.0, 100.0, 1e4, 0.0, -0.0, 1e-30, -1e-30]);
-        let mut ours = xs.clone();
-        gelu_erf_slice(&mut ours);
-        let mut portable = xs.clone();
-        portable.iter_mut().for_each(|v| *v = gelu_erf(*v));
-        for ((&x, &a), &b) in xs.iter().zip(&ours).zip(&portable) {
-            let exact = candle_core::op::GeluErf::f32(x);
-            assert!((a - exact).abs() <= 3e-7 * x.abs().max(1.0), "x = {x}: {a} vs libm {exact}");
-            assert!((b - exact).abs() <= 3e-7 * x.abs().max(1.0), "x = {x} (portable): {b} vs libm {exact}");
-        }
     }
 }

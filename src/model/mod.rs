@@ -13,6 +13,7 @@ pub mod layer_norm;
 mod linear;
 pub mod pickle_guard;
 pub mod roberta;
+mod vector_math;
 pub mod weights;
 
 use std::sync::Arc;

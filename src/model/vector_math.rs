@@ -1,0 +1,161 @@
+//! Element-wise math written without branches so that the compiler vectorizes it, compiled a
+//! second time for AVX2 + FMA and chosen at run time where the CPU has them: the exact GELU and
+//! the attention softmax. libm's `erff` and `expf` run one element at a time; they took about a
+//! tenth of a zero-shot run (GELU) and most of a long text's attention (softmax). Both stay within
+//! a few units in the last place of f32 (tested against libm), far inside the 1e-4 parity kept
+//! with transformers.
+
+/// Whether the AVX2 + FMA versions can run here.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// The exact (erf) GELU over a slice: Abramowitz & Stegun 7.1.26 for erf (|error| ≤ 1.5e-7, the
+/// approximation PyTorch's vectorized erf uses too) with [`exp_non_positive`].
+pub fn gelu_erf_slice(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has the features the function is compiled for (just checked).
+        return unsafe { gelu_erf_avx2(values) };
+    }
+    values.iter_mut().for_each(|v| *v = gelu_erf(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_erf_avx2(values: &mut [f32]) {
+    values.iter_mut().for_each(|v| *v = gelu_erf(*v));
+}
+
+/// `0.5 x (1 + erf(x / sqrt 2))`.
+#[inline(always)]
+fn gelu_erf(x: f32) -> f32 {
+    const P: f32 = 0.327_591_1;
+    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152, 1.061_405_4];
+    let z = x * std::f32::consts::FRAC_1_SQRT_2;
+    let a = z.abs();
+    let t = 1.0 / (1.0 + P * a);
+    let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
+    let erf = (1.0 - poly * exp_non_positive(-a * a)).copysign(z);
+    0.5 * x * (1.0 + erf)
+}
+
+/// `e^x` for `x ≤ 0` (Cephes' single-precision polynomial; below e^-87 the result is e^-87).
+#[inline(always)]
+fn exp_non_positive(x: f32) -> f32 {
+    let x = x.max(-87.0);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+/// Each `keep.len()`-wide row of `scores` becomes its softmax over the kept columns (`keep` is 1
+/// for a real key, 0 for padding, whose weight is exactly 0), the row maximum subtracted first.
+pub fn masked_softmax_rows(scores: &mut [f32], keep: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has the features the function is compiled for (just checked).
+        return unsafe { masked_softmax_avx2(scores, keep) };
+    }
+    masked_softmax(scores, keep)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn masked_softmax_avx2(scores: &mut [f32], keep: &[f32]) {
+    masked_softmax(scores, keep)
+}
+
+/// Lanes of the partial maxima and sums, so the reductions vectorize (a float sum in one
+/// accumulator cannot be reordered by the compiler).
+const LANES: usize = 8;
+
+#[inline(always)]
+fn masked_softmax(scores: &mut [f32], keep: &[f32]) {
+    let width = keep.len();
+    if width == 0 {
+        return;
+    }
+    for row in scores.chunks_exact_mut(width) {
+        let mut max = [f32::NEG_INFINITY; LANES];
+        let (row_body, row_tail) = row.split_at(width - width % LANES);
+        let (keep_body, keep_tail) = keep.split_at(width - width % LANES);
+        for (xs, ms) in row_body.chunks_exact(LANES).zip(keep_body.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                max[l] = if ms[l] != 0.0 { max[l].max(xs[l]) } else { max[l] };
+            }
+        }
+        for (&x, &m) in row_tail.iter().zip(keep_tail) {
+            if m != 0.0 {
+                max[0] = max[0].max(x);
+            }
+        }
+        let max = max.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let mut sum = [0f32; LANES];
+        let (row_body, row_tail) = row.split_at_mut(width - width % LANES);
+        for (xs, ms) in row_body.chunks_exact_mut(LANES).zip(keep_body.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                let e = exp_non_positive(xs[l] - max);
+                xs[l] = if ms[l] != 0.0 { e } else { 0.0 };
+                sum[l] += xs[l];
+            }
+        }
+        for (x, &m) in row_tail.iter_mut().zip(keep_tail) {
+            *x = if m != 0.0 { exp_non_positive(*x - max) } else { 0.0 };
+            sum[0] += *x;
+        }
+        let inv = 1.0 / sum.iter().sum::<f32>();
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorized GELU against candle's (libm's erff) over the range activations take, and
+    /// the far tails.
+    #[test]
+    fn the_vectorized_gelu_is_within_f32_rounding_of_libm() {
+        let mut xs: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 1e-4).collect();
+        xs.extend([-1e4, -100.0, -30.0, -13.0, 13.0, 30.0, 100.0, 1e4, 0.0, -0.0, 1e-30, -1e-30]);
+        let mut ours = xs.clone();
+        gelu_erf_slice(&mut ours);
+        let mut portable = xs.clone();
+        portable.iter_mut().for_each(|v| *v = gelu_erf(*v));
+        for ((&x, &a), &b) in xs.iter().zip(&ours).zip(&portable) {
+            let exact = <candle_core::op::GeluErf as candle_core::op::UnaryOpT>::f32(x);
+            assert!((a - exact).abs() <= 3e-7 * x.abs().max(1.0), "x = {x}: {a} vs libm {exact}");
+            assert!((b - exact).abs() <= 3e-7 * x.abs().max(1.0), "x = {x} (portable): {b} vs libm {exact}");
+        }
+    }
+
+    /// The softmax against the plain formula with libm's exp (f64), on rows with padding, of
+    /// widths around the lane count, with large and spread-out scores.
+    #[test]
+    fn the_masked_softmax_matches_the_formula() {
+        for width in [1, 2, 7, 8, 9, 17, 64, 131] {
+            let keep: Vec<f32> = (0..width).map(|j| if j % 5 == 3 || (width > 1 && j == width - 1) { 0.0 } else { 1.0 }).collect();
+            let scores: Vec<f32> = (0..width * 3).map(|i| ((i * 7919) % 1000) as f32 * 0.05 - 25.0).collect();
+            let mut ours = scores.clone();
+            masked_softmax_rows(&mut ours, &keep);
+            for (row, got) in scores.chunks(width).zip(ours.chunks(width)) {
+                let kept = row.iter().zip(&keep).filter(|(_, &m)| m != 0.0).map(|(&x, _)| x as f64);
+                let max = kept.clone().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = kept.map(|x| (x - max).exp()).sum();
+                for ((&x, &m), &g) in row.iter().zip(&keep).zip(got) {
+                    let want = if m != 0.0 { (x as f64 - max).exp() / sum } else { 0.0 };
+                    assert!((g as f64 - want).abs() <= 1e-6 * want.max(1e-3), "width {width}: {g} vs {want}");
+                }
+            }
+        }
+    }
+}
