@@ -6,6 +6,7 @@
 use candle_core::{DType, Tensor, D};
 
 use crate::error::Result;
+use crate::model::workers::{batch_ranges, map_batches};
 use crate::model::Model;
 use crate::tokenize::Encoded;
 
@@ -32,19 +33,15 @@ impl<'m> Embedder<'m> {
         let encoded = texts.iter().map(|t| self.model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| encoded[i].ids.len());
+        let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].ids.len()).collect();
+        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
+        let vectors = map_batches(&batches, |range| {
+            let batch: Vec<&Encoded> = order[range].iter().map(|&i| &encoded[i]).collect();
+            self.pooled(&batch)
+        })?;
         let mut out = vec![Vec::new(); encoded.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len() && end - start < self.max_batch_rows && (end - start + 1) * encoded[order[end]].ids.len() <= self.max_batch_tokens
-            {
-                end += 1;
-            }
-            let batch: Vec<&Encoded> = order[start..end].iter().map(|&i| &encoded[i]).collect();
-            for (&i, vector) in order[start..end].iter().zip(self.pooled(&batch)?) {
-                out[i] = vector;
-            }
-            start = end;
+        for (&i, vector) in order.iter().zip(vectors.into_iter().flatten()) {
+            out[i] = vector;
         }
         Ok(out)
     }

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::inspect;
 use crate::model::config::Architecture;
+use crate::model::workers::{batch_ranges, map_batches};
 use crate::model::Model;
 use crate::tokenize::Encoded;
 
@@ -77,18 +78,14 @@ impl<'m> Scanner<'m> {
             windows.iter().enumerate().flat_map(|(t, w)| w.windows.iter().enumerate().map(move |(k, (_, e))| (t, k, e))).collect();
         all.sort_by_key(|(_, _, e)| e.ids.len());
         let mut logits: Vec<Vec<Vec<f32>>> = windows.iter().map(|w| vec![Vec::new(); w.windows.len()]).collect();
-        let mut start = 0;
-        while start < all.len() {
-            let mut end = start + 1;
-            while end < all.len() && end - start < self.max_batch_rows && (end - start + 1) * all[end].2.ids.len() <= self.max_batch_tokens {
-                end += 1;
-            }
-            let refs: Vec<&Encoded> = all[start..end].iter().map(|(_, _, e)| *e).collect();
-            let rows = self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?;
-            for ((t, k, _), row) in all[start..end].iter().zip(rows) {
-                logits[*t][*k] = row;
-            }
-            start = end;
+        let lengths: Vec<usize> = all.iter().map(|(_, _, e)| e.ids.len()).collect();
+        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
+        let rows = map_batches(&batches, |range| {
+            let refs: Vec<&Encoded> = all[range].iter().map(|(_, _, e)| *e).collect();
+            Ok(self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?)
+        })?;
+        for ((t, k, _), row) in all.iter().zip(rows.into_iter().flatten()) {
+            logits[*t][*k] = row;
         }
         Ok(windows
             .iter()

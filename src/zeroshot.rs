@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::model::workers::{batch_ranges, map_batches};
 use crate::model::Model;
 use crate::tokenize::{Encoded, Piece};
 
@@ -263,24 +264,15 @@ impl<'m> ZeroShotClassifier<'m> {
         order.sort_by_key(|&i| longest(&encoded[i]));
         let pairs: Vec<(usize, &Encoded)> = order.iter().flat_map(|&g| encoded[g].iter().map(move |e| (g, e))).collect();
 
+        let lengths: Vec<usize> = pairs.iter().map(|(_, e)| e.ids.len()).collect();
+        let batches = batch_ranges(&lengths, self.max_batch_pairs, self.max_batch_tokens);
+        let logits = map_batches(&batches, |range| {
+            let refs: Vec<&Encoded> = pairs[range].iter().map(|(_, e)| *e).collect();
+            self.forward_encoded(&refs)
+        })?;
         let mut out: Vec<Vec<Vec<f32>>> = encoded.iter().map(|g| Vec::with_capacity(g.len())).collect();
-        let mut start = 0;
-        while start < pairs.len() {
-            let mut end = start + 1;
-            let mut padded = pairs[start].1.ids.len();
-            while end < pairs.len() && end - start < self.max_batch_pairs {
-                let longer = padded.max(pairs[end].1.ids.len());
-                if (end - start + 1) * longer > self.max_batch_tokens {
-                    break;
-                }
-                padded = longer;
-                end += 1;
-            }
-            let refs: Vec<&Encoded> = pairs[start..end].iter().map(|(_, e)| *e).collect();
-            for ((group, _), row) in pairs[start..end].iter().zip(self.forward_encoded(&refs)?) {
-                out[*group].push(row);
-            }
-            start = end;
+        for ((group, _), row) in pairs.iter().zip(logits.into_iter().flatten()) {
+            out[*group].push(row);
         }
         Ok(out)
     }

@@ -89,7 +89,8 @@ impl Linear {
                         };
                     });
                 }
-                let threads = candle_core::utils::get_num_threads();
+                // The pool this runs on: all cores, or one of map_batches' single-thread workers.
+                let threads = rayon::current_num_threads();
                 let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
                 // SAFETY: row-major `(rows, k)`, `(k, n)` and `(rows, n)` buffers of exactly those
                 // sizes (checked above); gemm reads and writes only within them.

@@ -15,6 +15,7 @@ pub mod pickle_guard;
 pub mod roberta;
 mod vector_math;
 pub mod weights;
+pub mod workers;
 
 use std::sync::Arc;
 
