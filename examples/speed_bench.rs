@@ -4,7 +4,8 @@
 //!     speed_bench inspect  MODEL_DIR REPEATS TEXT           -> latency of one inspect call
 //!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS      -> throughput over the texts
 //!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan
-//!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N)
+//!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N), f32 and
+//!                                                              candle's int8 (Q8_0) kernels
 //!     speed_bench smoke                                     -> all of the above on a fixture model
 //!
 //! Each prints one JSON object on stdout. Thread count: candle's CPU kernels use
@@ -12,7 +13,8 @@
 
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
 use selectra::hub::Silent;
 use selectra::inspect;
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
@@ -107,7 +109,19 @@ fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
         };
         let gflops = time(&|| a.matmul(&b).unwrap());
         let gflops_wt = time(&|| a.matmul(&w.t().unwrap()).unwrap());
-        out.push(json!({"m": m, "k": k, "n": n, "gflops": gflops, "gflops_weight_t": gflops_wt}));
+        // The reduced-precision ceiling a fast mode would build on: candle's own int8 kernels
+        // (GGML Q8_0 blocks of 32 weights, activations quantized on the fly), and how far from
+        // the f32 product they land.
+        let q8 = (k % 32 == 0).then(|| {
+            let q = QMatMul::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()).unwrap();
+            let exact = a.matmul(&w.t().unwrap()).unwrap();
+            let approx = q.forward(&a).unwrap();
+            let scale = exact.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let err = (approx - &exact).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() / scale;
+            (time(&|| q.forward(&a).unwrap()), err)
+        });
+        out.push(json!({"m": m, "k": k, "n": n, "gflops": gflops, "gflops_weight_t": gflops_wt,
+                        "gflops_q8_0": q8.map(|q| q.0), "q8_0_max_rel_err": q8.map(|q| q.1)}));
     }
     json!(out)
 }

@@ -40,6 +40,15 @@ pub fn batch_ranges(lengths: &[usize], max_rows: usize, max_tokens: usize) -> Ve
 fn workers() -> &'static [rayon::ThreadPool] {
     static POOLS: OnceLock<Vec<rayon::ThreadPool>> = OnceLock::new();
     POOLS.get_or_init(|| {
+        // glibc gives every thread that allocates its own malloc arena, and each arena keeps the
+        // pages of the activation buffers its thread freed: two workers added 47 MiB to a
+        // medium model's zero-shot peak. Threads reuse the existing arenas instead (as fast here,
+        // measured); other allocators need nothing.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes a limit of the allocator; it is safe to call at any time.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
         let n = candle_core::utils::get_num_threads();
         let pools: Vec<_> = (0..n).map_while(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok()).collect();
         if pools.len() == n {
