@@ -40,7 +40,7 @@ pub fn train(
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<TrainSummary> {
-    let embedded = corpus_run::run_embed(store, model, corpus, strip_accents, 32, progress, cancel)?;
+    let embedded = corpus_run::run_embed(store, model, corpus, strip_accents, corpus_run::EMBED_BATCH_RECORDS, progress, cancel)?;
     if embedded.cancelled {
         return Err(Error::Cancelled);
     }

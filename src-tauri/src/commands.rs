@@ -259,7 +259,16 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
         };
         store.corpus(&args.corpus)?;
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(store, &model, &args.corpus, &zs, args.model.strip_accents, 16, progress, cancel)?;
+        let summary = selectra::corpus_run::run_zeroshot(
+            store,
+            &model,
+            &args.corpus,
+            &zs,
+            args.model.strip_accents,
+            selectra::corpus_run::RUN_BATCH_RECORDS,
+            progress,
+            cancel,
+        )?;
         Ok(summary.into())
     })
     .await
@@ -278,7 +287,16 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
         let zs = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
         let model_ref = ModelRef { spec: info.key.model.clone(), strip_accents: info.key.strip_accents };
         let model = models.get(&model_ref, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(store, &model, &info.key.corpus, &zs, info.key.strip_accents, 16, progress, cancel)?;
+        let summary = selectra::corpus_run::run_zeroshot(
+            store,
+            &model,
+            &info.key.corpus,
+            &zs,
+            info.key.strip_accents,
+            selectra::corpus_run::RUN_BATCH_RECORDS,
+            progress,
+            cancel,
+        )?;
         Ok(summary.into())
     })
     .await
@@ -470,7 +488,15 @@ pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, 
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         store.corpus(&args.corpus)?;
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_scan(store, &model, &args.corpus, args.model.strip_accents, 32, progress, cancel)?;
+        let summary = selectra::corpus_run::run_scan(
+            store,
+            &model,
+            &args.corpus,
+            args.model.strip_accents,
+            selectra::corpus_run::SCAN_BATCH_RECORDS,
+            progress,
+            cancel,
+        )?;
         Ok(summary.into())
     })
     .await

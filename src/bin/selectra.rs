@@ -83,7 +83,7 @@ enum Command {
         #[command(flatten)]
         zs: ZeroShotArgs,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = selectra::corpus_run::RUN_BATCH_RECORDS)]
         batch_size: usize,
         /// Take the labels and their hypotheses from the corpus's label schema (see `schema`)
         /// instead of --labels; a label without its own hypothesis gets the template's.
@@ -108,7 +108,7 @@ enum Command {
         #[arg(long, value_name = "true|false")]
         strip_accents: Option<bool>,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = selectra::corpus_run::SCAN_BATCH_RECORDS)]
         batch_size: usize,
         /// Print the scan summary as JSON.
         #[arg(long)]
@@ -128,7 +128,7 @@ enum Command {
         #[arg(long, value_name = "true|false")]
         strip_accents: Option<bool>,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = selectra::corpus_run::EMBED_BATCH_RECORDS)]
         batch_size: usize,
         #[arg(long)]
         json: bool,

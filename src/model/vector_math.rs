@@ -108,9 +108,11 @@ fn masked_softmax(scores: &mut [f32], keep: &[f32]) {
                 sum[l] += xs[l];
             }
         }
-        for (x, &m) in row_tail.iter_mut().zip(keep_tail) {
+        // Every column adds into lane `column % LANES`, and padding adds exactly 0, so a row's
+        // sum (and its probabilities) do not depend on how far the batch is padded.
+        for (l, (x, &m)) in row_tail.iter_mut().zip(keep_tail).enumerate() {
             *x = if m != 0.0 { exp_non_positive(*x - max) } else { 0.0 };
-            sum[0] += *x;
+            sum[l] += *x;
         }
         let inv = 1.0 / sum.iter().sum::<f32>();
         row.iter_mut().for_each(|x| *x *= inv);
