@@ -87,6 +87,17 @@ impl TokenizerKind {
         }
     }
 
+    /// Class and algorithm, as the app shows them: "RobertaTokenizer (byte-level BPE)".
+    pub fn label(self) -> String {
+        format!("{} ({})", self.class_name(), self.description())
+    }
+
+    /// Whether the tokenizer has the lower-case and accent-stripping settings (only BERT's
+    /// normalizer has them; the others always keep accents).
+    pub fn has_accent_setting(self) -> bool {
+        self == TokenizerKind::WordPiece
+    }
+
     /// tokenizer_config.json's `tokenizer_class`.
     fn from_class(name: &str) -> Option<Self> {
         Some(match name.strip_suffix("Fast").unwrap_or(name) {
@@ -164,12 +175,6 @@ impl TokenizerSettings {
     }
 }
 
-impl Default for TokenizerSettings {
-    fn default() -> Self {
-        Self::defaults(TokenizerKind::WordPiece)
-    }
-}
-
 /// Choices a user can make on top of the model's own tokenizer settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenizerOptions {
@@ -178,7 +183,7 @@ pub struct TokenizerOptions {
 }
 
 /// The tokenizer files a model folder holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TokenizerFiles {
     pub tokenizer_json: Option<PathBuf>,
     /// WordPiece vocabulary.
@@ -193,11 +198,9 @@ pub struct TokenizerFiles {
 }
 
 impl TokenizerFiles {
-    /// The file names a model folder may hold, in the order a download fetches them.
-    pub const NAMES: [&'static str; 7] =
-        ["tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer_config.json", "special_tokens_map.json"];
-
-    /// From a lookup of each of [`TokenizerFiles::NAMES`].
+    /// From a lookup of each file name, in this order: tokenizer.json, vocab.txt, vocab.json,
+    /// merges.txt, sentencepiece.bpe.model, tokenizer_config.json, special_tokens_map.json (a
+    /// download stops looking for vocabularies once it has one).
     pub fn from_lookup(mut find: impl FnMut(&str) -> Result<Option<PathBuf>>) -> Result<Self> {
         Ok(Self {
             tokenizer_json: find("tokenizer.json")?,
@@ -291,17 +294,16 @@ impl TextTokenizer {
             apply_special_tokens(&mut settings, &read_json_object(path)?);
         }
         let files_strip_accents = settings.strip_accents.unwrap_or(settings.do_lower_case);
-        if let Some(strip) = options.strip_accents {
-            if kind != TokenizerKind::WordPiece && strip {
+        match options.strip_accents {
+            Some(strip) if kind.has_accent_setting() => settings.strip_accents = Some(strip),
+            // Keeping accents is what these tokenizers always do.
+            Some(true) => {
                 return Err(Error::Input(format!(
-                    "stripping accents is a setting of WordPiece tokenizers; this model's {} tokenizer ({}) always keeps them",
-                    kind.description(),
-                    kind.class_name()
-                )));
+                    "stripping accents is a setting of WordPiece tokenizers; this model's {} tokenizer always keeps them",
+                    kind.label()
+                )))
             }
-            if kind == TokenizerKind::WordPiece {
-                settings.strip_accents = Some(strip);
-            }
+            Some(false) | None => {}
         }
 
         let json = match (&files.tokenizer_json, kind) {
@@ -839,7 +841,7 @@ fn read_settings(s: &mut TokenizerSettings, map: &serde_json::Map<String, Value>
             Some(other) => Err(Error::tokenizer(path, format!("{key} must be true, false or null, not {other}"))),
         }
     };
-    if s.kind == TokenizerKind::WordPiece {
+    if s.kind.has_accent_setting() {
         if let Some(v) = flag("do_lower_case")? {
             s.do_lower_case = v;
         }

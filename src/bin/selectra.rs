@@ -648,66 +648,48 @@ fn run(command: Command) -> selectra::Result<()> {
                 None => store.label_schema(&corpus)?.task(&zs.template, zs.multi_label)?,
             };
             let model = zs.model()?;
-            let strip_accents = zs.strip_accents;
-            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
-            let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
-            drop(bar);
-            if json {
-                print_json(&summary);
-            } else if summary.cancelled {
-                out!(
-                    "cancelled: run {} has {}/{} records; run the same command to resume",
-                    summary.run.id,
-                    summary.run.predictions,
-                    summary.run.records
-                );
-            } else {
-                out!("run {} complete: {} records ({} predicted now)", summary.run.id, summary.run.records, summary.predicted_now);
-            }
-            if summary.cancelled {
-                return Err(selectra::Error::Cancelled);
-            }
+            let summary = with_job_progress(|progress, cancel| {
+                corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, batch_size, progress, cancel)
+            })?;
+            let r = &summary.run;
+            report_job(
+                &summary,
+                json,
+                summary.cancelled,
+                format!("run {} has {}/{} records", r.id, r.predictions, r.records),
+                format!("run {} complete: {} records ({} predicted now)", r.id, r.records, summary.predicted_now),
+            )?;
         }
         Command::Scan { db, corpus, model, strip_accents, batch_size, json } => {
             let mut store = Store::open(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
-            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
-            let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_scan(&mut store, &model, &corpus, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
-            drop(bar);
+            let summary =
+                with_job_progress(|progress, cancel| corpus_run::run_scan(&mut store, &model, &corpus, strip_accents, batch_size, progress, cancel))?;
             let s = &summary.scan;
-            if json {
-                print_json(&summary);
-            } else if summary.cancelled {
-                out!("cancelled: scan {} has {}/{} records; run the same command to resume", s.id, s.scanned, s.records);
-            } else {
-                out!("scan {} complete: {} records ({} scanned now)", s.id, s.records, summary.scanned_now);
-            }
-            if summary.cancelled {
-                return Err(selectra::Error::Cancelled);
-            }
+            report_job(
+                &summary,
+                json,
+                summary.cancelled,
+                format!("scan {} has {}/{} records", s.id, s.scanned, s.records),
+                format!("scan {} complete: {} records ({} scanned now)", s.id, s.records, summary.scanned_now),
+            )?;
         }
         Command::Embed { db, corpus, model, strip_accents, batch_size, json } => {
             let mut store = open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
-            let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
-            let cancel = cancel_on_ctrl_c();
-            let summary = corpus_run::run_embed(&mut store, &model, &corpus, strip_accents, batch_size, &mut job_progress(&bar), &cancel)?;
-            drop(bar);
+            let summary = with_job_progress(|progress, cancel| {
+                corpus_run::run_embed(&mut store, &model, &corpus, strip_accents, batch_size, progress, cancel)
+            })?;
             let e = &summary.embeddings;
-            if json {
-                print_json(&summary);
-            } else if summary.cancelled {
-                out!("cancelled: embedding set {} has {}/{} records; run the same command to resume", e.id, e.embedded, e.records);
-            } else {
-                out!("embedding set {} complete: {} records of {} numbers ({} embedded now)", e.id, e.records, e.dim, summary.embedded_now);
-            }
-            if summary.cancelled {
-                return Err(selectra::Error::Cancelled);
-            }
+            report_job(
+                &summary,
+                json,
+                summary.cancelled,
+                format!("embedding set {} has {}/{} records", e.id, e.embedded, e.records),
+                format!("embedding set {} complete: {} records of {} numbers ({} embedded now)", e.id, e.records, e.dim, summary.embedded_now),
+            )?;
         }
         Command::Train { db, corpus, model, strip_accents, folds, seed, json } => {
             let mut store = open_existing(&db)?;
@@ -1254,6 +1236,33 @@ fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
 }
 
 /// A corpus job's progress (a run, a scan) on its bar: records done, rate and ETA.
+/// Runs a corpus job (a zero-shot run, a scan, an embedding set) with a progress bar and Ctrl-C
+/// as its cancel; the bar is gone when it returns.
+fn with_job_progress<T>(job: impl FnOnce(&mut dyn FnMut(corpus_run::RunProgress), &AtomicBool) -> selectra::Result<T>) -> selectra::Result<T> {
+    let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
+    let cancel = cancel_on_ctrl_c();
+    let mut progress = job_progress(&bar);
+    let result = job(&mut progress, &cancel);
+    drop(progress);
+    result
+}
+
+/// Prints a corpus job's summary: JSON, or a line saying it is complete or how far it got; a
+/// cancelled job ends the command as cancelled (the same command resumes it).
+fn report_job(summary: &impl serde::Serialize, json: bool, cancelled: bool, stopped_at: String, complete: String) -> selectra::Result<()> {
+    if json {
+        print_json(summary);
+    } else if cancelled {
+        out!("cancelled: {stopped_at}; run the same command to resume");
+    } else {
+        out!("{complete}");
+    }
+    if cancelled {
+        return Err(selectra::Error::Cancelled);
+    }
+    Ok(())
+}
+
 fn job_progress(bar: &TaskBar) -> impl FnMut(corpus_run::RunProgress) + '_ {
     |p| {
         let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();

@@ -81,6 +81,18 @@ impl Architecture {
         }
     }
 
+    /// Tensors a checkpoint of this architecture may hold that it does not use, which
+    /// transformers skips on load: RoBERTa checkpoints converted from fairseq carry the pooler,
+    /// which the classification head (on `<s>`, without a pooler) never reads.
+    pub fn unused_tensors(self) -> &'static [&'static str] {
+        match self {
+            Architecture::RobertaForSequenceClassification | Architecture::XLMRobertaForSequenceClassification => {
+                &["roberta.pooler.dense.weight", "roberta.pooler.dense.bias"]
+            }
+            _ => &[],
+        }
+    }
+
     pub fn is_classifier(self) -> bool {
         !matches!(self, Architecture::ElectraForPreTraining)
     }

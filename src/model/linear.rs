@@ -140,28 +140,24 @@ pub fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> candle_core::Res
     Linear::new(l.weight(), l.bias().cloned())
 }
 
-/// The activation transformers' `ACT2FN` applies, with candle's own per-element functions (so
-/// the numbers are those of candle's ops), in place.
+/// The activation transformers' `ACT2FN` applies, in place: the exact GELU vectorized
+/// (vector_math.rs), the others with candle's own per-element functions.
 pub fn activate_in_place(values: &mut [f32], act: Activation) {
-    fn apply<F: Fn(f32) -> f32 + Sync>(values: &mut [f32], f: F) {
-        let run = |chunk: &mut [f32]| chunk.iter_mut().for_each(|v| *v = f(*v));
-        if values.len() >= PARALLEL_MIN {
-            values.par_chunks_mut(CHUNK).for_each(run);
-        } else {
-            run(values);
-        }
-    }
+    let per_element = |f: fn(f32) -> f32| move |chunk: &mut [f32]| chunk.iter_mut().for_each(|v| *v = f(*v));
     match act {
-        Activation::Gelu => {
-            if values.len() >= PARALLEL_MIN {
-                values.par_chunks_mut(CHUNK).for_each(gelu_erf_slice);
-            } else {
-                gelu_erf_slice(values);
-            }
-        }
-        Activation::GeluTanh => apply(values, Gelu::f32),
-        Activation::Relu => apply(values, Relu::f32),
-        Activation::Silu => apply(values, Silu::f32),
+        Activation::Gelu => in_chunks(values, gelu_erf_slice),
+        Activation::GeluTanh => in_chunks(values, per_element(Gelu::f32)),
+        Activation::Relu => in_chunks(values, per_element(Relu::f32)),
+        Activation::Silu => in_chunks(values, per_element(Silu::f32)),
+    }
+}
+
+/// Runs `f` on pieces of `values`, in parallel when there are many.
+fn in_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
+    if values.len() >= PARALLEL_MIN {
+        values.par_chunks_mut(CHUNK).for_each(&f);
+    } else {
+        f(values);
     }
 }
 

@@ -106,7 +106,7 @@ impl Model {
         }
         let expected = weights::expected_tensors(|vb| Network::load(vb, &config))?;
         let parameters = expected.iter().map(|(_, shape)| shape.iter().product::<usize>() as u64).sum();
-        let vb = weights::load_checked(&files.weights, &expected)?;
+        let vb = weights::load_checked(&files.weights, &expected, config.architecture.unused_tensors())?;
         let network = Network::load(vb, &config).map_err(|e| Error::weights(&files.weights, format!("cannot build the model: {e}")))?;
         Ok(Self { name, files, config, tokenizer, parameters, network })
     }

@@ -37,13 +37,10 @@ impl WeightsFormat {
     }
 }
 
-/// Buffers that older transformers versions saved beside the parameters, and the pooler that
-/// RoBERTa checkpoints converted from fairseq carry although their classification head does not
-/// use it; transformers ignores them on load, and so do we.
+/// Buffers that older transformers versions saved beside the parameters; transformers ignores
+/// them on load, and so do we.
 fn is_ignored_buffer(name: &str) -> bool {
-    name.ends_with("embeddings.position_ids")
-        || name.ends_with("embeddings.token_type_ids")
-        || matches!(name, "roberta.pooler.dense.weight" | "roberta.pooler.dense.bias")
+    name.ends_with("embeddings.position_ids") || name.ends_with("embeddings.token_type_ids")
 }
 
 /// Legacy TF-converted checkpoints name LayerNorm parameters gamma/beta; transformers renames them.
@@ -97,7 +94,9 @@ struct Declared {
 }
 
 /// Opens `path`, validates it against `expected`, and returns the tensors (as f32) in a VarBuilder.
-pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<VarBuilder<'static>> {
+/// `unused` names tensors the file may also hold that the architecture does not use (see
+/// [`Architecture::unused_tensors`](super::config::Architecture::unused_tensors)).
+pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)], unused: &[&str]) -> Result<VarBuilder<'static>> {
     let format = WeightsFormat::from_path(path);
     let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
     let tensors = match format {
@@ -137,7 +136,7 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
                 })?;
                 declared.insert(canonical_name(name), Declared { stored_name: name.clone(), shape: info.shape.clone(), dtype });
             }
-            check_manifest(path, &declared, expected, file_len)?;
+            check_manifest(path, &declared, expected, unused, file_len)?;
             let mut tensors = HashMap::with_capacity(expected.len());
             for (name, _) in expected {
                 let d = &declared[name];
@@ -172,7 +171,7 @@ pub fn load_checked(path: &Path, expected: &[(String, Vec<usize>)]) -> Result<Va
                     ));
                 }
             }
-            check_manifest(path, &declared, expected, file_len)?;
+            check_manifest(path, &declared, expected, unused, file_len)?;
             let pth =
                 candle_core::pickle::PthTensors::new(path, None).map_err(|e| Error::weights(path, format!("cannot read the checkpoint: {e}")))?;
             let mut tensors = HashMap::with_capacity(expected.len());
@@ -223,7 +222,13 @@ fn safetensors_dtype(dtype: safetensors::Dtype) -> Option<DType> {
 }
 
 /// Compares the file's tensors with the model's manifest; the first problem found is the error.
-fn check_manifest(path: &Path, declared: &BTreeMap<String, Declared>, expected: &[(String, Vec<usize>)], file_len: u64) -> Result<()> {
+fn check_manifest(
+    path: &Path,
+    declared: &BTreeMap<String, Declared>,
+    expected: &[(String, Vec<usize>)],
+    unused: &[&str],
+    file_len: u64,
+) -> Result<()> {
     let mut missing = Vec::new();
     let mut declared_bytes: u64 = 0;
     for (name, shape) in expected {
@@ -243,8 +248,11 @@ fn check_manifest(path: &Path, declared: &BTreeMap<String, Declared>, expected: 
         return Err(Error::weights(path, format!("tensor {first} is missing{more}; the file does not belong to this config.json")));
     }
     let wanted: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-    let unexpected: Vec<&Declared> =
-        declared.iter().filter(|(n, d)| !wanted.contains(n.as_str()) && !is_ignored_buffer(&d.stored_name)).map(|(_, d)| d).collect();
+    let unexpected: Vec<&Declared> = declared
+        .iter()
+        .filter(|(n, d)| !wanted.contains(n.as_str()) && !unused.contains(&n.as_str()) && !is_ignored_buffer(&d.stored_name))
+        .map(|(_, d)| d)
+        .collect();
     if let Some(first) = unexpected.first() {
         let more = if unexpected.len() > 1 { format!(" (and {} more)", unexpected.len() - 1) } else { String::new() };
         return Err(Error::weights(
