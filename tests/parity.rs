@@ -141,11 +141,8 @@ fn zeroshot_batches_match_single_texts() {
         packed.max_batch_tokens = tokens;
         let batched = packed.classify_batch(&texts, &task).unwrap();
         for ((text, together), alone) in texts.iter().zip(&batched).zip(&alone) {
-            check_zeroshot(
-                &format!("batched ({pairs} pairs, {tokens} tokens) {text:?}"),
-                &serde_json::to_value(together).unwrap(),
-                &serde_json::to_value(alone).unwrap(),
-            );
+            // Bit for bit: a text's scores never depend on what it was batched with.
+            assert_eq!(together, alone, "batched ({pairs} pairs, {tokens} tokens) {text:?}");
         }
     }
 }

@@ -68,17 +68,30 @@ impl CustomOp2 for SelfAttention {
                 let k = qkv[base + hidden..].as_ptr();
                 let v = qkv[base + 2 * hidden..].as_ptr();
                 let keep = &mask[seq * s..(seq + 1) * s];
-                // SAFETY: the strides describe (s, d) blocks inside `qkv` (rows 3*hidden apart) and
-                // an (s, s) scratch matrix; gemm reads and writes only within those bounds.
+                // Padding follows the tokens, so only the first `n` rows and keys are the
+                // sequence's own: attention runs on exactly those, as it would with no padding
+                // at all, so a record's result never depends on what it was batched with (the
+                // products' summation order depends on their length). Padded rows keep a zero
+                // context; nothing reads them. A mask that is not a prefix takes every row.
+                let tokens = keep.iter().take_while(|&&m| m != 0.0).count();
+                let n = if keep[tokens..].iter().all(|&m| m == 0.0) { tokens } else { s };
+                if n == 0 {
+                    return;
+                }
+                let keep = &keep[..n];
+                let scores = &mut scores[..n * n];
+                // SAFETY: the strides describe (n, d) blocks inside `qkv` (rows 3*hidden apart,
+                // n <= s rows of this sequence) and an (n, n) scratch matrix; gemm reads and
+                // writes only within those bounds.
                 unsafe {
-                    // scores (s x s) = q (s x d) . k^T (d x s)
+                    // scores (n x n) = q (n x d) . k^T (d x n)
                     gemm::gemm(
-                        s,
-                        s,
+                        n,
+                        n,
                         d,
                         scores.as_mut_ptr(),
                         1,
-                        s as isize,
+                        n as isize,
                         false,
                         q,
                         1,
@@ -95,21 +108,22 @@ impl CustomOp2 for SelfAttention {
                     );
                 }
                 masked_softmax_rows(scores, keep);
-                // SAFETY: this task's block of `out`: rows seq*s.. (hidden apart), columns head*d..+d.
+                // SAFETY: this task's block of `out`: rows seq*s..seq*s+n (hidden apart), columns
+                // head*d..+d.
                 unsafe {
                     let dst = shared.ptr().add(seq * s * hidden + head * d);
-                    // context (s x d) = probs (s x s) . v (s x d)
+                    // context (n x d) = probs (n x n) . v (n x d)
                     gemm::gemm(
-                        s,
+                        n,
                         d,
-                        s,
+                        n,
                         dst,
                         1,
                         hidden as isize,
                         false,
                         scores.as_ptr(),
                         1,
-                        s as isize,
+                        n as isize,
                         v,
                         1,
                         row,

@@ -26,9 +26,17 @@ const PARALLEL_MIN: usize = 32 * 1024;
 /// The size of each piece of split element-wise work.
 const CHUNK: usize = 16 * 1024;
 
+/// The longest stretch of the inner dimension one gemm call sums over. gemm splits a longer one
+/// into blocks whose size depends on the other dimensions too, which would make a row's result
+/// depend on how many rows share the call; split here, every block is one call, summed in order.
+const MAX_DEPTH: usize = 512;
+
 pub struct Linear {
-    /// `(in, out)`, row-major.
+    /// `(in, cols)`, row-major: the weight transposed, with a zero column added to a one-output
+    /// layer (gemm computes a single column with a different kernel, whose sums depend on the
+    /// number of rows).
     weight_t: Vec<f32>,
+    cols: usize,
     bias: Option<Vec<f32>>,
     in_dim: usize,
     out_dim: usize,
@@ -49,12 +57,16 @@ impl Linear {
     /// From a weight as transformers stores it, `(out, in)`.
     pub fn new(weight: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
         let (out_dim, in_dim) = weight.dims2()?;
-        let weight_t = weight.t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let mut weight_t = weight.t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let cols = out_dim.max(2);
+        if cols != out_dim {
+            weight_t = weight_t.chunks_exact(out_dim).flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(0.0, cols - out_dim))).collect();
+        }
         let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
         if bias.as_ref().is_some_and(|b| b.len() != out_dim) {
             candle_core::bail!("a dense layer's bias must have {out_dim} values");
         }
-        Ok(Self { weight_t, bias, in_dim, out_dim })
+        Ok(Self { weight_t, cols, bias, in_dim, out_dim })
     }
 
     /// `x` is `(rows, in)`; returns `(rows, out)` with `epilogue` applied.
@@ -74,13 +86,18 @@ impl Linear {
             }
             _ => None,
         };
-        let mut out = vec![0f32; rows * n];
+        // A single row is computed as two (the second a copy), for the same reason one column
+        // is: gemm's one-row kernel sums in another order. Every row's result is therefore the
+        // same whatever the rows around it (tested below).
+        let (m, cols) = (rows.max(2), self.cols);
+        let mut out = vec![0f32; m * cols];
         with_f32(&x, |x| {
             with_optional_f32(residual.as_ref(), |residual| {
                 // The starting values gemm accumulates into: bias, plus the residual.
                 let read_dst = self.bias.is_some() || residual.is_some();
                 if read_dst {
-                    for_rows(&mut out, n, |row, dst| {
+                    for_rows(&mut out, cols, |row, dst| {
+                        let (dst, row) = (&mut dst[..n], row.min(rows - 1));
                         match (&self.bias, residual) {
                             (Some(b), Some(r)) => dst.iter_mut().zip(b).zip(&r[row * n..]).for_each(|((d, &b), &r)| *d = r + b),
                             (Some(b), None) => dst.copy_from_slice(b),
@@ -89,37 +106,51 @@ impl Linear {
                         };
                     });
                 }
+                let doubled: Vec<f32>;
+                let x = if rows == 1 {
+                    doubled = x.iter().chain(x.iter()).copied().collect();
+                    &doubled[..]
+                } else {
+                    x
+                };
                 // The pool this runs on: all cores, or one of map_batches' single-thread workers.
                 let threads = rayon::current_num_threads();
                 let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-                // SAFETY: row-major `(rows, k)`, `(k, n)` and `(rows, n)` buffers of exactly those
-                // sizes (checked above); gemm reads and writes only within them.
-                unsafe {
-                    gemm::gemm(
-                        rows,
-                        n,
-                        k,
-                        out.as_mut_ptr(),
-                        1,
-                        n as isize,
-                        read_dst,
-                        x.as_ptr(),
-                        1,
-                        k as isize,
-                        self.weight_t.as_ptr(),
-                        1,
-                        n as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        parallelism,
-                    );
+                for start in (0..k).step_by(MAX_DEPTH) {
+                    let depth = MAX_DEPTH.min(k - start);
+                    // SAFETY: row-major `(m, k)`, `(k, cols)` and `(m, cols)` buffers of exactly
+                    // those sizes (checked above); this call reads columns start..start+depth of
+                    // the first and the same rows of the second, within bounds.
+                    unsafe {
+                        gemm::gemm(
+                            m,
+                            cols,
+                            depth,
+                            out.as_mut_ptr(),
+                            1,
+                            cols as isize,
+                            read_dst || start > 0,
+                            x.as_ptr().add(start),
+                            1,
+                            k as isize,
+                            self.weight_t.as_ptr().add(start * cols),
+                            1,
+                            cols as isize,
+                            1.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            parallelism,
+                        );
+                    }
                 }
                 Ok(())
             })
         })?;
+        if (m, cols) != (rows, n) {
+            out = out.chunks_exact(cols).take(rows).flat_map(|row| row[..n].iter().copied()).collect();
+        }
         if let Epilogue::Activate(act) = epilogue {
             activate_in_place(&mut out, act);
         }
@@ -219,5 +250,24 @@ mod tests {
             assert!(diff < 1e-4, "case {i}: {diff}");
         }
         assert!(rows * n >= PARALLEL_MIN);
+    }
+
+    /// A row's output is bit-identical whether it is computed alone, with one other row, or
+    /// among hundreds (where gemm picks other blocking and threads), for one output, a few and
+    /// many, and inner dimensions below and above [`MAX_DEPTH`].
+    #[test]
+    fn a_rows_result_does_not_depend_on_the_other_rows() {
+        let dev = Device::Cpu;
+        for (k, n) in [(48, 1), (48, 3), (48, 130), (700, 1), (700, 3), (1536, 130)] {
+            let w = Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap();
+            let b = Tensor::randn(0f32, 1.0, n, &dev).unwrap();
+            let layer = Linear::new(&w, Some(b)).unwrap();
+            let x = Tensor::randn(0f32, 1.0, (300, k), &dev).unwrap();
+            let all = layer.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+            for rows in [1, 2, 65] {
+                let part = layer.forward(&x.narrow(0, 0, rows).unwrap()).unwrap().to_vec2::<f32>().unwrap();
+                assert_eq!(part[..], all[..rows], "k {k}, n {n}: the first {rows} rows alone");
+            }
+        }
     }
 }
