@@ -12,7 +12,9 @@
 //!   corpora in, label them with resumable runs, and write them out;
 //! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`agreement`] compares
 //!   annotators, [`published`] holds the
-//!   SELECTRA card's comparison, and [`charts`] and [`report`] draw and share both.
+//!   SELECTRA card's comparison, and [`charts`] and [`report`] draw and share both;
+//! - [`scale_out`] describes corpus jobs computed elsewhere (the Python package, Ray) and imports
+//!   their results as runs, scans and embedding sets.
 //!
 //! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
 
@@ -32,6 +34,7 @@ pub mod metrics;
 pub mod model;
 pub mod published;
 pub mod report;
+pub mod scale_out;
 pub mod scan;
 pub mod store;
 pub mod templates;

@@ -234,6 +234,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Store the results of a corpus job computed elsewhere (the Python package's Ray jobs) as
+    /// the run, scan or embedding set the same job makes here. Importing again adds nothing.
+    ImportRun {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        corpus: String,
+        /// The job's output directory (manifest.json and results/).
+        #[arg(long = "from", value_name = "DIR")]
+        from: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a corpus and its predictions out.
     Export {
         #[arg(long)]
@@ -689,6 +702,27 @@ fn run(command: Command) -> selectra::Result<()> {
                 summary.cancelled,
                 format!("embedding set {} has {}/{} records", e.id, e.embedded, e.records),
                 format!("embedding set {} complete: {} records of {} numbers ({} embedded now)", e.id, e.records, e.dim, summary.embedded_now),
+            )?;
+        }
+        Command::ImportRun { db, corpus, from, json } => {
+            let mut store = open_existing(&db)?;
+            store.corpus(&corpus)?;
+            let summary = with_job_progress(|progress, cancel| selectra::scale_out::import_results(&mut store, &corpus, &from, progress, cancel))?;
+            let noun = summary.kind.noun();
+            report_job(
+                &summary,
+                json,
+                summary.cancelled,
+                format!("{noun} {} has {}/{} records", summary.id, summary.done, summary.records),
+                format!(
+                    "{noun} {}: {}/{} records ({} imported now, {} already present){}",
+                    summary.id,
+                    summary.done,
+                    summary.records,
+                    summary.imported,
+                    summary.already_present,
+                    if summary.complete { "" } else { "; the same `selectra run`, `scan` or `embed` here computes the rest" }
+                ),
             )?;
         }
         Command::Train { db, corpus, model, strip_accents, folds, seed, json } => {

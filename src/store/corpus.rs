@@ -281,6 +281,27 @@ impl Store {
         }
     }
 
+    /// The record an export calls `id` (its source id, else its row number, as every export
+    /// writes it), with its text: (record id, text).
+    pub fn record_by_export_id(&self, corpus_id: i64, id: &str) -> Result<Option<(i64, String)>> {
+        let by_source = self
+            .conn
+            .prepare_cached("SELECT id, text FROM record WHERE corpus_id = ?1 AND source_id = ?2")
+            .and_then(|mut stmt| stmt.query_row(params![corpus_id, id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.err(e))?;
+        if by_source.is_some() {
+            return Ok(by_source);
+        }
+        let Ok(row_number) = id.parse::<i64>() else { return Ok(None) };
+        if row_number.to_string() != id {
+            return Ok(None);
+        }
+        self.conn
+            .prepare_cached("SELECT id, text FROM record WHERE corpus_id = ?1 AND row_number = ?2 AND source_id IS NULL")
+            .and_then(|mut stmt| stmt.query_row(params![corpus_id, row_number], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.err(e))
+    }
+
     /// The corpus called `name`; the error lists the corpora that exist.
     pub fn corpus(&self, name: &str) -> Result<CorpusInfo> {
         let found = self

@@ -240,6 +240,19 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// One record's prediction in a run, if it has one.
+    pub fn prediction(&self, run_id: i64, record_id: i64) -> Result<Option<PredictionRow>> {
+        self.conn
+            .prepare_cached("SELECT labels, scores FROM prediction WHERE run_id = ?1 AND record_id = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![run_id, record_id], |r| {
+                    Ok(PredictionRow { record_id, labels: json_list(&r.get::<_, String>(0)?)?, scores: json_list(&r.get::<_, String>(1)?)? })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// How many (model, record, hypothesis) logits are cached.
     pub fn cached_logit_count(&self) -> Result<u64> {
         let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM nli_logits", [], |r| r.get(0)).map_err(|e| self.err(e))?;

@@ -272,6 +272,25 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// One record's result in a scan, if it has one.
+    pub fn scan_result(&self, scan_id: i64, record_id: i64) -> Result<Option<RecordScan>> {
+        self.conn
+            .prepare_cached("SELECT suspicion, flagged, mean, windows, tokens FROM scan_result WHERE scan_id = ?1 AND record_id = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![scan_id, record_id], |r| {
+                    Ok(RecordScan {
+                        suspicion: r.get::<_, f64>(0)? as f32,
+                        flagged: r.get(1)?,
+                        mean: r.get::<_, f64>(2)? as f32,
+                        windows: r.get::<_, i64>(3)? as usize,
+                        tokens: decode_tokens(&r.get::<_, Vec<u8>>(4)?).map_err(blob_error)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
     pub fn finish_scan(&mut self, scan_id: i64) -> Result<()> {
         let at = now(&self.conn).map_err(|e| self.err(e))?;
         self.conn.execute("UPDATE scan SET finished_at = ?1 WHERE id = ?2", params![at, scan_id]).map_err(|e| self.err(e))?;
