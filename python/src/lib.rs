@@ -1,0 +1,210 @@
+//! `selectra._native`: the core's models for Python. Every method calls the same core function
+//! the CLI calls, with the GIL released while the model runs, and returns plain Python values
+//! (floats are the core's float32 results, exactly); `selectra/__init__.py` turns them into
+//! pyarrow tables. Errors are `SelectraError` with the core's message.
+
+use std::sync::Arc;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use selectra::hub::HubSettings;
+use selectra::model::LoadOptions;
+use selectra::scale_out::{JobKind, Manifest};
+use selectra::tokenize::TokenizerOptions;
+use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
+
+create_exception!(selectra, SelectraError, PyException, "An error of the selectra core; the message says what was wrong and what to do.");
+
+fn error(e: selectra::Error) -> PyErr {
+    SelectraError::new_err(e.to_string())
+}
+
+/// Labels as a list, or as one comma-separated string (split as the pipeline splits it).
+#[derive(FromPyObject)]
+enum Labels {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Labels {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Labels::List(labels) => labels,
+            Labels::Text(text) => ZeroShotTask::parse_labels(&text),
+        }
+    }
+}
+
+fn task(labels: Labels, template: Option<&str>, multi_label: bool) -> PyResult<ZeroShotTask> {
+    ZeroShotTask::new(labels.into_vec(), template.unwrap_or(DEFAULT_TEMPLATE), multi_label).map_err(error)
+}
+
+/// A loaded model: a Hub id (optionally `@revision`) or a folder, resolved through the Hugging
+/// Face cache exactly as the CLI and the app resolve it.
+#[pyclass(frozen, module = "selectra._native")]
+struct Model {
+    inner: Arc<selectra::Model>,
+    strip_accents: Option<bool>,
+}
+
+/// A token of `inspect`: (token, id, start, end, logit, probability, untrained_embedding).
+type InspectedToken = (String, u32, usize, usize, f32, f32, bool);
+/// A token of `scan`: (token, start, end, probability, word_start).
+type ScanToken = (String, usize, usize, f32, bool);
+/// A record of `scan`: (suspicion, flagged, mean, windows, tokens).
+type ScanRecord = (f32, u32, f32, usize, Vec<ScanToken>);
+
+#[pymethods]
+impl Model {
+    /// The model as it was named.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// The architecture from config.json, e.g. "ElectraForSequenceClassification".
+    #[getter]
+    fn architecture(&self) -> String {
+        self.inner.architecture().name().to_string()
+    }
+
+    /// The longest input in tokens; longer texts are cut (scans use windows instead).
+    #[getter]
+    fn max_length(&self) -> usize {
+        self.inner.tokenizer.max_length()
+    }
+
+    /// The accent setting this model was loaded with (None: the tokenizer files' own).
+    #[getter]
+    fn strip_accents(&self) -> Option<bool> {
+        self.strip_accents
+    }
+
+    /// Per-token discriminator scores of each text: (truncated, tokens).
+    fn inspect(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<(bool, Vec<InspectedToken>)>> {
+        let model = self.inner.clone();
+        py.detach(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let inspections = selectra::inspect::inspect_batch(&model, &refs)?;
+            Ok(inspections
+                .into_iter()
+                .map(|i| {
+                    let tokens =
+                        i.tokens.into_iter().map(|t| (t.token, t.id, t.start, t.end, t.logit, t.probability, t.untrained_embedding)).collect();
+                    (i.truncated, tokens)
+                })
+                .collect())
+        })
+        .map_err(error)
+    }
+
+    /// Zero-shot classification of each text with the pipeline's semantics: (labels, scores),
+    /// sorted by score as the pipeline sorts them.
+    #[pyo3(signature = (texts, labels, template=None, multi_label=false))]
+    fn zeroshot(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        labels: Labels,
+        template: Option<String>,
+        multi_label: bool,
+    ) -> PyResult<Vec<(Vec<String>, Vec<f32>)>> {
+        let task = task(labels, template.as_deref(), multi_label)?;
+        let model = self.inner.clone();
+        py.detach(move || {
+            let classifier = ZeroShotClassifier::new(&model)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(classifier.classify_batch(&refs, &task)?.into_iter().map(|r| (r.labels, r.scores)).collect())
+        })
+        .map_err(error)
+    }
+
+    /// The discriminator scan of each text (long texts in windows), as a corpus scan stores it.
+    fn scan(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<ScanRecord>> {
+        let model = self.inner.clone();
+        py.detach(move || {
+            let scanner = selectra::scan::Scanner::new(&model)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(scanner
+                .scan(&refs)?
+                .into_iter()
+                .map(|r| {
+                    let tokens = r.tokens.into_iter().map(|t| (t.token, t.start, t.end, t.probability, t.word_start)).collect();
+                    (r.suspicion, r.flagged, r.mean, r.windows, tokens)
+                })
+                .collect())
+        })
+        .map_err(error)
+    }
+
+    /// Unit-length mean-pooled embeddings of each text, as an embedding job stores them.
+    fn embed(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<f32>>> {
+        let model = self.inner.clone();
+        py.detach(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            selectra::embed::Embedder::new(&model).embed(&refs)
+        })
+        .map_err(error)
+    }
+
+    /// The manifest (JSON) of a corpus job of `kind` ("zeroshot", "scan" or "embed") with this
+    /// model over `input_rows` rows: what `selectra import-run` checks and keys the results by.
+    #[pyo3(signature = (kind, input_rows, labels=None, template=None, multi_label=false))]
+    fn manifest(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        input_rows: u64,
+        labels: Option<Labels>,
+        template: Option<String>,
+        multi_label: bool,
+    ) -> PyResult<String> {
+        let kind = JobKind::parse(kind).map_err(error)?;
+        let task = match (kind, labels) {
+            (JobKind::Zeroshot, Some(labels)) => Some(task(labels, template.as_deref(), multi_label)?),
+            _ => None,
+        };
+        let model = self.inner.clone();
+        let strip_accents = self.strip_accents;
+        let manifest = py.detach(move || Manifest::new(&model, kind, task.as_ref(), strip_accents, input_rows)).map_err(error)?;
+        Ok(serde_json::to_string_pretty(&manifest).expect("a manifest serializes"))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("selectra.Model({:?}, {})", self.inner.name, self.inner.architecture().name())
+    }
+}
+
+/// Loads a model: a Hub id (`ORG/NAME`, optionally `@revision`) or a folder. Hub files come from
+/// the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE and HF_TOKEN apply), downloaded if missing.
+#[pyfunction]
+#[pyo3(signature = (spec, strip_accents=None))]
+fn load(py: Python<'_>, spec: String, strip_accents: Option<bool>) -> PyResult<Model> {
+    let model = py
+        .detach(move || {
+            let options = LoadOptions { tokenizer: TokenizerOptions { strip_accents }, hub: HubSettings::from_env() };
+            selectra::Model::load(&spec, &options, Arc::new(selectra::hub::Silent))
+        })
+        .map_err(error)?;
+    Ok(Model { inner: Arc::new(model), strip_accents })
+}
+
+/// SHA-256 of a text's UTF-8 bytes, hex: how a job's result row names the text it was computed on.
+#[pyfunction]
+fn text_sha256(text: &str) -> String {
+    selectra::scale_out::text_sha256(text)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(text_sha256, m)?)?;
+    m.add("SelectraError", m.py().get_type::<SelectraError>())?;
+    m.add("DEFAULT_TEMPLATE", DEFAULT_TEMPLATE)?;
+    m.add("VERSION", selectra::VERSION)?;
+    m.add("MANIFEST_FILE", selectra::scale_out::MANIFEST_FILE)?;
+    m.add("RESULTS_DIR", selectra::scale_out::RESULTS_DIR)?;
+    Ok(())
+}

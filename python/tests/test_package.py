@@ -1,0 +1,125 @@
+"""The Python package computes exactly what the CLI computes (bit for bit, float32), on the
+repository's fixture models."""
+
+import json
+import struct
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+
+import selectra
+
+DISCRIMINATORS = ["disc-vocab-bin", "disc-project-tokjson"]
+CLASSIFIERS = ["nli-electra-entail0", "nli-roberta-tokjson", "nli-xlmr-tokjson"]
+LABELS = ["deportes", "política", "economía"]
+
+
+def argument_texts(texts):
+    """Texts a command line can take as an argument (no NUL)."""
+    return [t for t in texts if "\x00" not in t]
+
+
+def f32(x):
+    """A number the CLI printed, as the float32 it was (the CLI prints float32 round-trip)."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+@pytest.mark.parametrize("name", DISCRIMINATORS)
+def test_inspect_equals_the_cli(cli, model_dir, texts, name):
+    model = selectra.load(model_dir(name))
+    chosen = argument_texts(texts)[:8] + argument_texts(texts)[-2:]
+    table = model.inspect(chosen)
+    assert table.num_rows == len(chosen)
+    assert any(table.column("truncated").to_pylist()), "some texts are longer than the model"
+    for text, row in zip(chosen, table.to_pylist()):
+        out = cli("inspect", "--model", model_dir(name), "--json", text)
+        expected = json.loads(out.stdout)
+        assert row["truncated"] == ("longer than the model" in out.stderr)
+        assert len(row["tokens"]) == len(expected["tokens"])
+        for got, want in zip(row["tokens"], expected["tokens"]):
+            assert (got["token"], got["id"], got["start"], got["end"]) == (want["token"], want["id"], want["start"], want["end"])
+            assert got["logit"] == f32(want["logit"]) and got["probability"] == f32(want["probability"])
+            assert got["untrained_embedding"] == want.get("untrained_embedding", False)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_zeroshot_equals_the_cli(cli, model_dir, texts, name, multi_label):
+    model = selectra.load(model_dir(name))
+    chosen = argument_texts(texts)[:6] + argument_texts(texts)[-2:]
+    table = model.zeroshot(chosen, LABELS, multi_label=multi_label)
+    assert table.schema.field("scores").type == pa.list_(pa.float32())
+    for text, row in zip(chosen, table.to_pylist()):
+        args = ["zeroshot", "--model", model_dir(name), "--labels", ",".join(LABELS), "--json", text]
+        expected = json.loads(cli(*args, *(["--multi-label"] if multi_label else [])).stdout)
+        assert row["labels"] == expected["labels"]
+        assert row["scores"] == [f32(s) for s in expected["scores"]]
+
+
+def test_scan_and_embed_equal_the_cli_corpus_jobs(cli, model_dir, project, texts):
+    name = model_dir("disc-vocab-bin")
+    cli("scan", "--db", project, "--corpus", "c", "--model", name)
+    cli("embed", "--db", project, "--corpus", "c", "--model", name)
+    exported = cli("export", "--db", project, "--corpus", "c", "--format", "jsonl", "--embeddings", name).stdout
+    rows = [json.loads(line) for line in exported.splitlines()]
+    assert [r["text"] for r in rows] == texts
+    model = selectra.load(name)
+    scans = model.scan(texts).to_pylist()
+    vectors = model.embed(pa.array(texts)).column("embedding").to_pylist()
+    assert any(s["windows"] > 1 for s in scans), "the corpus has texts longer than the model"
+    for row, scan, vector in zip(rows, scans, vectors):
+        [stored] = row["scans"]
+        assert scan["suspicion"] == f32(stored["suspicion"]) and scan["flagged"] == stored["flagged"]
+        assert [(t["token"], t["start"], t["end"], t["probability"]) for t in scan["tokens"]] == [
+            (t["token"], t["start"], t["end"], f32(t["probability"])) for t in stored["tokens"]
+        ]
+        assert vector == [f32(v) for v in row["embedding"]]
+
+
+def test_arrow_and_list_inputs_agree(model_dir, texts):
+    model = selectra.load(model_dir("nli-electra-entail0"))
+    as_list = model.zeroshot(texts[:5], "deportes, política")
+    as_arrow = model.zeroshot(pa.chunked_array([texts[:2], texts[2:5]]), ["deportes", "política"])
+    assert as_list.equals(as_arrow)
+
+
+def test_errors_are_python_exceptions_with_the_cores_message(model_dir, tmp_path):
+    with pytest.raises(selectra.SelectraError, match="does not exist"):
+        selectra.load(str(tmp_path / "missing"))
+    nli = selectra.load(model_dir("nli-electra-entail0"))
+    with pytest.raises(selectra.SelectraError, match="discriminator"):
+        nli.scan(["El perro come carne."])
+    with pytest.raises(selectra.SelectraError, match="no candidate labels"):
+        nli.zeroshot(["El perro come carne."], [])
+    with pytest.raises(selectra.SelectraError, match="empty"):
+        nli.zeroshot(["   "], LABELS)
+    with pytest.raises(TypeError, match="list of strings"):
+        nli.embed("El perro come carne.")
+
+
+def test_the_model_runs_without_the_gil(model_dir, texts):
+    """While one thread is inside the model, Python code keeps running in another."""
+    model = selectra.load(model_dir("nli-electra-entail0"))
+    many = texts * 20
+    finished = threading.Event()
+    inside = threading.Event()
+
+    def work():
+        inside.set()
+        try:
+            model.zeroshot(many, LABELS)
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    inside.wait()
+    time.sleep(0.05)
+    ticks = 0
+    while not finished.is_set():
+        ticks += 1
+        time.sleep(0)
+    thread.join()
+    assert ticks > 100, f"the main thread ran {ticks} times during the call"
