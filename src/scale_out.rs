@@ -208,6 +208,37 @@ pub struct ImportSummary {
     pub cancelled: bool,
 }
 
+/// How far two results of one record may differ and still be the same result: what one job
+/// computes on CPUs with other vector instructions (AVX-512, AVX2, NEON) differs in the last
+/// bits of float32, far below any difference of another model, text or setting.
+const SAME_RESULT_TOLERANCE: f32 = 1e-5;
+
+impl Row {
+    /// Whether `other` is this result, up to [`SAME_RESULT_TOLERANCE`] (label order may differ
+    /// where two scores tie within it).
+    fn same_result(&self, other: &Row) -> bool {
+        let close = |a: f32, b: f32| (a - b).abs() <= SAME_RESULT_TOLERANCE;
+        match (self, other) {
+            (Row::Zeroshot(a), Row::Zeroshot(b)) => {
+                let score = |p: &PredictionRow, label: &str| p.labels.iter().position(|l| l == label).map(|i| p.scores[i]);
+                a.labels.len() == b.labels.len() && a.labels.iter().zip(&a.scores).all(|(l, &s)| score(b, l).is_some_and(|t| close(s, t)))
+            }
+            (Row::Scan(a), Row::Scan(b)) => {
+                a.windows == b.windows
+                    && close(a.suspicion, b.suspicion)
+                    && close(a.mean, b.mean)
+                    && a.flagged.abs_diff(b.flagged) <= 1
+                    && a.tokens.len() == b.tokens.len()
+                    && a.tokens.iter().zip(&b.tokens).all(|(x, y)| {
+                        (&x.token, x.start, x.end, x.word_start) == (&y.token, y.start, y.end, y.word_start) && close(x.probability, y.probability)
+                    })
+            }
+            (Row::Embed(a), Row::Embed(b)) => a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| close(x, y)),
+            _ => false,
+        }
+    }
+}
+
 /// Where the results go, with the existing result of a record to compare against.
 enum Target {
     Run { id: i64, task: ZeroShotTask },
@@ -318,7 +349,7 @@ pub fn import_results(
                     None => target.stored(store, record_id)?,
                 };
                 match existing {
-                    Some(stored) if stored == row => summary.already_present += 1,
+                    Some(stored) if stored.same_result(&row) => summary.already_present += 1,
                     Some(_) => {
                         return Err(Error::Input(format!(
                             "{}: record {id:?} already has a different result in this {}; results of one job are identical for a record, so these come from another computation",
@@ -615,4 +646,28 @@ fn scanned_tokens(tokens: &ArrayRef, text_chars: usize) -> std::result::Result<V
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Last-bit differences (another CPU's vector instructions) are the same result; a real
+    /// difference, or another label order without a tie, is not.
+    #[test]
+    fn results_are_the_same_up_to_float_rounding_only() {
+        let p = |labels: [&str; 2], scores: [f32; 2]| {
+            Row::Zeroshot(PredictionRow { record_id: 1, labels: labels.map(String::from).to_vec(), scores: scores.to_vec() })
+        };
+        let a = p(["deportes", "política"], [0.7, 0.3]);
+        let ulp = |v: f32| f32::from_bits(v.to_bits() + 1);
+        assert!(a.same_result(&p(["deportes", "política"], [ulp(0.7), 0.3])));
+        assert!(a.same_result(&p(["política", "deportes"], [0.3, 0.7])), "the same scores, listed in another order");
+        assert!(!a.same_result(&p(["deportes", "política"], [0.701, 0.299])));
+        assert!(!a.same_result(&p(["deportes", "economía"], [0.7, 0.3])));
+        assert!(!a.same_result(&Row::Embed(vec![0.7, 0.3])));
+        let v = Row::Embed(vec![0.25, -0.5]);
+        assert!(v.same_result(&Row::Embed(vec![ulp(0.25), -0.5])));
+        assert!(!v.same_result(&Row::Embed(vec![0.25, -0.5, 0.0])));
+    }
 }

@@ -3,6 +3,7 @@ repository's fixture models."""
 
 import json
 import struct
+import sys
 import threading
 import time
 
@@ -100,26 +101,31 @@ def test_errors_are_python_exceptions_with_the_cores_message(model_dir, tmp_path
 
 
 def test_the_model_runs_without_the_gil(model_dir, texts):
-    """While one thread is inside the model, Python code keeps running in another."""
+    """With forced GIL switching off, the main thread can run during the worker's call only if
+    the call released the GIL: then it counts while the model works; holding it, it would first
+    run when the call is over and count nothing."""
     model = selectra.load(model_dir("nli-electra-entail0"))
     many = texts * 20
-    finished = threading.Event()
-    inside = threading.Event()
+    started, done = threading.Event(), threading.Event()
 
     def work():
-        inside.set()
+        started.set()
         try:
             model.zeroshot(many, LABELS)
         finally:
-            finished.set()
+            done.set()
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    inside.wait()
-    time.sleep(0.05)
-    ticks = 0
-    while not finished.is_set():
-        ticks += 1
-        time.sleep(0)
-    thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        started.wait()
+        ticks = 0
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0)  # lets the worker take the GIL back when its call returns
+        thread.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert ticks > 100, f"the main thread ran {ticks} times during the call"
