@@ -108,14 +108,33 @@ fn load(name: &str) -> (Model, String) {
     (Model::load(&path, &LoadOptions::default(), Arc::new(Silent)).unwrap(), path)
 }
 
-#[test]
-fn imported_results_are_the_clis_run_and_importing_again_adds_nothing() {
+/// A project to import into, and a twin project where the CLI ran the same job.
+struct Setup {
+    dir: tempfile::TempDir,
+    model: Model,
+    path: String,
+    db: PathBuf,
+    reference: PathBuf,
+    records: Vec<(String, String)>,
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (model, path) = load("nli-electra-entail0");
     let (db, records) = project(dir.path(), "imported");
     let (reference, _) = project(dir.path(), "reference");
-    ok(&["run", "--db", reference.to_str().unwrap(), "--corpus", "c", "--model", &path, "--labels", LABELS]);
+    run_json(&reference, &path);
+    Setup { dir, model, path, db, reference, records }
+}
 
+/// `selectra run` of the test's job, with its JSON summary.
+fn run_json(db: &Path, model: &str) -> Value {
+    serde_json::from_str(&ok(&["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model, "--labels", LABELS, "--json"])).unwrap()
+}
+
+#[test]
+fn imported_results_are_the_clis_run_and_importing_again_adds_nothing() {
+    let Setup { dir, model, path, db, reference, records } = setup();
     let out = dir.path().join("job");
     zeroshot_job(&out, &model, &records, 3);
     // A retried batch written twice.
@@ -130,25 +149,19 @@ fn imported_results_are_the_clis_run_and_importing_again_adds_nothing() {
     assert_eq!((again["imported"].as_u64(), again["already_present"].as_u64()), (Some(0), Some(records.len() as u64 + 3)));
     assert_eq!(export(&db), export(&reference));
     // The run is the CLI's run: the same command finds it complete.
-    let run: Value =
-        serde_json::from_str(&ok(&["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", &path, "--labels", LABELS, "--json"])).unwrap();
+    let run = run_json(&db, &path);
     assert_eq!(run["predicted_now"], 0, "{run}");
 }
 
 #[test]
 fn a_partial_job_is_completed_by_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, path) = load("nli-electra-entail0");
-    let (db, records) = project(dir.path(), "imported");
-    let (reference, _) = project(dir.path(), "reference");
-    ok(&["run", "--db", reference.to_str().unwrap(), "--corpus", "c", "--model", &path, "--labels", LABELS]);
+    let Setup { dir, model, path, db, reference, records } = setup();
     let out = dir.path().join("job");
     let half = &records[..records.len() / 2];
     zeroshot_job(&out, &model, half, 4);
     let summary = import(&db, &out);
     assert_eq!((summary["complete"].as_bool(), summary["done"].as_u64()), (Some(false), Some(half.len() as u64)));
-    let run: Value =
-        serde_json::from_str(&ok(&["run", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", &path, "--labels", LABELS, "--json"])).unwrap();
+    let run = run_json(&db, &path);
     assert_eq!(run["predicted_now"], records.len() - half.len());
     assert_eq!(export(&db), export(&reference));
 }
