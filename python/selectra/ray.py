@@ -109,6 +109,7 @@ def run(
     """
     import json
 
+    import ray
     import ray.data
 
     if kind not in KINDS:
@@ -119,6 +120,14 @@ def run(
         info.type == pafs.FileType.Directory and fs.get_file_info(pafs.FileSelector(root)) != []
     ):
         raise ValueError(f"{output} is not an empty directory; a job writes its results to a fresh one")
+    # Actors holding every CPU leave none for the tasks that read and write Parquet, and Ray
+    # Data then waits for ever; say so instead.
+    cpus = ray.cluster_resources().get("CPU", 0) if ray.is_initialized() else 0
+    if cpus and concurrency * num_cpus >= cpus:
+        raise ValueError(
+            f"{concurrency} actors of {num_cpus:g} CPUs take all {cpus:g} CPUs of the cluster and leave none "
+            "for reading and writing Parquet; use fewer actors or fewer CPUs per actor"
+        )
     labels = labels if labels is None or isinstance(labels, str) else list(labels)
     # Loaded here first so that a wrong model, labels or template fail before the cluster starts.
     checked = selectra.load(model, strip_accents)

@@ -18,8 +18,8 @@ LABELS = "deportes,política,economía"
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    # Logical CPUs: two actors of one CPU each, and room for the read and write tasks beside them
-    # (with only two, the actors would hold every CPU and the writes could never be scheduled).
+    # Logical CPUs (the machine has two cores): two actors of one CPU each, and CPUs left for
+    # the tasks that read and write Parquet.
     ray.init(
         num_cpus=4,
         include_dashboard=False,
@@ -105,6 +105,11 @@ def test_scan_and_embed_jobs_import_as_the_clis(cli, model_dir, project, tmp_pat
     cli(kind, "--db", reference, "--corpus", "c", "--model", model)
     extra = ("--embeddings", model) if kind == "embed" else ()
     assert export(cli, project, *extra) == export(cli, reference, *extra)
+
+
+def test_a_job_that_would_hold_every_cpu_is_refused(model_dir, tmp_path):
+    with pytest.raises(ValueError, match="leave none for reading and writing"):
+        selectra_ray.run(str(tmp_path / "in.parquet"), str(tmp_path / "job"), model_dir("disc-vocab-bin"), kind="scan", concurrency=4)
 
 
 def test_a_job_refuses_a_directory_that_is_not_empty(model_dir, tmp_path):
