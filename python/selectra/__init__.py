@@ -152,6 +152,6 @@ class Model:
 def load(spec: str, strip_accents: Optional[bool] = None) -> Model:
     """Loads a model: a Hub id (``ORG/NAME``, optionally ``@revision``) or a local folder. Hub
     files come from the Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE`` and ``HF_TOKEN``
-    apply) and are downloaded when missing. ``strip_accents`` overrides the tokenizer's accent
+    apply) and are downloaded when missing, with progress lines on stderr. ``strip_accents`` overrides the tokenizer's accent
     setting (None keeps the model files' own, which is right for the pre-trained SELECTRA)."""
     return Model(_native.load(spec, strip_accents))

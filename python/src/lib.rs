@@ -3,12 +3,13 @@
 //! (floats are the core's float32 results, exactly); `selectra/__init__.py` turns them into
 //! pyarrow tables. Errors are `SelectraError` with the core's message.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use selectra::hub::HubSettings;
+use selectra::hub::{DownloadObserver, HubSettings};
 use selectra::model::LoadOptions;
 use selectra::scale_out::{JobKind, Manifest};
 use selectra::tokenize::TokenizerOptions;
@@ -176,6 +177,26 @@ impl Model {
     }
 }
 
+/// Download progress on stderr (where notebooks and job logs show it), a line per file at most
+/// every two seconds and when the file is complete; cache hits print nothing.
+struct DownloadLines {
+    last: Mutex<Option<(String, Instant)>>,
+}
+
+impl DownloadObserver for DownloadLines {
+    fn progress(&self, file: &str, done: u64, total: u64) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = last.as_ref().is_none_or(|(f, at)| f != file || at.elapsed() >= Duration::from_secs(2));
+        let finished = total > 0 && done >= total;
+        let downloading = total > 0 && done < total;
+        if (downloading && fresh) || (finished && last.as_ref().is_some_and(|(f, _)| f == file)) {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            eprintln!("selectra: downloading {file}: {:.1}/{:.1} MiB", mib(done), mib(total));
+            *last = if finished { None } else { Some((file.to_string(), Instant::now())) };
+        }
+    }
+}
+
 /// Loads a model: a Hub id (`ORG/NAME`, optionally `@revision`) or a folder. Hub files come from
 /// the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE and HF_TOKEN apply), downloaded if missing.
 #[pyfunction]
@@ -184,7 +205,7 @@ fn load(py: Python<'_>, spec: String, strip_accents: Option<bool>) -> PyResult<M
     let model = py
         .detach(move || {
             let options = LoadOptions { tokenizer: TokenizerOptions { strip_accents }, hub: HubSettings::from_env() };
-            selectra::Model::load(&spec, &options, Arc::new(selectra::hub::Silent))
+            selectra::Model::load(&spec, &options, Arc::new(DownloadLines { last: Mutex::new(None) }))
         })
         .map_err(error)?;
     Ok(Model { inner: Arc::new(model), strip_accents })
