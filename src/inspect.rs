@@ -118,11 +118,19 @@ pub fn inspect(model: &Model, text: &str) -> Result<Inspection> {
     Ok(all.remove(0))
 }
 
-/// Scores several texts in one padded batch.
+/// Texts per forward pass of [`inspect_batch`]: a long list never becomes one giant padded batch.
+pub const INSPECT_BATCH_TEXTS: usize = 32;
+
+/// Scores several texts, [`INSPECT_BATCH_TEXTS`] per padded pass (a text's scores do not depend
+/// on the texts it shares a pass with).
 pub fn inspect_batch(model: &Model, texts: &[&str]) -> Result<Vec<Inspection>> {
     require_discriminator(model)?;
-    let encoded = texts.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
-    score_encoded(model, texts, &encoded)
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(INSPECT_BATCH_TEXTS) {
+        let encoded = chunk.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
+        out.extend(score_encoded(model, chunk, &encoded)?);
+    }
+    Ok(out)
 }
 
 /// Scores a text whose token `index` (an index into [`Inspection::tokens`]) is replaced by the

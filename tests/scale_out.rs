@@ -38,6 +38,11 @@ fn failure(args: &[&str]) -> String {
 
 /// The fixtures' zero-shot and embedding texts as corpus "c" (ids t0, t1, …) of a new project.
 fn project(dir: &Path, name: &str) -> (PathBuf, Vec<(String, String)>) {
+    project_with(dir, name, true)
+}
+
+/// The same corpus; without an id column its records' export ids are their row numbers.
+fn project_with(dir: &Path, name: &str, ids: bool) -> (PathBuf, Vec<(String, String)>) {
     let mut records = Vec::new();
     for (_, expected) in expected_files() {
         for section in ["zeroshot", "embed"] {
@@ -53,7 +58,13 @@ fn project(dir: &Path, name: &str) -> (PathBuf, Vec<(String, String)>) {
     let lines: Vec<String> = records.iter().map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string()).collect();
     std::fs::write(&source, lines.join("\n")).unwrap();
     let db = dir.join(format!("{name}.sqlite"));
-    ok(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--id-column", "id", source.to_str().unwrap()]);
+    let mut args = vec!["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", source.to_str().unwrap()];
+    if ids {
+        args.extend(["--id-column", "id"]);
+    } else {
+        records.iter_mut().enumerate().for_each(|(i, (id, _))| *id = (i + 1).to_string());
+    }
+    ok(&args);
     (db, records)
 }
 
@@ -151,6 +162,19 @@ fn imported_results_are_the_clis_run_and_importing_again_adds_nothing() {
     // The run is the CLI's run: the same command finds it complete.
     let run = run_json(&db, &path);
     assert_eq!(run["predicted_now"], 0, "{run}");
+}
+
+#[test]
+fn records_without_source_ids_are_found_by_row_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, path) = load("nli-electra-entail0");
+    let (db, records) = project_with(dir.path(), "imported", false);
+    let (reference, _) = project_with(dir.path(), "reference", false);
+    run_json(&reference, &path);
+    let out = dir.path().join("job");
+    zeroshot_job(&out, &model, &records, 5);
+    assert_eq!(import(&db, &out)["complete"], true);
+    assert_eq!(export(&db), export(&reference));
 }
 
 #[test]
