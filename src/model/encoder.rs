@@ -129,11 +129,11 @@ impl Layer {
         })
     }
 
-    /// `x` is `(batch * seq, hidden)`; `mask` is `(batch, seq)`, 1 for tokens and 0 for padding.
-    fn forward(&self, x: &Tensor, mask: &Tensor, batch: usize, seq: usize) -> candle_core::Result<Tensor> {
+    /// `x` is `(tokens, hidden)`, packed: each span is one sequence's (first row, token count).
+    fn forward(&self, x: &Tensor, spans: &[(usize, usize)]) -> candle_core::Result<Tensor> {
         let qkv = self.qkv.forward(x)?;
-        let attention = SelfAttention { batch, seq, heads: self.heads, head_dim: self.head_dim };
-        let context = qkv.apply_op2_no_bwd(mask, &attention)?;
+        let attention = SelfAttention { spans: spans.to_vec(), heads: self.heads, head_dim: self.head_dim };
+        let context = qkv.apply_op1_no_bwd(&attention)?;
         let attended = self.attn_norm.forward(&self.attn_out.forward_with(&context, Epilogue::Residual(x))?)?;
         let inner = self.intermediate.forward_with(&attended, Epilogue::Activate(self.act))?;
         self.out_norm.forward(&self.output.forward_with(&inner, Epilogue::Residual(&attended))?)
@@ -151,16 +151,40 @@ impl Encoder {
         Ok(Self { layers })
     }
 
-    /// `x` is `(batch * seq, hidden)`; returns the same shape.
+    /// `x` is `(batch * seq, hidden)`; returns the same shape, with zeros at padded positions.
+    ///
+    /// The layers run on the real tokens only, packed sequence after sequence: padding costs no
+    /// work in any product, and each sequence's attention sees exactly its own tokens.
     pub fn forward(&self, x: Tensor, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
-        // Padded keys get zero attention weight (see attention.rs).
-        let mask = input.attention_mask.to_dtype(DType::F32)?.contiguous()?;
-        let mut x = x;
-        for layer in &self.layers {
-            x = layer.forward(&x, &mask, batch, seq)?;
+        let mask = input.attention_mask.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+        let mut spans = Vec::with_capacity(batch);
+        let mut rows = Vec::with_capacity(batch * seq);
+        for (i, keep) in mask.iter().enumerate() {
+            let n = keep.iter().take_while(|&&m| m != 0.0).count();
+            if keep[n..].iter().any(|&m| m != 0.0) {
+                candle_core::bail!("sequence {i} of the batch has padding before a token; padding must follow the tokens");
+            }
+            spans.push((rows.len(), n));
+            rows.extend((i * seq..i * seq + n).map(|r| r as u32));
         }
-        Ok(x)
+        let padded = rows.len() != batch * seq;
+        let mut x = if padded { x.index_select(&Tensor::new(rows.as_slice(), x.device())?, 0)? } else { x };
+        for layer in &self.layers {
+            x = layer.forward(&x, &spans)?;
+        }
+        if !padded {
+            return Ok(x);
+        }
+        // Back to the padded layout the heads and callers index: zeros where padding was.
+        let width = x.dim(D::Minus1)?;
+        let packed = x.flatten_all()?.to_vec1::<f32>()?;
+        let mut out = vec![0f32; batch * seq * width];
+        for (row, values) in rows.iter().zip(packed.chunks_exact(width)) {
+            let at = *row as usize * width;
+            out[at..at + width].copy_from_slice(values);
+        }
+        Tensor::from_vec(out, (batch * seq, width), x.device())
     }
 }
 
