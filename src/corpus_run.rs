@@ -70,16 +70,7 @@ pub fn run_zeroshot(
 ) -> Result<RunSummary> {
     let classifier = ZeroShotClassifier::new(model)?;
     let weights_sha256 = sha256_file(&model.files.weights)?;
-    let key = RunKey {
-        corpus: corpus.to_string(),
-        model: model.name.clone(),
-        weights_sha256: weights_sha256.clone(),
-        labels: task.labels.clone(),
-        template: task.template_key(),
-        multi_label: task.multi_label,
-        strip_accents,
-    };
-    let run = store.open_run(&key)?;
+    let run = store.open_run(&zeroshot_run_key(corpus, &model.name, &weights_sha256, task, strip_accents))?;
     let model_key = nli_model_key(model, &weights_sha256);
     let hypotheses = task.hypotheses();
     let (predicted_now, cancelled) = run_job(
@@ -107,6 +98,21 @@ pub fn run_zeroshot(
         store.finish_run(run.id)?;
     }
     Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled })
+}
+
+/// The identity of a zero-shot run of `task` with the model named `model` (whose weights hash
+/// `weights_sha256`) over `corpus`: what `selectra run` opens and what an import of the same job
+/// computed elsewhere (`scale_out`) opens, so both find the same run.
+pub fn zeroshot_run_key(corpus: &str, model: &str, weights_sha256: &str, task: &ZeroShotTask, strip_accents: Option<bool>) -> RunKey {
+    RunKey {
+        corpus: corpus.to_string(),
+        model: model.to_string(),
+        weights_sha256: weights_sha256.to_string(),
+        labels: task.labels.clone(),
+        template: task.template_key(),
+        multi_label: task.multi_label,
+        strip_accents,
+    }
 }
 
 /// Records per batch (one transaction each) of a zero-shot run. The whole `selectra run` was 9%

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::config::Architecture;
+use crate::model::workers::{batch_ranges, map_batches};
 use crate::model::Model;
 use crate::tokenize::Encoded;
 
@@ -118,19 +119,28 @@ pub fn inspect(model: &Model, text: &str) -> Result<Inspection> {
     Ok(all.remove(0))
 }
 
-/// Texts per forward pass of [`inspect_batch`]: a long list never becomes one giant padded batch.
-pub const INSPECT_BATCH_TEXTS: usize = 32;
+/// How many sequences a discriminator pass holds (inspect and scans): rows, and tokens with
+/// padding.
+pub const BATCH_ROWS: usize = 64;
+pub const BATCH_TOKENS: usize = 2048;
 
-/// Scores several texts, [`INSPECT_BATCH_TEXTS`] per padded pass (a text's scores do not depend
-/// on the texts it shares a pass with).
+/// Scores several texts, batched shortest first by the rule every corpus job uses
+/// ([`batch_ranges`]; a text's scores do not depend on its batch), in the caller's order.
 pub fn inspect_batch(model: &Model, texts: &[&str]) -> Result<Vec<Inspection>> {
     require_discriminator(model)?;
-    let mut out = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(INSPECT_BATCH_TEXTS) {
-        let encoded = chunk.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
-        out.extend(score_encoded(model, chunk, &encoded)?);
+    let encoded = texts.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| encoded[i].ids.len());
+    let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].ids.len()).collect();
+    let scored = map_batches(&batch_ranges(&lengths, BATCH_ROWS, BATCH_TOKENS), |range| {
+        let batch: Vec<(&str, &Encoded)> = order[range].iter().map(|&i| (texts[i], &encoded[i])).collect();
+        score_encoded(model, &batch)
+    })?;
+    let mut out: Vec<Option<Inspection>> = texts.iter().map(|_| None).collect();
+    for (&i, inspection) in order.iter().zip(scored.into_iter().flatten()) {
+        out[i] = Some(inspection);
     }
-    Ok(out)
+    Ok(out.into_iter().map(|i| i.expect("every text is in one batch")).collect())
 }
 
 /// Scores a text whose token `index` (an index into [`Inspection::tokens`]) is replaced by the
@@ -150,17 +160,16 @@ pub fn inspect_with_replacement(model: &Model, text: &str, index: usize, replace
     token.id = id;
     token.text = replacement.to_string();
     encoded.ids[encoded.positions[index]] = id;
-    Ok(score_encoded(model, &[text], std::slice::from_ref(&encoded))?.remove(0))
+    Ok(score_encoded(model, &[(text, &encoded)])?.remove(0))
 }
 
-fn score_encoded(model: &Model, texts: &[&str], encoded: &[Encoded]) -> Result<Vec<Inspection>> {
-    let refs: Vec<&Encoded> = encoded.iter().collect();
+fn score_encoded(model: &Model, batch: &[(&str, &Encoded)]) -> Result<Vec<Inspection>> {
+    let refs: Vec<&Encoded> = batch.iter().map(|(_, e)| *e).collect();
     let logits = model.forward(&model.batch(&refs)?)?.to_vec2::<f32>()?;
-    Ok(encoded
+    Ok(batch
         .iter()
-        .zip(texts)
         .zip(logits)
-        .map(|((enc, text), row)| {
+        .map(|((text, enc), row)| {
             let tokens = enc
                 .tokens
                 .iter()

@@ -27,12 +27,12 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::corpus_run::{sha256_file, RunProgress};
+use crate::corpus_run::{sha256_file, zeroshot_run_key, RunProgress};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scan::{RecordScan, ScannedToken, Scanner};
-use crate::store::{EmbeddingKey, PredictionRow, RunKey, ScanKey, Store};
+use crate::store::{EmbeddingKey, PredictionRow, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 /// The manifest's file name in a job's output directory.
@@ -54,13 +54,31 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    pub const ALL: [JobKind; 3] = [Self::Zeroshot, Self::Scan, Self::Embed];
+
     pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "zeroshot" => Ok(Self::Zeroshot),
-            "scan" => Ok(Self::Scan),
-            "embed" => Ok(Self::Embed),
-            other => Err(Error::Input(format!("{other:?} is not a kind of corpus job; the kinds are zeroshot, scan and embed"))),
+        Self::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+            Error::Input(format!("{name:?} is not a kind of corpus job; the kinds are {}", names.join(", ")))
+        })
+    }
+
+    /// Whether `model` can do this job (a zero-shot job also needs its `task`), without reading
+    /// the weights again: what a worker checks before its first batch.
+    pub fn check(self, model: &Model, task: Option<&ZeroShotTask>) -> Result<()> {
+        match self {
+            JobKind::Zeroshot => {
+                ZeroShotClassifier::new(model)?;
+                if task.is_none() {
+                    return Err(Error::Input("a zero-shot job needs its labels".into()));
+                }
+            }
+            JobKind::Scan => {
+                Scanner::new(model)?;
+            }
+            JobKind::Embed => {}
         }
+        Ok(())
     }
 
     /// What the results become in a project.
@@ -72,6 +90,7 @@ impl JobKind {
         }
     }
 
+    /// The kind as manifests and the Python package write it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Zeroshot => "zeroshot",
@@ -114,19 +133,8 @@ impl Manifest {
     /// The manifest of `kind` run with `model` (loaded with the `strip_accents` override) over
     /// `input_rows` rows; zero-shot jobs need their `task`. Checks that the model can do the job.
     pub fn new(model: &Model, kind: JobKind, task: Option<&ZeroShotTask>, strip_accents: Option<bool>, input_rows: u64) -> Result<Self> {
-        let mut dim = None;
-        match kind {
-            JobKind::Zeroshot => {
-                ZeroShotClassifier::new(model)?;
-                if task.is_none() {
-                    return Err(Error::Input("a zero-shot job needs its labels".into()));
-                }
-            }
-            JobKind::Scan => {
-                Scanner::new(model)?;
-            }
-            JobKind::Embed => dim = Some(Embedder::new(model).dim()),
-        }
+        kind.check(model, task)?;
+        let dim = (kind == JobKind::Embed).then(|| Embedder::new(model).dim());
         let task = task.filter(|_| kind == JobKind::Zeroshot);
         Ok(Self {
             format: MANIFEST_FORMAT,
@@ -275,15 +283,7 @@ pub fn import_results(
     let target = match manifest.kind {
         JobKind::Zeroshot => {
             let task = manifest.task()?;
-            let key = RunKey {
-                corpus: corpus.to_string(),
-                model: manifest.model.clone(),
-                weights_sha256: manifest.weights_sha256.clone(),
-                labels: task.labels.clone(),
-                template: task.template_key(),
-                multi_label: task.multi_label,
-                strip_accents: manifest.strip_accents,
-            };
+            let key = zeroshot_run_key(corpus, &manifest.model, &manifest.weights_sha256, &task, manifest.strip_accents);
             Target::Run { id: store.open_run(&key)?.id, task }
         }
         JobKind::Scan => {
@@ -307,18 +307,19 @@ pub fn import_results(
         }
     };
     let started = Instant::now();
+    let done_before = target.done(store)?;
     let mut summary = ImportSummary {
         kind: manifest.kind,
         id: target.id(),
         imported: 0,
         already_present: 0,
-        done: 0,
+        done: done_before,
         records: info.records,
         complete: false,
         cancelled: false,
     };
+    // This batch's rows, by record: the store holds every earlier batch's.
     let mut pending: HashMap<i64, Row> = HashMap::new();
-    let mut order: Vec<i64> = Vec::new();
     let mut rows_read = 0u64;
     'files: for file in &files {
         let open = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
@@ -348,6 +349,7 @@ pub fn import_results(
                     Some(row) => Some(row.clone()),
                     None => target.stored(store, record_id)?,
                 };
+                rows_read += 1;
                 match existing {
                     Some(stored) if stored.same_result(&row) => summary.already_present += 1,
                     Some(_) => {
@@ -359,21 +361,19 @@ pub fn import_results(
                     }
                     None => {
                         pending.insert(record_id, row);
-                        order.push(record_id);
                     }
                 }
-                rows_read += 1;
             }
-            if order.len() >= IMPORT_BATCH_ROWS {
-                summary.imported += target.save(store, &mut pending, &mut order)?;
-                report(&mut summary, store, &target, rows_read, started, progress)?;
+            if pending.len() >= IMPORT_BATCH_ROWS {
+                summary.imported += target.save(store, pending.drain().collect())?;
+                report(&mut summary, done_before, rows_read, started, progress);
             }
         }
     }
     if !summary.cancelled {
-        summary.imported += target.save(store, &mut pending, &mut order)?;
+        summary.imported += target.save(store, pending.drain().collect())?;
     }
-    report(&mut summary, store, &target, rows_read, started, progress)?;
+    report(&mut summary, done_before, rows_read, started, progress);
     if summary.done == summary.records && !summary.cancelled {
         target.finish(store)?;
         summary.complete = true;
@@ -381,18 +381,12 @@ pub fn import_results(
     Ok(summary)
 }
 
-fn report(
-    summary: &mut ImportSummary,
-    store: &Store,
-    target: &Target,
-    rows_read: u64,
-    started: Instant,
-    progress: &mut dyn FnMut(RunProgress),
-) -> Result<()> {
-    summary.done = target.done(store)?;
+/// Records with a result are those before the import and those it stored (the store refuses a
+/// second result for a record, so nothing is counted twice).
+fn report(summary: &mut ImportSummary, done_before: u64, rows_read: u64, started: Instant, progress: &mut dyn FnMut(RunProgress)) {
+    summary.done = done_before + summary.imported;
     let rate = rows_read as f64 / started.elapsed().as_secs_f64().max(1e-9);
     progress(RunProgress { done: summary.done, total: summary.records, records_per_sec: rate, eta_secs: None });
-    Ok(())
 }
 
 /// The Parquet files under `dir/results`, in path order.
@@ -433,9 +427,8 @@ impl Target {
         })
     }
 
-    /// Stores the pending rows in one transaction; returns how many.
-    fn save(&self, store: &mut Store, pending: &mut HashMap<i64, Row>, order: &mut Vec<i64>) -> Result<u64> {
-        let rows: Vec<(i64, Row)> = order.drain(..).map(|id| (id, pending.remove(&id).expect("every ordered id is pending"))).collect();
+    /// Stores `rows` (by record) in one transaction; returns how many.
+    fn save(&self, store: &mut Store, rows: Vec<(i64, Row)>) -> Result<u64> {
         let n = rows.len() as u64;
         if rows.is_empty() {
             return Ok(0);
@@ -651,6 +644,16 @@ fn scanned_tokens(tokens: &ArrayRef, text_chars: usize) -> std::result::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A kind's name is how the manifest spells it, and parses back.
+    #[test]
+    fn kinds_are_named_as_manifests_write_them() {
+        for kind in JobKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(JobKind::parse(kind.name()).unwrap(), kind);
+        }
+        assert!(JobKind::parse("train").unwrap_err().to_string().contains("zeroshot, scan, embed"));
+    }
 
     /// Last-bit differences (another CPU's vector instructions) are the same result; a real
     /// difference, or another label order without a tie, is not.

@@ -66,7 +66,7 @@ impl<'m> Scanner<'m> {
                 model.architecture().name()
             )));
         }
-        Ok(Self { model, max_batch_rows: 64, max_batch_tokens: 2048 })
+        Ok(Self { model, max_batch_rows: inspect::BATCH_ROWS, max_batch_tokens: inspect::BATCH_TOKENS })
     }
 
     /// Scans `texts`, returning one [`RecordScan`] per text in the caller's order. Windows from all

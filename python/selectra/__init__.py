@@ -60,6 +60,12 @@ SCAN_SCHEMA = pa.schema(
 )
 
 
+def _labels(labels):
+    """Labels as the native module takes them: a comma-separated string, or a list (any other
+    iterable is read once, here)."""
+    return labels if labels is None or isinstance(labels, str) else list(labels)
+
+
 def _texts(texts: Texts) -> list:
     if isinstance(texts, str):
         raise TypeError("texts is a list of strings; wrap a single text in a list")
@@ -115,8 +121,7 @@ class Model:
         """Zero-shot classification with the transformers pipeline's semantics: each text's
         labels sorted by score. ``labels`` is a list or a comma-separated string; ``template``
         defaults to :data:`DEFAULT_TEMPLATE`."""
-        labels = labels if isinstance(labels, str) else list(labels)
-        rows = self._native.zeroshot(_texts(texts), labels, template, multi_label)
+        rows = self._native.zeroshot(_texts(texts), _labels(labels), template, multi_label)
         return pa.table(
             {"labels": pa.array([r[0] for r in rows], ZEROSHOT_SCHEMA.field("labels").type),
              "scores": pa.array([r[1] for r in rows], ZEROSHOT_SCHEMA.field("scores").type)}
@@ -142,11 +147,14 @@ class Model:
         vectors = self._native.embed(_texts(texts))
         return pa.table({"embedding": pa.array(vectors, pa.list_(pa.float32()))})
 
+    def check_job(self, kind: str, labels=None, template=None, multi_label=False) -> None:
+        """Raises ``SelectraError`` unless this model can run a corpus job of ``kind``
+        ("zeroshot", "scan" or "embed") with these labels and template (see ``selectra.ray``)."""
+        self._native.check_job(kind, _labels(labels), template, multi_label)
+
     def manifest(self, kind: str, input_rows: int, labels=None, template=None, multi_label=False) -> str:
         """The JSON manifest of a corpus job (see ``selectra.ray``)."""
-        if labels is not None and not isinstance(labels, str):
-            labels = list(labels)
-        return self._native.manifest(kind, input_rows, labels, template, multi_label)
+        return self._native.manifest(kind, input_rows, _labels(labels), template, multi_label)
 
 
 def load(spec: str, strip_accents: Optional[bool] = None) -> Model:

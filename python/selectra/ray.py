@@ -21,9 +21,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 import selectra
-from selectra import _native
-
-KINDS = ("zeroshot", "scan", "embed")
+from selectra import _labels, _native
 
 
 class Job:
@@ -45,19 +43,16 @@ class Job:
         strip_accents: Optional[bool] = None,
         threads: Optional[int] = None,
     ):
-        if kind not in KINDS:
-            raise ValueError(f"kind is one of {', '.join(KINDS)}, not {kind!r}")
-        if kind == "zeroshot" and labels is None:
-            raise ValueError("a zero-shot job needs its labels")
         threads = threads or _assigned_cpus()
         if threads:
             # Read once, when the core's thread pool starts (on the first model call).
             os.environ["RAYON_NUM_THREADS"] = str(threads)
         self.kind = kind
-        self.labels = labels if labels is None or isinstance(labels, str) else list(labels)
+        self.labels = _labels(labels)
         self.template = template
         self.multi_label = multi_label
         self.model = selectra.load(model, strip_accents)
+        self.model.check_job(kind, self.labels, template, multi_label)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         ids = batch.column("id").cast(pa.string())
@@ -112,8 +107,6 @@ def run(
     import ray
     import ray.data
 
-    if kind not in KINDS:
-        raise ValueError(f"kind is one of {', '.join(KINDS)}, not {kind!r}")
     fs, root = pafs.FileSystem.from_uri(_absolute(output))
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.File or (
@@ -128,9 +121,11 @@ def run(
             f"{concurrency} actors of {num_cpus:g} CPUs take all {cpus:g} CPUs of the cluster and leave none "
             "for reading and writing Parquet; use fewer actors or fewer CPUs per actor"
         )
-    labels = labels if labels is None or isinstance(labels, str) else list(labels)
-    # Loaded here first so that a wrong model, labels or template fail before the cluster starts.
+    labels = _labels(labels)
+    # Checked here first so that a wrong model, kind, labels or template fail before the cluster
+    # starts.
     checked = selectra.load(model, strip_accents)
+    checked.check_job(kind, labels, template, multi_label)
     dataset = ray.data.read_parquet(input).select_columns(["id", "text"])
     rows = dataset.count()
     manifest = checked.manifest(kind, rows, labels, template, multi_label)

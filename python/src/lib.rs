@@ -41,6 +41,16 @@ fn task(labels: Labels, template: Option<&str>, multi_label: bool) -> PyResult<Z
     ZeroShotTask::new(labels.into_vec(), template.unwrap_or(DEFAULT_TEMPLATE), multi_label).map_err(error)
 }
 
+/// A corpus job's kind, and its task when it is a zero-shot job with labels.
+fn job(kind: &str, labels: Option<Labels>, template: Option<&str>, multi_label: bool) -> PyResult<(JobKind, Option<ZeroShotTask>)> {
+    let kind = JobKind::parse(kind).map_err(error)?;
+    let task = match (kind, labels) {
+        (JobKind::Zeroshot, Some(labels)) => Some(task(labels, template, multi_label)?),
+        _ => None,
+    };
+    Ok((kind, task))
+}
+
 /// A loaded model: a Hub id (optionally `@revision`) or a folder, resolved through the Hugging
 /// Face cache exactly as the CLI and the app resolve it.
 #[pyclass(frozen, module = "selectra._native")]
@@ -149,8 +159,16 @@ impl Model {
         .map_err(error)
     }
 
-    /// The manifest (JSON) of a corpus job of `kind` ("zeroshot", "scan" or "embed") with this
-    /// model over `input_rows` rows: what `selectra import-run` checks and keys the results by.
+    /// Checks that this model can run a corpus job of `kind` ("zeroshot", "scan" or "embed")
+    /// with these labels and template, as a worker does before its first batch.
+    #[pyo3(signature = (kind, labels=None, template=None, multi_label=false))]
+    fn check_job(&self, kind: &str, labels: Option<Labels>, template: Option<String>, multi_label: bool) -> PyResult<()> {
+        let (kind, task) = job(kind, labels, template.as_deref(), multi_label)?;
+        kind.check(&self.inner, task.as_ref()).map_err(error)
+    }
+
+    /// The manifest (JSON) of a corpus job of `kind` with this model over `input_rows` rows:
+    /// what `selectra import-run` checks and keys the results by.
     #[pyo3(signature = (kind, input_rows, labels=None, template=None, multi_label=false))]
     fn manifest(
         &self,
@@ -161,11 +179,7 @@ impl Model {
         template: Option<String>,
         multi_label: bool,
     ) -> PyResult<String> {
-        let kind = JobKind::parse(kind).map_err(error)?;
-        let task = match (kind, labels) {
-            (JobKind::Zeroshot, Some(labels)) => Some(task(labels, template.as_deref(), multi_label)?),
-            _ => None,
-        };
+        let (kind, task) = job(kind, labels, template.as_deref(), multi_label)?;
         let model = self.inner.clone();
         let strip_accents = self.strip_accents;
         let manifest = py.detach(move || Manifest::new(&model, kind, task.as_ref(), strip_accents, input_rows)).map_err(error)?;

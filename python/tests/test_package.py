@@ -98,6 +98,14 @@ def test_errors_are_python_exceptions_with_the_cores_message(model_dir, tmp_path
         nli.zeroshot(["   "], LABELS)
     with pytest.raises(TypeError, match="list of strings"):
         nli.embed("El perro come carne.")
+    # What a corpus job's worker checks before its first batch.
+    with pytest.raises(selectra.SelectraError, match="not a kind of corpus job"):
+        nli.check_job("train")
+    with pytest.raises(selectra.SelectraError, match="needs its labels"):
+        nli.check_job("zeroshot")
+    with pytest.raises(selectra.SelectraError, match="discriminator"):
+        nli.check_job("scan")
+    nli.check_job("zeroshot", LABELS)
 
 
 def test_the_model_runs_without_the_gil(model_dir, texts):

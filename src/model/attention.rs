@@ -16,7 +16,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 use rayon::prelude::*;
 
-use super::vector_math::masked_softmax_rows;
+use super::vector_math::softmax_rows;
 
 pub(crate) struct SelfAttention {
     /// Each sequence's (first row, token count) in the packed rows: sequences hold only their own
@@ -64,8 +64,8 @@ impl CustomOp1 for SelfAttention {
         let shared = SharedOut(out.as_mut_ptr());
         let row = (3 * hidden) as isize;
         (0..self.spans.len() * nh).into_par_iter().for_each_init(
-            || (vec![0f32; longest * longest], vec![1f32; longest]),
-            |(scores, keep), task| {
+            || vec![0f32; longest * longest],
+            |scores, task| {
                 let ((start, n), head) = (self.spans[task / nh], task % nh);
                 if n == 0 {
                     return;
@@ -105,7 +105,7 @@ impl CustomOp1 for SelfAttention {
                         gemm::Parallelism::None,
                     );
                 }
-                masked_softmax_rows(scores, &keep[..n]);
+                softmax_rows(scores, n);
                 // SAFETY: this task's block of `out`: the span's rows (hidden apart), columns
                 // head*d..+d.
                 unsafe {

@@ -57,61 +57,54 @@ fn exp_non_positive(x: f32) -> f32 {
     y * f32::from_bits(((n as i32 + 127) << 23) as u32)
 }
 
-/// Each `keep.len()`-wide row of `scores` becomes its softmax over the kept columns (`keep` is 1
-/// for a real key, 0 for padding, whose weight is exactly 0), the row maximum subtracted first.
-pub fn masked_softmax_rows(scores: &mut [f32], keep: &[f32]) {
+/// Each `width`-wide row of `scores` becomes its softmax, the row maximum subtracted first.
+/// (Attention passes only a sequence's own keys, never padding; see attention.rs.)
+pub fn softmax_rows(scores: &mut [f32], width: usize) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU has the features the function is compiled for (just checked).
-        return unsafe { masked_softmax_avx2(scores, keep) };
+        return unsafe { softmax_avx2(scores, width) };
     }
-    masked_softmax(scores, keep)
+    softmax(scores, width)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn masked_softmax_avx2(scores: &mut [f32], keep: &[f32]) {
-    masked_softmax(scores, keep)
+unsafe fn softmax_avx2(scores: &mut [f32], width: usize) {
+    softmax(scores, width)
 }
 
 /// Lanes of the partial maxima and sums, so the reductions vectorize (a float sum in one
-/// accumulator cannot be reordered by the compiler).
+/// accumulator cannot be reordered by the compiler). Column `j` always adds into lane `j % LANES`.
 const LANES: usize = 8;
 
 #[inline(always)]
-fn masked_softmax(scores: &mut [f32], keep: &[f32]) {
-    let width = keep.len();
+fn softmax(scores: &mut [f32], width: usize) {
     if width == 0 {
         return;
     }
     for row in scores.chunks_exact_mut(width) {
         let mut max = [f32::NEG_INFINITY; LANES];
-        let (row_body, row_tail) = row.split_at(width - width % LANES);
-        let (keep_body, keep_tail) = keep.split_at(width - width % LANES);
-        for (xs, ms) in row_body.chunks_exact(LANES).zip(keep_body.chunks_exact(LANES)) {
+        let (body, tail) = row.split_at(width - width % LANES);
+        for xs in body.chunks_exact(LANES) {
             for l in 0..LANES {
-                max[l] = if ms[l] != 0.0 { max[l].max(xs[l]) } else { max[l] };
+                max[l] = max[l].max(xs[l]);
             }
         }
-        for (&x, &m) in row_tail.iter().zip(keep_tail) {
-            if m != 0.0 {
-                max[0] = max[0].max(x);
-            }
+        for &x in tail {
+            max[0] = max[0].max(x);
         }
         let max = max.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
         let mut sum = [0f32; LANES];
-        let (row_body, row_tail) = row.split_at_mut(width - width % LANES);
-        for (xs, ms) in row_body.chunks_exact_mut(LANES).zip(keep_body.chunks_exact(LANES)) {
+        let (body, tail) = row.split_at_mut(width - width % LANES);
+        for xs in body.chunks_exact_mut(LANES) {
             for l in 0..LANES {
-                let e = exp_non_positive(xs[l] - max);
-                xs[l] = if ms[l] != 0.0 { e } else { 0.0 };
+                xs[l] = exp_non_positive(xs[l] - max);
                 sum[l] += xs[l];
             }
         }
-        // Every column adds into lane `column % LANES`, and padding adds exactly 0, so a row's
-        // sum (and its probabilities) do not depend on how far the batch is padded.
-        for (l, (x, &m)) in row_tail.iter_mut().zip(keep_tail).enumerate() {
-            *x = if m != 0.0 { exp_non_positive(*x - max) } else { 0.0 };
+        for (l, x) in tail.iter_mut().enumerate() {
+            *x = exp_non_positive(*x - max);
             sum[l] += *x;
         }
         let inv = 1.0 / sum.iter().sum::<f32>();
@@ -140,21 +133,19 @@ mod tests {
         }
     }
 
-    /// The softmax against the plain formula with libm's exp (f64), on rows with padding, of
-    /// widths around the lane count, with large and spread-out scores.
+    /// The softmax against the plain formula with libm's exp (f64), on rows of widths around
+    /// the lane count, with large and spread-out scores.
     #[test]
-    fn the_masked_softmax_matches_the_formula() {
+    fn the_softmax_matches_the_formula() {
         for width in [1, 2, 7, 8, 9, 17, 64, 131] {
-            let keep: Vec<f32> = (0..width).map(|j| if j % 5 == 3 || (width > 1 && j == width - 1) { 0.0 } else { 1.0 }).collect();
             let scores: Vec<f32> = (0..width * 3).map(|i| ((i * 7919) % 1000) as f32 * 0.05 - 25.0).collect();
             let mut ours = scores.clone();
-            masked_softmax_rows(&mut ours, &keep);
+            softmax_rows(&mut ours, width);
             for (row, got) in scores.chunks(width).zip(ours.chunks(width)) {
-                let kept = row.iter().zip(&keep).filter(|(_, &m)| m != 0.0).map(|(&x, _)| x as f64);
-                let max = kept.clone().fold(f64::NEG_INFINITY, f64::max);
-                let sum: f64 = kept.map(|x| (x - max).exp()).sum();
-                for ((&x, &m), &g) in row.iter().zip(&keep).zip(got) {
-                    let want = if m != 0.0 { (x as f64 - max).exp() / sum } else { 0.0 };
+                let max = row.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));
+                let sum: f64 = row.iter().map(|&x| (x as f64 - max).exp()).sum();
+                for (&x, &g) in row.iter().zip(got) {
+                    let want = (x as f64 - max).exp() / sum;
                     assert!((g as f64 - want).abs() <= 1e-6 * want.max(1e-3), "width {width}: {g} vs {want}");
                 }
             }
