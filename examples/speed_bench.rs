@@ -2,7 +2,9 @@
 //! process per measurement) and compares with transformers in the same run; see docs/benchmarks.md.
 //!
 //!     speed_bench inspect  MODEL_DIR REPEATS TEXT           -> latency of one inspect call
-//!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS      -> throughput over the texts
+//!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS [PRECISION]
+//!                                                           -> throughput over the texts (exact
+//!                                                              f32, or bf16: the fast mode)
 //!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan
 //!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N), f32 and
 //!                                                              candle's int8 (Q8_0) kernels
@@ -17,6 +19,7 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use selectra::hub::Silent;
 use selectra::inspect;
+use selectra::precision::Precision;
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
 use selectra::{LoadOptions, Model};
 use serde_json::json;
@@ -48,12 +51,13 @@ fn bench_inspect(dir: &str, repeats: usize, text: &str) -> serde_json::Value {
     })
 }
 
-fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str) -> serde_json::Value {
+fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str, precision: Precision) -> serde_json::Value {
     let model = load(dir);
     let texts: Vec<String> = serde_json::from_str(&std::fs::read_to_string(texts_file).unwrap()).unwrap();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let task = ZeroShotTask::new(ZeroShotTask::parse_labels(labels), DEFAULT_TEMPLATE, false).unwrap();
     let mut classifier = ZeroShotClassifier::new(&model).unwrap();
+    classifier.precision = precision;
     // For trying other batch budgets without a rebuild.
     if let Some(tokens) = std::env::var("SPEED_BENCH_MAX_BATCH_TOKENS").ok().and_then(|v| v.parse().ok()) {
         classifier.max_batch_tokens = tokens;
@@ -65,6 +69,7 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str) -> serde_json::Valu
     let seconds = t.elapsed().as_secs_f64();
     json!({
         "seconds": seconds,
+        "precision": precision,
         "texts_per_s": texts.len() as f64 / seconds,
         "results": results.iter().map(|r| json!({"labels": r.labels, "scores": r.scores})).collect::<Vec<_>>(),
     })
@@ -130,7 +135,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = match args.first().map(String::as_str) {
         Some("inspect") => bench_inspect(&args[1], args[2].parse().unwrap(), &args[3]),
-        Some("zeroshot") => bench_zeroshot(&args[1], &args[2], &args[3]),
+        Some("zeroshot") => bench_zeroshot(&args[1], &args[2], &args[3], args.get(4).map_or(Precision::Exact, |p| Precision::parse(p).unwrap())),
         Some("scan") => bench_scan(&args[1], &args[2]),
         Some("gemm") => bench_gemm(&args[1..].iter().map(|a| a.parse().unwrap()).collect::<Vec<usize>>()),
         Some("smoke") => {
@@ -141,7 +146,7 @@ fn main() {
                 .unwrap();
             let out = json!({
                 "inspect": bench_inspect(&format!("{fixtures}/disc-vocab-bin"), 3, "Estamos desayunando pan rosa con tomate."),
-                "zeroshot": bench_zeroshot(&format!("{fixtures}/nli-electra-entail0"), texts.to_str().unwrap(), "deportes,economía"),
+                "zeroshot": bench_zeroshot(&format!("{fixtures}/nli-electra-entail0"), texts.to_str().unwrap(), "deportes,economía", Precision::Exact),
                 "scan": bench_scan(&format!("{fixtures}/disc-vocab-bin"), texts.to_str().unwrap()),
                 "gemm": bench_gemm(&[64, 32, 96]),
             });

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use selectra::hub::Silent;
 use selectra::import::{import_file, ImportOptions};
+use selectra::precision::Precision;
 use selectra::store::{Disagreement, MetaFilter, PredictionRow, Query, RunKey, Sample, Sort, StatusFilter, Store};
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use selectra::{LoadOptions, Model};
@@ -102,6 +103,7 @@ fn main() {
             template: "Este ejemplo es {}.".into(),
             multi_label: false,
             strip_accents: None,
+            precision: Precision::Exact,
         };
         let run = store.open_run(&key).unwrap();
         let t = Instant::now();
@@ -266,7 +268,7 @@ fn main() {
     }
     let raw_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    selectra::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    selectra::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     let run_s = t.elapsed().as_secs_f64();
 
     println!("| measurement | value |\n|---|---|");

@@ -18,18 +18,32 @@ use sha2::{Digest, Sha256};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::precision::{AgreementCheck, AgreementGate, Precision, PrecisionOutcome};
 use crate::scan::Scanner;
 use crate::store::{EmbeddingKey, EmbeddingSetInfo, PredictionRow, RunInfo, RunKey, ScanInfo, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RunProgress {
-    /// Records with a prediction in this run, including those from earlier sessions.
+    /// Records with a prediction in this run, including those from earlier sessions (while
+    /// checking the fast mode: records of the sample compared).
     pub done: u64,
     pub total: u64,
     /// Throughput of this session.
     pub records_per_sec: f64,
     pub eta_secs: Option<f64>,
+    pub stage: JobStage,
+}
+
+/// What a job is doing while it reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStage {
+    /// Computing and storing the job's results.
+    #[default]
+    Computing,
+    /// Comparing the fast mode with exact f32 on a sample, before a fast run starts.
+    CheckingPrecision,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +52,8 @@ pub struct RunSummary {
     /// Records predicted in this session (0 when the run was already complete).
     pub predicted_now: u64,
     pub cancelled: bool,
+    /// The precision asked for and used, with the fast mode's agreement check.
+    pub precision: PrecisionOutcome,
 }
 
 /// SHA-256 of a file, hex-encoded: the weights' identity in a run's key.
@@ -55,7 +71,9 @@ pub fn sha256_file(path: &std::path::Path) -> Result<String> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Runs (or resumes) zero-shot classification of every record of `corpus`.
+/// Runs (or resumes) zero-shot classification of every record of `corpus`: exact f32 when
+/// `fast` is `None`; with `Some(gate)`, the bf16 fast mode where this CPU has it and its
+/// agreement check on the corpus passes (see [`crate::precision`]), else exact.
 // Every argument is one of the run's inputs or controls; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn run_zeroshot(
@@ -64,14 +82,33 @@ pub fn run_zeroshot(
     corpus: &str,
     task: &ZeroShotTask,
     strip_accents: Option<bool>,
+    fast: Option<AgreementGate>,
     batch_size: usize,
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
-    let classifier = ZeroShotClassifier::new(model)?;
+    if batch_size == 0 {
+        return Err(Error::Input("the batch size must be at least 1".into()));
+    }
+    let mut classifier = ZeroShotClassifier::new(model)?;
     let weights_sha256 = sha256_file(&model.files.weights)?;
-    let run = store.open_run(&zeroshot_run_key(corpus, &model.name, &weights_sha256, task, strip_accents))?;
-    let model_key = nli_model_key(model, &weights_sha256);
+    let key = |precision| zeroshot_run_key(corpus, &model.name, &weights_sha256, task, strip_accents, precision);
+    let (run, outcome) = match fast {
+        None => (store.open_run(&key(Precision::Exact))?, PrecisionOutcome::exact()),
+        Some(gate) => {
+            let check = PrecisionCheck { model, corpus, task, weights_sha256: &weights_sha256, gate, batch_size };
+            match check.choose(store, &key, progress, cancel)? {
+                Some(chosen) => chosen,
+                None => {
+                    let run = store.open_run(&key(Precision::Bf16))?;
+                    let outcome = PrecisionOutcome { requested: Precision::Bf16, used: Precision::Bf16, check: None, note: None };
+                    return Ok(RunSummary { run, predicted_now: 0, cancelled: true, precision: outcome });
+                }
+            }
+        }
+    };
+    classifier.precision = outcome.used;
+    let model_key = nli_model_key(model, &weights_sha256, outcome.used);
     let hypotheses = task.hypotheses();
     let (predicted_now, cancelled) = run_job(
         store,
@@ -82,28 +119,169 @@ pub fn run_zeroshot(
         &mut |store, after, size| store.pending_records(run.id, after, size),
         &mut |store, batch| {
             let records: Vec<(i64, &str)> = batch.iter().map(|(id, text)| (*id, text.as_str())).collect();
-            let (logits, new_logits) = nli_logits(store, &classifier, &model_key, &records, &hypotheses)?;
-            let predictions: Vec<PredictionRow> = records
-                .iter()
-                .zip(logits)
-                .map(|((id, text), per_label)| {
-                    let result = classifier.scores(text, task, &per_label);
-                    PredictionRow { record_id: *id, labels: result.labels, scores: result.scores }
-                })
-                .collect();
+            let (predictions, new_logits) = predict(store, &classifier, &model_key, task, &records, &hypotheses)?;
             store.save_predictions(run.id, &model_key, &new_logits, &predictions)
         },
     )?;
     if !cancelled {
         store.finish_run(run.id)?;
     }
-    Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled })
+    Ok(RunSummary { run: store.run(run.id)?, predicted_now, cancelled, precision: outcome })
+}
+
+/// The predictions of `records` (with the NLI logits computed for them, for the cache).
+fn predict(
+    store: &Store,
+    classifier: &ZeroShotClassifier,
+    model_key: &str,
+    task: &ZeroShotTask,
+    records: &[(i64, &str)],
+    hypotheses: &[String],
+) -> Result<(Vec<PredictionRow>, NewLogits)> {
+    let (logits, new_logits) = nli_logits(store, classifier, model_key, records, hypotheses)?;
+    let predictions = records
+        .iter()
+        .zip(logits)
+        .map(|((id, text), per_label)| {
+            let result = classifier.scores(text, task, &per_label);
+            PredictionRow { record_id: *id, labels: result.labels, scores: result.scores }
+        })
+        .collect();
+    Ok((predictions, new_logits))
+}
+
+/// The fast mode's agreement check for one run (see [`crate::precision`]).
+struct PrecisionCheck<'a> {
+    model: &'a Model,
+    corpus: &'a str,
+    task: &'a ZeroShotTask,
+    weights_sha256: &'a str,
+    gate: AgreementGate,
+    batch_size: usize,
+}
+
+impl PrecisionCheck<'_> {
+    /// The run to continue and its precision: the bf16 run when this CPU has the instructions
+    /// and the check passes (now, or in an earlier session of the same run), else the exact run,
+    /// which then holds the check. The sample's predictions are stored in the chosen run, so the
+    /// check's work is not lost. `None`: cancelled during the check (nothing stored).
+    fn choose(
+        &self,
+        store: &mut Store,
+        key: &dyn Fn(Precision) -> RunKey,
+        progress: &mut dyn FnMut(RunProgress),
+        cancel: &AtomicBool,
+    ) -> Result<Option<(RunInfo, PrecisionOutcome)>> {
+        let exact = |store: &mut Store, check: Option<AgreementCheck>, note: String| -> Result<Option<(RunInfo, PrecisionOutcome)>> {
+            let run = store.open_run(&key(Precision::Exact))?;
+            Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Exact, check, note: Some(note) })))
+        };
+        if !Precision::Bf16.available() {
+            return exact(store, None, "this CPU lacks the AVX512_BF16 instructions the fast mode needs; the run is exact f32".into());
+        }
+        if let Some(run) = store.find_run(&key(Precision::Bf16))? {
+            if let Some(check) = run.precision_check.clone().filter(|c| c.passed) {
+                let note = format!("continuing the fast run checked when it started ({})", check.summary());
+                return Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Bf16, check: None, note: Some(note) })));
+            }
+        }
+        let records = store.corpus(self.corpus)?.records;
+        if records < self.gate.records as u64 {
+            let note = format!(
+                "the fast mode is checked against exact f32 on {} records and this corpus has {records}, so checking would cost more than \
+                 it saves; the run is exact f32",
+                self.gate.records
+            );
+            return exact(store, None, note);
+        }
+        let sample = store.spread_records(self.corpus, self.gate.records)?;
+        let Some((mut check, exact_side, fast_side)) = self.compare(store, &sample, progress, cancel)? else {
+            return Ok(None);
+        };
+        let (precision, (predictions, new_logits)) = if check.passed { (Precision::Bf16, fast_side) } else { (Precision::Exact, exact_side) };
+        let run = store.open_run(&key(precision))?;
+        let mut missing = Vec::with_capacity(predictions.len());
+        for p in predictions {
+            if store.prediction(run.id, p.record_id)?.is_none() {
+                missing.push(p);
+            }
+        }
+        store.save_predictions(run.id, &nli_model_key(self.model, self.weights_sha256, precision), &new_logits, &missing)?;
+        check.gate = self.gate;
+        store.set_precision_check(run.id, &check)?;
+        let run = store.run(run.id)?;
+        if check.passed {
+            return Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Bf16, check: Some(check), note: None })));
+        }
+        // A fast run left empty by a cancelled check is not a run anyone has.
+        if let Some(empty) = store.find_run(&key(Precision::Bf16))?.filter(|r| r.predictions == 0) {
+            store.delete_run(empty.id)?;
+        }
+        let note = "the fast mode changed this corpus's results more than the agreement check allows; the run is exact f32".to_string();
+        Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Exact, check: Some(check), note: Some(note) })))
+    }
+
+    /// Predicts the sample in both precisions, a batch at a time (progress and cancel between
+    /// batches). Returns the check with each side's predictions and new logits; `None` if cancelled.
+    #[allow(clippy::type_complexity)]
+    fn compare(
+        &self,
+        store: &mut Store,
+        sample: &[(i64, String)],
+        progress: &mut dyn FnMut(RunProgress),
+        cancel: &AtomicBool,
+    ) -> Result<Option<(AgreementCheck, (Vec<PredictionRow>, NewLogits), (Vec<PredictionRow>, NewLogits))>> {
+        let hypotheses = self.task.hypotheses();
+        let mut sides = Vec::new();
+        for precision in [Precision::Exact, Precision::Bf16] {
+            let mut classifier = ZeroShotClassifier::new(self.model)?;
+            classifier.precision = precision;
+            sides.push((classifier, nli_model_key(self.model, self.weights_sha256, precision), 0f64, Vec::new(), Vec::new()));
+        }
+        let started = Instant::now();
+        let total = sample.len() as u64;
+        let report = |done: u64, progress: &mut dyn FnMut(RunProgress)| {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let eta = (done > 0).then(|| total.saturating_sub(done) as f64 / rate);
+            progress(RunProgress { done, total, records_per_sec: rate, eta_secs: eta, stage: JobStage::CheckingPrecision });
+        };
+        report(0, progress);
+        let mut done = 0u64;
+        for batch in sample.chunks(self.batch_size) {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let records: Vec<(i64, &str)> = batch.iter().map(|(id, text)| (*id, text.as_str())).collect();
+            for (classifier, model_key, secs, predictions, logits) in sides.iter_mut() {
+                let t = Instant::now();
+                let (p, l) = predict(store, classifier, model_key, self.task, &records, &hypotheses)?;
+                *secs += t.elapsed().as_secs_f64();
+                predictions.extend(p);
+                logits.extend(l);
+            }
+            done += batch.len() as u64;
+            report(done, progress);
+        }
+        let (_, _, fast_secs, fast_predictions, fast_logits) = sides.pop().expect("two sides");
+        let (_, _, exact_secs, exact_predictions, exact_logits) = sides.pop().expect("two sides");
+        let as_pairs = |rows: &[PredictionRow]| rows.iter().map(|p| (p.labels.clone(), p.scores.clone())).collect::<Vec<_>>();
+        let mut check = AgreementCheck::measure(&as_pairs(&exact_predictions), &as_pairs(&fast_predictions), self.gate);
+        (check.exact_secs, check.fast_secs) = (exact_secs, fast_secs);
+        Ok(Some((check, (exact_predictions, exact_logits), (fast_predictions, fast_logits))))
+    }
 }
 
 /// The identity of a zero-shot run of `task` with the model named `model` (whose weights hash
 /// `weights_sha256`) over `corpus`: what `selectra run` opens and what an import of the same job
 /// computed elsewhere (`scale_out`) opens, so both find the same run.
-pub fn zeroshot_run_key(corpus: &str, model: &str, weights_sha256: &str, task: &ZeroShotTask, strip_accents: Option<bool>) -> RunKey {
+pub fn zeroshot_run_key(
+    corpus: &str,
+    model: &str,
+    weights_sha256: &str,
+    task: &ZeroShotTask,
+    strip_accents: Option<bool>,
+    precision: Precision,
+) -> RunKey {
     RunKey {
         corpus: corpus.to_string(),
         model: model.to_string(),
@@ -112,6 +290,7 @@ pub fn zeroshot_run_key(corpus: &str, model: &str, weights_sha256: &str, task: &
         template: task.template_key(),
         multi_label: task.multi_label,
         strip_accents,
+        precision,
     }
 }
 
@@ -124,15 +303,20 @@ pub const SCAN_BATCH_RECORDS: usize = 32;
 /// Records per batch of an embedding job.
 pub const EMBED_BATCH_RECORDS: usize = 32;
 
-/// The key of a model's cached NLI logits: they depend on the weights and on how text is
-/// tokenized. Runs and the template lab share the cache through it.
-pub fn nli_model_key(model: &Model, weights_sha256: &str) -> String {
-    format!(
+/// The key of a model's cached NLI logits: they depend on the weights, on how text is
+/// tokenized and on the precision (exact keys are those written before the fast mode existed).
+/// Runs and the template lab share the cache through it.
+pub fn nli_model_key(model: &Model, weights_sha256: &str, precision: Precision) -> String {
+    let exact = format!(
         "{weights_sha256}:strip_accents={}:lowercase={}:max_length={}",
         model.tokenizer.strips_accents(),
         model.tokenizer.settings().do_lower_case,
         model.tokenizer.max_length()
-    )
+    );
+    match precision {
+        Precision::Exact => exact,
+        other => format!("{exact}:precision={}", other.name()),
+    }
 }
 
 /// A job's records still to do: up to `size` (id, text) after record id `after`, by id.
@@ -158,7 +342,7 @@ fn run_job(
     }
     let started = Instant::now();
     let mut done_now = 0u64;
-    progress(RunProgress { done: done_before, total, records_per_sec: 0.0, eta_secs: None });
+    progress(RunProgress { done: done_before, total, records_per_sec: 0.0, eta_secs: None, stage: JobStage::Computing });
     let mut after = 0i64;
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -171,7 +355,13 @@ fn run_job(
         done_now += batch.len() as u64;
         let done = done_before + done_now;
         let rate = done_now as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        progress(RunProgress { done, total, records_per_sec: rate, eta_secs: Some(total.saturating_sub(done) as f64 / rate) });
+        progress(RunProgress {
+            done,
+            total,
+            records_per_sec: rate,
+            eta_secs: Some(total.saturating_sub(done) as f64 / rate),
+            stage: JobStage::Computing,
+        });
     }
     Ok((done_now, false))
 }

@@ -205,11 +205,13 @@ pub fn score_predictions(
             template: String::new(),
             multi_label,
             strip_accents: None,
+            precision: crate::precision::Precision::Exact,
         },
         created_at: String::new(),
         finished_at: None,
         predictions: 0,
         records: 0,
+        precision_check: None,
     };
     let records: Vec<Evaluated> = items
         .into_iter()

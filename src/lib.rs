@@ -7,7 +7,8 @@
 //! - [`inspect`] reports the discriminator's per-token scores, and [`scan`] scores whole records
 //!   (long ones in overlapping windows) with their summaries; [`embed`] turns records into
 //!   mean-pooled unit vectors;
-//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics;
+//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics; [`precision`]
+//!   is its opt-in bf16 fast mode for corpus runs and the agreement check that guards it;
 //! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
 //!   corpora in, label them with resumable runs, and write them out;
 //! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`agreement`] compares
@@ -32,6 +33,7 @@ pub mod inspect;
 pub mod learn;
 pub mod metrics;
 pub mod model;
+pub mod precision;
 pub mod published;
 pub mod report;
 pub mod scale_out;

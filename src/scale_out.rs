@@ -27,10 +27,11 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::corpus_run::{sha256_file, zeroshot_run_key, RunProgress};
+use crate::corpus_run::{sha256_file, zeroshot_run_key, JobStage, RunProgress};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::precision::Precision;
 use crate::scan::{RecordScan, ScannedToken, Scanner};
 use crate::store::{EmbeddingKey, PredictionRow, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
@@ -283,7 +284,7 @@ pub fn import_results(
     let target = match manifest.kind {
         JobKind::Zeroshot => {
             let task = manifest.task()?;
-            let key = zeroshot_run_key(corpus, &manifest.model, &manifest.weights_sha256, &task, manifest.strip_accents);
+            let key = zeroshot_run_key(corpus, &manifest.model, &manifest.weights_sha256, &task, manifest.strip_accents, Precision::Exact);
             Target::Run { id: store.open_run(&key)?.id, task }
         }
         JobKind::Scan => {
@@ -386,7 +387,7 @@ pub fn import_results(
 fn report(summary: &mut ImportSummary, done_before: u64, rows_read: u64, started: Instant, progress: &mut dyn FnMut(RunProgress)) {
     summary.done = done_before + summary.imported;
     let rate = rows_read as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    progress(RunProgress { done: summary.done, total: summary.records, records_per_sec: rate, eta_secs: None });
+    progress(RunProgress { done: summary.done, total: summary.records, records_per_sec: rate, eta_secs: None, stage: JobStage::Computing });
 }
 
 /// The Parquet files under `dir/results`, in path order.

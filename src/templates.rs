@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{reference, score_predictions, RunMetrics};
 use crate::metrics::{Estimate, EvalOptions};
 use crate::model::Model;
+use crate::precision::Precision;
 use crate::store::Store;
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
@@ -48,7 +49,7 @@ pub fn template_lab(
         return Err(Error::Input("the templates compared must share their labels and multi-label setting".into()));
     }
     let classifier = ZeroShotClassifier::new(model)?;
-    let model_key = nli_model_key(model, &sha256_file(&model.files.weights)?);
+    let model_key = nli_model_key(model, &sha256_file(&model.files.weights)?, Precision::Exact);
     // The labeled records, with their references as evaluation decides them.
     let mut records: Vec<(i64, String, Vec<String>)> = Vec::new();
     store.for_each_export_row(corpus, &mut |row| {

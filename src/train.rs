@@ -15,6 +15,7 @@ use crate::corpus_run::{self, RunProgress};
 use crate::error::{Error, Result};
 use crate::learn::{self, CrossValidation, Head, Targets};
 use crate::model::Model;
+use crate::precision::Precision;
 use crate::store::{PredictionRow, RunInfo, RunKey, Store};
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +92,7 @@ pub fn train(
         template: format!("trained on {} labels (head {short})", x.len()),
         multi_label,
         strip_accents,
+        precision: Precision::Exact,
     };
     let run = store.open_run(&key)?;
     // The head is stored last: without it, predictions are from an interrupted attempt.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::model::workers::{batch_ranges, map_batches};
 use crate::model::Model;
+use crate::precision::Precision;
 use crate::tokenize::{Encoded, Piece};
 
 /// The Spanish hypothesis template the SELECTRA zero-shot cards use.
@@ -187,6 +188,9 @@ pub struct ZeroShotClassifier<'m> {
     /// How many tokens, padding included, a forward pass may hold. This bounds memory; 1024 was as
     /// fast as 4096 on the medium model and peaked 80 MiB lower (bench/speed.py, 200 texts).
     pub max_batch_tokens: usize,
+    /// The encoder's precision: exact f32, or the bf16 fast mode (corpus runs choose it, behind
+    /// their agreement check; see `crate::precision`).
+    pub precision: Precision,
 }
 
 impl<'m> ZeroShotClassifier<'m> {
@@ -202,7 +206,15 @@ impl<'m> ZeroShotClassifier<'m> {
         let found = model.config.label2id.iter().find(|(name, _)| name.to_lowercase().starts_with("entail")).map(|(_, id)| *id);
         let entailment = found.unwrap_or(classes - 1);
         let contradiction = if entailment == 0 { classes - 1 } else { 0 };
-        Ok(Self { model, entailment, contradiction, entailment_guessed: found.is_none(), max_batch_pairs: 64, max_batch_tokens: 1024 })
+        Ok(Self {
+            model,
+            entailment,
+            contradiction,
+            entailment_guessed: found.is_none(),
+            max_batch_pairs: 64,
+            max_batch_tokens: 1024,
+            precision: Precision::Exact,
+        })
     }
 
     pub fn entailment_id(&self) -> usize {
@@ -293,7 +305,9 @@ impl<'m> ZeroShotClassifier<'m> {
         if encoded.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.model.forward(&self.model.batch(encoded)?)?.to_vec2::<f32>()?)
+        let mut input = self.model.batch(encoded)?;
+        input.precision = self.precision;
+        Ok(self.model.forward(&input)?.to_vec2::<f32>()?)
     }
 
     /// Turns one text's per-label logits into the pipeline's sorted scores.

@@ -159,7 +159,7 @@ fn labeling_queries_filter_sort_and_page() {
     let mut store = Store::open(&db).unwrap();
     let model = Model::load(model_dir("nli-electra-entail0").to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
     let task = ZeroShotTask::new(vec!["deportes".into(), "economía".into(), "política".into()], "Este ejemplo es {}.", false).unwrap();
-    let run = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task, None, 4, &mut |_| {}, &AtomicBool::new(false)).unwrap().run.id;
+    let run = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task, None, None, 4, &mut |_| {}, &AtomicBool::new(false)).unwrap().run.id;
     let page = |store: &Store, q: Query| store.query("c", &Query { limit: 100, ..q }).unwrap();
 
     let all = page(&store, Query { run: Some(run), ..Default::default() });
@@ -222,7 +222,9 @@ fn runs_side_by_side_and_label_distributions() {
     let task_b = ZeroShotTask::new(labels(&["deportes", "economía", "política"]), "Trata de {}.", true).unwrap();
     let mut runs = Vec::new();
     for task in [&task_a, &task_b] {
-        runs.push(selectra::corpus_run::run_zeroshot(&mut store, &model, "c", task, None, 4, &mut |_| {}, &AtomicBool::new(false)).unwrap().run.id);
+        runs.push(
+            selectra::corpus_run::run_zeroshot(&mut store, &model, "c", task, None, None, 4, &mut |_| {}, &AtomicBool::new(false)).unwrap().run.id,
+        );
     }
 
     let record = store.record_id("c", 2).unwrap();

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use selectra::import::{import_file, ImportOptions};
+use selectra::precision::Precision;
 use selectra::store::{Cursor, Disagreement, MetaFilter, PredictionRow, Query, QueryRow, RunKey, Sample, Sort, Status, StatusFilter, Store, Undone};
 use serde_json::Value;
 
@@ -54,6 +55,7 @@ fn project(dir: &Path) -> (PathBuf, i64, i64) {
             template: "Este ejemplo es {}.".into(),
             multi_label: false,
             strip_accents: None,
+            precision: Precision::Exact,
         };
         let run = store.open_run(&key).unwrap();
         let pending = store.pending_records(run.id, 0, 10_000).unwrap();

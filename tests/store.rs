@@ -171,7 +171,7 @@ fn databases_from_newer_versions_and_other_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     drop(store);
     let conn = rusqlite_free_bump(&db);
     assert!(conn.contains("newer Selectra Studio"), "{conn}");
@@ -229,6 +229,7 @@ fn runs_resume_and_grow_label_sets_incrementally() {
         "c",
         &task(&["deportes", "economía"]),
         None,
+        None,
         8,
         &mut |_| {
             batches += 1;
@@ -241,13 +242,14 @@ fn runs_resume_and_grow_label_sets_incrementally() {
     .unwrap();
     assert!(first.cancelled);
     assert_eq!(first.run.predictions, 16);
-    let rest = selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, 8, &mut |_| {}, &never).unwrap();
+    let rest =
+        selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía"]), None, None, 8, &mut |_| {}, &never).unwrap();
     assert_eq!((rest.run.id, rest.predicted_now, rest.run.predictions), (first.run.id, 24, 40));
     assert_eq!(store.cached_logit_count().unwrap(), 80);
 
     // One more label: a new run, and only the new (record, hypothesis) pairs are computed.
     let grown =
-        selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía", "política"]), None, 8, &mut |_| {}, &never)
+        selectra::corpus_run::run_zeroshot(&mut store, &model, "c", &task(&["deportes", "economía", "política"]), None, None, 8, &mut |_| {}, &never)
             .unwrap();
     assert_ne!(grown.run.id, first.run.id);
     assert_eq!(store.cached_logit_count().unwrap(), 120);
@@ -266,6 +268,115 @@ fn runs_resume_and_grow_label_sets_incrementally() {
             &serde_json::to_value(&alone).unwrap(),
         );
     }
+}
+
+/// The fast mode: an agreement check on a sample spread over the corpus decides between a bf16
+/// run and the exact one; the check is what it says (its largest difference is the stored runs'),
+/// a passed check is relied on when the run resumes, a failed one leaves only the exact run, and
+/// a corpus smaller than the sample or a CPU without AVX512_BF16 gets exact with a reason.
+#[test]
+fn fast_runs_are_checked_against_exact_first() {
+    use selectra::corpus_run::{run_zeroshot, JobStage};
+    use selectra::precision::{AgreementGate, Precision};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let file = corpus_csv(dir.path(), 60);
+    import(&db, &file, &options("c")).unwrap();
+    let model = Model::load(model_dir("nli-electra-entail0").to_str().unwrap(), &LoadOptions::default(), Arc::new(Silent)).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let task = |labels: &[&str]| ZeroShotTask::new(labels.iter().map(|s| s.to_string()).collect(), "Este ejemplo es {}.", false).unwrap();
+    let never = AtomicBool::new(false);
+    let loose = AgreementGate { records: 20, min_same_top_label: 0.0, max_score_delta: 1.0 };
+    let labels = ["deportes", "economía", "política"];
+
+    let mut stages = Vec::new();
+    let fast = run_zeroshot(&mut store, &model, "c", &task(&labels), None, Some(loose), 8, &mut |p| stages.push(p.stage), &never).unwrap();
+    let exact = run_zeroshot(&mut store, &model, "c", &task(&labels), None, None, 8, &mut |_| {}, &never).unwrap();
+    if !Precision::Bf16.available() {
+        assert_eq!((fast.precision.used, fast.run.id), (Precision::Exact, exact.run.id));
+        assert!(fast.precision.note.unwrap().contains("AVX512_BF16"));
+        return;
+    }
+    assert_ne!(fast.run.id, exact.run.id, "fast and exact runs are two runs");
+    assert_eq!((fast.run.key.precision, fast.precision.used, fast.run.predictions), (Precision::Bf16, Precision::Bf16, 60));
+    assert_eq!(stages.iter().filter(|s| **s == JobStage::CheckingPrecision).count(), 1 + 20 / 8 + 1, "the check reports each batch");
+    let check = fast.precision.check.clone().unwrap();
+    assert!(check.passed && check.records == 20);
+    // The run keeps its check (the timings are floats through JSON, the rest exactly).
+    let kept = fast.run.precision_check.clone().unwrap();
+    assert_eq!(
+        (kept.records, kept.same_top_label, kept.max_score_delta, kept.gate, kept.passed),
+        (20, check.same_top_label, check.max_score_delta, loose, true)
+    );
+    assert!((kept.fast_secs - check.fast_secs).abs() < 1e-9);
+    // The check measured the stored predictions: its largest difference is theirs, on the sample.
+    let sample: Vec<i64> = store.spread_records("c", 20).unwrap().into_iter().map(|(id, _)| id).collect();
+    let (mut largest, mut same_top, mut elsewhere) = (0f32, 0, 0f32);
+    for id in store.spread_records("c", 60).unwrap().into_iter().map(|(id, _)| id) {
+        let (e, f) = (store.prediction(exact.run.id, id).unwrap().unwrap(), store.prediction(fast.run.id, id).unwrap().unwrap());
+        let delta =
+            e.labels.iter().zip(&e.scores).map(|(l, s)| (f.scores[f.labels.iter().position(|x| x == l).unwrap()] - s).abs()).fold(0f32, f32::max);
+        if sample.contains(&id) {
+            largest = largest.max(delta);
+            same_top += usize::from(e.labels[0] == f.labels[0]);
+        } else {
+            elsewhere = elsewhere.max(delta);
+        }
+    }
+    assert_eq!((largest, same_top), (check.max_score_delta, check.same_top_label));
+    assert!(largest > 0.0 && elsewhere > 0.0, "bf16 results are not the exact ones");
+    // The sample is spread: every third record of 60.
+    assert_eq!(sample.len(), 20);
+    assert!(sample.windows(2).all(|w| w[1] - w[0] == 3), "{sample:?}");
+
+    // Resuming relies on the stored check instead of checking again.
+    let again = run_zeroshot(&mut store, &model, "c", &task(&labels), None, Some(loose), 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((again.run.id, again.predicted_now, again.precision.used), (fast.run.id, 0, Precision::Bf16));
+    assert!(again.precision.check.is_none() && again.precision.note.unwrap().contains("continuing"));
+
+    // A gate nothing can pass: the exact run, holding the failed check, and no bf16 run.
+    let strict = AgreementGate { records: 20, min_same_top_label: 1.0, max_score_delta: 0.0 };
+    let other = task(&["cultura", "salud"]);
+    let refused = run_zeroshot(&mut store, &model, "c", &other, None, Some(strict), 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((refused.precision.used, refused.run.key.precision, refused.run.predictions), (Precision::Exact, Precision::Exact, 60));
+    assert!(!refused.run.precision_check.as_ref().unwrap().passed);
+    assert!(refused.precision.note.unwrap().contains("exact"));
+    let plain = run_zeroshot(&mut store, &model, "c", &other, None, None, 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((plain.run.id, plain.predicted_now), (refused.run.id, 0), "the fallback is the ordinary exact run");
+    let runs = store.runs("c").unwrap();
+    assert_eq!(runs.iter().filter(|r| r.key.labels == ["cultura", "salud"]).count(), 1);
+
+    // A cancelled check stores nothing; the next call checks again.
+    let third = task(&["ciencia", "música"]);
+    let cancel = AtomicBool::new(false);
+    let mut seen = 0;
+    let stopped = run_zeroshot(
+        &mut store,
+        &model,
+        "c",
+        &third,
+        None,
+        Some(loose),
+        8,
+        &mut |_| {
+            seen += 1;
+            if seen == 2 {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &cancel,
+    )
+    .unwrap();
+    assert!(stopped.cancelled && stopped.run.predictions == 0 && stopped.run.precision_check.is_none());
+    let done = run_zeroshot(&mut store, &model, "c", &third, None, Some(loose), 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((done.run.id, done.precision.used, done.run.predictions), (stopped.run.id, Precision::Bf16, 60));
+
+    // More sample records than the corpus has: exact, saying why.
+    let big = AgreementGate { records: 61, ..loose };
+    let small = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, Some(big), 8, &mut |_| {}, &never).unwrap();
+    assert_eq!(small.precision.used, Precision::Exact);
+    assert!(small.precision.note.unwrap().contains("61 records and this corpus has 60"));
 }
 
 #[test]

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use selectra::corpus_run::JobStage;
 use selectra::hub::DownloadObserver;
 use selectra::import::{self, Format, ImportOptions};
+use selectra::precision::{AgreementGate, Precision};
 use selectra::store::{Sort, Store};
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
@@ -265,6 +267,7 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
             &args.corpus,
             &zs,
             args.model.strip_accents,
+            args.fast.then_some(AgreementGate::DEFAULT),
             selectra::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
@@ -293,6 +296,7 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
             &info.key.corpus,
             &zs,
             info.key.strip_accents,
+            (info.key.precision == Precision::Bf16).then_some(AgreementGate::DEFAULT),
             selectra::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
@@ -433,7 +437,10 @@ async fn corpus_job<T: Send + 'static>(
             let _ = on_progress.send(TaskProgress {
                 done: p.done as f64,
                 total: p.total as f64,
-                message: format!("{:.1} records/s", p.records_per_sec),
+                message: match p.stage {
+                    JobStage::Computing => format!("{:.1} records/s", p.records_per_sec),
+                    JobStage::CheckingPrecision => format!("checking bf16 against exact, {:.1} records/s", p.records_per_sec),
+                },
                 eta_secs: p.eta_secs,
             });
         };

@@ -539,6 +539,10 @@ pub struct RunDto {
     pub finished_at: Option<String>,
     pub predictions: f64,
     pub records: f64,
+    /// "exact", or "bf16" (the fast mode).
+    pub precision: String,
+    /// The fast mode's agreement check that decided the run's precision, in words.
+    pub precision_check: Option<String>,
 }
 
 impl From<selectra::store::RunInfo> for RunDto {
@@ -557,6 +561,8 @@ impl From<selectra::store::RunInfo> for RunDto {
             finished_at: r.finished_at,
             predictions: r.predictions as f64,
             records: r.records as f64,
+            precision: r.key.precision.name().into(),
+            precision_check: r.precision_check.map(|c| c.summary()),
         }
     }
 }
@@ -572,6 +578,8 @@ pub struct RunArgs {
     pub multi_label: bool,
     /// The labels and their hypotheses from the corpus's label schema.
     pub use_schema: bool,
+    /// The bf16 fast mode, behind its agreement check on the corpus (else exact f32).
+    pub fast: bool,
 }
 
 /// An export of a corpus, as `selectra export` writes it.
@@ -590,11 +598,21 @@ pub struct RunSummaryDto {
     pub run: RunDto,
     pub predicted_now: f64,
     pub cancelled: bool,
+    /// The fast mode's check made in this session, in words.
+    pub precision_check: Option<String>,
+    /// Why the fast mode was not used, or that an earlier check is relied on.
+    pub precision_note: Option<String>,
 }
 
 impl From<selectra::corpus_run::RunSummary> for RunSummaryDto {
     fn from(s: selectra::corpus_run::RunSummary) -> Self {
-        Self { run: s.run.into(), predicted_now: s.predicted_now as f64, cancelled: s.cancelled }
+        Self {
+            run: s.run.into(),
+            predicted_now: s.predicted_now as f64,
+            cancelled: s.cancelled,
+            precision_check: s.precision.check.map(|c| c.summary()),
+            precision_note: s.precision.note,
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::import::{self, Format, ImportOptions};
 use selectra::inspect::{self, Inspection};
 use selectra::model::{LoadOptions, Model};
+use selectra::precision::{AgreementGate, Precision};
 use selectra::store::{Status, Store};
 use selectra::tokenize::TokenizerOptions;
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotResult, ZeroShotTask, DEFAULT_TEMPLATE};
@@ -89,6 +90,11 @@ enum Command {
         /// instead of --labels; a label without its own hypothesis gets the template's.
         #[arg(long, conflicts_with = "labels")]
         schema: bool,
+        /// exact (f32, transformers' results), or fast: bf16 products on CPUs with AVX512_BF16,
+        /// used only when a check against exact on a sample of the corpus passes (else the run
+        /// is exact); fast and exact runs of the same labels are different runs.
+        #[arg(long, default_value_t = Precision::default(), value_parser = parse_precision)]
+        precision: Precision,
         /// Print the run summary as JSON.
         #[arg(long)]
         json: bool,
@@ -652,7 +658,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 }
             }
         }
-        Command::Run { db, corpus, zs, batch_size, schema, json } => {
+        Command::Run { db, corpus, zs, batch_size, schema, precision, json } => {
             let task = if schema { None } else { Some(zs.task()?) };
             let mut store = Store::open(&db)?;
             store.corpus(&corpus)?;
@@ -662,8 +668,18 @@ fn run(command: Command) -> selectra::Result<()> {
             };
             let model = zs.model()?;
             let summary = with_job_progress(|progress, cancel| {
-                corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, batch_size, progress, cancel)
+                let fast = (precision == Precision::Bf16).then_some(AgreementGate::DEFAULT);
+                corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, fast, batch_size, progress, cancel)
             })?;
+            if !json {
+                let outcome = &summary.precision;
+                if let Some(check) = &outcome.check {
+                    out!("{}", check.summary());
+                }
+                if let Some(note) = &outcome.note {
+                    out!("precision: {note}");
+                }
+            }
             let r = &summary.run;
             report_job(
                 &summary,
@@ -1300,8 +1316,16 @@ fn report_job(summary: &impl serde::Serialize, json: bool, cancelled: bool, stop
 fn job_progress(bar: &TaskBar) -> impl FnMut(corpus_run::RunProgress) + '_ {
     |p| {
         let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
-        bar.update(p.done, p.total, &eta);
+        let message = match p.stage {
+            corpus_run::JobStage::Computing => eta,
+            corpus_run::JobStage::CheckingPrecision => format!("checking bf16 against exact  {eta}"),
+        };
+        bar.update(p.done, p.total, &message);
     }
+}
+
+fn parse_precision(name: &str) -> Result<Precision, String> {
+    Precision::parse(name).map_err(|e| e.to_string())
 }
 
 fn notes(probability: f32, untrained: bool) -> String {

@@ -9,6 +9,7 @@ use super::linear::{linear, Epilogue, Linear};
 
 use super::config::{Activation, Architecture, ModelConfig};
 use super::encoder::{first_token, Embeddings, Encoder, EncoderInput};
+use crate::precision::Precision;
 
 /// Embeddings at `embedding_size`, projected to `hidden_size` when the two differ, then the encoder.
 pub struct ElectraModel {
@@ -87,7 +88,7 @@ impl Electra {
         let hidden = self.model.forward(input)?;
         match &self.head {
             Head::Discriminator { dense, act, prediction } => {
-                let x = dense.forward_with(&hidden, Epilogue::Activate(*act))?;
+                let x = dense.forward_with(&hidden, Epilogue::Activate(*act), Precision::Exact)?;
                 prediction.forward(&x)?.reshape((batch, seq))
             }
             Head::Classifier { dense, out_proj } => {

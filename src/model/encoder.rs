@@ -12,6 +12,7 @@ use super::linear::{linear, Epilogue, Linear};
 use super::attention::SelfAttention;
 use super::config::{Activation, ModelConfig};
 use super::layer_norm::LayerNorm;
+use crate::precision::Precision;
 
 /// A tokenized, padded batch ready for the encoder.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct EncoderInput {
     pub token_type_ids: Tensor,
     /// `(batch, seq)`, f32: 1 for real tokens, 0 for padding.
     pub attention_mask: Tensor,
+    /// The precision of the encoder layers' dense products (heads and attention are f32 always).
+    pub precision: Precision,
 }
 
 impl EncoderInput {
@@ -130,13 +133,13 @@ impl Layer {
     }
 
     /// `x` is `(tokens, hidden)`, packed: each span is one sequence's (first row, token count).
-    fn forward(&self, x: &Tensor, spans: &[(usize, usize)]) -> candle_core::Result<Tensor> {
-        let qkv = self.qkv.forward(x)?;
+    fn forward(&self, x: &Tensor, spans: &[(usize, usize)], precision: Precision) -> candle_core::Result<Tensor> {
+        let qkv = self.qkv.forward_with(x, Epilogue::Plain, precision)?;
         let attention = SelfAttention { spans: spans.to_vec(), heads: self.heads, head_dim: self.head_dim };
         let context = qkv.apply_op1_no_bwd(&attention)?;
-        let attended = self.attn_norm.forward(&self.attn_out.forward_with(&context, Epilogue::Residual(x))?)?;
-        let inner = self.intermediate.forward_with(&attended, Epilogue::Activate(self.act))?;
-        self.out_norm.forward(&self.output.forward_with(&inner, Epilogue::Residual(&attended))?)
+        let attended = self.attn_norm.forward(&self.attn_out.forward_with(&context, Epilogue::Residual(x), precision)?)?;
+        let inner = self.intermediate.forward_with(&attended, Epilogue::Activate(self.act), precision)?;
+        self.out_norm.forward(&self.output.forward_with(&inner, Epilogue::Residual(&attended), precision)?)
     }
 }
 
@@ -171,7 +174,7 @@ impl Encoder {
         let padded = rows.len() != batch * seq;
         let mut x = if padded { x.index_select(&Tensor::new(rows.as_slice(), x.device())?, 0)? } else { x };
         for layer in &self.layers {
-            x = layer.forward(&x, &spans)?;
+            x = layer.forward(&x, &spans, input.precision)?;
         }
         if !padded {
             return Ok(x);

@@ -12,9 +12,13 @@
 //! tensors on a second pool of spinning threads, and on a 2-core machine the two pools took turns
 //! spinning against each other (≈ 20% of an inspect call on 128 tokens).
 
+use std::sync::OnceLock;
+
 use candle_core::op::{Gelu, Relu, Silu, UnaryOpT};
 
+use super::bf16::PackedWeight;
 use super::vector_math::gelu_erf_slice;
+use crate::precision::Precision;
 use candle_core::{CpuStorage, Device, Module, Storage, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
@@ -40,6 +44,9 @@ pub struct Linear {
     bias: Option<Vec<f32>>,
     in_dim: usize,
     out_dim: usize,
+    /// The weight in bf16 panels, made on the first product in [`Precision::Bf16`] (a model never
+    /// run in the fast mode holds no second copy).
+    bf16: OnceLock<PackedWeight>,
 }
 
 /// What is folded into a product.
@@ -66,11 +73,12 @@ impl Linear {
         if bias.as_ref().is_some_and(|b| b.len() != out_dim) {
             candle_core::bail!("a dense layer's bias must have {out_dim} values");
         }
-        Ok(Self { weight_t, cols, bias, in_dim, out_dim })
+        Ok(Self { weight_t, cols, bias, in_dim, out_dim, bf16: OnceLock::new() })
     }
 
-    /// `x` is `(rows, in)`; returns `(rows, out)` with `epilogue` applied.
-    pub fn forward_with(&self, x: &Tensor, epilogue: Epilogue) -> candle_core::Result<Tensor> {
+    /// `x` is `(rows, in)`; returns `(rows, out)` with `epilogue` applied, the product in
+    /// `precision` (bf16 only where the CPU has it: callers check [`Precision::Bf16`]'s availability).
+    pub fn forward_with(&self, x: &Tensor, epilogue: Epilogue, precision: Precision) -> candle_core::Result<Tensor> {
         let (rows, in_dim) = x.dims2()?;
         if in_dim != self.in_dim {
             candle_core::bail!("dense layer: input has {in_dim} columns, the weight {} rows", self.in_dim);
@@ -86,6 +94,9 @@ impl Linear {
             }
             _ => None,
         };
+        if precision == Precision::Bf16 {
+            return self.forward_bf16(&x, residual.as_ref(), rows, epilogue);
+        }
         // A single row is computed as two (the second a copy), for the same reason one column
         // is: gemm's one-row kernel sums in another order. Every row's result is therefore the
         // same whatever the rows around it (tested below).
@@ -158,10 +169,35 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// [`Linear::forward_with`] in bf16: the kernel starts each value from the bias and the
+    /// residual itself, so the output is written once (no zeroing, no separate pass).
+    fn forward_bf16(&self, x: &Tensor, residual: Option<&Tensor>, rows: usize, epilogue: Epilogue) -> candle_core::Result<Tensor> {
+        if !super::bf16::available() {
+            candle_core::bail!("the bf16 fast mode needs a CPU with AVX512_BF16");
+        }
+        let (n, k) = (self.out_dim, self.in_dim);
+        let packed = self.bf16.get_or_init(|| PackedWeight::new(&self.weight_t, k, self.cols, n));
+        let mut out = Vec::with_capacity(rows * n);
+        with_f32(x, |x| {
+            with_optional_f32(residual, |residual| {
+                packed.compute(x, rows, self.bias.as_deref(), residual, &mut out.spare_capacity_mut()[..rows * n]);
+                Ok(())
+            })
+        })?;
+        // SAFETY: `compute` wrote all `rows * n` values.
+        unsafe { out.set_len(rows * n) };
+        if let Epilogue::Activate(act) = epilogue {
+            activate_in_place(&mut out, act);
+        }
+        Tensor::from_vec(out, (rows, n), &Device::Cpu)
+    }
+}
+
 impl Module for Linear {
     /// `x` is `(rows, in)`; returns `(rows, out)`.
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.forward_with(x, Epilogue::Plain)
+        self.forward_with(x, Epilogue::Plain, Precision::Exact)
     }
 }
 
@@ -240,10 +276,10 @@ mod tests {
         let layer = Linear::new(&w, Some(b.clone())).unwrap();
         let plain = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
         let cases = [
-            (layer.forward_with(&x, Epilogue::Plain).unwrap(), plain.clone()),
-            (layer.forward_with(&x, Epilogue::Activate(Activation::Gelu)).unwrap(), plain.gelu_erf().unwrap()),
-            (layer.forward_with(&x, Epilogue::Activate(Activation::GeluTanh)).unwrap(), plain.gelu().unwrap()),
-            (layer.forward_with(&x, Epilogue::Residual(&r)).unwrap(), (&plain + &r).unwrap()),
+            (layer.forward_with(&x, Epilogue::Plain, Precision::Exact).unwrap(), plain.clone()),
+            (layer.forward_with(&x, Epilogue::Activate(Activation::Gelu), Precision::Exact).unwrap(), plain.gelu_erf().unwrap()),
+            (layer.forward_with(&x, Epilogue::Activate(Activation::GeluTanh), Precision::Exact).unwrap(), plain.gelu().unwrap()),
+            (layer.forward_with(&x, Epilogue::Residual(&r), Precision::Exact).unwrap(), (&plain + &r).unwrap()),
         ];
         for (i, (ours, theirs)) in cases.into_iter().enumerate() {
             let diff = (ours - theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();

@@ -6,6 +6,7 @@
 
 mod attention;
 pub mod bert;
+pub(crate) mod bf16;
 pub mod config;
 pub mod electra;
 pub mod encoder;
@@ -24,6 +25,7 @@ use candle_nn::VarBuilder;
 
 use crate::error::{Error, Result};
 use crate::hub::{self, DownloadObserver, HubSettings, ModelFiles, ModelSource};
+use crate::precision::Precision;
 use crate::tokenize::{Encoded, TextTokenizer, TokenizerOptions};
 use config::{Architecture, ModelConfig, ModelType};
 use encoder::EncoderInput;
@@ -150,6 +152,7 @@ impl Model {
             input_ids: Tensor::from_vec(ids, shape, &Device::Cpu)?,
             token_type_ids: Tensor::from_vec(types, shape, &Device::Cpu)?,
             attention_mask: Tensor::from_vec(mask, shape, &Device::Cpu)?,
+            precision: Precision::Exact,
         })
     }
 }

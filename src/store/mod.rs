@@ -71,7 +71,6 @@ impl Store {
         }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| db_error(path, e))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| db_error(path, e))?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| db_error(path, e))?;
 
         let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)).map_err(|e| db_error(path, e))? as usize;
         if version > schema::latest_version() {
@@ -84,9 +83,14 @@ impl Store {
                 ),
             });
         }
+        // Off while migrating (SQLite's bundled build turns them on by default): a migration that
+        // rebuilds a table (version 7) must not cascade the old table's deletion into the rows
+        // that reference it.
+        conn.pragma_update(None, "foreign_keys", "OFF").map_err(|e| db_error(path, e))?;
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| Error::Database { path: path.to_path_buf(), message: format!("cannot bring the database schema up to date: {e}") })?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| db_error(path, e))?;
         if application_id != APPLICATION_ID {
             conn.pragma_update(None, "application_id", APPLICATION_ID).map_err(|e| db_error(path, e))?;
         }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{now, Store};
 use crate::error::{Error, Result};
+use crate::precision::{AgreementCheck, Precision};
 
 /// Everything that determines a run's predictions. The same key means the same run: running the
 /// identical command again resumes it.
@@ -20,6 +21,8 @@ pub struct RunKey {
     pub template: String,
     pub multi_label: bool,
     pub strip_accents: Option<bool>,
+    /// The encoder's precision (`crate::precision`): exact f32, or the bf16 fast mode.
+    pub precision: Precision,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +39,8 @@ pub struct RunInfo {
     pub finished_at: Option<String>,
     pub predictions: u64,
     pub records: u64,
+    /// The fast mode's agreement check that decided this run's precision, if one did.
+    pub precision_check: Option<AgreementCheck>,
 }
 
 /// One record's prediction in a run: every label's score, sorted as the pipeline sorts them.
@@ -73,7 +78,7 @@ fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> 
 
 const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.template, r.multi_label, r.strip_accents, \
      r.created_at, r.finished_at, (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id), \
-     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name, r.kind";
+     (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name, r.kind, r.precision, r.precision_check";
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
@@ -88,12 +93,38 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
             template: row.get(5)?,
             multi_label: row.get::<_, i64>(6)? == 1,
             strip_accents: super::strip_from_code(row.get(7)?),
+            precision: precision_from_name(&row.get::<_, String>(14)?)?,
         },
         created_at: row.get(8)?,
         finished_at: row.get(9)?,
         predictions: row.get::<_, i64>(10)? as u64,
         records: row.get::<_, i64>(11)? as u64,
+        precision_check: row.get::<_, Option<String>>(15)?.map(|j| json_list(&j)).transpose()?,
     })
+}
+
+/// The id of the run with this key in the corpus `corpus_id`.
+fn find_run_id(conn: &rusqlite::Connection, corpus_id: i64, key: &RunKey) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT id FROM run WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND labels = ?4 \
+         AND template = ?5 AND multi_label = ?6 AND strip_accents = ?7 AND precision = ?8",
+        params![
+            corpus_id,
+            key.model,
+            key.weights_sha256,
+            serde_json::to_string(&key.labels).expect("strings serialize"),
+            key.template,
+            key.multi_label as i64,
+            super::strip_code(key.strip_accents),
+            key.precision.name()
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+fn precision_from_name(name: &str) -> rusqlite::Result<Precision> {
+    Precision::parse(name).map_err(|e| rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 impl Store {
@@ -104,22 +135,13 @@ impl Store {
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let find = |tx: &rusqlite::Transaction| -> rusqlite::Result<Option<i64>> {
-            tx.query_row(
-                "SELECT id FROM run WHERE corpus_id = ?1 AND model = ?2 AND weights_sha256 = ?3 AND labels = ?4 \
-                 AND template = ?5 AND multi_label = ?6 AND strip_accents = ?7",
-                params![corpus_id, key.model, key.weights_sha256, labels, key.template, key.multi_label as i64, super::strip_code(key.strip_accents)],
-                |r| r.get(0),
-            )
-            .optional()
-        };
-        let id = match find(&tx).map_err(err)? {
+        let id = match find_run_id(&tx, corpus_id, key).map_err(err)? {
             Some(id) => id,
             None => {
                 let created = now(&tx).map_err(err)?;
                 tx.execute(
-                    "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, precision) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         corpus_id,
                         key.model,
@@ -128,7 +150,8 @@ impl Store {
                         key.template,
                         key.multi_label as i64,
                         super::strip_code(key.strip_accents),
-                        created
+                        created,
+                        key.precision.name()
                     ],
                 )
                 .map_err(err)?;
@@ -137,6 +160,37 @@ impl Store {
         };
         tx.commit().map_err(err)?;
         self.run(id)
+    }
+
+    /// The run with this key, if there is one (nothing is created).
+    pub fn find_run(&self, key: &RunKey) -> Result<Option<RunInfo>> {
+        let corpus_id = self.corpus_id(&key.corpus)?;
+        let id = find_run_id(&self.conn, corpus_id, key).map_err(|e| self.err(e))?;
+        id.map(|id| self.run(id)).transpose()
+    }
+
+    /// Keeps the agreement check that decided a run's precision.
+    pub fn set_precision_check(&mut self, run_id: i64, check: &AgreementCheck) -> Result<()> {
+        let json = serde_json::to_string(check).expect("a check serializes");
+        self.conn.execute("UPDATE run SET precision_check = ?1 WHERE id = ?2", params![json, run_id]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Up to `n` records of a corpus spread evenly over it (every `records / n`-th by id, from the
+    /// first): the sample an agreement check compares on.
+    pub fn spread_records(&self, corpus: &str, n: usize) -> Result<Vec<(i64, String)>> {
+        let corpus = self.corpus(corpus)?;
+        let total = corpus.records.max(1);
+        let step = (total / n.max(1) as u64).max(1) as i64;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, text FROM (SELECT id, text, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM record WHERE corpus_id = ?1) \
+                 WHERE k % ?2 = 0 ORDER BY id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![corpus.id, step, n as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     pub fn run(&self, id: i64) -> Result<RunInfo> {

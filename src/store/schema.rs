@@ -242,13 +242,43 @@ CREATE TABLE trained_head (
 );
 "#;
 
+/// Version 7: a run's precision is part of its identity ('exact', or 'bf16': the fast mode, see
+/// `crate::precision`), and `precision_check` keeps the fast mode's agreement check (JSON) on the
+/// run it decided. SQLite cannot change a UNIQUE constraint, so the table is rebuilt (the
+/// documented procedure: new table, copy, drop, rename). The store migrates with foreign keys
+/// off, so dropping the old table cascades nothing: predictions and trained heads keep their run
+/// ids, which the copy keeps.
+const V7: &str = r#"
+CREATE TABLE run_v7 (
+    id              INTEGER PRIMARY KEY,
+    corpus_id       INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    model           TEXT NOT NULL,
+    weights_sha256  TEXT NOT NULL,
+    labels          TEXT NOT NULL,
+    template        TEXT NOT NULL,
+    multi_label     INTEGER NOT NULL CHECK (multi_label IN (0, 1)),
+    strip_accents   INTEGER NOT NULL CHECK (strip_accents IN (-1, 0, 1)),
+    precision       TEXT NOT NULL DEFAULT 'exact' CHECK (precision IN ('exact', 'bf16')),
+    precision_check TEXT,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    name            TEXT,
+    kind            TEXT NOT NULL DEFAULT 'zeroshot' CHECK (kind IN ('zeroshot', 'trained')),
+    UNIQUE (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, precision)
+);
+INSERT INTO run_v7 (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, finished_at, name, kind)
+    SELECT id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, finished_at, name, kind FROM run;
+DROP TABLE run;
+ALTER TABLE run_v7 RENAME TO run;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    6
+    7
 }
 
 #[cfg(test)]
@@ -279,5 +309,51 @@ mod tests {
         let rows: Vec<(i64, String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
         // ana's "c" was undone, so her label is her earlier "a"; luis's only change on record 2 was undone.
         assert_eq!(rows, [(1, "ana".into(), "[\"a\"]".into()), (1, "luis".into(), "[\"b\"]".into())]);
+    }
+
+    /// Version 7 rebuilds the run table: runs keep their ids and columns, their predictions and
+    /// trained heads stay (foreign keys are on, as the store opens projects, once it is done), and
+    /// the same task may then have an exact and a bf16 run, but not two of either.
+    #[test]
+    fn version_7_keeps_runs_and_their_predictions() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // As the store migrates: foreign keys off (the bundled SQLite's default is on).
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        super::migrations().to_version(&mut conn, 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+             INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
+             INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, finished_at, name, kind)
+               VALUES (7, 1, 'm', 'abc', '[\"a\"]', 't {}', 0, -1, 'then', 'later', 'mine', 'zeroshot');
+             INSERT INTO prediction (run_id, record_id, labels, scores, top_label, top_score, margin, entropy)
+               VALUES (7, 1, '[\"a\"]', '[1.0]', 'a', 1.0, 1.0, 0.0);
+             INSERT INTO embedding_set (id, corpus_id, model, weights_sha256, strip_accents, dim, created_at) VALUES (1, 1, 'm', 'abc', -1, 2, 'now');
+             INSERT INTO trained_head (run_id, embedding_set, head, n_train, cross_validation) VALUES (7, 1, '{}', 1, '{}');",
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let run: (i64, String, String, Option<String>, String, String) = conn
+            .query_row("SELECT id, precision, name, precision_check, finished_at, kind FROM run", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .unwrap();
+        assert_eq!(run, (7, "exact".into(), "mine".into(), None, "later".into(), "zeroshot".into()));
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM prediction WHERE run_id = 7"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM trained_head WHERE run_id = 7"), 1);
+        let insert = |precision: &str| {
+            conn.execute(
+                "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, precision, created_at) \
+                 VALUES (1, 'm', 'abc', '[\"a\"]', 't {}', 0, -1, ?1, 'now')",
+                [precision],
+            )
+        };
+        insert("bf16").unwrap();
+        assert!(insert("bf16").is_err() && insert("exact").is_err(), "one run per task and precision");
+        // The foreign keys point at the rebuilt table: deleting a run deletes its predictions.
+        conn.execute("DELETE FROM run WHERE id = 7", []).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM prediction"), 0);
+        assert_eq!(count("SELECT COUNT(*) FROM trained_head"), 0);
     }
 }

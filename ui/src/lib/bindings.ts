@@ -140,7 +140,15 @@ name: string | null,
 /**
  * "zeroshot", or "trained" (a head trained on the corpus's labels).
  */
-kind: string, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, };
+kind: string, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, 
+/**
+ * "exact", or "bf16" (the fast mode).
+ */
+precision: string, 
+/**
+ * The fast mode's agreement check that decided the run's precision, in words.
+ */
+precision_check: string | null, };
 
 export type RunArgs = { corpus: string, model: ModelRef, 
 /**
@@ -150,9 +158,21 @@ labels: Array<string>, template: string, multi_label: boolean,
 /**
  * The labels and their hypotheses from the corpus's label schema.
  */
-use_schema: boolean, };
+use_schema: boolean, 
+/**
+ * The bf16 fast mode, behind its agreement check on the corpus (else exact f32).
+ */
+fast: boolean, };
 
-export type RunSummaryDto = { run: RunDto, predicted_now: number, cancelled: boolean, };
+export type RunSummaryDto = { run: RunDto, predicted_now: number, cancelled: boolean, 
+/**
+ * The fast mode's check made in this session, in words.
+ */
+precision_check: string | null, 
+/**
+ * Why the fast mode was not used, or that an earlier check is relied on.
+ */
+precision_note: string | null, };
 
 export type LabelCount = { label: string, count: number, };
 

@@ -40,7 +40,7 @@ function record(id: number, text: string, extra: Partial<RecordDto> = {}): Recor
 
 const RUN: RunDto = {
   id: 7, name: null, kind: "zeroshot", corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
-  multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2,
+  multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2, precision: "exact", precision_check: null,
 };
 
 beforeEach(() => {
@@ -357,6 +357,7 @@ describe("Zero-shot", () => {
     });
     render(ZeroShot);
     await fireEvent.input(document.querySelector("#zs-model")!, { target: { value: "zs" } });
+    await fireEvent.click(document.querySelector("#zs-fast")!);
     await fireEvent.click(document.querySelector("#zs-run")!);
     await waitFor(() => expect(document.querySelector("#zs-progress")!.textContent).toContain("3/10 records"));
     expect(document.querySelector("#zs-progress")!.textContent).toContain("ETA 4s");
@@ -364,8 +365,12 @@ describe("Zero-shot", () => {
     const started = calls.find((c) => c.cmd === "run_zeroshot")!.args;
     await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_task")?.args).toEqual({ task: started.task }));
     expect((started.args as { labels: string[] }).labels).toEqual(["cultura", "sociedad", "economía", "salud", "deportes"]);
-    finish({ run: { ...RUN, predictions: 3, records: 10, finished_at: null }, predicted_now: 3, cancelled: true });
+    expect((started.args as { fast: boolean }).fast).toBe(true);
+    const note = "the fast mode changed this corpus's results more than the agreement check allows; the run is exact f32";
+    finish({ run: { ...RUN, predictions: 3, records: 10, finished_at: null }, predicted_now: 3, cancelled: true, precision_check: "bf16 against exact: failed", precision_note: note });
     await waitFor(() => expect(document.querySelector("#zs-summary")!.textContent).toContain("Cancelled: run 7 has 3/10"));
+    expect(document.querySelector("#zs-precision-check")!.textContent).toBe("bf16 against exact: failed");
+    expect(document.querySelector("#zs-precision-note")!.textContent).toBe(note);
     await waitFor(() => expect(document.querySelector("#zs-cancel")).toBeNull());
     expect(document.querySelector("#zs-run")!.textContent!.trim()).toBe("Resume");
   });
