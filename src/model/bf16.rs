@@ -38,6 +38,9 @@ pub fn available() -> bool {
     }
 }
 
+/// What runs on each finished stretch of an output row (an activation).
+pub type Finish<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
+
 /// A weight `(k, n)` (the layer's transpose, as `Linear` keeps it) in bf16 panels: for each
 /// panel of 32 columns, for each pair of rows `(2q, 2q + 1)`, each column's two values side by
 /// side. Missing rows and columns are zeros.
@@ -76,9 +79,18 @@ impl PackedWeight {
 
     /// Writes `out[r * n + c] = start[r][c] + x[r] · W[:, c]` for the `rows` rows of `x`
     /// (`(rows, k)` row-major), where `start` is the bias plus the residual's row (either may be
-    /// absent: zeros). `out` may be uninitialized: every value is written, before any is read.
+    /// absent: zeros), then `finish` (an activation) on each finished stretch of a row.
+    /// `out` may be uninitialized: every value is written, before any is read.
     /// Panics unless [`available`] and the sizes fit.
-    pub fn compute(&self, x: &[f32], rows: usize, bias: Option<&[f32]>, residual: Option<&[f32]>, out: &mut [std::mem::MaybeUninit<f32>]) {
+    pub fn compute(
+        &self,
+        x: &[f32],
+        rows: usize,
+        bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        finish: Option<Finish>,
+        out: &mut [std::mem::MaybeUninit<f32>],
+    ) {
         assert!(available(), "the bf16 kernel needs AVX512_BF16");
         let (k, n, pairs) = (self.k, self.n, self.pairs);
         assert!(x.len() >= rows * k && out.len() >= rows * n, "bf16 product: buffers too small");
@@ -122,6 +134,14 @@ impl PackedWeight {
                                 init,
                             )
                         };
+                        if let Some(finish) = finish.filter(|_| start + depth == pairs) {
+                            for row in r..r + block {
+                                let at = row * n + p * PANEL;
+                                // SAFETY: the last pass just wrote these `cols` values.
+                                let values = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().add(at).cast::<f32>(), cols) };
+                                finish(values);
+                            }
+                        }
                     }
                 }
             }
@@ -306,7 +326,7 @@ mod tests {
 
     fn compute(packed: &PackedWeight, x: &[f32], rows: usize, bias: Option<&[f32]>, residual: Option<&[f32]>) -> Vec<f32> {
         let mut out = Vec::with_capacity(rows * packed.n);
-        packed.compute(x, rows, bias, residual, &mut out.spare_capacity_mut()[..rows * packed.n]);
+        packed.compute(x, rows, bias, residual, None, &mut out.spare_capacity_mut()[..rows * packed.n]);
         // SAFETY: `compute` wrote every value.
         unsafe { out.set_len(rows * packed.n) };
         out

@@ -40,6 +40,27 @@ fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candl
     }
 }
 
+/// Lanes of the partial sums: a sum in one f64 accumulator is a chain of dependent additions
+/// the compiler may not reorder (it ran at one addition per 4 cycles, most of LayerNorm's time);
+/// value `j` always adds into lane `j % LANES`, and the lanes are added in order, so the result
+/// is still one fixed function of the row.
+const LANES: usize = 8;
+
+fn lane_sum(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut lanes = [0f64; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += f(v);
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(rest) {
+        *lane += f(v);
+    }
+    lanes.iter().sum()
+}
+
 impl CustomOp3 for RowNorm {
     fn name(&self) -> &'static str {
         "selectra-layer-norm"
@@ -59,17 +80,21 @@ impl CustomOp3 for RowNorm {
         if width == 0 || bias.len() != width || x.len() % width != 0 {
             candle_core::bail!("layer norm: input {:?} does not match width {width}", l1.shape());
         }
-        let mut out = vec![0f32; x.len()];
+        // Every value is written below, so the buffer is not zeroed first (that memset was a few
+        // percent of a fast-mode run).
+        let mut out = Vec::with_capacity(x.len());
         // Rows are independent; many of them run on rayon's pool (the one gemm uses).
-        for_rows(&mut out, width, |i, dst| {
+        for_rows(&mut out.spare_capacity_mut()[..x.len()], width, |i, dst| {
             let row = &x[i * width..(i + 1) * width];
-            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
-            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / width as f64;
+            let mean = lane_sum(row, |v| v as f64) / width as f64;
+            let var = lane_sum(row, |v| (v as f64 - mean).powi(2)) / width as f64;
             let inv_std = 1.0 / (var + self.eps).sqrt();
             for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(weight).zip(bias) {
-                *d = ((v as f64 - mean) * inv_std) as f32 * w + b;
+                d.write(((v as f64 - mean) * inv_std) as f32 * w + b);
             }
         });
+        // SAFETY: every row of `width` values was written (`x.len()` is a multiple of `width`).
+        unsafe { out.set_len(x.len()) };
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }

@@ -179,17 +179,21 @@ impl Linear {
         let (n, k) = (self.out_dim, self.in_dim);
         let packed = self.bf16.get_or_init(|| PackedWeight::new(&self.weight_t, k, self.cols, n));
         let mut out = Vec::with_capacity(rows * n);
+        // The activation runs on each finished block while it is still in L1 (the same values
+        // as one pass afterwards, without reading the whole output back from memory).
+        let act = match epilogue {
+            Epilogue::Activate(act) => Some(move |block: &mut [f32]| activate_in_place(block, act)),
+            _ => None,
+        };
         with_f32(x, |x| {
             with_optional_f32(residual, |residual| {
-                packed.compute(x, rows, self.bias.as_deref(), residual, &mut out.spare_capacity_mut()[..rows * n]);
+                let finish = act.as_ref().map(|f| f as super::bf16::Finish);
+                packed.compute(x, rows, self.bias.as_deref(), residual, finish, &mut out.spare_capacity_mut()[..rows * n]);
                 Ok(())
             })
         })?;
         // SAFETY: `compute` wrote all `rows * n` values.
         unsafe { out.set_len(rows * n) };
-        if let Epilogue::Activate(act) = epilogue {
-            activate_in_place(&mut out, act);
-        }
         Tensor::from_vec(out, (rows, n), &Device::Cpu)
     }
 }
@@ -229,7 +233,7 @@ fn in_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
 }
 
 /// Runs `f` on each `width`-wide row of `values` with its index, in parallel when there are many.
-pub fn for_rows<F: Fn(usize, &mut [f32]) + Sync>(values: &mut [f32], width: usize, f: F) {
+pub fn for_rows<T: Send, F: Fn(usize, &mut [T]) + Sync>(values: &mut [T], width: usize, f: F) {
     if values.len() >= PARALLEL_MIN {
         let rows_per_chunk = (CHUNK / width.max(1)).max(1);
         values.par_chunks_mut(rows_per_chunk * width).enumerate().for_each(|(c, chunk)| {
@@ -286,6 +290,39 @@ mod tests {
             assert!(diff < 1e-4, "case {i}: {diff}");
         }
         assert!(rows * n >= PARALLEL_MIN);
+    }
+
+    /// The bf16 path: its epilogues are the f32 path's operations on its own products (the
+    /// activation folded into the kernel gives exactly the values of a separate pass), and the
+    /// products are within bf16 rounding of f32's.
+    #[test]
+    fn bf16_epilogues_are_the_same_operations() {
+        if !super::super::bf16::available() {
+            eprintln!("skipped: this CPU has no AVX512_BF16");
+            return;
+        }
+        let dev = Device::Cpu;
+        let (rows, k, n) = (150, 96, 70);
+        let x = Tensor::randn(0f32, 1.0, (rows, k), &dev).unwrap();
+        let w = Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap();
+        let b = Tensor::randn(0f32, 1.0, n, &dev).unwrap();
+        let r = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
+        let layer = Linear::new(&w, Some(b)).unwrap();
+        let run = |e, p| layer.forward_with(&x, e, p).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let plain = run(Epilogue::Plain, Precision::Bf16);
+        let mut activated = plain.clone();
+        activate_in_place(&mut activated, Activation::Gelu);
+        assert_eq!(run(Epilogue::Activate(Activation::Gelu), Precision::Bf16), activated);
+        let residual = r.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let with_residual = run(Epilogue::Residual(&r), Precision::Bf16);
+        let exact = run(Epilogue::Residual(&r), Precision::Exact);
+        let scale = exact.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (((ours, exact), res), plain) in with_residual.iter().zip(&exact).zip(&residual).zip(&plain) {
+            assert!((ours - exact).abs() <= 0.02 * scale, "{ours} vs {exact}");
+            // The residual is added on top of the same product (up to the f32 rounding of the sum).
+            assert!(((ours - res) - plain).abs() <= 1e-5 * scale, "{ours} - {res} vs {plain}");
+        }
+        assert!(with_residual != exact, "bf16 is not f32");
     }
 
     /// A row's output is bit-identical whether it is computed alone, with one other row, or
