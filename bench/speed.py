@@ -495,7 +495,10 @@ def write_markdown(results, meta, path):
             f"2.5× would take {2.5 * z['torch_model_gflops']:.1f} ({2.5 * z['torch_model_gflops'] / peak:.0%} of the f32 peak, {2.5 * z['torch_model_gflops'] / (2 * peak):.0%} of twice it, bf16's instruction rate); "
             f"the fast mode reached {zf['ours_texts_per_s'] / z['ours_texts_per_s'] * z['ours_model_gflops']:.1f}. "
             f"2× the scan's PyTorch best would take {2 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9:.1f} useful GFLOP/s "
-            f"({2 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9 / peak:.0%} of the f32 peak).",
+            f"({2 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9 / peak:.0%} of the f32 peak). "
+            f"Half PyTorch's inspect latency would take {2 * r['flops']['inspect-15'] / i15['torch_s'] / 1e9:.1f} GFLOP/s at {i15['tokens']} tokens "
+            f"({2 * r['flops']['inspect-15'] / i15['torch_s'] / 1e9 / peak:.0%} of the f32 peak) and {2 * r['flops']['inspect-128'] / i128['torch_s'] / 1e9:.1f} at {i128['tokens']} "
+            f"({2 * r['flops']['inspect-128'] / i128['torch_s'] / 1e9 / peak:.0%}).",
             f"Largest |Δ|: inspect {max(i15['max_abs_diff'], i128['max_abs_diff']):.1e}, zero-shot {max(v['max_abs_diff'] for v in z['torch'].values()):.1e}, "
             f"long zero-shot {max(v['max_abs_diff'] for v in zl['torch'].values()):.1e}, `selectra run` {run['max_abs_diff']:.1e}, scan {max(v['max_abs_diff'] for v in sc['torch'].values()):.1e}.",
             "",
@@ -542,10 +545,12 @@ def write_markdown(results, meta, path):
         "  (every token's probability is the result, which a top-label check cannot guard), so 2× PyTorch",
         "  needs the share of the f32 peak on the line under each table; PyTorch's own scan reaches a higher",
         "  share than its pipeline (no per-text tokenization of label pairs), which leaves exact f32 at ~1.3×.",
-        "- Inspect: at 16 to 128 tokens the products have few rows, so both sides mostly stream the weights;",
-        "  gemm packs them on every call. A gemm-free kernel for few rows (each weight row read once, straight",
-        "  from memory) was tried and was 1.5× slower than gemm at 14 tokens: halving the latency needs a",
-        "  register-blocked few-rows kernel, or weights kept in gemm's packed layout.",
+        "- Inspect is exact only (its logits are what users compare with transformers). At 128 tokens, halving",
+        "  PyTorch's latency takes the share of the f32 peak on the line under each table: beyond the peak on",
+        "  medium (out of reach in f32), and on small well above what one sequence's 128 rows reach when every",
+        "  product is split over two cores. At 16 tokens the products have few rows and both sides mostly stream the weights",
+        "  from memory; a gemm-free kernel for few rows (each weight row read once) was tried and was 1.5×",
+        "  slower than gemm at 14 tokens. Halving it needs a register-blocked few-rows kernel.",
         "- The whole `selectra run` row is the command's wall time (process start, model load, tokenization,",
         "  SQLite batches) against the pipeline's in-loop throughput (model already loaded): the gap between",
         "  it and the in-process zero-shot row is the command's fixed costs over this corpus (model load, the",

@@ -111,7 +111,7 @@ impl PackedWeight {
                         let block = BLOCK_ROWS.min(rows - r);
                         // The first pass over the inner dimension starts from bias + residual;
                         // the others from what the previous pass wrote.
-                        let init = (start == 0).then(|| kernels::Start {
+                        let init = (start == 0).then(|| Start {
                             bias: bias.map_or(std::ptr::null(), |b| b[p * PANEL..].as_ptr()),
                             residual: residual.map_or(std::ptr::null(), |res| res[(first_row + r) * n + p * PANEL..].as_ptr()),
                             ld: n,
@@ -124,14 +124,16 @@ impl PackedWeight {
                         unsafe {
                             kernels::block(
                                 block,
-                                a.as_ptr().add(r * pairs + start),
-                                pairs,
-                                b.as_ptr(),
-                                depth,
-                                out.as_mut_ptr().add(r * n + p * PANEL).cast(),
-                                n,
-                                cols,
-                                init,
+                                Block {
+                                    a: a.as_ptr().add(r * pairs + start),
+                                    lda: pairs,
+                                    b: b.as_ptr(),
+                                    pairs: depth,
+                                    c: out.as_mut_ptr().add(r * n + p * PANEL).cast(),
+                                    ldc: n,
+                                    cols,
+                                    start: init,
+                                },
                             )
                         };
                         if let Some(finish) = finish.filter(|_| start + depth == pairs) {
@@ -156,11 +158,35 @@ impl PackedWeight {
     }
 }
 
+/// Where a block's first pass starts: bias (one row, the block's columns) plus residual (rows of
+/// `ld`, from the block's first row and column); null pointers are zeros.
+#[derive(Clone, Copy)]
+struct Start {
+    bias: *const f32,
+    residual: *const f32,
+    ld: usize,
+}
+
+/// One output block's operands: `R` rows of `a` (`lda` pairs apart, `pairs` of them read), the
+/// panel's `pairs` pairs of `b` (64 values each), and `c` (`ldc` apart, `cols ≤ 32` columns),
+/// started from `start` or, when `None`, from `c`'s own values (a later pass).
+#[derive(Clone, Copy)]
+struct Block {
+    a: *const u32,
+    lda: usize,
+    b: *const u16,
+    pairs: usize,
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    start: Option<Start>,
+}
+
 #[cfg(target_arch = "x86_64")]
 mod kernels {
     use std::arch::x86_64::*;
 
-    use super::PANEL;
+    use super::{Block, PANEL};
 
     /// Each row of `x` (`k` values) as bf16 pairs, rounded to nearest even: the low half of each
     /// u32 holds the even element.
@@ -194,34 +220,14 @@ mod kernels {
         ((1u32 << valid) - 1) as __mmask16
     }
 
-    /// Where a block's first pass starts: bias (one row, the block's columns) plus residual
-    /// (rows of `ld`, from the block's first row and column); null pointers are zeros.
-    #[derive(Clone, Copy)]
-    pub struct Start {
-        pub bias: *const f32,
-        pub residual: *const f32,
-        pub ld: usize,
-    }
-
     /// `R` rows of the output, one panel wide: `c[r][0..cols] = s[r] + Σ_q a[r][q] · b[q]`, where
     /// `s` is `start`'s values, or `c`'s own when `start` is `None` (a later pass).
     ///
     /// # Safety
-    /// AVX512F and AVX512_BF16; `a` readable for `R` rows of `lda` pairs (`pairs` from the
-    /// start), `b` for `pairs * 64` values, `c` writable for `R` rows of `ldc` (`cols ≤ 32`) and
-    /// readable when `start` is `None`; `start`'s pointers readable over the same block.
+    /// AVX512F and AVX512_BF16; the block's pointers valid as [`Block`] describes for `R` rows
+    /// (`c` readable too when `start` is `None`; `start`'s pointers over the same block).
     #[target_feature(enable = "avx512f,avx512bf16")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn rows<const R: usize>(
-        a: *const u32,
-        lda: usize,
-        b: *const u16,
-        pairs: usize,
-        c: *mut f32,
-        ldc: usize,
-        cols: usize,
-        start: Option<Start>,
-    ) {
+    unsafe fn rows<const R: usize>(Block { a, lda, b, pairs, c, ldc, cols, start }: Block) {
         let (low, high) = (lanes(cols, 0), lanes(cols, 1));
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         match start {
@@ -265,27 +271,16 @@ mod kernels {
     ///
     /// # Safety
     /// As [`rows`], with `R = count`.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn block(
-        count: usize,
-        a: *const u32,
-        lda: usize,
-        b: *const u16,
-        pairs: usize,
-        c: *mut f32,
-        ldc: usize,
-        cols: usize,
-        start: Option<Start>,
-    ) {
+    pub unsafe fn block(count: usize, block: Block) {
         match count {
-            1 => rows::<1>(a, lda, b, pairs, c, ldc, cols, start),
-            2 => rows::<2>(a, lda, b, pairs, c, ldc, cols, start),
-            3 => rows::<3>(a, lda, b, pairs, c, ldc, cols, start),
-            4 => rows::<4>(a, lda, b, pairs, c, ldc, cols, start),
-            5 => rows::<5>(a, lda, b, pairs, c, ldc, cols, start),
-            6 => rows::<6>(a, lda, b, pairs, c, ldc, cols, start),
-            7 => rows::<7>(a, lda, b, pairs, c, ldc, cols, start),
-            8 => rows::<8>(a, lda, b, pairs, c, ldc, cols, start),
+            1 => rows::<1>(block),
+            2 => rows::<2>(block),
+            3 => rows::<3>(block),
+            4 => rows::<4>(block),
+            5 => rows::<5>(block),
+            6 => rows::<6>(block),
+            7 => rows::<7>(block),
+            8 => rows::<8>(block),
             _ => unreachable!("blocks have 1 to {} rows", super::BLOCK_ROWS),
         }
     }
@@ -293,19 +288,13 @@ mod kernels {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod kernels {
-    #[derive(Clone, Copy)]
-    pub struct Start {
-        pub bias: *const f32,
-        pub residual: *const f32,
-        pub ld: usize,
-    }
+    use super::Block;
 
     pub unsafe fn to_pairs(_: &[f32], _: usize, _: &mut [u32]) {
         unreachable!("available() is false off x86-64")
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn block(_: usize, _: *const u32, _: usize, _: *const u16, _: usize, _: *mut f32, _: usize, _: usize, _: Option<Start>) {
+    pub unsafe fn block(_: usize, _: Block) {
         unreachable!("available() is false off x86-64")
     }
 }
