@@ -415,11 +415,11 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
 
 
 def q8_line(g):
-    """The ceiling a reduced-precision fast mode would start from: candle's int8 (Q8_0) matmul."""
+    """candle's int8 (Q8_0) matmul on the layer shapes: the alternative the bf16 kernel was chosen over."""
     rows = [r for r in g["ours"] if r.get("gflops_q8_0")]
     if not rows:
         return "candle's int8 (Q8_0) matmul was not measured in this run."
-    return ("Reduced precision, the fast mode's starting point: candle's own int8 kernels (GGML Q8_0) on the same shapes reach "
+    return ("Reduced precision other than our bf16 kernel: candle's own int8 kernels (GGML Q8_0) on the same shapes reach "
             + ", ".join(f"{r['m']}×{r['k']}×{r['n']}: {r['gflops_q8_0']:.1f} GFLOP/s-equivalent (f32: {r['gflops']:.1f}; max relative error {r['q8_0_max_rel_err']:.1e})" for r in rows)
             + ".")
 

@@ -46,6 +46,16 @@ pub enum JobStage {
     CheckingPrecision,
 }
 
+impl JobStage {
+    /// What front ends show next to the progress, if anything besides the count.
+    pub fn description(self) -> Option<&'static str> {
+        match self {
+            JobStage::Computing => None,
+            JobStage::CheckingPrecision => Some("checking bf16 against exact"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub run: RunInfo,
@@ -87,9 +97,7 @@ pub fn run_zeroshot(
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
-    if batch_size == 0 {
-        return Err(Error::Input("the batch size must be at least 1".into()));
-    }
+    check_batch_size(batch_size)?;
     let mut classifier = ZeroShotClassifier::new(model)?;
     let weights_sha256 = sha256_file(&model.files.weights)?;
     let key = |precision| zeroshot_run_key(corpus, &model.name, &weights_sha256, task, strip_accents, precision);
@@ -172,12 +180,12 @@ impl PrecisionCheck<'_> {
         progress: &mut dyn FnMut(RunProgress),
         cancel: &AtomicBool,
     ) -> Result<Option<(RunInfo, PrecisionOutcome)>> {
-        let exact = |store: &mut Store, check: Option<AgreementCheck>, note: String| -> Result<Option<(RunInfo, PrecisionOutcome)>> {
+        let exact = |store: &mut Store, note: String| -> Result<Option<(RunInfo, PrecisionOutcome)>> {
             let run = store.open_run(&key(Precision::Exact))?;
-            Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Exact, check, note: Some(note) })))
+            Ok(Some((run, PrecisionOutcome { requested: Precision::Bf16, used: Precision::Exact, check: None, note: Some(note) })))
         };
         if !Precision::Bf16.available() {
-            return exact(store, None, "this CPU lacks the AVX512_BF16 instructions the fast mode needs; the run is exact f32".into());
+            return exact(store, "this CPU lacks the AVX512_BF16 instructions the fast mode needs; the run is exact f32".into());
         }
         if let Some(run) = store.find_run(&key(Precision::Bf16))? {
             if let Some(check) = run.precision_check.clone().filter(|c| c.passed) {
@@ -192,22 +200,22 @@ impl PrecisionCheck<'_> {
                  it saves; the run is exact f32",
                 self.gate.records
             );
-            return exact(store, None, note);
+            return exact(store, note);
         }
         let sample = store.spread_records(self.corpus, self.gate.records)?;
-        let Some((mut check, exact_side, fast_side)) = self.compare(store, &sample, progress, cancel)? else {
+        let Some((check, exact_side, fast_side)) = self.compare(store, &sample, progress, cancel)? else {
             return Ok(None);
         };
-        let (precision, (predictions, new_logits)) = if check.passed { (Precision::Bf16, fast_side) } else { (Precision::Exact, exact_side) };
+        let kept = if check.passed { fast_side } else { exact_side };
+        let precision = kept.classifier.precision;
         let run = store.open_run(&key(precision))?;
-        let mut missing = Vec::with_capacity(predictions.len());
-        for p in predictions {
+        let mut missing = Vec::with_capacity(kept.predictions.len());
+        for p in kept.predictions {
             if store.prediction(run.id, p.record_id)?.is_none() {
                 missing.push(p);
             }
         }
-        store.save_predictions(run.id, &nli_model_key(self.model, self.weights_sha256, precision), &new_logits, &missing)?;
-        check.gate = self.gate;
+        store.save_predictions(run.id, &kept.model_key, &kept.logits, &missing)?;
         store.set_precision_check(run.id, &check)?;
         let run = store.run(run.id)?;
         if check.passed {
@@ -222,22 +230,22 @@ impl PrecisionCheck<'_> {
     }
 
     /// Predicts the sample in both precisions, a batch at a time (progress and cancel between
-    /// batches). Returns the check with each side's predictions and new logits; `None` if cancelled.
-    #[allow(clippy::type_complexity)]
+    /// batches). Returns the check with the exact and the bf16 side; `None` if cancelled.
     fn compare(
         &self,
         store: &mut Store,
         sample: &[(i64, String)],
         progress: &mut dyn FnMut(RunProgress),
         cancel: &AtomicBool,
-    ) -> Result<Option<(AgreementCheck, (Vec<PredictionRow>, NewLogits), (Vec<PredictionRow>, NewLogits))>> {
+    ) -> Result<Option<(AgreementCheck, Side<'_>, Side<'_>)>> {
         let hypotheses = self.task.hypotheses();
-        let mut sides = Vec::new();
-        for precision in [Precision::Exact, Precision::Bf16] {
+        let side = |precision| -> Result<Side> {
             let mut classifier = ZeroShotClassifier::new(self.model)?;
             classifier.precision = precision;
-            sides.push((classifier, nli_model_key(self.model, self.weights_sha256, precision), 0f64, Vec::new(), Vec::new()));
-        }
+            let model_key = nli_model_key(self.model, self.weights_sha256, precision);
+            Ok(Side { classifier, model_key, secs: 0.0, predictions: Vec::new(), logits: Vec::new() })
+        };
+        let (mut exact, mut fast) = (side(Precision::Exact)?, side(Precision::Bf16)?);
         let started = Instant::now();
         let total = sample.len() as u64;
         let report = |done: u64, progress: &mut dyn FnMut(RunProgress)| {
@@ -252,23 +260,31 @@ impl PrecisionCheck<'_> {
                 return Ok(None);
             }
             let records: Vec<(i64, &str)> = batch.iter().map(|(id, text)| (*id, text.as_str())).collect();
-            for (classifier, model_key, secs, predictions, logits) in sides.iter_mut() {
+            for side in [&mut exact, &mut fast] {
                 let t = Instant::now();
-                let (p, l) = predict(store, classifier, model_key, self.task, &records, &hypotheses)?;
-                *secs += t.elapsed().as_secs_f64();
-                predictions.extend(p);
-                logits.extend(l);
+                let (predictions, logits) = predict(store, &side.classifier, &side.model_key, self.task, &records, &hypotheses)?;
+                side.secs += t.elapsed().as_secs_f64();
+                side.predictions.extend(predictions);
+                side.logits.extend(logits);
             }
             done += batch.len() as u64;
             report(done, progress);
         }
-        let (_, _, fast_secs, fast_predictions, fast_logits) = sides.pop().expect("two sides");
-        let (_, _, exact_secs, exact_predictions, exact_logits) = sides.pop().expect("two sides");
         let as_pairs = |rows: &[PredictionRow]| rows.iter().map(|p| (p.labels.clone(), p.scores.clone())).collect::<Vec<_>>();
-        let mut check = AgreementCheck::measure(&as_pairs(&exact_predictions), &as_pairs(&fast_predictions), self.gate);
-        (check.exact_secs, check.fast_secs) = (exact_secs, fast_secs);
-        Ok(Some((check, (exact_predictions, exact_logits), (fast_predictions, fast_logits))))
+        let mut check = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
+        (check.exact_secs, check.fast_secs) = (exact.secs, fast.secs);
+        Ok(Some((check, exact, fast)))
     }
+}
+
+/// One precision's side of an agreement check: its classifier, its logits-cache key, the time it
+/// took, and the sample's predictions with the logits computed for them.
+struct Side<'m> {
+    classifier: ZeroShotClassifier<'m>,
+    model_key: String,
+    secs: f64,
+    predictions: Vec<PredictionRow>,
+    logits: NewLogits,
 }
 
 /// The identity of a zero-shot run of `task` with the model named `model` (whose weights hash
@@ -319,6 +335,14 @@ pub fn nli_model_key(model: &Model, weights_sha256: &str, precision: Precision) 
     }
 }
 
+/// Every corpus job takes its records a batch at a time (the fast mode's check too).
+fn check_batch_size(batch_size: usize) -> Result<()> {
+    if batch_size == 0 {
+        return Err(Error::Input("the batch size must be at least 1".into()));
+    }
+    Ok(())
+}
+
 /// A job's records still to do: up to `size` (id, text) after record id `after`, by id.
 type PendingFn<'a> = dyn FnMut(&Store, i64, usize) -> Result<Vec<(i64, String)>> + 'a;
 /// A job's work on one batch of (id, text): compute, then commit in one transaction.
@@ -337,9 +361,7 @@ fn run_job(
     pending: &mut PendingFn,
     process: &mut ProcessFn,
 ) -> Result<(u64, bool)> {
-    if batch_size == 0 {
-        return Err(Error::Input("the batch size must be at least 1".into()));
-    }
+    check_batch_size(batch_size)?;
     let started = Instant::now();
     let mut done_now = 0u64;
     progress(RunProgress { done: done_before, total, records_per_sec: 0.0, eta_secs: None, stage: JobStage::Computing });

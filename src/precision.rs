@@ -74,6 +74,12 @@ pub struct AgreementGate {
 
 impl AgreementGate {
     pub const DEFAULT: AgreementGate = AgreementGate { records: 2000, min_same_top_label: 0.995, max_score_delta: 0.02 };
+
+    /// What a run asked to be in `precision` passes to `corpus_run::run_zeroshot`: the default
+    /// gate for the fast mode, none (exact) otherwise.
+    pub fn for_precision(precision: Precision) -> Option<AgreementGate> {
+        (precision == Precision::Bf16).then_some(Self::DEFAULT)
+    }
 }
 
 impl Default for AgreementGate {

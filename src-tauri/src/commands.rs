@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use selectra::corpus_run::JobStage;
 use selectra::hub::DownloadObserver;
 use selectra::import::{self, Format, ImportOptions};
 use selectra::precision::{AgreementGate, Precision};
@@ -267,7 +266,7 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
             &args.corpus,
             &zs,
             args.model.strip_accents,
-            args.fast.then_some(AgreementGate::DEFAULT),
+            AgreementGate::for_precision(if args.fast { Precision::Bf16 } else { Precision::Exact }),
             selectra::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
@@ -296,7 +295,7 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
             &info.key.corpus,
             &zs,
             info.key.strip_accents,
-            (info.key.precision == Precision::Bf16).then_some(AgreementGate::DEFAULT),
+            AgreementGate::for_precision(info.key.precision),
             selectra::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
@@ -437,9 +436,9 @@ async fn corpus_job<T: Send + 'static>(
             let _ = on_progress.send(TaskProgress {
                 done: p.done as f64,
                 total: p.total as f64,
-                message: match p.stage {
-                    JobStage::Computing => format!("{:.1} records/s", p.records_per_sec),
-                    JobStage::CheckingPrecision => format!("checking bf16 against exact, {:.1} records/s", p.records_per_sec),
+                message: match p.stage.description() {
+                    None => format!("{:.1} records/s", p.records_per_sec),
+                    Some(stage) => format!("{stage}, {:.1} records/s", p.records_per_sec),
                 },
                 eta_secs: p.eta_secs,
             });

@@ -668,7 +668,7 @@ fn run(command: Command) -> selectra::Result<()> {
             };
             let model = zs.model()?;
             let summary = with_job_progress(|progress, cancel| {
-                let fast = (precision == Precision::Bf16).then_some(AgreementGate::DEFAULT);
+                let fast = AgreementGate::for_precision(precision);
                 corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, fast, batch_size, progress, cancel)
             })?;
             if !json {
@@ -1316,9 +1316,9 @@ fn report_job(summary: &impl serde::Serialize, json: bool, cancelled: bool, stop
 fn job_progress(bar: &TaskBar) -> impl FnMut(corpus_run::RunProgress) + '_ {
     |p| {
         let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
-        let message = match p.stage {
-            corpus_run::JobStage::Computing => eta,
-            corpus_run::JobStage::CheckingPrecision => format!("checking bf16 against exact  {eta}"),
+        let message = match p.stage.description() {
+            None => eta,
+            Some(stage) => format!("{stage}  {eta}"),
         };
         bar.update(p.done, p.total, &message);
     }

@@ -9,6 +9,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Module, Shape, Tensor};
 use candle_nn::VarBuilder;
 
 use super::linear::for_rows;
+use super::vector_math::lane_sum;
 
 pub struct LayerNorm {
     weight: Tensor,
@@ -38,27 +39,6 @@ fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candl
         Some((start, end)) => Ok(&data[start..end]),
         None => candle_core::bail!("layer norm: {what} must be contiguous"),
     }
-}
-
-/// Lanes of the partial sums: a sum in one f64 accumulator is a chain of dependent additions
-/// the compiler may not reorder (it ran at one addition per 4 cycles, most of LayerNorm's time);
-/// value `j` always adds into lane `j % LANES`, and the lanes are added in order, so the result
-/// is still one fixed function of the row.
-const LANES: usize = 8;
-
-fn lane_sum(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
-    let mut lanes = [0f64; LANES];
-    let chunks = row.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane += f(v);
-        }
-    }
-    for (lane, &v) in lanes.iter_mut().zip(rest) {
-        *lane += f(v);
-    }
-    lanes.iter().sum()
 }
 
 impl CustomOp3 for RowNorm {

@@ -267,16 +267,23 @@ fn with_optional_f32<T>(t: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>) -> ca
 mod tests {
     use super::*;
 
+    /// A layer's random operands: input `(rows, k)`, weight `(n, k)`, bias `n`, residual `(rows, n)`.
+    fn operands(rows: usize, k: usize, n: usize) -> (Tensor, Tensor, Tensor, Tensor) {
+        let dev = Device::Cpu;
+        (
+            Tensor::randn(0f32, 1.0, (rows, k), &dev).unwrap(),
+            Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap(),
+            Tensor::randn(0f32, 1.0, n, &dev).unwrap(),
+            Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap(),
+        )
+    }
+
     /// Against candle's own ops (matmul, broadcast add, activation), on shapes large enough that
     /// the row and element-wise work is split across the pool.
     #[test]
     fn folded_epilogues_equal_the_separate_ops() {
-        let dev = Device::Cpu;
-        let (rows, k, n) = (301, 48, 130);
-        let x = Tensor::randn(0f32, 1.0, (rows, k), &dev).unwrap();
-        let w = Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap();
-        let b = Tensor::randn(0f32, 1.0, n, &dev).unwrap();
-        let r = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
+        let (rows, n) = (301, 130);
+        let (x, w, b, r) = operands(rows, 48, n);
         let layer = Linear::new(&w, Some(b.clone())).unwrap();
         let plain = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
         let cases = [
@@ -301,12 +308,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX512_BF16");
             return;
         }
-        let dev = Device::Cpu;
-        let (rows, k, n) = (150, 96, 70);
-        let x = Tensor::randn(0f32, 1.0, (rows, k), &dev).unwrap();
-        let w = Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap();
-        let b = Tensor::randn(0f32, 1.0, n, &dev).unwrap();
-        let r = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
+        let (x, w, b, r) = operands(150, 96, 70);
         let layer = Linear::new(&w, Some(b)).unwrap();
         let run = |e, p| layer.forward_with(&x, e, p).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let plain = run(Epilogue::Plain, Precision::Bf16);

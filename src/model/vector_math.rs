@@ -105,6 +105,24 @@ unsafe fn softmax_avx2(scores: &mut [f32], width: usize) {
 /// accumulator cannot be reordered by the compiler). Column `j` always adds into lane `j % LANES`.
 const LANES: usize = 8;
 
+/// `Σ f(v)` over `values` in f64, in [`LANES`] partial sums added in order at the end: a fixed
+/// function of the values that vectorizes (LayerNorm's mean and variance; one accumulator was
+/// a chain of dependent additions, most of LayerNorm's time).
+pub fn lane_sum(values: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut lanes = [0f64; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += f(v);
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(rest) {
+        *lane += f(v);
+    }
+    lanes.iter().sum()
+}
+
 #[inline(always)]
 fn softmax(scores: &mut [f32], width: usize) {
     if width == 0 {
