@@ -9,7 +9,9 @@
 //!    a bulk label of a metadata-filtered set and its undo;
 //! 3. how long labeling waits for the write lock while another connection imports ROWS rows;
 //! 4. zero-shot run overhead: `selectra run`'s path (store, batching, commits) against the raw
-//!    classifier on the same 2000 texts, with the tiny fixture NLI model.
+//!    classifier on the same 2000 texts, with the tiny fixture NLI model;
+//! 5. exporting the corpus (two runs, a scan of every record, annotations by two annotators and
+//!    a 32-number embedding set) as JSONL, CSV and Parquet, and deleting the corpus with all of it.
 //!
 //! Prints a Markdown table.
 
@@ -19,10 +21,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
+use selectra::export::{export, ExportFormat, ExportOptions};
 use selectra::hub::Silent;
 use selectra::import::{import_file, ImportOptions};
 use selectra::precision::Precision;
-use selectra::store::{Disagreement, MetaFilter, PredictionRow, Query, RunKey, Sample, Sort, StatusFilter, Store};
+use selectra::scan::{RecordScan, ScannedToken};
+use selectra::store::{Disagreement, EmbeddingKey, MetaFilter, PredictionRow, Query, RunKey, Sample, ScanKey, Sort, StatusFilter, Store};
 use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use selectra::{LoadOptions, Model};
 
@@ -63,6 +67,42 @@ fn write_csv(path: &Path, rows: usize) {
     for i in 0..rows {
         let source = ["web", "prensa", "radio"][(i * 7) % 3];
         writeln!(out, "r{i},\"{}\",{},{source},{}", text(i), LABELS[i % LABELS.len()], 2000 + (i * 13) % 25).unwrap();
+    }
+}
+
+/// Numbers per synthetic embedding.
+const EMBEDDING_DIM: usize = 32;
+
+/// A record's synthetic scan: one token per word, P(replaced) from the record id.
+fn synthetic_scan(id: i64, text: &str) -> RecordScan {
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    for (k, word) in text.split(' ').enumerate() {
+        let end = start + word.chars().count();
+        let probability = ((id as usize * 31 + k * 17) % 100) as f32 / 100.0;
+        tokens.push(ScannedToken { token: word.to_string(), start, end, probability, word_start: true });
+        start = end + 1;
+    }
+    let (suspicion, flagged, mean) = selectra::scan::summarize(&tokens);
+    RecordScan { tokens, suspicion, flagged, mean, windows: 1 }
+}
+
+fn unit_vector(id: i64) -> Vec<f32> {
+    let v: Vec<f32> = (0..EMBEDDING_DIM).map(|j| ((id as usize * 7 + j * 13) % 29) as f32 - 14.0).collect();
+    let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-6);
+    v.iter().map(|a| a / norm).collect()
+}
+
+/// A writer that counts the bytes it is given (the export's size without a disk in the timing).
+struct Counted(u64);
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -271,6 +311,40 @@ fn main() {
     selectra::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     let run_s = t.elapsed().as_secs_f64();
 
+    // A scan of every record (a token per word) and an embedding set, written through the
+    // store's API in 10k-record transactions, then the export in each format and the deletion.
+    let scan = store
+        .open_scan(&ScanKey { corpus: "bench".into(), model: "synthetic-scan".into(), weights_sha256: "1".repeat(64), strip_accents: None })
+        .unwrap();
+    let embeddings = store
+        .open_embeddings(
+            &EmbeddingKey { corpus: "bench".into(), model: "synthetic".into(), weights_sha256: "2".repeat(64), strip_accents: None },
+            EMBEDDING_DIM,
+        )
+        .unwrap();
+    let mut after = 0;
+    loop {
+        let pending = store.pending_scan_records(scan.id, after, 10_000).unwrap();
+        let Some((last, _)) = pending.last() else { break };
+        after = *last;
+        let results: Vec<(i64, RecordScan)> = pending.iter().map(|(id, text)| (*id, synthetic_scan(*id, text))).collect();
+        store.save_scan_results(scan.id, &results).unwrap();
+        let vectors: Vec<(i64, Vec<f32>)> = pending.iter().map(|(id, _)| (*id, unit_vector(*id))).collect();
+        store.save_embeddings(embeddings.id, &vectors).unwrap();
+    }
+    let mut exports = Vec::new();
+    for (name, format) in [("JSONL", ExportFormat::Jsonl), ("CSV", ExportFormat::Csv), ("Parquet", ExportFormat::Parquet)] {
+        let options = ExportOptions { raw_csv: false, embeddings: (format != ExportFormat::Csv).then_some(embeddings.id) };
+        let mut out = Counted(0);
+        let t = Instant::now();
+        let n = export(&store, "bench", format, &options, &mut out).unwrap();
+        exports.push((name, n, t.elapsed().as_secs_f64(), out.0 as f64 / 1e6, options.embeddings.is_some()));
+    }
+    let size_before_delete = std::fs::metadata(&db).unwrap().len() as f64 / 1e6;
+    let t = Instant::now();
+    let deleted = store.delete_corpus("bench").unwrap();
+    let delete_s = t.elapsed().as_secs_f64();
+
     println!("| measurement | value |\n|---|---|");
     println!("| import, {rows} rows ({csv_mb:.0} MB CSV) | {:.0} rows/s ({import_s:.1} s) |", rows as f64 / import_s);
     println!("| writing {rows} predictions (10k per transaction) | {:.0} rows/s |", rows as f64 / predict_write_s);
@@ -282,7 +356,12 @@ fn main() {
         "| labeling during an import of {rows} rows: wait per annotation ({} annotations) | median {wait_p50:.1} ms, p99 {wait_p99:.1} ms, max {wait_max:.1} ms |",
         waits.len()
     );
-    println!("| database size | {:.0} MB |", std::fs::metadata(&db).unwrap().len() as f64 / 1e6);
+    println!("| database size (two corpora, before the deletion) | {size_before_delete:.0} MB |");
+    for (name, n, seconds, mb, with_embeddings) in &exports {
+        let what = if *with_embeddings { "two runs, a scan, annotations, embeddings" } else { "two runs, a scan, annotations" };
+        println!("| export {name}, {n} records ({what}) | {seconds:.1} s ({:.0} records/s, {mb:.0} MB) |", *n as f64 / seconds);
+    }
+    println!("| delete the corpus ({deleted} records with their predictions, scan, embeddings, annotations) | {delete_s:.1} s |");
     println!("\n| filter (50-row pages) | matching | first page with count | deep page by cursor (median of 7) |\n|---|---|---|---|");
     for (name, (first, ms, total)) in queries {
         println!("| {name} | {total} | {first:.1} ms | {ms:.1} ms |");
