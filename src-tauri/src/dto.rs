@@ -1230,12 +1230,25 @@ pub struct TrainSummaryDto {
     pub accuracy: EstimateDto,
     pub macro_f1: EstimateDto,
     pub learning_curve: Vec<CurvePointDto>,
+    /// Always answering the most frequent label: what it predicts, its accuracy and macro F1.
+    pub baseline_predicts: String,
+    pub baseline_accuracy: f64,
+    pub baseline_macro_f1: f64,
+    /// Whether the head learned more than the label counts, and the core's sentence saying so.
+    pub beats_baseline: bool,
+    pub verdict: String,
 }
 
 impl From<selectra::train::TrainSummary> for TrainSummaryDto {
     fn from(t: selectra::train::TrainSummary) -> Self {
         let cv = t.cross_validation;
+        let (beats_baseline, verdict) = (cv.beats_baseline(), cv.verdict());
         Self {
+            baseline_predicts: cv.baseline.predicts.clone(),
+            baseline_accuracy: cv.baseline.accuracy,
+            baseline_macro_f1: cv.baseline.macro_f1,
+            beats_baseline,
+            verdict,
             run: t.run.into(),
             n_train: t.n_train as f64,
             labels: t.labels,

@@ -426,7 +426,15 @@ run: RunDto, n_train: number, labels: Array<string>, folds: number,
 /**
  * Cross-validated, with bootstrap intervals.
  */
-accuracy: EstimateDto, macro_f1: EstimateDto, learning_curve: Array<CurvePointDto>, };
+accuracy: EstimateDto, macro_f1: EstimateDto, learning_curve: Array<CurvePointDto>, 
+/**
+ * Always answering the most frequent label: what it predicts, its accuracy and macro F1.
+ */
+baseline_predicts: string, baseline_accuracy: number, baseline_macro_f1: number, 
+/**
+ * Whether the head learned more than the label counts, and the core's sentence saying so.
+ */
+beats_baseline: boolean, verdict: string, };
 
 export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
 /**

@@ -561,7 +561,9 @@ describe("Annotate learns", () => {
       train_head: () => {
         runs = [RUN, trained];
         return { run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, accuracy: estimate, macro_f1: estimate,
-          learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }] };
+          learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }],
+          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false,
+          verdict: "The head does not beat always answering \"cultura\" (accuracy 0.500, macro F1 0.220): …" };
       },
     });
     render(Annotate);
@@ -579,6 +581,10 @@ describe("Annotate learns", () => {
     expect((calls.find((c) => c.cmd === "train_head")!.args.args as { model: { spec: string } }).model.spec).toBe("disc");
     await waitFor(() => expect(document.querySelector("#an-learn-result")!.textContent).toContain("Run 9"));
     expect(document.querySelectorAll("#an-learn-curve tbody tr")).toHaveLength(2);
+    // The core's verdict on the majority baseline is shown as it says it, marked when the head does not beat it.
+    const verdict = document.querySelector("#an-learn-verdict")!;
+    expect(verdict.textContent).toContain("does not beat always answering \"cultura\"");
+    expect(verdict.classList.contains("warning")).toBe(true);
     // The head's suggestion is pre-selected on the record being labeled.
     await waitFor(() => expect(document.querySelector(".labels button.picked")?.getAttribute("data-label")).toBe("economía"));
     expect(document.querySelector("#an-enter-saves")!.textContent).toContain("the model's suggestion");
