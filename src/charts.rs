@@ -137,9 +137,40 @@ impl Chart {
         crate::atomic_file::persist(tmp, path)
     }
 
+    /// The chart with every piece of text on one line and free of control characters: a label
+    /// holding one would make the SVG ill-formed XML (XML 1.0 allows none but tab and line
+    /// breaks) and break the layout of both formats.
+    fn one_line_text(&self) -> Chart {
+        let line = |t: &String| crate::text::one_line(t).into_owned();
+        let lines = |ts: &[String]| ts.iter().map(line).collect::<Vec<_>>();
+        match self {
+            Chart::GroupedBars { title, y_label, groups, series, values, y_min, y_max } => Chart::GroupedBars {
+                title: line(title),
+                y_label: line(y_label),
+                groups: lines(groups),
+                series: lines(series),
+                values: values.clone(),
+                y_min: *y_min,
+                y_max: *y_max,
+            },
+            Chart::SizeVsScore { title, y_label, points } => Chart::SizeVsScore {
+                title: line(title),
+                y_label: line(y_label),
+                points: points.iter().map(|p| SizedScore { name: line(&p.name), ..p.clone() }).collect(),
+            },
+            Chart::Confusion { title, labels, counts } => Chart::Confusion { title: line(title), labels: lines(labels), counts: counts.clone() },
+            Chart::Reliability { title, bins } => Chart::Reliability { title: line(title), bins: bins.clone() },
+            Chart::ScoreHistograms { title, labels, counts } => {
+                Chart::ScoreHistograms { title: line(title), labels: lines(labels), counts: counts.clone() }
+            }
+        }
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         root.fill(&WHITE)?;
-        match self {
+        let chart = self.one_line_text();
+        let this = &chart;
+        match this {
             Chart::GroupedBars { title, y_label, groups, series, values, y_min, y_max } => {
                 grouped_bars(root, title, y_label, groups, series, values, *y_min, *y_max)
             }

@@ -144,3 +144,58 @@ impl From<candle_core::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The longest piece of the user's input a message quotes, in characters.
+pub const QUOTE_CHARS: usize = 200;
+
+/// `value` quoted for a message (`{:?}`, so control characters are escaped), cut to
+/// [`QUOTE_CHARS`] with the length of what was left out: an error about a 200 MB id or a list of
+/// millions of labels stays one readable line.
+pub fn quoted(value: &str) -> String {
+    let total = value.chars().count();
+    if total <= QUOTE_CHARS {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(QUOTE_CHARS).collect();
+    format!("{head:?}… ({} characters in all)", total)
+}
+
+/// A message part that may quote input (a library's parse error, a list of numbers), cut to
+/// [`MESSAGE_CHARS`] characters.
+pub fn shortened(text: &str) -> String {
+    if text.chars().count() <= MESSAGE_CHARS {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(MESSAGE_CHARS).collect();
+    format!("{head}… (cut)")
+}
+
+/// The longest message part [`shortened`] keeps.
+pub const MESSAGE_CHARS: usize = 500;
+
+/// A list of the user's values for a message: at most ten, each [`quoted`], and how many more.
+pub fn quoted_list<S: AsRef<str>>(values: &[S]) -> String {
+    const SHOWN: usize = 10;
+    let mut parts: Vec<String> = values.iter().take(SHOWN).map(|v| quoted(v.as_ref())).collect();
+    if values.len() > SHOWN {
+        parts.push(format!("… {} more", values.len() - SHOWN));
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_short_and_escaped() {
+        assert_eq!(quoted("a\nb"), "\"a\\nb\"");
+        let long = "x".repeat(1_000_000);
+        let q = quoted(&long);
+        assert!(q.len() < QUOTE_CHARS + 40 && q.ends_with("(1000000 characters in all)"), "{q}");
+        let many: Vec<String> = (0..5_000_000).map(|i| i.to_string()).collect();
+        let l = quoted_list(&many);
+        assert!(l.len() < 200 && l.ends_with("… 4999990 more]"), "{l}");
+        assert_eq!(quoted_list(&["a", "b"]), "[\"a\", \"b\"]");
+    }
+}

@@ -67,11 +67,13 @@ pub fn tsv(rows: &[Vec<String>], raw: bool) -> String {
         .join("\n")
 }
 
-/// The record's id: its source id when the import named an id column, else its row number.
+/// The record's id: its source id when the import named an id column, else its row number (a
+/// JSON number where the corpus has no source ids; see `Store::row_id_prefix`).
 fn record_id(row: &ExportRow) -> Value {
-    match &row.source_id {
-        Some(id) => Value::String(id.clone()),
-        None => Value::from(row.row_number),
+    if row.source_id.is_none() && row.export_id == row.row_number.to_string() {
+        Value::from(row.row_number)
+    } else {
+        Value::String(row.export_id.clone())
     }
 }
 

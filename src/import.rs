@@ -113,18 +113,81 @@ pub struct ImportProgress {
     pub records: u64,
 }
 
-/// Counts the bytes (and the `"` characters) that pass through, for progress and quote checks.
+/// Counts the bytes that pass through (for progress) and follows their quoting (for the
+/// unclosed-quote check).
 struct Counting<R> {
     inner: R,
     bytes: Arc<AtomicU64>,
-    quotes: Arc<AtomicU64>,
+    quotes: Arc<QuoteTracker>,
+}
+
+/// Follows CSV quoting byte by byte as RFC 4180 and the csv crate read it, to tell at the end
+/// of the file whether a quoted field was left open (the csv reader takes an unclosed quote as
+/// "the field runs to the end of the file"). A `"` opens a quoted field only at the start of a
+/// field; inside an unquoted field (`He is 6" tall`) it is a literal character, as in the csv
+/// crate and Python's `csv` module.
+pub struct QuoteTracker {
+    delimiter: u8,
+    state: std::sync::atomic::AtomicU8,
+    /// Whether the input has ended (a read returned no bytes).
+    ended: AtomicBool,
+}
+
+impl QuoteTracker {
+    const FIELD_START: u8 = 0;
+    const UNQUOTED: u8 = 1;
+    const QUOTED: u8 = 2;
+    /// A `"` inside a quoted field: the field's end, or the first half of `""`.
+    const QUOTE_IN_QUOTED: u8 = 3;
+
+    pub fn new(format: Format) -> Self {
+        Self {
+            delimiter: if format == Format::Tsv { b'\t' } else { b',' },
+            state: std::sync::atomic::AtomicU8::new(Self::FIELD_START),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    /// Follows `bytes`, the next bytes of the input; no bytes is the end of the input.
+    pub fn feed(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        let mut state = self.state.load(Ordering::Relaxed);
+        for &b in bytes {
+            let ends_field = b == self.delimiter || b == b'\n' || b == b'\r';
+            state = match state {
+                Self::FIELD_START if b == b'"' => Self::QUOTED,
+                Self::FIELD_START | Self::UNQUOTED if ends_field => Self::FIELD_START,
+                Self::FIELD_START | Self::UNQUOTED => Self::UNQUOTED,
+                Self::QUOTED if b == b'"' => Self::QUOTE_IN_QUOTED,
+                Self::QUOTED => Self::QUOTED,
+                _ if b == b'"' => Self::QUOTED,
+                _ if ends_field => Self::FIELD_START,
+                _ => Self::UNQUOTED,
+            };
+        }
+        self.state.store(state, Ordering::Relaxed);
+    }
+
+    /// Whether the input so far ends inside a quoted field.
+    pub fn unclosed(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == Self::QUOTED
+    }
+
+    /// Whether the input has ended inside a quoted field. The csv reader reads past its buffer
+    /// only to finish the record it is on, so when this turns true the record it returns next is
+    /// the last one, and the one that swallowed the rest of the file.
+    pub fn ended_unclosed(&self) -> bool {
+        self.ended.load(Ordering::Relaxed) && self.unclosed()
+    }
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        self.quotes.fetch_add(buf[..n].iter().filter(|&&b| b == b'"').count() as u64, Ordering::Relaxed);
+        self.quotes.feed(&buf[..n]);
         Ok(n)
     }
 }
@@ -148,7 +211,7 @@ pub fn import_file(
         return Err(Error::Import { path: path.to_path_buf(), message: "the file is empty".into() });
     }
     let bytes = Arc::new(AtomicU64::new(0));
-    let quotes = Arc::new(AtomicU64::new(0));
+    let quotes = Arc::new(QuoteTracker::new(format));
     let reader = Counting { inner: file, bytes: bytes.clone(), quotes: quotes.clone() };
 
     let mut rows = parse(reader, format, options, path, quotes)?;
@@ -273,14 +336,14 @@ fn complete_lines(input: impl Read, whole: bool) -> impl Iterator<Item = std::io
     })
 }
 
-/// The rows of `input` read as `format`: records and bad rows, one at a time. `quotes` counts the
-/// `"` characters read (CSV/TSV use it to detect an unclosed quote); `path` only labels errors.
+/// The rows of `input` read as `format`: records and bad rows, one at a time. `quotes` follows
+/// the bytes read (CSV/TSV use it to detect an unclosed quote); `path` only labels errors.
 pub fn parse<'a, R: Read + 'a>(
     input: R,
     format: Format,
     options: &ImportOptions,
     path: &Path,
-    quotes: Arc<AtomicU64>,
+    quotes: Arc<QuoteTracker>,
 ) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
     Ok(match format {
         Format::Csv | Format::Tsv => Box::new(CsvRows::new(input, format, options, path, quotes)?),
@@ -305,10 +368,11 @@ pub fn parse<'a, R: Read + 'a>(
     })
 }
 
-/// Parses bytes held in memory; for the fuzzer and for tests. `quotes` must count the input's `"`.
+/// Parses bytes held in memory; for the fuzzer and for tests.
 pub fn parse_bytes<'a>(bytes: &'a [u8], format: Format, options: &ImportOptions) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
-    let quotes = Arc::new(AtomicU64::new(bytes.iter().filter(|&&b| b == b'"').count() as u64));
-    parse(bytes, format, options, Path::new("<memory>"), quotes)
+    let quotes = Arc::new(QuoteTracker::new(format));
+    let reader = Counting { inner: bytes, bytes: Arc::new(AtomicU64::new(0)), quotes: quotes.clone() };
+    parse(reader, format, options, Path::new("<memory>"), quotes)
 }
 
 fn column_index(header: &[String], name: &str, role: &str, path: &Path) -> Result<usize> {
@@ -325,12 +389,16 @@ struct Columns<K> {
     metadata: Vec<(String, K)>,
 }
 
+const UNCLOSED_QUOTE: &str = "a quoted field opened on or after this line is never closed (unbalanced \")";
+
 struct CsvRows<R: Read> {
     reader: csv::Reader<R>,
     columns: Columns<usize>,
     width: usize,
     record: csv::ByteRecord,
-    quotes: Arc<AtomicU64>,
+    quotes: Arc<QuoteTracker>,
+    /// Whether the record with the unclosed quote was reported (as that bad row).
+    unclosed_reported: bool,
     last_line: u64,
     done: bool,
     path: std::path::PathBuf,
@@ -338,7 +406,7 @@ struct CsvRows<R: Read> {
 }
 
 impl<R: Read> CsvRows<R> {
-    fn new(input: R, format: Format, options: &ImportOptions, path: &Path, quotes: Arc<AtomicU64>) -> Result<Self> {
+    fn new(input: R, format: Format, options: &ImportOptions, path: &Path, quotes: Arc<QuoteTracker>) -> Result<Self> {
         let mut reader =
             csv::ReaderBuilder::new().delimiter(if format == Format::Tsv { b'\t' } else { b',' }).has_headers(true).flexible(true).from_reader(input);
         let header = reader
@@ -369,6 +437,7 @@ impl<R: Read> CsvRows<R> {
             width: header.len(),
             record: csv::ByteRecord::new(),
             quotes,
+            unclosed_reported: false,
             last_line: 1,
             done: false,
             path: path.to_path_buf(),
@@ -423,6 +492,12 @@ impl<R: Read> Iterator for CsvRows<R> {
                 let line = self.record.position().map_or(0, |p| p.line());
                 self.last_line = line;
                 let row_number = self.record.position().map_or(0, |p| p.record());
+                if self.quotes.ended_unclosed() && !self.unclosed_reported {
+                    // This record ran to the end of the file inside a quoted field: it is the bad
+                    // row, whatever its fields look like.
+                    self.unclosed_reported = true;
+                    return Some(Ok(ImportItem::Bad(BadRow { line, reason: UNCLOSED_QUOTE.into() })));
+                }
                 Some(Ok(match self.convert(row_number, line) {
                     Ok(record) => ImportItem::Record(record),
                     Err(bad) => ImportItem::Bad(bad),
@@ -431,12 +506,9 @@ impl<R: Read> Iterator for CsvRows<R> {
             Ok(false) => {
                 self.done = true;
                 // The csv reader takes an unclosed quote as "the field runs to the end of the
-                // file"; an odd number of quote characters in the whole file betrays it.
-                if self.quotes.load(Ordering::Relaxed) % 2 == 1 {
-                    return Some(Ok(ImportItem::Bad(BadRow {
-                        line: self.last_line,
-                        reason: "a quoted field opened on or after this line is never closed (unbalanced \")".into(),
-                    })));
+                // file"; the quote tracker, which has seen every byte, tells.
+                if self.quotes.unclosed() && !self.unclosed_reported {
+                    return Some(Ok(ImportItem::Bad(BadRow { line: self.last_line, reason: UNCLOSED_QUOTE.into() })));
                 }
                 None
             }

@@ -433,11 +433,13 @@ fn data_quality_section(q: &DataQuality, figures: &[Figure], svgs: &[String]) ->
 /// A record's text with its flagged words in `mark` elements; every piece is escaped by maud.
 fn marked_text(r: &crate::store::SuspiciousRecord) -> Markup {
     let chars: Vec<char> = r.text.chars().collect();
-    let piece = |start: usize, end: usize| -> String { chars[start.min(chars.len())..end.min(chars.len())].iter().collect() };
+    // Checked slicing: a word whose span is out of order or outside the text (a damaged or
+    // hand-made scan) gives an empty piece, never a panic.
+    let piece = |start: usize, end: usize| -> String { chars.get(start..end.min(chars.len())).map(|c| c.iter().collect()).unwrap_or_default() };
     let mut pieces: Vec<(String, Option<f32>)> = Vec::new();
     let mut at = 0;
     for w in r.words().into_iter().filter(|w| w.flagged) {
-        if w.start < at {
+        if w.start < at || w.end < w.start {
             continue;
         }
         pieces.push((piece(at, w.start), None));

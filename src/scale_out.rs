@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::precision::Precision;
 use crate::scan::{RecordScan, ScannedToken, Scanner};
-use crate::store::{EmbeddingKey, PredictionRow, ScanKey, Store};
+use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, ScanKey, Store};
 use crate::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 /// The manifest's file name in a job's output directory.
@@ -44,6 +44,17 @@ pub const RESULTS_DIR: &str = "results";
 pub const MANIFEST_FORMAT: u32 = 1;
 /// Result rows per import transaction.
 const IMPORT_BATCH_ROWS: usize = 512;
+/// The largest `manifest.json` read.
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// The most Parquet files, and the deepest folder, read under `results/`.
+pub const MAX_RESULT_FILES: usize = 100_000;
+pub const MAX_RESULT_DEPTH: usize = 32;
+/// How far a single-label row's scores may sum from 1 (the pipeline's softmax sums to 1 within
+/// float32 rounding, a few units of 1e-7 for a thousand labels).
+const DISTRIBUTION_TOLERANCE: f32 = 1e-3;
+/// How far an embedding's length may be from 1 (the recipe makes unit vectors; float32 rounding
+/// leaves them within about 1e-6).
+const UNIT_LENGTH_TOLERANCE: f32 = 1e-3;
 
 /// What a job computes: a zero-shot run, a discriminator scan, or embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,10 +164,11 @@ impl Manifest {
         })
     }
 
-    /// Reads `dir/manifest.json`.
+    /// Reads `dir/manifest.json`: a regular file (a FIFO or device would block or never end) of
+    /// at most [`MAX_MANIFEST_BYTES`], UTF-8 with or without a byte-order mark.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let meta = std::fs::metadata(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::Input(format!(
                     "{} has no {MANIFEST_FILE}: it is not the output of a corpus job (the Python package's selectra.ray jobs write one)",
@@ -166,14 +178,26 @@ impl Manifest {
                 Error::io(&path, e)
             }
         })?;
-        let manifest: Self =
-            serde_json::from_str(&text).map_err(|e| Error::Input(format!("{} is not a corpus job's manifest: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Error::Input(format!("{} is not a regular file; a corpus job writes its manifest as one", path.display())));
+        }
+        if meta.len() > MAX_MANIFEST_BYTES {
+            return Err(Error::Input(format!(
+                "{} is {} bytes; a corpus job's manifest is a few kilobytes (at most {MAX_MANIFEST_BYTES} bytes are read)",
+                path.display(),
+                meta.len()
+            )));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let manifest: Self = serde_json::from_str(text)
+            .map_err(|e| Error::Input(format!("{} is not a corpus job's manifest: {}", path.display(), crate::error::shortened(&e.to_string()))))?;
         if manifest.format != MANIFEST_FORMAT {
             return Err(Error::Input(format!(
                 "{} is format {}, and this build reads format {MANIFEST_FORMAT}; import it with the selectra version that wrote it ({})",
                 path.display(),
                 manifest.format,
-                manifest.selectra
+                crate::error::quoted(&manifest.selectra)
             )));
         }
         Ok(manifest)
@@ -248,11 +272,23 @@ impl Row {
     }
 }
 
-/// Where the results go, with the existing result of a record to compare against.
-enum Target {
-    Run { id: i64, task: ZeroShotTask },
-    Scan { id: i64 },
-    Embed { id: i64, dim: usize },
+/// Where the results go. The run, scan or embedding set is looked up without creating it, and
+/// created only when the first checked batch is written: an import refused before that leaves
+/// nothing behind.
+struct Target {
+    kind: TargetKind,
+    /// The set, once it exists.
+    id: Option<i64>,
+    /// Whether this import created it (then a refusal deletes it again).
+    created: bool,
+    /// The records this import stored results for, so that a refusal can take them back.
+    written: Vec<i64>,
+}
+
+enum TargetKind {
+    Run { key: RunKey, task: ZeroShotTask },
+    Scan { key: ScanKey },
+    Embed { key: EmbeddingKey, dim: usize },
 }
 
 /// One parsed result row.
@@ -265,6 +301,10 @@ enum Row {
 
 /// Imports the results in `dir` (a manifest and `results/*.parquet`) into `corpus` as the run,
 /// scan or embedding set the manifest describes. See the module documentation.
+///
+/// All or nothing: every row is checked before it is stored, and a refused row (or any other
+/// error) takes back what this import stored, including the run, scan or embedding set if the
+/// import created it. A cancel keeps what was stored, a partial job that importing again completes.
 pub fn import_results(
     store: &mut Store,
     corpus: &str,
@@ -281,37 +321,34 @@ pub fn import_results(
         )));
     }
     let files = result_files(dir)?;
-    let target = match manifest.kind {
-        JobKind::Zeroshot => {
-            let task = manifest.task()?;
-            let key = zeroshot_run_key(corpus, &manifest.model, &manifest.weights_sha256, &task, manifest.strip_accents, Precision::Exact);
-            Target::Run { id: store.open_run(&key)?.id, task }
+    let mut target = Target::find(store, corpus, &manifest)?;
+    let result = read_results(store, &info, &manifest, &files, &mut target, progress, cancel);
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            // Take back what this import stored; the error that refused it is what the user needs.
+            let _ = target.take_back(store);
+            Err(e)
         }
-        JobKind::Scan => {
-            let key = ScanKey {
-                corpus: corpus.to_string(),
-                model: manifest.model.clone(),
-                weights_sha256: manifest.weights_sha256.clone(),
-                strip_accents: manifest.strip_accents,
-            };
-            Target::Scan { id: store.open_scan(&key)?.id }
-        }
-        JobKind::Embed => {
-            let dim = manifest.dim.filter(|&d| d > 0).ok_or_else(|| Error::Input("the manifest of an embedding job has no dim".into()))?;
-            let key = EmbeddingKey {
-                corpus: corpus.to_string(),
-                model: manifest.model.clone(),
-                weights_sha256: manifest.weights_sha256.clone(),
-                strip_accents: manifest.strip_accents,
-            };
-            Target::Embed { id: store.open_embeddings(&key, dim)?.id, dim }
-        }
-    };
+    }
+}
+
+fn read_results(
+    store: &mut Store,
+    info: &crate::store::CorpusInfo,
+    manifest: &Manifest,
+    files: &[PathBuf],
+    target: &mut Target,
+    progress: &mut dyn FnMut(RunProgress),
+    cancel: &AtomicBool,
+) -> Result<ImportSummary> {
+    let corpus = info.name.as_str();
+    let row_prefix = store.row_id_prefix(info.id)?;
     let started = Instant::now();
     let done_before = target.done(store)?;
     let mut summary = ImportSummary {
         kind: manifest.kind,
-        id: target.id(),
+        id: target.id.unwrap_or(0),
         imported: 0,
         already_present: 0,
         done: done_before,
@@ -322,30 +359,42 @@ pub fn import_results(
     // This batch's rows, by record: the store holds every earlier batch's.
     let mut pending: HashMap<i64, Row> = HashMap::new();
     let mut rows_read = 0u64;
-    'files: for file in &files {
+    'files: for file in files {
         let open = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
-        let bad_file = |e: parquet::errors::ParquetError| Error::Input(format!("{} is not a readable Parquet file: {e}", file.display()));
-        let reader = ParquetRecordBatchReaderBuilder::try_new(open).map_err(bad_file)?.with_batch_size(1024).build().map_err(bad_file)?;
-        for batch in reader {
+        let bad_file = |e: parquet::errors::ParquetError| {
+            Error::Input(format!("{} is not a readable Parquet file: {}", file.display(), crate::error::shortened(&e.to_string())))
+        };
+        let mut reader = parquet_guard(file, || {
+            ParquetRecordBatchReaderBuilder::try_new(open).map_err(bad_file)?.with_batch_size(1024).build().map_err(bad_file)
+        })?;
+        // Rows of this file before the current batch, so that messages give the row in the file.
+        let mut file_row = 0usize;
+        loop {
             if cancel.load(Ordering::Relaxed) {
                 summary.cancelled = true;
                 break 'files;
             }
-            let batch = batch.map_err(|e| Error::Input(format!("{} cannot be read: {e}", file.display())))?;
+            let Some(batch) = parquet_guard(file, || Ok(reader.next()))? else { break };
+            let batch = batch.map_err(|e| Error::Input(format!("{} cannot be read: {}", file.display(), crate::error::shortened(&e.to_string()))))?;
             let columns = Columns::new(&batch, manifest.kind, file)?;
             for i in 0..batch.num_rows() {
-                let at = || format!("{} row {}", file.display(), i + 1);
-                let id = columns.id(i).ok_or_else(|| Error::Input(format!("{}: the id is missing", at())))?;
-                let (record_id, text) = store.record_by_export_id(info.id, id)?.ok_or_else(|| {
-                    Error::Input(format!("{}: corpus {corpus:?} has no record with id {id:?}; these results are of another corpus", at()))
+                let at = || format!("{} row {}", file.display(), file_row + i + 1);
+                let id = columns.id(i).map_err(|why| Error::Input(format!("{}: {why}", at())))?;
+                let (record_id, text) = store.record_by_export_id(info.id, &id, &row_prefix)?.ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}: corpus {corpus:?} has no record with id {}; these results are of another corpus",
+                        at(),
+                        crate::error::quoted(&id)
+                    ))
                 })?;
+                let id = crate::error::quoted(&id);
                 if columns.text_sha256(i) != Some(text_sha256(&text).as_str()) {
                     return Err(Error::Input(format!(
-                        "{}: the result for record {id:?} was computed on another text than the corpus holds; export the corpus again and rerun the job",
+                        "{}: the result for record {id} was computed on another text than the corpus holds; export the corpus again and rerun the job",
                         at()
                     )));
                 }
-                let row = columns.row(i, record_id, &text, &target).map_err(|e| Error::Input(format!("{}: record {id:?}: {e}", at())))?;
+                let row = columns.row(i, record_id, &text, &target.kind).map_err(|e| Error::Input(format!("{}: record {id}: {e}", at())))?;
                 let existing = match pending.get(&record_id) {
                     Some(row) => Some(row.clone()),
                     None => target.stored(store, record_id)?,
@@ -355,7 +404,7 @@ pub fn import_results(
                     Some(stored) if stored.same_result(&row) => summary.already_present += 1,
                     Some(_) => {
                         return Err(Error::Input(format!(
-                            "{}: record {id:?} already has a different result in this {}; results of one job are identical for a record, so these come from another computation",
+                            "{}: record {id} already has a different result in this {}; results of one job are identical for a record, so these come from another computation",
                             at(),
                             manifest.kind.noun()
                         )))
@@ -365,6 +414,7 @@ pub fn import_results(
                     }
                 }
             }
+            file_row += batch.num_rows();
             if pending.len() >= IMPORT_BATCH_ROWS {
                 summary.imported += target.save(store, pending.drain().collect())?;
                 report(&mut summary, done_before, rows_read, started, progress);
@@ -374,12 +424,26 @@ pub fn import_results(
     if !summary.cancelled {
         summary.imported += target.save(store, pending.drain().collect())?;
     }
+    summary.id = if summary.cancelled { target.id.unwrap_or(0) } else { target.ensure(store)? };
     report(&mut summary, done_before, rows_read, started, progress);
     if summary.done == summary.records && !summary.cancelled {
         target.finish(store)?;
         summary.complete = true;
     }
     Ok(summary)
+}
+
+/// Runs one step of reading a Parquet file and turns a panic inside the parquet crate (it
+/// asserts on some damaged footers instead of returning an error) into an error naming the
+/// file. The panic's own report is kept off stderr: the error says it all.
+fn parquet_guard<T>(file: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::panic_guard::catch(read).unwrap_or_else(|message| {
+        Err(Error::Input(format!(
+            "{} is damaged: the Parquet reader failed on it ({}); write the results again",
+            file.display(),
+            crate::error::shortened(&message)
+        )))
+    })
 }
 
 /// Records with a result are those before the import and those it stored (the store refuses a
@@ -390,19 +454,44 @@ fn report(summary: &mut ImportSummary, done_before: u64, rows_read: u64, started
     progress(RunProgress { done: summary.done, total: summary.records, records_per_sec: rate, eta_secs: None, stage: JobStage::Computing });
 }
 
-/// The Parquet files under `dir/results`, in path order.
+/// The Parquet files under `dir/results`, in path order. Only plain files and folders are read:
+/// a symbolic link is refused (`ln -s . results/a` would make the folder infinite), and so is
+/// a `.parquet` that is not a regular file (a FIFO would block forever); the walk is bounded
+/// by [`MAX_RESULT_DEPTH`] and [`MAX_RESULT_FILES`].
 fn result_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let root = dir.join(RESULTS_DIR);
     let mut files = Vec::new();
-    let mut folders = vec![root.clone()];
-    while let Some(folder) = folders.pop() {
+    let mut folders = vec![(root.clone(), 0usize)];
+    while let Some((folder, depth)) = folders.pop() {
         let entries = std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))?;
         for entry in entries {
-            let path = entry.map_err(|e| Error::io(&folder, e))?.path();
-            if path.is_dir() {
-                folders.push(path);
+            let entry = entry.map_err(|e| Error::io(&folder, e))?;
+            let path = entry.path();
+            // The entry's own type: links are not followed.
+            let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+            if kind.is_symlink() {
+                return Err(Error::Input(format!(
+                    "{} is a symbolic link; results are read only from plain files and folders under {} (copy the files there)",
+                    path.display(),
+                    root.display()
+                )));
+            }
+            if kind.is_dir() {
+                if depth + 1 > MAX_RESULT_DEPTH {
+                    return Err(Error::Input(format!("{} is more than {MAX_RESULT_DEPTH} folders deep under {}", path.display(), root.display())));
+                }
+                folders.push((path, depth + 1));
             } else if path.extension().is_some_and(|e| e == "parquet") {
+                if !kind.is_file() {
+                    return Err(Error::Input(format!("{} is not a regular file; results are Parquet files", path.display())));
+                }
                 files.push(path);
+                if files.len() > MAX_RESULT_FILES {
+                    return Err(Error::Input(format!(
+                        "{} holds more than {MAX_RESULT_FILES} Parquet files; a job writes far fewer (merge them, or import them in parts)",
+                        root.display()
+                    )));
+                }
             }
         }
     }
@@ -414,60 +503,140 @@ fn result_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 impl Target {
-    fn id(&self) -> i64 {
-        match self {
-            Self::Run { id, .. } | Self::Scan { id } | Self::Embed { id, .. } => *id,
+    /// The manifest's run, scan or embedding set if the project has it (nothing is created).
+    fn find(store: &Store, corpus: &str, manifest: &Manifest) -> Result<Self> {
+        let (kind, id) = match manifest.kind {
+            JobKind::Zeroshot => {
+                let task = manifest.task()?;
+                let key = zeroshot_run_key(corpus, &manifest.model, &manifest.weights_sha256, &task, manifest.strip_accents, Precision::Exact);
+                let id = store.find_run(&key)?.map(|r| r.id);
+                (TargetKind::Run { key, task }, id)
+            }
+            JobKind::Scan => {
+                let key = ScanKey {
+                    corpus: corpus.to_string(),
+                    model: manifest.model.clone(),
+                    weights_sha256: manifest.weights_sha256.clone(),
+                    strip_accents: manifest.strip_accents,
+                };
+                let id = store.scans(Some(corpus))?.into_iter().find(|s| s.key == key).map(|s| s.id);
+                (TargetKind::Scan { key }, id)
+            }
+            JobKind::Embed => {
+                let dim = manifest.dim.filter(|&d| d > 0).ok_or_else(|| Error::Input("the manifest of an embedding job has no dim".into()))?;
+                let key = EmbeddingKey {
+                    corpus: corpus.to_string(),
+                    model: manifest.model.clone(),
+                    weights_sha256: manifest.weights_sha256.clone(),
+                    strip_accents: manifest.strip_accents,
+                };
+                let existing = store
+                    .embedding_sets(corpus)?
+                    .into_iter()
+                    .find(|e| e.key.weights_sha256 == key.weights_sha256 && e.key.strip_accents == key.strip_accents);
+                if let Some(set) = &existing {
+                    if set.dim != dim {
+                        return Err(Error::Input(format!(
+                            "the job's embeddings have {dim} numbers and embedding set {} of the same weights has {}: they are not the same model's",
+                            set.id, set.dim
+                        )));
+                    }
+                }
+                (TargetKind::Embed { key, dim }, existing.map(|e| e.id))
+            }
+        };
+        Ok(Self { kind, id, created: false, written: Vec::new() })
+    }
+
+    fn set(&self, id: i64) -> ResultSet {
+        match self.kind {
+            TargetKind::Run { .. } => ResultSet::Run(id),
+            TargetKind::Scan { .. } => ResultSet::Scan(id),
+            TargetKind::Embed { .. } => ResultSet::Embeddings(id),
         }
     }
 
+    /// The set's id, creating it if the project does not have it yet.
+    fn ensure(&mut self, store: &mut Store) -> Result<i64> {
+        if let Some(id) = self.id {
+            return Ok(id);
+        }
+        let id = match &self.kind {
+            TargetKind::Run { key, .. } => store.open_run(key)?.id,
+            TargetKind::Scan { key } => store.open_scan(key)?.id,
+            TargetKind::Embed { key, dim } => store.open_embeddings(key, *dim)?.id,
+        };
+        self.id = Some(id);
+        self.created = true;
+        Ok(id)
+    }
+
     fn stored(&self, store: &Store, record_id: i64) -> Result<Option<Row>> {
-        Ok(match self {
-            Self::Run { id, .. } => store.prediction(*id, record_id)?.map(Row::Zeroshot),
-            Self::Scan { id } => store.scan_result(*id, record_id)?.map(Row::Scan),
-            Self::Embed { id, .. } => store.embedding(*id, record_id)?.map(Row::Embed),
+        let Some(id) = self.id else { return Ok(None) };
+        Ok(match self.kind {
+            TargetKind::Run { .. } => store.prediction(id, record_id)?.map(Row::Zeroshot),
+            TargetKind::Scan { .. } => store.scan_result(id, record_id)?.map(Row::Scan),
+            TargetKind::Embed { .. } => store.embedding(id, record_id)?.map(Row::Embed),
         })
     }
 
     /// Stores `rows` (by record) in one transaction; returns how many.
-    fn save(&self, store: &mut Store, rows: Vec<(i64, Row)>) -> Result<u64> {
-        let n = rows.len() as u64;
+    fn save(&mut self, store: &mut Store, mut rows: Vec<(i64, Row)>) -> Result<u64> {
         if rows.is_empty() {
             return Ok(0);
         }
-        match self {
-            Self::Run { id, .. } => {
+        rows.sort_by_key(|(record, _)| *record);
+        let id = self.ensure(store)?;
+        let records: Vec<i64> = rows.iter().map(|(record, _)| *record).collect();
+        match self.kind {
+            TargetKind::Run { .. } => {
                 let predictions: Vec<PredictionRow> =
                     rows.into_iter().filter_map(|(_, row)| if let Row::Zeroshot(p) = row { Some(p) } else { None }).collect();
-                store.save_predictions(*id, "", &[], &predictions)?;
+                store.save_predictions(id, "", &[], &predictions)?;
             }
-            Self::Scan { id } => {
+            TargetKind::Scan { .. } => {
                 let scans: Vec<(i64, RecordScan)> =
                     rows.into_iter().filter_map(|(record, row)| if let Row::Scan(s) = row { Some((record, s)) } else { None }).collect();
-                store.save_scan_results(*id, &scans)?;
+                store.save_scan_results(id, &scans)?;
             }
-            Self::Embed { id, .. } => {
+            TargetKind::Embed { .. } => {
                 let vectors: Vec<(i64, Vec<f32>)> =
                     rows.into_iter().filter_map(|(record, row)| if let Row::Embed(v) = row { Some((record, v)) } else { None }).collect();
-                store.save_embeddings(*id, &vectors)?;
+                store.save_embeddings(id, &vectors)?;
             }
         }
+        let n = records.len() as u64;
+        self.written.extend(records);
         Ok(n)
     }
 
     fn done(&self, store: &Store) -> Result<u64> {
-        Ok(match self {
-            Self::Run { id, .. } => store.run(*id)?.predictions,
-            Self::Scan { id } => store.scan(*id)?.scanned,
-            Self::Embed { id, .. } => store.embedding_set(*id)?.embedded,
-        })
+        match self.id {
+            None => Ok(0),
+            Some(id) => store.result_count(self.set(id)),
+        }
     }
 
     fn finish(&self, store: &mut Store) -> Result<()> {
-        match self {
-            Self::Run { id, .. } => store.finish_run(*id),
-            Self::Scan { id } => store.finish_scan(*id),
-            Self::Embed { id, .. } => store.finish_embeddings(*id),
+        match (self.id, &self.kind) {
+            (Some(id), TargetKind::Run { .. }) => store.finish_run(id),
+            (Some(id), TargetKind::Scan { .. }) => store.finish_scan(id),
+            (Some(id), TargetKind::Embed { .. }) => store.finish_embeddings(id),
+            (None, _) => Ok(()),
         }
+    }
+
+    /// Takes back what this import stored: its results, and the set itself if the import
+    /// created it and nothing else wrote to it meanwhile.
+    fn take_back(&mut self, store: &mut Store) -> Result<()> {
+        let Some(id) = self.id else { return Ok(()) };
+        let set = self.set(id);
+        store.delete_results(set, &self.written)?;
+        self.written.clear();
+        if self.created && store.result_count(set)? == 0 {
+            store.delete_result_set(set)?;
+        }
+        Ok(())
     }
 }
 
@@ -506,17 +675,29 @@ impl Columns {
         })
     }
 
-    fn id(&self, i: usize) -> Option<&str> {
-        string_at(&self.id, i)
+    /// The row's export id: text, or an integer column's number as text (a job that kept ids of
+    /// row numbers as integers).
+    fn id(&self, i: usize) -> std::result::Result<String, String> {
+        if self.id.is_null(i) {
+            return Err("the id is missing (null)".into());
+        }
+        if let Some(id) = string_at(&self.id, i) {
+            return Ok(id.to_string());
+        }
+        if let Some(n) = int_at(&self.id, i) {
+            return Ok(n.to_string());
+        }
+        Err(format!("the id column is {}; ids are text (or integers)", self.id.data_type()))
     }
 
     fn text_sha256(&self, i: usize) -> Option<&str> {
         string_at(&self.text_sha256, i)
     }
 
-    fn row(&self, i: usize, record_id: i64, text: &str, target: &Target) -> std::result::Result<Row, String> {
+    fn row(&self, i: usize, record_id: i64, text: &str, target: &TargetKind) -> std::result::Result<Row, String> {
+        use crate::error::{quoted_list, shortened};
         match target {
-            Target::Run { task, .. } => {
+            TargetKind::Run { task, .. } => {
                 let labels = strings(&list_at(&self.values[0], i).ok_or("labels are missing")?)?;
                 let scores = floats(&list_at(&self.values[1], i).ok_or("scores are missing")?)?;
                 let mut sorted = labels.clone();
@@ -524,14 +705,30 @@ impl Columns {
                 let mut expected = task.labels.clone();
                 expected.sort();
                 if sorted != expected || scores.len() != labels.len() {
-                    return Err(format!("the labels {labels:?} with {} scores are not the job's labels {:?}", scores.len(), task.labels));
+                    return Err(format!(
+                        "the labels {} with {} scores are not the job's labels {}",
+                        quoted_list(&labels),
+                        scores.len(),
+                        quoted_list(&task.labels)
+                    ));
                 }
                 if scores.iter().any(|s| !(0.0..=1.0).contains(s)) {
-                    return Err(format!("the scores {scores:?} are not probabilities"));
+                    return Err(shortened(&format!("the scores {scores:?} are not probabilities")));
                 }
+                let sum: f32 = scores.iter().sum();
+                if !task.multi_label && labels.len() > 1 && (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
+                    return Err(format!(
+                        "the scores sum to {sum}, and a single-label job's scores are a distribution over its labels (they sum to 1)"
+                    ));
+                }
+                // The store takes the first label as the top one: order the pairs by score, as
+                // the pipeline does, whatever order the producer wrote them in.
+                let mut pairs: Vec<(String, f32)> = labels.into_iter().zip(scores).collect();
+                pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let (labels, scores) = pairs.into_iter().unzip();
                 Ok(Row::Zeroshot(PredictionRow { record_id, labels, scores }))
             }
-            Target::Scan { .. } => {
+            TargetKind::Scan { .. } => {
                 let tokens = list_at(&self.values[4], i).ok_or("tokens are missing")?;
                 let tokens = scanned_tokens(&tokens, text.chars().count())?;
                 let scan = RecordScan {
@@ -547,7 +744,7 @@ impl Columns {
                 }
                 Ok(Row::Scan(scan))
             }
-            Target::Embed { dim, .. } => {
+            TargetKind::Embed { dim, .. } => {
                 let vector = floats(&list_at(&self.values[0], i).ok_or("the embedding is missing")?)?;
                 if vector.len() != *dim || vector.iter().any(|v| !v.is_finite()) {
                     return Err(format!(
@@ -555,6 +752,10 @@ impl Columns {
                         vector.len(),
                         vector.iter().all(|v| v.is_finite())
                     ));
+                }
+                let length = vector.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt() as f32;
+                if (length - 1.0).abs() > UNIT_LENGTH_TOLERANCE {
+                    return Err(format!("the embedding's length is {length}; the recipe's embeddings have length 1"));
                 }
                 Ok(Row::Embed(vector))
             }
@@ -618,11 +819,15 @@ fn int_at(array: &ArrayRef, i: usize) -> Option<i64> {
     }
 }
 
+/// A record's scanned tokens, each inside the record's text and after the one before it (spans
+/// in order, never overlapping): what every reader of a scan (words, the report's excerpts)
+/// relies on.
 fn scanned_tokens(tokens: &ArrayRef, text_chars: usize) -> std::result::Result<Vec<ScannedToken>, String> {
     let tokens = tokens.as_struct_opt().ok_or("tokens are not a list of structs")?;
     let field = |name: &str| tokens.column_by_name(name).cloned().ok_or_else(|| format!("tokens have no field {name:?}"));
     let (token, start, end, probability, word_start) = (field("token")?, field("start")?, field("end")?, field("probability")?, field("word_start")?);
     let word_start = word_start.as_boolean_opt().ok_or("word_start is not a boolean")?;
+    let mut previous_end = 0;
     (0..tokens.len())
         .map(|i| {
             let span = |a: &ArrayRef| int_at(a, i).and_then(|v| usize::try_from(v).ok());
@@ -631,6 +836,12 @@ fn scanned_tokens(tokens: &ArrayRef, text_chars: usize) -> std::result::Result<V
             if s > e || e > text_chars || !(0.0..=1.0).contains(&p) || word_start.is_null(i) {
                 return Err(format!("token {i} (characters {s}..{e}, P {p}) does not fit the record"));
             }
+            if s < previous_end {
+                return Err(format!(
+                    "token {i} (characters {s}..{e}) starts before the token before it ends ({previous_end}); a scan's tokens follow the text in order"
+                ));
+            }
+            previous_end = e;
             Ok(ScannedToken {
                 token: string_at(&token, i).ok_or_else(|| format!("token {i} has no text"))?.to_string(),
                 start: s,

@@ -52,8 +52,14 @@ impl ZeroShotTask {
             if label.trim().is_empty() {
                 return Err(Error::Input(format!("label {} of {} is empty; remove the stray comma or name it", i + 1, labels.len())));
             }
+            if label.chars().any(char::is_control) {
+                return Err(Error::Input(format!(
+                    "label {} holds a control character (a tab, line break or other invisible code); a label is one line of text",
+                    crate::error::quoted(label)
+                )));
+            }
             if labels[..i].contains(label) {
-                return Err(Error::Input(format!("label {label:?} is given twice; each label must be unique")));
+                return Err(Error::Input(format!("label {} is given twice; each label must be unique", crate::error::quoted(label))));
             }
         }
         format_template(template, &labels[0])?;
@@ -123,8 +129,12 @@ impl ZeroShotTask {
 /// Python's `str.format` for the one positional field a hypothesis template has: `{}` or `{0}`
 /// take the label, `{{` and `}}` are literal braces, anything else is an error.
 pub fn format_template(template: &str, label: &str) -> Result<String> {
-    let bad =
-        |why: &str| Error::Input(format!("the template {template:?} {why}; write it with {{}} where the label goes, e.g. {DEFAULT_TEMPLATE:?}"));
+    let bad = |why: &str| {
+        Error::Input(format!(
+            "the template {} {why}; write it with {{}} where the label goes, e.g. {DEFAULT_TEMPLATE:?}",
+            crate::error::quoted(template)
+        ))
+    };
     let mut out = String::with_capacity(template.len() + label.len());
     let mut fields = 0;
     let mut chars = template.chars().peekable();

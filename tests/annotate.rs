@@ -142,14 +142,26 @@ fn bad_annotation_lines_are_reported_and_skipped() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"{\"row\": 1, \"labels\": [\"a\"]}\nnot json\n{\"row\": 77, \"labels\": [\"a\"]}\n{\"row\": 2, \"labels\": [\"b\"], \"status\": \"maybe\"}\n{\"undo\": true}\n").unwrap();
+    // Line 5 is not UTF-8: it is reported with its number, and the valid lines after it apply.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"row\": 1, \"labels\": [\"a\"]}\nnot json\n{\"row\": 77, \"labels\": [\"a\"]}\n{\"row\": 2, \"labels\": [\"b\"], \"status\": \"maybe\"}\n{\"row\": 2, \"labels\": [\"\xff\"]}\n{\"row\": 3, \"labels\": [\"c\"]}\n{\"undo\": true}\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    for word in ["line 2", "line 3: corpus \"c\" has no record at row 77", "line 4: unknown status \"maybe\"", "3 line(s) were not applied"] {
+    for word in [
+        "line 2",
+        "line 3: corpus \"c\" has no record at row 77",
+        "line 4: unknown status \"maybe\"",
+        "line 5: not UTF-8",
+        "4 line(s) were not applied",
+    ] {
         assert!(stderr.contains(word), "{stderr:?} lacks {word:?}");
     }
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2, "two acknowledgements (the annotation and the undo)");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3, "three acknowledgements (rows 1 and 3, and the undo)");
 }
 
 #[test]

@@ -305,6 +305,16 @@ fn cursors_and_filter_texts_are_checked() {
     assert!(err(Query { min_margin: Some(0.1), ..Default::default() }).contains("needs a run"));
     assert!(err(Query { disagree: Some(Disagreement::Runs(a, 999)), ..Default::default() }).contains("no run 999"));
     assert!(err(Query { run: Some(a), min_score: Some(0.9), max_score: Some(0.1), ..Default::default() }).contains("range is empty"));
+    // NaN and numbers outside [0, 1] would match nothing; they are refused, not run.
+    for q in [
+        Query { run: Some(a), min_score: Some(f64::NAN), ..Default::default() },
+        Query { run: Some(a), max_score: Some(f64::NAN), ..Default::default() },
+        Query { run: Some(a), min_margin: Some(f64::NAN), ..Default::default() },
+        Query { run: Some(a), min_score: Some(1.5), ..Default::default() },
+        Query { run: Some(a), max_margin: Some(-0.1), ..Default::default() },
+    ] {
+        assert!(err(q.clone()).contains("is not a number from 0 to 1"), "{q:?}: {}", err(q.clone()));
+    }
 }
 
 #[test]
@@ -493,6 +503,57 @@ fn the_label_schema_is_kept_in_the_project() {
     assert_eq!(used.hypotheses("ignored {}").unwrap(), ["Trata de deportes.", "Trata de economía."]);
     assert_eq!(used.guidelines, "Etiqueta el tema principal.");
     assert!(store.use_template("c", &[], "sin campo").is_err());
+}
+
+/// Schemas are strict about what they hold: unknown fields (typos) are errors, names are
+/// compared in one Unicode form and must show something, control characters are refused in
+/// names and escaped when printed, and a byte-order mark is fine.
+#[test]
+fn schemas_refuse_typos_twins_and_invisible_names() {
+    use selectra::store::LabelSchema;
+    let err = |json: &str| LabelSchema::from_json(json).and_then(LabelSchema::normalized).unwrap_err().to_string();
+    assert!(err(r##"{"labels": [{"name": "a", "color": "#ff0000"}]}"##).contains("unknown field `color`"));
+    assert!(err(r#"{"labels": [{"name": "a", "hypotesis": "Es a."}]}"#).contains("unknown field `hypotesis`"));
+    assert!(err(r#"{"labels": [], "guideline": "x"}"#).contains("unknown field `guideline`"));
+    // "informática" precomposed and with a combining accent: one label.
+    assert!(err(r#"{"labels": [{"name": "inform\u00e1tica"}, {"name": "informa\u0301tica"}]}"#).contains("twice"));
+    assert!(err(r#"{"labels": [{"name": "\u200b"}]}"#).contains("nothing in it shows"));
+    assert!(err(r#"{"labels": [{"name": "a\u0007b"}]}"#).contains("control character"));
+    let schema = LabelSchema::from_json("\u{feff}{\"labels\": [{\"name\": \"informa\u{301}tica\"}, {\"name\": \"informatica\"}]}")
+        .unwrap()
+        .normalized()
+        .unwrap();
+    assert_eq!(schema.names(), ["informática", "informatica"], "names are stored in NFC");
+    assert_eq!(schema.near_duplicates(), [("informática".to_string(), "informatica".to_string())]);
+
+    // The CLI reads the same way and prints stored text with its control characters escaped.
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = project(dir.path());
+    let file = dir.path().join("schema.json");
+    std::fs::write(&file, "\u{feff}{\"labels\": [{\"name\": \"deportes\", \"description\": \"borra\\u001b[2J la pantalla\\u0000\"}]}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--set", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(!printed.contains('\u{1b}') && !printed.contains('\0') && printed.contains("\\u{1b}[2J"), "{printed:?}");
+    std::fs::write(&file, r##"{"labels": [{"name": "deportes", "colour": "#ff0000", "hypotesis": "x"}]}"##).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--set", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success() && stderr.contains("hypotesis") && stderr.lines().count() == 1, "{stderr}");
+
+    // A corpus name with a line break would break every listing.
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "text\nhola\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["corpus", "import", "--db", db.to_str().unwrap(), "--name", "dos\nlíneas", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("one line"));
 }
 
 #[test]

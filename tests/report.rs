@@ -202,6 +202,8 @@ fn hostile_names_and_texts_stay_text() {
         (IMG, IMG),
         ("<iframe src=javascript:alert(1)></iframe> texto normal", SCRIPT),
         ("<a href=\"javascript:alert(1)\">pincha</a>", IMG),
+        // A gold label with control characters (BEL, ESC): XML 1.0 allows none of them.
+        ("una frase corriente", "de\u{7}portes\u{1b}[2J"),
     ];
     let mut w = csv::Writer::from_path(&csv).unwrap();
     w.write_record(["text", "label"]).unwrap();
@@ -229,6 +231,7 @@ fn hostile_names_and_texts_stay_text() {
             let svg = std::fs::read_to_string(&path).unwrap();
             assert_inert(&svg);
             assert!(!svg.contains("<script") && !svg.contains("<img"), "{}", path.display());
+            assert!(!svg.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')), "{} is not well-formed XML", path.display());
         }
     }
 }

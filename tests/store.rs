@@ -69,6 +69,14 @@ fn good_files_import_every_record() {
             &[(1, Some("5"), "primero", Some("a")), (3, Some("x"), "segundo", None)],
         ),
         ("plain.txt", b"\xEF\xBB\xBFuna l\xC3\xADnea\r\n\r\notra\n", |_| {}, &[(1, None, "una línea", None), (3, None, "otra", None)]),
+        // RFC 4180 as the csv crate and Python's csv read it: a quote inside an unquoted field is
+        // a literal character (an odd number of quotes in the file is no unclosed field).
+        (
+            "inch.csv",
+            b"text,label\nHe is 6\" tall,a\n\"quoted, \"\"twice\"\"\",b\nab\"c\"d,c\n",
+            |o| o.label_column = Some("label".into()),
+            &[(1, None, "He is 6\" tall", Some("a")), (2, None, "quoted, \"twice\"", Some("b")), (3, None, "ab\"c\"d", Some("c"))],
+        ),
     ];
     for (name, contents, tweak, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -99,6 +107,8 @@ fn bad_files_import_nothing_and_say_where() {
         ("bad-utf8.csv", b"text\nbien\nmal \xFF\nbien\n", None, &[3], &["row 3", "UTF-8"]),
         ("ragged.csv", b"text,label\na,b\nc\nd,e,f\n", None, &[3, 4], &["row 3", "fields"]),
         ("unclosed.csv", b"text,label\n\"abre,x\nmas,y\n", None, &[2], &["never closed"]),
+        // An unclosed quoted field, in a file whose quotes are even in number.
+        ("unclosed-even.csv", b"text,label\nHe is 6\" tall,x\n\"abre,y\nmas,z\n", None, &[3], &["never closed"]),
         (
             "not-object.jsonl",
             b"{\"text\": \"ok\"}\n[1, 2]\n\"s\"\n{\"text\": 3}\n{bad\n",
@@ -171,7 +181,7 @@ fn databases_from_newer_versions_and_other_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 7);
+    assert_eq!(store.schema_version().unwrap(), 8);
     drop(store);
     let conn = rusqlite_free_bump(&db);
     assert!(conn.contains("newer Selectra Studio"), "{conn}");
@@ -182,6 +192,46 @@ fn databases_from_newer_versions_and_other_files_are_refused() {
 }
 
 /// Bumps user_version with the sqlite3-compatible file header (offset 60) and opens again.
+/// A mistyped project name is an error, never a new empty project: only importing a corpus
+/// creates one, and every other command (those that only read, and those that need a corpus the
+/// new file could not have) leaves the file system as it was.
+#[test]
+fn commands_never_create_a_project_from_a_typo() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.db");
+    let db = typo.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    let model = model_dir("nli-electra-entail0");
+    let model = model.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["corpus", "list", "--db", db],
+        vec!["scans", "--db", db],
+        vec!["suspicious", "--db", db, "--corpus", "c"],
+        vec!["export", "--db", db, "--corpus", "c", "--format", "jsonl", "--output", out],
+        vec!["query", "--db", db, "--corpus", "c"],
+        vec!["label", "--db", db, "--corpus", "c", "--labels", "a"],
+        vec!["schema", "--db", db, "--corpus", "c"],
+        vec!["agreement", "--db", db, "--corpus", "c"],
+        vec!["report", "--db", db, "--output", out],
+        vec!["annotate", "--db", db, "--corpus", "c"],
+        vec!["export-head", "--db", db, "--run", "1", "--output", out],
+        vec!["run", "--db", db, "--corpus", "c", "--model", model, "--labels", "a,b"],
+        vec!["scan", "--db", db, "--corpus", "c", "--model", model],
+        vec!["embed", "--db", db, "--corpus", "c", "--model", model],
+        vec!["train", "--db", db, "--corpus", "c", "--model", model],
+        vec!["import-run", "--db", db, "--corpus", "c", "--from", out],
+    ];
+    for args in commands {
+        let result = selectra(&args);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("typo.db") && stderr.contains("does not exist"), "{args:?}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
 fn rusqlite_free_bump(db: &Path) -> String {
     let mut bytes = std::fs::read(db).unwrap();
     bytes[60..64].copy_from_slice(&99u32.to_be_bytes());

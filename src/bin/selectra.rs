@@ -209,6 +209,20 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Delete a run (with its predictions), a scan (with its results) or an embedding set (with
+    /// its vectors and the trained runs that read it), as the app's delete buttons do.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["run", "scan", "embeddings"])))]
+    Delete {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long)]
+        scan: Option<i64>,
+        /// The embedding set's id (`embed --json` prints it).
+        #[arg(long, value_name = "SET")]
+        embeddings: Option<i64>,
+    },
     /// The scans in a project, with their ids and progress.
     Scans {
         #[arg(long)]
@@ -645,7 +659,7 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Corpus { command: CorpusCommand::List { db, json } } => {
-            let corpora = Store::open(&db)?.corpora()?;
+            let corpora = Store::open_existing(&db)?.corpora()?;
             if json {
                 print_json(&corpora);
             } else if corpora.is_empty() {
@@ -660,7 +674,7 @@ fn run(command: Command) -> selectra::Result<()> {
         }
         Command::Run { db, corpus, zs, batch_size, schema, precision, json } => {
             let task = if schema { None } else { Some(zs.task()?) };
-            let mut store = Store::open(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let task = match task {
                 Some(task) => task,
@@ -690,7 +704,7 @@ fn run(command: Command) -> selectra::Result<()> {
             )?;
         }
         Command::Scan { db, corpus, model, strip_accents, batch_size, json } => {
-            let mut store = Store::open(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let summary =
@@ -705,7 +719,7 @@ fn run(command: Command) -> selectra::Result<()> {
             )?;
         }
         Command::Embed { db, corpus, model, strip_accents, batch_size, json } => {
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let summary = with_job_progress(|progress, cancel| {
@@ -721,7 +735,7 @@ fn run(command: Command) -> selectra::Result<()> {
             )?;
         }
         Command::ImportRun { db, corpus, from, json } => {
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let summary = with_job_progress(|progress, cancel| selectra::scale_out::import_results(&mut store, &corpus, &from, progress, cancel))?;
             let noun = summary.kind.noun();
@@ -742,7 +756,7 @@ fn run(command: Command) -> selectra::Result<()> {
             )?;
         }
         Command::Train { db, corpus, model, strip_accents, folds, seed, json } => {
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
@@ -760,6 +774,8 @@ fn run(command: Command) -> selectra::Result<()> {
                     "cv_accuracy_ci": [cv.accuracy.low, cv.accuracy.high],
                     "cv_macro_f1_ci": [cv.macro_f1.low, cv.macro_f1.high],
                     "learning_curve": cv.learning_curve.iter().map(|p| serde_json::json!({"n": p.n, "accuracy": p.accuracy, "macro_f1": p.macro_f1})).collect::<Vec<_>>(),
+                    "baseline": cv.baseline,
+                    "beats_baseline": cv.beats_baseline(),
                 }));
             } else {
                 out!("run {}: a logistic head on {} labeled records ({} labels), every record scored", t.run.id, t.n_train, t.labels.len());
@@ -776,6 +792,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 for p in &cv.learning_curve {
                     out!("  {:>6} labels: accuracy {:.3}, macro F1 {:.3}", p.n, p.accuracy, p.macro_f1);
                 }
+                out!("{}", cv.verdict());
             }
         }
         Command::Templates { db, corpus, model, labels, templates, hypothesis_sets, schema, multi_label, strip_accents, sample, seed, json } => {
@@ -785,7 +802,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 let hypotheses = set.split('|').map(|h| h.trim().to_string()).collect();
                 tasks.push(ZeroShotTask::new(labels.clone(), DEFAULT_TEMPLATE, multi_label)?.with_hypotheses(hypotheses)?);
             }
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             if schema {
                 tasks.push(store.label_schema(&corpus)?.task(DEFAULT_TEMPLATE, multi_label)?);
@@ -838,12 +855,19 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::ExportHead { db, run, output } => {
-            let store = open_existing(&db)?;
+            let store = Store::open_existing(&db)?;
             let (weights, json) = selectra::train::export_head(&store, run, &output)?;
             out!("wrote {} and {}", weights.display(), json.display());
         }
+        Command::Delete { db, run, scan, embeddings } => {
+            use selectra::store::ResultSet;
+            let set = run.map(ResultSet::Run).or(scan.map(ResultSet::Scan)).or(embeddings.map(ResultSet::Embeddings));
+            let set = set.ok_or_else(|| selectra::Error::Input("choose what to delete: a run, a scan or an embedding set".into()))?;
+            Store::open_existing(&db)?.delete_result_set(set)?;
+            out!("deleted {} {}", set.noun(), set.id());
+        }
         Command::Scans { db, corpus, json } => {
-            let scans = Store::open(&db)?.scans(corpus.as_deref())?;
+            let scans = Store::open_existing(&db)?.scans(corpus.as_deref())?;
             if json {
                 print_json(&scans);
             } else if scans.is_empty() {
@@ -857,7 +881,7 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Suspicious { db, corpus, scan, limit, words, compare, json } => {
-            let store = Store::open(&db)?;
+            let store = Store::open_existing(&db)?;
             let scan = store.corpus_scan(&corpus, scan)?;
             if let Some(other) = compare {
                 let c = store.compare_scans(scan.id, other, limit)?;
@@ -917,7 +941,7 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Export { db, corpus, format, output, raw_csv, embeddings } => {
-            let store = Store::open(&db)?;
+            let store = Store::open_existing(&db)?;
             let format = ExportFormat::parse(&format)?;
             let embeddings = match embeddings {
                 None => None,
@@ -955,7 +979,7 @@ fn run(command: Command) -> selectra::Result<()> {
             q.sort = selectra::store::Sort::parse(&order, seed)?;
             q.limit = limit;
             q.after = after.as_deref().map(selectra::store::Cursor::parse).transpose()?;
-            let store = open_existing(&db)?;
+            let store = Store::open_existing(&db)?;
             let page = store.query(&corpus, &q)?;
             let total = match page.total {
                 Some(t) => t,
@@ -984,7 +1008,7 @@ fn run(command: Command) -> selectra::Result<()> {
         }
         Command::Label { db, corpus, filters, annotated_by, labels, discard, annotator, json } => {
             let q = filters.query(annotated_by)?;
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             let annotator = match annotator {
                 Some(a) => a,
                 None => store.annotator()?,
@@ -1006,12 +1030,9 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Schema { db, corpus, set, labels, json } => {
-            let mut store = open_existing(&db)?;
+            let mut store = Store::open_existing(&db)?;
             let schema = if let Some(file) = set {
-                let text = std::fs::read_to_string(&file).map_err(|e| selectra::Error::Io { path: file.clone(), source: e })?;
-                let schema: selectra::store::LabelSchema =
-                    serde_json::from_str(&text).map_err(|e| selectra::Error::Input(format!("{} is not a label schema ({e})", file.display())))?;
-                store.set_label_schema(&corpus, schema)?
+                store.set_label_schema(&corpus, selectra::store::LabelSchema::read(&file)?)?
             } else if let Some(labels) = labels {
                 store.set_label_schema(&corpus, selectra::store::LabelSchema::from_names(&ZeroShotTask::parse_labels(&labels))?)?
             } else {
@@ -1022,16 +1043,28 @@ fn run(command: Command) -> selectra::Result<()> {
             } else if schema.labels.is_empty() {
                 out!("corpus {corpus:?} has no label schema yet");
             } else {
+                // Stored text is printed with its control characters escaped: a description
+                // cannot drive the terminal.
+                use selectra::text::{one_line, printable};
                 for l in &schema.labels {
-                    out!("{:>3}  {:<20}  {}  {}", l.key.as_deref().unwrap_or(""), l.name, l.colour.as_deref().unwrap_or(""), l.description);
+                    out!(
+                        "{:>3}  {:<20}  {}  {}",
+                        one_line(l.key.as_deref().unwrap_or("")),
+                        printable(&l.name),
+                        l.colour.as_deref().unwrap_or(""),
+                        printable(&l.description)
+                    );
+                }
+                for (a, b) in schema.near_duplicates() {
+                    out!("note: {:?} and {:?} differ only in accents or case; one label typed twice?", printable(&a), printable(&b));
                 }
                 if !schema.guidelines.is_empty() {
-                    out!("\n{}", schema.guidelines);
+                    out!("\n{}", printable(&schema.guidelines));
                 }
             }
         }
         Command::Agreement { db, corpus, json } => {
-            let store = open_existing(&db)?;
+            let store = Store::open_existing(&db)?;
             let a = store.annotator_agreement(&corpus)?;
             if json {
                 print_json(&a);
@@ -1052,14 +1085,6 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
-}
-
-/// A project that must already exist (a typo must not create an empty one).
-fn open_existing(db: &std::path::Path) -> selectra::Result<Store> {
-    if !db.exists() {
-        return Err(selectra::Error::Input(format!("{} does not exist; pass an existing project database", db.display())));
-    }
-    Store::open(db)
 }
 
 fn one_line(text: &str, max: usize) -> String {
@@ -1092,10 +1117,7 @@ fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
 fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], output: &std::path::Path, json: bool) -> selectra::Result<()> {
     let store = match db {
         None => None,
-        Some(db) if !db.exists() => {
-            return Err(selectra::Error::Input(format!("{} does not exist; pass the project database your runs are in", db.display())));
-        }
-        Some(db) => Some(Store::open(db)?),
+        Some(db) => Some(Store::open_existing(db)?),
     };
     let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output)?;
     if json {
@@ -1159,7 +1181,7 @@ struct AnnotateLine {
 /// reported on stderr (with its line number) and skipped; the exit status then says so.
 fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>) -> selectra::Result<()> {
     use std::io::BufRead;
-    let mut store = Store::open(db)?;
+    let mut store = Store::open_existing(db)?;
     store.corpus(corpus)?;
     let annotator = match annotator {
         Some(a) => a,
@@ -1168,13 +1190,28 @@ fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>
     let annotator = annotator.as_str();
     let mut failed = 0usize;
     let stdout = std::io::stdout();
-    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+    // Lines are read as bytes, so that one line that is not UTF-8 is reported and skipped like
+    // any other bad line instead of ending the stream.
+    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
         let line = line.map_err(|e| selectra::Error::Io { path: "<stdin>".into(), source: e })?;
+        let line = match String::from_utf8(line) {
+            Ok(line) => line,
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "line {}: not UTF-8 text (invalid byte at position {}); annotation lines are JSON in UTF-8",
+                    n + 1,
+                    e.utf8_error().valid_up_to() + 1
+                );
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let result =
-            serde_json::from_str::<AnnotateLine>(&line).map_err(|e| selectra::Error::Input(format!("not an annotation line ({e})"))).and_then(|a| {
+        let result = serde_json::from_str::<AnnotateLine>(line.trim_start_matches('\u{feff}'))
+            .map_err(|e| selectra::Error::Input(format!("not an annotation line ({})", selectra::error::shortened(&e.to_string()))))
+            .and_then(|a| {
                 if a.undo {
                     return store.undo_last(corpus, annotator);
                 }

@@ -35,8 +35,11 @@ fn check_annotator(name: &str) -> Result<&str> {
 }
 
 fn labels_json(labels: &[String]) -> Result<String> {
-    if labels.iter().any(|l| l.trim().is_empty()) {
-        return Err(Error::Input("an annotation label is empty".into()));
+    if labels.iter().any(|l| !crate::text::has_visible(l)) {
+        return Err(Error::Input("an annotation label is empty (nothing in it shows)".into()));
+    }
+    if let Some(l) = labels.iter().find(|l| l.chars().any(char::is_control)) {
+        return Err(Error::Input(format!("the label {} holds a control character; a label is one line of text", crate::error::quoted(l))));
     }
     Ok(serde_json::to_string(labels).expect("strings serialize"))
 }

@@ -96,9 +96,8 @@ impl Store {
         skip_bad: bool,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportOutcome> {
-        if name.trim().is_empty() {
-            return Err(Error::Input("the corpus name is empty; name the corpus".into()));
-        }
+        // Empty, overlong or holding a control character (a newline would break every listing).
+        super::manage::check_name(name, "corpus")?;
         self.remove_abandoned_imports()?;
         let path = self.path.clone();
         let err = |e: rusqlite::Error| super::db_error(&path, e);
@@ -281,9 +280,40 @@ impl Store {
         }
     }
 
-    /// The record an export calls `id` (its source id, else its row number, as every export
-    /// writes it), with its text: (record id, text).
-    pub fn record_by_export_id(&self, corpus_id: i64, id: &str) -> Result<Option<(i64, String)>> {
+    /// How exports name this corpus's records that have no source id: by row number, after a
+    /// prefix that no source id of the corpus starts with. Without source ids at all the prefix
+    /// is empty (the id is the row number); where some records have one, it is one `#` more than
+    /// the longest run of `#` any source id starts with, so a blank id's record can never take
+    /// another record's id (`uno,2` / `dos,` exports `2` and `#2`).
+    pub fn row_id_prefix(&self, corpus_id: i64) -> Result<String> {
+        let any: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM record WHERE corpus_id = ?1 AND source_id IS NOT NULL)", [corpus_id], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !any {
+            return Ok(String::new());
+        }
+        // A range read of the source-id index: the ids that start with '#' ('$' follows it).
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id FROM record WHERE corpus_id = ?1 AND source_id >= '#' AND source_id < '$'")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt.query_map([corpus_id], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let mut longest = 0;
+        for id in ids {
+            longest = longest.max(id.map_err(|e| self.err(e))?.bytes().take_while(|&b| b == b'#').count());
+        }
+        Ok("#".repeat(longest + 1))
+    }
+
+    /// The record an export calls `id` (its source id, else its row number after the corpus's
+    /// [`Store::row_id_prefix`], as every export writes it), with its text: (record id, text).
+    /// A plain row number still finds a record without a source id when no source id equals it
+    /// (what exports wrote before the prefix existed).
+    pub fn record_by_export_id(&self, corpus_id: i64, id: &str, row_prefix: &str) -> Result<Option<(i64, String)>> {
+        if let Some(row) = id.strip_prefix(row_prefix).filter(|_| !row_prefix.is_empty()) {
+            return self.record_without_source_id(corpus_id, row);
+        }
         let by_source = self
             .conn
             .prepare_cached("SELECT id, text FROM record WHERE corpus_id = ?1 AND source_id = ?2")
@@ -292,8 +322,12 @@ impl Store {
         if by_source.is_some() {
             return Ok(by_source);
         }
-        let Ok(row_number) = id.parse::<i64>() else { return Ok(None) };
-        if row_number.to_string() != id {
+        self.record_without_source_id(corpus_id, id)
+    }
+
+    fn record_without_source_id(&self, corpus_id: i64, row: &str) -> Result<Option<(i64, String)>> {
+        let Ok(row_number) = row.parse::<i64>() else { return Ok(None) };
+        if row_number.to_string() != row {
             return Ok(None);
         }
         self.conn

@@ -60,6 +60,10 @@ fn decode_vector(bytes: &[u8], dim: usize) -> rusqlite::Result<Vec<f32>> {
     Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
+/// One record's vector of one set (the primary key's seek); the export reads it per record.
+pub(super) const EMBEDDING_SQL: &str =
+    "SELECT v.vector, e.dim FROM embedding v JOIN embedding_set e ON e.id = v.set_id WHERE v.set_id = ?1 AND v.record_id = ?2";
+
 impl Store {
     /// The embedding set with this key, created (with vectors of `dim` numbers) if it does not
     /// exist yet.
@@ -78,13 +82,11 @@ impl Store {
             .map_err(err)?;
         let id = match found {
             Some((id, stored)) if stored as usize == dim => id,
-            Some((_, stored)) => {
-                return Err(Error::Database {
-                    path: self.path.clone(),
-                    message: format!(
-                        "the stored embeddings of these weights have {stored} numbers, the model gives {dim}; the project file is damaged"
-                    ),
-                })
+            Some((id, stored)) => {
+                return Err(Error::Input(format!(
+                    "embedding set {id} of these weights holds vectors of {stored} numbers and the model gives {dim}: it was not \
+                     computed by this model (imported results of another computation?); delete embedding set {id} and embed again"
+                )))
             }
             None => {
                 let created = now(&tx).map_err(err)?;
@@ -141,7 +143,7 @@ impl Store {
         {
             let mut put = tx.prepare_cached("INSERT INTO embedding (set_id, record_id, vector) VALUES (?1, ?2, ?3)").map_err(err)?;
             for (record, v) in vectors {
-                put.execute(params![set_id, record, encode_vector(v)]).map_err(err)?;
+                put.execute(params![set_id, record, encode_vector(v)]).map_err(|e| super::manage::concurrent_writer(&path, e, "embedding set"))?;
             }
         }
         tx.commit().map_err(err)
@@ -155,12 +157,7 @@ impl Store {
 
     /// One record's vector in a set, if it has one.
     pub fn embedding(&self, set_id: i64, record_id: i64) -> Result<Option<Vec<f32>>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT v.vector, e.dim FROM embedding v JOIN embedding_set e ON e.id = v.set_id WHERE v.set_id = ?1 AND v.record_id = ?2",
-            )
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare_cached(EMBEDDING_SQL).map_err(|e| self.err(e))?;
         stmt.query_row(params![set_id, record_id], |r| decode_vector(&r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as usize))
             .optional()
             .map_err(|e| self.err(e))

@@ -13,8 +13,11 @@ pub const LABEL_COLOURS: [&str; 8] = ["#0072b2", "#e69f00", "#009e73", "#d55e00"
 
 /// The longest guidelines text kept.
 const MAX_GUIDELINES_BYTES: usize = 64 * 1024;
+/// The largest schema file read: a thousand labels with long descriptions and the guidelines.
+const MAX_SCHEMA_FILE_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LabelDef {
     pub name: String,
     #[serde(default)]
@@ -31,6 +34,7 @@ pub struct LabelDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct LabelSchema {
     pub labels: Vec<LabelDef>,
     #[serde(default)]
@@ -38,6 +42,35 @@ pub struct LabelSchema {
 }
 
 impl LabelSchema {
+    /// A schema from its JSON (what `LabelSchema` serializes to), with or without a byte-order
+    /// mark. A field this build does not know (a typo such as `"color"` or `"hypotesis"`) is an
+    /// error, never silently dropped.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        serde_json::from_str(text).map_err(|e| {
+            Error::Input(format!(
+                "not a label schema: {}; a schema is {{\"labels\": [{{\"name\", \"description\", \"key\", \"colour\", \"hypothesis\"}}], \"guidelines\"}}",
+                crate::error::shortened(&e.to_string())
+            ))
+        })
+    }
+
+    /// Reads a schema file (see [`LabelSchema::from_json`]).
+    pub fn read(path: &std::path::Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() || meta.len() > MAX_SCHEMA_FILE_BYTES {
+            return Err(Error::Input(format!("{} is not a label schema file (a regular file of at most 16 MiB)", path.display())));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&text).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+    }
+
+    /// Pairs of labels whose names differ only in accents, case or Unicode form, probably one
+    /// label typed twice ("informatica" and "informática"): what the labels editor warns about.
+    pub fn near_duplicates(&self) -> Vec<(String, String)> {
+        crate::text::near_duplicates(&self.names()).into_iter().map(|(a, b)| (self.labels[a].name.clone(), self.labels[b].name.clone())).collect()
+    }
+
     /// A schema with just these names (keys and colours by position).
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self> {
         LabelSchema {
@@ -87,12 +120,13 @@ impl LabelSchema {
             return Err(Error::Input(format!("the guidelines are longer than {} KiB; shorten them", MAX_GUIDELINES_BYTES / 1024)));
         }
         for (i, label) in self.labels.iter_mut().enumerate() {
-            label.name = label.name.trim().to_string();
-            if label.name.is_empty() {
-                return Err(Error::Input(format!("label {} has no name", i + 1)));
-            }
+            // One Unicode form, so that NFC and NFD spellings of a name are one label.
+            label.name = crate::text::nfc(label.name.trim()).into_owned();
             if label.name.chars().any(char::is_control) {
-                return Err(Error::Input(format!("the label name {:?} holds a control character", label.name)));
+                return Err(Error::Input(format!("the label name {} holds a control character", crate::error::quoted(&label.name))));
+            }
+            if !crate::text::has_visible(&label.name) {
+                return Err(Error::Input(format!("label {} has no name (nothing in it shows)", i + 1)));
             }
             label.key = label.key.take().map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
             if let Some(key) = &label.key {
@@ -111,7 +145,10 @@ impl LabelSchema {
         }
         for (i, label) in self.labels.iter().enumerate() {
             if self.labels[..i].iter().any(|l| l.name == label.name) {
-                return Err(Error::Input(format!("the label {:?} is in the schema twice; each label must be unique", label.name)));
+                return Err(Error::Input(format!(
+                    "the label {} is in the schema twice (perhaps spelt with other Unicode characters that look the same); each label must be unique",
+                    crate::error::quoted(&label.name)
+                )));
             }
             if let Some(key) = &label.key {
                 if let Some(other) = self.labels[..i].iter().find(|l| l.key.as_ref() == Some(key)) {

@@ -1,4 +1,4 @@
-//! Renaming and deleting corpora, runs and scans. Deleting is the one destructive action: each
+//! Renaming and deleting corpora, runs, scans and embedding sets. Deleting is the one destructive action: each
 //! delete is one transaction (the rows that depend on the deleted one go with it, by the
 //! schema's `ON DELETE CASCADE`), so a crash leaves all of it or none.
 
@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 /// The longest name accepted for a corpus, run or scan.
 const MAX_NAME_CHARS: usize = 200;
 
-fn check_name(name: &str, what: &str) -> Result<String> {
+/// A name as the store keeps it (trimmed), or why it cannot be one: empty, longer than
+/// [`MAX_NAME_CHARS`], or holding a control character (a newline would break every listing).
+pub(crate) fn check_name(name: &str, what: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
         return Err(Error::Input(format!("the {what} name is empty; name the {what}")));
@@ -87,5 +89,99 @@ impl Store {
             return Err(Error::Input(format!("there is no scan {id}")));
         }
         Ok(())
+    }
+
+    /// Deletes an embedding set and its vectors, and the trained runs that read it (their heads
+    /// were fitted on these vectors).
+    pub fn delete_embedding_set(&mut self, id: i64) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        tx.execute("DELETE FROM run WHERE id IN (SELECT run_id FROM trained_head WHERE embedding_set = ?1)", [id]).map_err(err)?;
+        let n = tx.execute("DELETE FROM embedding_set WHERE id = ?1", [id]).map_err(err)?;
+        if n == 0 {
+            return Err(Error::Input(format!("there is no embedding set {id}")));
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Deletes one result set: a run, a scan or an embedding set.
+    pub fn delete_result_set(&mut self, set: ResultSet) -> Result<()> {
+        match set {
+            ResultSet::Run(id) => self.delete_run(id),
+            ResultSet::Scan(id) => self.delete_scan(id),
+            ResultSet::Embeddings(id) => self.delete_embedding_set(id),
+        }
+    }
+
+    /// Removes the results of `records` from `set`, in one transaction: what takes back an
+    /// import that was refused part way.
+    pub fn delete_results(&mut self, set: ResultSet, records: &[i64]) -> Result<()> {
+        let (sql, id) = match set {
+            ResultSet::Run(id) => ("DELETE FROM prediction WHERE run_id = ?1 AND record_id = ?2", id),
+            ResultSet::Scan(id) => ("DELETE FROM scan_result WHERE scan_id = ?1 AND record_id = ?2", id),
+            ResultSet::Embeddings(id) => ("DELETE FROM embedding WHERE set_id = ?1 AND record_id = ?2", id),
+        };
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        {
+            let mut delete = tx.prepare_cached(sql).map_err(err)?;
+            for record in records {
+                delete.execute(params![id, record]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// How many records have a result in `set`.
+    pub fn result_count(&self, set: ResultSet) -> Result<u64> {
+        let (sql, id) = match set {
+            ResultSet::Run(id) => ("SELECT COUNT(*) FROM prediction WHERE run_id = ?1", id),
+            ResultSet::Scan(id) => ("SELECT COUNT(*) FROM scan_result WHERE scan_id = ?1", id),
+            ResultSet::Embeddings(id) => ("SELECT COUNT(*) FROM embedding WHERE set_id = ?1", id),
+        };
+        let n: i64 = self.conn.query_row(sql, [id], |r| r.get(0)).map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+}
+
+/// One of a corpus's result sets, each holding at most one result per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultSet {
+    Run(i64),
+    Scan(i64),
+    Embeddings(i64),
+}
+
+impl ResultSet {
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Run(id) | Self::Scan(id) | Self::Embeddings(id) => id,
+        }
+    }
+
+    /// What the set is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Run(_) => "run",
+            Self::Scan(_) => "scan",
+            Self::Embeddings(_) => "embedding set",
+        }
+    }
+}
+
+/// The error for a result that another connection stored first: two processes are computing or
+/// importing the same run, scan or embedding set. Nothing is lost (the first result stays).
+pub(super) fn concurrent_writer(path: &std::path::Path, e: rusqlite::Error, noun: &str) -> Error {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Error::Database {
+            path: path.to_path_buf(),
+            message: format!(
+                "another process is writing this {noun} (a record got its result from it first); \
+                 nothing was lost: let that one finish, then start this again to resume"
+            ),
+        },
+        _ => super::db_error(path, e),
     }
 }

@@ -26,6 +26,7 @@ pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutco
 pub use corpus::{CorpusInfo, NewRecord};
 pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
 pub use labels::{LabelDef, LabelSchema, LABEL_COLOURS};
+pub use manage::ResultSet;
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
 pub use scans::{ExportScan, FlaggedWord, ScanComparison, ScanDisagreement, ScanInfo, ScanKey, SuspiciousRecord};
@@ -41,9 +42,32 @@ pub const APPLICATION_ID: i32 = 0x534C_5354;
 
 impl Store {
     /// Opens (creating if needed) a project database and brings its schema up to date. An SQLite
-    /// file of another program is refused before anything is written to it.
+    /// file of another program is refused before anything is written to it. Only the actions
+    /// that put data into a project (importing a corpus, a run, a scan, embeddings, imported
+    /// results) may create one; everything else opens with [`Store::open_existing`].
     pub fn open(path: &Path) -> Result<Self> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(path, true)
+    }
+
+    /// Opens a project database that must already exist: a mistyped name is an error, never a
+    /// new empty project.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        Self::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Result<Self> {
+        if !create && !path.is_file() {
+            let message = if path.exists() {
+                "is not a file; choose a project file".to_string()
+            } else {
+                "does not exist; choose an existing project file (a project is created by importing a corpus into it)".to_string()
+            };
+            return Err(Error::Database { path: path.to_path_buf(), message });
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
         conn.busy_handler(Some(wait_for_lock)).map_err(|e| db_error(path, e))?;
         query::register_functions(&conn).map_err(|e| db_error(path, e))?;
@@ -185,4 +209,60 @@ fn strip_from_code(code: i64) -> Option<bool> {
 /// The current time as an RFC 3339 UTC timestamp, computed by SQLite so no clock crate is needed.
 fn now(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |row| row.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan's table accesses (SCAN/SEARCH lines) in loop order, outermost first.
+    fn plan(store: &Store, sql: &str, params: &[i64]) -> Vec<String> {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).filter(|d| d.starts_with("SCAN") || d.starts_with("SEARCH")).collect()
+    }
+
+    /// The statements an export runs, on a project with two runs, a scan, annotations by two
+    /// annotators and an embedding set: the one pass over the corpus may scan its records, and
+    /// everything it joins or looks up per record is an index seek. A scan nested in that loop
+    /// (the plan before schema version 8: `SCAN p USING COVERING INDEX prediction_by_entropy`
+    /// per record) makes an export quadratic in the corpus.
+    #[test]
+    fn exports_seek_per_record_and_never_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+                 INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno'), (2, 1, 2, 'dos'), (3, 1, 3, 'tres');
+                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at)
+                   VALUES (1, 1, 'm', 'a', '[\"x\",\"y\"]', 't', 0, -1, 'now'), (2, 1, 'n', 'b', '[\"x\",\"y\"]', 't', 0, -1, 'now');
+                 INSERT INTO prediction (run_id, record_id, labels, scores, top_label, top_score, margin, entropy)
+                   SELECT run.id, record.id, '[\"x\",\"y\"]', '[0.6,0.4]', 'x', 0.6, 0.2, 0.6 FROM run, record;
+                 INSERT INTO scan (id, corpus_id, model, weights_sha256, strip_accents, created_at) VALUES (1, 1, 'd', 'c', -1, 'now');
+                 INSERT INTO scan_result (scan_id, record_id, suspicion, flagged, mean, windows, tokens) SELECT 1, id, 0.1, 0, 0.1, 1, x'' FROM record;
+                 INSERT INTO annotation (record_id, labels, status, annotator, updated_at) VALUES (1, '[\"x\"]', 'accepted', 'ana', 'now');
+                 INSERT INTO annotator_label (record_id, annotator, labels, status) VALUES (1, 'ana', '[\"x\"]', 'accepted'), (1, 'luis', '[\"y\"]', 'accepted');
+                 INSERT INTO embedding_set (id, corpus_id, model, weights_sha256, strip_accents, dim, created_at) VALUES (1, 1, 'm', 'a', -1, 1, 'now');
+                 INSERT INTO embedding (set_id, record_id, vector) SELECT 1, id, x'0000803f' FROM record;",
+            )
+            .unwrap();
+        let statements = [
+            ("export rows", runs::EXPORT_ROWS_SQL, vec![1]),
+            ("annotators", runs::EXPORT_ANNOTATORS_SQL, vec![1]),
+            ("scans", scans::RECORD_SCANS_SQL, vec![1]),
+            ("embedding", embeddings::EMBEDDING_SQL, vec![1, 1]),
+        ];
+        for (name, sql, params) in statements {
+            let accesses = plan(&store, sql, &params);
+            assert!(!accesses.is_empty(), "{name}: no plan");
+            // Only the outermost loop of the one pass may read a table through.
+            let nested_scans: Vec<&String> = accesses.iter().skip(1).filter(|a| a.starts_with("SCAN")).collect();
+            assert!(nested_scans.is_empty(), "{name}: {accesses:?}");
+            if name != "export rows" {
+                assert!(accesses[0].starts_with("SEARCH"), "{name} runs once per record: {accesses:?}");
+            }
+        }
+    }
 }

@@ -446,6 +446,20 @@ impl Store {
                 return Err(Error::Input("a sample needs at least one record".into()));
             }
         }
+        // Scores, margins and suspicions are probabilities or their differences: in [0, 1].
+        // NaN would match nothing, silently (and a bulk label would then change nothing).
+        let bounds = [
+            (q.min_score, "minimum score"),
+            (q.max_score, "maximum score"),
+            (q.min_margin, "minimum margin"),
+            (q.max_margin, "maximum margin"),
+            (q.min_suspicion, "minimum suspicion"),
+        ];
+        for (value, what) in bounds {
+            if let Some(v) = value.filter(|v| !(0.0..=1.0).contains(v)) {
+                return Err(Error::Input(format!("the {what} {v} is not a number from 0 to 1")));
+            }
+        }
         for (lo, hi, what) in [(q.min_score, q.max_score, "score"), (q.min_margin, q.max_margin, "margin")] {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {

@@ -57,6 +57,9 @@ pub struct ExportRow {
     pub record_id: i64,
     pub row_number: u64,
     pub source_id: Option<String>,
+    /// The id every export writes: the source id, else the row number after the corpus's
+    /// `row_id_prefix` (empty when no record of the corpus has a source id).
+    pub export_id: String,
     pub text: String,
     pub gold: Option<String>,
     pub metadata: Option<String>,
@@ -126,6 +129,15 @@ fn find_run_id(conn: &rusqlite::Connection, corpus_id: i64, key: &RunKey) -> rus
 fn precision_from_name(name: &str) -> rusqlite::Result<Precision> {
     Precision::parse(name).map_err(|e| rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e)))
 }
+
+/// The export's one pass over a corpus: each record with its predictions (one row per run, by
+/// `prediction_by_record`) and its annotation, in record order.
+pub(super) const EXPORT_ROWS_SQL: &str = "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
+     a.labels, a.status, a.annotator FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+     LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id";
+
+/// Every annotator's own latest labels of one exported record (the primary key's seek).
+pub(super) const EXPORT_ANNOTATORS_SQL: &str = "SELECT annotator, labels, status FROM annotator_label WHERE record_id = ?1 ORDER BY annotator";
 
 impl Store {
     /// The run with this key, created if it does not exist yet.
@@ -288,7 +300,7 @@ impl Store {
                     margin,
                     entropy
                 ])
-                .map_err(err)?;
+                .map_err(|e| super::manage::concurrent_writer(&path, e, "run"))?;
             }
         }
         tx.commit().map_err(err)
@@ -323,14 +335,8 @@ impl Store {
     pub fn for_each_export_row(&self, corpus: &str, each: &mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()> {
         let corpus = self.corpus(corpus)?;
         let runs: HashMap<i64, String> = self.runs(&corpus.name)?.into_iter().map(|r| (r.id, r.key.model)).collect();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
-                 a.labels, a.status, a.annotator FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
-                 LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id",
-            )
-            .map_err(|e| self.err(e))?;
+        let row_prefix = self.row_id_prefix(corpus.id)?;
+        let mut stmt = self.conn.prepare(EXPORT_ROWS_SQL).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([corpus.id]).map_err(|e| self.err(e))?;
         let mut current: Option<ExportRow> = None;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
@@ -342,10 +348,13 @@ impl Store {
             }
             if current.is_none() {
                 let get = |row: &rusqlite::Row| -> rusqlite::Result<ExportRow> {
+                    let row_number = row.get::<_, i64>(1)? as u64;
+                    let source_id: Option<String> = row.get(2)?;
                     Ok(ExportRow {
                         record_id: id,
-                        row_number: row.get::<_, i64>(1)? as u64,
-                        source_id: row.get(2)?,
+                        row_number,
+                        export_id: source_id.clone().unwrap_or_else(|| format!("{row_prefix}{row_number}")),
+                        source_id,
                         text: row.get(3)?,
                         gold: row.get(4)?,
                         metadata: row.get(5)?,
@@ -380,10 +389,7 @@ impl Store {
     fn complete_export_row(&self, row: &mut ExportRow) -> Result<()> {
         row.scans = self.record_scans(row.record_id)?;
         if row.annotation.is_some() {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT annotator, labels, status FROM annotator_label WHERE record_id = ?1 ORDER BY annotator")
-                .map_err(|e| self.err(e))?;
+            let mut stmt = self.conn.prepare_cached(EXPORT_ANNOTATORS_SQL).map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map([row.record_id], |r| {
                     let status = super::annotations::decode_status(r.get(2)?)?.unwrap_or(super::Status::Pending);

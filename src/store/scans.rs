@@ -169,6 +169,10 @@ fn blob_error(e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
 }
 
+/// One record's scan results, every scan's (by `scan_result_by_record`); the export reads it per record.
+pub(super) const RECORD_SCANS_SQL: &str = "SELECT r.scan_id, s.model, r.suspicion, r.flagged, r.tokens FROM scan_result r \
+     JOIN scan s ON s.id = r.scan_id WHERE r.record_id = ?1 ORDER BY r.scan_id";
+
 impl Store {
     /// The scan with this key, created if it does not exist yet.
     pub fn open_scan(&mut self, key: &ScanKey) -> Result<ScanInfo> {
@@ -266,7 +270,7 @@ impl Store {
                 .map_err(err)?;
             for (record, r) in results {
                 put.execute(params![scan_id, record, r.suspicion as f64, r.flagged, r.mean as f64, r.windows as i64, encode_tokens(&r.tokens)])
-                    .map_err(err)?;
+                    .map_err(|e| super::manage::concurrent_writer(&path, e, "scan"))?;
             }
         }
         tx.commit().map_err(err)
@@ -447,13 +451,7 @@ impl Store {
 
     /// A record's results in every scan of its corpus, oldest scan first, for exports.
     pub fn record_scans(&self, record_id: i64) -> Result<Vec<ExportScan>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT r.scan_id, s.model, r.suspicion, r.flagged, r.tokens FROM scan_result r JOIN scan s ON s.id = r.scan_id \
-                 WHERE r.record_id = ?1 ORDER BY r.scan_id",
-            )
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare_cached(RECORD_SCANS_SQL).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([record_id], |row| {
                 Ok(ExportScan {
