@@ -44,6 +44,10 @@ pub enum JobStage {
     Computing,
     /// Comparing the fast mode with exact f32 on a sample, before a fast run starts.
     CheckingPrecision,
+    /// Embedding the records a head is trained on (`done` counts records).
+    Embedding,
+    /// Training a head: choosing its objective, cross-validating, fitting (`done` counts steps).
+    Training,
 }
 
 impl JobStage {
@@ -52,6 +56,8 @@ impl JobStage {
         match self {
             JobStage::Computing => None,
             JobStage::CheckingPrecision => Some("checking bf16 against exact"),
+            JobStage::Embedding => Some("embedding the records"),
+            JobStage::Training => Some("training the classifier"),
         }
     }
 }

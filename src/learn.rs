@@ -65,9 +65,23 @@ struct Objective<'a> {
     weights: &'a [f64],
     classes: usize,
     inverse_c: f64,
+    /// The last evaluation: L-BFGS asks for the cost and the gradient at the same point.
+    last: std::cell::RefCell<Option<(Array1<f64>, f64, Array1<f64>)>>,
 }
 
 impl Objective<'_> {
+    /// [`Objective::evaluate`], computed once per point.
+    fn at(&self, p: &Array1<f64>) -> (f64, Array1<f64>) {
+        if let Some((q, cost, grad)) = self.last.borrow().as_ref() {
+            if q == p {
+                return (*cost, grad.clone());
+            }
+        }
+        let (cost, grad) = self.evaluate(p);
+        *self.last.borrow_mut() = Some((p.clone(), cost, grad.clone()));
+        (cost, grad)
+    }
+
     fn rows(&self) -> usize {
         if self.classes == 2 {
             1
@@ -143,7 +157,7 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
 
     fn cost(&self, p: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.evaluate(p).0)
+        Ok(self.at(p).0)
     }
 }
 
@@ -152,7 +166,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Array1<f64>;
 
     fn gradient(&self, p: &Self::Param) -> std::result::Result<Array1<f64>, argmin::core::Error> {
-        Ok(self.evaluate(p).1)
+        Ok(self.at(p).1)
     }
 }
 
@@ -315,7 +329,14 @@ impl Head {
             Some(w) => w.to_vec(),
             None => sample_weights(&local, present.len(), class_weight),
         };
-        let objective = Objective { x: features.view(), y: &local, weights: &weights_of_examples, classes: present.len(), inverse_c: 1.0 / c };
+        let objective = Objective {
+            x: features.view(),
+            y: &local,
+            weights: &weights_of_examples,
+            classes: present.len(),
+            inverse_c: 1.0 / c,
+            last: Default::default(),
+        };
         let rows = objective.rows();
         let p = minimize(objective, start)?;
         let mut weights = vec![vec![0.0; d]; k];
@@ -357,7 +378,14 @@ impl Head {
             }
             let targets: Vec<usize> = y.iter().map(|set| usize::from(set[j])).collect();
             let weights_of_examples = sample_weights(&targets, 2, options.class_weight);
-            let objective = Objective { x: features.view(), y: &targets, weights: &weights_of_examples, classes: 2, inverse_c: 1.0 / options.c };
+            let objective = Objective {
+                x: features.view(),
+                y: &targets,
+                weights: &weights_of_examples,
+                classes: 2,
+                inverse_c: 1.0 / options.c,
+                last: Default::default(),
+            };
             let p = minimize(objective, None)?;
             weights[j] = p.slice(s![..d]).to_vec();
             intercepts[j] = p[d];
@@ -556,6 +584,27 @@ pub struct TrainChoice {
     pub class_weight: Option<ClassWeight>,
 }
 
+impl TrainChoice {
+    /// The choice as the CLI's and the app's words give it: `auto` (chosen by cross-validation)
+    /// or a positive number for C; `auto`, `none` or `balanced` for the class weighting.
+    pub fn parse(c: &str, class_weight: &str) -> Result<Self> {
+        let c = match c.trim() {
+            "auto" | "" => None,
+            text => match text.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => Some(v),
+                _ => return Err(Error::Input(format!("the regularization C is a positive number or auto, not {}", crate::error::quoted(text)))),
+            },
+        };
+        let class_weight = match class_weight.trim() {
+            "auto" | "" => None,
+            "none" => Some(ClassWeight::None),
+            "balanced" => Some(ClassWeight::Balanced),
+            other => return Err(Error::Input(format!("the class weighting is auto, none or balanced, not {}", crate::error::quoted(other)))),
+        };
+        Ok(Self { c, class_weight })
+    }
+}
+
 /// Chooses C and the class weighting by inner cross-validation on the labels (macro F1, each
 /// weighting's C as [`cross_validate_c`] chooses it): the balanced weighting wins only with a
 /// higher score, and `LogisticRegression()`'s own objective (C = 1, unweighted) is kept whenever
@@ -660,8 +709,36 @@ impl CrossValidation {
         self.macro_f1.low > self.baseline.macro_f1
     }
 
-    /// One sentence on the head against the baseline, which the CLI and the app show.
+    /// How the objective was chosen, in one sentence.
+    pub fn objective(&self) -> String {
+        let weighting = match self.options.class_weight {
+            ClassWeight::None => "unweighted",
+            ClassWeight::Balanced => "balanced class weights",
+        };
+        let chosen = format!("Regularization C = {}, {weighting}", self.options.c);
+        let Some(selection) = self.selection.as_ref().filter(|s| !s.candidates.is_empty()) else {
+            return format!("{chosen}, as asked.");
+        };
+        let score = |c: f64, w: ClassWeight| selection.candidates.iter().find(|k| k.c == c && k.class_weight == w).map(|k| k.macro_f1);
+        let mut sentence = format!("{chosen}, chosen by {SELECTION_FOLDS}-fold cross-validation on {} labels", selection.n);
+        if let Some(best) = score(self.options.c, self.options.class_weight) {
+            sentence.push_str(&format!(" (macro F1 {best:.3}"));
+            match score(C, ClassWeight::None) {
+                Some(default) if self.options != FitOptions::default() => sentence.push_str(&format!("; C = 1 unweighted: {default:.3})")),
+                _ => sentence.push(')'),
+            }
+        }
+        sentence.push('.');
+        sentence
+    }
+
+    /// One sentence on the head against the baseline, then how its objective was chosen: what
+    /// the CLI and the app show.
     pub fn verdict(&self) -> String {
+        format!("{} {}", self.baseline_verdict(), self.objective())
+    }
+
+    fn baseline_verdict(&self) -> String {
         let b = &self.baseline;
         if self.beats_baseline() {
             format!(
@@ -827,6 +904,54 @@ mod tests {
         assert!(right >= 55, "{right} of 60");
         assert!((head.predict(&x[0]).iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(Head::fit(&x, &vec![0; 60], &labels).unwrap_err().to_string().contains("two labels"));
+    }
+
+    /// Skewed labels on unit-length vectors that all point nearly the same way, as mean-pooled
+    /// embeddings of one language do (their differences are a small part of their length): with
+    /// `LogisticRegression()`'s C = 1 the penalty wins and the head leans on the most frequent
+    /// label (little above the baseline); the selection finds a C that learns, and the verdict
+    /// says it beats the baseline.
+    #[test]
+    fn the_selection_finds_a_c_that_learns_where_c_1_does_not() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (k, d, n) = (6usize, 12usize, 240usize);
+        let common: Vec<f32> = (0..d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let centers: Vec<Vec<f32>> = (0..k).map(|_| (0..d).map(|_| rng.random_range(-1.0f32..1.0)).collect()).collect();
+        // Label c with weight 1/(c+1): a long tail, as topics are.
+        let total: f32 = (0..k).map(|c| 1.0 / (c as f32 + 1.0)).sum();
+        let y: Vec<usize> = (0..n)
+            .map(|_| {
+                let mut u = rng.random_range(0.0..total);
+                (0..k)
+                    .find(|&c| {
+                        u -= 1.0 / (c as f32 + 1.0);
+                        u <= 0.0
+                    })
+                    .unwrap_or(k - 1)
+            })
+            .collect();
+        let x: Vec<Vec<f32>> = y
+            .iter()
+            .map(|&c| {
+                let v: Vec<f32> = (0..d).map(|j| 8.0 * common[j] + centers[c][j] + 0.4 * rng.random_range(-1.0f32..1.0)).collect();
+                let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+                v.iter().map(|a| a / norm).collect()
+            })
+            .collect();
+        let labels: Vec<String> = (0..k).map(|c| format!("tema{c}")).collect();
+        let y = Targets::Single(y);
+        let default = cross_validate(&x, &y, &labels, 5, 0).unwrap();
+        let selection = select_options(&x, &y, &labels, &TrainChoice::default(), 0).unwrap();
+        assert!(selection.chosen.c > 1.0, "{selection:?}");
+        let chosen = cross_validate_with(&x, &y, &labels, 5, 0, &selection.chosen).unwrap();
+        assert!(chosen.macro_f1.value > default.macro_f1.value + 0.2, "{:?} against {:?}", chosen.macro_f1, default.macro_f1);
+        assert!(chosen.beats_baseline(), "{}", chosen.verdict());
+        // What the user fixes is not searched.
+        let fixed = select_options(&x, &y, &labels, &TrainChoice { c: Some(1.0), class_weight: Some(ClassWeight::None) }, 0).unwrap();
+        assert_eq!((fixed.chosen, fixed.candidates.len()), (FitOptions::default(), 0));
+        assert_eq!(TrainChoice::parse("auto", "balanced").unwrap(), TrainChoice { c: None, class_weight: Some(ClassWeight::Balanced) });
+        assert!(TrainChoice::parse("-1", "auto").is_err() && TrainChoice::parse("auto", "heavy").is_err());
     }
 
     /// The majority baseline is always answering the most frequent label; a head on vectors

@@ -11,9 +11,9 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::corpus_run::{self, RunProgress};
+use crate::corpus_run::{self, JobStage, RunProgress};
 use crate::error::{Error, Result};
-use crate::learn::{self, CrossValidation, Head, Targets};
+use crate::learn::{self, CrossValidation, Head, Targets, TrainChoice};
 use crate::model::Model;
 use crate::precision::Precision;
 use crate::store::{PredictionRow, RunInfo, RunKey, Store};
@@ -29,7 +29,10 @@ pub struct TrainSummary {
 }
 
 /// Trains a head on `model`'s embeddings of `corpus` and stores its predictions as a run.
-/// `progress` and `cancel` cover the embedding job; training itself takes seconds.
+/// `progress` reports the embedding job (stage `Embedding`, records) and then the training
+/// (stage `Training`: choosing the objective, cross-validating, fitting); `cancel` stops either
+/// (between training steps). `choice` fixes C or the class weighting; what it leaves open is
+/// chosen by cross-validation on the labels ([`learn::select_options`]).
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     store: &mut Store,
@@ -38,10 +41,12 @@ pub fn train(
     strip_accents: Option<bool>,
     folds: usize,
     seed: u64,
+    choice: &TrainChoice,
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<TrainSummary> {
-    let embedded = corpus_run::run_embed(store, model, corpus, strip_accents, corpus_run::EMBED_BATCH_RECORDS, progress, cancel)?;
+    let mut embedding = |p: RunProgress| progress(RunProgress { stage: JobStage::Embedding, ..p });
+    let embedded = corpus_run::run_embed(store, model, corpus, strip_accents, corpus_run::EMBED_BATCH_RECORDS, &mut embedding, cancel)?;
     if embedded.cancelled {
         return Err(Error::Cancelled);
     }
@@ -78,8 +83,24 @@ pub fn train(
     } else {
         Targets::Single(references.iter().map(|(_, set)| index[set[0].as_str()]).collect())
     };
-    let cv = learn::cross_validate(&x, &y, &labels, folds, seed)?;
-    let head = Head::fit_targets(&x, &y, &labels)?;
+    // Three steps, each reported and cancellable: the objective, the cross-validation, the fit.
+    let started = std::time::Instant::now();
+    let mut step = |done: u64| -> Result<()> {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let rate = x.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        progress(RunProgress { done, total: 3, records_per_sec: rate, eta_secs: None, stage: JobStage::Training });
+        Ok(())
+    };
+    step(0)?;
+    let selection = learn::select_options(&x, &y, &labels, choice, seed)?;
+    step(1)?;
+    let mut cv = learn::cross_validate_with(&x, &y, &labels, folds, seed, &selection.chosen)?;
+    cv.selection = Some(selection);
+    step(2)?;
+    let head = Head::fit_targets_with(&x, &y, &labels, &cv.options)?;
+    step(3)?;
     let head_json = serde_json::to_string(&head).expect("numbers serialize");
     // The head's identity: its weights (a retrain on more labels is another run).
     let digest = Sha256::digest(head_json.as_bytes());
@@ -155,6 +176,13 @@ pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<
     let weights_path = dir.join("head.safetensors");
     crate::atomic_file::write(&weights_path, &bytes)?;
     let base_model = run.key.model.strip_suffix(" + logistic head").unwrap_or(&run.key.model).to_string();
+    // The objective the head was fitted with (heads from before the choice existed: C = 1, unweighted).
+    let cv_facts = serde_json::from_str::<serde_json::Value>(&cross_validation).unwrap_or(serde_json::Value::Null);
+    let c = cv_facts["options"]["c"].as_f64().unwrap_or(learn::C);
+    let weighting = match cv_facts["options"]["class_weight"].as_str() {
+        Some("balanced") => "'balanced'",
+        _ => "None",
+    };
     let description = serde_json::json!({
         "labels": head.labels,
         "base_model": base_model,
@@ -163,10 +191,12 @@ pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<
         "embedding": "mean of the base model's last hidden states over the record's tokens (attention mask applied, special tokens included, texts cut at the model's maximum length), L2-normalized",
         "dim": d,
         "objective": if head.multi_label {
-            "one-vs-rest logistic regression (scikit-learn's OneVsRestClassifier(LogisticRegression())), L2 penalty with C = 1"
+            format!("one-vs-rest logistic regression (scikit-learn's OneVsRestClassifier(LogisticRegression(C={c}, class_weight={weighting}))), L2 penalty")
         } else {
-            "logistic regression, L2 penalty with C = 1 (scikit-learn's LogisticRegression() default); multinomial for 3+ labels, binary for 2"
+            format!("logistic regression, L2 penalty (scikit-learn's LogisticRegression(C={c}, class_weight={weighting})); multinomial for 3+ labels, binary for 2")
         },
+        "c": c,
+        "class_weight": weighting,
         "multi_label": head.multi_label,
         "scores": if head.multi_label { "sigmoid(weight · embedding + bias), each label on its own" } else { "softmax(weight · embedding + bias), one per label in the order of labels" },
         "n_train": n_train,

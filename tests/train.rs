@@ -56,6 +56,15 @@ fn a_trained_head_is_a_run_like_any_other() {
     }
     let curve: Vec<u64> = t["learning_curve"].as_array().unwrap().iter().map(|p| p["n"].as_u64().unwrap()).collect();
     assert_eq!(curve, [25, 50], "25, 50, … below the 96 examples a training fold holds");
+    // C and the class weighting were chosen by cross-validation: every candidate is reported,
+    // the chosen one scores best, and the baseline is beside the numbers.
+    let candidates = t["selection"].as_array().unwrap();
+    assert_eq!(candidates.len(), 2 * selectra::learn::C_GRID.len());
+    let best = candidates.iter().map(|c| c["macro_f1"].as_f64().unwrap()).fold(0.0, f64::max);
+    let chosen = candidates.iter().find(|c| c["c"] == t["c"] && c["class_weight"] == t["class_weight"]).unwrap();
+    assert_eq!(chosen["macro_f1"].as_f64().unwrap(), best);
+    assert_eq!(t["baseline"]["accuracy"].as_f64().unwrap(), 40.0 / 120.0);
+    assert_eq!(t["beats_baseline"], true);
     let run = t["run"].as_i64().unwrap();
 
     let store = Store::open(&db).unwrap();
@@ -93,6 +102,7 @@ fn a_trained_head_is_a_run_like_any_other() {
     let description: Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("head.json")).unwrap()).unwrap();
     let labels: Vec<String> = description["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
     assert_eq!(description["n_train"], 120);
+    assert_eq!(description["c"], t["c"], "head.json says which objective the weights solve");
     // Unlabeled records (every seventh) carry the exported head's scores; labeled ones their
     // out-of-fold scores.
     let set = store.embedding_sets("c").unwrap()[0].id;
@@ -152,7 +162,10 @@ fn training_killed_while_embedding_finishes_when_run_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = project(dir.path(), 1500);
     let model = model_dir("disc-vocab-bin");
-    let args = ["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--json"];
+    // The objective is fixed: this test is about the embedding job (the choice of C is tested
+    // in a_trained_head_is_a_run_like_any_other and against scikit-learn in learn.rs).
+    let args =
+        ["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--c", "1", "--class-weight", "none", "--json"];
     let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
     let killed = loop {
         if child.try_wait().unwrap().is_some() {

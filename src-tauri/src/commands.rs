@@ -157,6 +157,7 @@ pub async fn import_corpus(
                         total: p.total_bytes as f64,
                         message: format!("{} records", p.records),
                         eta_secs: None,
+                        stage: None,
                     });
                 }
             },
@@ -363,6 +364,7 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
             args.model.strip_accents,
             args.folds.max(2.0) as usize,
             args.seed.max(0.0) as u64,
+            &selectra::learn::TrainChoice::default(),
             progress,
             cancel,
         )?;
@@ -389,8 +391,13 @@ pub async fn template_lab(
         }
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
         let mut report = |done: u64, total: u64| {
-            let _ =
-                on_progress.send(TaskProgress { done: done as f64, total: total as f64, message: "template × record pairs".into(), eta_secs: None });
+            let _ = on_progress.send(TaskProgress {
+                done: done as f64,
+                total: total as f64,
+                message: "template × record pairs".into(),
+                eta_secs: None,
+                stage: None,
+            });
         };
         let options = selectra::metrics::EvalOptions::default();
         let scores = selectra::templates::template_lab(
@@ -441,6 +448,7 @@ async fn corpus_job<T: Send + 'static>(
                     Some(stage) => format!("{stage}, {:.1} records/s", p.records_per_sec),
                 },
                 eta_secs: p.eta_secs,
+                stage: p.stage.description().map(str::to_string),
             });
         };
         work(&mut store, &mut progress, &cancel)

@@ -301,6 +301,9 @@ pub struct TaskProgress {
     pub total: f64,
     pub message: String,
     pub eta_secs: Option<f64>,
+    /// What the work is doing now, in the core's words ("embedding the records", "training the
+    /// classifier"), when it has stages.
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

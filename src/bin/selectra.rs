@@ -158,6 +158,13 @@ enum Command {
         /// The seed of the folds, the learning curve's subsets and the bootstrap intervals.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The inverse regularization strength, or `auto`: chosen by cross-validation on the labels.
+        #[arg(long = "c", value_name = "auto|C", default_value = "auto")]
+        c: String,
+        /// `none`, `balanced` (each label weighs the same in total), or `auto`: chosen by
+        /// cross-validation on the labels.
+        #[arg(long, value_name = "auto|none|balanced", default_value = "auto")]
+        class_weight: String,
         #[arg(long)]
         json: bool,
     },
@@ -755,13 +762,14 @@ fn run(command: Command) -> selectra::Result<()> {
                 ),
             )?;
         }
-        Command::Train { db, corpus, model, strip_accents, folds, seed, json } => {
+        Command::Train { db, corpus, model, strip_accents, folds, seed, c, class_weight, json } => {
+            let choice = selectra::learn::TrainChoice::parse(&c, &class_weight)?;
             let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let t = selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &mut job_progress(&bar), &cancel)?;
+            let t = selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, &mut job_progress(&bar), &cancel)?;
             drop(bar);
             let cv = &t.cross_validation;
             if json {
@@ -776,6 +784,9 @@ fn run(command: Command) -> selectra::Result<()> {
                     "learning_curve": cv.learning_curve.iter().map(|p| serde_json::json!({"n": p.n, "accuracy": p.accuracy, "macro_f1": p.macro_f1})).collect::<Vec<_>>(),
                     "baseline": cv.baseline,
                     "beats_baseline": cv.beats_baseline(),
+                    "c": cv.options.c,
+                    "class_weight": cv.options.class_weight,
+                    "selection": cv.selection.as_ref().map(|s| &s.candidates),
                 }));
             } else {
                 out!("run {}: a logistic head on {} labeled records ({} labels), every record scored", t.run.id, t.n_train, t.labels.len());

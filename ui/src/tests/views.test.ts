@@ -349,7 +349,7 @@ describe("Zero-shot", () => {
       list_runs: () => [],
       list_scans: () => [],
       run_zeroshot: (args) => {
-        sendOnChannel(args.onProgress, 0, { done: 3, total: 10, message: "2.0 records/s", eta_secs: 3.5 });
+        sendOnChannel(args.onProgress, 0, { done: 3, total: 10, message: "2.0 records/s", eta_secs: 3.5, stage: null });
         return new Promise((resolve) => (finish = resolve));
       },
       cancel_task: () => true,
@@ -383,7 +383,7 @@ describe("Suspicious tokens", () => {
     const calls = mockCommands({
       list_scans: () => (scanned ? [scan] : []),
       run_scan: (args) => {
-        sendOnChannel(args.onProgress, 0, { done: 1, total: 2, message: "3.0 records/s", eta_secs: 1 });
+        sendOnChannel(args.onProgress, 0, { done: 1, total: 2, message: "3.0 records/s", eta_secs: 1, stage: null });
         scanned = true;
         return { scan, scanned_now: 2, cancelled: false };
       },
