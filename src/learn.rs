@@ -53,6 +53,9 @@ impl Default for FitOptions {
     }
 }
 
+/// The objective's value and gradient at a point: (point, value, gradient).
+type Evaluation = (Array1<f64>, f64, Array1<f64>);
+
 /// Σᵢ sᵢ·lossᵢ + ‖W‖²/(2C): the lbfgs objective of scikit-learn's logistic regression (its
 /// normalized form times Σ sᵢ), intercepts unpenalized. Two classes: one weight vector, the
 /// logit of class 1; more: a row per class (multinomial). Parameters are the weights (row-major)
@@ -66,7 +69,7 @@ struct Objective<'a> {
     classes: usize,
     inverse_c: f64,
     /// The last evaluation: L-BFGS asks for the cost and the gradient at the same point.
-    last: std::cell::RefCell<Option<(Array1<f64>, f64, Array1<f64>)>>,
+    last: std::cell::RefCell<Option<Evaluation>>,
 }
 
 impl Objective<'_> {

@@ -303,8 +303,11 @@ fn write_job(out: &Path, manifest: &Value) {
     std::fs::write(out.join("manifest.json"), manifest.to_string()).unwrap();
 }
 
-/// Zero-shot result rows (id, text, labels, scores) as one Parquet file.
-fn zeroshot_rows(path: &Path, rows: &[(String, String, Vec<String>, Vec<f32>)]) {
+/// A zero-shot result row: the record's id and text, labels and scores.
+type ResultRow = (String, String, Vec<String>, Vec<f32>);
+
+/// Zero-shot result rows as one Parquet file.
+fn zeroshot_rows(path: &Path, rows: &[ResultRow]) {
     let mut labels = ListBuilder::new(StringBuilder::new());
     let mut scores = ListBuilder::new(Float32Builder::new());
     for (_, _, l, s) in rows {
@@ -325,7 +328,7 @@ fn zeroshot_rows(path: &Path, rows: &[(String, String, Vec<String>, Vec<f32>)]) 
 }
 
 /// A valid zero-shot row for a record: scores in the job's label order (not sorted).
-fn valid_row(record: &(String, String), i: usize) -> (String, String, Vec<String>, Vec<f32>) {
+fn valid_row(record: &(String, String), i: usize) -> ResultRow {
     let a = 0.1 + 0.5 * ((i % 7) as f32 / 7.0);
     (record.0.clone(), record.1.clone(), vec!["deportes".into(), "política".into(), "economía".into()], vec![a, 0.2, 0.8 - a])
 }
@@ -415,7 +418,7 @@ fn scores_that_are_not_the_jobs_are_refused_briefly() {
     let records = synthetic_project(&db, 2);
     let many: Vec<String> = (0..100_000).map(|i| format!("etiqueta{i}")).collect();
     let long_id = "x".repeat(2_000_000);
-    let cases: Vec<(&str, (String, String, Vec<String>, Vec<f32>), &str)> = vec![
+    let cases: Vec<(&str, ResultRow, &str)> = vec![
         ("all high", (records[0].0.clone(), records[0].1.clone(), valid_row(&records[0], 0).2, vec![0.9, 0.9, 0.9]), "sum to"),
         ("all zero", (records[0].0.clone(), records[0].1.clone(), valid_row(&records[0], 0).2, vec![0.0, 0.0, 0.0]), "sum to"),
         ("NaN", (records[0].0.clone(), records[0].1.clone(), valid_row(&records[0], 0).2, vec![f32::NAN, 0.5, 0.5]), "not probabilities"),
