@@ -907,6 +907,10 @@ mod tests {
         assert!(right >= 55, "{right} of 60");
         assert!((head.predict(&x[0]).iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(Head::fit(&x, &vec![0; 60], &labels).unwrap_err().to_string().contains("two labels"));
+        // Vectors of huge finite numbers (no embedding is) are refused at once, not optimized forever.
+        let huge: Vec<Vec<f32>> = x.iter().map(|v| v.iter().map(|a| a.signum() * 3e38).collect()).collect();
+        assert!(Head::fit(&huge, &y, &labels).unwrap_err().to_string().contains("length"));
+        assert!(Head::fit_one_vs_rest(&huge, &vec![vec![true, false, false]; 60], &labels).is_err());
     }
 
     /// Skewed labels on unit-length vectors that all point nearly the same way, as mean-pooled

@@ -290,3 +290,32 @@ fn gold_cells_without_a_label_are_not_references() {
     let kinds: Vec<&str> = report["evaluation"]["runs"].as_array().unwrap().iter().map(|r| r["metrics"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["multi_label", "single_label"]);
 }
+
+/// A stored scan whose words go backwards or leave the text (what a damaged or hand-made result
+/// could hold; `import-run` refuses such rows) is still reported, never sliced unchecked.
+#[test]
+fn reports_never_slice_scans_unchecked() {
+    use selectra::scan::{RecordScan, ScannedToken};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "text\nuna frase corta\n").unwrap();
+    ok(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", csv.to_str().unwrap()]));
+    let mut store = Store::open(&db).unwrap();
+    let key = selectra::store::ScanKey { corpus: "c".into(), model: "m".into(), weights_sha256: "0".into(), strip_accents: None };
+    let scan = store.open_scan(&key).unwrap();
+    let token = |start: usize, end: usize, word_start: bool| ScannedToken { token: "x".into(), start, end, probability: 0.9, word_start };
+    // A word-start token at 5..6 continued by one at 0..1 (a word ending before it starts), and
+    // a word past the end of the 16-character text.
+    let tokens = vec![token(5, 6, true), token(0, 1, false), token(10, 400, true)];
+    let (suspicion, flagged, mean) = selectra::scan::summarize(&tokens);
+    let record = store.record_id("c", 1).unwrap();
+    store.save_scan_results(scan.id, &[(record, RecordScan { tokens, suspicion, flagged, mean, windows: 1 })]).unwrap();
+    drop(store);
+    let out = dir.path().join("r");
+    ok(selectra(&["report", "--db", db.to_str().unwrap(), "--output", out.to_str().unwrap()]));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // Marked or not, the whole text is there once.
+    let text: String = Html::parse_document(&html).root_element().text().collect();
+    assert_eq!(text.matches("una frase corta").count(), 1, "the record's text, whole");
+}
