@@ -96,7 +96,12 @@ export type PreviewDto = { format: string, columns: Array<string>, rows: Array<A
 
 export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
-export type TaskProgress = { done: number, total: number, message: string, eta_secs: number | null, };
+export type TaskProgress = { done: number, total: number, message: string, eta_secs: number | null, 
+/**
+ * What the work is doing now, in the core's words ("embedding the records", "training the
+ * classifier"), when it has stages.
+ */
+stage: string | null, };
 
 export type BadRowDto = { line: number, reason: string, };
 
