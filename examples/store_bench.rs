@@ -359,7 +359,7 @@ fn main() {
     println!("| database size (two corpora, before the deletion) | {size_before_delete:.0} MB |");
     for (name, n, seconds, mb, with_embeddings) in &exports {
         let what = if *with_embeddings { "two runs, a scan, annotations, embeddings" } else { "two runs, a scan, annotations" };
-        println!("| export {name}, {n} records ({what}) | {seconds:.1} s ({:.0} records/s, {mb:.0} MB) |", *n as f64 / seconds);
+        println!("| export {name}, {n} records ({what}) | {seconds:.1} s ({:.0} records/s, {mb:.1} MB) |", *n as f64 / seconds);
     }
     println!("| delete the corpus ({deleted} records with their predictions, scan, embeddings, annotations) | {delete_s:.1} s |");
     println!("\n| filter (50-row pages) | matching | first page with count | deep page by cursor (median of 7) |\n|---|---|---|---|");
