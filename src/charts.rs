@@ -45,15 +45,6 @@ fn register_font() {
     });
 }
 
-/// Shortens user text (labels, model names) that would overrun an axis.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(max - 1).collect::<String>())
-    }
-}
-
 /// One bar group's bar: its value and optional error (± half-width).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bar {
@@ -191,7 +182,7 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, names: &[String]) -
     for (i, name) in names.iter().enumerate() {
         let y = 60 + i as i32 * 24;
         area.draw(&Rectangle::new([(8, y), (24, y + 14)], colour(i).filled()))?;
-        area.draw(&Text::new(clip(name, 22), (32, y), text_style(14)))?;
+        area.draw(&Text::new(crate::text::cell(name, 22), (32, y), text_style(14)))?;
     }
     Ok(())
 }
@@ -250,7 +241,7 @@ fn grouped_bars<DB: DrawingBackend>(
     for (g, name) in groups.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(g as f64 + 0.5, y_min));
         plot.draw(&Text::new(
-            clip(name, 24),
+            crate::text::cell(name, 24),
             (px, py + 10),
             text_style(14)
                 .pos(plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Top)),
@@ -324,14 +315,14 @@ fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
     // Labels go where they overlap no other label and no point: close models (ELECTRICIDAD,
     // Bertin and RoBERTa-b differ by a few parameters and thousandths) stay readable.
     let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.params_millions, p.score))).collect();
-    let offsets = label_offsets(&pixels, &points.iter().map(|p| clip(&p.name, 20)).collect::<Vec<_>>());
+    let offsets = label_offsets(&pixels, &points.iter().map(|p| crate::text::cell(&p.name, 20)).collect::<Vec<_>>());
     for (p, offset) in points.iter().zip(offsets) {
         let on_front = front.contains(&(p.params_millions, p.score));
         let c = if on_front { colour(1) } else { colour(0) };
         chart.draw_series(std::iter::once(
             EmptyElement::at((p.params_millions, p.score))
                 + Circle::new((0, 0), 5, c.filled())
-                + Text::new(clip(&p.name, 20), offset, text_style(12)),
+                + Text::new(crate::text::cell(&p.name, 20), offset, text_style(12)),
         ))?;
     }
     chart
@@ -372,9 +363,9 @@ fn confusion<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, lab
     let right_centre = plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Right, plotters::style::text_anchor::VPos::Center);
     for (i, name) in labels.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-        root.draw(&Text::new(clip(name, 14), (px, py + 6), text_style(13).pos(centre_top)))?;
+        root.draw(&Text::new(crate::text::cell(name, 14), (px, py + 6), text_style(13).pos(centre_top)))?;
         let (px, py) = chart.backend_coord(&(0.0, (k - 1 - i) as f64 + 0.5));
-        root.draw(&Text::new(clip(name, 18), (px - 6, py), text_style(13).pos(right_centre)))?;
+        root.draw(&Text::new(crate::text::cell(name, 18), (px - 6, py), text_style(13).pos(right_centre)))?;
     }
     Ok(())
 }
@@ -430,7 +421,7 @@ fn histograms<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, la
     for (i, (label, row)) in labels.iter().zip(counts).enumerate() {
         let top = row.iter().copied().max().unwrap_or(0).max(1) as f64;
         let mut chart = ChartBuilder::on(&panels[i])
-            .caption(clip(label, 28), text_style(15))
+            .caption(crate::text::cell(label, 28), text_style(15))
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(44)

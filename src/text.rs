@@ -44,6 +44,16 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
 }
 
+/// `text` as one table cell or chart label: [`one_line`], cut to `max` characters with an
+/// ellipsis.
+pub fn cell(text: &str, max: usize) -> String {
+    let flat = one_line(text);
+    if flat.chars().count() <= max {
+        return flat.into_owned();
+    }
+    format!("{}…", flat.chars().take(max.saturating_sub(1)).collect::<String>())
+}
+
 /// Names that differ only in accents, case or Unicode form ("informatica" and "informática"):
 /// probably one label typed twice. Pairs of positions in `names`, each pair once.
 pub fn near_duplicates<S: AsRef<str>>(names: &[S]) -> Vec<(usize, usize)> {
@@ -79,6 +89,8 @@ mod tests {
         assert!(!has_visible("\u{200B}") && !has_visible(" \u{FEFF}\t") && has_visible("a\u{200B}"));
         assert_eq!(printable("a\u{1b}[2Jb\u{0}c\nd"), "a\\u{1b}[2Jb\\u{0}c\nd");
         assert_eq!(one_line("a\nb\u{7}c"), "a b c");
+        assert_eq!(cell("una\tfrase larga", 8), "una fra…");
+        assert_eq!(cell("corta", 8), "corta");
         assert_eq!(near_duplicates(&["informatica", "deportes", "Informática", "informa\u{301}tica"]), [(0, 2), (0, 3), (2, 3)]);
     }
 }

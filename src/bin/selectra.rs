@@ -1010,7 +1010,7 @@ fn run(command: Command) -> selectra::Result<()> {
                         (Some(l), Some(s)) => format!("{l} {s:.2}"),
                         _ => String::new(),
                     };
-                    out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, one_line(&r.text, 80));
+                    out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, selectra::text::cell(&r.text, 80));
                 }
                 if let Some(next) = page.next {
                     out!("more: --after {next}");
@@ -1096,15 +1096,6 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Models { json } => list_models(json)?,
     }
     Ok(())
-}
-
-fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if flat.chars().count() > max {
-        format!("{}…", flat.chars().take(max - 1).collect::<String>())
-    } else {
-        flat
-    }
 }
 
 fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {

@@ -42,9 +42,10 @@ pub const APPLICATION_ID: i32 = 0x534C_5354;
 
 impl Store {
     /// Opens (creating if needed) a project database and brings its schema up to date. An SQLite
-    /// file of another program is refused before anything is written to it. Only the actions
-    /// that put data into a project (importing a corpus, a run, a scan, embeddings, imported
-    /// results) may create one; everything else opens with [`Store::open_existing`].
+    /// file of another program is refused before anything is written to it. Only starting a
+    /// project creates one (importing a corpus in the CLI, "New…" in the app); everything else
+    /// opens with [`Store::open_existing`], since a run, scan or embedding set needs a corpus a
+    /// new file cannot have.
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with(path, true)
     }
