@@ -246,6 +246,8 @@ fn main() {
         ("annotators disagree", page(Query { disagree: Some(Disagreement::Annotators), ..Default::default() })),
         ("metadata source = radio", page(Query { meta: vec![MetaFilter::parse("source=radio").unwrap()], ..Default::default() })),
         ("metadata year 2010..2012", page(Query { meta: vec![MetaFilter::parse("year=2010..2012").unwrap()], ..Default::default() })),
+        ("metadata source contains \"ADI\"", page(Query { meta: vec![MetaFilter::parse("source~ADI").unwrap()], ..Default::default() })),
+        ("metadata source starts with \"pr\"", page(Query { meta: vec![MetaFilter::parse("source^=pr").unwrap()], ..Default::default() })),
         (
             "sample of 1000 (seed 7), by margin",
             page(run_q(Query { sample: Some(Sample { size: 1000, seed: 7 }), sort: Sort::Margin, ..Default::default() })),
@@ -259,6 +261,46 @@ fn main() {
                 sort: Sort::Entropy,
                 ..Default::default()
             })),
+        ),
+    ];
+
+    // What the app reads beside the pages: the counts a head could learn from, the metadata
+    // keys and a key's values (all, and those containing a text), a view's remembered settings.
+    let timed = |work: &dyn Fn()| -> f64 {
+        let t = Instant::now();
+        work();
+        t.elapsed().as_secs_f64() * 1e3
+    };
+    let helpers = [
+        (
+            "label sources (annotations and gold, records and kinds)",
+            timed(&|| {
+                std::hint::black_box(store.label_sources("bench").unwrap());
+            }),
+        ),
+        (
+            "metadata keys",
+            timed(&|| {
+                std::hint::black_box(store.metadata_keys("bench").unwrap());
+            }),
+        ),
+        (
+            "metadata values of source (top 8)",
+            timed(&|| {
+                std::hint::black_box(store.metadata_values("bench", "source", None, 8).unwrap());
+            }),
+        ),
+        (
+            "metadata values of source containing \"ad\"",
+            timed(&|| {
+                std::hint::black_box(store.metadata_values("bench", "source", Some("ad"), 8).unwrap());
+            }),
+        ),
+        (
+            "a view's remembered settings (read)",
+            timed(&|| {
+                std::hint::black_box(store.front_end_setting("ui.bench").unwrap());
+            }),
         ),
     ];
 
@@ -337,7 +379,7 @@ fn main() {
         let options = ExportOptions { raw_csv: false, embeddings: (format != ExportFormat::Csv).then_some(embeddings.id) };
         let mut out = Counted(0);
         let t = Instant::now();
-        let n = export(&store, "bench", format, &options, &mut out).unwrap();
+        let n = export(&store, "bench", format, &options, &mut out, &mut selectra::corpus_run::Watch::none()).unwrap();
         exports.push((name, n, t.elapsed().as_secs_f64(), out.0 as f64 / 1e6, options.embeddings.is_some()));
     }
     let size_before_delete = std::fs::metadata(&db).unwrap().len() as f64 / 1e6;
@@ -365,6 +407,10 @@ fn main() {
     println!("\n| filter (50-row pages) | matching | first page with count | deep page by cursor (median of 7) |\n|---|---|---|---|");
     for (name, (first, ms, total)) in queries {
         println!("| {name} | {total} | {first:.1} ms | {ms:.1} ms |");
+    }
+    println!("\n| read | time |\n|---|---|");
+    for (name, ms) in helpers {
+        println!("| {name} | {ms:.1} ms |");
     }
     println!(
         "\n| bulk action | time |\n|---|---|\n| label {} records (metadata year = 2003) in one batch | {bulk_s:.2} s |\n| undo that batch | {undo_s:.2} s |",

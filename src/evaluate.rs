@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::corpus_run::{JobStage, Watch};
 use crate::error::{Error, Result};
 use crate::metrics::{self, EvalOptions, MultiLabelMetrics, SingleLabelMetrics};
 use crate::store::{RunInfo, Status, Store};
@@ -21,6 +22,9 @@ pub struct ReferenceCounts {
     pub gold: u64,
     /// Records left out: discarded, or without a reference or without every run's prediction.
     pub excluded: u64,
+    /// Records left out because their reference has a label some run cannot predict (only with
+    /// [`EvalOptions::within_run_labels`]; otherwise they are scored, as that run's errors).
+    pub outside_run_labels: u64,
 }
 
 /// A confidently wrong prediction, to show next to the numbers.
@@ -61,6 +65,37 @@ pub struct RunEvaluation {
     pub score_histograms: Vec<(String, [u64; 10])>,
     /// The (up to) ten most confident mistakes.
     pub mistakes: Vec<Mistake>,
+    /// Evaluated records whose reference has a label this run cannot predict (each is an error
+    /// of the run), and those labels, most frequent first.
+    pub outside_references: u64,
+    pub outside_labels: Vec<(String, u64)>,
+}
+
+impl RunEvaluation {
+    /// A warning when some scored references lie outside the run's labels, else `None`.
+    pub fn outside_warning(&self) -> Option<String> {
+        if self.outside_references == 0 {
+            return None;
+        }
+        let n = self.metrics_records();
+        let shown: Vec<String> = self.outside_labels.iter().take(5).map(|(l, c)| format!("{} ({c})", crate::error::quoted(l))).collect();
+        let more = self.outside_labels.len().saturating_sub(5);
+        Some(format!(
+            "{} of {n} scored records have a reference label run {} cannot predict: {}{}. Each counts as an error of the run; \
+             score only the records whose reference is among the run's labels to compare on what it was asked",
+            self.outside_references,
+            self.run.id,
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ))
+    }
+
+    fn metrics_records(&self) -> u64 {
+        match &self.metrics {
+            RunMetrics::SingleLabel(m) => m.n,
+            RunMetrics::MultiLabel(m) => m.n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,6 +103,77 @@ pub struct Evaluation {
     pub corpus: String,
     pub references: ReferenceCounts,
     pub runs: Vec<RunEvaluation>,
+}
+
+/// Which labels are the reference: what a head is trained on, what the template lab scores
+/// against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelSource {
+    /// The accepted annotations only: what the people labeling said.
+    Annotations,
+    /// The corpus's gold column only (split at `|`).
+    Gold,
+    /// The accepted annotation, else gold: the evaluation's reference label.
+    #[default]
+    Both,
+}
+
+impl LabelSource {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim() {
+            "annotations" => Ok(Self::Annotations),
+            "gold" => Ok(Self::Gold),
+            "both" => Ok(Self::Both),
+            other => Err(Error::Input(format!(
+                "the labels to learn from or score against are annotations, gold or both, not {}",
+                crate::error::quoted(other)
+            ))),
+        }
+    }
+
+    /// The word [`LabelSource::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Annotations => "annotations",
+            Self::Gold => "gold",
+            Self::Both => "both",
+        }
+    }
+
+    /// What front ends offer first: the annotations once people have accepted labels of at
+    /// least two kinds, else the gold column when it has two kinds, else both.
+    pub fn suggested(sources: &crate::store::LabelSources) -> Self {
+        if sources.annotation_kinds >= 2 {
+            Self::Annotations
+        } else if sources.gold_kinds >= 2 {
+            Self::Gold
+        } else {
+            Self::Both
+        }
+    }
+
+    /// A record's labels under this source (`None`: the record has none); gold split at `|`
+    /// when `split_gold`, as [`reference`] does.
+    pub fn labels(self, annotation: Option<(&[String], Status)>, gold: Option<&str>, split_gold: bool) -> Option<Vec<String>> {
+        match self {
+            Self::Both => reference(annotation, gold, split_gold).map(|(l, _)| l),
+            Self::Annotations => annotation.filter(|(l, s)| *s == Status::Accepted && !l.is_empty()).map(|(l, _)| l.to_vec()),
+            // A discarded record is left out whatever its gold cell says.
+            Self::Gold => match annotation {
+                Some((_, Status::Discarded)) => None,
+                _ => reference(None, gold, split_gold).map(|(l, _)| l),
+            },
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Annotations => "accepted annotations",
+            Self::Gold => "gold labels",
+            Self::Both => "accepted annotations, else gold labels",
+        }
+    }
 }
 
 /// Multi-label runs predict a label when its score reaches this.
@@ -131,6 +237,12 @@ pub fn corpus_of(store: &Store, run_ids: &[i64]) -> Result<String> {
 
 /// Evaluates `run_ids` (all of the corpus' runs when empty) of `corpus`.
 pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOptions) -> Result<Evaluation> {
+    evaluate_watched(store, corpus, run_ids, options, &mut Watch::none())
+}
+
+/// [`evaluate`], with progress (stage `Evaluating`: the records read, then one step per run
+/// scored) and cancel.
+pub fn evaluate_watched(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOptions, watch: &mut Watch) -> Result<Evaluation> {
     let all = store.runs(corpus)?;
     let runs: Vec<RunInfo> = if run_ids.is_empty() {
         all
@@ -154,7 +266,9 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
     let multi_any = runs.iter().any(|r| r.key.multi_label);
     let mut references = ReferenceCounts::default();
     let mut records = Vec::new();
+    watch.stage(JobStage::Evaluating, store.corpus(corpus)?.records + runs.len() as u64)?;
     store.for_each_export_row(corpus, &mut |row| {
+        watch.tick()?;
         let reference =
             reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), multi_any).map(|(labels, source)| {
                 match source {
@@ -166,6 +280,9 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
         let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> =
             row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
         match reference {
+            Some(reference) if options.within_run_labels && !runs.iter().all(|r| reference.iter().all(|l| r.key.labels.contains(l))) => {
+                references.outside_run_labels += 1
+            }
             Some(reference) if runs.iter().all(|r| predictions.contains_key(&r.id)) => {
                 records.push(Evaluated { row_number: row.row_number, source_id: row.source_id, text: row.text, reference, predictions })
             }
@@ -173,6 +290,13 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
         }
         Ok(())
     })?;
+    if records.is_empty() && references.outside_run_labels > 0 {
+        return Err(Error::Input(format!(
+            "every one of the {} records of corpus '{corpus}' with a reference label has a label outside the run's labels; \
+             score them all (each counts as an error) or label records with the run's labels",
+            references.outside_run_labels
+        )));
+    }
     if records.is_empty() {
         return Err(Error::Input(format!(
             "no record of corpus '{corpus}' has both a reference label (an accepted annotation or the gold column) and a prediction from {}; \
@@ -180,7 +304,14 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
             if runs.len() == 1 { "the run".to_string() } else { "every selected run".to_string() }
         )));
     }
-    let runs = runs.into_iter().map(|run| evaluate_run(run, &records, options)).collect();
+    let runs = runs
+        .into_iter()
+        .map(|run| {
+            let scored = evaluate_run(run, &records, options);
+            watch.tick()?;
+            Ok(scored)
+        })
+        .collect::<Result<_>>()?;
     Ok(Evaluation { corpus: corpus.to_string(), references, runs })
 }
 
@@ -296,7 +427,19 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
     };
     mistakes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.row_number.cmp(&b.row_number)));
     mistakes.truncate(10);
-    RunEvaluation { run, metrics, score_histograms: histograms, mistakes }
+    let mut outside: HashMap<&str, u64> = HashMap::new();
+    let mut outside_references = 0;
+    for r in records {
+        let mut any = false;
+        for l in r.reference.iter().filter(|l| !run.key.labels.contains(l)) {
+            *outside.entry(l.as_str()).or_default() += 1;
+            any = true;
+        }
+        outside_references += u64::from(any);
+    }
+    let mut outside_labels: Vec<(String, u64)> = outside.into_iter().map(|(l, n)| (l.to_string(), n)).collect();
+    outside_labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    RunEvaluation { run, metrics, score_histograms: histograms, mistakes, outside_references, outside_labels }
 }
 
 fn mistake(r: &Evaluated, predicted: Vec<String>, confidence: f64) -> Mistake {

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::corpus_run::{JobStage, Watch};
 use crate::error::{Error, Result};
 use crate::store::{ExportRow, Store};
 
@@ -77,9 +78,18 @@ fn record_id(row: &ExportRow) -> Value {
     }
 }
 
-/// Writes every record of `corpus` to `out`; returns the number of records written.
-pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, out: &mut (dyn Write + Send)) -> Result<u64> {
+/// Writes every record of `corpus` to `out`; returns the number of records written. `watch`
+/// counts the records written (stage `Exporting`) and stops the export when cancelled.
+pub fn export(
+    store: &Store,
+    corpus: &str,
+    format: ExportFormat,
+    options: &ExportOptions,
+    out: &mut (dyn Write + Send),
+    watch: &mut Watch,
+) -> Result<u64> {
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
+    watch.stage(JobStage::Exporting, store.corpus(corpus)?.records)?;
     let runs = store.runs(corpus)?;
     let scans = store.scans(Some(corpus))?;
     if let Some(set) = options.embeddings {
@@ -116,7 +126,7 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
             serde_json::to_writer(&mut *out, &line).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
             count += 1;
-            Ok(())
+            watch.tick()
         })?,
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut *out);
@@ -160,11 +170,11 @@ pub fn export(store: &Store, corpus: &str, format: ExportFormat, options: &Expor
                     .write_record(fields.iter().map(|f| if raw { Cow::Borrowed(f.as_str()) } else { spreadsheet_safe(f) }.into_owned()))
                     .map_err(|e| io(e.into()))?;
                 count += 1;
-                Ok(())
+                watch.tick()
             })?;
             writer.flush().map_err(io)?;
         }
-        ExportFormat::Parquet => count = parquet::write(store, corpus, options.embeddings, out)?,
+        ExportFormat::Parquet => count = parquet::write(store, corpus, options.embeddings, out, watch)?,
     }
     Ok(count)
 }
@@ -185,6 +195,7 @@ mod parquet {
     use parquet::file::properties::WriterProperties;
 
     use super::record_id;
+    use crate::corpus_run::Watch;
     use crate::error::{Error, Result};
     use crate::store::Store;
 
@@ -304,7 +315,7 @@ mod parquet {
         builder.append(true);
     }
 
-    pub(super) fn write(store: &Store, corpus: &str, embeddings: Option<i64>, out: &mut (dyn Write + Send)) -> Result<u64> {
+    pub(super) fn write(store: &Store, corpus: &str, embeddings: Option<i64>, out: &mut (dyn Write + Send), watch: &mut Watch) -> Result<u64> {
         let mut fields = vec![
             Field::new("id", DataType::Utf8, false),
             Field::new("text", DataType::Utf8, false),
@@ -387,7 +398,7 @@ mod parquet {
             if columns.rows == ROWS_PER_GROUP {
                 writer.write(&columns.finish(&schema)?).map_err(io)?;
             }
-            Ok(())
+            watch.tick()
         })?;
         if columns.rows > 0 {
             writer.write(&columns.finish(&schema)?).map_err(io)?;
@@ -399,7 +410,8 @@ mod parquet {
 
 /// Exports to `path`, atomically: the file appears complete or not at all. The project database
 /// itself (or its WAL and shared-memory files) is refused as a destination.
-pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, path: &Path) -> Result<u64> {
+/// A cancelled export leaves nothing behind.
+pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, options: &ExportOptions, path: &Path, watch: &mut Watch) -> Result<u64> {
     if store.is_own_file(path) {
         return Err(Error::Input(format!(
             "{} is the project database itself; exporting there would replace the project. Choose another file",
@@ -409,7 +421,7 @@ pub fn export_to_file(store: &Store, corpus: &str, format: ExportFormat, options
     let mut tmp = crate::atomic_file::temp_for(path)?;
     let count = {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        let count = export(store, corpus, format, options, &mut buffered)?;
+        let count = export(store, corpus, format, options, &mut buffered, watch)?;
         buffered.flush().map_err(|e| Error::io(path, e))?;
         count
     };

@@ -23,6 +23,66 @@ use crate::metrics::{self, Estimate, EvalOptions};
 
 /// scikit-learn's default inverse regularization strength: what `LogisticRegression()` uses.
 pub const C: f64 = 1.0;
+
+/// Counts the model fits of a training as they finish, from any thread, and stops the next fit
+/// once cancel is set: a training of a few minutes reports real progress and stops within a fit.
+#[derive(Default)]
+pub struct Steps<'a> {
+    done: std::sync::atomic::AtomicU64,
+    cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(cancel: &'a std::sync::atomic::AtomicBool) -> Self {
+        Steps { done: Default::default(), cancel: Some(cancel) }
+    }
+
+    /// Fits finished so far.
+    pub fn done(&self) -> u64 {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Before a fit: `Err(Cancelled)` once cancel is set.
+    fn check(&self) -> Result<()> {
+        match self.cancel {
+            Some(c) if c.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a fit.
+    fn fitted(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A fit, counted (and refused once cancelled).
+    fn fit<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check()?;
+        let out = work()?;
+        self.fitted();
+        Ok(out)
+    }
+}
+
+/// How many model fits [`select_options`] and [`cross_validate_with`] make for `n` labeled
+/// examples (the learning curve's fits counted as if every subset had two labels).
+pub fn planned_fits(n: usize, folds: usize, choice: &TrainChoice) -> u64 {
+    let grid = if choice.c.is_some() { 1 } else { C_GRID.len() };
+    let weightings = if choice.class_weight.is_some() { 1 } else { 2 };
+    let selection = if grid * weightings == 1 || n.min(SELECTION_MAX_EXAMPLES) < 2 {
+        0
+    } else {
+        grid * weightings * SELECTION_FOLDS.min(n.min(SELECTION_MAX_EXAMPLES))
+    };
+    let train_size = n.saturating_sub(n.div_ceil(folds.max(1)));
+    let mut curve = 0;
+    let mut k = 25;
+    while k < train_size {
+        curve += 1;
+        k *= 2;
+    }
+    (selection + folds * (1 + curve)) as u64
+}
 /// The solver stops when the gradient's norm is below this (or after `MAX_ITERATIONS`).
 const GRADIENT_TOLERANCE: f64 = 1e-7;
 const MAX_ITERATIONS: u64 = 5000;
@@ -459,18 +519,25 @@ pub fn stratified_order(y: &[usize], seed: u64) -> Vec<usize> {
 /// Out-of-fold probabilities: each example predicted by the head (`LogisticRegression()`'s
 /// objective) trained on the other folds.
 pub fn cross_val_predict(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[usize]) -> Result<Vec<Vec<f64>>> {
-    cross_val_predict_with(x, y, labels, fold, &FitOptions::default())
+    cross_val_predict_with(x, y, labels, fold, &FitOptions::default(), &Steps::default())
 }
 
 /// Out-of-fold probabilities with the given objective; the folds are fitted in parallel.
-pub fn cross_val_predict_with(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[usize], options: &FitOptions) -> Result<Vec<Vec<f64>>> {
+pub fn cross_val_predict_with(
+    x: &[Vec<f32>],
+    y: &Targets,
+    labels: &[String],
+    fold: &[usize],
+    options: &FitOptions,
+    steps: &Steps,
+) -> Result<Vec<Vec<f64>>> {
     use rayon::prelude::*;
     let folds = fold.iter().max().map_or(0, |m| m + 1);
     let heads: Vec<Head> = (0..folds)
         .into_par_iter()
         .map(|f| {
             let train: Vec<usize> = (0..x.len()).filter(|&i| fold[i] != f).collect();
-            Head::fit_targets_with(&train.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&train), labels, options)
+            steps.fit(|| Head::fit_targets_with(&train.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&train), labels, options))
         })
         .collect::<Result<_>>()?;
     Ok((0..x.len()).map(|i| heads[fold[i]].predict(&x[i])).collect())
@@ -512,7 +579,15 @@ fn macro_f1_of(y: &Targets, labels: &[String], pred: &[Vec<f64>], keep: &[usize]
 /// part (warm-started from the previous C, as scikit-learn's path is) and scored on the fold;
 /// the C with the highest mean score wins, the first on a tie. Class weights are computed from
 /// all of `y`, as scikit-learn does. Returns each C's mean score.
-pub fn cross_validate_c(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[usize], grid: &[f64], class_weight: ClassWeight) -> Result<Vec<f64>> {
+pub fn cross_validate_c(
+    x: &[Vec<f32>],
+    y: &Targets,
+    labels: &[String],
+    fold: &[usize],
+    grid: &[f64],
+    class_weight: ClassWeight,
+    steps: &Steps,
+) -> Result<Vec<f64>> {
     use rayon::prelude::*;
     let folds = fold.iter().max().map_or(0, |m| m + 1);
     // scikit-learn weighs every fold's examples by the classes of the whole data.
@@ -530,6 +605,7 @@ pub fn cross_validate_c(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[
             let mut start = None;
             let mut scores = Vec::with_capacity(grid.len());
             for &c in grid {
+                steps.check()?;
                 let options = FitOptions { c, class_weight };
                 let head = match (&ys, &global) {
                     (Targets::Single(yt), Some(w)) => {
@@ -545,6 +621,7 @@ pub fn cross_validate_c(x: &[Vec<f32>], y: &Targets, labels: &[String], fold: &[
                     }
                     (Targets::Multi(_), _) => Head::fit_targets_with(&xs, &ys, labels, &options)?,
                 };
+                steps.fitted();
                 let mut pred = vec![Vec::new(); x.len()];
                 for &i in &test {
                     pred[i] = head.predict(&x[i]);
@@ -612,7 +689,7 @@ impl TrainChoice {
 /// weighting's C as [`cross_validate_c`] chooses it): the balanced weighting wins only with a
 /// higher score, and `LogisticRegression()`'s own objective (C = 1, unweighted) is kept whenever
 /// it scores as well as the winner. What `choice` fixes is not searched.
-pub fn select_options(x: &[Vec<f32>], y: &Targets, labels: &[String], choice: &TrainChoice, seed: u64) -> Result<Selection> {
+pub fn select_options(x: &[Vec<f32>], y: &Targets, labels: &[String], choice: &TrainChoice, seed: u64, steps: &Steps) -> Result<Selection> {
     if let Some(c) = choice.c {
         if !(c.is_finite() && c > 0.0) {
             return Err(Error::Input(format!("the regularization C must be a positive number, not {c}")));
@@ -649,7 +726,7 @@ pub fn select_options(x: &[Vec<f32>], y: &Targets, labels: &[String], choice: &T
     let mut candidates = Vec::new();
     let mut best: Option<Candidate> = None;
     for weighting in weightings {
-        let scores = cross_validate_c(&xs, &ys, labels, &fold, &grid, weighting)?;
+        let scores = cross_validate_c(&xs, &ys, labels, &fold, &grid, weighting, steps)?;
         let k = first_best(&scores);
         candidates.extend(grid.iter().zip(&scores).map(|(&c, &macro_f1)| Candidate { c, class_weight: weighting, macro_f1 }));
         let winner = Candidate { c: grid[k], class_weight: weighting, macro_f1: scores[k] };
@@ -796,6 +873,7 @@ fn heads_on_subsets(
     n: usize,
     seed: u64,
     options: &FitOptions,
+    steps: &Steps,
 ) -> Result<Option<Vec<Vec<f64>>>> {
     let folds = fold.iter().max().map_or(0, |m| m + 1);
     let strata = y.strata();
@@ -807,7 +885,8 @@ fn heads_on_subsets(
         if matches!(y, Targets::Single(_)) && subset.iter().map(|&i| strata[i]).collect::<std::collections::BTreeSet<_>>().len() < 2 {
             return Ok(None);
         }
-        let head = Head::fit_targets_with(&subset.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&subset), labels, options)?;
+        let head =
+            steps.fit(|| Head::fit_targets_with(&subset.iter().map(|&i| x[i].clone()).collect::<Vec<_>>(), &y.subset(&subset), labels, options))?;
         for i in (0..x.len()).filter(|&i| fold[i] == f) {
             pooled[i] = head.predict(&x[i]);
         }
@@ -819,11 +898,19 @@ fn heads_on_subsets(
 /// each set's first label, the scores of `metrics::multi_label` (subset accuracy, without an
 /// interval) at the evaluation's threshold.
 pub fn cross_validate(x: &[Vec<f32>], y: &Targets, labels: &[String], folds: usize, seed: u64) -> Result<CrossValidation> {
-    cross_validate_with(x, y, labels, folds, seed, &FitOptions::default())
+    cross_validate_with(x, y, labels, folds, seed, &FitOptions::default(), &Steps::default())
 }
 
 /// [`cross_validate`] of the head fitted with `options`.
-pub fn cross_validate_with(x: &[Vec<f32>], y: &Targets, labels: &[String], folds: usize, seed: u64, fit: &FitOptions) -> Result<CrossValidation> {
+pub fn cross_validate_with(
+    x: &[Vec<f32>],
+    y: &Targets,
+    labels: &[String],
+    folds: usize,
+    seed: u64,
+    fit: &FitOptions,
+    steps: &Steps,
+) -> Result<CrossValidation> {
     if folds < 2 {
         return Err(Error::Input("cross-validation needs at least 2 folds".into()));
     }
@@ -831,7 +918,7 @@ pub fn cross_validate_with(x: &[Vec<f32>], y: &Targets, labels: &[String], folds
         return Err(Error::Input(format!("{} labeled records are fewer than the {folds} folds; label more records first", x.len())));
     }
     let fold = stratified_folds(&y.strata(), folds, seed);
-    let proba = cross_val_predict_with(x, y, labels, &fold, fit)?;
+    let proba = cross_val_predict_with(x, y, labels, &fold, fit, steps)?;
     let options = EvalOptions { seed, ..Default::default() };
     let threshold = crate::evaluate::MULTI_LABEL_THRESHOLD;
     let score = |pred: &[Vec<f64>], keep: &[usize]| -> (Estimate, Estimate) {
@@ -858,7 +945,7 @@ pub fn cross_validate_with(x: &[Vec<f32>], y: &Targets, labels: &[String], folds
     let train_size = x.len() - x.len().div_ceil(folds);
     let mut n = 25;
     while n < train_size {
-        if let Some(pooled) = heads_on_subsets(x, y, labels, &fold, n, seed, fit)? {
+        if let Some(pooled) = heads_on_subsets(x, y, labels, &fold, n, seed, fit, steps)? {
             let (a, f) = score(&pooled, &all);
             curve.push(CurvePoint { n, accuracy: a.value, macro_f1: f.value });
         }
@@ -895,6 +982,27 @@ mod tests {
         let order = stratified_order(&y, 3);
         let first: Vec<usize> = (0..3).map(|c| order[..30].iter().filter(|&&i| y[i] == c).count()).collect();
         assert_eq!(first, [20, 7, 3], "a prefix holds each label in proportion");
+    }
+
+    #[test]
+    fn the_fits_a_training_makes_are_counted_as_planned_and_cancel_stops_them() {
+        let x: Vec<Vec<f32>> = (0..120).map(|i| vec![(i % 3) as f32 + 0.1 * (i % 7) as f32, 1.0 - (i % 3) as f32]).collect();
+        let y = Targets::Single((0..120).map(|i| i % 3).collect());
+        let labels: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        for choice in [
+            TrainChoice::default(),
+            TrainChoice { c: Some(1.0), class_weight: None },
+            TrainChoice { c: Some(1.0), class_weight: Some(ClassWeight::None) },
+        ] {
+            let steps = Steps::default();
+            let selection = select_options(&x, &y, &labels, &choice, 0, &steps).unwrap();
+            cross_validate_with(&x, &y, &labels, 5, 0, &selection.chosen, &steps).unwrap();
+            assert_eq!(steps.done(), planned_fits(x.len(), 5, &choice), "{choice:?}");
+        }
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let stopped = select_options(&x, &y, &labels, &TrainChoice::default(), 0, &Steps::new(&cancel));
+        assert!(matches!(stopped, Err(Error::Cancelled)));
+        assert!(matches!(cross_validate_with(&x, &y, &labels, 5, 0, &FitOptions::default(), &Steps::new(&cancel)), Err(Error::Cancelled)));
     }
 
     #[test]
@@ -949,13 +1057,14 @@ mod tests {
         let labels: Vec<String> = (0..k).map(|c| format!("tema{c}")).collect();
         let y = Targets::Single(y);
         let default = cross_validate(&x, &y, &labels, 5, 0).unwrap();
-        let selection = select_options(&x, &y, &labels, &TrainChoice::default(), 0).unwrap();
+        let selection = select_options(&x, &y, &labels, &TrainChoice::default(), 0, &Steps::default()).unwrap();
         assert!(selection.chosen.c > 1.0, "{selection:?}");
-        let chosen = cross_validate_with(&x, &y, &labels, 5, 0, &selection.chosen).unwrap();
+        let chosen = cross_validate_with(&x, &y, &labels, 5, 0, &selection.chosen, &Steps::default()).unwrap();
         assert!(chosen.macro_f1.value > default.macro_f1.value + 0.2, "{:?} against {:?}", chosen.macro_f1, default.macro_f1);
         assert!(chosen.beats_baseline(), "{}", chosen.verdict());
         // What the user fixes is not searched.
-        let fixed = select_options(&x, &y, &labels, &TrainChoice { c: Some(1.0), class_weight: Some(ClassWeight::None) }, 0).unwrap();
+        let fixed =
+            select_options(&x, &y, &labels, &TrainChoice { c: Some(1.0), class_weight: Some(ClassWeight::None) }, 0, &Steps::default()).unwrap();
         assert_eq!((fixed.chosen, fixed.candidates.len()), (FitOptions::default(), 0));
         assert_eq!(TrainChoice::parse("auto", "balanced").unwrap(), TrainChoice { c: None, class_weight: Some(ClassWeight::Balanced) });
         assert!(TrainChoice::parse("-1", "auto").is_err() && TrainChoice::parse("auto", "heavy").is_err());

@@ -61,11 +61,14 @@ pub struct EvalOptions {
     pub seed: u64,
     /// Equal-width confidence bins of the reliability diagram and the ECE.
     pub bins: usize,
+    /// Score only the records whose reference labels every evaluated run can predict (a run of
+    /// 6 labels next to a gold column of 24 kinds); the others are counted, not scored.
+    pub within_run_labels: bool,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        Self { resamples: 1000, seed: 0, bins: 10 }
+        Self { resamples: 1000, seed: 0, bins: 10, within_run_labels: false }
     }
 }
 

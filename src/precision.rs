@@ -102,6 +102,10 @@ pub struct AgreementCheck {
     /// Seconds each precision took on the sample (the exact side may come from the logits cache).
     pub exact_secs: f64,
     pub fast_secs: f64,
+    /// The exact scores were read from the logits cache, not computed: their time says nothing
+    /// about exact's speed.
+    #[serde(default)]
+    pub exact_cached: bool,
     pub passed: bool,
 }
 
@@ -125,7 +129,7 @@ impl AgreementCheck {
         }
         let records = exact.len();
         let passed = records > 0 && same_top_label as f64 >= gate.min_same_top_label * records as f64 && max_score_delta <= gate.max_score_delta;
-        Self { records, same_top_label, max_score_delta, gate, exact_secs: 0.0, fast_secs: 0.0, passed }
+        Self { records, same_top_label, max_score_delta, gate, exact_secs: 0.0, fast_secs: 0.0, exact_cached: false, passed }
     }
 
     /// The share of records with the same top label.
@@ -135,7 +139,9 @@ impl AgreementCheck {
 
     /// One sentence for people: what was measured against what.
     pub fn summary(&self) -> String {
-        let speed = if self.exact_secs > 0.0 && self.fast_secs > 0.0 {
+        let speed = if self.exact_cached && self.fast_secs > 0.0 {
+            format!("; on these records bf16 took {:.1} s (exact's scores came from the cache, so its time is not compared)", self.fast_secs)
+        } else if self.exact_secs > 0.0 && self.fast_secs > 0.0 {
             format!("; on these records bf16 took {:.1} s, exact {:.1} s", self.fast_secs, self.exact_secs)
         } else {
             String::new()
@@ -175,6 +181,18 @@ mod tests {
 
     fn p(labels: &[&str], scores: &[f32]) -> (Vec<String>, Vec<f32>) {
         (labels.iter().map(|l| l.to_string()).collect(), scores.to_vec())
+    }
+
+    #[test]
+    fn exact_from_the_cache_is_not_timed() {
+        let p = |l: &[&str], s: &[f32]| (l.iter().map(|x| x.to_string()).collect::<Vec<_>>(), s.to_vec());
+        let both = [p(&["a", "b"], &[0.6, 0.4])];
+        let mut check = AgreementCheck::measure(&both, &both, AgreementGate::DEFAULT);
+        (check.exact_secs, check.fast_secs) = (0.01, 2.5);
+        assert!(check.summary().contains("exact 0.0 s"), "a computed exact side is compared, however fast");
+        check.exact_cached = true;
+        let summary = check.summary();
+        assert!(!summary.contains("exact 0.0 s") && summary.contains("bf16 took 2.5 s") && summary.contains("cache"), "{summary}");
     }
 
     #[test]

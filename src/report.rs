@@ -12,6 +12,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Serialize;
 
 use crate::charts::{Bar, Chart, SizedScore};
+use crate::corpus_run::{JobStage, Watch};
 use crate::error::{Error, Result};
 use crate::evaluate::{Evaluation, RunEvaluation, RunMetrics};
 use crate::metrics::Estimate;
@@ -234,8 +235,16 @@ pub struct ReportFiles {
 
 /// Scores `runs` of `corpus` in `store` (the corpus the runs share, or the only one, when not
 /// named; every run of it when `runs` is empty) and writes the report into `dir`. Without a store,
-/// the report holds the published comparison alone. Front ends call this one function.
-pub fn write_project_report(store: Option<&Store>, corpus: Option<&str>, runs: &[i64], dir: &Path) -> Result<(ReportFiles, Option<Evaluation>)> {
+/// the report holds the published comparison alone. Front ends call this one function; `watch`
+/// sees the evaluation (stage `Evaluating`) and then the figures (stage `Reporting`).
+pub fn write_project_report(
+    store: Option<&Store>,
+    corpus: Option<&str>,
+    runs: &[i64],
+    dir: &Path,
+    options: &crate::metrics::EvalOptions,
+    watch: &mut Watch,
+) -> Result<(ReportFiles, Option<Evaluation>)> {
     let published = Published::load()?;
     let (evaluation, data_quality) = match store {
         None => (None, None),
@@ -249,7 +258,7 @@ pub fn write_project_report(store: Option<&Store>, corpus: Option<&str>, runs: &
             let evaluation = if runs.is_empty() && data_quality.is_some() && store.runs(&corpus)?.is_empty() {
                 None
             } else {
-                Some(crate::evaluate::evaluate(store, &corpus, runs, &crate::metrics::EvalOptions::default())?)
+                Some(crate::evaluate::evaluate_watched(store, &corpus, runs, options, watch)?)
             };
             (evaluation, data_quality)
         }
@@ -260,13 +269,19 @@ pub fn write_project_report(store: Option<&Store>, corpus: Option<&str>, runs: &
         data_quality: data_quality.as_ref(),
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
-    let files = write_report(dir, &input)?;
+    let files = write_report_watched(dir, &input, watch)?;
     Ok((files, evaluation))
 }
 
 /// Writes `index.html`, `report.json` and `figures/*.{svg,png}` into `dir` (created if needed).
 /// Each file is written to a temporary name and renamed, so none is ever half-written.
 pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
+    write_report_watched(dir, input, &mut Watch::none())
+}
+
+/// [`write_report`], with a step per figure drawn; a cancel leaves the files already renamed
+/// into place (each whole) and writes no index.
+pub fn write_report_watched(dir: &Path, input: &ReportInput, watch: &mut Watch) -> Result<ReportFiles> {
     let figures_dir = dir.join("figures");
     std::fs::create_dir_all(&figures_dir).map_err(|e| Error::io(&figures_dir, e))?;
     let mut figures = published_figures(input.published);
@@ -278,6 +293,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
     }
     let mut written = Vec::new();
     let mut svgs = Vec::new();
+    watch.stage(JobStage::Reporting, figures.len() as u64)?;
     for figure in &figures {
         let svg = figure.chart.svg()?;
         let svg_path = figures_dir.join(format!("{}.svg", figure.name));
@@ -287,6 +303,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
         written.push(svg_path);
         written.push(png_path);
         svgs.push(svg);
+        watch.tick()?;
     }
     let html = render_html(input, &figures, &svgs).into_string();
     let html_path = dir.join("index.html");

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::corpus_run::{nli_logits, nli_model_key, sha256_file};
 use crate::error::{Error, Result};
-use crate::evaluate::{reference, score_predictions, RunMetrics};
+use crate::evaluate::{score_predictions, LabelSource, RunMetrics};
 use crate::metrics::{Estimate, EvalOptions};
 use crate::model::Model;
 use crate::precision::Precision;
@@ -25,6 +25,8 @@ pub struct TemplateScore {
     pub macro_f1: Estimate,
     /// Labeled records scored.
     pub n: u64,
+    /// Labeled records left out: their reference is outside the labels (when asked).
+    pub outside: u64,
 }
 
 /// How many records go through the model at once.
@@ -33,6 +35,8 @@ const BATCH: usize = 16;
 /// Scores every task on the records of `corpus` that have a reference label (or a seeded sample
 /// of `sample` of them), best macro-F1 first. All tasks must share labels and multi-label mode.
 /// `progress(done, total)` counts (task, record) pairs; `cancel` stops at the next batch.
+/// `source` says which labels are the reference; with `options.within_run_labels` only records
+/// whose reference is among the templates' labels are scored.
 #[allow(clippy::too_many_arguments)]
 pub fn template_lab(
     store: &mut Store,
@@ -40,6 +44,7 @@ pub fn template_lab(
     corpus: &str,
     tasks: &[ZeroShotTask],
     sample: Option<usize>,
+    source: LabelSource,
     options: &EvalOptions,
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
@@ -52,17 +57,24 @@ pub fn template_lab(
     let model_key = nli_model_key(model, &sha256_file(&model.files.weights)?, Precision::Exact);
     // The labeled records, with their references as evaluation decides them.
     let mut records: Vec<(i64, String, Vec<String>)> = Vec::new();
+    let mut outside = 0u64;
     store.for_each_export_row(corpus, &mut |row| {
         let annotation = row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s));
-        if let Some((labels, _)) = reference(annotation, row.gold.as_deref(), first.multi_label) {
-            records.push((row.record_id, row.text, labels));
+        if let Some(labels) = source.labels(annotation, row.gold.as_deref(), first.multi_label) {
+            if options.within_run_labels && !labels.iter().all(|l| first.labels.contains(l)) {
+                outside += 1;
+            } else {
+                records.push((row.record_id, row.text, labels));
+            }
         }
         Ok(())
     })?;
     if records.is_empty() {
-        return Err(Error::Input(format!(
-            "no record of corpus {corpus:?} has a reference label (an accepted annotation or the gold column); label some records first"
-        )));
+        return Err(Error::Input(if outside > 0 {
+            format!("every one of the {outside} records of corpus {corpus:?} with {} has a label outside the templates' labels", source.description())
+        } else {
+            format!("no record of corpus {corpus:?} has {}; label some records first", source.description())
+        }));
     }
     if let Some(n) = sample.filter(|&n| n < records.len()) {
         use rand::seq::SliceRandom;
@@ -97,7 +109,7 @@ pub fn template_lab(
             RunMetrics::SingleLabel(m) => (m.accuracy, m.macro_f1),
             RunMetrics::MultiLabel(m) => (Estimate { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy }, m.macro_f1),
         };
-        out.push(TemplateScore { template: task.template_key(), accuracy, macro_f1, n: records.len() as u64 });
+        out.push(TemplateScore { template: task.template_key(), accuracy, macro_f1, n: records.len() as u64, outside });
     }
     out.sort_by(|a, b| b.macro_f1.value.total_cmp(&a.macro_f1.value).then(b.accuracy.value.total_cmp(&a.accuracy.value)));
     Ok(out)

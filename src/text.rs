@@ -69,8 +69,9 @@ pub fn near_duplicates<S: AsRef<str>>(names: &[S]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// A name without accents or case: decomposed (NFD), combining marks dropped, lower-cased.
-fn fold(name: &str) -> String {
+/// Text without accents or case: decomposed (NFD), combining marks dropped, lower-cased. Names
+/// and searches compare in it, so "aristoteles" finds "Aristóteles".
+pub fn fold(name: &str) -> String {
     icu_normalizer::DecomposingNormalizer::new_nfd()
         .normalize(name.trim())
         .chars()

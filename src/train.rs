@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::corpus_run::{self, JobStage, RunProgress};
 use crate::error::{Error, Result};
+use crate::evaluate::LabelSource;
 use crate::learn::{self, CrossValidation, Head, Targets, TrainChoice};
 use crate::model::Model;
 use crate::precision::Precision;
@@ -26,7 +27,17 @@ pub struct TrainSummary {
     pub n_train: usize,
     pub labels: Vec<String>,
     pub cross_validation: CrossValidation,
+    /// What it learned from.
+    pub source: LabelSource,
+    /// Seconds the whole training took (embedding what was missing included).
+    pub secs: f64,
 }
+
+/// Front ends retrain a head after this many new labels (when retraining is on).
+pub const RETRAIN_EVERY: u32 = 20;
+/// ... and only without being asked while the last training took at most this long (seconds):
+/// a retrain that takes minutes and adds a run each time is the user's call.
+pub const AUTO_RETRAIN_MAX_SECS: f64 = 30.0;
 
 /// Trains a head on `model`'s embeddings of `corpus` and stores its predictions as a run.
 /// `progress` reports the embedding job (stage `Embedding`, records) and then the training
@@ -42,9 +53,11 @@ pub fn train(
     folds: usize,
     seed: u64,
     choice: &TrainChoice,
+    source: LabelSource,
     progress: &mut dyn FnMut(RunProgress),
     cancel: &AtomicBool,
 ) -> Result<TrainSummary> {
+    let begun = std::time::Instant::now();
     let mut embedding = |p: RunProgress| progress(RunProgress { stage: JobStage::Embedding, ..p });
     let embedded = corpus_run::run_embed(store, model, corpus, strip_accents, corpus_run::EMBED_BATCH_RECORDS, &mut embedding, cancel)?;
     if embedded.cancelled {
@@ -52,11 +65,11 @@ pub fn train(
     }
     let set = embedded.embeddings;
     let vectors: HashMap<i64, Vec<f32>> = store.embeddings(set.id)?.into_iter().collect();
-    // Each record's reference labels, as evaluation decides them (gold split at `|`); a corpus
-    // with any record of several labels trains one-vs-rest.
+    // Each record's labels from the chosen source (gold split at `|`); a corpus with any record
+    // of several labels trains one-vs-rest.
     let mut references: Vec<(i64, Vec<String>)> = Vec::new();
     store.for_each_export_row(corpus, &mut |row| {
-        if let Some((labels, _)) = crate::evaluate::reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
+        if let Some(labels) = source.labels(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
             references.push((row.record_id, labels));
         }
         Ok(())
@@ -72,8 +85,9 @@ pub fn train(
     let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
     if labels.len() < 2 {
         return Err(Error::Input(format!(
-            "corpus {corpus:?} has {} labeled records with {} label(s); training needs records of at least two labels",
+            "corpus {corpus:?} has {} records with {} ({} kind(s) of label); training needs records of at least two labels",
             references.len(),
+            source.description(),
             labels.len()
         )));
     }
@@ -83,24 +97,40 @@ pub fn train(
     } else {
         Targets::Single(references.iter().map(|(_, set)| index[set[0].as_str()]).collect())
     };
-    // Three steps, each reported and cancellable: the objective, the cross-validation, the fit.
+    // The fits (choosing the objective, cross-validating, the learning curve, the final fit) run
+    // on a worker thread; this one reports how many are done every 100 ms. Cancel stops the
+    // next fit.
+    let steps = learn::Steps::new(cancel);
+    let total = learn::planned_fits(x.len(), folds, choice) + 1;
     let started = std::time::Instant::now();
-    let mut step = |done: u64| -> Result<()> {
-        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(Error::Cancelled);
+    let (cv, head) = std::thread::scope(|scope| {
+        let work = scope.spawn(|| -> Result<(CrossValidation, Head)> {
+            let selection = learn::select_options(&x, &y, &labels, choice, seed, &steps)?;
+            let mut cv = learn::cross_validate_with(&x, &y, &labels, folds, seed, &selection.chosen, &steps)?;
+            cv.selection = Some(selection);
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let head = Head::fit_targets_with(&x, &y, &labels, &cv.options)?;
+            Ok((cv, head))
+        });
+        let mut report = |done: u64| {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let rate = done as f64 / secs;
+            let eta = (done > 0 && total > done).then(|| (total - done) as f64 / rate);
+            progress(RunProgress { done: done.min(total), total, records_per_sec: rate, eta_secs: eta, stage: JobStage::Training });
+        };
+        report(0);
+        while !work.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            report(steps.done());
         }
-        let rate = x.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        progress(RunProgress { done, total: 3, records_per_sec: rate, eta_secs: None, stage: JobStage::Training });
-        Ok(())
-    };
-    step(0)?;
-    let selection = learn::select_options(&x, &y, &labels, choice, seed)?;
-    step(1)?;
-    let mut cv = learn::cross_validate_with(&x, &y, &labels, folds, seed, &selection.chosen)?;
-    cv.selection = Some(selection);
-    step(2)?;
-    let head = Head::fit_targets_with(&x, &y, &labels, &cv.options)?;
-    step(3)?;
+        let out = work.join().unwrap_or_else(|_| Err(Error::Inference("training failed on its worker thread".into())));
+        if out.is_ok() {
+            report(total);
+        }
+        out
+    })?;
     let head_json = serde_json::to_string(&head).expect("numbers serialize");
     // The head's identity: its weights (a retrain on more labels is another run).
     let digest = Sha256::digest(head_json.as_bytes());
@@ -146,7 +176,15 @@ pub fn train(
         store.save_trained_head(run.id, set.id, &head_json, x.len() as u64, &serde_json::to_string(&cv).expect("numbers serialize"))?;
         store.finish_run(run.id)?;
     }
-    Ok(TrainSummary { run: store.run(run.id)?, embedding_set: set.id, n_train: x.len(), labels, cross_validation: cv })
+    Ok(TrainSummary {
+        run: store.run(run.id)?,
+        embedding_set: set.id,
+        n_train: x.len(),
+        labels,
+        cross_validation: cv,
+        source,
+        secs: begun.elapsed().as_secs_f64(),
+    })
 }
 
 /// Writes a trained run's head for use outside Selectra Studio: `head.safetensors` (tensors

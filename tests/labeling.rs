@@ -218,6 +218,16 @@ fn every_filter_matches_an_independent_computation_over_the_export() {
             Box::new(move |l| meta(l, "source").as_deref() == Some("prensa")),
         ),
         (
+            "meta contains, ignoring case and accents",
+            Query { meta: vec![MetaFilter::parse("source~ÉN").unwrap()], ..Default::default() },
+            Box::new(move |l| meta(l, "source").is_some_and(|s| s.contains("en"))),
+        ),
+        (
+            "meta starts with",
+            Query { meta: vec![MetaFilter::parse("source^=RA").unwrap()], ..Default::default() },
+            Box::new(move |l| meta(l, "source").is_some_and(|s| s.starts_with("ra"))),
+        ),
+        (
             "meta numeric range (n/d is no number)",
             Query { meta: vec![MetaFilter::parse("year=2017..2020").unwrap()], ..Default::default() },
             Box::new(move |l| meta(l, "year").and_then(|y| y.parse::<f64>().ok()).is_some_and(|y| (2017.0..=2020.0).contains(&y))),
@@ -298,6 +308,11 @@ fn cursors_and_filter_texts_are_checked() {
     assert_eq!(MetaFilter::parse("y=..3").unwrap(), MetaFilter::Range { key: "y".into(), min: None, max: Some(3.0) });
     assert!(MetaFilter::parse("y>=abc").is_err());
     assert!(MetaFilter::parse("novalue").is_err());
+    // The key ends at the first operator; contains and starts-with need a text.
+    assert_eq!(MetaFilter::parse("author~Aristó").unwrap(), MetaFilter::Contains { key: "author".into(), value: "Aristó".into() });
+    assert_eq!(MetaFilter::parse("author ^= Ar").unwrap(), MetaFilter::Prefix { key: "author".into(), value: "Ar".into() });
+    assert_eq!(MetaFilter::parse("a=b~c").unwrap(), MetaFilter::Equals { key: "a".into(), value: "b~c".into() });
+    assert!(MetaFilter::parse("author~ ").unwrap_err().to_string().contains("key~text"));
     let dir = tempfile::tempdir().unwrap();
     let (db, a, _) = project(dir.path());
     let store = Store::open(&db).unwrap();
@@ -662,4 +677,95 @@ fn every_number_of_an_evaluation_opens_exactly_its_records() {
         &Query { evaluation: Some(EvalFilter { runs: vec![a], mistakes_of: Some(b), ..Default::default() }), limit: 5, ..Default::default() },
     );
     assert!(err.unwrap_err().to_string().contains("not one of the evaluated runs"));
+}
+
+#[test]
+fn metadata_values_and_label_sources_count_what_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = project(dir.path());
+    let store = Store::open(&db).unwrap();
+    let lines = exported(&db);
+    assert_eq!(store.metadata_keys("c").unwrap(), ["source", "year"]);
+    // Every value with its count, most frequent first; with a text, only values containing it.
+    let values = store.metadata_values("c", "source", None, 10).unwrap();
+    for (value, n) in &values {
+        assert_eq!(*n as usize, lines.iter().filter(|l| l["metadata"]["source"] == *value).count(), "{value}");
+    }
+    assert!(values.windows(2).all(|w| w[0].1 >= w[1].1));
+    assert_eq!(values.len(), SOURCES.len());
+    let radio: Vec<String> = store.metadata_values("c", "source", Some("RÁD"), 10).unwrap().into_iter().map(|(v, _)| v).collect();
+    assert_eq!(radio, ["radio"]);
+    assert!(store.metadata_values("c", "nokey", None, 10).unwrap().is_empty());
+
+    // What a head could learn from: accepted annotations and gold, as records and kinds.
+    let sources = store.label_sources("c").unwrap();
+    let gold: Vec<&str> = lines.iter().filter_map(|l| l["gold"].as_str()).filter(|g| !g.is_empty()).collect();
+    assert_eq!(sources.gold as usize, gold.len());
+    assert_eq!(sources.gold_kinds as usize, gold.iter().collect::<BTreeSet<_>>().len());
+    let accepted: Vec<Vec<&str>> = lines.iter().filter_map(accepted).filter(|l| !l.is_empty()).collect();
+    assert_eq!(sources.annotations as usize, accepted.len());
+    assert_eq!(sources.annotation_kinds as usize, accepted.iter().flatten().collect::<BTreeSet<_>>().len());
+}
+
+#[test]
+fn front_end_settings_live_in_the_project_under_their_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = project(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(store.front_end_setting("ui.zeroshot").unwrap(), None);
+    let value = serde_json::json!({"useSchema": true, "labels": "a, b"});
+    store.set_front_end_setting("ui.zeroshot", &value).unwrap();
+    drop(store);
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(store.front_end_setting("ui.zeroshot").unwrap(), Some(value));
+    // The project's own settings are not a front end's to change, and sizes are bounded.
+    assert!(store.set_front_end_setting("annotator", &serde_json::json!("x")).unwrap_err().to_string().contains("ui."));
+    assert!(store.set_front_end_setting("ui.Bad Key", &serde_json::json!(1)).is_err());
+    let huge = serde_json::json!("x".repeat(70_000));
+    assert!(store.set_front_end_setting("ui.big", &huge).unwrap_err().to_string().contains("at most"));
+}
+
+#[test]
+fn references_outside_a_runs_labels_are_counted_and_can_be_left_out() {
+    use selectra::evaluate::{evaluate, LabelSource};
+    use selectra::metrics::EvalOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, a, _) = project(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    // Two records labeled with a topic the runs were never asked about.
+    for row in [2, 3] {
+        let id = store.record_id("c", row).unwrap();
+        store.annotate(id, &["otro".to_string()], Status::Accepted, "ana").unwrap();
+    }
+    let options = EvalOptions { resamples: 0, ..Default::default() };
+    let all = evaluate(&store, "c", &[a], &options).unwrap();
+    let run = &all.runs[0];
+    assert_eq!(run.outside_references, 2);
+    assert_eq!(run.outside_labels, [("otro".to_string(), 2)]);
+    assert!(run.outside_warning().unwrap().contains("2 of"), "{:?}", run.outside_warning());
+    let within = evaluate(&store, "c", &[a], &EvalOptions { within_run_labels: true, ..options }).unwrap();
+    assert_eq!(within.references.outside_run_labels, 2);
+    assert_eq!(within.runs[0].outside_references, 0);
+    assert!(within.runs[0].outside_warning().is_none());
+    let n = |e: &selectra::evaluate::Evaluation| match &e.runs[0].metrics {
+        selectra::evaluate::RunMetrics::SingleLabel(m) => m.n,
+        selectra::evaluate::RunMetrics::MultiLabel(m) => m.n,
+    };
+    assert_eq!(n(&within), n(&all) - 2);
+
+    // Label sources: an accepted annotation, a discarded record and a gold cell.
+    let accepted = Some((&["x".to_string()][..], Status::Accepted));
+    let pending = Some((&["x".to_string()][..], Status::Pending));
+    let discarded = Some((&[][..], Status::Discarded));
+    assert_eq!(LabelSource::Annotations.labels(accepted, Some("g"), true), Some(vec!["x".to_string()]));
+    assert_eq!(LabelSource::Annotations.labels(pending, Some("g"), true), None);
+    assert_eq!(LabelSource::Gold.labels(accepted, Some("g|h"), true), Some(vec!["g".to_string(), "h".to_string()]));
+    assert_eq!(LabelSource::Gold.labels(discarded, Some("g"), true), None);
+    assert_eq!(LabelSource::Both.labels(pending, Some("g"), true), Some(vec!["g".to_string()]));
+    assert_eq!(LabelSource::Both.labels(accepted, Some("g"), true), Some(vec!["x".to_string()]));
+    // The suggestion: the people's labels once they have two kinds, else gold.
+    let s = |annotation_kinds, gold_kinds| selectra::store::LabelSources { annotations: 9, annotation_kinds, gold: 9, gold_kinds };
+    assert_eq!(LabelSource::suggested(&s(6, 24)), LabelSource::Annotations);
+    assert_eq!(LabelSource::suggested(&s(1, 24)), LabelSource::Gold);
+    assert_eq!(LabelSource::suggested(&s(1, 1)), LabelSource::Both);
 }

@@ -46,7 +46,7 @@ fn logistic_regression_matches_scikit_learn() {
 /// refitted head's probabilities on every record.
 #[test]
 fn the_choice_of_c_matches_logistic_regression_cv() {
-    use selectra::learn::{cross_validate_c, ClassWeight, FitOptions, C_GRID};
+    use selectra::learn::{cross_validate_c, ClassWeight, FitOptions, Steps, C_GRID};
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/learn/expected.json")).unwrap();
     let reference: Value = serde_json::from_str(&text).unwrap();
     let cases = reference["cv_cases"].as_array().unwrap();
@@ -61,7 +61,7 @@ fn the_choice_of_c_matches_logistic_regression_cv() {
         let folds: Vec<usize> = case["folds"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         for (key, weighting) in [("none", ClassWeight::None), ("balanced", ClassWeight::Balanced)] {
             let want = &case["weightings"][key];
-            let scores = cross_validate_c(&x, &Targets::Single(y.clone()), &labels, &folds, &grid, weighting).unwrap();
+            let scores = cross_validate_c(&x, &Targets::Single(y.clone()), &labels, &folds, &grid, weighting, &Steps::default()).unwrap();
             let want_scores: Vec<f64> = want["mean_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
             for (c, (got, want)) in grid.iter().zip(scores.iter().zip(&want_scores)) {
                 assert!((got - want).abs() < 1e-9, "{name}, {key}, C = {c}: mean macro F1 {got} against scikit-learn's {want}");

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::path::PathBuf;
 
-use selectra::corpus_run;
+use selectra::corpus_run::{self, Watch};
 use selectra::export::{self, ExportFormat, ExportOptions};
 use selectra::hub::{self, DownloadObserver, HubSettings};
 use selectra::import::{self, Format, ImportOptions};
@@ -165,6 +165,10 @@ enum Command {
         /// cross-validation on the labels.
         #[arg(long, value_name = "auto|none|balanced", default_value = "auto")]
         class_weight: String,
+        /// The labels to learn from: `annotations` (accepted ones only), `gold` (the label
+        /// column only) or `both` (the accepted annotation, else gold).
+        #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
+        train_on: String,
         #[arg(long)]
         json: bool,
     },
@@ -201,6 +205,13 @@ enum Command {
         sample: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The reference labels: `annotations` (accepted ones only), `gold` (the label column
+        /// only) or `both` (the accepted annotation, else gold).
+        #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
+        against: String,
+        /// Score only the records whose reference is among the labels (the others are counted).
+        #[arg(long)]
+        within_labels: bool,
         #[arg(long)]
         json: bool,
     },
@@ -323,6 +334,10 @@ enum Command {
         /// Only the published comparison (no database needed).
         #[arg(long)]
         published: bool,
+        /// Score only the records whose reference labels every compared run can predict (the
+        /// others are counted, not scored).
+        #[arg(long, requires = "db")]
+        within_run_labels: bool,
         /// The folder to write into (created if missing; existing report files are replaced).
         #[arg(long)]
         output: PathBuf,
@@ -762,14 +777,16 @@ fn run(command: Command) -> selectra::Result<()> {
                 ),
             )?;
         }
-        Command::Train { db, corpus, model, strip_accents, folds, seed, c, class_weight, json } => {
+        Command::Train { db, corpus, model, strip_accents, folds, seed, c, class_weight, train_on, json } => {
             let choice = selectra::learn::TrainChoice::parse(&c, &class_weight)?;
+            let source = selectra::evaluate::LabelSource::parse(&train_on)?;
             let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let t = selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, &mut job_progress(&bar), &cancel)?;
+            let t =
+                selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, source, &mut job_progress(&bar), &cancel)?;
             drop(bar);
             let cv = &t.cross_validation;
             if json {
@@ -806,7 +823,23 @@ fn run(command: Command) -> selectra::Result<()> {
                 out!("{}", cv.verdict());
             }
         }
-        Command::Templates { db, corpus, model, labels, templates, hypothesis_sets, schema, multi_label, strip_accents, sample, seed, json } => {
+        Command::Templates {
+            db,
+            corpus,
+            model,
+            labels,
+            templates,
+            hypothesis_sets,
+            schema,
+            multi_label,
+            strip_accents,
+            sample,
+            seed,
+            against,
+            within_labels,
+            json,
+        } => {
+            let source = selectra::evaluate::LabelSource::parse(&against)?;
             let labels = ZeroShotTask::parse_labels(&labels);
             let mut tasks = templates.iter().map(|t| ZeroShotTask::new(labels.clone(), t, multi_label)).collect::<selectra::Result<Vec<_>>>()?;
             for set in &hypothesis_sets {
@@ -819,7 +852,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 tasks.push(store.label_schema(&corpus)?.task(DEFAULT_TEMPLATE, multi_label)?);
             }
             let model = load(&model, strip_accents)?;
-            let options = selectra::metrics::EvalOptions { seed, ..Default::default() };
+            let options = selectra::metrics::EvalOptions { seed, within_run_labels: within_labels, ..Default::default() };
             let bar = TaskBar::new("{bar:30} {pos}/{len} (template, record) pairs");
             let cancel = cancel_on_ctrl_c();
             let scores = selectra::templates::template_lab(
@@ -828,6 +861,7 @@ fn run(command: Command) -> selectra::Result<()> {
                 &corpus,
                 &tasks,
                 sample,
+                source,
                 &options,
                 &mut |done, total| bar.update(done, total, ""),
                 &cancel,
@@ -845,6 +879,7 @@ fn run(command: Command) -> selectra::Result<()> {
                                 "ci": [s.accuracy.low, s.accuracy.high],
                                 "macro_f1_ci": [s.macro_f1.low, s.macro_f1.high],
                                 "n": s.n,
+                                "outside": s.outside,
                             })
                         })
                         .collect::<Vec<_>>(),
@@ -971,19 +1006,21 @@ fn run(command: Command) -> selectra::Result<()> {
             let options = ExportOptions { raw_csv, embeddings };
             match output {
                 Some(path) => {
-                    let n = export::export_to_file(&store, &corpus, format, &options, &path)?;
+                    let n = export::export_to_file(&store, &corpus, format, &options, &path, &mut Watch::none())?;
                     eprintln!("exported {n} records to {}", path.display());
                 }
                 None => {
                     // Stdout itself (not its lock) is Send, which the Parquet writer needs.
                     let mut out = std::io::BufWriter::new(std::io::stdout());
-                    export::export(&store, &corpus, format, &options, &mut out)?;
+                    export::export(&store, &corpus, format, &options, &mut out, &mut Watch::none())?;
                     out.flush().map_err(|e| selectra::Error::Io { path: "<stdout>".into(), source: e })?;
                 }
             }
         }
         Command::Annotate { db, corpus, annotator } => annotate_stream(&db, &corpus, annotator)?,
-        Command::Report { db, corpus, runs, published: _, output, json } => report(db.as_deref(), corpus, &runs, &output, json)?,
+        Command::Report { db, corpus, runs, published: _, within_run_labels, output, json } => {
+            report(db.as_deref(), corpus, &runs, &output, within_run_labels, json)?
+        }
         Command::Query { db, corpus, filters, annotator, order, limit, after, json } => {
             let seed = filters.seed;
             let mut q = filters.query(annotator)?;
@@ -1116,12 +1153,26 @@ fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
     })
 }
 
-fn report(db: Option<&std::path::Path>, corpus: Option<String>, runs: &[i64], output: &std::path::Path, json: bool) -> selectra::Result<()> {
+fn report(
+    db: Option<&std::path::Path>,
+    corpus: Option<String>,
+    runs: &[i64],
+    output: &std::path::Path,
+    within_run_labels: bool,
+    json: bool,
+) -> selectra::Result<()> {
     let store = match db {
         None => None,
         Some(db) => Some(Store::open_existing(db)?),
     };
-    let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output)?;
+    let options = selectra::metrics::EvalOptions { within_run_labels, ..Default::default() };
+    let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output, &options, &mut Watch::none())?;
+    for warning in evaluation.iter().flat_map(|e| &e.runs).filter_map(|r| r.outside_warning()) {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(e) = evaluation.as_ref().filter(|e| e.references.outside_run_labels > 0) {
+        eprintln!("note: {} records with a reference outside the runs' labels were not scored", e.references.outside_run_labels);
+    }
     if json {
         out!("{}", serde_json::to_string(&serde_json::json!({"files": files, "evaluation": evaluation})).expect("serializes"));
     } else {

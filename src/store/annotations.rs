@@ -418,6 +418,29 @@ impl Store {
         Ok(())
     }
 
+    /// A front end's remembered state (a view's choices, the models it had loaded), stored in the
+    /// project so that it survives a restart and travels with the project: a JSON value by key.
+    pub fn front_end_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let key = check_setting_key(key)?;
+        let stored: Option<String> =
+            self.conn.query_row("SELECT value FROM setting WHERE key = ?1", [&key], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        // A value that no longer parses (written by hand) is as good as none.
+        Ok(stored.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Stores a front end's state under `key` (at most [`MAX_SETTING_BYTES`] of JSON).
+    pub fn set_front_end_setting(&mut self, key: &str, value: &serde_json::Value) -> Result<()> {
+        let key = check_setting_key(key)?;
+        let text = value.to_string();
+        if text.len() > MAX_SETTING_BYTES {
+            return Err(Error::Input(format!("the setting {key:?} is {} bytes; a setting holds at most {MAX_SETTING_BYTES}", text.len())));
+        }
+        self.conn
+            .execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [&key, &text])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// A record's history, oldest first: who did what, and when.
     pub fn record_history(&self, record_id: i64) -> Result<Vec<HistoryEntry>> {
         let mut stmt = self
@@ -485,5 +508,24 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         Ok(n as u64)
+    }
+}
+
+/// The most bytes of JSON a front end's setting holds.
+pub const MAX_SETTING_BYTES: usize = 64 * 1024;
+
+/// Front ends' keys live under `ui.` (lower-case letters, digits, `.`, `_`, `-`; at most 100
+/// characters), apart from the project's own settings such as the annotator's name.
+fn check_setting_key(key: &str) -> Result<String> {
+    let ok = key.len() <= 100
+        && key.strip_prefix("ui.").is_some_and(|rest| !rest.is_empty())
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(Error::Input(format!(
+            "{} is not a front end's setting key: keys start with \"ui.\" and hold lower-case letters, digits, '.', '_' or '-' (at most 100)",
+            crate::error::quoted(key)
+        )))
     }
 }

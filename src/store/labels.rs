@@ -71,6 +71,20 @@ impl LabelSchema {
         crate::text::near_duplicates(&self.names()).into_iter().map(|(a, b)| (self.labels[a].name.clone(), self.labels[b].name.clone())).collect()
     }
 
+    /// One sentence per pair of names that differ only in accents, case or Unicode form.
+    pub fn warnings_for(names: &[String]) -> Vec<String> {
+        crate::text::near_duplicates(names)
+            .into_iter()
+            .map(|(a, b)| {
+                format!(
+                    "{} and {} differ only in accents or case: probably one label typed twice",
+                    crate::error::quoted(&names[a]),
+                    crate::error::quoted(&names[b])
+                )
+            })
+            .collect()
+    }
+
     /// A schema with just these names (keys and colours by position).
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self> {
         LabelSchema {
@@ -240,6 +254,43 @@ impl Store {
         let rows = stmt.query_map(params![corpus_id, MAX_LABELS as i64], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
+
+    /// What a head could be trained on: the corpus's accepted annotations and its gold labels,
+    /// each as records and kinds of label (gold cells split at `|`). Two grouped reads, each one
+    /// pass over the corpus's rows of an index.
+    pub fn label_sources(&self, corpus: &str) -> Result<LabelSources> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let count = |sql: &str| -> Result<(u64, u64)> {
+            let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = stmt.query_map([corpus_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(|e| self.err(e))?;
+            let mut kinds = std::collections::HashSet::new();
+            let mut records = 0u64;
+            for row in rows {
+                let (value, n) = row.map_err(|e| self.err(e))?;
+                records += n as u64;
+                kinds.extend(value.split('|').map(str::trim).filter(|l| !l.is_empty()).map(str::to_string));
+            }
+            Ok((records, kinds.len() as u64))
+        };
+        let (gold, gold_kinds) = count("SELECT gold, COUNT(*) FROM record WHERE corpus_id = ?1 AND gold IS NOT NULL AND gold != '' GROUP BY gold")?;
+        // Each accepted label set as one `|`-joined value, so that both reads count alike.
+        let (annotations, annotation_kinds) = count(
+            "SELECT (SELECT group_concat(j.value, '|') FROM json_each(a.labels) j), COUNT(*) FROM annotation a \
+             JOIN record x ON x.id = a.record_id WHERE x.corpus_id = ?1 AND a.status = 'accepted' AND a.labels != '[]' GROUP BY a.labels",
+        )?;
+        Ok(LabelSources { annotations, annotation_kinds, gold, gold_kinds })
+    }
+}
+
+/// A corpus's labels by where they come from ([`Store::label_sources`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct LabelSources {
+    /// Records with an accepted annotation that has labels, and the kinds of label among them.
+    pub annotations: u64,
+    pub annotation_kinds: u64,
+    /// Records with a gold label, and the kinds of label among them.
+    pub gold: u64,
+    pub gold_kinds: u64,
 }
 
 #[cfg(test)]

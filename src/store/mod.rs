@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Status, Undone};
 pub use corpus::{CorpusInfo, NewRecord};
 pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
-pub use labels::{LabelDef, LabelSchema, LABEL_COLOURS};
+pub use labels::{LabelDef, LabelSchema, LabelSources, LABEL_COLOURS};
 pub use manage::ResultSet;
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};

@@ -118,13 +118,23 @@ pub enum MetaFilter {
     Equals { key: String, value: String },
     /// The value is a number (or text holding one) within the bounds, inclusive.
     Range { key: String, min: Option<f64>, max: Option<f64> },
+    /// The value's text contains this, ignoring case and accents.
+    Contains { key: String, value: String },
+    /// The value's text starts with this, ignoring case and accents.
+    Prefix { key: String, value: String },
 }
 
 impl MetaFilter {
-    /// `KEY=VALUE` (equality), or a range `KEY>=X`, `KEY<=Y` or `KEY=X..Y` (either end may be
-    /// empty).
+    /// `KEY=VALUE` (equality), `KEY~TEXT` (contains), `KEY^=TEXT` (starts with), or a range
+    /// `KEY>=X`, `KEY<=Y` or `KEY=X..Y` (either end may be empty). The key ends at the first of
+    /// `= ~ ^ < >`.
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = || Error::Input(format!("cannot read the metadata filter {text:?}; write key=value, key>=number, key<=number or key=min..max"));
+        let bad = || {
+            Error::Input(format!(
+                "cannot read the metadata filter {text:?}; write key=value, key~text (contains), key^=text (starts with), \
+                 key>=number, key<=number or key=min..max"
+            ))
+        };
         let number = |s: &str| -> Result<Option<f64>> {
             let s = s.trim();
             if s.is_empty() {
@@ -140,13 +150,29 @@ impl MetaFilter {
                 Ok(k.to_string())
             }
         };
-        if let Some((k, v)) = text.split_once(">=") {
+        let at = text.find(['=', '~', '^', '<', '>']).ok_or_else(bad)?;
+        let (k, rest) = text.split_at(at);
+        if let Some(v) = rest.strip_prefix(">=") {
             return Ok(MetaFilter::Range { key: key_of(k)?, min: Some(number(v)?.ok_or_else(bad)?), max: None });
         }
-        if let Some((k, v)) = text.split_once("<=") {
+        if let Some(v) = rest.strip_prefix("<=") {
             return Ok(MetaFilter::Range { key: key_of(k)?, min: None, max: Some(number(v)?.ok_or_else(bad)?) });
         }
-        let (k, v) = text.split_once('=').ok_or_else(bad)?;
+        let needle = |v: &str| -> Result<String> {
+            let v = v.trim();
+            if v.is_empty() {
+                Err(bad())
+            } else {
+                Ok(v.to_string())
+            }
+        };
+        if let Some(v) = rest.strip_prefix('~') {
+            return Ok(MetaFilter::Contains { key: key_of(k)?, value: needle(v)? });
+        }
+        if let Some(v) = rest.strip_prefix("^=") {
+            return Ok(MetaFilter::Prefix { key: key_of(k)?, value: needle(v)? });
+        }
+        let v = rest.strip_prefix('=').ok_or_else(bad)?;
         if let Some((lo, hi)) = v.split_once("..") {
             let (min, max) = (number(lo)?, number(hi)?);
             if min.is_none() && max.is_none() {
@@ -559,6 +585,12 @@ impl Store {
                     let key = bind(Sql::Text(key.clone()));
                     filters.push(format!("selectra_meta_text(x.metadata, {key}) = {}", bind(Sql::Text(value.clone()))));
                 }
+                MetaFilter::Contains { key, value } | MetaFilter::Prefix { key, value } => {
+                    let key = bind(Sql::Text(key.clone()));
+                    let folded = crate::text::fold(value);
+                    let test = if matches!(m, MetaFilter::Contains { .. }) { "instr" } else { "selectra_starts_with" };
+                    filters.push(format!("{test}(selectra_fold(selectra_meta_text(x.metadata, {key})), {}) > 0", bind(Sql::Text(folded))));
+                }
                 MetaFilter::Range { key, min, max } => {
                     let value = format!("selectra_meta_number(x.metadata, {})", bind(Sql::Text(key.clone())));
                     filters.push(format!("{value} IS NOT NULL"));
@@ -718,6 +750,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The metadata keys of a corpus's records (those of its first 10,000 records with metadata:
+    /// an import gives every record the same columns), sorted.
+    pub fn metadata_keys(&self, corpus: &str) -> Result<Vec<String>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT j.key FROM (SELECT metadata FROM record WHERE corpus_id = ?1 AND metadata IS NOT NULL ORDER BY row_number LIMIT 10000) x, \
+                 json_each(x.metadata) j WHERE json_valid(x.metadata) ORDER BY j.key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([corpus_id], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// The most frequent values of metadata `key` in a corpus, with their record counts; with
+    /// `containing`, only values that contain it (ignoring case and accents). One pass over the
+    /// corpus's records: suggestions for the metadata filter.
+    pub fn metadata_values(&self, corpus: &str, key: &str, containing: Option<&str>, limit: u32) -> Result<Vec<(String, u64)>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let needle = containing.map(str::trim).filter(|t| !t.is_empty()).map(crate::text::fold);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT v, COUNT(*) AS n FROM (SELECT selectra_meta_text(metadata, ?2) AS v FROM record WHERE corpus_id = ?1) \
+                 WHERE v IS NOT NULL AND (?3 IS NULL OR instr(selectra_fold(v), ?3) > 0) GROUP BY v ORDER BY n DESC, v LIMIT ?4",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params![corpus_id, key, needle, limit.min(1000) as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+}
+
 /// The metadata functions the filters use, registered on every connection (see `Store::open`):
 /// `selectra_meta_text(metadata, key)` is [`meta_text`] of the key's value and
 /// `selectra_meta_number(metadata, key)` its number, both NULL when the record has no such value.
@@ -733,6 +801,15 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("selectra_meta_text", 2, flags, |ctx| Ok(value(ctx)?.map(|v| meta_text(&v))))?;
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
+    // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
+    // a starts with b, else 0 (NULL with a NULL).
+    conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::text::fold(&t))))?;
+    conn.create_scalar_function("selectra_starts_with", 2, flags, |ctx| {
+        Ok(match (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?) {
+            (Some(a), Some(b)) => Some(i64::from(a.starts_with(&b))),
+            _ => None,
+        })
+    })?;
     // selectra_reference(annotation labels, annotation status, gold, split gold): the record's
     // reference label (the first), by `evaluate::reference`.
     conn.create_scalar_function("selectra_reference", 4, flags, |ctx| {
