@@ -32,7 +32,7 @@ macro_rules! commands {
             delete_run(run: i64) -> ();
             rename_scan(scan: i64, name: Option<String>) -> ();
             delete_scan(scan: i64) -> ();
-            export_corpus(args: ExportArgs) -> f64;
+            export_corpus(args: ExportArgs, task: String, onProgress: Channel<TaskProgress>) -> f64;
             train_head(args: TrainArgs, task: String, onProgress: Channel<TaskProgress>) -> TrainSummaryDto;
             template_lab(args: TemplateLabArgs, task: String, onProgress: Channel<TaskProgress>) -> Vec<TemplateScoreDto>;
             use_template(corpus: String, labels: Vec<String>, template: String) -> SchemaViewDto;
@@ -49,8 +49,14 @@ macro_rules! commands {
             record_history(record: i64) -> Vec<HistoryEntryDto>;
             record_predictions(record: i64) -> Vec<RecordPredictionDto>;
             published() -> PublishedDto;
-            evaluate(args: EvaluateArgs) -> EvaluationDto;
-            write_report(args: ReportArgs) -> String;
+            evaluate(args: EvaluateArgs, task: String, onProgress: Channel<TaskProgress>) -> EvaluationDto;
+            write_report(args: ReportArgs, task: String, onProgress: Channel<TaskProgress>) -> String;
+            label_sources(corpus: String) -> LabelSourcesDto;
+            get_setting(key: String) -> Option<String>;
+            set_setting(key: String, value: String) -> ();
+            metadata_keys(corpus: String) -> Vec<String>;
+            meta_filter_help(corpus: String, text: String, limit: u32) -> Option<MetaFilterHelpDto>;
+            label_warnings(names: Vec<String>) -> Vec<String>;
             spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> String;
             run_scan(args: ScanArgs, task: String, onProgress: Channel<TaskProgress>) -> ScanSummaryDto;
             list_scans(corpus: String) -> Vec<ScanDto>;
@@ -120,6 +126,7 @@ pub fn typescript() -> String {
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
         ScanDisagreementDto, ScanComparisonDto, FilterDto, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
         LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
+        LabelSourcesDto, MetaValueDto, MetaFilterHelpDto,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use selectra::corpus_run::Watch;
 use selectra::hub::DownloadObserver;
 use selectra::import::{self, Format, ImportOptions};
 use selectra::precision::{AgreementGate, Precision};
@@ -337,14 +338,16 @@ pub async fn delete_scan(state: State<'_, AppState>, scan: i64) -> CmdResult<()>
     with_store(&state, move |s| s.delete_scan(scan)).await
 }
 
-/// Writes a corpus out as `selectra export` does (atomically; never over the project itself);
-/// returns the number of records written.
+/// Writes a corpus out as `selectra export` does (atomically; never over the project itself), on
+/// its own connection so that browsing and labeling go on, with progress and cancel (a cancelled
+/// export leaves no file); returns the number of records written.
 #[tauri::command]
-pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs) -> CmdResult<f64> {
-    with_store(&state, move |s| {
+pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<f64> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         let format = selectra::export::ExportFormat::parse(&args.format)?;
         let options = selectra::export::ExportOptions { raw_csv: args.raw_csv, embeddings: None };
-        Ok(selectra::export::export_to_file(s, &args.corpus, format, &options, std::path::Path::new(&args.path))? as f64)
+        let mut watch = Watch::new(progress, cancel);
+        Ok(selectra::export::export_to_file(store, &args.corpus, format, &options, std::path::Path::new(&args.path), &mut watch)? as f64)
     })
     .await
 }
@@ -365,6 +368,7 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
             args.folds.max(2.0) as usize,
             args.seed.max(0.0) as u64,
             &selectra::learn::TrainChoice::default(),
+            selectra::evaluate::LabelSource::parse(&args.source)?,
             progress,
             cancel,
         )?;
@@ -390,22 +394,25 @@ pub async fn template_lab(
             tasks.push(store.label_schema(&args.corpus)?.task(selectra::zeroshot::DEFAULT_TEMPLATE, args.multi_label)?);
         }
         let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let started = Instant::now();
         let mut report = |done: u64, total: u64| {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let _ = on_progress.send(TaskProgress {
                 done: done as f64,
                 total: total as f64,
                 message: "template × record pairs".into(),
-                eta_secs: None,
+                eta_secs: (done > 0).then(|| total.saturating_sub(done) as f64 / rate),
                 stage: None,
             });
         };
-        let options = selectra::metrics::EvalOptions::default();
+        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_labels, ..Default::default() };
         let scores = selectra::templates::template_lab(
             store,
             &model,
             &args.corpus,
             &tasks,
             args.sample.map(|n| n.max(1.0) as usize),
+            selectra::evaluate::LabelSource::parse(&args.source)?,
             &options,
             &mut report,
             cancel,
@@ -599,30 +606,91 @@ pub async fn published() -> CmdResult<PublishedDto> {
     .await
 }
 
+/// Scores runs against the corpus's reference labels, with progress and cancel.
 #[tauri::command]
-pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs) -> CmdResult<EvaluationDto> {
-    let db = state.project_path();
-    blocking(move || {
-        let store = Store::open(&db)?;
-        let evaluation = selectra::evaluate::evaluate(&store, &args.corpus, &args.runs, &selectra::metrics::EvalOptions::default())?;
+pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<EvaluationDto> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
+        let evaluation = selectra::evaluate::evaluate_watched(store, &args.corpus, &args.runs, &options, &mut Watch::new(progress, cancel))?;
         EvaluationDto::from_evaluation(&evaluation)
     })
     .await
 }
 
-/// Writes the shareable report (HTML, JSON, figures) into a folder the user chose.
+/// Writes the shareable report (HTML, JSON, figures) into a folder the user chose, with progress
+/// (the scoring, then the figures) and cancel.
 #[tauri::command]
-pub async fn write_report(state: State<'_, AppState>, args: ReportArgs) -> CmdResult<String> {
-    let db = state.project_path();
-    blocking(move || {
-        let store = match &args.corpus {
-            Some(_) => Some(Store::open(&db)?),
-            None => None,
-        };
-        let (files, _) = selectra::report::write_project_report(store.as_ref(), args.corpus.as_deref(), &args.runs, &PathBuf::from(args.output))?;
+pub async fn write_report(state: State<'_, AppState>, args: ReportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<String> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
+        let store = args.corpus.as_ref().map(|_| &*store);
+        let (files, _) = selectra::report::write_project_report(
+            store,
+            args.corpus.as_deref(),
+            &args.runs,
+            &PathBuf::from(args.output),
+            &options,
+            &mut Watch::new(progress, cancel),
+        )?;
         Ok(files.html.display().to_string())
     })
     .await
+}
+
+/// What a head could learn from in this corpus, and the core's suggestion.
+#[tauri::command]
+pub async fn label_sources(state: State<'_, AppState>, corpus: String) -> CmdResult<LabelSourcesDto> {
+    with_store(&state, move |s| Ok(s.label_sources(&corpus)?.into())).await
+}
+
+/// A view's remembered state in the project (JSON text), if any.
+#[tauri::command]
+pub async fn get_setting(state: State<'_, AppState>, key: String) -> CmdResult<Option<String>> {
+    with_store(&state, move |s| Ok(s.front_end_setting(&key)?.map(|v| v.to_string()))).await
+}
+
+/// Remembers a view's state (JSON text) in the project.
+#[tauri::command]
+pub async fn set_setting(state: State<'_, AppState>, key: String, value: String) -> CmdResult<()> {
+    let value: serde_json::Value =
+        serde_json::from_str(&value).map_err(|e| ErrorDto::from(selectra::Error::Input(format!("the setting {key:?} is not JSON: {e}"))))?;
+    with_store(&state, move |s| s.set_front_end_setting(&key, &value)).await
+}
+
+#[tauri::command]
+pub async fn metadata_keys(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<String>> {
+    with_store(&state, move |s| s.metadata_keys(&corpus)).await
+}
+
+/// How the core reads one metadata filter (`text`), with values of its key that contain its
+/// text: the filter bar's suggestions, and its hint when an exact value matches nothing. `None`
+/// when the text is not a filter (yet).
+#[tauri::command]
+pub async fn meta_filter_help(state: State<'_, AppState>, corpus: String, text: String, limit: u32) -> CmdResult<Option<MetaFilterHelpDto>> {
+    use selectra::store::MetaFilter;
+    let Ok(filter) = MetaFilter::parse(&text) else { return Ok(None) };
+    let (key, kind, value) = match filter {
+        MetaFilter::Equals { key, value } => (key, "equals", value),
+        MetaFilter::Contains { key, value } => (key, "contains", value),
+        MetaFilter::Prefix { key, value } => (key, "prefix", value),
+        MetaFilter::Range { key, .. } => (key, "range", String::new()),
+    };
+    with_store(&state, move |s| {
+        let values = if kind == "range" { Vec::new() } else { s.metadata_values(&corpus, &key, Some(&value), limit)? };
+        Ok(Some(MetaFilterHelpDto {
+            key,
+            kind: kind.into(),
+            value,
+            values: values.into_iter().map(|(value, n)| MetaValueDto { value, records: n as f64 }).collect(),
+        }))
+    })
+    .await
+}
+
+/// The labels editor's warnings about these names (near-duplicates).
+#[tauri::command]
+pub async fn label_warnings(names: Vec<String>) -> CmdResult<Vec<String>> {
+    Ok(selectra::store::LabelSchema::warnings_for(&names))
 }
 
 /// Lets a progress callback through every 100 ms, and always at the end.

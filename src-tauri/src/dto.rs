@@ -35,6 +35,10 @@ pub struct AppInfo {
     pub offline: bool,
     /// P(replaced) from which a word counts as flagged (the core's threshold).
     pub replaced_threshold: f32,
+    /// Learning's defaults: new labels between retrainings, and the longest training (seconds)
+    /// that is retrained without being asked.
+    pub retrain_every: f64,
+    pub auto_retrain_max_secs: f64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -886,6 +890,8 @@ pub struct EvaluateArgs {
     pub corpus: String,
     /// Empty: every run of the corpus.
     pub runs: Vec<i64>,
+    /// Score only records whose reference labels every run can predict.
+    pub within_run_labels: bool,
 }
 
 /// A value with its bootstrap 95% interval.
@@ -920,6 +926,9 @@ pub struct RunScoreDto {
     pub reliability: Vec<ReliabilityBinDto>,
     /// The most confident mistakes.
     pub mistakes: Vec<MistakeDto>,
+    /// Scored records whose reference this run cannot predict, and the core's warning about them.
+    pub outside_references: f64,
+    pub outside_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -948,6 +957,8 @@ pub struct EvaluationDto {
     pub accepted_annotations: f64,
     pub gold: f64,
     pub excluded: f64,
+    /// Records left out because their reference lies outside some run's labels (when asked).
+    pub outside_run_labels: f64,
     pub runs: Vec<RunScoreDto>,
     pub figures: Vec<FigureDto>,
 }
@@ -959,6 +970,8 @@ pub struct ReportArgs {
     pub runs: Vec<i64>,
     /// The folder to write index.html, report.json and figures/ into.
     pub output: String,
+    /// Score only records whose reference labels every run can predict.
+    pub within_run_labels: bool,
 }
 
 impl EvaluationDto {
@@ -1001,6 +1014,8 @@ impl EvaluationDto {
                             })
                             .collect(),
                         mistakes,
+                        outside_references: r.outside_references as f64,
+                        outside_warning: r.outside_warning(),
                     },
                     RunMetrics::MultiLabel(m) => RunScoreDto {
                         run: r.run.clone().into(),
@@ -1013,6 +1028,8 @@ impl EvaluationDto {
                         confusion: Vec::new(),
                         reliability: Vec::new(),
                         mistakes,
+                        outside_references: r.outside_references as f64,
+                        outside_warning: r.outside_warning(),
                     },
                 }
             })
@@ -1024,6 +1041,7 @@ impl EvaluationDto {
             accepted_annotations: e.references.accepted_annotations as f64,
             gold: e.references.gold as f64,
             excluded: e.references.excluded as f64,
+            outside_run_labels: e.references.outside_run_labels as f64,
             runs,
             figures,
         })
@@ -1213,6 +1231,51 @@ pub struct TrainArgs {
     pub model: ModelRef,
     pub folds: f64,
     pub seed: f64,
+    /// annotations, gold or both.
+    pub source: String,
+}
+
+/// What a head could learn from, and what the core suggests.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LabelSourcesDto {
+    pub annotations: f64,
+    pub annotation_kinds: f64,
+    pub gold: f64,
+    pub gold_kinds: f64,
+    /// annotations, gold or both.
+    pub suggested: String,
+}
+
+impl From<selectra::store::LabelSources> for LabelSourcesDto {
+    fn from(s: selectra::store::LabelSources) -> Self {
+        let suggested = selectra::evaluate::LabelSource::suggested(&s).as_str();
+        Self {
+            annotations: s.annotations as f64,
+            annotation_kinds: s.annotation_kinds as f64,
+            gold: s.gold as f64,
+            gold_kinds: s.gold_kinds as f64,
+            suggested: suggested.into(),
+        }
+    }
+}
+
+/// One metadata filter as the core reads it, with the values of its key that contain its text.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MetaFilterHelpDto {
+    pub key: String,
+    /// equals, contains, prefix or range.
+    pub kind: String,
+    /// The text compared (empty for a range).
+    pub value: String,
+    /// The key's most frequent values containing `value` (ignoring case and accents).
+    pub values: Vec<MetaValueDto>,
+}
+
+/// A metadata value and how many records have it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MetaValueDto {
+    pub value: String,
+    pub records: f64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -1226,6 +1289,10 @@ pub struct CurvePointDto {
 pub struct TrainSummaryDto {
     /// The trained run (its scores are the suggestions).
     pub run: RunDto,
+    /// What it learned from, in words ("accepted annotations").
+    pub source: String,
+    /// How long the training took (embedding included), in seconds.
+    pub secs: f64,
     pub n_train: f64,
     pub labels: Vec<String>,
     pub folds: f64,
@@ -1247,6 +1314,8 @@ impl From<selectra::train::TrainSummary> for TrainSummaryDto {
         let cv = t.cross_validation;
         let (beats_baseline, verdict) = (cv.beats_baseline(), cv.verdict());
         Self {
+            source: t.source.description().into(),
+            secs: t.secs,
             baseline_predicts: cv.baseline.predicts.clone(),
             baseline_accuracy: cv.baseline.accuracy,
             baseline_macro_f1: cv.baseline.macro_f1,
@@ -1279,6 +1348,10 @@ pub struct TemplateLabArgs {
     pub with_schema: bool,
     /// Score a seeded sample of this many labeled records.
     pub sample: Option<f64>,
+    /// The reference labels: annotations, gold or both.
+    pub source: String,
+    /// Score only records whose reference is among the labels.
+    pub within_labels: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -1287,10 +1360,12 @@ pub struct TemplateScoreDto {
     pub accuracy: EstimateDto,
     pub macro_f1: EstimateDto,
     pub n: f64,
+    /// Labeled records left out because their reference is outside the labels.
+    pub outside: f64,
 }
 
 impl From<selectra::templates::TemplateScore> for TemplateScoreDto {
     fn from(t: selectra::templates::TemplateScore) -> Self {
-        Self { template: t.template, accuracy: t.accuracy.into(), macro_f1: t.macro_f1.into(), n: t.n as f64 }
+        Self { template: t.template, accuracy: t.accuracy.into(), macro_f1: t.macro_f1.into(), n: t.n as f64, outside: t.outside as f64 }
     }
 }

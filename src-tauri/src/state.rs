@@ -49,6 +49,8 @@ impl AppState {
             hub_cache: self.hub.cache_dir.display().to_string(),
             offline: self.hub.offline,
             replaced_threshold: selectra::inspect::REPLACED_THRESHOLD,
+            retrain_every: selectra::train::RETRAIN_EVERY as f64,
+            auto_retrain_max_secs: selectra::train::AUTO_RETRAIN_MAX_SECS,
         }
     }
 

@@ -23,7 +23,12 @@ hub_cache: string, offline: boolean,
 /**
  * P(replaced) from which a word counts as flagged (the core's threshold).
  */
-replaced_threshold: number, };
+replaced_threshold: number, 
+/**
+ * Learning's defaults: new labels between retrainings, and the longest training (seconds)
+ * that is retrained without being asked.
+ */
+retrain_every: number, auto_retrain_max_secs: number, };
 
 export type ModelEntryDto = { id: string, description: string, preset: boolean, cached: boolean, cached_refs: Array<string>, };
 
@@ -221,7 +226,11 @@ export type EvaluateArgs = { corpus: string,
 /**
  * Empty: every run of the corpus.
  */
-runs: Array<number>, };
+runs: Array<number>, 
+/**
+ * Score only records whose reference labels every run can predict.
+ */
+within_run_labels: boolean, };
 
 export type EstimateDto = { value: number, low: number, high: number, };
 
@@ -249,13 +258,21 @@ reliability: Array<ReliabilityBinDto>,
 /**
  * The most confident mistakes.
  */
-mistakes: Array<MistakeDto>, };
+mistakes: Array<MistakeDto>, 
+/**
+ * Scored records whose reference this run cannot predict, and the core's warning about them.
+ */
+outside_references: number, outside_warning: string | null, };
 
 export type EvaluationDto = { 
 /**
  * The runs scored, on the records every one of them predicted.
  */
-run_ids: Array<number>, corpus: string, accepted_annotations: number, gold: number, excluded: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
+run_ids: Array<number>, corpus: string, accepted_annotations: number, gold: number, excluded: number, 
+/**
+ * Records left out because their reference lies outside some run's labels (when asked).
+ */
+outside_run_labels: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
 
 export type ReportArgs = { 
 /**
@@ -265,7 +282,11 @@ corpus: string | null, runs: Array<number>,
 /**
  * The folder to write index.html, report.json and figures/ into.
  */
-output: string, };
+output: string, 
+/**
+ * Score only records whose reference labels every run can predict.
+ */
+within_run_labels: boolean, };
 
 export type ScanDto = { id: number, 
 /**
@@ -419,7 +440,11 @@ export type ReliabilityBinDto = { lower: number, upper: number, count: number, c
 
 export type MistakeDto = { row_number: number, text: string, reference: Array<string>, predicted: Array<string>, confidence: number, };
 
-export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, };
+export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, 
+/**
+ * annotations, gold or both.
+ */
+source: string, };
 
 export type CurvePointDto = { n: number, accuracy: number, macro_f1: number, };
 
@@ -427,7 +452,15 @@ export type TrainSummaryDto = {
 /**
  * The trained run (its scores are the suggestions).
  */
-run: RunDto, n_train: number, labels: Array<string>, folds: number, 
+run: RunDto, 
+/**
+ * What it learned from, in words ("accepted annotations").
+ */
+source: string, 
+/**
+ * How long the training took (embedding included), in seconds.
+ */
+secs: number, n_train: number, labels: Array<string>, folds: number, 
 /**
  * Cross-validated, with bootstrap intervals.
  */
@@ -449,9 +482,43 @@ with_schema: boolean,
 /**
  * Score a seeded sample of this many labeled records.
  */
-sample: number | null, };
+sample: number | null, 
+/**
+ * The reference labels: annotations, gold or both.
+ */
+source: string, 
+/**
+ * Score only records whose reference is among the labels.
+ */
+within_labels: boolean, };
 
-export type TemplateScoreDto = { template: string, accuracy: EstimateDto, macro_f1: EstimateDto, n: number, };
+export type TemplateScoreDto = { template: string, accuracy: EstimateDto, macro_f1: EstimateDto, n: number, 
+/**
+ * Labeled records left out because their reference is outside the labels.
+ */
+outside: number, };
+
+export type LabelSourcesDto = { annotations: number, annotation_kinds: number, gold: number, gold_kinds: number, 
+/**
+ * annotations, gold or both.
+ */
+suggested: string, };
+
+export type MetaValueDto = { value: string, records: number, };
+
+export type MetaFilterHelpDto = { key: string, 
+/**
+ * equals, contains, prefix or range.
+ */
+kind: string, 
+/**
+ * The text compared (empty for a range).
+ */
+value: string, 
+/**
+ * The key's most frequent values containing `value` (ignoring case and accents).
+ */
+values: Array<MetaValueDto>, };
 
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
@@ -475,7 +542,7 @@ export type Commands = {
   delete_run: { args: { run: number }; result: null };
   rename_scan: { args: { scan: number; name: string | null }; result: null };
   delete_scan: { args: { scan: number }; result: null };
-  export_corpus: { args: { args: ExportArgs }; result: number };
+  export_corpus: { args: { args: ExportArgs; task: string; onProgress: Channel<TaskProgress> }; result: number };
   train_head: { args: { args: TrainArgs; task: string; onProgress: Channel<TaskProgress> }; result: TrainSummaryDto };
   template_lab: { args: { args: TemplateLabArgs; task: string; onProgress: Channel<TaskProgress> }; result: Array<TemplateScoreDto> };
   use_template: { args: { corpus: string; labels: Array<string>; template: string }; result: SchemaViewDto };
@@ -492,8 +559,14 @@ export type Commands = {
   record_history: { args: { record: number }; result: Array<HistoryEntryDto> };
   record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
   published: { args: {}; result: PublishedDto };
-  evaluate: { args: { args: EvaluateArgs }; result: EvaluationDto };
-  write_report: { args: { args: ReportArgs }; result: string };
+  evaluate: { args: { args: EvaluateArgs; task: string; onProgress: Channel<TaskProgress> }; result: EvaluationDto };
+  write_report: { args: { args: ReportArgs; task: string; onProgress: Channel<TaskProgress> }; result: string };
+  label_sources: { args: { corpus: string }; result: LabelSourcesDto };
+  get_setting: { args: { key: string }; result: string | null };
+  set_setting: { args: { key: string; value: string }; result: null };
+  metadata_keys: { args: { corpus: string }; result: Array<string> };
+  meta_filter_help: { args: { corpus: string; text: string; limit: number }; result: MetaFilterHelpDto | null };
+  label_warnings: { args: { names: Array<string> }; result: Array<string> };
   spreadsheet_text: { args: { rows: Array<Array<string>>; raw: boolean }; result: string };
   run_scan: { args: { args: ScanArgs; task: string; onProgress: Channel<TaskProgress> }; result: ScanSummaryDto };
   list_scans: { args: { corpus: string }; result: Array<ScanDto> };

@@ -1,6 +1,7 @@
 // What the views share: the app facts, the models loaded this session, and the corpora.
-import { call } from "./api";
-import type { AppInfo, CorpusDto, FilterDto, ModelFacts, SortDto } from "./bindings";
+import { call, Channel } from "./api";
+import type { AppInfo, CorpusDto, DownloadEvent, FilterDto, ModelFacts, SortDto } from "./bindings";
+import { recall, remember } from "./settings";
 
 export type LoadedModel = { spec: string; facts: ModelFacts };
 
@@ -17,6 +18,9 @@ export const app = $state({
   inspect: null as { text: string; spec: string } | null,
   /** A model another view offered to load (the Models view fills it in; loading stays the user's choice). */
   loadSpec: null as string | null,
+  /** The remembered models being loaded again after a start: which one, and what failed. */
+  restoring: null as string | null,
+  restoreErrors: [] as string[],
 });
 
 export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "suspicious" | "compare";
@@ -27,6 +31,27 @@ export async function refreshCorpora(): Promise<void> {
 
 export function rememberModel(spec: string, facts: ModelFacts): void {
   app.models = [...app.models.filter((m) => m.spec !== spec), { spec, facts }];
+  remember("ui.models", app.models.map((m) => m.spec));
+}
+
+/** Loads again the models the project had loaded (from the local cache; a model that no longer
+ * loads is reported and forgotten). */
+export async function restoreModels(): Promise<void> {
+  app.models = [];
+  app.restoreErrors = [];
+  const specs = (await recall<string[]>("ui.models")) ?? [];
+  if (!Array.isArray(specs)) return;
+  for (const spec of specs.filter((s): s is string => typeof s === "string")) {
+    app.restoring = spec;
+    try {
+      const facts = await call("load_model", { model: { spec, strip_accents: null }, onProgress: new Channel<DownloadEvent>() });
+      app.models = [...app.models.filter((m) => m.spec !== spec), { spec, facts }];
+    } catch (e) {
+      app.restoreErrors = [...app.restoreErrors, `${spec}: ${e instanceof Error ? e.message : String(e)}`];
+    }
+  }
+  app.restoring = null;
+  remember("ui.models", app.models.map((m) => m.spec));
 }
 
 export function modelsWithRole(role: "discriminator" | "classifier"): LoadedModel[] {

@@ -9,7 +9,7 @@ import Corpora from "../views/Corpora.svelte";
 import ZeroShot from "../views/ZeroShot.svelte";
 import Suspicious from "../views/Suspicious.svelte";
 import Compare from "../views/Compare.svelte";
-import { clearMocks, mockCommands, sendOnChannel } from "./setup";
+import { clearMocks, mockCommands, sendOnChannel, settings } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
 
@@ -47,6 +47,9 @@ beforeEach(() => {
   app.corpora = [{ name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
   app.models = [];
   app.annotateWith = null;
+  // Views stay mounted while hidden and act only while shown: the tests render Annotate's.
+  app.view = "annotate";
+  settings.clear();
   localStorage.clear();
 });
 
@@ -327,7 +330,7 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
     await fireEvent.click(tr()[0]);
     await fireEvent.click(tr()[2], { shiftKey: true });
     expect(document.querySelector("#an-bulk")!.textContent).toContain("3 selected");
-    await fireEvent.keyDown(document.body, { key: "2" });
+    await fireEvent.keyDown(document.querySelector("#an-list-zone")!, { key: "2" });
     await waitFor(() => expect(calls.some((c) => c.cmd === "label_records")).toBe(true));
     expect(calls.find((c) => c.cmd === "label_records")!.args.args).toMatchObject({ records: [1, 2, 3], filter: null, labels: ["deportes"], status: "accepted" });
     await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("one undo reverts them all"));
@@ -337,7 +340,7 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
     await waitFor(() => expect(calls.filter((c) => c.cmd === "label_records")).toHaveLength(2));
     const all = calls.filter((c) => c.cmd === "label_records")[1].args.args as { records: number[]; filter: { run: number }; status: string };
     expect([all.records, all.filter.run, all.status]).toEqual([[], 7, "discarded"]);
-    await fireEvent.keyDown(document.body, { key: "z", ctrlKey: true });
+    await fireEvent.keyDown(document.querySelector("#an-list-zone")!, { key: "z", ctrlKey: true });
     await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("Undid the bulk change of 3 records"));
   });
 });
@@ -500,7 +503,7 @@ describe("Compare drill-down", () => {
     await fireEvent.click(document.querySelectorAll("#cmp-choose input")[1]);
     await fireEvent.click(document.querySelector("#cmp-score")!);
     await waitFor(() => expect(document.querySelector("#cmp-drill-7")).toBeTruthy());
-    expect(calls.find((c) => c.cmd === "evaluate")!.args.args).toEqual({ corpus: "noticias", runs: [7] });
+    expect(calls.find((c) => c.cmd === "evaluate")!.args.args).toEqual({ corpus: "noticias", runs: [7], within_run_labels: false });
     await waitFor(() => expect(document.querySelector("#cmp-disagreements")!.textContent).toContain("4 records"));
     await fireEvent.click(document.querySelector("#cmp-drill-7 button[data-cell='cultura|deportes']")!);
     expect(app.view).toBe("annotate");
@@ -562,7 +565,7 @@ describe("Annotate learns", () => {
         runs = [RUN, trained];
         return { run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, accuracy: estimate, macro_f1: estimate,
           learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }],
-          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false,
+          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false, source: "accepted annotations", secs: 4,
           verdict: "The head does not beat always answering \"cultura\" (accuracy 0.500, macro F1 0.220): …" };
       },
     });
@@ -594,3 +597,271 @@ describe("Annotate learns", () => {
     await waitFor(() => expect(document.querySelector("#an-learn-result")!.textContent).toContain("Trained 2 times"));
   });
 });
+
+// The app on a real corpus (issue 34): what the user chose stays, keys stay with the record,
+// a busy project is never shown as an empty one, and training says what it learns from.
+describe("Annotate on a real corpus", () => {
+  const SIX = { labels: ["a", "b", "c", "d", "e", "f"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: null, hypothesis: null })), guidelines: "" };
+  const estimate = { value: 0.8, low: 0.7, high: 0.9 };
+  const summary = (secs: number, labels: string[]) => ({
+    run: { ...RUN, id: 9, kind: "trained", labels }, n_train: 40, labels, folds: 5, accuracy: estimate, macro_f1: estimate, learning_curve: [],
+    baseline_predicts: "a", baseline_accuracy: 0.2, baseline_macro_f1: 0.1, beats_baseline: true, verdict: "ok", source: "accepted annotations", secs,
+  });
+
+  it("trains on the source the core suggests or the user picks, keeps the schema's labels, and retrains only while it is cheap", async () => {
+    let runs = [RUN];
+    const calls = mockCommands({
+      list_runs: () => runs,
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      label_sources: () => ({ annotations: 1249, annotation_kinds: 6, gold: 10763, gold_kinds: 24, suggested: "annotations" }),
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos"), record(3, "tres")], total: 3, next: null }),
+      record_predictions: () => [],
+      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      // A head trained on 24 gold topics, and slow: 256 s.
+      train_head: () => {
+        runs = [RUN, { ...RUN, id: 9, labels: Array.from({ length: 24 }, (_, i) => `t${i}`) }];
+        return summary(256, Array.from({ length: 24 }, (_, i) => `t${i}`));
+      },
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-learn-source")).toBeTruthy());
+    expect(document.querySelector("#an-learn-source")!.textContent).toContain("1249 records, 6 kinds");
+    expect(document.querySelector("#an-learn-source")!.textContent).toContain("10763 records, 24 kinds");
+    expect((document.querySelector("input[name='an-source'][value='annotations']") as HTMLInputElement).checked).toBe(true);
+    await fireEvent.input(document.querySelector("#an-learn-model")!, { target: { value: "disc" } });
+    await fireEvent.click(document.querySelector("#an-learn-train")!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "train_head")).toHaveLength(1));
+    expect((calls.find((c) => c.cmd === "train_head")!.args.args as { source: string }).source).toBe("annotations");
+    await waitFor(() => expect(document.querySelector("#an-learn-result")).toBeTruthy());
+    // The schema's six labels and keys stay, whatever the head was trained on.
+    await waitFor(() => expect(document.querySelectorAll(".labels button")).toHaveLength(6));
+    expect([...document.querySelectorAll(".labels button kbd")].map((k) => k.textContent)).toEqual(["1", "2", "3", "4", "5", "6"]);
+    // 256 s is not cheap: new labels do not retrain, and the view says why.
+    expect(document.querySelector("#an-learn-paused")!.textContent).toContain("256 s");
+    await fireEvent.input(document.querySelector("#an-learn-every")!, { target: { value: "1" } });
+    const panel = document.querySelector("#an-record")!;
+    await fireEvent.keyDown(panel, { key: "2" });
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate")).toBe(true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.filter((c) => c.cmd === "train_head")).toHaveLength(1);
+    // The user picks the gold column: the next training learns from it.
+    await fireEvent.click(document.querySelector("input[name='an-source'][value='gold']")!);
+    await fireEvent.click(document.querySelector("#an-learn-train")!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "train_head")).toHaveLength(2));
+    expect((calls.filter((c) => c.cmd === "train_head")[1].args.args as { source: string }).source).toBe("gold");
+    // ... and the choice is remembered in the project.
+    await waitFor(() => expect(JSON.parse(settings.get("ui.annotate") ?? "{}").source).toBe("gold"));
+  });
+
+  it("keeps what the user picked on a record when the view is left and shown again", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "3" });
+    expect(document.querySelector(".labels button.picked")?.getAttribute("data-label")).toBe("c");
+    const pages = calls.filter((c) => c.cmd === "browse").length;
+    app.view = "zeroshot";
+    await new Promise((r) => setTimeout(r, 20));
+    app.view = "annotate";
+    // Shown again, the page is read afresh, and the pick stays.
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "browse").length).toBeGreaterThan(pages));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(document.querySelector(".labels button.picked")?.getAttribute("data-label")).toBe("c");
+  });
+
+  it("says a cancelled training was cancelled, and what is kept", async () => {
+    mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      browse: () => ({ rows: [record(1, "uno")], total: 1, next: null }),
+      record_predictions: () => [],
+      train_head: () => Promise.reject({ code: "cancelled", message: "cancelled" }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.input(document.querySelector("#an-learn-model")!, { target: { value: "disc" } });
+    await fireEvent.click(document.querySelector("#an-learn-train")!);
+    await waitFor(() => expect(document.querySelector("#an-learning")!.textContent).toContain("Training cancelled. The records embedded so far are kept"));
+  });
+
+  it("counts what a head could learn from afresh when the Learning panel opens", async () => {
+    let labeled = 0;
+    mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      label_sources: () => ({ annotations: labeled, annotation_kinds: Math.min(labeled, 2), gold: 50, gold_kinds: 8, suggested: labeled >= 2 ? "annotations" : "gold" }),
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      annotate: (a) => {
+        labeled += 1;
+        return { ...(a.args as object), undo: false };
+      },
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-learn-source")!.textContent).toContain("your accepted labels: 0 records"));
+    for (const key of ["1", "2"]) {
+      const panel = document.querySelector("#an-record")!;
+      await fireEvent.keyDown(panel, { key });
+      await fireEvent.keyDown(panel, { key: "Enter" });
+      await waitFor(() => expect(labeled).toBeGreaterThan(0));
+    }
+    await waitFor(() => expect(labeled).toBe(2));
+    const details = document.querySelector("#an-learning") as HTMLDetailsElement;
+    details.open = true;
+    await fireEvent(details, new Event("toggle"));
+    await waitFor(() => expect(document.querySelector("#an-learn-source")!.textContent).toContain("your accepted labels: 2 records, 2 kinds"));
+    expect((document.querySelector("input[name='an-source'][value='annotations']") as HTMLInputElement).checked).toBe(true);
+  });
+
+  it("labels only while the record has the keyboard: a key on a focused filter or the page labels nothing, and says so", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      annotate: (a) => ({ ...(a.args as object), undo: false }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    const status = document.querySelector("#an-filter-status") as HTMLSelectElement;
+    status.focus();
+    await fireEvent.keyDown(status, { key: "p" });
+    await fireEvent.keyDown(status, { key: "Enter" });
+    await fireEvent.keyDown(document.body, { key: "2" });
+    await fireEvent.keyDown(document.body, { key: "Enter" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.some((c) => c.cmd === "annotate")).toBe(false);
+    expect(document.querySelector("#an-keys-away")!.textContent).toContain("Esc");
+    // Escape gives the record the keyboard; then the keys label.
+    await fireEvent.keyDown(document.body, { key: "Escape" });
+    expect(document.activeElement?.id).toBe("an-record");
+    await fireEvent.keyDown(document.activeElement!, { key: "2" });
+    await fireEvent.keyDown(document.activeElement!, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate")).toBe(true));
+    expect((calls.find((c) => c.cmd === "annotate")!.args.args as { labels: string[] }).labels).toEqual(["b"]);
+  });
+
+  it("never says the corpus is empty while the project is busy: it says it is reading", async () => {
+    mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      // An export holds the project: the first page does not come yet.
+      browse: () => new Promise(() => {}),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-reading")).toBeTruthy());
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(document.querySelector("#an-reading")!.textContent).toContain("another task");
+    expect(document.body.textContent).not.toContain("No records match");
+    expect(document.body.textContent).not.toContain("no labels yet");
+    expect(document.querySelector("#an-labels")).toBeNull();
+  });
+});
+
+describe("Zero-shot keeps the user's choices", () => {
+  it("restores the corpus's labels and the lab's settings from the project, and stores changes", async () => {
+    settings.set("ui.zeroshot", JSON.stringify({ useSchema: true, labels: "x, y", labWithin: false, labSource: "gold" }));
+    const calls = mockCommands({
+      list_runs: () => [],
+      label_schema: () => ({ schema: { labels: [{ name: "arte", description: "", key: "1", colour: null, hypothesis: null }, { name: "ciencia", description: "", key: "2", colour: null, hypothesis: null }], guidelines: "" }, suggested: [] }),
+      label_sources: () => ({ annotations: 0, annotation_kinds: 0, gold: 30, gold_kinds: 2, suggested: "gold" }),
+      template_lab: () => [],
+    });
+    render(ZeroShot);
+    await waitFor(() => expect((document.querySelector("#zs-use-schema") as HTMLInputElement | null)?.checked).toBe(true));
+    expect(document.querySelector("#zs-lab-labels")!.textContent).toContain("arte, ciencia");
+    expect((document.querySelector("#zs-lab-within") as HTMLInputElement).checked).toBe(false);
+    await fireEvent.input(document.querySelector("#zs-model")!, { target: { value: "zs" } });
+    await fireEvent.click(document.querySelector("#zs-lab-run")!);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "template_lab")).toBe(true));
+    const lab = calls.find((c) => c.cmd === "template_lab")!.args.args as { labels: string[]; source: string; within_labels: boolean };
+    expect([lab.labels, lab.source, lab.within_labels]).toEqual([["arte", "ciencia"], "gold", false]);
+    await waitFor(() => expect(JSON.parse(settings.get("ui.zeroshot") ?? "{}").spec).toBe("zs"));
+  });
+});
+
+describe("Filters, matrices and labels on a real corpus", () => {
+  it("offers the values that contain an exact metadata value matching nothing", async () => {
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: (a) => ((a.args as { filter: { meta: string[] } }).filter.meta.length ? { rows: [], total: 0, next: null } : { rows: [record(1, "uno")], total: 1, next: null }),
+      record_predictions: () => [],
+      metadata_keys: () => ["author"],
+      meta_filter_help: (a) => (a.text === "author=Aristoteles"
+        ? { key: "author", kind: "equals", value: "Aristoteles", values: [{ value: "Aristóteles", records: 12 }, { value: "Aristóteles (384–322 a. C.)", records: 3 }] }
+        : null),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-filter-more")!);
+    await waitFor(() => expect(document.querySelector("#an-filter-meta")!.getAttribute("placeholder")).toContain("author~"));
+    await fireEvent.change(document.querySelector("#an-filter-meta")!, { target: { value: "author=Aristoteles" } });
+    await waitFor(() => expect(document.querySelector("#an-filter-meta-hint")!.textContent).toContain("Aristóteles (12)"));
+    await fireEvent.click([...document.querySelectorAll("#an-filter-meta-hint button")].find((b) => b.textContent?.startsWith("every value"))!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "browse").some((c) => (c.args.args as { filter: { meta: string[] } }).filter.meta[0] === "author~Aristoteles")).toBe(true));
+  });
+
+  it("warns when references lie outside a run's labels, scores only those on request, and lets a wide matrix scroll", async () => {
+    const estimate = { value: 0.03, low: 0.02, high: 0.04 };
+    const wide = Array.from({ length: 24 }, (_, i) => `t${i}`);
+    const calls = mockCommands({
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
+      list_runs: () => [RUN],
+      evaluate: () => ({
+        run_ids: [7], corpus: "noticias", accepted_annotations: 0, gold: 10763, excluded: 0, outside_run_labels: 0, figures: [],
+        runs: [{
+          run: RUN, multi_label: false, n: 10763, accuracy: estimate, macro_f1: estimate, ece: 0.1, labels: wide,
+          confusion: wide.map(() => wide.map(() => 1)), reliability: [], mistakes: [], outside_references: 10400,
+          outside_warning: "10400 of 10763 scored records have a reference label run 7 cannot predict",
+        }],
+      }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss_kappa: null, fleiss_records: 0, disputed: 0 }),
+      browse: () => ({ rows: [], total: 0, next: null }),
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(1));
+    await fireEvent.click(document.querySelector("#cmp-score")!);
+    await waitFor(() => expect(document.querySelector("[data-outside-warning='7']")!.textContent).toContain("cannot predict"));
+    const drill = document.querySelector("#cmp-drill-7")!;
+    expect(drill.querySelector(".matrix-wrap table.confusion")).toBeTruthy();
+    expect(drill.querySelector(".grid2")).toBeNull();
+    expect(drill.textContent).toContain("24 labels: scroll sideways");
+    await fireEvent.click(document.querySelector("[data-outside-warning='7'] button")!);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "evaluate")).toHaveLength(2));
+    expect((calls.filter((c) => c.cmd === "evaluate")[1].args.args as { within_run_labels: boolean }).within_run_labels).toBe(true);
+  });
+
+  it("flags near-duplicate labels in the labels editor, above the records", async () => {
+    mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => ({ schema: { labels: [{ name: "informatica", description: "", key: "1", colour: null, hypothesis: null }, { name: "informática", description: "", key: "2", colour: null, hypothesis: null }], guidelines: "" }, suggested: [] }),
+      browse: () => ({ rows: Array.from({ length: 50 }, (_, i) => record(i + 1, `r${i}`)), total: 50, next: null }),
+      label_warnings: (a) => ((a.names as string[]).length === 2 ? ["\"informatica\" and \"informática\" differ only in accents or case: probably one label typed twice"] : []),
+    });
+    app.corpora = [{ name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "" }];
+    render(Corpora);
+    await fireEvent.click(await waitFor(() => screen.getByText("noticias")));
+    await waitFor(() => expect(document.querySelector("[data-schema-warning]")!.textContent).toContain("probably one label typed twice"));
+    // The editor comes before the 50-row table, not below it.
+    const editor = document.querySelector("#schema-editor")!;
+    const table = document.querySelector("#browse-table")!;
+    expect(editor.compareDocumentPosition(table) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+});
+
