@@ -46,6 +46,8 @@ struct Harness {
     children: Vec<Child>,
     data: tempfile::TempDir,
     webdriver: String,
+    /// The private X display the app runs on (for answering native dialogs).
+    display: String,
 }
 
 impl Drop for Harness {
@@ -108,7 +110,7 @@ impl Harness {
             .spawn()
             .expect("start tauri-driver");
         children.push(driver);
-        Self { children, data, webdriver: format!("http://127.0.0.1:{port}") }
+        Self { children, data, webdriver: format!("http://127.0.0.1:{port}"), display }
     }
 
     /// Starts the app and connects to it, retrying while tauri-driver is still starting.
@@ -141,28 +143,30 @@ async fn bounded<T>(what: &str, work: impl std::future::Future<Output = T>) -> T
 }
 
 /// Polls until `check` returns Some, or fails with `what` after the timeout.
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+async fn until<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(started.elapsed() < TIMEOUT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_within(what, TIMEOUT, check).await
 }
 
 async fn text_of(c: &Client, css: &str) -> Option<String> {
     bounded(&format!("read {css}"), async { c.find(Locator::Css(css)).await.ok()?.text().await.ok() }).await
 }
 
-/// Waits for an element whose text contains `needle`, and returns that text.
+/// Waits for an element whose text contains `needle`, and returns that text; a timeout says
+/// what the element showed instead.
 async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
-    until(&format!("{css} to contain {needle:?}"), || async { text_of(c, css).await.filter(|t| t.contains(needle)) }).await
+    let started = Instant::now();
+    loop {
+        let shown = text_of(c, css).await;
+        if let Some(t) = shown.as_ref().filter(|t| t.contains(needle)) {
+            return t.clone();
+        }
+        assert!(started.elapsed() < TIMEOUT, "timed out waiting for {css} to contain {needle:?}; it shows {shown:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn fill(c: &Client, css: &str, value: &str) {
@@ -182,14 +186,20 @@ async fn view(c: &Client, name: &str) {
     click(c, &format!("button[data-view='{name}']")).await;
 }
 
+/// A screenshot in the target folder, and in docs/screenshots (README's) with UPDATE_SCREENSHOTS
+/// unless `docs` is false (a view README shows from the 10,000-record corpus instead).
 async fn screenshot(c: &Client, name: &str) {
+    screenshot_to(c, name, true).await
+}
+
+async fn screenshot_to(c: &Client, name: &str, docs: bool) {
     let png = bounded(&format!("screenshot {name}"), c.screenshot()).await.expect("screenshot");
     eprintln!("e2e: screenshot {name}");
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     std::fs::write(dir.join(format!("{name}.png")), &png).expect("write screenshot");
-    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+    if docs && std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
         let docs = repo().join("docs/screenshots");
         std::fs::create_dir_all(&docs).expect("docs/screenshots");
         std::fs::write(docs.join(format!("{name}.png")), &png).expect("write docs screenshot");
@@ -243,8 +253,17 @@ const ENTER: &str = "\u{e007}";
 const CTRL: &str = "\u{e009}";
 const RELEASE: &str = "\u{e000}";
 
+/// The end-to-end tests run one at a time: each drives a whole app, and two at once on a small
+/// machine would time each other out.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_session_from_model_to_labels_survives_a_restart() {
+    let _serial = one_at_a_time();
     let harness = Harness::start();
     let c = harness.launch().await;
 
@@ -301,7 +320,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     click(&c, "#import-run").await;
     wait_text(&c, "#import-outcome", "Imported 32 records").await;
     wait_text(&c, "#browse-table", "Real Madrid").await;
-    screenshot(&c, "corpora").await;
+    screenshot_to(&c, "corpora-demo", false).await;
 
     // The corpus's label schema: its gold labels are offered; two get descriptions, and the
     // guidelines are saved with them in the project.
@@ -329,7 +348,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     })
     .await;
     bounded("show the schema", c.execute("document.querySelector('#schema-editor').scrollIntoView()", vec![])).await.expect("scroll");
-    screenshot(&c, "labels").await;
+    screenshot_to(&c, "labels-demo", false).await;
 
     // Zero-shot: run the NLI model over the corpus to the end.
     view(&c, "zeroshot").await;
@@ -341,7 +360,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let counts = texts(&c, "#zs-distribution td.num").await;
     let counted: u64 = counts.iter().map(|n| n.parse::<u64>().expect("a count")).sum();
     assert_eq!(counted, 32, "the distribution should count every record once: {counts:?}");
-    screenshot(&c, "zeroshot").await;
+    screenshot_to(&c, "zeroshot-demo", false).await;
 
     // Suspicious tokens: the discriminator over the whole corpus; records come ranked by
     // suspicion, and the top one opens in the Inspector with one click.
@@ -390,7 +409,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     keys(&c, "\u{e012}").await; // ArrowLeft: back to the fifth record
     wait_text(&c, "#an-state", "accepted: deportes").await;
     wait_text(&c, "#an-guidelines", "el del titular").await;
-    screenshot(&c, "annotate").await;
+    screenshot_to(&c, "annotate-demo", false).await;
 
     // The filter bar and a bulk action: the unannotated records whose gold label is economía,
     // all selected and labeled with one key, undone with one Ctrl+Z, and labeled again.
@@ -422,7 +441,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#an-notice", &format!("Undid the bulk change of {matching} records")).await;
     wait_text(&c, "#an-progress", "5 of 32 annotated").await;
     wait_text(&c, "#an-filter-count", &format!("{matching} matching")).await;
-    screenshot(&c, "filters").await;
+    screenshot_to(&c, "filters-demo", false).await;
     bulk(&c).await;
 
     // Learning: a head trained on the labels (gold and annotations) over the discriminator's
@@ -441,7 +460,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     })
     .await;
     bounded("show the learning panel", c.execute("window.scrollTo(0, 0)", vec![])).await.expect("scroll");
-    screenshot(&c, "learning").await;
+    screenshot_to(&c, "learning-demo", false).await;
     fill(&c, "#an-learn-every", "2").await;
     for _ in 0..2 {
         keys(&c, &format!("1{ENTER}")).await;
@@ -464,21 +483,22 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     })
     .await;
     bounded("show the lab", c.execute("document.querySelector('#zs-lab').scrollIntoView()", vec![])).await.expect("scroll");
-    screenshot(&c, "templates").await;
+    screenshot_to(&c, "templates-demo", false).await;
     click(&c, "#zs-lab-scores tbody tr:first-child button[data-template]").await;
     wait_text(&c, "#zs-lab-used", "is now the hypothesis").await;
 
     // Compare: the published table, and the run scored against the five labels.
     view(&c, "compare").await;
     wait_text(&c, "#published-table", "SELECTRA small").await;
+    until("the runs to score", || async { (!texts(&c, "#cmp-choose label").await.is_empty()).then_some(()) }).await;
     // Clicked from script: a WebDriver click would scroll the button into view, and the
     // screenshot should show the view from the top (the published table).
     bounded("score the runs", c.execute("document.querySelector('#cmp-score').click()", vec![])).await.expect("click");
     wait_text(&c, "#cmp-runs", "nli-bert-tokjson").await;
-    screenshot(&c, "compare").await;
+    screenshot_to(&c, "compare-demo", false).await;
     // Drill-down: the run's confusion matrix; a cell opens exactly its records in Annotate.
     bounded("show the matrix", c.execute("document.querySelector('#cmp-drill-1').scrollIntoView()", vec![])).await.expect("scroll");
-    screenshot(&c, "drilldown").await;
+    screenshot_to(&c, "drilldown-demo", false).await;
     let cell = texts(&c, "#cmp-drill-1 button[data-cell]").await.remove(0);
     click(&c, "#cmp-drill-1 button[data-cell]").await;
     wait_text(&c, "#an-filter-count", &format!("{cell} matching")).await;
@@ -493,4 +513,347 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#an-state", "accepted: cultura").await;
     bounded("close the app", c.close()).await.expect("close the app");
     assert!(harness.data.path().join("xdg/studio.selectra.desktop/project.sqlite").is_file(), "the default project lives in the app's data folder");
+}
+
+/// Polls until `check` returns Some, or fails with `what` after `limit` (longer than [`TIMEOUT`]
+/// for work over ten thousand records in a debug build).
+async fn until_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Answers the native save dialog titled `title` with `path`, as a person at the keyboard does:
+/// the pointer on its name field, the field selected, the path typed, Enter. (xdotool, Debian's
+/// `xdotool`; without a window manager the keyboard follows the pointer.)
+fn answer_save_dialog(harness: &Harness, title: &str, path: &std::path::Path) {
+    let xdotool = tool("xdotool", "apt-get install xdotool");
+    let run = |args: &[&str]| {
+        let out = Command::new(&xdotool).args(args).env("DISPLAY", &harness.display).output().expect("run xdotool");
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let started = Instant::now();
+    let window = loop {
+        let found = Command::new(&xdotool).args(["search", "--name", title]).env("DISPLAY", &harness.display).output().expect("run xdotool");
+        if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next().map(str::to_string) {
+            break id;
+        }
+        assert!(started.elapsed() < TIMEOUT, "no dialog titled {title:?} opened");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Let the dialog draw before typing into it.
+    std::thread::sleep(Duration::from_millis(1500));
+    run(&["mousemove", "--window", &window, "400", "26", "click", "1"]);
+    run(&["key", "ctrl+a"]);
+    run(&["type", "--delay", "2", &path.display().to_string()]);
+    run(&["key", "Return"]);
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    bounded("run a script", c.execute(script, vec![])).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// The Spanish manual pages Debian ships (`manpages-es`), cut into sentences: real text nobody
+/// wrote for this test. A CSV of `text,label,page`: the label is the manual section's subject
+/// (gold, 8 kinds), the page is metadata. Sections take turns, so every kind is present.
+fn manpages_corpus(dir: &std::path::Path, records: usize) -> (PathBuf, usize) {
+    const SECTIONS: [(&str, &str); 8] = [
+        ("1", "órdenes"),
+        ("2", "llamadas"),
+        ("3", "bibliotecas"),
+        ("4", "dispositivos"),
+        ("5", "formatos"),
+        ("6", "juegos"),
+        ("7", "miscelánea"),
+        ("8", "administración"),
+    ];
+    let root = PathBuf::from("/usr/share/man/es");
+    assert!(root.is_dir(), "the 10,000-record end-to-end test reads Debian's Spanish manual pages: apt-get install manpages-es");
+    let mut by_section: Vec<Vec<(String, String)>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (number, _) in SECTIONS {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(root.join(format!("man{number}"))).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        files.sort();
+        let mut sentences = Vec::new();
+        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "gz")) {
+            let page = file.file_name().unwrap().to_string_lossy().split('.').next().unwrap().to_string();
+            let out = Command::new("zcat").arg(file).output().expect("zcat (gzip)");
+            let roff = String::from_utf8_lossy(&out.stdout);
+            let mut text = String::new();
+            // Control lines start with `.` or `'`; comments with `\"`.
+            for line in roff.lines().filter(|l| !l.starts_with(['.', '\'']) && !l.starts_with("\\\"")) {
+                text.push_str(line);
+                text.push(' ');
+            }
+            // Roff escapes: fonts, \- and two-letter glyphs, zero-width \& and \e.
+            let mut clean = String::with_capacity(text.len());
+            let mut chars = text.chars().peekable();
+            while let Some(ch) = chars.next() {
+                if ch != '\\' {
+                    clean.push(ch);
+                    continue;
+                }
+                match chars.next() {
+                    Some('f') => {
+                        chars.next();
+                    }
+                    Some('-') => clean.push('-'),
+                    Some('(') => {
+                        chars.next();
+                        chars.next();
+                    }
+                    _ => {}
+                }
+            }
+            let mut sentence = String::new();
+            for word in clean.split_whitespace() {
+                if !sentence.is_empty() {
+                    sentence.push(' ');
+                }
+                sentence.push_str(word);
+                if word.ends_with(['.', ';', ':', '?', '!']) {
+                    let n = sentence.chars().count();
+                    if n > 30 && n < 400 && !sentence.contains('"') && seen.insert(sentence.clone()) {
+                        sentences.push((std::mem::take(&mut sentence), page.clone()));
+                    }
+                    sentence.clear();
+                }
+            }
+        }
+        by_section.push(sentences);
+    }
+    let mut csv = String::from("text,label,page\n");
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut written = 0;
+    let mut round = 0;
+    while written < records && by_section.iter().any(|s| round < s.len()) {
+        for (s, (_, subject)) in by_section.iter().zip(SECTIONS) {
+            if let Some((text, page)) = s.get(round).filter(|_| written < records) {
+                csv.push_str(&format!("\"{text}\",{subject},\"{page}\"\n"));
+                kinds.insert(subject);
+                written += 1;
+            }
+        }
+        round += 1;
+    }
+    assert_eq!(written, records, "manpages-es holds fewer than {records} distinct sentences");
+    let path = dir.join("manuales.csv");
+    std::fs::write(&path, csv).expect("write the corpus");
+    (path, kinds.len())
+}
+
+/// The app on a corpus of real size (10,800 records): long work shows progress and can be
+/// cancelled, a view never says "empty" while the project is busy, training says what it learns
+/// from, the views and the project keep the user's choices (across view changes and a restart),
+/// and label keys never reach a focused control. README's corpus screenshots come from here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_real_records_keep_up_with_the_user() {
+    const N: usize = 10_800;
+    let _serial = one_at_a_time();
+    let harness = Harness::start();
+    let (corpus, gold_kinds) = manpages_corpus(harness.data.path(), N);
+    let c = harness.launch().await;
+    let long = Duration::from_secs(600);
+
+    let disc = fixture_model("disc-project-tokjson");
+    let nli = fixture_model("nli-bert-tokjson");
+    for model in [&nli, &disc] {
+        fill(&c, "#model-spec", model).await;
+        click(&c, "#load-model").await;
+        wait_text(&c, "#model-facts", model.rsplit('/').next().unwrap()).await;
+    }
+
+    // Import with the gold column and the page as metadata.
+    view(&c, "corpora").await;
+    fill(&c, "#import-path", &corpus.display().to_string()).await;
+    click(&c, "#import-preview").await;
+    wait_text(&c, "#preview-table", "page").await;
+    fill(&c, "#import-name", "manuales").await;
+    click(&c, "input[data-metadata='page']").await;
+    click(&c, "#import-run").await;
+    until_within("the import", long, || async { text_of(&c, "#import-outcome").await.filter(|t| t.contains(&format!("Imported {N} records"))) })
+        .await;
+    // A schema of three of the eight gold subjects.
+    for label in ["órdenes", "formatos", "dispositivos"] {
+        let css = format!("#schema-editor button[data-suggested='{label}']");
+        c.wait().at_most(TIMEOUT).for_element(Locator::Css(&css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        js(&c, &format!("document.querySelector(\"{css}\").click()")).await;
+    }
+    fill(&c, "#schema-guidelines", "El tema de la frase: una orden, un formato de archivo o un dispositivo.").await;
+    click(&c, "#schema-save").await;
+    wait_text(&c, "#schema-saved", "Saved").await;
+    js(&c, "window.scrollTo(0, 0)").await;
+    screenshot(&c, "corpora").await;
+    js(&c, "document.querySelector('#schema-editor').scrollIntoView()").await;
+    screenshot(&c, "labels").await;
+
+    // Zero-shot with the corpus's labels, over every record: progress, then the distribution.
+    view(&c, "zeroshot").await;
+    fill(&c, "#zs-model", &nli).await;
+    click(&c, "#zs-use-schema").await;
+    click(&c, "#zs-run").await;
+    wait_text(&c, "#zs-progress", "records").await;
+    until_within("the zero-shot run", long, || async { text_of(&c, "#zs-summary").await.filter(|t| t.contains(&format!("complete: {N} records"))) })
+        .await;
+    wait_text(&c, "#zs-distribution", "Predicted labels").await;
+    screenshot(&c, "zeroshot").await;
+    // Leaving the view keeps its choices.
+    view(&c, "annotate").await;
+    view(&c, "zeroshot").await;
+    let ticked = js(&c, "return document.querySelector('#zs-use-schema').checked").await;
+    assert_eq!(ticked, json!(true), "leaving Zero-shot unticked the corpus's labels");
+
+    // Annotate: six records by keyboard, two kinds.
+    view(&c, "annotate").await;
+    wait_text(&c, "#an-progress", &format!("0 of {N} annotated")).await;
+    for (n, key) in ["1", "2", "1", "2", "1", "2"].iter().enumerate() {
+        keys(&c, &format!("{key}{ENTER}")).await;
+        wait_text(&c, "#an-progress", &format!("{} of {N} annotated", n + 1)).await;
+    }
+    screenshot(&c, "annotate").await;
+    // A key on a focused filter labels nothing, and the view says where the key went.
+    js(&c, "document.querySelector('#an-filter-status').focus()").await;
+    let status = c.find(Locator::Css("#an-filter-status")).await.expect("status filter");
+    bounded("a label key on the filter", status.send_keys("2")).await.expect("keys");
+    wait_text(&c, "#an-keys-away", "Esc").await;
+    bounded("escape", status.send_keys("\u{e00c}")).await.expect("escape");
+    let focused = js(&c, "return document.activeElement && document.activeElement.id").await;
+    assert_eq!(focused, json!("an-record"), "Escape gives the record the keyboard");
+    wait_text(&c, "#an-progress", &format!("6 of {N} annotated")).await;
+
+    // Learning: it says what it learns from (the six labels, suggested over 10,800 gold ones),
+    // shows progress, can be cancelled, and goes on from there.
+    click(&c, "#an-learning summary").await;
+    wait_text(&c, "#an-learn-source", "your accepted labels: 6 records, 2 kinds").await;
+    wait_text(&c, "#an-learn-source", &format!("the corpus's gold column: {N} records, {gold_kinds} kinds")).await;
+    let chosen = js(&c, "return document.querySelector(\"input[name='an-source']:checked\").value").await;
+    assert_eq!(chosen, json!("annotations"));
+    fill(&c, "#an-learn-model", &disc).await;
+    click(&c, "#an-learn-train").await;
+    wait_text(&c, "#an-learn-progress", "embedding the records").await;
+    click(&c, "#an-learn-cancel").await;
+    wait_text(&c, "#an-learn-error", "Training cancelled").await;
+    click(&c, "#an-learn-train").await;
+    until_within("the training", long, || async { text_of(&c, "#an-learn-result").await.filter(|t| t.contains("Trained 1 time")) }).await;
+    wait_text(&c, "#an-learn-result", "on accepted annotations").await;
+    // The schema's three labels and keys stay.
+    let labels = texts(&c, "#an-record .labels button").await;
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    js(&c, "window.scrollTo(0, 0)").await;
+    screenshot(&c, "learning").await;
+
+    // An export runs on its own connection with progress; Annotate keeps reading meanwhile and
+    // never says the corpus is empty. The save dialog is answered by keyboard.
+    let exported = harness.data.path().join("manuales.jsonl");
+    js(
+        &c,
+        "window.__sawExportProgress = false;
+         new MutationObserver(() => { if (document.querySelector('#export-progress')) window.__sawExportProgress = true; })
+           .observe(document.body, { subtree: true, childList: true });",
+    )
+    .await;
+    view(&c, "corpora").await;
+    click(&c, "#export-run").await;
+    answer_save_dialog(&harness, "Export", &exported);
+    view(&c, "annotate").await;
+    until_within("the export", long, || async {
+        let page = text_of(&c, "main").await.unwrap_or_default();
+        assert!(!page.contains("No records match") && !page.contains("no labels yet"), "Annotate showed an empty corpus during the export");
+        // Corpora is hidden meanwhile: its text is read from the page, not from what shows.
+        let done = js(&c, "const d = document.querySelector('#export-done'); return d ? d.textContent : ''").await;
+        done.as_str().filter(|t| t.contains(&format!("Exported {N} records"))).map(str::to_string)
+    })
+    .await;
+    assert_eq!(js(&c, "return window.__sawExportProgress").await, json!(true), "the export showed no progress");
+    assert_eq!(std::fs::read_to_string(&exported).expect("the export").lines().count(), N);
+
+    // A metadata value typed without its exact spelling: the values that contain it are offered.
+    click(&c, "#an-filter-more").await;
+    fill(&c, "#an-filter-meta", &format!("page=LS{ENTER}")).await;
+    wait_text(&c, "#an-filter-count", "0 matching").await;
+    wait_text(&c, "#an-filter-meta-hint", "that contain it").await;
+    click(&c, "#an-filter-meta-hint button").await;
+    until("records of the offered value", || async {
+        let t = text_of(&c, "#an-filter-count").await?;
+        let n: u64 = t.split_whitespace().next()?.parse().ok()?;
+        (n > 0).then_some(())
+    })
+    .await;
+    click(&c, "#an-mode-list").await;
+    js(&c, "window.scrollTo(0, 0)").await;
+    screenshot(&c, "filters").await;
+    click(&c, "#an-filter-clear").await;
+    click(&c, "#an-mode-one").await;
+
+    // The template lab scores against the six labels (the core's suggestion once there are
+    // labels of two kinds), with progress.
+    view(&c, "zeroshot").await;
+    until("the lab to score against the annotations", || async {
+        (js(&c, "const s = document.querySelector('#zs-lab-source'); return s ? s.value : ''").await == json!("annotations")).then_some(())
+    })
+    .await;
+    click(&c, "#zs-lab-run").await;
+    until_within("three scored templates", long, || async {
+        let rows = texts(&c, "#zs-lab-scores tbody tr").await;
+        (rows.len() == 3).then_some(())
+    })
+    .await;
+    js(&c, "document.querySelector('#zs-lab').scrollIntoView()").await;
+    screenshot(&c, "templates").await;
+
+    // Compare: the zero-shot run knows 3 of the 8 gold subjects; the view says so and scores
+    // only the records it could get right when asked.
+    view(&c, "compare").await;
+    // The runs to score are offered once read.
+    until("the runs to score", || async { (texts(&c, "#cmp-choose label").await.len() == 2).then_some(()) }).await;
+    js(&c, "document.querySelector('#cmp-score').click()").await;
+    until_within("the scores", long, || async { text_of(&c, "#cmp-runs").await.filter(|t| t.contains("nli-bert-tokjson")) }).await;
+    wait_text(&c, "[data-outside-warning='1']", "cannot predict").await;
+    js(&c, "document.querySelector('#cmp-choose').scrollIntoView()").await;
+    screenshot(&c, "compare").await;
+    js(&c, "document.querySelector(\"[data-outside-warning='1'] button\").click()").await;
+    until_within("the scores within the run's labels", long, || async {
+        let shown = js(&c, "const p = document.querySelector('#cmp-references'); const e = document.querySelector(\"[data-view-panel='compare'] .error\"); return (p ? p.textContent : '') + (e ? ' error: ' + e.textContent : '')").await;
+        let shown = shown.as_str().unwrap_or_default().to_string();
+        assert!(!shown.contains("error:"), "scoring within the runs' labels failed: {shown}");
+        shown.contains("whose label a run cannot predict").then_some(())
+    })
+    .await;
+    js(&c, "document.querySelector('#cmp-drill-1').scrollIntoView()").await;
+    screenshot(&c, "drilldown").await;
+    // Leaving Compare keeps its scores.
+    view(&c, "models").await;
+    view(&c, "compare").await;
+    wait_text(&c, "#cmp-runs", "nli-bert-tokjson").await;
+    bounded("close the app", c.close()).await.expect("close the app");
+
+    // A restart: the models are loaded again, and Zero-shot and Annotate keep their choices.
+    let c = harness.launch().await;
+    until("the remembered models", || async {
+        let t = text_of(&c, "#loaded-models").await?;
+        (t.contains("nli-bert-tokjson") && t.contains("disc-project-tokjson") && !t.contains("again…")).then_some(())
+    })
+    .await;
+    view(&c, "zeroshot").await;
+    until("the corpus's labels ticked", || async {
+        (js(&c, "return !!document.querySelector('#zs-use-schema') && document.querySelector('#zs-use-schema').checked").await == json!(true))
+            .then_some(())
+    })
+    .await;
+    view(&c, "annotate").await;
+    wait_text(&c, "#an-progress", &format!("6 of {N} annotated")).await;
+    let model = c.find(Locator::Css("#an-learn-model")).await.expect("learning model").prop("value").await.expect("value");
+    assert_eq!(model.as_deref(), Some(disc.as_str()), "the learning model was forgotten");
+    bounded("close the app", c.close()).await.expect("close the app");
 }
