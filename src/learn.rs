@@ -865,6 +865,7 @@ fn argmax(p: &[f64]) -> usize {
 
 /// Each fold's held-out examples predicted by a head trained on a stratified subset of `n` of the
 /// other folds' examples; `None` when some subset has fewer than two labels.
+#[allow(clippy::too_many_arguments)]
 fn heads_on_subsets(
     x: &[Vec<f32>],
     y: &Targets,

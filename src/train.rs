@@ -31,12 +31,16 @@ pub struct TrainSummary {
     pub source: LabelSource,
     /// Seconds the whole training took (embedding what was missing included).
     pub secs: f64,
+    /// Of those, the training after the embedding (the fits and storing the run): what a
+    /// retrain on more labels costs, the records being embedded already.
+    pub fit_secs: f64,
 }
 
 /// Front ends retrain a head after this many new labels (when retraining is on).
 pub const RETRAIN_EVERY: u32 = 20;
-/// ... and only without being asked while the last training took at most this long (seconds):
-/// a retrain that takes minutes and adds a run each time is the user's call.
+/// ... and only without being asked while the last training's fits took at most this long
+/// (seconds; `TrainSummary::fit_secs`): a retrain that takes minutes and adds a run each time is
+/// the user's call.
 pub const AUTO_RETRAIN_MAX_SECS: f64 = 30.0;
 
 /// Trains a head on `model`'s embeddings of `corpus` and stores its predictions as a run.
@@ -63,6 +67,7 @@ pub fn train(
     if embedded.cancelled {
         return Err(Error::Cancelled);
     }
+    let fitting = std::time::Instant::now();
     let set = embedded.embeddings;
     let vectors: HashMap<i64, Vec<f32>> = store.embeddings(set.id)?.into_iter().collect();
     // Each record's labels from the chosen source (gold split at `|`); a corpus with any record
@@ -184,6 +189,7 @@ pub fn train(
         cross_validation: cv,
         source,
         secs: begun.elapsed().as_secs_f64(),
+        fit_secs: fitting.elapsed().as_secs_f64(),
     })
 }
 

@@ -1293,6 +1293,8 @@ pub struct TrainSummaryDto {
     pub source: String,
     /// How long the training took (embedding included), in seconds.
     pub secs: f64,
+    /// Of those, the fits and storing the run: what a retrain costs.
+    pub fit_secs: f64,
     pub n_train: f64,
     pub labels: Vec<String>,
     pub folds: f64,
@@ -1316,6 +1318,7 @@ impl From<selectra::train::TrainSummary> for TrainSummaryDto {
         Self {
             source: t.source.description().into(),
             secs: t.secs,
+            fit_secs: t.fit_secs,
             baseline_predicts: cv.baseline.predicts.clone(),
             baseline_accuracy: cv.baseline.accuracy,
             baseline_macro_f1: cv.baseline.macro_f1,

@@ -255,15 +255,15 @@ const RELEASE: &str = "\u{e000}";
 
 /// The end-to-end tests run one at a time: each drives a whole app, and two at once on a small
 /// machine would time each other out.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_session_from_model_to_labels_survives_a_restart() {
-    let _serial = one_at_a_time();
+    let _serial = one_at_a_time().await;
     let harness = Harness::start();
     let c = harness.launch().await;
 
@@ -660,7 +660,7 @@ fn manpages_corpus(dir: &std::path::Path, records: usize) -> (PathBuf, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_real_records_keep_up_with_the_user() {
     const N: usize = 10_800;
-    let _serial = one_at_a_time();
+    let _serial = one_at_a_time().await;
     let harness = Harness::start();
     let (corpus, gold_kinds) = manpages_corpus(harness.data.path(), N);
     let c = harness.launch().await;

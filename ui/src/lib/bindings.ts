@@ -460,7 +460,11 @@ source: string,
 /**
  * How long the training took (embedding included), in seconds.
  */
-secs: number, n_train: number, labels: Array<string>, folds: number, 
+secs: number, 
+/**
+ * Of those, the fits and storing the run: what a retrain costs.
+ */
+fit_secs: number, n_train: number, labels: Array<string>, folds: number, 
 /**
  * Cross-validated, with bootstrap intervals.
  */

@@ -565,7 +565,7 @@ describe("Annotate learns", () => {
         runs = [RUN, trained];
         return { run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, accuracy: estimate, macro_f1: estimate,
           learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }],
-          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false, source: "accepted annotations", secs: 4,
+          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false, source: "accepted annotations", secs: 4, fit_secs: 1,
           verdict: "The head does not beat always answering \"cultura\" (accuracy 0.500, macro F1 0.220): …" };
       },
     });
@@ -605,7 +605,7 @@ describe("Annotate on a real corpus", () => {
   const estimate = { value: 0.8, low: 0.7, high: 0.9 };
   const summary = (secs: number, labels: string[]) => ({
     run: { ...RUN, id: 9, kind: "trained", labels }, n_train: 40, labels, folds: 5, accuracy: estimate, macro_f1: estimate, learning_curve: [],
-    baseline_predicts: "a", baseline_accuracy: 0.2, baseline_macro_f1: 0.1, beats_baseline: true, verdict: "ok", source: "accepted annotations", secs,
+    baseline_predicts: "a", baseline_accuracy: 0.2, baseline_macro_f1: 0.1, beats_baseline: true, verdict: "ok", source: "accepted annotations", secs, fit_secs: secs - 6,
   });
 
   it("trains on the source the core suggests or the user picks, keeps the schema's labels, and retrains only while it is cheap", async () => {
@@ -637,8 +637,8 @@ describe("Annotate on a real corpus", () => {
     // The schema's six labels and keys stay, whatever the head was trained on.
     await waitFor(() => expect(document.querySelectorAll(".labels button")).toHaveLength(6));
     expect([...document.querySelectorAll(".labels button kbd")].map((k) => k.textContent)).toEqual(["1", "2", "3", "4", "5", "6"]);
-    // 256 s is not cheap: new labels do not retrain, and the view says why.
-    expect(document.querySelector("#an-learn-paused")!.textContent).toContain("256 s");
+    // Fits of 250 s are not cheap: new labels do not retrain, and the view says why.
+    expect(document.querySelector("#an-learn-paused")!.textContent).toContain("fits took 250 s");
     await fireEvent.input(document.querySelector("#an-learn-every")!, { target: { value: "1" } });
     const panel = document.querySelector("#an-record")!;
     await fireEvent.keyDown(panel, { key: "2" });
