@@ -816,6 +816,29 @@ describe("Filters, matrices and labels on a real corpus", () => {
     await waitFor(() => expect(calls.filter((c) => c.cmd === "browse").some((c) => (c.args.args as { filter: { meta: string[] } }).filter.meta[0] === "author~Aristoteles")).toBe(true));
   });
 
+  it("drops suggestions and hints that come back after the filter changed", async () => {
+    mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ rows: [record(1, "uno")], total: 1, next: null }),
+      record_predictions: () => [],
+      metadata_keys: () => ["author"],
+      // Slow, as a pass over a large corpus is.
+      meta_filter_help: () => new Promise((r) => setTimeout(() => r({ key: "author", kind: "equals", value: "Ar", values: [{ value: "Aristóteles", records: 12 }] }), 100)),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-filter-more")!);
+    const field = document.querySelector("#an-filter-meta")!;
+    await fireEvent.input(field, { target: { value: "author=Ar" } });
+    await fireEvent.change(field, { target: { value: "author=Ar" } });
+    await new Promise((r) => setTimeout(r, 600));
+    // The filter was applied before the suggestion came back, and it matches a record.
+    expect(document.querySelector("#an-filter-meta-values")).toBeNull();
+    expect(document.querySelector("#an-filter-meta-hint")).toBeNull();
+  });
+
   it("warns when references lie outside a run's labels, scores only those on request, and lets a wide matrix scroll", async () => {
     const estimate = { value: 0.03, low: 0.02, high: 0.04 };
     const wide = Array.from({ length: 24 }, (_, i) => `t${i}`);
