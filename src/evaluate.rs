@@ -176,6 +176,12 @@ impl LabelSource {
     }
 }
 
+/// Whether every label of `reference` is one of `labels` (a run, or the template lab, could
+/// predict it).
+pub fn within(reference: &[String], labels: &[String]) -> bool {
+    reference.iter().all(|l| labels.contains(l))
+}
+
 /// Multi-label runs predict a label when its score reaches this.
 pub const MULTI_LABEL_THRESHOLD: f64 = 0.5;
 
@@ -280,7 +286,7 @@ pub fn evaluate_watched(store: &Store, corpus: &str, run_ids: &[i64], options: &
         let predictions: HashMap<i64, (Vec<String>, Vec<f32>)> =
             row.predictions.into_iter().map(|(run, _, labels, scores)| (run, (labels, scores))).collect();
         match reference {
-            Some(reference) if options.within_run_labels && !runs.iter().all(|r| reference.iter().all(|l| r.key.labels.contains(l))) => {
+            Some(reference) if options.within_run_labels && !runs.iter().all(|r| within(&reference, &r.key.labels)) => {
                 references.outside_run_labels += 1
             }
             Some(reference) if runs.iter().all(|r| predictions.contains_key(&r.id)) => {

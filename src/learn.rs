@@ -56,7 +56,7 @@ impl<'a> Steps<'a> {
     }
 
     /// A fit, counted (and refused once cancelled).
-    fn fit<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub fn fit<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
         self.check()?;
         let out = work()?;
         self.fitted();

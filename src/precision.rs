@@ -185,7 +185,6 @@ mod tests {
 
     #[test]
     fn exact_from_the_cache_is_not_timed() {
-        let p = |l: &[&str], s: &[f32]| (l.iter().map(|x| x.to_string()).collect::<Vec<_>>(), s.to_vec());
         let both = [p(&["a", "b"], &[0.6, 0.4])];
         let mut check = AgreementCheck::measure(&both, &both, AgreementGate::DEFAULT);
         (check.exact_secs, check.fast_secs) = (0.01, 2.5);

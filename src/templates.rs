@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::corpus_run::{nli_logits, nli_model_key, sha256_file};
 use crate::error::{Error, Result};
-use crate::evaluate::{score_predictions, LabelSource, RunMetrics};
+use crate::evaluate::{score_predictions, within, LabelSource, RunMetrics};
 use crate::metrics::{Estimate, EvalOptions};
 use crate::model::Model;
 use crate::precision::Precision;
@@ -61,7 +61,7 @@ pub fn template_lab(
     store.for_each_export_row(corpus, &mut |row| {
         let annotation = row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s));
         if let Some(labels) = source.labels(annotation, row.gold.as_deref(), first.multi_label) {
-            if options.within_run_labels && !labels.iter().all(|l| first.labels.contains(l)) {
+            if options.within_run_labels && !within(&labels, &first.labels) {
                 outside += 1;
             } else {
                 records.push((row.record_id, row.text, labels));

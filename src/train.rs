@@ -113,10 +113,7 @@ pub fn train(
             let selection = learn::select_options(&x, &y, &labels, choice, seed, &steps)?;
             let mut cv = learn::cross_validate_with(&x, &y, &labels, folds, seed, &selection.chosen, &steps)?;
             cv.selection = Some(selection);
-            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            let head = Head::fit_targets_with(&x, &y, &labels, &cv.options)?;
+            let head = steps.fit(|| Head::fit_targets_with(&x, &y, &labels, &cv.options))?;
             Ok((cv, head))
         });
         let mut report = |done: u64| {

@@ -313,6 +313,8 @@ fn cursors_and_filter_texts_are_checked() {
     assert_eq!(MetaFilter::parse("author ^= Ar").unwrap(), MetaFilter::Prefix { key: "author".into(), value: "Ar".into() });
     assert_eq!(MetaFilter::parse("a=b~c").unwrap(), MetaFilter::Equals { key: "a".into(), value: "b~c".into() });
     assert!(MetaFilter::parse("author~ ").unwrap_err().to_string().contains("key~text"));
+    assert_eq!(MetaFilter::parse("author~Aristó").unwrap().parts(), ("author", "contains", Some("Aristó")));
+    assert_eq!(MetaFilter::parse("year=1..2").unwrap().parts(), ("year", "range", None));
     let dir = tempfile::tempdir().unwrap();
     let (db, a, _) = project(dir.path());
     let store = Store::open(&db).unwrap();
@@ -539,7 +541,8 @@ fn schemas_refuse_typos_twins_and_invisible_names() {
         .normalized()
         .unwrap();
     assert_eq!(schema.names(), ["informática", "informatica"], "names are stored in NFC");
-    assert_eq!(schema.near_duplicates(), [("informática".to_string(), "informatica".to_string())]);
+    assert_eq!(schema.warnings(), ["\"informática\" and \"informatica\" differ only in accents or case: probably one label typed twice"]);
+    assert_eq!(LabelSchema::warnings_for(&["deportes".to_string(), "Deportes".to_string(), "cultura".to_string()]).len(), 1);
 
     // The CLI reads the same way and prints stored text with its control characters escaped.
     let dir = tempfile::tempdir().unwrap();

@@ -667,20 +667,17 @@ pub async fn metadata_keys(state: State<'_, AppState>, corpus: String) -> CmdRes
 /// when the text is not a filter (yet).
 #[tauri::command]
 pub async fn meta_filter_help(state: State<'_, AppState>, corpus: String, text: String, limit: u32) -> CmdResult<Option<MetaFilterHelpDto>> {
-    use selectra::store::MetaFilter;
-    let Ok(filter) = MetaFilter::parse(&text) else { return Ok(None) };
-    let (key, kind, value) = match filter {
-        MetaFilter::Equals { key, value } => (key, "equals", value),
-        MetaFilter::Contains { key, value } => (key, "contains", value),
-        MetaFilter::Prefix { key, value } => (key, "prefix", value),
-        MetaFilter::Range { key, .. } => (key, "range", String::new()),
-    };
+    let Ok(filter) = selectra::store::MetaFilter::parse(&text) else { return Ok(None) };
     with_store(&state, move |s| {
-        let values = if kind == "range" { Vec::new() } else { s.metadata_values(&corpus, &key, Some(&value), limit)? };
+        let (key, kind, value) = filter.parts();
+        let values = match value {
+            Some(text) => s.metadata_values(&corpus, key, Some(text), limit)?,
+            None => Vec::new(),
+        };
         Ok(Some(MetaFilterHelpDto {
-            key,
+            key: key.into(),
             kind: kind.into(),
-            value,
+            value: value.unwrap_or_default().into(),
             values: values.into_iter().map(|(value, n)| MetaValueDto { value, records: n as f64 }).collect(),
         }))
     })

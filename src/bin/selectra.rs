@@ -1103,8 +1103,8 @@ fn run(command: Command) -> selectra::Result<()> {
                         printable(&l.description)
                     );
                 }
-                for (a, b) in schema.near_duplicates() {
-                    out!("note: {:?} and {:?} differ only in accents or case; one label typed twice?", printable(&a), printable(&b));
+                for warning in schema.warnings() {
+                    out!("note: {}", printable(&warning));
                 }
                 if !schema.guidelines.is_empty() {
                     out!("\n{}", printable(&schema.guidelines));

@@ -65,13 +65,14 @@ impl LabelSchema {
         Self::from_json(&text).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
     }
 
-    /// Pairs of labels whose names differ only in accents, case or Unicode form, probably one
-    /// label typed twice ("informatica" and "informática"): what the labels editor warns about.
-    pub fn near_duplicates(&self) -> Vec<(String, String)> {
-        crate::text::near_duplicates(&self.names()).into_iter().map(|(a, b)| (self.labels[a].name.clone(), self.labels[b].name.clone())).collect()
+    /// One sentence per pair of labels whose names differ only in accents, case or Unicode form,
+    /// probably one label typed twice ("informatica" and "informática"): what `selectra schema`
+    /// notes and the labels editor warns about.
+    pub fn warnings(&self) -> Vec<String> {
+        Self::warnings_for(&self.names())
     }
 
-    /// One sentence per pair of names that differ only in accents, case or Unicode form.
+    /// [`LabelSchema::warnings`] for names being edited, before they are a schema.
     pub fn warnings_for(names: &[String]) -> Vec<String> {
         crate::text::near_duplicates(names)
             .into_iter()

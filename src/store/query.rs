@@ -182,6 +182,17 @@ impl MetaFilter {
         }
         Ok(MetaFilter::Equals { key: key_of(k)?, value: v.to_string() })
     }
+
+    /// The key, the kind (`equals`, `contains`, `prefix` or `range`), and the text compared
+    /// (none for a range): what the filter bar suggests values from.
+    pub fn parts(&self) -> (&str, &'static str, Option<&str>) {
+        match self {
+            MetaFilter::Equals { key, value } => (key, "equals", Some(value)),
+            MetaFilter::Contains { key, value } => (key, "contains", Some(value)),
+            MetaFilter::Prefix { key, value } => (key, "prefix", Some(value)),
+            MetaFilter::Range { key, .. } => (key, "range", None),
+        }
+    }
 }
 
 /// The records an evaluation of `runs` scores (a reference label, and a prediction from every

@@ -28,7 +28,7 @@ export function remember(key: string, value: unknown, delay = 300): void {
 
 /** Keeps the fields of `saved` that have the type of the default's (a stale or hand-edited
  * setting never puts a wrong type into a view). */
-export function merged<T extends Record<string, unknown>>(defaults: T, saved: unknown): T {
+function merged<T extends Record<string, unknown>>(defaults: T, saved: unknown): T {
   const out = { ...defaults };
   if (saved && typeof saved === "object") {
     for (const k of Object.keys(defaults) as (keyof T)[]) {

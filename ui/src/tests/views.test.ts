@@ -603,6 +603,18 @@ describe("Annotate learns", () => {
 describe("Annotate on a real corpus", () => {
   const SIX = { labels: ["a", "b", "c", "d", "e", "f"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: null, hypothesis: null })), guidelines: "" };
   const estimate = { value: 0.8, low: 0.7, high: 0.9 };
+  /** Commands for a corpus with the six-label schema and two records; `more` adds or replaces. */
+  const sixLabels = (more: Parameters<typeof mockCommands>[0] = {}) =>
+    mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => ({ schema: SIX, suggested: [] }),
+      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      ...more,
+    });
+
   const summary = (secs: number, labels: string[]) => ({
     run: { ...RUN, id: 9, kind: "trained", labels }, n_train: 40, labels, folds: 5, accuracy: estimate, macro_f1: estimate, learning_curve: [],
     baseline_predicts: "a", baseline_accuracy: 0.2, baseline_macro_f1: 0.1, beats_baseline: true, verdict: "ok", source: "accepted annotations", secs, fit_secs: secs - 6,
@@ -656,13 +668,7 @@ describe("Annotate on a real corpus", () => {
   });
 
   it("keeps what the user picked on a record when the view is left and shown again", async () => {
-    const calls = mockCommands({
-      list_runs: () => [RUN],
-      list_scans: () => [],
-      label_schema: () => ({ schema: SIX, suggested: [] }),
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
-      record_predictions: () => [],
-    });
+    const calls = sixLabels();
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
     await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "3" });
@@ -724,14 +730,7 @@ describe("Annotate on a real corpus", () => {
   });
 
   it("labels only while the record has the keyboard: a key on a focused filter or the page labels nothing, and says so", async () => {
-    const calls = mockCommands({
-      list_runs: () => [RUN],
-      list_scans: () => [],
-      label_schema: () => ({ schema: SIX, suggested: [] }),
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
-      record_predictions: () => [],
-      annotate: (a) => ({ ...(a.args as object), undo: false }),
-    });
+    const calls = sixLabels();
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
     const status = document.querySelector("#an-filter-status") as HTMLSelectElement;
