@@ -17,10 +17,11 @@ use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
-use selectra::hub::Silent;
-use selectra::inspect;
-use selectra::precision::Precision;
-use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::domain::precision::Precision;
+use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::engine::hub::Silent;
+use selectra::engine::inspect;
+use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::{LoadOptions, Model};
 use serde_json::json;
 
@@ -82,7 +83,7 @@ fn bench_scan(dir: &str, texts_file: &str) -> serde_json::Value {
     let model = load(dir);
     let texts: Vec<String> = serde_json::from_str(&std::fs::read_to_string(texts_file).unwrap()).unwrap();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let scanner = selectra::scan::Scanner::new(&model).unwrap();
+    let scanner = selectra::engine::scan::Scanner::new(&model).unwrap();
     scanner.scan(&refs[..refs.len().min(4)]).unwrap();
     let t = Instant::now();
     let results = scanner.scan(&refs).unwrap();

@@ -21,13 +21,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use selectra::export::{export, ExportFormat, ExportOptions};
-use selectra::hub::Silent;
-use selectra::import::{import_file, ImportOptions};
-use selectra::precision::Precision;
-use selectra::scan::{RecordScan, ScannedToken};
+use selectra::domain::precision::Precision;
+use selectra::domain::rtd::{RecordScan, ScannedToken};
+use selectra::domain::task::ZeroShotTask;
+use selectra::engine::hub::Silent;
+use selectra::engine::zeroshot::ZeroShotClassifier;
+use selectra::exchange::export::{export, ExportFormat, ExportOptions};
+use selectra::exchange::import::{import_file, ImportOptions};
 use selectra::store::{Disagreement, EmbeddingKey, MetaFilter, PredictionRow, Query, RunKey, Sample, ScanKey, Sort, StatusFilter, Store};
-use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 use selectra::{LoadOptions, Model};
 
 const WORDS: &[&str] = &[
@@ -83,7 +84,7 @@ fn synthetic_scan(id: i64, text: &str) -> RecordScan {
         tokens.push(ScannedToken { token: word.to_string(), start, end, probability, word_start: true });
         start = end + 1;
     }
-    let (suspicion, flagged, mean) = selectra::scan::summarize(&tokens);
+    let (suspicion, flagged, mean) = selectra::domain::rtd::summarize(&tokens);
     RecordScan { tokens, suspicion, flagged, mean, windows: 1 }
 }
 
@@ -350,7 +351,7 @@ fn main() {
     }
     let raw_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    selectra::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    selectra::jobs::corpus_run::run_zeroshot(&mut small, &model, "s", &task, None, None, 16, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     let run_s = t.elapsed().as_secs_f64();
 
     // A scan of every record (a token per word) and an embedding set, written through the
@@ -379,7 +380,7 @@ fn main() {
         let options = ExportOptions { raw_csv: false, embeddings: (format != ExportFormat::Csv).then_some(embeddings.id) };
         let mut out = Counted(0);
         let t = Instant::now();
-        let n = export(&store, "bench", format, &options, &mut out, &mut selectra::corpus_run::Watch::none()).unwrap();
+        let n = export(&store, "bench", format, &options, &mut out, &mut selectra::domain::progress::Watch::none()).unwrap();
         exports.push((name, n, t.elapsed().as_secs_f64(), out.0 as f64 / 1e6, options.embeddings.is_some()));
     }
     let size_before_delete = std::fs::metadata(&db).unwrap().len() as f64 / 1e6;

@@ -1,54 +1,38 @@
 //! Selectra Studio's core: SELECTRA (Spanish ELECTRA) and comparator models computed exactly as
-//! Hugging Face transformers computes them.
+//! Hugging Face transformers computes them, over corpora kept in a SQLite project file.
 //!
-//! - [`hub`] finds a model's files (local folder or the Hub through the shared HF cache);
-//! - [`model`] reads config.json and the weights and runs the network;
-//! - [`tokenize`] builds the WordPiece tokenizer as transformers does;
-//! - [`inspect`] reports the discriminator's per-token scores, and [`scan`] scores whole records
-//!   (long ones in overlapping windows) with their summaries; [`embed`] turns records into
-//!   mean-pooled unit vectors;
-//! - [`zeroshot`] runs NLI zero-shot classification with the pipeline's semantics; [`precision`]
-//!   is its opt-in bf16 fast mode for corpus runs and the agreement check that guards it;
-//! - [`store`] is the SQLite project file; [`import`], [`corpus_run`] and [`export`] move
-//!   corpora in, label them with resumable runs, and write them out;
-//! - [`metrics`] and [`evaluate`] score runs against the user's labels, [`agreement`] compares
-//!   annotators, [`published`] holds the
-//!   SELECTRA card's comparison, and [`charts`] and [`report`] draw and share both;
-//! - [`scale_out`] describes corpus jobs computed elsewhere (the Python package, Ray) and imports
-//!   their results as runs, scans and embedding sets.
+//! The core is built in floors; each imports only the floors under it (`tests/it/floors.rs`
+//! checks it), and [`error`] and [`fs`] serve them all:
 //!
-//! Front ends (the `selectra` CLI, the Tauri app) are thin adapters over these modules.
+//! | floor | what it holds | imports |
+//! |---|---|---|
+//! | [`api`] | what both front ends call: task specs resolved against a project | everything below |
+//! | [`report`] | figures, the HTML report, the card's published table | analysis, store, domain |
+//! | [`jobs`] | engine × store: resumable corpus runs, scans, embeddings, training, results from elsewhere | engine, store, analysis, domain |
+//! | [`analysis`] | numbers about the project: metrics, evaluation, agreement, the learned head | store, domain |
+//! | [`exchange`] | files in and out of a project: import, export | store, domain |
+//! | [`engine`] | model files in, numbers out: hub, tokenizers, networks, inspect, scan, zero-shot, embed | domain |
+//! | [`store`] | the SQLite project file, and nothing else | domain |
+//! | [`domain`] | the pure vocabulary and rules: tasks, labels, queries, precision, annotation status, progress | nothing |
+//!
+//! The engine and the store are siblings that never import each other; jobs join them. Front
+//! ends (the `selectra` CLI, the Tauri app, the Python package) are thin adapters over [`api`]
+//! and the floors' public types.
 
-pub mod agreement;
-mod atomic_file;
-pub mod charts;
-pub mod corpus_run;
-pub mod embed;
+pub mod analysis;
+pub mod api;
+pub mod domain;
+pub mod engine;
 pub mod error;
-pub mod evaluate;
-pub mod export;
-pub mod hub;
-pub mod import;
-pub mod inspect;
-pub mod learn;
-pub mod metrics;
-pub mod model;
-pub mod panic_guard;
-pub mod precision;
-pub mod published;
+pub mod exchange;
+pub mod fs;
+pub mod jobs;
 pub mod report;
-pub mod scale_out;
-pub mod scan;
 pub mod store;
-pub mod templates;
-pub mod text;
-pub mod tokenize;
-pub mod train;
-pub mod zeroshot;
 
-pub use error::{Error, ErrorCode, Result};
+pub use engine::model::{LoadOptions, Model};
+pub use error::{Error, ErrorCode, Result, Setting};
 
 /// This build's version and the commit it was built from, as `selectra --version` and the app's
 /// About show them: "0.1.0 (0123456789ab)".
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SELECTRA_COMMIT"), ")");
-pub use model::{LoadOptions, Model};

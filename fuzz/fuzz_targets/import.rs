@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selectra::import::{parse_bytes, Format, ImportOptions};
+use selectra::exchange::import::{parse_bytes, Format, ImportOptions};
 
 fuzz_target!(|data: &[u8]| {
     let plain = ImportOptions { name: "fuzz".into(), ..Default::default() };

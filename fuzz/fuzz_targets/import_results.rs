@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use selectra::import::{import_file, ImportOptions};
-use selectra::scale_out::import_results;
+use selectra::exchange::import::{import_file, ImportOptions};
+use selectra::jobs::scale_out::import_results;
 use selectra::store::Store;
 
 /// A project with corpus "c" of three records, and a job folder with a manifest for it.

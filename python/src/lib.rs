@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use selectra::hub::{DownloadObserver, HubSettings};
-use selectra::model::LoadOptions;
-use selectra::scale_out::{JobKind, Manifest};
-use selectra::tokenize::TokenizerOptions;
-use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::engine::hub::{DownloadObserver, HubSettings};
+use selectra::engine::model::LoadOptions;
+use selectra::engine::tokenize::TokenizerOptions;
+use selectra::engine::zeroshot::ZeroShotClassifier;
+use selectra::jobs::scale_out::{JobKind, Manifest};
 
 create_exception!(selectra, SelectraError, PyException, "An error of the selectra core; the message says what was wrong and what to do.");
 
@@ -97,7 +98,7 @@ impl Model {
         let model = self.inner.clone();
         py.detach(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let inspections = selectra::inspect::inspect_batch(&model, &refs)?;
+            let inspections = selectra::engine::inspect::inspect_batch(&model, &refs)?;
             Ok(inspections
                 .into_iter()
                 .map(|i| {
@@ -135,7 +136,7 @@ impl Model {
     fn scan(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<ScanRecord>> {
         let model = self.inner.clone();
         py.detach(move || {
-            let scanner = selectra::scan::Scanner::new(&model)?;
+            let scanner = selectra::engine::scan::Scanner::new(&model)?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             Ok(scanner
                 .scan(&refs)?
@@ -154,7 +155,7 @@ impl Model {
         let model = self.inner.clone();
         py.detach(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            selectra::embed::Embedder::new(&model).embed(&refs)
+            selectra::engine::embed::Embedder::new(&model).embed(&refs)
         })
         .map_err(error)
     }
@@ -228,7 +229,7 @@ fn load(py: Python<'_>, spec: String, strip_accents: Option<bool>) -> PyResult<M
 /// SHA-256 of a text's UTF-8 bytes, hex: how a job's result row names the text it was computed on.
 #[pyfunction]
 fn text_sha256(text: &str) -> String {
-    selectra::scale_out::text_sha256(text)
+    selectra::jobs::scale_out::text_sha256(text)
 }
 
 #[pymodule]
@@ -239,7 +240,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SelectraError", m.py().get_type::<SelectraError>())?;
     m.add("DEFAULT_TEMPLATE", DEFAULT_TEMPLATE)?;
     m.add("VERSION", selectra::VERSION)?;
-    m.add("MANIFEST_FILE", selectra::scale_out::MANIFEST_FILE)?;
-    m.add("RESULTS_DIR", selectra::scale_out::RESULTS_DIR)?;
+    m.add("MANIFEST_FILE", selectra::jobs::scale_out::MANIFEST_FILE)?;
+    m.add("RESULTS_DIR", selectra::jobs::scale_out::RESULTS_DIR)?;
     Ok(())
 }

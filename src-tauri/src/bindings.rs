@@ -117,15 +117,15 @@ macro_rules! declarations {
 pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations!(&cfg;
-        selectra::ErrorCode, ErrorDto, AppInfo, ModelEntryDto, ModelRef, DownloadEvent, ModelFacts,
+        selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelEntryDto, ModelRef, DownloadEvent, ModelFacts,
         InspectArgs, ReplaceArgs, TokenDto, WordDto, InspectionDto, ClassifyArgs, ZeroShotDto,
         CorpusDto, PreviewArgs, PreviewDto, ImportArgs, TaskProgress, BadRowDto, ImportOutcomeDto,
         SortDto, StatusDto, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
         SourceDto, FigureDto, LoadableModelDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
-        ScanDisagreementDto, ScanComparisonDto, FilterDto, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
-        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilterDto, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
+        ScanDisagreementDto, ScanComparisonDto, selectra::domain::query::FilterSpec, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
+        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, selectra::domain::query::EvalFilter, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
         LabelSourcesDto, MetaValueDto, MetaFilterHelpDto,
     );
     let mut out = String::from(

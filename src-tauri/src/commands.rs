@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use selectra::corpus_run::Watch;
-use selectra::hub::DownloadObserver;
-use selectra::import::{self, Format, ImportOptions};
-use selectra::precision::{AgreementGate, Precision};
+use selectra::api::task::TaskSpec;
+use selectra::domain::precision::{AgreementGate, Precision};
+use selectra::domain::progress::Watch;
+use selectra::domain::task::ZeroShotTask;
+use selectra::engine::hub::DownloadObserver;
+use selectra::engine::zeroshot::ZeroShotClassifier;
+use selectra::exchange::import::{self, Format, ImportOptions};
 use selectra::store::{Sort, Store};
-use selectra::zeroshot::{ZeroShotClassifier, ZeroShotTask};
 
 use crate::dto::*;
 use crate::state::AppState;
@@ -31,7 +33,7 @@ async fn with_store<T: Send + 'static>(state: &AppState, work: impl FnOnce(&mut 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> selectra::Result<T> + Send + 'static) -> CmdResult<T> {
     match tauri::async_runtime::spawn_blocking(work).await {
         Ok(result) => result.map_err(Into::into),
-        Err(e) => Err(ErrorDto { code: selectra::ErrorCode::Inference, message: format!("the worker thread failed: {e}") }),
+        Err(e) => Err(ErrorDto { code: selectra::ErrorCode::Inference, message: format!("the worker thread failed: {e}"), settings: Vec::new() }),
     }
 }
 
@@ -61,7 +63,7 @@ pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
 #[tauri::command]
 pub async fn list_models(state: State<'_, AppState>) -> CmdResult<Vec<ModelEntryDto>> {
     let hub = state.hub.clone();
-    blocking(move || Ok(selectra::hub::model_list(&hub)?.into_iter().map(Into::into).collect())).await
+    blocking(move || Ok(selectra::engine::hub::model_list(&hub)?.into_iter().map(Into::into).collect())).await
 }
 
 #[tauri::command]
@@ -75,8 +77,8 @@ pub async fn load_model(state: State<'_, AppState>, model: ModelRef, on_progress
 pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult<InspectionDto> {
     let models = state.models.clone();
     blocking(move || {
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        Ok(InspectionDto::new(selectra::inspect::inspect(&model, &args.text)?, &model))
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        Ok(InspectionDto::new(selectra::engine::inspect::inspect(&model, &args.text)?, &model))
     })
     .await
 }
@@ -85,8 +87,8 @@ pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult
 pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> CmdResult<InspectionDto> {
     let models = state.models.clone();
     blocking(move || {
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        Ok(InspectionDto::new(selectra::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?, &model))
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        Ok(InspectionDto::new(selectra::engine::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?, &model))
     })
     .await
 }
@@ -96,7 +98,7 @@ pub async fn classify(state: State<'_, AppState>, args: ClassifyArgs) -> CmdResu
     let models = state.models.clone();
     blocking(move || {
         let task = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
         Ok(ZeroShotClassifier::new(&model)?.classify(&args.text, &task)?.into())
     })
     .await
@@ -181,7 +183,7 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
         SortDto::ScoreDesc => Sort::ScoreDesc,
         SortDto::ScoreAsc => Sort::ScoreAsc,
         SortDto::Suspicion => Sort::SuspicionDesc,
-        SortDto::Random => Sort::Random(args.filter.seed.max(0.0) as u64),
+        SortDto::Random => Sort::Random(args.filter.seed),
     };
     query.after = args.after.as_deref().map(selectra::store::Cursor::parse).transpose().map_err(ErrorDto::from)?;
     query.limit = args.limit as u64;
@@ -192,7 +194,7 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
 /// that one undo reverts.
 #[tauri::command]
 pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> CmdResult<BatchOutcomeDto> {
-    let query = args.filter.as_ref().map(FilterDto::query).transpose().map_err(ErrorDto::from)?;
+    let query = args.filter.as_ref().map(selectra::domain::query::FilterSpec::query).transpose().map_err(ErrorDto::from)?;
     with_store(&state, move |s| {
         let annotator = s.annotator()?;
         let status = args.status.into();
@@ -255,21 +257,22 @@ pub async fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<
 pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let zs = if args.use_schema {
-            store.label_schema(&args.corpus)?.task(&args.template, args.multi_label)?
+        let spec = if args.use_schema {
+            TaskSpec::Schema { template: args.template.clone(), multi_label: args.multi_label }
         } else {
-            ZeroShotTask::new(args.labels, &args.template, args.multi_label)?
+            TaskSpec::Labels { labels: args.labels.clone(), template: args.template.clone(), multi_label: args.multi_label }
         };
         store.corpus(&args.corpus)?;
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(
+        let zs = spec.resolve(store, &args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::corpus_run::run_zeroshot(
             store,
             &model,
             &args.corpus,
             &zs,
             args.model.strip_accents,
             AgreementGate::for_precision(if args.fast { Precision::Bf16 } else { Precision::Exact }),
-            selectra::corpus_run::RUN_BATCH_RECORDS,
+            selectra::jobs::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
         )?;
@@ -284,21 +287,17 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
 pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let info = store.run(run)?;
-        if info.kind != "zeroshot" {
-            return Err(selectra::Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")));
-        }
-        let zs = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
+        let (info, zs) = selectra::api::task::resumable_run(store, run)?;
         let model_ref = ModelRef { spec: info.key.model.clone(), strip_accents: info.key.strip_accents };
-        let model = models.get(&model_ref, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_zeroshot(
+        let model = models.get(&model_ref, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::corpus_run::run_zeroshot(
             store,
             &model,
             &info.key.corpus,
             &zs,
             info.key.strip_accents,
             AgreementGate::for_precision(info.key.precision),
-            selectra::corpus_run::RUN_BATCH_RECORDS,
+            selectra::jobs::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
         )?;
@@ -344,10 +343,10 @@ pub async fn delete_scan(state: State<'_, AppState>, scan: i64) -> CmdResult<()>
 #[tauri::command]
 pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<f64> {
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let format = selectra::export::ExportFormat::parse(&args.format)?;
-        let options = selectra::export::ExportOptions { raw_csv: args.raw_csv, embeddings: None };
+        let format = selectra::exchange::export::ExportFormat::parse(&args.format)?;
+        let options = selectra::exchange::export::ExportOptions { raw_csv: args.raw_csv, embeddings: None };
         let mut watch = Watch::new(progress, cancel);
-        Ok(selectra::export::export_to_file(store, &args.corpus, format, &options, std::path::Path::new(&args.path), &mut watch)? as f64)
+        Ok(selectra::exchange::export::export_to_file(store, &args.corpus, format, &options, std::path::Path::new(&args.path), &mut watch)? as f64)
     })
     .await
 }
@@ -359,16 +358,16 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         store.corpus(&args.corpus)?;
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::train::train(
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::train::train(
             store,
             &model,
             &args.corpus,
             args.model.strip_accents,
             args.folds.max(2.0) as usize,
             args.seed.max(0.0) as u64,
-            &selectra::learn::TrainChoice::default(),
-            selectra::evaluate::LabelSource::parse(&args.source)?,
+            &selectra::analysis::learn::TrainChoice::default(),
+            selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
             progress,
             cancel,
         )?;
@@ -387,13 +386,9 @@ pub async fn template_lab(
 ) -> CmdResult<Vec<TemplateScoreDto>> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress.clone(), move |store, _, cancel| {
-        let mut tasks =
-            args.templates.iter().map(|t| ZeroShotTask::new(args.labels.clone(), t, args.multi_label)).collect::<selectra::Result<Vec<_>>>()?;
-        store.corpus(&args.corpus)?;
-        if args.with_schema {
-            tasks.push(store.label_schema(&args.corpus)?.task(selectra::zeroshot::DEFAULT_TEMPLATE, args.multi_label)?);
-        }
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
+        let tasks =
+            selectra::api::task::template_lab_tasks(store, &args.corpus, &args.labels, &args.templates, &[], args.with_schema, args.multi_label)?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
         let started = Instant::now();
         let mut report = |done: u64, total: u64| {
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -405,14 +400,14 @@ pub async fn template_lab(
                 stage: None,
             });
         };
-        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_labels, ..Default::default() };
-        let scores = selectra::templates::template_lab(
+        let options = selectra::analysis::metrics::EvalOptions { within_run_labels: args.within_labels, ..Default::default() };
+        let scores = selectra::jobs::templates::template_lab(
             store,
             &model,
             &args.corpus,
             &tasks,
             args.sample.map(|n| n.max(1.0) as usize),
-            selectra::evaluate::LabelSource::parse(&args.source)?,
+            selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
             &options,
             &mut report,
             cancel,
@@ -438,7 +433,7 @@ async fn corpus_job<T: Send + 'static>(
     state: &AppState,
     task: String,
     on_progress: Channel<TaskProgress>,
-    work: impl FnOnce(&mut Store, &mut dyn FnMut(selectra::corpus_run::RunProgress), &std::sync::atomic::AtomicBool) -> selectra::Result<T>
+    work: impl FnOnce(&mut Store, &mut dyn FnMut(selectra::domain::progress::RunProgress), &std::sync::atomic::AtomicBool) -> selectra::Result<T>
         + Send
         + 'static,
 ) -> CmdResult<T> {
@@ -446,7 +441,7 @@ async fn corpus_job<T: Send + 'static>(
     let db = state.project_path();
     let result = blocking(move || {
         let mut store = Store::open(&db)?;
-        let mut progress = |p: selectra::corpus_run::RunProgress| {
+        let mut progress = |p: selectra::domain::progress::RunProgress| {
             let _ = on_progress.send(TaskProgress {
                 done: p.done as f64,
                 total: p.total as f64,
@@ -508,13 +503,13 @@ pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, 
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         store.corpus(&args.corpus)?;
-        let model = models.get(&args.model, Arc::new(selectra::hub::Silent))?;
-        let summary = selectra::corpus_run::run_scan(
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::corpus_run::run_scan(
             store,
             &model,
             &args.corpus,
             args.model.strip_accents,
-            selectra::corpus_run::SCAN_BATCH_RECORDS,
+            selectra::jobs::corpus_run::SCAN_BATCH_RECORDS,
             progress,
             cancel,
         )?;
@@ -552,23 +547,23 @@ pub async fn scanned_record(state: State<'_, AppState>, scan: i64, row: f64) -> 
 /// disagree most.
 #[tauri::command]
 pub async fn compare_scans(state: State<'_, AppState>, a: i64, b: i64, limit: u32) -> CmdResult<ScanComparisonDto> {
-    with_store(&state, move |s| Ok(s.compare_scans(a, b, limit as usize)?.into())).await
+    with_store(&state, move |s| Ok(selectra::analysis::scans::compare_scans(s, a, b, limit as usize)?.into())).await
 }
 
 /// Rows as tab-separated text for the clipboard, formula-safe unless `raw` (the core's rule).
 #[tauri::command]
 pub async fn spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> CmdResult<String> {
-    Ok(selectra::export::tsv(&rows, raw))
+    Ok(selectra::exchange::export::tsv(&rows, raw))
 }
 
 #[tauri::command]
 pub async fn published() -> CmdResult<PublishedDto> {
     blocking(|| {
-        let p = selectra::published::Published::load()?;
+        let p = selectra::report::published::Published::load()?;
         let figures = selectra::report::published_figures(&p).into_iter().map(FigureDto::from_figure).collect::<selectra::Result<_>>()?;
         Ok(PublishedDto {
-            card_models: selectra::published::CARD_MODELS.iter().map(|m| m.to_string()).collect(),
-            card_tasks: selectra::published::CARD_TASKS.iter().map(|t| t.to_string()).collect(),
+            card_models: selectra::report::published::CARD_MODELS.iter().map(|m| m.to_string()).collect(),
+            card_tasks: selectra::report::published::CARD_TASKS.iter().map(|t| t.to_string()).collect(),
             scores: p
                 .scores
                 .iter()
@@ -610,8 +605,9 @@ pub async fn published() -> CmdResult<PublishedDto> {
 #[tauri::command]
 pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<EvaluationDto> {
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
-        let evaluation = selectra::evaluate::evaluate_watched(store, &args.corpus, &args.runs, &options, &mut Watch::new(progress, cancel))?;
+        let options = selectra::analysis::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
+        let evaluation =
+            selectra::analysis::evaluate::evaluate_watched(store, &args.corpus, &args.runs, &options, &mut Watch::new(progress, cancel))?;
         EvaluationDto::from_evaluation(&evaluation)
     })
     .await
@@ -622,7 +618,7 @@ pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: Stri
 #[tauri::command]
 pub async fn write_report(state: State<'_, AppState>, args: ReportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<String> {
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let options = selectra::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
+        let options = selectra::analysis::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
         let store = args.corpus.as_ref().map(|_| &*store);
         let (files, _) = selectra::report::write_project_report(
             store,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use selectra::domain::query::FilterSpec;
 use selectra::ErrorCode;
 
 /// Every command's error: `code` is a closed set the UI branches on, `message` says what was
@@ -14,11 +15,13 @@ use selectra::ErrorCode;
 pub struct ErrorDto {
     pub code: ErrorCode,
     pub message: String,
+    /// The settings that fix the error, most relevant first (the field to focus); usually none.
+    pub settings: Vec<selectra::Setting>,
 }
 
 impl From<selectra::Error> for ErrorDto {
     fn from(e: selectra::Error) -> Self {
-        Self { code: e.code(), message: e.to_string() }
+        Self { code: e.code(), message: e.to_string(), settings: e.settings().to_vec() }
     }
 }
 
@@ -50,8 +53,8 @@ pub struct ModelEntryDto {
     pub cached_refs: Vec<String>,
 }
 
-impl From<selectra::hub::ModelEntry> for ModelEntryDto {
-    fn from(e: selectra::hub::ModelEntry) -> Self {
+impl From<selectra::engine::hub::ModelEntry> for ModelEntryDto {
+    fn from(e: selectra::engine::hub::ModelEntry) -> Self {
         Self { id: e.id, description: e.description, preset: e.preset, cached: e.cached_snapshots > 0, cached_refs: e.cached_refs }
     }
 }
@@ -184,13 +187,13 @@ pub struct InspectionDto {
 }
 
 impl InspectionDto {
-    pub fn new(i: selectra::inspect::Inspection, model: &selectra::Model) -> Self {
+    pub fn new(i: selectra::engine::inspect::Inspection, model: &selectra::Model) -> Self {
         Self { files_strip_accents: model.tokenizer.files_strip_accents(), strips_accents: model.tokenizer.strips_accents(), ..Self::from(i) }
     }
 }
 
-impl From<selectra::inspect::Inspection> for InspectionDto {
-    fn from(i: selectra::inspect::Inspection) -> Self {
+impl From<selectra::engine::inspect::Inspection> for InspectionDto {
+    fn from(i: selectra::engine::inspect::Inspection) -> Self {
         let words = i
             .words()
             .into_iter()
@@ -222,7 +225,7 @@ impl From<selectra::inspect::Inspection> for InspectionDto {
             truncated: i.truncated,
             files_strip_accents: false,
             strips_accents: false,
-            untrained_note: selectra::inspect::UNTRAINED_NOTE.to_string(),
+            untrained_note: selectra::domain::rtd::UNTRAINED_NOTE.to_string(),
             model: i.model,
             text: i.text,
         }
@@ -245,8 +248,8 @@ pub struct ZeroShotDto {
     pub scores: Vec<f32>,
 }
 
-impl From<selectra::zeroshot::ZeroShotResult> for ZeroShotDto {
-    fn from(r: selectra::zeroshot::ZeroShotResult) -> Self {
+impl From<selectra::engine::zeroshot::ZeroShotResult> for ZeroShotDto {
+    fn from(r: selectra::engine::zeroshot::ZeroShotResult) -> Self {
         Self { sequence: r.sequence, labels: r.labels, scores: r.scores }
     }
 }
@@ -280,8 +283,8 @@ pub struct PreviewDto {
     pub rows: Vec<Vec<String>>,
 }
 
-impl From<selectra::import::Preview> for PreviewDto {
-    fn from(p: selectra::import::Preview) -> Self {
+impl From<selectra::exchange::import::Preview> for PreviewDto {
+    fn from(p: selectra::exchange::import::Preview) -> Self {
         Self { format: p.format.name().to_string(), columns: p.columns, rows: p.rows }
     }
 }
@@ -323,8 +326,8 @@ pub struct ImportOutcomeDto {
     pub skipped: Vec<BadRowDto>,
 }
 
-impl From<selectra::import::ImportOutcome> for ImportOutcomeDto {
-    fn from(o: selectra::import::ImportOutcome) -> Self {
+impl From<selectra::exchange::import::ImportOutcome> for ImportOutcomeDto {
+    fn from(o: selectra::exchange::import::ImportOutcome) -> Self {
         Self {
             corpus: o.corpus.into(),
             imported: o.imported as f64,
@@ -375,87 +378,11 @@ impl From<StatusDto> for selectra::store::Status {
     }
 }
 
-/// The filter bar's state: every filter is combinable, and `null` (or empty) means "any". The
-/// text forms (`disagree`, `meta`) are parsed by the core, as the CLI's flags are.
-#[derive(Debug, Clone, Deserialize, TS, Default)]
-pub struct FilterDto {
-    /// Whole words, case- and accent-insensitive; every word must occur.
-    pub text: Option<String>,
-    pub gold: Option<String>,
-    /// A status, "unannotated", or `null` for all.
-    pub status: Option<String>,
-    /// Whose annotation (the annotator who changed the record last).
-    pub annotator: Option<String>,
-    /// The run whose predictions are shown, filtered on and sorted by.
-    pub run: Option<i64>,
-    pub predicted_label: Option<String>,
-    pub min_score: Option<f64>,
-    pub max_score: Option<f64>,
-    pub min_margin: Option<f64>,
-    pub max_margin: Option<f64>,
-    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
-    pub disagree: Option<String>,
-    /// Each "key=value", "key>=x", "key<=y" or "key=x..y".
-    pub meta: Vec<String>,
-    /// The run's reliability bin (0–9) of the top score, as the evaluation bins it.
-    pub score_bin: Option<f64>,
-    /// The records an evaluation covers, or a part of them (a chart's drill-down).
-    pub evaluation: Option<EvalFilterDto>,
-    /// A seeded random sample of this many matching records.
-    pub sample: Option<f64>,
-    pub seed: f64,
-    /// The scan whose suspicion is shown, filtered on and sorted by.
-    pub scan: Option<i64>,
-    pub min_suspicion: Option<f64>,
-}
-
-/// See `selectra::store::EvalFilter`.
-#[derive(Debug, Clone, Deserialize, Serialize, TS, Default)]
-pub struct EvalFilterDto {
-    pub runs: Vec<i64>,
-    pub reference: Option<String>,
-    pub mistakes_of: Option<i64>,
-}
-
-impl FilterDto {
-    pub fn query(&self) -> selectra::Result<selectra::store::Query> {
-        use selectra::store::{Disagreement, MetaFilter, Query, Sample, StatusFilter};
-        let text = |t: &Option<String>| t.as_ref().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-        Ok(Query {
-            run: self.run,
-            predicted_label: text(&self.predicted_label),
-            min_score: self.min_score,
-            max_score: self.max_score,
-            min_margin: self.min_margin,
-            max_margin: self.max_margin,
-            status: text(&self.status).as_deref().map(StatusFilter::parse).transpose()?,
-            gold: text(&self.gold),
-            annotator: text(&self.annotator),
-            text: text(&self.text),
-            scan: self.scan,
-            min_suspicion: self.min_suspicion,
-            disagree: text(&self.disagree).as_deref().map(Disagreement::parse).transpose()?,
-            meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<selectra::Result<_>>()?,
-            sample: self.sample.map(|n| Sample { size: n.max(0.0) as u64, seed: self.seed.max(0.0) as u64 }),
-            score_bin: self.score_bin.map(|b| b.max(0.0) as u32),
-            evaluation: self.evaluation.as_ref().map(|e| selectra::store::EvalFilter {
-                runs: e.runs.clone(),
-                reference: e.reference.clone(),
-                mistakes_of: e.mistakes_of,
-            }),
-            sort: selectra::store::Sort::Row,
-            after: None,
-            offset: 0,
-            limit: 1,
-        })
-    }
-}
-
 /// A page of records: `after` is the previous page's `next` (keyset paging), `null` for the first.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct BrowseArgs {
     pub corpus: String,
-    pub filter: FilterDto,
+    pub filter: FilterSpec,
     pub sort: SortDto,
     pub after: Option<String>,
     pub limit: f64,
@@ -611,8 +538,8 @@ pub struct RunSummaryDto {
     pub precision_note: Option<String>,
 }
 
-impl From<selectra::corpus_run::RunSummary> for RunSummaryDto {
-    fn from(s: selectra::corpus_run::RunSummary) -> Self {
+impl From<selectra::jobs::corpus_run::RunSummary> for RunSummaryDto {
+    fn from(s: selectra::jobs::corpus_run::RunSummary) -> Self {
         Self {
             run: s.run.into(),
             predicted_now: s.predicted_now as f64,
@@ -673,7 +600,7 @@ impl From<selectra::store::Undone> for UndoneDto {
 pub struct BulkLabelArgs {
     pub corpus: String,
     pub records: Vec<f64>,
-    pub filter: Option<FilterDto>,
+    pub filter: Option<FilterSpec>,
     /// The labels (none to discard).
     pub labels: Vec<String>,
     pub status: StatusDto,
@@ -772,8 +699,8 @@ pub struct AgreementDto {
     pub disputed: f64,
 }
 
-impl From<selectra::agreement::AnnotatorAgreement> for AgreementDto {
-    fn from(a: selectra::agreement::AnnotatorAgreement) -> Self {
+impl From<selectra::analysis::agreement::AnnotatorAgreement> for AgreementDto {
+    fn from(a: selectra::analysis::agreement::AnnotatorAgreement) -> Self {
         Self {
             annotators: a.annotators.into_iter().map(|c| (c.annotator, c.records as f64)).collect(),
             pairs: a
@@ -902,8 +829,8 @@ pub struct EstimateDto {
     pub high: f64,
 }
 
-impl From<selectra::metrics::Estimate> for EstimateDto {
-    fn from(e: selectra::metrics::Estimate) -> Self {
+impl From<selectra::analysis::metrics::Estimate> for EstimateDto {
+    fn from(e: selectra::analysis::metrics::Estimate) -> Self {
         Self { value: e.value, low: e.low, high: e.high }
     }
 }
@@ -975,8 +902,8 @@ pub struct ReportArgs {
 }
 
 impl EvaluationDto {
-    pub fn from_evaluation(e: &selectra::evaluate::Evaluation) -> selectra::Result<Self> {
-        use selectra::evaluate::RunMetrics;
+    pub fn from_evaluation(e: &selectra::analysis::evaluate::Evaluation) -> selectra::Result<Self> {
+        use selectra::analysis::evaluate::RunMetrics;
         let runs = e
             .runs
             .iter()
@@ -1092,8 +1019,8 @@ pub struct ScanSummaryDto {
     pub cancelled: bool,
 }
 
-impl From<selectra::corpus_run::ScanSummary> for ScanSummaryDto {
-    fn from(s: selectra::corpus_run::ScanSummary) -> Self {
+impl From<selectra::jobs::corpus_run::ScanSummary> for ScanSummaryDto {
+    fn from(s: selectra::jobs::corpus_run::ScanSummary) -> Self {
         Self { scan: s.scan.into(), scanned_now: s.scanned_now as f64, cancelled: s.cancelled }
     }
 }
@@ -1195,8 +1122,8 @@ pub struct ScanComparisonDto {
     pub disagreements: Vec<ScanDisagreementDto>,
 }
 
-impl From<selectra::store::ScanComparison> for ScanComparisonDto {
-    fn from(c: selectra::store::ScanComparison) -> Self {
+impl From<selectra::analysis::scans::ScanComparison> for ScanComparisonDto {
+    fn from(c: selectra::analysis::scans::ScanComparison) -> Self {
         Self {
             a: c.a as f64,
             b: c.b as f64,
@@ -1248,7 +1175,7 @@ pub struct LabelSourcesDto {
 
 impl From<selectra::store::LabelSources> for LabelSourcesDto {
     fn from(s: selectra::store::LabelSources) -> Self {
-        let suggested = selectra::evaluate::LabelSource::suggested(&s).as_str();
+        let suggested = selectra::analysis::evaluate::LabelSource::suggested(&s).as_str();
         Self {
             annotations: s.annotations as f64,
             annotation_kinds: s.annotation_kinds as f64,
@@ -1311,8 +1238,8 @@ pub struct TrainSummaryDto {
     pub verdict: String,
 }
 
-impl From<selectra::train::TrainSummary> for TrainSummaryDto {
-    fn from(t: selectra::train::TrainSummary) -> Self {
+impl From<selectra::jobs::train::TrainSummary> for TrainSummaryDto {
+    fn from(t: selectra::jobs::train::TrainSummary) -> Self {
         let cv = t.cross_validation;
         let (beats_baseline, verdict) = (cv.beats_baseline(), cv.verdict());
         Self {
@@ -1367,8 +1294,8 @@ pub struct TemplateScoreDto {
     pub outside: f64,
 }
 
-impl From<selectra::templates::TemplateScore> for TemplateScoreDto {
-    fn from(t: selectra::templates::TemplateScore) -> Self {
+impl From<selectra::jobs::templates::TemplateScore> for TemplateScoreDto {
+    fn from(t: selectra::jobs::templates::TemplateScore) -> Self {
         Self { template: t.template, accuracy: t.accuracy.into(), macro_f1: t.macro_f1.into(), n: t.n as f64, outside: t.outside as f64 }
     }
 }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use selectra::hub::{DownloadObserver, HubSettings};
+use selectra::engine::hub::{DownloadObserver, HubSettings};
+use selectra::engine::tokenize::TokenizerOptions;
 use selectra::store::Store;
-use selectra::tokenize::TokenizerOptions;
 use selectra::{LoadOptions, Model};
 
 use crate::dto::{AppInfo, ModelRef};
@@ -48,9 +48,9 @@ impl AppState {
             project: self.project_path().display().to_string(),
             hub_cache: self.hub.cache_dir.display().to_string(),
             offline: self.hub.offline,
-            replaced_threshold: selectra::inspect::REPLACED_THRESHOLD,
-            retrain_every: selectra::train::RETRAIN_EVERY as f64,
-            auto_retrain_max_secs: selectra::train::AUTO_RETRAIN_MAX_SECS,
+            replaced_threshold: selectra::domain::rtd::REPLACED_THRESHOLD,
+            retrain_every: selectra::jobs::train::RETRAIN_EVERY as f64,
+            auto_retrain_max_secs: selectra::jobs::train::AUTO_RETRAIN_MAX_SECS,
         }
     }
 

@@ -13,16 +13,20 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::path::PathBuf;
 
-use selectra::corpus_run::{self, Watch};
-use selectra::export::{self, ExportFormat, ExportOptions};
-use selectra::hub::{self, DownloadObserver, HubSettings};
-use selectra::import::{self, Format, ImportOptions};
-use selectra::inspect::{self, Inspection};
-use selectra::model::{LoadOptions, Model};
-use selectra::precision::{AgreementGate, Precision};
+use selectra::domain::precision::{AgreementGate, Precision};
+use selectra::domain::progress::{RunProgress, Watch};
+use selectra::domain::query::FilterSpec;
+use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::engine::hub::{self, DownloadObserver, HubSettings};
+use selectra::engine::inspect::{self, Inspection};
+use selectra::engine::model::{LoadOptions, Model};
+use selectra::engine::tokenize::TokenizerOptions;
+use selectra::engine::zeroshot::{ZeroShotClassifier, ZeroShotResult};
+use selectra::exchange::export::{self, ExportFormat, ExportOptions};
+use selectra::exchange::import::{self, Format, ImportOptions};
+use selectra::jobs::corpus_run;
 use selectra::store::{Status, Store};
-use selectra::tokenize::TokenizerOptions;
-use selectra::zeroshot::{ZeroShotClassifier, ZeroShotResult, ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::Setting;
 
 /// Prints a line to stdout, ignoring write errors: output piped into `head` that closes early must
 /// end quietly, not panic as `println!` does on a broken pipe.
@@ -84,7 +88,7 @@ enum Command {
         #[command(flatten)]
         zs: ZeroShotArgs,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = selectra::corpus_run::RUN_BATCH_RECORDS)]
+        #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
         batch_size: usize,
         /// Take the labels and their hypotheses from the corpus's label schema (see `schema`)
         /// instead of --labels; a label without its own hypothesis gets the template's.
@@ -114,7 +118,7 @@ enum Command {
         #[arg(long, value_name = "true|false")]
         strip_accents: Option<bool>,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = selectra::corpus_run::SCAN_BATCH_RECORDS)]
+        #[arg(long, default_value_t = selectra::jobs::corpus_run::SCAN_BATCH_RECORDS)]
         batch_size: usize,
         /// Print the scan summary as JSON.
         #[arg(long)]
@@ -134,7 +138,7 @@ enum Command {
         #[arg(long, value_name = "true|false")]
         strip_accents: Option<bool>,
         /// Records per batch (each batch is committed at once).
-        #[arg(long, default_value_t = selectra::corpus_run::EMBED_BATCH_RECORDS)]
+        #[arg(long, default_value_t = selectra::jobs::corpus_run::EMBED_BATCH_RECORDS)]
         batch_size: usize,
         #[arg(long)]
         json: bool,
@@ -447,6 +451,20 @@ struct ZeroShotArgs {
 
 impl ZeroShotArgs {
     /// The validated task; checked before anything slow (opening a project, loading a model).
+    /// The task these flags ask for: the typed labels, or the corpus's schema.
+    fn spec(&self, schema: bool) -> selectra::api::task::TaskSpec {
+        use selectra::api::task::TaskSpec;
+        if schema {
+            TaskSpec::Schema { template: self.template.clone(), multi_label: self.multi_label }
+        } else {
+            TaskSpec::Labels {
+                labels: ZeroShotTask::parse_labels(self.labels.as_deref().unwrap_or("")),
+                template: self.template.clone(),
+                multi_label: self.multi_label,
+            }
+        }
+    }
+
     fn task(&self) -> selectra::Result<ZeroShotTask> {
         ZeroShotTask::new(ZeroShotTask::parse_labels(self.labels.as_deref().unwrap_or("")), &self.template, self.multi_label)
     }
@@ -503,27 +521,31 @@ struct FilterArgs {
 }
 
 impl FilterArgs {
-    fn query(self, annotator: Option<String>) -> selectra::Result<selectra::store::Query> {
-        use selectra::store::{Disagreement, MetaFilter, Query, Sample, StatusFilter};
-        Ok(Query {
+    /// The flags as the core's one text form of a filter (the app's filter bar fills the same).
+    fn spec(self, annotator: Option<String>) -> FilterSpec {
+        FilterSpec {
+            text: self.search,
+            gold: self.gold,
+            status: self.status,
+            annotator,
             run: self.run,
             predicted_label: self.predicted,
             min_score: self.min_score,
             max_score: self.max_score,
             min_margin: self.min_margin,
             max_margin: self.max_margin,
-            status: self.status.as_deref().map(StatusFilter::parse).transpose()?,
-            gold: self.gold,
-            annotator,
-            text: self.search,
+            disagree: self.disagree,
+            meta: self.meta,
+            sample: self.sample,
+            seed: self.seed,
             scan: self.scan,
             min_suspicion: self.min_suspicion,
-            disagree: self.disagree.as_deref().map(Disagreement::parse).transpose()?,
-            meta: self.meta.iter().map(|m| MetaFilter::parse(m)).collect::<selectra::Result<_>>()?,
-            sample: self.sample.map(|size| Sample { size, seed: self.seed }),
-            limit: 1,
-            ..Default::default()
-        })
+            ..FilterSpec::default()
+        }
+    }
+
+    fn query(self, annotator: Option<String>) -> selectra::Result<selectra::store::Query> {
+        self.spec(annotator).query()
     }
 }
 
@@ -575,31 +597,33 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}{}", flag_hint(&e.to_string()));
+            eprintln!("error: {e}{}", flag_hint(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-/// The core's messages say what to do without naming flags (the app shows them too); here the
-/// flag that does it is added.
-fn flag_hint(message: &str) -> String {
-    const HINTS: &[(&str, &str)] = &[
-        ("skip bad rows", "--skip-bad"),
-        ("choose the text column", "--text-column"),
-        ("field that holds the text", "--text-column"),
-        ("for the text;", "--text-column"),
-        ("for the id;", "--id-column"),
-        ("for the label;", "--label-column"),
-        ("for the metadata;", "--metadata-columns"),
-        ("choose csv, tsv, jsonl or txt", "--format"),
-        ("choose another name", "--name"),
-        ("several corpora", "--corpus"),
-        ("per-record limit", "--max-record-bytes"),
-        ("the batch size", "--batch-size"),
-        ("give it its labels first", "selectra schema --labels"),
-    ];
-    let flags: Vec<&str> = HINTS.iter().filter(|(phrase, _)| message.contains(phrase)).map(|(_, flag)| *flag).collect();
+/// The flag (or command) that changes a setting the core says would fix an error. The core's
+/// messages never name flags (the app shows them too); the CLI adds its own.
+fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::TextColumn => "--text-column",
+        Setting::IdColumn => "--id-column",
+        Setting::LabelColumn => "--label-column",
+        Setting::MetadataColumns => "--metadata-columns",
+        Setting::Format => "--format",
+        Setting::CorpusName => "--name",
+        Setting::Corpus => "--corpus",
+        Setting::MaxRecordBytes => "--max-record-bytes",
+        Setting::BatchSize => "--batch-size",
+        Setting::SkipBad => "--skip-bad",
+        Setting::LabelSchema => "selectra schema --labels",
+    }
+}
+
+/// " (see --skip-bad, --max-record-bytes)" for an error that settings fix; empty otherwise.
+fn flag_hint(error: &selectra::Error) -> String {
+    let flags: Vec<&str> = error.settings().iter().map(|s| flag(*s)).collect();
     if flags.is_empty() {
         String::new()
     } else {
@@ -695,13 +719,10 @@ fn run(command: Command) -> selectra::Result<()> {
             }
         }
         Command::Run { db, corpus, zs, batch_size, schema, precision, json } => {
-            let task = if schema { None } else { Some(zs.task()?) };
+            let spec = zs.spec(schema);
             let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
-            let task = match task {
-                Some(task) => task,
-                None => store.label_schema(&corpus)?.task(&zs.template, zs.multi_label)?,
-            };
+            let task = spec.resolve(&store, &corpus)?;
             let model = zs.model()?;
             let summary = with_job_progress(|progress, cancel| {
                 let fast = AgreementGate::for_precision(precision);
@@ -759,7 +780,8 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::ImportRun { db, corpus, from, json } => {
             let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
-            let summary = with_job_progress(|progress, cancel| selectra::scale_out::import_results(&mut store, &corpus, &from, progress, cancel))?;
+            let summary =
+                with_job_progress(|progress, cancel| selectra::jobs::scale_out::import_results(&mut store, &corpus, &from, progress, cancel))?;
             let noun = summary.kind.noun();
             report_job(
                 &summary,
@@ -778,15 +800,25 @@ fn run(command: Command) -> selectra::Result<()> {
             )?;
         }
         Command::Train { db, corpus, model, strip_accents, folds, seed, c, class_weight, train_on, json } => {
-            let choice = selectra::learn::TrainChoice::parse(&c, &class_weight)?;
-            let source = selectra::evaluate::LabelSource::parse(&train_on)?;
+            let choice = selectra::analysis::learn::TrainChoice::parse(&c, &class_weight)?;
+            let source = selectra::analysis::evaluate::LabelSource::parse(&train_on)?;
             let mut store = Store::open_existing(&db)?;
             store.corpus(&corpus)?;
             let model = load(&model, strip_accents)?;
             let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
             let cancel = cancel_on_ctrl_c();
-            let t =
-                selectra::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, source, &mut job_progress(&bar), &cancel)?;
+            let t = selectra::jobs::train::train(
+                &mut store,
+                &model,
+                &corpus,
+                strip_accents,
+                folds,
+                seed,
+                &choice,
+                source,
+                &mut job_progress(&bar),
+                &cancel,
+            )?;
             drop(bar);
             let cv = &t.cross_validation;
             if json {
@@ -839,23 +871,17 @@ fn run(command: Command) -> selectra::Result<()> {
             within_labels,
             json,
         } => {
-            let source = selectra::evaluate::LabelSource::parse(&against)?;
+            let source = selectra::analysis::evaluate::LabelSource::parse(&against)?;
             let labels = ZeroShotTask::parse_labels(&labels);
-            let mut tasks = templates.iter().map(|t| ZeroShotTask::new(labels.clone(), t, multi_label)).collect::<selectra::Result<Vec<_>>>()?;
-            for set in &hypothesis_sets {
-                let hypotheses = set.split('|').map(|h| h.trim().to_string()).collect();
-                tasks.push(ZeroShotTask::new(labels.clone(), DEFAULT_TEMPLATE, multi_label)?.with_hypotheses(hypotheses)?);
-            }
+            let hypothesis_sets: Vec<Vec<String>> =
+                hypothesis_sets.iter().map(|set| set.split('|').map(|h| h.trim().to_string()).collect()).collect();
             let mut store = Store::open_existing(&db)?;
-            store.corpus(&corpus)?;
-            if schema {
-                tasks.push(store.label_schema(&corpus)?.task(DEFAULT_TEMPLATE, multi_label)?);
-            }
+            let tasks = selectra::api::task::template_lab_tasks(&store, &corpus, &labels, &templates, &hypothesis_sets, schema, multi_label)?;
             let model = load(&model, strip_accents)?;
-            let options = selectra::metrics::EvalOptions { seed, within_run_labels: within_labels, ..Default::default() };
+            let options = selectra::analysis::metrics::EvalOptions { seed, within_run_labels: within_labels, ..Default::default() };
             let bar = TaskBar::new("{bar:30} {pos}/{len} (template, record) pairs");
             let cancel = cancel_on_ctrl_c();
-            let scores = selectra::templates::template_lab(
+            let scores = selectra::jobs::templates::template_lab(
                 &mut store,
                 &model,
                 &corpus,
@@ -902,7 +928,7 @@ fn run(command: Command) -> selectra::Result<()> {
         }
         Command::ExportHead { db, run, output } => {
             let store = Store::open_existing(&db)?;
-            let (weights, json) = selectra::train::export_head(&store, run, &output)?;
+            let (weights, json) = selectra::jobs::train::export_head(&store, run, &output)?;
             out!("wrote {} and {}", weights.display(), json.display());
         }
         Command::Delete { db, run, scan, embeddings } => {
@@ -930,7 +956,7 @@ fn run(command: Command) -> selectra::Result<()> {
             let store = Store::open_existing(&db)?;
             let scan = store.corpus_scan(&corpus, scan)?;
             if let Some(other) = compare {
-                let c = store.compare_scans(scan.id, other, limit)?;
+                let c = selectra::analysis::scans::compare_scans(&store, scan.id, other, limit)?;
                 if json {
                     print_json(&c);
                 } else {
@@ -1047,7 +1073,7 @@ fn run(command: Command) -> selectra::Result<()> {
                         (Some(l), Some(s)) => format!("{l} {s:.2}"),
                         _ => String::new(),
                     };
-                    out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, selectra::text::cell(&r.text, 80));
+                    out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, selectra::domain::text::cell(&r.text, 80));
                 }
                 if let Some(next) = page.next {
                     out!("more: --after {next}");
@@ -1080,7 +1106,7 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Schema { db, corpus, set, labels, json } => {
             let mut store = Store::open_existing(&db)?;
             let schema = if let Some(file) = set {
-                store.set_label_schema(&corpus, selectra::store::LabelSchema::read(&file)?)?
+                store.set_label_schema(&corpus, selectra::exchange::import::read_label_schema(&file)?)?
             } else if let Some(labels) = labels {
                 store.set_label_schema(&corpus, selectra::store::LabelSchema::from_names(&ZeroShotTask::parse_labels(&labels))?)?
             } else {
@@ -1093,7 +1119,7 @@ fn run(command: Command) -> selectra::Result<()> {
             } else {
                 // Stored text is printed with its control characters escaped: a description
                 // cannot drive the terminal.
-                use selectra::text::{one_line, printable};
+                use selectra::domain::text::{one_line, printable};
                 for l in &schema.labels {
                     out!(
                         "{:>3}  {:<20}  {}  {}",
@@ -1165,7 +1191,7 @@ fn report(
         None => None,
         Some(db) => Some(Store::open_existing(db)?),
     };
-    let options = selectra::metrics::EvalOptions { within_run_labels, ..Default::default() };
+    let options = selectra::analysis::metrics::EvalOptions { within_run_labels, ..Default::default() };
     let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output, &options, &mut Watch::none())?;
     for warning in evaluation.iter().flat_map(|e| &e.runs).filter_map(|r| r.outside_warning()) {
         eprintln!("warning: {warning}");
@@ -1378,7 +1404,7 @@ fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
 /// A corpus job's progress (a run, a scan) on its bar: records done, rate and ETA.
 /// Runs a corpus job (a zero-shot run, a scan, an embedding set) with a progress bar and Ctrl-C
 /// as its cancel; the bar is gone when it returns.
-fn with_job_progress<T>(job: impl FnOnce(&mut dyn FnMut(corpus_run::RunProgress), &AtomicBool) -> selectra::Result<T>) -> selectra::Result<T> {
+fn with_job_progress<T>(job: impl FnOnce(&mut dyn FnMut(RunProgress), &AtomicBool) -> selectra::Result<T>) -> selectra::Result<T> {
     let bar = TaskBar::new("{bar:30} {pos}/{len} records  {msg}");
     let cancel = cancel_on_ctrl_c();
     let mut progress = job_progress(&bar);
@@ -1403,7 +1429,7 @@ fn report_job(summary: &impl serde::Serialize, json: bool, cancelled: bool, stop
     Ok(())
 }
 
-fn job_progress(bar: &TaskBar) -> impl FnMut(corpus_run::RunProgress) + '_ {
+fn job_progress(bar: &TaskBar) -> impl FnMut(RunProgress) + '_ {
     |p| {
         let eta = p.eta_secs.map(|s| format!("{:.1} rec/s, ETA {}s", p.records_per_sec, s.round())).unwrap_or_default();
         let message = match p.stage.description() {
@@ -1420,7 +1446,7 @@ fn parse_precision(name: &str) -> Result<Precision, String> {
 
 fn notes(probability: f32, untrained: bool) -> String {
     let mut notes = String::new();
-    if inspect::looks_replaced(probability) {
+    if selectra::domain::rtd::looks_replaced(probability) {
         notes.push_str("  <- looks replaced");
     }
     if untrained {
@@ -1431,7 +1457,7 @@ fn notes(probability: f32, untrained: bool) -> String {
 
 fn untrained_footnote(any: bool) {
     if any {
-        out!("* {}", inspect::UNTRAINED_NOTE);
+        out!("* {}", selectra::domain::rtd::UNTRAINED_NOTE);
     }
 }
 

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
+use crate::domain::annotation::Status;
 use crate::error::{Error, Result};
 
 /// The longest annotator name accepted.
@@ -35,7 +36,7 @@ fn check_annotator(name: &str) -> Result<&str> {
 }
 
 fn labels_json(labels: &[String]) -> Result<String> {
-    if labels.iter().any(|l| !crate::text::has_visible(l)) {
+    if labels.iter().any(|l| !crate::domain::text::has_visible(l)) {
         return Err(Error::Input("an annotation label is empty (nothing in it shows)".into()));
     }
     if let Some(l) = labels.iter().find(|l| l.chars().any(char::is_control)) {
@@ -194,33 +195,6 @@ fn apply(
     )?
     .execute(params![record_id, annotator])?;
     Ok(id)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pending,
-    Accepted,
-    Discarded,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Accepted => "accepted",
-            Status::Discarded => "discarded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "pending" => Ok(Status::Pending),
-            "accepted" => Ok(Status::Accepted),
-            "discarded" => Ok(Status::Discarded),
-            other => Err(Error::Input(format!("unknown status {other:?}; use pending, accepted or discarded"))),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,8 +7,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
-use crate::error::{Error, Result};
-use crate::import::{BadRow, ImportItem, ImportOutcome};
+use crate::error::{Error, Result, Setting};
 
 /// One record to insert, as the importer parsed it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +19,43 @@ pub struct NewRecord {
     pub gold: Option<String>,
     /// A JSON object of the chosen metadata columns.
     pub metadata: Option<String>,
+}
+
+/// A line of an import file that was not stored, and why (the import's contract with the store:
+/// `exchange::import` reads files into these items, the store writes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+    /// The setting that would let this row in, if one would.
+    #[serde(skip)]
+    pub setting: Option<Setting>,
+}
+
+impl BadRow {
+    pub fn new(line: u64, reason: impl Into<String>) -> Self {
+        BadRow { line, reason: reason.into(), setting: None }
+    }
+
+    /// A row that `setting` would let in.
+    pub fn fixed_by(line: u64, reason: impl Into<String>, setting: Setting) -> Self {
+        BadRow { line, reason: reason.into(), setting: Some(setting) }
+    }
+}
+
+/// One item of an import: a record to store, or a line that could not be one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportItem {
+    Record(NewRecord),
+    Bad(BadRow),
+}
+
+/// What an import did: the corpus, how many records it stored, and the lines it skipped.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub corpus: CorpusInfo,
+    pub imported: u64,
+    pub skipped: Vec<BadRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,13 +143,15 @@ impl Store {
                 tx.query_row("SELECT importing_since IS NOT NULL FROM corpus WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(err)?;
             match exists {
                 Some(false) => {
-                    return Err(Error::Input(format!("a corpus named {name:?} exists already in {}; choose another name", path.display())))
+                    return Err(Error::Input(format!("a corpus named {name:?} exists already in {}; choose another name", path.display()))
+                        .fixed_by(Setting::CorpusName))
                 }
                 Some(true) => {
                     return Err(Error::Input(format!(
                         "a corpus named {name:?} is being imported into {} right now; choose another name or wait",
                         path.display()
-                    )))
+                    ))
+                    .fixed_by(Setting::CorpusName))
                 }
                 None => {}
             }
@@ -138,7 +176,7 @@ impl Store {
         let result = match outcome {
             Ok((_, bad)) if !bad.is_empty() && !skip_bad => {
                 let shown: Vec<String> = bad.iter().take(BAD_ROWS_SHOWN).map(|b| format!("row {}: {}", b.line, b.reason)).collect();
-                Err(Error::Import {
+                let error = Error::Import {
                     path: source_path.into(),
                     message: format!(
                         "{} bad row(s), nothing was imported. {}{}. Fix them, or skip bad rows to import the other rows",
@@ -146,7 +184,9 @@ impl Store {
                         shown.join("; "),
                         if bad.len() > BAD_ROWS_SHOWN { "; ..." } else { "" }
                     ),
-                })
+                };
+                // Skipping them always works; a setting that would let a shown row in helps too.
+                Err(bad.iter().take(BAD_ROWS_SHOWN).filter_map(|b| b.setting).fold(error.fixed_by(Setting::SkipBad), Error::fixed_by))
             }
             Ok((0, _)) => Err(Error::Import { path: source_path.into(), message: "no records to import (the file has no data rows)".into() }),
             other => other,
@@ -199,7 +239,7 @@ impl Store {
                             if let Some(id) = &r.source_id {
                                 let earlier: Option<i64> = find_id.query_row(params![corpus_id, id], |row| row.get(0)).optional().map_err(err)?;
                                 if let Some(earlier) = earlier {
-                                    bad.push(BadRow { line: r.row_number, reason: format!("id {id:?} repeats the id of row {earlier}") });
+                                    bad.push(BadRow::new(r.row_number, format!("id {id:?} repeats the id of row {earlier}")));
                                     continue;
                                 }
                             }

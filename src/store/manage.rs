@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::Store;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 
 /// The longest name accepted for a corpus, run or scan.
 const MAX_NAME_CHARS: usize = 200;
@@ -31,7 +31,9 @@ impl Store {
         let taken: Option<i64> =
             self.conn.query_row("SELECT id FROM corpus WHERE name = ?1", [&new_name], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
         match taken {
-            Some(other) if other != id => Err(Error::Input(format!("a corpus named {new_name:?} exists already; choose another name"))),
+            Some(other) if other != id => {
+                Err(Error::Input(format!("a corpus named {new_name:?} exists already; choose another name")).fixed_by(Setting::CorpusName))
+            }
             _ => {
                 self.conn.execute("UPDATE corpus SET name = ?1 WHERE id = ?2", params![new_name, id]).map_err(|e| self.err(e))?;
                 Ok(())

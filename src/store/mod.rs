@@ -22,14 +22,16 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
-pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Status, Undone};
-pub use corpus::{CorpusInfo, NewRecord};
+pub use crate::domain::annotation::Status;
+pub use crate::domain::labels::{LabelDef, LabelSchema, LABEL_COLOURS};
+pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Undone};
+pub use corpus::{BadRow, CorpusInfo, ImportItem, ImportOutcome, NewRecord};
 pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
-pub use labels::{LabelDef, LabelSchema, LabelSources, LABEL_COLOURS};
+pub use labels::LabelSources;
 pub use manage::ResultSet;
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
 pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
-pub use scans::{ExportScan, FlaggedWord, ScanComparison, ScanDisagreement, ScanInfo, ScanKey, SuspiciousRecord};
+pub use scans::{ExportScan, FlaggedWord, ScanInfo, ScanKey, SharedScanRecord, SuspiciousRecord};
 
 pub struct Store {
     conn: Connection,

@@ -11,270 +11,9 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::Store;
+use crate::domain::annotation::Status;
+pub use crate::domain::query::{Cursor, Disagreement, EvalFilter, MetaFilter, Query, Sample, Sort, StatusFilter, MAX_PAGE};
 use crate::error::{Error, Result};
-use crate::store::Status;
-
-/// The most records one page holds.
-pub const MAX_PAGE: u64 = 10_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    /// Import order.
-    #[default]
-    Row,
-    /// Least confident first: smallest margin between the top two scores (needs a run).
-    Margin,
-    /// Least confident first: highest entropy (needs a run).
-    Entropy,
-    ScoreDesc,
-    ScoreAsc,
-    /// A shuffle that is the same for the same seed.
-    Random(u64),
-    /// Most suspicious first: highest suspicion in the query's scan (needs a scan).
-    SuspicionDesc,
-}
-
-impl Sort {
-    /// An order by name: import, margin, entropy, score (highest first), score-asc, suspicion, or
-    /// random (shuffled by `seed`).
-    pub fn parse(name: &str, seed: u64) -> Result<Self> {
-        Ok(match name {
-            "import" | "row" => Sort::Row,
-            "margin" => Sort::Margin,
-            "entropy" => Sort::Entropy,
-            "score" => Sort::ScoreDesc,
-            "score-asc" => Sort::ScoreAsc,
-            "suspicion" => Sort::SuspicionDesc,
-            "random" => Sort::Random(seed),
-            other => {
-                return Err(Error::Input(format!("unknown order {other:?}; use import, margin, entropy, score, score-asc, suspicion or random")))
-            }
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    Unannotated,
-    Is(Status),
-}
-
-impl StatusFilter {
-    /// "unannotated", or a status name (pending, accepted, discarded).
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "unannotated" => Ok(StatusFilter::Unannotated),
-            other => Status::parse(other)
-                .map(StatusFilter::Is)
-                .map_err(|_| Error::Input(format!("unknown status filter {other:?}; use unannotated, pending, accepted or discarded"))),
-        }
-    }
-}
-
-/// Records on which two sources of labels differ. A run's label is its top label; an annotation
-/// is an accepted one, and a run disagrees with it when the top label is not among its labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disagreement {
-    /// Both runs predicted the record, with different top labels.
-    Runs(i64, i64),
-    /// The record has an accepted annotation without the run's top label.
-    RunAnnotation(i64),
-    /// The record has a gold label other than the run's top label.
-    RunGold(i64),
-    /// Two annotators accepted different labels for the record.
-    Annotators,
-}
-
-impl Disagreement {
-    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
-    pub fn parse(text: &str) -> Result<Self> {
-        let bad = || {
-            Error::Input(format!(
-                "cannot read the disagreement {text:?}; write two run ids (3,5), a run and annotation or gold (3,annotation), or annotators"
-            ))
-        };
-        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-        let run = |s: &str| s.parse::<i64>().map_err(|_| bad());
-        match parts.as_slice() {
-            ["annotators"] => Ok(Disagreement::Annotators),
-            [a, "annotation" | "annotations"] => Ok(Disagreement::RunAnnotation(run(a)?)),
-            [a, "gold"] => Ok(Disagreement::RunGold(run(a)?)),
-            [a, b] => {
-                let (a, b) = (run(a)?, run(b)?);
-                if a == b {
-                    return Err(Error::Input("a run always agrees with itself; compare two different runs".into()));
-                }
-                Ok(Disagreement::Runs(a, b))
-            }
-            _ => Err(bad()),
-        }
-    }
-}
-
-/// A filter on a record's metadata (a JSON object of the columns kept at import).
-#[derive(Debug, Clone, PartialEq)]
-pub enum MetaFilter {
-    /// The value, as text (a number as written, true/false), equals this.
-    Equals { key: String, value: String },
-    /// The value is a number (or text holding one) within the bounds, inclusive.
-    Range { key: String, min: Option<f64>, max: Option<f64> },
-    /// The value's text contains this, ignoring case and accents.
-    Contains { key: String, value: String },
-    /// The value's text starts with this, ignoring case and accents.
-    Prefix { key: String, value: String },
-}
-
-impl MetaFilter {
-    /// `KEY=VALUE` (equality), `KEY~TEXT` (contains), `KEY^=TEXT` (starts with), or a range
-    /// `KEY>=X`, `KEY<=Y` or `KEY=X..Y` (either end may be empty). The key ends at the first of
-    /// `= ~ ^ < >`.
-    pub fn parse(text: &str) -> Result<Self> {
-        let bad = || {
-            Error::Input(format!(
-                "cannot read the metadata filter {text:?}; write key=value, key~text (contains), key^=text (starts with), \
-                 key>=number, key<=number or key=min..max"
-            ))
-        };
-        let number = |s: &str| -> Result<Option<f64>> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(bad)
-        };
-        let key_of = |k: &str| -> Result<String> {
-            let k = k.trim();
-            if k.is_empty() {
-                Err(bad())
-            } else {
-                Ok(k.to_string())
-            }
-        };
-        let at = text.find(['=', '~', '^', '<', '>']).ok_or_else(bad)?;
-        let (k, rest) = text.split_at(at);
-        if let Some(v) = rest.strip_prefix(">=") {
-            return Ok(MetaFilter::Range { key: key_of(k)?, min: Some(number(v)?.ok_or_else(bad)?), max: None });
-        }
-        if let Some(v) = rest.strip_prefix("<=") {
-            return Ok(MetaFilter::Range { key: key_of(k)?, min: None, max: Some(number(v)?.ok_or_else(bad)?) });
-        }
-        let needle = |v: &str| -> Result<String> {
-            let v = v.trim();
-            if v.is_empty() {
-                Err(bad())
-            } else {
-                Ok(v.to_string())
-            }
-        };
-        if let Some(v) = rest.strip_prefix('~') {
-            return Ok(MetaFilter::Contains { key: key_of(k)?, value: needle(v)? });
-        }
-        if let Some(v) = rest.strip_prefix("^=") {
-            return Ok(MetaFilter::Prefix { key: key_of(k)?, value: needle(v)? });
-        }
-        let v = rest.strip_prefix('=').ok_or_else(bad)?;
-        if let Some((lo, hi)) = v.split_once("..") {
-            let (min, max) = (number(lo)?, number(hi)?);
-            if min.is_none() && max.is_none() {
-                return Err(bad());
-            }
-            return Ok(MetaFilter::Range { key: key_of(k)?, min, max });
-        }
-        Ok(MetaFilter::Equals { key: key_of(k)?, value: v.to_string() })
-    }
-
-    /// The key, the kind (`equals`, `contains`, `prefix` or `range`), and the text compared
-    /// (none for a range): what the filter bar suggests values from.
-    pub fn parts(&self) -> (&str, &'static str, Option<&str>) {
-        match self {
-            MetaFilter::Equals { key, value } => (key, "equals", Some(value)),
-            MetaFilter::Contains { key, value } => (key, "contains", Some(value)),
-            MetaFilter::Prefix { key, value } => (key, "prefix", Some(value)),
-            MetaFilter::Range { key, .. } => (key, "range", None),
-        }
-    }
-}
-
-/// The records an evaluation of `runs` scores (a reference label, and a prediction from every
-/// one of the runs; see `evaluate`), or a part of them: a confusion-matrix row (the reference
-/// label) or a run's mistakes. With a run's predicted label and [`Query::score_bin`] this is
-/// every cell, bar and bin of the evaluation's charts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct EvalFilter {
-    pub runs: Vec<i64>,
-    /// The reference label (a multi-label reference's first).
-    pub reference: Option<String>,
-    /// Only the records this (single-label) run got wrong: its top label is not the reference.
-    pub mistakes_of: Option<i64>,
-}
-
-/// A seeded random sample of the matching records: the same seed gives the same records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    pub size: u64,
-    pub seed: u64,
-}
-
-/// Where the next page starts: the sort key and id of the last record of a page. Opaque to
-/// callers; its text form (`Display` / [`Cursor::parse`]) travels through the CLI and the app.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cursor {
-    key: f64,
-    id: i64,
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // f64's Display round-trips exactly.
-        write!(f, "{}:{}", self.key, self.id)
-    }
-}
-
-impl Cursor {
-    pub fn parse(text: &str) -> Result<Self> {
-        let bad = || Error::Input(format!("{text:?} is not a page cursor; use the one a page returned"));
-        let (key, id) = text.rsplit_once(':').ok_or_else(bad)?;
-        Ok(Cursor { key: key.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    /// The run whose predictions filter, sort and are shown; required by the prediction filters
-    /// and sorts.
-    pub run: Option<i64>,
-    pub predicted_label: Option<String>,
-    pub min_score: Option<f64>,
-    pub max_score: Option<f64>,
-    pub min_margin: Option<f64>,
-    pub max_margin: Option<f64>,
-    /// The run's top score in the reliability bin `[b/10, (b+1)/10)` (the last bin closed), as
-    /// the evaluation bins it.
-    pub score_bin: Option<u32>,
-    /// The records an evaluation covers, or a part of them.
-    pub evaluation: Option<EvalFilter>,
-    pub status: Option<StatusFilter>,
-    /// Only records with this gold label.
-    pub gold: Option<String>,
-    /// Only records whose annotation was last changed by this annotator.
-    pub annotator: Option<String>,
-    /// Full-text search; every word must occur.
-    pub text: Option<String>,
-    /// The scan whose suspicion filters, sorts and is shown.
-    pub scan: Option<i64>,
-    /// Only records whose suspicion in the scan is at least this.
-    pub min_suspicion: Option<f64>,
-    pub disagree: Option<Disagreement>,
-    /// Every metadata filter must hold.
-    pub meta: Vec<MetaFilter>,
-    pub sample: Option<Sample>,
-    pub sort: Sort,
-    /// Keyset paging: the page after this cursor (from the previous page's `next`).
-    pub after: Option<Cursor>,
-    /// Rows to skip before the page (after `after`, if any); keyset paging is the fast way.
-    pub offset: u64,
-    pub limit: u64,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueryRow {
@@ -598,7 +337,7 @@ impl Store {
                 }
                 MetaFilter::Contains { key, value } | MetaFilter::Prefix { key, value } => {
                     let key = bind(Sql::Text(key.clone()));
-                    let folded = crate::text::fold(value);
+                    let folded = crate::domain::text::fold(value);
                     let test = if matches!(m, MetaFilter::Contains { .. }) { "instr" } else { "selectra_starts_with" };
                     filters.push(format!("{test}(selectra_fold(selectra_meta_text(x.metadata, {key})), {}) > 0", bind(Sql::Text(folded))));
                 }
@@ -782,7 +521,7 @@ impl Store {
     /// corpus's records: suggestions for the metadata filter.
     pub fn metadata_values(&self, corpus: &str, key: &str, containing: Option<&str>, limit: u32) -> Result<Vec<(String, u64)>> {
         let corpus_id = self.corpus_id(corpus)?;
-        let needle = containing.map(str::trim).filter(|t| !t.is_empty()).map(crate::text::fold);
+        let needle = containing.map(str::trim).filter(|t| !t.is_empty()).map(crate::domain::text::fold);
         let mut stmt = self
             .conn
             .prepare(
@@ -814,7 +553,7 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
     // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
     // a starts with b, else 0 (NULL with a NULL).
-    conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::text::fold(&t))))?;
+    conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::domain::text::fold(&t))))?;
     conn.create_scalar_function("selectra_starts_with", 2, flags, |ctx| {
         Ok(match (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?) {
             (Some(a), Some(b)) => Some(i64::from(a.starts_with(&b))),
@@ -836,7 +575,7 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             }
             _ => None,
         };
-        let reference = crate::evaluate::reference(annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), gold.as_deref(), split);
+        let reference = crate::domain::annotation::reference(annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), gold.as_deref(), split);
         Ok(reference.and_then(|(labels, _)| labels.into_iter().next()))
     })
 }

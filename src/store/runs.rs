@@ -7,8 +7,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
+use crate::domain::precision::{AgreementCheck, Precision};
 use crate::error::{Error, Result};
-use crate::precision::{AgreementCheck, Precision};
 
 /// Everything that determines a run's predictions. The same key means the same run: running the
 /// identical command again resumes it.
@@ -21,7 +21,7 @@ pub struct RunKey {
     pub template: String,
     pub multi_label: bool,
     pub strip_accents: Option<bool>,
-    /// The encoder's precision (`crate::precision`): exact f32, or the bf16 fast mode.
+    /// The encoder's precision (`crate::domain::precision`): exact f32, or the bf16 fast mode.
     pub precision: Precision,
 }
 
@@ -461,7 +461,7 @@ impl RecordPrediction {
             self.labels
                 .iter()
                 .zip(&self.scores)
-                .filter(|(_, &s)| f64::from(s) >= crate::evaluate::MULTI_LABEL_THRESHOLD)
+                .filter(|(_, &s)| f64::from(s) >= crate::domain::annotation::MULTI_LABEL_THRESHOLD)
                 .map(|(l, _)| l.clone())
                 .collect()
         } else {

@@ -8,8 +8,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
+use crate::domain::rtd::{RecordScan, ScannedToken};
 use crate::error::{Error, Result};
-use crate::scan::{RecordScan, ScannedToken};
 
 /// Everything that determines a scan's results; the same key resumes the same scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,9 +50,9 @@ pub struct SuspiciousRecord {
 }
 
 impl SuspiciousRecord {
-    /// The record's words (character spans, P(replaced), flagged), as [`crate::scan::words`] makes them.
-    pub fn words(&self) -> Vec<crate::scan::ScannedWord> {
-        crate::scan::words(&self.tokens)
+    /// The record's words (character spans, P(replaced), flagged), as [`crate::domain::rtd::words`] makes them.
+    pub fn words(&self) -> Vec<crate::domain::rtd::ScannedWord> {
+        crate::domain::rtd::words(&self.tokens)
     }
 }
 
@@ -66,39 +66,16 @@ pub struct FlaggedWord {
     pub examples: Vec<u64>,
 }
 
-/// Two scans of one corpus side by side (two discriminators, or one with and without accents):
-/// how far their flagged words agree, and where they disagree most.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScanComparison {
-    pub a: i64,
-    pub b: i64,
-    /// Records both scans cover.
-    pub records: u64,
-    /// Words (by character span, so tokenizers need not agree) both scans score.
-    pub words: u64,
-    pub flagged_by_a: u64,
-    pub flagged_by_b: u64,
-    pub flagged_by_both: u64,
-    /// Share of words on which both agree (flagged or not).
-    pub agreement: f64,
-    /// Cohen's kappa of the two flagged/not-flagged labelings; `None` when it is undefined
-    /// (both scans flag everything, or nothing).
-    pub kappa: Option<f64>,
-    /// The records where the scans disagree most: most words flagged by exactly one, then the
-    /// largest suspicion gap.
-    pub disagreements: Vec<ScanDisagreement>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScanDisagreement {
+/// A record two scans both cover, as [`Store::shared_scan_records`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedScanRecord {
     pub record_id: i64,
     pub row_number: u64,
     pub text: String,
     pub suspicion_a: f32,
     pub suspicion_b: f32,
-    /// (start, end) character spans of the words only scan A flags, and only scan B flags.
-    pub only_a: Vec<(usize, usize)>,
-    pub only_b: Vec<(usize, usize)>,
+    pub tokens_a: Vec<ScannedToken>,
+    pub tokens_b: Vec<ScannedToken>,
 }
 
 /// A record's scan as an export writes it.
@@ -164,6 +141,10 @@ fn decode_tokens(blob: &[u8]) -> std::result::Result<Vec<ScannedToken>, String> 
     }
     Ok(tokens)
 }
+
+/// A row of [`Store::shared_scan_records`]' query: record id, row number, text, and each scan's
+/// suspicion and encoded tokens.
+type SharedRow = (i64, i64, String, f64, Vec<u8>, f64, Vec<u8>);
 
 fn blob_error(e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
@@ -351,7 +332,7 @@ impl Store {
             let row_number = row.get::<_, i64>(0).map_err(|e| self.err(e))? as u64;
             let text: String = row.get(1).map_err(|e| self.err(e))?;
             let tokens = decode_tokens(&row.get::<_, Vec<u8>>(2).map_err(|e| self.err(e))?).map_err(|e| self.err(blob_error(e)))?;
-            for word in crate::scan::words(&tokens).into_iter().filter(|w| w.flagged) {
+            for word in crate::domain::rtd::words(&tokens).into_iter().filter(|w| w.flagged) {
                 let entry = forms.entry(word.text(&text)).or_insert((0, 0.0, Vec::new()));
                 entry.0 += 1;
                 entry.1 += f64::from(word.probability);
@@ -384,8 +365,9 @@ impl Store {
         Ok(bins)
     }
 
-    /// Compares two scans of the same corpus over the records both cover (see [`ScanComparison`]).
-    pub fn compare_scans(&self, a: i64, b: i64, limit: usize) -> Result<ScanComparison> {
+    /// Calls `each` with every record both scans cover, in record order: the record and its
+    /// tokens in each scan. The comparison itself is `analysis::scans`.
+    pub fn shared_scan_records(&self, a: i64, b: i64, mut each: impl FnMut(SharedScanRecord) -> Result<()>) -> Result<()> {
         let (sa, sb) = (self.scan(a)?, self.scan(b)?);
         if sa.key.corpus != sb.key.corpus {
             return Err(Error::Input(format!("scans {a} and {b} are of different corpora ({:?}, {:?})", sa.key.corpus, sb.key.corpus)));
@@ -399,54 +381,23 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![a, b]).map_err(|e| self.err(e))?;
-        let (mut records, mut words, mut fa, mut fb, mut both) = (0u64, 0u64, 0u64, 0u64, 0u64);
-        let mut disagreements = Vec::new();
-        let flagged_words = |tokens: &[ScannedToken]| -> HashMap<(usize, usize), bool> {
-            crate::scan::words(tokens).into_iter().map(|w| ((w.start, w.end), w.flagged)).collect()
-        };
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let get_tokens = |i: usize| -> Result<Vec<ScannedToken>> {
-                let blob: Vec<u8> = row.get(i).map_err(|e| self.err(e))?;
-                decode_tokens(&blob).map_err(|e| self.err(blob_error(e)))
+            let read = |row: &rusqlite::Row| -> rusqlite::Result<SharedRow> {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
             };
-            let (wa, wb) = (flagged_words(&get_tokens(4)?), flagged_words(&get_tokens(6)?));
-            records += 1;
-            let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
-            for (span, &flag_a) in &wa {
-                let Some(&flag_b) = wb.get(span) else { continue };
-                words += 1;
-                fa += u64::from(flag_a);
-                fb += u64::from(flag_b);
-                both += u64::from(flag_a && flag_b);
-                if flag_a && !flag_b {
-                    only_a.push(*span);
-                } else if flag_b && !flag_a {
-                    only_b.push(*span);
-                }
-            }
-            if !only_a.is_empty() || !only_b.is_empty() {
-                only_a.sort();
-                only_b.sort();
-                disagreements.push(ScanDisagreement {
-                    record_id: row.get(0).map_err(|e| self.err(e))?,
-                    row_number: row.get::<_, i64>(1).map_err(|e| self.err(e))? as u64,
-                    text: row.get(2).map_err(|e| self.err(e))?,
-                    suspicion_a: row.get::<_, f64>(3).map_err(|e| self.err(e))? as f32,
-                    suspicion_b: row.get::<_, f64>(5).map_err(|e| self.err(e))? as f32,
-                    only_a,
-                    only_b,
-                });
-            }
+            let (record_id, row_number, text, suspicion_a, tokens_a, suspicion_b, tokens_b) = read(row).map_err(|e| self.err(e))?;
+            let decode = |blob: &[u8]| decode_tokens(blob).map_err(|e| self.err(blob_error(e)));
+            each(SharedScanRecord {
+                record_id,
+                row_number: row_number as u64,
+                text,
+                suspicion_a: suspicion_a as f32,
+                suspicion_b: suspicion_b as f32,
+                tokens_a: decode(&tokens_a)?,
+                tokens_b: decode(&tokens_b)?,
+            })?;
         }
-        disagreements.sort_by(|x, y| {
-            let n = |d: &ScanDisagreement| d.only_a.len() + d.only_b.len();
-            n(y).cmp(&n(x))
-                .then((y.suspicion_a - y.suspicion_b).abs().total_cmp(&(x.suspicion_a - x.suspicion_b).abs()))
-                .then(x.record_id.cmp(&y.record_id))
-        });
-        disagreements.truncate(limit);
-        let (agreement, kappa) = crate::metrics::binary_agreement(words, fa, fb, both);
-        Ok(ScanComparison { a, b, records, words, flagged_by_a: fa, flagged_by_b: fb, flagged_by_both: both, agreement, kappa, disagreements })
+        Ok(())
     }
 
     /// A record's results in every scan of its corpus, oldest scan first, for exports.

@@ -243,7 +243,7 @@ CREATE TABLE trained_head (
 "#;
 
 /// Version 7: a run's precision is part of its identity ('exact', or 'bf16': the fast mode, see
-/// `crate::precision`), and `precision_check` keeps the fast mode's agreement check (JSON) on the
+/// `crate::domain::precision`), and `precision_check` keeps the fast mode's agreement check (JSON) on the
 /// run it decided. SQLite cannot change a UNIQUE constraint, so the table is rebuilt (the
 /// documented procedure: new table, copy, drop, rename). The store migrates with foreign keys
 /// off, so dropping the old table cascades nothing: predictions and trained heads keep their run

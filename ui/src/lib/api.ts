@@ -1,15 +1,18 @@
 // The one way the UI talks to the core: typed `invoke` over the generated command map.
 import { invoke, Channel } from "@tauri-apps/api/core";
-import type { Commands, ErrorDto, ErrorCode } from "./bindings";
+import type { Commands, ErrorDto, ErrorCode, Setting } from "./bindings";
 
 export { Channel };
 
 /** A command's error as the UI shows it: a closed `code` to branch on and a message for people. */
 export class CommandError extends Error {
   code: ErrorCode | "ipc";
-  constructor(code: ErrorCode | "ipc", message: string) {
+  /** The settings that fix the error, most relevant first (the field a form should focus). */
+  settings: Setting[];
+  constructor(code: ErrorCode | "ipc", message: string, settings: Setting[] = []) {
     super(message);
     this.code = code;
+    this.settings = settings;
   }
 }
 
@@ -24,7 +27,7 @@ export async function call<K extends keyof Commands>(
   try {
     return (await invoke(name, args as Record<string, unknown>)) as Commands[K]["result"];
   } catch (e) {
-    if (isErrorDto(e)) throw new CommandError(e.code, e.message);
+    if (isErrorDto(e)) throw new CommandError(e.code, e.message, Array.isArray(e.settings) ? e.settings : []);
     throw new CommandError("ipc", String(e));
   }
 }

@@ -5,7 +5,13 @@ import type { Channel } from "@tauri-apps/api/core";
 
 export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download" | "config" | "unsupported" | "weights" | "tokenizer" | "input" | "inference" | "io" | "database" | "import" | "cancelled" | "report";
 
-export type ErrorDto = { code: ErrorCode, message: string, };
+export type Setting = "text_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
+
+export type ErrorDto = { code: ErrorCode, message: string, 
+/**
+ * The settings that fix the error, most relevant first (the field to focus); usually none.
+ */
+settings: Array<Setting>, };
 
 export type AppInfo = { 
 /**
@@ -116,7 +122,7 @@ export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" 
 
 export type StatusDto = "pending" | "accepted" | "discarded";
 
-export type BrowseArgs = { corpus: string, filter: FilterDto, sort: SortDto, after: string | null, limit: number, };
+export type BrowseArgs = { corpus: string, filter: FilterSpec, sort: SortDto, after: string | null, limit: number, };
 
 export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, 
 /**
@@ -330,13 +336,17 @@ only_a: Array<[number, number]>, only_b: Array<[number, number]>, };
 
 export type ScanComparisonDto = { a: number, b: number, records: number, words: number, flagged_by_a: number, flagged_by_b: number, flagged_by_both: number, agreement: number, kappa: number | null, disagreements: Array<ScanDisagreementDto>, };
 
-export type FilterDto = { 
+export type FilterSpec = { 
 /**
  * Whole words, case- and accent-insensitive; every word must occur.
  */
-text: string | null, gold: string | null, 
+text: string | null, 
 /**
- * A status, "unannotated", or `null` for all.
+ * Only records with this gold label.
+ */
+gold: string | null, 
+/**
+ * A status, "unannotated", or nothing for all.
  */
 status: string | null, 
 /**
@@ -346,13 +356,21 @@ annotator: string | null,
 /**
  * The run whose predictions are shown, filtered on and sorted by.
  */
-run: number | null, predicted_label: string | null, min_score: number | null, max_score: number | null, min_margin: number | null, max_margin: number | null, 
+run: number | null, 
+/**
+ * Records whose top label in the run is this.
+ */
+predicted_label: string | null, min_score: number | null, max_score: number | null, 
+/**
+ * The margin between the run's top two scores.
+ */
+min_margin: number | null, max_margin: number | null, 
 /**
  * "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
  */
 disagree: string | null, 
 /**
- * Each "key=value", "key>=x", "key<=y" or "key=x..y".
+ * Each "key=value", "key~text", "key^=text", "key>=x", "key<=y" or "key=x..y".
  */
 meta: Array<string>, 
 /**
@@ -362,11 +380,15 @@ score_bin: number | null,
 /**
  * The records an evaluation covers, or a part of them (a chart's drill-down).
  */
-evaluation: EvalFilterDto | null, 
+evaluation: EvalFilter | null, 
 /**
  * A seeded random sample of this many matching records.
  */
-sample: number | null, seed: number, 
+sample: number | null, 
+/**
+ * The seed of the sample and of the random order.
+ */
+seed: number, 
 /**
  * The scan whose suspicion is shown, filtered on and sorted by.
  */
@@ -376,7 +398,7 @@ export type MetaEntry = { key: string, value: string, };
 
 export type UndoneDto = { event: AnnotationEventDto | null, batch: number | null, records: number, };
 
-export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterDto | null, 
+export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterSpec | null, 
 /**
  * The labels (none to discard).
  */
@@ -434,7 +456,15 @@ format: string, path: string,
  */
 raw_csv: boolean, };
 
-export type EvalFilterDto = { runs: Array<number>, reference: string | null, mistakes_of: number | null, };
+export type EvalFilter = { runs: Array<number>, 
+/**
+ * The reference label (a multi-label reference's first).
+ */
+reference: string | null, 
+/**
+ * Only the records this (single-label) run got wrong: its top label is not the reference.
+ */
+mistakes_of: number | null, };
 
 export type ReliabilityBinDto = { lower: number, upper: number, count: number, confidence: number | null, accuracy: number | null, };
 

@@ -1,6 +1,6 @@
 // What the views share: the app facts, the models loaded this session, and the corpora.
 import { call, Channel } from "./api";
-import type { AppInfo, CorpusDto, DownloadEvent, FilterDto, ModelFacts, SortDto } from "./bindings";
+import type { AppInfo, CorpusDto, DownloadEvent, FilterSpec, ModelFacts, SortDto } from "./bindings";
 import { recall, remember } from "./settings";
 
 export type LoadedModel = { spec: string; facts: ModelFacts };
@@ -13,7 +13,7 @@ export const app = $state({
   annotator: "",
   view: "models" as ViewName,
   /** Records another view asked Annotate to open: a corpus, filters (the rest empty), an order. */
-  annotateWith: null as { corpus: string; filter: Partial<FilterDto>; sort: SortDto } | null,
+  annotateWith: null as { corpus: string; filter: Partial<FilterSpec>; sort: SortDto } | null,
   /** A record another view asked the Inspector to open (its text, and the model to use). */
   inspect: null as { text: string; spec: string } | null,
   /** A model another view offered to load (the Models view fills it in; loading stays the user's choice). */

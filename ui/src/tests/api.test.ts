@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { call, CommandError } from "../lib/api";
+import { call, Channel, CommandError } from "../lib/api";
 import { clearMocks, mockCommands } from "./setup";
 
 afterEach(() => clearMocks());
@@ -21,5 +21,18 @@ describe("call", () => {
     expect(error).toBeInstanceOf(CommandError);
     expect(error.code).toBe("not_cached");
     expect(error.message).toContain("not in the cache");
+    expect(error.settings).toEqual([]);
+  });
+
+  it("keeps the settings that fix an error, for the form to focus", async () => {
+    mockCommands({
+      import_corpus: () => {
+        throw { code: "input", message: "which column holds the text?", settings: ["text_column"] };
+      },
+    });
+    const args = { path: "a.csv", name: "a", format: null, text_column: null, id_column: null, label_column: null, metadata_columns: [], skip_bad: false };
+    const error = await call("import_corpus", { args, task: "t", onProgress: new Channel() } as never).catch((e) => e);
+    expect(error).toBeInstanceOf(CommandError);
+    expect(error.settings).toEqual(["text_column"]);
   });
 });

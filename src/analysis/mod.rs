@@ -1,0 +1,10 @@
+//! Floor 2, analysis: numbers about a project, read from the store and computed outside it.
+//! [`metrics`] (with their bootstrap intervals), [`evaluate`] (runs against the user's labels),
+//! [`agreement`] (between annotators), [`scans`] (between two scans) and [`learn`] (the
+//! classifier that learns from the labels).
+
+pub mod agreement;
+pub mod evaluate;
+pub mod learn;
+pub mod metrics;
+pub mod scans;

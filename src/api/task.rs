@@ -1,0 +1,86 @@
+//! The zero-shot task a front end asks for, resolved against the project: candidate labels typed
+//! by the user, the corpus's label schema with its own hypotheses, or the task a stored run
+//! recorded (to resume it). The CLI's flags and the app's forms both fill a [`TaskSpec`].
+
+use crate::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use crate::error::{Error, Result};
+use crate::store::{RunInfo, Store};
+
+/// Where a zero-shot run's labels and hypotheses come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskSpec {
+    /// These labels, each hypothesis `template` filled with the label.
+    Labels { labels: Vec<String>, template: String, multi_label: bool },
+    /// The corpus's label schema: its labels, each with its own hypothesis or `template`'s.
+    Schema { template: String, multi_label: bool },
+}
+
+impl TaskSpec {
+    /// The task, checked (labels, template, hypotheses). The schema is the corpus's, which must
+    /// exist.
+    pub fn resolve(&self, store: &Store, corpus: &str) -> Result<ZeroShotTask> {
+        match self {
+            TaskSpec::Labels { labels, template, multi_label } => ZeroShotTask::new(labels.clone(), template, *multi_label),
+            TaskSpec::Schema { template, multi_label } => {
+                store.corpus(corpus)?;
+                store.label_schema(corpus)?.task(template, *multi_label)
+            }
+        }
+    }
+}
+
+/// A stored zero-shot run and the exact task it recorded, to resume it. A trained head's run is
+/// complete when stored, and cannot be resumed.
+pub fn resumable_run(store: &Store, run: i64) -> Result<(RunInfo, ZeroShotTask)> {
+    let info = store.run(run)?;
+    if info.kind != "zeroshot" {
+        return Err(Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")));
+    }
+    let task = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
+    Ok((info, task))
+}
+
+/// The tasks the template lab compares on one set of labels: one per template, one per set of
+/// hypotheses (one per label, in label order), and the corpus's schema with its own hypotheses
+/// when asked.
+pub fn template_lab_tasks(
+    store: &Store,
+    corpus: &str,
+    labels: &[String],
+    templates: &[String],
+    hypothesis_sets: &[Vec<String>],
+    with_schema: bool,
+    multi_label: bool,
+) -> Result<Vec<ZeroShotTask>> {
+    let mut tasks = templates.iter().map(|t| ZeroShotTask::new(labels.to_vec(), t, multi_label)).collect::<Result<Vec<_>>>()?;
+    for hypotheses in hypothesis_sets {
+        tasks.push(ZeroShotTask::new(labels.to_vec(), DEFAULT_TEMPLATE, multi_label)?.with_hypotheses(hypotheses.clone())?);
+    }
+    store.corpus(corpus)?;
+    if with_schema {
+        tasks.push(store.label_schema(corpus)?.task(DEFAULT_TEMPLATE, multi_label)?);
+    }
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_task_needs_the_corpus_and_its_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+        let spec = TaskSpec::Schema { template: DEFAULT_TEMPLATE.into(), multi_label: false };
+        assert!(spec.resolve(&store, "nada").unwrap_err().to_string().contains("nada"));
+        let record = crate::store::NewRecord { row_number: 1, source_id: None, text: "hola".into(), gold: None, metadata: None };
+        let mut items = std::iter::once(Ok(crate::store::ImportItem::Record(record)));
+        store.import_corpus("c", "c.csv", "csv", &mut items, false, &mut |_| {}).unwrap();
+        assert!(spec.resolve(&store, "c").unwrap_err().to_string().contains("no label schema"));
+        store.set_label_schema("c", crate::domain::labels::LabelSchema::from_names(&["deportes", "política"]).unwrap()).unwrap();
+        assert_eq!(spec.resolve(&store, "c").unwrap().labels, ["deportes", "política"]);
+        let typed = TaskSpec::Labels { labels: vec!["a".into(), "b".into()], template: DEFAULT_TEMPLATE.into(), multi_label: true };
+        let task = typed.resolve(&store, "anything").unwrap();
+        assert_eq!((task.labels.len(), task.multi_label), (2, true));
+    }
+}

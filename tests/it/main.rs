@@ -1,0 +1,23 @@
+//! The core's integration tests, one binary for all of them (ripgrep's layout): each area is a
+//! module, so the suite links once instead of once per file. Run one area with
+//! `cargo test --test integration store::` (a name filter).
+
+mod common;
+
+mod annotate;
+mod charts;
+mod embed;
+mod families;
+mod floors;
+mod hub;
+mod labeling;
+mod learn;
+mod malformed;
+mod metrics;
+mod parity;
+mod report;
+mod scale_out;
+mod scan;
+mod store;
+mod templates;
+mod train;
