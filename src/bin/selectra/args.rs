@@ -1,0 +1,636 @@
+//! The command line's definition: every command, its flags and their help (clap).
+
+use clap::{Parser, Subcommand};
+use selectra::domain::precision::Precision;
+use selectra::domain::query::FilterSpec;
+use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::engine::model::Model;
+use std::path::PathBuf;
+
+use crate::output::load;
+
+#[derive(Parser)]
+#[command(name = "selectra", version = selectra::VERSION, about = "SELECTRA (Spanish ELECTRA) models from the command line")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Per-token discriminator scores: which tokens look replaced?
+    Inspect(InspectArgs),
+    /// Zero-shot classification with an NLI model, as transformers' pipeline computes it.
+    Zeroshot(ZeroshotArgs),
+    /// Corpora in a project database: import, list.
+    Corpus {
+        #[command(subcommand)]
+        command: CorpusCommand,
+    },
+    /// Zero-shot labels for every record of a corpus; the identical command resumes a run.
+    Run(RunArgs),
+    /// Scan every record of a corpus with a discriminator (which tokens look replaced?); the
+    /// identical command resumes a scan.
+    Scan(ScanArgs),
+    /// Embed every record of a corpus (the mean of the encoder's last hidden states, unit
+    /// length), with any ELECTRA or BERT checkpoint; the identical command resumes.
+    Embed(EmbedArgs),
+    /// Train a classifier on the corpus's labels (accepted annotations, else gold) over a model's
+    /// embeddings (embedding what is missing): cross-validated, and stored as a run of kind
+    /// "trained" with every record's scores.
+    Train(TrainArgs),
+    /// The template lab: several hypothesis templates scored on the labeled records (accepted
+    /// annotations, else gold) in one go, best macro F1 first; each number is what a run with
+    /// the template followed by evaluation gives.
+    Templates(TemplatesArgs),
+    /// Write a trained run's head for use elsewhere: head.safetensors (weight, bias) and
+    /// head.json (labels, base model, embedding recipe, cross-validation).
+    ExportHead(ExportHeadArgs),
+    /// Delete a run (with its predictions), a scan (with its results) or an embedding set (with
+    /// its vectors and the trained runs that read it), as the app's delete buttons do.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["run", "scan", "embeddings"])))]
+    Delete(DeleteArgs),
+    /// The scans in a project, with their ids and progress.
+    Scans(ScansArgs),
+    /// The most suspicious records of a scan with their flagged words, or with --words the word
+    /// forms flagged most often.
+    Suspicious(SuspiciousArgs),
+    /// Store the results of a corpus job computed elsewhere (the Python package's Ray jobs) as
+    /// the run, scan or embedding set the same job makes here. Importing again adds nothing.
+    ImportRun(ImportRunArgs),
+    /// Write a corpus and its predictions out.
+    Export(ExportArgs),
+    /// Annotate records from a stream of JSON lines on stdin, one acknowledgement per line on
+    /// stdout once the change is durable. A line is {"row": N, "labels": [..], "status": "accepted"}
+    /// (status defaults to accepted) or {"undo": true}.
+    Annotate(AnnotateArgs),
+    /// A shareable comparison report: index.html (inline SVG charts), report.json and figures/
+    /// (SVG and PNG). With --db, runs are scored against accepted annotations or the gold column;
+    /// with --published, only the published SELECTRA comparison.
+    Report(ReportArgs),
+    /// The records of a corpus that match filters, a page at a time (with --json: one object
+    /// {"total": N, "records": [...], "next": CURSOR}).
+    Query(QueryArgs),
+    /// Labels (or discards) every record matching the filters in one batch, and prints the batch
+    /// id; `{"undo": true}` on `selectra annotate` reverts the whole batch.
+    Label(LabelArgs),
+    /// A corpus's label schema: names, descriptions, keys, colours, hypotheses and guidelines.
+    Schema(SchemaArgs),
+    /// Agreement between a corpus's annotators: Cohen's kappa per pair, Fleiss' kappa for three
+    /// or more, and how many records they dispute.
+    Agreement(AgreementArgs),
+    /// The preset models and what the Hugging Face cache holds.
+    Models(ModelsArgs),
+}
+
+/// What zero-shot classification needs, shared by `zeroshot` and `run`.
+#[derive(clap::Args)]
+pub struct ZeroShotArgs {
+    /// An NLI model folder or Hub id (e.g. Recognai/zeroshot_selectra_medium).
+    #[arg(long)]
+    pub model: String,
+    /// Comma-separated candidate labels.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Hypothesis template; {} is replaced by each label.
+    #[arg(long, default_value = DEFAULT_TEMPLATE)]
+    pub template: String,
+    /// Score each label independently instead of making labels compete.
+    #[arg(long)]
+    pub multi_label: bool,
+    /// Override the tokenizer's accent stripping.
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+}
+
+impl ZeroShotArgs {
+    /// The validated task; checked before anything slow (opening a project, loading a model).
+    /// The task these flags ask for: the typed labels, or the corpus's schema.
+    pub fn spec(&self, schema: bool) -> selectra::api::task::TaskSpec {
+        use selectra::api::task::TaskSpec;
+        if schema {
+            TaskSpec::Schema { template: self.template.clone(), multi_label: self.multi_label }
+        } else {
+            TaskSpec::Labels {
+                labels: ZeroShotTask::parse_labels(self.labels.as_deref().unwrap_or("")),
+                template: self.template.clone(),
+                multi_label: self.multi_label,
+            }
+        }
+    }
+
+    pub fn task(&self) -> selectra::Result<ZeroShotTask> {
+        ZeroShotTask::new(ZeroShotTask::parse_labels(self.labels.as_deref().unwrap_or("")), &self.template, self.multi_label)
+    }
+
+    pub fn model(&self) -> selectra::Result<Model> {
+        load(&self.model, self.strip_accents)
+    }
+}
+
+/// The filters `query` and `label` share (the app's filter bar offers the same).
+#[derive(clap::Args)]
+pub struct FilterArgs {
+    /// Records containing every word (whole words, case- and accent-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Records with this gold label.
+    #[arg(long)]
+    pub gold: Option<String>,
+    /// unannotated, pending, accepted or discarded.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The run whose predictions the prediction filters and orders use.
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// Records whose top label in the run is this.
+    #[arg(long, requires = "run")]
+    pub predicted: Option<String>,
+    #[arg(long, requires = "run")]
+    pub min_score: Option<f64>,
+    #[arg(long, requires = "run")]
+    pub max_score: Option<f64>,
+    /// The margin between the run's top two scores.
+    #[arg(long, requires = "run")]
+    pub min_margin: Option<f64>,
+    #[arg(long, requires = "run")]
+    pub max_margin: Option<f64>,
+    /// RUN1,RUN2 (top labels differ), RUN,annotation, RUN,gold or annotators.
+    #[arg(long)]
+    pub disagree: Option<String>,
+    /// KEY=VALUE, KEY>=X, KEY<=Y or KEY=X..Y on the record's metadata; repeatable.
+    #[arg(long)]
+    pub meta: Vec<String>,
+    /// The scan whose suspicion filters and orders.
+    #[arg(long)]
+    pub scan: Option<i64>,
+    #[arg(long, requires = "scan")]
+    pub min_suspicion: Option<f64>,
+    /// A random sample of N of the matching records (the same --seed, the same sample).
+    #[arg(long)]
+    pub sample: Option<u64>,
+    /// The seed of --sample and of --order random.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl FilterArgs {
+    /// The flags as the core's one text form of a filter (the app's filter bar fills the same).
+    pub fn spec(self, annotator: Option<String>) -> FilterSpec {
+        FilterSpec {
+            text: self.search,
+            gold: self.gold,
+            status: self.status,
+            annotator,
+            run: self.run,
+            predicted_label: self.predicted,
+            min_score: self.min_score,
+            max_score: self.max_score,
+            min_margin: self.min_margin,
+            max_margin: self.max_margin,
+            disagree: self.disagree,
+            meta: self.meta,
+            sample: self.sample,
+            seed: self.seed,
+            scan: self.scan,
+            min_suspicion: self.min_suspicion,
+            ..FilterSpec::default()
+        }
+    }
+
+    pub fn query(self, annotator: Option<String>) -> selectra::Result<selectra::store::Query> {
+        self.spec(annotator).query()
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CorpusCommand {
+    /// Import a CSV, TSV, JSONL or plain-text file as a new corpus (all rows or none).
+    Import(CorpusImportArgs),
+    /// The corpora in a project database.
+    List(CorpusListArgs),
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// A model folder, or a Hub id ORG/NAME[@REVISION] (e.g. Recognai/selectra_small).
+    #[arg(long)]
+    pub model: String,
+    /// Override the accent stripping of the model's tokenizer files (default: as the files say;
+    /// accented pieces of a model pre-trained without accents are then marked untrained).
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// Merge subwords into words (a word scores as its most suspicious token).
+    #[arg(long, conflicts_with = "json")]
+    pub words: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The text to inspect.
+    pub text: String,
+}
+
+#[derive(clap::Args)]
+pub struct ZeroshotArgs {
+    #[command(flatten)]
+    pub zs: ZeroShotArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The text to classify.
+    pub text: String,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The project database (created if missing).
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    #[command(flatten)]
+    pub zs: ZeroShotArgs,
+    /// Records per batch (each batch is committed at once).
+    #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
+    pub batch_size: usize,
+    /// Take the labels and their hypotheses from the corpus's label schema (see `schema`)
+    /// instead of --labels; a label without its own hypothesis gets the template's.
+    #[arg(long, conflicts_with = "labels")]
+    pub schema: bool,
+    /// exact (f32, transformers' results), or fast: bf16 products on CPUs with AVX512_BF16,
+    /// used only when a check against exact on a sample of the corpus passes (else the run
+    /// is exact); fast and exact runs of the same labels are different runs.
+    #[arg(long, default_value_t = Precision::default(), value_parser = parse_precision)]
+    pub precision: Precision,
+    /// Print the run summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    /// The project database.
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// A discriminator: folder or Hub id ORG/NAME[@REVISION] (e.g. Recognai/selectra_small).
+    #[arg(long)]
+    pub model: String,
+    /// Override the accent stripping of the model's tokenizer files.
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// Records per batch (each batch is committed at once).
+    #[arg(long, default_value_t = selectra::jobs::corpus_run::SCAN_BATCH_RECORDS)]
+    pub batch_size: usize,
+    /// Print the scan summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct EmbedArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// A model folder or Hub id (discriminator or NLI).
+    #[arg(long)]
+    pub model: String,
+    /// Override the accent stripping of the model's tokenizer files.
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// Records per batch (each batch is committed at once).
+    #[arg(long, default_value_t = selectra::jobs::corpus_run::EMBED_BATCH_RECORDS)]
+    pub batch_size: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The model whose embeddings the classifier reads (any ELECTRA or BERT checkpoint).
+    #[arg(long)]
+    pub model: String,
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// Cross-validation folds (stratified).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// The seed of the folds, the learning curve's subsets and the bootstrap intervals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The inverse regularization strength, or `auto`: chosen by cross-validation on the labels.
+    #[arg(long = "c", value_name = "auto|C", default_value = "auto")]
+    pub c: String,
+    /// `none`, `balanced` (each label weighs the same in total), or `auto`: chosen by
+    /// cross-validation on the labels.
+    #[arg(long, value_name = "auto|none|balanced", default_value = "auto")]
+    pub class_weight: String,
+    /// The labels to learn from: `annotations` (accepted ones only), `gold` (the label
+    /// column only) or `both` (the accepted annotation, else gold).
+    #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
+    pub train_on: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TemplatesArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// An NLI model folder or Hub id.
+    #[arg(long)]
+    pub model: String,
+    /// Comma-separated candidate labels.
+    #[arg(long)]
+    pub labels: String,
+    /// A hypothesis template ({} is the label); repeat for each one to compare.
+    #[arg(long = "template", required_unless_present_any = ["hypothesis_sets", "schema"])]
+    pub templates: Vec<String>,
+    /// A set of per-label hypotheses, one per label in --labels order, separated by |;
+    /// repeatable.
+    #[arg(long = "hypotheses", value_name = "H1|H2|...")]
+    pub hypothesis_sets: Vec<String>,
+    /// Also score the corpus's label schema's own hypotheses (see `schema`).
+    #[arg(long)]
+    pub schema: bool,
+    #[arg(long)]
+    pub multi_label: bool,
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// Score a seeded random sample of this many labeled records.
+    #[arg(long)]
+    pub sample: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The reference labels: `annotations` (accepted ones only), `gold` (the label column
+    /// only) or `both` (the accepted annotation, else gold).
+    #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
+    pub against: String,
+    /// Score only the records whose reference is among the labels (the others are counted).
+    #[arg(long)]
+    pub within_labels: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExportHeadArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    /// The trained run (see `train`).
+    #[arg(long)]
+    pub run: i64,
+    /// The folder to write into (created if missing).
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct DeleteArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub run: Option<i64>,
+    #[arg(long)]
+    pub scan: Option<i64>,
+    /// The embedding set's id (`embed --json` prints it).
+    #[arg(long, value_name = "SET")]
+    pub embeddings: Option<i64>,
+}
+
+#[derive(clap::Args)]
+pub struct ScansArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SuspiciousArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The scan (default: the corpus's newest).
+    #[arg(long)]
+    pub scan: Option<i64>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// The most flagged word forms instead of records.
+    #[arg(long, conflicts_with = "compare")]
+    pub words: bool,
+    /// Compare with another scan of the corpus (another discriminator): agreement on flagged
+    /// words, and the records where the two disagree most.
+    #[arg(long, value_name = "SCAN")]
+    pub compare: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ImportRunArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The job's output directory (manifest.json and results/).
+    #[arg(long = "from", value_name = "DIR")]
+    pub from: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// jsonl, csv or parquet.
+    #[arg(long)]
+    pub format: String,
+    /// Where to write (default: standard output).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// CSV: write cells exactly as stored. By default a cell a spreadsheet would run as a
+    /// formula (starting with =, +, -, @, tab or CR) gets a leading ' (CSV injection).
+    #[arg(long)]
+    pub raw_csv: bool,
+    /// Add each record's embedding by this model (as given to `selectra embed`), JSONL or
+    /// Parquet.
+    #[arg(long, value_name = "MODEL")]
+    pub embeddings: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AnnotateArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// Who is annotating (stored with every change; default: the project's annotator).
+    #[arg(long)]
+    pub annotator: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The project database holding the runs.
+    #[arg(long, required_unless_present = "published", conflicts_with = "published")]
+    pub db: Option<PathBuf>,
+    /// The corpus (default: the only corpus, or the one the --runs belong to).
+    #[arg(long, requires = "db")]
+    pub corpus: Option<String>,
+    /// Comma-separated run ids to compare (default: every run of the corpus).
+    #[arg(long, value_delimiter = ',', requires = "db")]
+    pub runs: Vec<i64>,
+    /// Only the published comparison (no database needed).
+    #[arg(long)]
+    pub published: bool,
+    /// Score only the records whose reference labels every compared run can predict (the
+    /// others are counted, not scored).
+    #[arg(long, requires = "db")]
+    pub within_run_labels: bool,
+    /// The folder to write into (created if missing; existing report files are replaced).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Also print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Only records whose annotation was last changed by this annotator.
+    #[arg(long)]
+    pub annotator: Option<String>,
+    /// import, margin, entropy, score, score-asc, suspicion or random (shuffled by --seed).
+    #[arg(long, default_value = "import")]
+    pub order: String,
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+    /// The page after this cursor (a previous page's "next").
+    #[arg(long)]
+    pub after: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct LabelArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Only records whose annotation was last changed by this annotator.
+    #[arg(long)]
+    pub annotated_by: Option<String>,
+    /// Comma-separated labels to give every matching record (status accepted).
+    #[arg(long, value_delimiter = ',', required_unless_present = "discard", conflicts_with = "discard")]
+    pub labels: Vec<String>,
+    /// Discard every matching record instead.
+    #[arg(long)]
+    pub discard: bool,
+    /// Who is labeling (default: the project's annotator).
+    #[arg(long)]
+    pub annotator: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SchemaArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// Replace the schema with this JSON file ({"labels": [{"name": ..}], "guidelines": ..}).
+    #[arg(long, conflicts_with = "labels")]
+    pub set: Option<PathBuf>,
+    /// Replace the schema with these comma-separated labels (keys and colours by position).
+    #[arg(long)]
+    pub labels: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct AgreementArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ModelsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CorpusImportArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    /// The new corpus's name.
+    #[arg(long)]
+    pub name: String,
+    /// csv, tsv, jsonl or txt (default: from the file extension).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The column (or JSON field) holding the text (default: "text").
+    #[arg(long)]
+    pub text_column: Option<String>,
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// The column holding a gold label, if any.
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Comma-separated columns kept as metadata.
+    #[arg(long, value_delimiter = ',')]
+    pub metadata_columns: Vec<String>,
+    /// Import the good rows and report the bad ones, instead of importing nothing.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// The longest record accepted, in bytes (default 1 MiB); a longer one is a bad row.
+    #[arg(long)]
+    pub max_record_bytes: Option<usize>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+    pub path: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct CorpusListArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn parse_precision(name: &str) -> Result<Precision, String> {
+    Precision::parse(name).map_err(|e| e.to_string())
+}

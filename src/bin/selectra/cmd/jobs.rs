@@ -1,0 +1,223 @@
+//! `selectra` commands. Corpus jobs: zero-shot runs, discriminator scans, embedding sets, results
+//! computed elsewhere, training the head, the template lab.
+
+use selectra::domain::precision::AgreementGate;
+use selectra::domain::task::ZeroShotTask;
+use selectra::jobs::corpus_run;
+use selectra::store::Store;
+use selectra::Result;
+
+use crate::args::{EmbedArgs, ImportRunArgs, RunArgs, ScanArgs, TemplatesArgs, TrainArgs};
+use crate::output::*;
+
+pub fn run_zeroshot(args: RunArgs) -> Result<()> {
+    let RunArgs { db, corpus, zs, batch_size, schema, precision, json } = args;
+    let spec = zs.spec(schema);
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let task = spec.resolve(&store, &corpus)?;
+    let model = zs.model()?;
+    let summary = with_job_progress(|progress, cancel| {
+        let fast = AgreementGate::for_precision(precision);
+        corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, fast, batch_size, progress, cancel)
+    })?;
+    if !json {
+        let outcome = &summary.precision;
+        if let Some(check) = &outcome.check {
+            out!("{}", check.summary());
+        }
+        if let Some(note) = &outcome.note {
+            out!("precision: {note}");
+        }
+    }
+    let r = &summary.run;
+    report_job(
+        &summary,
+        json,
+        summary.cancelled,
+        format!("run {} has {}/{} records", r.id, r.predictions, r.records),
+        format!("run {} complete: {} records ({} predicted now)", r.id, r.records, summary.predicted_now),
+    )?;
+    Ok(())
+}
+
+pub fn scan(args: ScanArgs) -> Result<()> {
+    let ScanArgs { db, corpus, model, strip_accents, batch_size, json } = args;
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let model = load(&model, strip_accents)?;
+    let summary =
+        with_job_progress(|progress, cancel| corpus_run::run_scan(&mut store, &model, &corpus, strip_accents, batch_size, progress, cancel))?;
+    let s = &summary.scan;
+    report_job(
+        &summary,
+        json,
+        summary.cancelled,
+        format!("scan {} has {}/{} records", s.id, s.scanned, s.records),
+        format!("scan {} complete: {} records ({} scanned now)", s.id, s.records, summary.scanned_now),
+    )?;
+    Ok(())
+}
+
+pub fn embed(args: EmbedArgs) -> Result<()> {
+    let EmbedArgs { db, corpus, model, strip_accents, batch_size, json } = args;
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let model = load(&model, strip_accents)?;
+    let summary =
+        with_job_progress(|progress, cancel| corpus_run::run_embed(&mut store, &model, &corpus, strip_accents, batch_size, progress, cancel))?;
+    let e = &summary.embeddings;
+    report_job(
+        &summary,
+        json,
+        summary.cancelled,
+        format!("embedding set {} has {}/{} records", e.id, e.embedded, e.records),
+        format!("embedding set {} complete: {} records of {} numbers ({} embedded now)", e.id, e.records, e.dim, summary.embedded_now),
+    )?;
+    Ok(())
+}
+
+pub fn import_run(args: ImportRunArgs) -> Result<()> {
+    let ImportRunArgs { db, corpus, from, json } = args;
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let summary = with_job_progress(|progress, cancel| selectra::jobs::scale_out::import_results(&mut store, &corpus, &from, progress, cancel))?;
+    let noun = summary.kind.noun();
+    report_job(
+        &summary,
+        json,
+        summary.cancelled,
+        format!("{noun} {} has {}/{} records", summary.id, summary.done, summary.records),
+        format!(
+            "{noun} {}: {}/{} records ({} imported now, {} already present){}",
+            summary.id,
+            summary.done,
+            summary.records,
+            summary.imported,
+            summary.already_present,
+            if summary.complete { "" } else { "; the same `selectra run`, `scan` or `embed` here computes the rest" }
+        ),
+    )?;
+    Ok(())
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let TrainArgs { db, corpus, model, strip_accents, folds, seed, c, class_weight, train_on, json } = args;
+    let choice = selectra::analysis::learn::TrainChoice::parse(&c, &class_weight)?;
+    let source = selectra::analysis::evaluate::LabelSource::parse(&train_on)?;
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let model = load(&model, strip_accents)?;
+    let bar = TaskBar::new("embedding {bar:30} {pos}/{len} records  {msg}");
+    let cancel = cancel_on_ctrl_c();
+    let t = selectra::jobs::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, source, &mut job_progress(&bar), &cancel)?;
+    drop(bar);
+    let cv = &t.cross_validation;
+    if json {
+        print_json(&serde_json::json!({
+            "run": t.run.id,
+            "n_train": t.n_train,
+            "labels": t.labels,
+            "cv_accuracy": cv.accuracy.value,
+            "cv_macro_f1": cv.macro_f1.value,
+            "cv_accuracy_ci": [cv.accuracy.low, cv.accuracy.high],
+            "cv_macro_f1_ci": [cv.macro_f1.low, cv.macro_f1.high],
+            "learning_curve": cv.learning_curve.iter().map(|p| serde_json::json!({"n": p.n, "accuracy": p.accuracy, "macro_f1": p.macro_f1})).collect::<Vec<_>>(),
+            "baseline": cv.baseline,
+            "beats_baseline": cv.beats_baseline(),
+            "c": cv.options.c,
+            "class_weight": cv.options.class_weight,
+            "selection": cv.selection.as_ref().map(|s| &s.candidates),
+        }));
+    } else {
+        out!("run {}: a logistic head on {} labeled records ({} labels), every record scored", t.run.id, t.n_train, t.labels.len());
+        out!(
+            "{}-fold cross-validation: accuracy {:.3} ({:.3}–{:.3}), macro F1 {:.3} ({:.3}–{:.3})",
+            cv.folds,
+            cv.accuracy.value,
+            cv.accuracy.low,
+            cv.accuracy.high,
+            cv.macro_f1.value,
+            cv.macro_f1.low,
+            cv.macro_f1.high
+        );
+        for p in &cv.learning_curve {
+            out!("  {:>6} labels: accuracy {:.3}, macro F1 {:.3}", p.n, p.accuracy, p.macro_f1);
+        }
+        out!("{}", cv.verdict());
+    }
+    Ok(())
+}
+
+pub fn templates(args: TemplatesArgs) -> Result<()> {
+    let TemplatesArgs {
+        db,
+        corpus,
+        model,
+        labels,
+        templates,
+        hypothesis_sets,
+        schema,
+        multi_label,
+        strip_accents,
+        sample,
+        seed,
+        against,
+        within_labels,
+        json,
+    } = args;
+    let source = selectra::analysis::evaluate::LabelSource::parse(&against)?;
+    let labels = ZeroShotTask::parse_labels(&labels);
+    let hypothesis_sets: Vec<Vec<String>> = hypothesis_sets.iter().map(|set| set.split('|').map(|h| h.trim().to_string()).collect()).collect();
+    let mut store = Store::open_existing(&db)?;
+    let tasks = selectra::api::task::template_lab_tasks(&store, &corpus, &labels, &templates, &hypothesis_sets, schema, multi_label)?;
+    let model = load(&model, strip_accents)?;
+    let options = selectra::analysis::metrics::EvalOptions { seed, within_run_labels: within_labels, ..Default::default() };
+    let bar = TaskBar::new("{bar:30} {pos}/{len} (template, record) pairs");
+    let cancel = cancel_on_ctrl_c();
+    let scores = selectra::jobs::templates::template_lab(
+        &mut store,
+        &model,
+        &corpus,
+        &tasks,
+        sample,
+        source,
+        &options,
+        &mut |done, total| bar.update(done, total, ""),
+        &cancel,
+    )?;
+    drop(bar);
+    if json {
+        print_json(
+            &scores
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "template": s.template,
+                        "accuracy": s.accuracy.value,
+                        "macro_f1": s.macro_f1.value,
+                        "ci": [s.accuracy.low, s.accuracy.high],
+                        "macro_f1_ci": [s.macro_f1.low, s.macro_f1.high],
+                        "n": s.n,
+                        "outside": s.outside,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+    } else {
+        for s in &scores {
+            out!(
+                "macro F1 {:.3} ({:.3}–{:.3})  accuracy {:.3} ({:.3}–{:.3})  n={}  {}",
+                s.macro_f1.value,
+                s.macro_f1.low,
+                s.macro_f1.high,
+                s.accuracy.value,
+                s.accuracy.low,
+                s.accuracy.high,
+                s.n,
+                s.template
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! `selectra` commands. Labeling: query records, label them in bulk, the line protocol of
+//! `annotate`, agreement between annotators.
+
+use selectra::store::{Status, Store};
+use selectra::Result;
+
+use crate::args::{AgreementArgs, AnnotateArgs, LabelArgs, QueryArgs};
+use crate::output::*;
+use std::io::Write;
+
+pub fn annotate(args: AnnotateArgs) -> Result<()> {
+    let AnnotateArgs { db, corpus, annotator } = args;
+    annotate_stream(&db, &corpus, annotator)?;
+    Ok(())
+}
+
+pub fn query(args: QueryArgs) -> Result<()> {
+    let QueryArgs { db, corpus, filters, annotator, order, limit, after, json } = args;
+    let seed = filters.seed;
+    let mut q = filters.query(annotator)?;
+    q.sort = selectra::store::Sort::parse(&order, seed)?;
+    q.limit = limit;
+    q.after = after.as_deref().map(selectra::store::Cursor::parse).transpose()?;
+    let store = Store::open_existing(&db)?;
+    let page = store.query(&corpus, &q)?;
+    let total = match page.total {
+        Some(t) => t,
+        None => store.count(&corpus, &q)?,
+    };
+    if json {
+        print_json(&serde_json::json!({
+            "total": total,
+            "records": page.rows.iter().map(query_row_json).collect::<Vec<_>>(),
+            "next": page.next.map(|c| c.to_string()),
+        }));
+    } else {
+        out!("{total} matching records");
+        for r in &page.rows {
+            let label = r.annotation_labels.as_ref().map(|l| l.join(",")).unwrap_or_default();
+            let predicted = match (&r.top_label, r.top_score) {
+                (Some(l), Some(s)) => format!("{l} {s:.2}"),
+                _ => String::new(),
+            };
+            out!("{:>7}  {:<16}  {:<20}  {}", r.row_number, label, predicted, selectra::domain::text::cell(&r.text, 80));
+        }
+        if let Some(next) = page.next {
+            out!("more: --after {next}");
+        }
+    }
+    Ok(())
+}
+
+pub fn label(args: LabelArgs) -> Result<()> {
+    let LabelArgs { db, corpus, filters, annotated_by, labels, discard, annotator, json } = args;
+    let q = filters.query(annotated_by)?;
+    let mut store = Store::open_existing(&db)?;
+    let annotator = match annotator {
+        Some(a) => a,
+        None => store.annotator()?,
+    };
+    let (labels, status) = if discard { (Vec::new(), Status::Discarded) } else { (labels, Status::Accepted) };
+    let outcome = store.annotate_matching(&corpus, &q, &labels, status, &annotator)?;
+    if json {
+        print_json(&outcome);
+    } else {
+        match outcome.batch {
+            Some(batch) => out!(
+                "batch {batch}: {} of {} matching records changed ({} already had this annotation)",
+                outcome.changed,
+                outcome.matched,
+                outcome.matched - outcome.changed
+            ),
+            None => out!("nothing changed: {} matching records already had this annotation", outcome.matched),
+        }
+    }
+    Ok(())
+}
+
+pub fn agreement(args: AgreementArgs) -> Result<()> {
+    let AgreementArgs { db, corpus, json } = args;
+    let store = Store::open_existing(&db)?;
+    let a = store.annotator_agreement(&corpus)?;
+    if json {
+        print_json(&a);
+    } else {
+        let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        for c in &a.annotators {
+            out!("{:<20} {} accepted", c.annotator, c.records);
+        }
+        for p in &a.pairs {
+            out!("{} vs {}: {} shared records, agreement {}, Cohen's kappa {}", p.a, p.b, p.records, fmt(p.observed), fmt(p.kappa));
+        }
+        if let Some(f) = &a.fleiss {
+            out!("all {} annotators: {} shared records, Fleiss' kappa {}", f.annotators, f.records, fmt(f.kappa));
+        }
+        out!("{} records disputed", a.disputed);
+    }
+    Ok(())
+}
+
+pub(crate) fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
+    serde_json::json!({
+        "row": r.row_number,
+        "id": r.source_id,
+        "text": r.text,
+        "gold": r.gold,
+        "metadata": r.metadata,
+        "labels": r.annotation_labels,
+        "status": r.annotation_status,
+        "annotator": r.annotator,
+        "predicted": r.top_label,
+        "score": r.top_score,
+        "margin": r.margin,
+        "entropy": r.entropy,
+        "suspicion": r.suspicion,
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnnotateLine {
+    row: Option<u64>,
+    #[serde(default)]
+    labels: Vec<String>,
+    status: Option<String>,
+    #[serde(default)]
+    undo: bool,
+}
+
+/// Applies each stdin line as one durable change and acknowledges it on stdout. A bad line is
+/// reported on stderr (with its line number) and skipped; the exit status then says so.
+pub(crate) fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>) -> selectra::Result<()> {
+    use std::io::BufRead;
+    let mut store = Store::open_existing(db)?;
+    store.corpus(corpus)?;
+    let annotator = match annotator {
+        Some(a) => a,
+        None => store.annotator()?,
+    };
+    let annotator = annotator.as_str();
+    let mut failed = 0usize;
+    let stdout = std::io::stdout();
+    // Lines are read as bytes, so that one line that is not UTF-8 is reported and skipped like
+    // any other bad line instead of ending the stream.
+    for (n, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+        let line = line.map_err(|e| selectra::Error::Io { path: "<stdin>".into(), source: e })?;
+        let line = match String::from_utf8(line) {
+            Ok(line) => line,
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "line {}: not UTF-8 text (invalid byte at position {}); annotation lines are JSON in UTF-8",
+                    n + 1,
+                    e.utf8_error().valid_up_to() + 1
+                );
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<AnnotateLine>(line.trim_start_matches('\u{feff}'))
+            .map_err(|e| selectra::Error::Input(format!("not an annotation line ({})", selectra::error::shortened(&e.to_string()))))
+            .and_then(|a| {
+                if a.undo {
+                    return store.undo_last(corpus, annotator);
+                }
+                let row = a.row.ok_or_else(|| selectra::Error::Input("the line has no \"row\"".into()))?;
+                let status = Status::parse(a.status.as_deref().unwrap_or("accepted"))?;
+                let record = store.record_id(corpus, row)?;
+                store.annotate(record, &a.labels, status, annotator).map(|e| Some(selectra::store::Undone::Change(e)))
+            });
+        match result {
+            Ok(event) => {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{}", serde_json::to_string(&event).expect("plain data serializes"));
+                let _ = out.flush();
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("line {}: {e}", n + 1);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(selectra::Error::Input(format!("{failed} line(s) were not applied")));
+    }
+    Ok(())
+}
