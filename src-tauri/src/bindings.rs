@@ -17,11 +17,11 @@ macro_rules! commands {
             load_model(model: ModelRef, onProgress: Channel<DownloadEvent>) -> ModelFacts;
             inspect(args: InspectArgs) -> InspectionDto;
             inspect_replaced(args: ReplaceArgs) -> InspectionDto;
-            classify(args: ClassifyArgs) -> ZeroShotDto;
+            classify(args: ClassifyArgs) -> ZeroShotResult;
             open_project(path: String) -> AppInfo;
-            list_corpora() -> Vec<CorpusDto>;
+            list_corpora() -> Vec<CorpusInfo>;
             preview_import(args: PreviewArgs) -> PreviewDto;
-            import_corpus(args: ImportArgs, task: String, onProgress: Channel<TaskProgress>) -> ImportOutcomeDto;
+            import_corpus(args: ImportArgs, task: String, onProgress: Channel<TaskProgress>) -> ImportOutcome;
             browse(args: BrowseArgs) -> PageDto;
             list_runs(corpus: String) -> Vec<RunDto>;
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
@@ -40,7 +40,7 @@ macro_rules! commands {
             label_distribution(run: i64) -> Vec<LabelCount>;
             annotate(args: AnnotateArgs) -> AnnotationEventDto;
             undo_annotation(corpus: String) -> Option<UndoneDto>;
-            label_records(args: BulkLabelArgs) -> BatchOutcomeDto;
+            label_records(args: BulkLabelArgs) -> BatchOutcome;
             get_annotator() -> String;
             set_annotator(name: String) -> String;
             label_schema(corpus: String) -> SchemaViewDto;
@@ -118,14 +118,14 @@ pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations!(&cfg;
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelEntryDto, ModelRef, DownloadEvent, ModelFacts,
-        InspectArgs, ReplaceArgs, TokenDto, WordDto, InspectionDto, ClassifyArgs, ZeroShotDto,
-        CorpusDto, PreviewArgs, PreviewDto, ImportArgs, TaskProgress, BadRowDto, ImportOutcomeDto,
-        SortDto, StatusDto, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
+        InspectArgs, ReplaceArgs, TokenDto, WordDto, InspectionDto, ClassifyArgs, ZeroShotResult,
+        CorpusInfo, PreviewArgs, PreviewDto, ImportArgs, TaskProgress, BadRow, ImportOutcome,
+        SortDto, Status, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
         LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
-        SourceDto, FigureDto, LoadableModelDto, PublishedDto, EvaluateArgs, EstimateDto, RunScoreDto, EvaluationDto,
+        SourceDto, FigureDto, LoadableModelDto, PublishedDto, EvaluateArgs, Estimate, RunScoreDto, EvaluationDto,
         ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
-        ScanDisagreementDto, ScanComparisonDto, selectra::domain::query::FilterSpec, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcomeDto,
-        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, selectra::domain::query::EvalFilter, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
+        ScanDisagreementDto, ScanComparisonDto, FilterSpec, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcome,
+        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilter, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
         LabelSourcesDto, MetaValueDto, MetaFilterHelpDto,
     );
     let mut out = String::from(

@@ -94,12 +94,12 @@ pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> 
 }
 
 #[tauri::command]
-pub async fn classify(state: State<'_, AppState>, args: ClassifyArgs) -> CmdResult<ZeroShotDto> {
+pub async fn classify(state: State<'_, AppState>, args: ClassifyArgs) -> CmdResult<ZeroShotResult> {
     let models = state.models.clone();
     blocking(move || {
         let task = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
         let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
-        Ok(ZeroShotClassifier::new(&model)?.classify(&args.text, &task)?.into())
+        ZeroShotClassifier::new(&model)?.classify(&args.text, &task)
     })
     .await
 }
@@ -113,8 +113,8 @@ pub async fn open_project(state: State<'_, AppState>, path: String) -> CmdResult
 }
 
 #[tauri::command]
-pub async fn list_corpora(state: State<'_, AppState>) -> CmdResult<Vec<CorpusDto>> {
-    with_store(&state, |s| Ok(s.corpora()?.into_iter().map(Into::into).collect())).await
+pub async fn list_corpora(state: State<'_, AppState>) -> CmdResult<Vec<CorpusInfo>> {
+    with_store(&state, |s| Ok(s.corpora()?.into_iter().collect())).await
 }
 
 #[tauri::command]
@@ -132,7 +132,7 @@ pub async fn import_corpus(
     args: ImportArgs,
     task: String,
     on_progress: Channel<TaskProgress>,
-) -> CmdResult<ImportOutcomeDto> {
+) -> CmdResult<ImportOutcome> {
     let cancel = state.tasks.start(&task);
     let db = state.project_path();
     let result = blocking(move || {
@@ -166,7 +166,7 @@ pub async fn import_corpus(
             },
             &cancel,
         )?;
-        Ok(outcome.into())
+        Ok(outcome)
     })
     .await;
     state.tasks.finish(&task);
@@ -193,16 +193,16 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
 /// Labels (or discards) the chosen records, or every record the filter matches, as one batch
 /// that one undo reverts.
 #[tauri::command]
-pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> CmdResult<BatchOutcomeDto> {
+pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> CmdResult<BatchOutcome> {
     let query = args.filter.as_ref().map(selectra::domain::query::FilterSpec::query).transpose().map_err(ErrorDto::from)?;
     with_store(&state, move |s| {
         let annotator = s.annotator()?;
-        let status = args.status.into();
+        let status = args.status;
         let outcome = match query {
             Some(q) => s.annotate_matching(&args.corpus, &q, &args.labels, status, &annotator)?,
             None => s.annotate_batch(&args.corpus, &args.records.iter().map(|&r| r as i64).collect::<Vec<_>>(), &args.labels, status, &annotator)?,
         };
-        Ok(outcome.into())
+        Ok(outcome)
     })
     .await
 }
@@ -475,7 +475,7 @@ pub async fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResu
 pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
     with_store(&state, move |s| {
         let annotator = s.annotator()?;
-        Ok(s.annotate(args.record_id as i64, &args.labels, args.status.into(), &annotator)?.into())
+        Ok(s.annotate(args.record_id as i64, &args.labels, args.status, &annotator)?.into())
     })
     .await
 }

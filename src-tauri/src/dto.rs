@@ -6,7 +6,13 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use selectra::domain::query::FilterSpec;
+// Core types that are already the wire shape travel as they are (their TypeScript comes from the
+// core's `ts` feature); the types below are the app's own views.
+pub use selectra::analysis::metrics::Estimate;
+pub use selectra::domain::annotation::Status;
+pub use selectra::domain::query::{EvalFilter, FilterSpec};
+pub use selectra::engine::zeroshot::ZeroShotResult;
+pub use selectra::store::{BadRow, BatchOutcome, CorpusInfo, ImportOutcome};
 use selectra::ErrorCode;
 
 /// Every command's error: `code` is a closed set the UI branches on, `message` says what was
@@ -241,34 +247,6 @@ pub struct ClassifyArgs {
     pub multi_label: bool,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ZeroShotDto {
-    pub sequence: String,
-    pub labels: Vec<String>,
-    pub scores: Vec<f32>,
-}
-
-impl From<selectra::engine::zeroshot::ZeroShotResult> for ZeroShotDto {
-    fn from(r: selectra::engine::zeroshot::ZeroShotResult) -> Self {
-        Self { sequence: r.sequence, labels: r.labels, scores: r.scores }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct CorpusDto {
-    pub name: String,
-    pub records: f64,
-    pub format: String,
-    pub source_path: String,
-    pub created_at: String,
-}
-
-impl From<selectra::store::CorpusInfo> for CorpusDto {
-    fn from(c: selectra::store::CorpusInfo) -> Self {
-        Self { name: c.name, records: c.records as f64, format: c.format, source_path: c.source_path, created_at: c.created_at }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct PreviewArgs {
     pub path: String,
@@ -313,29 +291,6 @@ pub struct TaskProgress {
     pub stage: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct BadRowDto {
-    pub line: f64,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ImportOutcomeDto {
-    pub corpus: CorpusDto,
-    pub imported: f64,
-    pub skipped: Vec<BadRowDto>,
-}
-
-impl From<selectra::exchange::import::ImportOutcome> for ImportOutcomeDto {
-    fn from(o: selectra::exchange::import::ImportOutcome) -> Self {
-        Self {
-            corpus: o.corpus.into(),
-            imported: o.imported as f64,
-            skipped: o.skipped.into_iter().map(|b| BadRowDto { line: b.line as f64, reason: b.reason }).collect(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SortDto {
@@ -350,35 +305,6 @@ pub enum SortDto {
     Random,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusDto {
-    Pending,
-    Accepted,
-    Discarded,
-}
-
-impl From<selectra::store::Status> for StatusDto {
-    fn from(s: selectra::store::Status) -> Self {
-        match s {
-            selectra::store::Status::Pending => StatusDto::Pending,
-            selectra::store::Status::Accepted => StatusDto::Accepted,
-            selectra::store::Status::Discarded => StatusDto::Discarded,
-        }
-    }
-}
-
-impl From<StatusDto> for selectra::store::Status {
-    fn from(s: StatusDto) -> Self {
-        match s {
-            StatusDto::Pending => selectra::store::Status::Pending,
-            StatusDto::Accepted => selectra::store::Status::Accepted,
-            StatusDto::Discarded => selectra::store::Status::Discarded,
-        }
-    }
-}
-
-/// A page of records: `after` is the previous page's `next` (keyset paging), `null` for the first.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct BrowseArgs {
     pub corpus: String,
@@ -404,7 +330,7 @@ pub struct RecordDto {
     /// The record's metadata, each value as text (as the filter bar compares it).
     pub metadata: Vec<MetaEntry>,
     pub annotation_labels: Option<Vec<String>>,
-    pub annotation_status: Option<StatusDto>,
+    pub annotation_status: Option<Status>,
     /// Who changed the annotation last.
     pub annotator: Option<String>,
     pub top_label: Option<String>,
@@ -442,7 +368,7 @@ impl From<selectra::store::Page> for PageDto {
                         _ => Vec::new(),
                     },
                     annotation_labels: r.annotation_labels,
-                    annotation_status: r.annotation_status.map(Into::into),
+                    annotation_status: r.annotation_status,
                     annotator: r.annotator,
                     top_label: r.top_label,
                     top_score: r.top_score,
@@ -560,7 +486,7 @@ pub struct LabelCount {
 pub struct AnnotateArgs {
     pub record_id: f64,
     pub labels: Vec<String>,
-    pub status: StatusDto,
+    pub status: Status,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -568,13 +494,13 @@ pub struct AnnotationEventDto {
     pub record_id: f64,
     /// The record's state after the change (`null`: no annotation any more).
     pub labels: Option<Vec<String>>,
-    pub status: Option<StatusDto>,
+    pub status: Option<Status>,
     pub undo: bool,
 }
 
 impl From<selectra::store::AnnotationEvent> for AnnotationEventDto {
     fn from(e: selectra::store::AnnotationEvent) -> Self {
-        Self { record_id: e.record_id as f64, labels: e.labels, status: e.status.map(Into::into), undo: e.undoes.is_some() }
+        Self { record_id: e.record_id as f64, labels: e.labels, status: e.status, undo: e.undoes.is_some() }
     }
 }
 
@@ -603,20 +529,7 @@ pub struct BulkLabelArgs {
     pub filter: Option<FilterSpec>,
     /// The labels (none to discard).
     pub labels: Vec<String>,
-    pub status: StatusDto,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct BatchOutcomeDto {
-    pub batch: Option<f64>,
-    pub matched: f64,
-    pub changed: f64,
-}
-
-impl From<selectra::store::BatchOutcome> for BatchOutcomeDto {
-    fn from(b: selectra::store::BatchOutcome) -> Self {
-        Self { batch: b.batch.map(|b| b as f64), matched: b.matched as f64, changed: b.changed as f64 }
-    }
+    pub status: Status,
 }
 
 /// One label of a corpus's schema (see `selectra::store::LabelDef`).
@@ -720,21 +633,14 @@ pub struct HistoryEntryDto {
     pub at: String,
     pub annotator: String,
     pub labels: Option<Vec<String>>,
-    pub status: Option<StatusDto>,
+    pub status: Option<Status>,
     pub undo: bool,
     pub batch: Option<f64>,
 }
 
 impl From<selectra::store::HistoryEntry> for HistoryEntryDto {
     fn from(h: selectra::store::HistoryEntry) -> Self {
-        Self {
-            at: h.at,
-            annotator: h.annotator,
-            labels: h.labels,
-            status: h.status.map(Into::into),
-            undo: h.undoes.is_some(),
-            batch: h.batch.map(|b| b as f64),
-        }
+        Self { at: h.at, annotator: h.annotator, labels: h.labels, status: h.status, undo: h.undoes.is_some(), batch: h.batch.map(|b| b as f64) }
     }
 }
 
@@ -821,28 +727,14 @@ pub struct EvaluateArgs {
     pub within_run_labels: bool,
 }
 
-/// A value with its bootstrap 95% interval.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct EstimateDto {
-    pub value: f64,
-    pub low: f64,
-    pub high: f64,
-}
-
-impl From<selectra::analysis::metrics::Estimate> for EstimateDto {
-    fn from(e: selectra::analysis::metrics::Estimate) -> Self {
-        Self { value: e.value, low: e.low, high: e.high }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RunScoreDto {
     pub run: RunDto,
     pub multi_label: bool,
     pub n: f64,
     /// Accuracy (single-label) or subset accuracy (multi-label; no interval).
-    pub accuracy: EstimateDto,
-    pub macro_f1: EstimateDto,
+    pub accuracy: Estimate,
+    pub macro_f1: Estimate,
     /// Expected calibration error (single-label only).
     pub ece: Option<f64>,
     /// The labels the confusion matrix covers (single-label).
@@ -924,8 +816,8 @@ impl EvaluationDto {
                         run: r.run.clone().into(),
                         multi_label: false,
                         n: m.n as f64,
-                        accuracy: m.accuracy.into(),
-                        macro_f1: m.macro_f1.into(),
+                        accuracy: m.accuracy,
+                        macro_f1: m.macro_f1,
                         ece: Some(m.ece),
                         labels: m.labels.clone(),
                         confusion: m.confusion.iter().map(|row| row.iter().map(|&c| c as f64).collect()).collect(),
@@ -948,8 +840,8 @@ impl EvaluationDto {
                         run: r.run.clone().into(),
                         multi_label: true,
                         n: m.n as f64,
-                        accuracy: EstimateDto { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy },
-                        macro_f1: m.macro_f1.into(),
+                        accuracy: Estimate { value: m.subset_accuracy, low: m.subset_accuracy, high: m.subset_accuracy },
+                        macro_f1: m.macro_f1,
                         ece: None,
                         labels: Vec::new(),
                         confusion: Vec::new(),
@@ -1226,8 +1118,8 @@ pub struct TrainSummaryDto {
     pub labels: Vec<String>,
     pub folds: f64,
     /// Cross-validated, with bootstrap intervals.
-    pub accuracy: EstimateDto,
-    pub macro_f1: EstimateDto,
+    pub accuracy: Estimate,
+    pub macro_f1: Estimate,
     pub learning_curve: Vec<CurvePointDto>,
     /// Always answering the most frequent label: what it predicts, its accuracy and macro F1.
     pub baseline_predicts: String,
@@ -1255,8 +1147,8 @@ impl From<selectra::jobs::train::TrainSummary> for TrainSummaryDto {
             n_train: t.n_train as f64,
             labels: t.labels,
             folds: cv.folds as f64,
-            accuracy: cv.accuracy.into(),
-            macro_f1: cv.macro_f1.into(),
+            accuracy: cv.accuracy,
+            macro_f1: cv.macro_f1,
             learning_curve: cv
                 .learning_curve
                 .into_iter()
@@ -1287,8 +1179,8 @@ pub struct TemplateLabArgs {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct TemplateScoreDto {
     pub template: String,
-    pub accuracy: EstimateDto,
-    pub macro_f1: EstimateDto,
+    pub accuracy: Estimate,
+    pub macro_f1: Estimate,
     pub n: f64,
     /// Labeled records left out because their reference is outside the labels.
     pub outside: f64,
@@ -1296,6 +1188,6 @@ pub struct TemplateScoreDto {
 
 impl From<selectra::jobs::templates::TemplateScore> for TemplateScoreDto {
     fn from(t: selectra::jobs::templates::TemplateScore) -> Self {
-        Self { template: t.template, accuracy: t.accuracy.into(), macro_f1: t.macro_f1.into(), n: t.n as f64, outside: t.outside as f64 }
+        Self { template: t.template, accuracy: t.accuracy, macro_f1: t.macro_f1, n: t.n as f64, outside: t.outside as f64 }
     }
 }

@@ -46,6 +46,7 @@ pub struct CoveragePoint {
 
 /// A point estimate with its percentile-bootstrap 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Estimate {
     pub value: f64,
     pub low: f64,

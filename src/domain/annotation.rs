@@ -6,8 +6,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// Where a record stands with an annotator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Status {
     Pending,
     Accepted,

@@ -21,6 +21,7 @@ use crate::engine::tokenize::{Encoded, Piece};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ZeroShotResult {
     pub sequence: String,
     pub labels: Vec<String>,

@@ -47,6 +47,7 @@ fn labels_json(labels: &[String]) -> Result<String> {
 
 /// What a bulk change did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BatchOutcome {
     /// The batch (for undo); `None` when nothing changed.
     pub batch: Option<i64>,

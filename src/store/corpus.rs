@@ -24,6 +24,7 @@ pub struct NewRecord {
 /// A line of an import file that was not stored, and why (the import's contract with the store:
 /// `exchange::import` reads files into these items, the store writes them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BadRow {
     pub line: u64,
     pub reason: String,
@@ -52,6 +53,7 @@ pub enum ImportItem {
 
 /// What an import did: the corpus, how many records it stored, and the lines it skipped.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportOutcome {
     pub corpus: CorpusInfo,
     pub imported: u64,
@@ -59,6 +61,7 @@ pub struct ImportOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CorpusInfo {
     pub id: i64,
     pub name: String,

@@ -93,9 +93,9 @@ untrained_note: string, };
 
 export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
 
-export type ZeroShotDto = { sequence: string, labels: Array<string>, scores: Array<number>, };
+export type ZeroShotResult = { sequence: string, labels: Array<string>, scores: Array<number>, };
 
-export type CorpusDto = { name: string, records: number, format: string, source_path: string, created_at: string, };
+export type CorpusInfo = { id: number, name: string, source_path: string, format: string, created_at: string, records: number, };
 
 export type PreviewArgs = { path: string, 
 /**
@@ -114,13 +114,13 @@ export type TaskProgress = { done: number, total: number, message: string, eta_s
  */
 stage: string | null, };
 
-export type BadRowDto = { line: number, reason: string, };
+export type BadRow = { line: number, reason: string, };
 
-export type ImportOutcomeDto = { corpus: CorpusDto, imported: number, skipped: Array<BadRowDto>, };
+export type ImportOutcome = { corpus: CorpusInfo, imported: number, skipped: Array<BadRow>, };
 
 export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
 
-export type StatusDto = "pending" | "accepted" | "discarded";
+export type Status = "pending" | "accepted" | "discarded";
 
 export type BrowseArgs = { corpus: string, filter: FilterSpec, sort: SortDto, after: string | null, limit: number, };
 
@@ -128,7 +128,7 @@ export type RecordDto = { record_id: number, row_number: number, source_id: stri
 /**
  * The record's metadata, each value as text (as the filter bar compares it).
  */
-metadata: Array<MetaEntry>, annotation_labels: Array<string> | null, annotation_status: StatusDto | null, 
+metadata: Array<MetaEntry>, annotation_labels: Array<string> | null, annotation_status: Status | null, 
 /**
  * Who changed the annotation last.
  */
@@ -192,13 +192,13 @@ precision_note: string | null, };
 
 export type LabelCount = { label: string, count: number, };
 
-export type AnnotateArgs = { record_id: number, labels: Array<string>, status: StatusDto, };
+export type AnnotateArgs = { record_id: number, labels: Array<string>, status: Status, };
 
 export type AnnotationEventDto = { record_id: number, 
 /**
  * The record's state after the change (`null`: no annotation any more).
  */
-labels: Array<string> | null, status: StatusDto | null, undo: boolean, };
+labels: Array<string> | null, status: Status | null, undo: boolean, };
 
 export type RecordPredictionDto = { run_id: number, model: string, labels: Array<string>, scores: Array<number>, 
 /**
@@ -238,13 +238,13 @@ runs: Array<number>,
  */
 within_run_labels: boolean, };
 
-export type EstimateDto = { value: number, low: number, high: number, };
+export type Estimate = { value: number, low: number, high: number, };
 
 export type RunScoreDto = { run: RunDto, multi_label: boolean, n: number, 
 /**
  * Accuracy (single-label) or subset accuracy (multi-label; no interval).
  */
-accuracy: EstimateDto, macro_f1: EstimateDto, 
+accuracy: Estimate, macro_f1: Estimate, 
 /**
  * Expected calibration error (single-label only).
  */
@@ -402,9 +402,21 @@ export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: Fi
 /**
  * The labels (none to discard).
  */
-labels: Array<string>, status: StatusDto, };
+labels: Array<string>, status: Status, };
 
-export type BatchOutcomeDto = { batch: number | null, matched: number, changed: number, };
+export type BatchOutcome = { 
+/**
+ * The batch (for undo); `None` when nothing changed.
+ */
+batch: number | null, 
+/**
+ * Records asked for.
+ */
+matched: number, 
+/**
+ * Records whose annotation changed (the others already had it).
+ */
+changed: number, };
 
 export type LabelDefDto = { name: string, description: string, 
 /**
@@ -444,7 +456,7 @@ fleiss_kappa: number | null, fleiss_records: number,
  */
 disputed: number, };
 
-export type HistoryEntryDto = { at: string, annotator: string, labels: Array<string> | null, status: StatusDto | null, undo: boolean, batch: number | null, };
+export type HistoryEntryDto = { at: string, annotator: string, labels: Array<string> | null, status: Status | null, undo: boolean, batch: number | null, };
 
 export type ExportArgs = { corpus: string, 
 /**
@@ -498,7 +510,7 @@ fit_secs: number, n_train: number, labels: Array<string>, folds: number,
 /**
  * Cross-validated, with bootstrap intervals.
  */
-accuracy: EstimateDto, macro_f1: EstimateDto, learning_curve: Array<CurvePointDto>, 
+accuracy: Estimate, macro_f1: Estimate, learning_curve: Array<CurvePointDto>, 
 /**
  * Always answering the most frequent label: what it predicts, its accuracy and macro F1.
  */
@@ -526,7 +538,7 @@ source: string,
  */
 within_labels: boolean, };
 
-export type TemplateScoreDto = { template: string, accuracy: EstimateDto, macro_f1: EstimateDto, n: number, 
+export type TemplateScoreDto = { template: string, accuracy: Estimate, macro_f1: Estimate, n: number, 
 /**
  * Labeled records left out because their reference is outside the labels.
  */
@@ -561,11 +573,11 @@ export type Commands = {
   load_model: { args: { model: ModelRef; onProgress: Channel<DownloadEvent> }; result: ModelFacts };
   inspect: { args: { args: InspectArgs }; result: InspectionDto };
   inspect_replaced: { args: { args: ReplaceArgs }; result: InspectionDto };
-  classify: { args: { args: ClassifyArgs }; result: ZeroShotDto };
+  classify: { args: { args: ClassifyArgs }; result: ZeroShotResult };
   open_project: { args: { path: string }; result: AppInfo };
-  list_corpora: { args: {}; result: Array<CorpusDto> };
+  list_corpora: { args: {}; result: Array<CorpusInfo> };
   preview_import: { args: { args: PreviewArgs }; result: PreviewDto };
-  import_corpus: { args: { args: ImportArgs; task: string; onProgress: Channel<TaskProgress> }; result: ImportOutcomeDto };
+  import_corpus: { args: { args: ImportArgs; task: string; onProgress: Channel<TaskProgress> }; result: ImportOutcome };
   browse: { args: { args: BrowseArgs }; result: PageDto };
   list_runs: { args: { corpus: string }; result: Array<RunDto> };
   run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
@@ -584,7 +596,7 @@ export type Commands = {
   label_distribution: { args: { run: number }; result: Array<LabelCount> };
   annotate: { args: { args: AnnotateArgs }; result: AnnotationEventDto };
   undo_annotation: { args: { corpus: string }; result: UndoneDto | null };
-  label_records: { args: { args: BulkLabelArgs }; result: BatchOutcomeDto };
+  label_records: { args: { args: BulkLabelArgs }; result: BatchOutcome };
   get_annotator: { args: {}; result: string };
   set_annotator: { args: { name: string }; result: string };
   label_schema: { args: { corpus: string }; result: SchemaViewDto };

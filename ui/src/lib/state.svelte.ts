@@ -1,6 +1,6 @@
 // What the views share: the app facts, the models loaded this session, and the corpora.
 import { call, Channel } from "./api";
-import type { AppInfo, CorpusDto, DownloadEvent, FilterSpec, ModelFacts, SortDto } from "./bindings";
+import type { AppInfo, CorpusInfo, DownloadEvent, FilterSpec, ModelFacts, SortDto } from "./bindings";
 import { recall, remember } from "./settings";
 
 export type LoadedModel = { spec: string; facts: ModelFacts };
@@ -8,7 +8,7 @@ export type LoadedModel = { spec: string; facts: ModelFacts };
 export const app = $state({
   info: null as AppInfo | null,
   models: [] as LoadedModel[],
-  corpora: [] as CorpusDto[],
+  corpora: [] as CorpusInfo[],
   /** Who is annotating: the project's setting (stored with every change). */
   annotator: "",
   view: "models" as ViewName,

@@ -44,7 +44,7 @@ const RUN: RunDto = {
 };
 
 beforeEach(() => {
-  app.corpora = [{ name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
+  app.corpora = [{ id: 1, name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
   app.models = [];
   app.annotateWith = null;
   // Views stay mounted while hidden and act only while shown: the tests render Annotate's.
@@ -876,7 +876,7 @@ describe("Filters, matrices and labels on a real corpus", () => {
       browse: () => ({ rows: Array.from({ length: 50 }, (_, i) => record(i + 1, `r${i}`)), total: 50, next: null }),
       label_warnings: (a) => ((a.names as string[]).length === 2 ? ["\"informatica\" and \"informática\" differ only in accents or case: probably one label typed twice"] : []),
     });
-    app.corpora = [{ name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "" }];
+    app.corpora = [{ id: 1, name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "" }];
     render(Corpora);
     await fireEvent.click(await waitFor(() => screen.getByText("noticias")));
     await waitFor(() => expect(document.querySelector("[data-schema-warning]")!.textContent).toContain("probably one label typed twice"));
