@@ -524,7 +524,7 @@ def write_markdown(results, meta, path):
         "- Cold start (medium): 0.05× of PyTorch's 4.5 s would be 0.23 s. Ours is process start, reading 165 MB",
         "  of f32 weights, transposing each dense weight once, and one forward pass (not broken down further);",
         "  weights stored already transposed (a cache next to the model) would remove the copy. Not built.",
-        "- Fast mode: the encoder's dense products in bf16 on AVX512_BF16 (`src/model/bf16.rs`; candle 0.11 has",
+        "- Fast mode: the encoder's dense products in bf16 on AVX512_BF16 (`src/engine/model/bf16.rs`; candle 0.11 has",
         "  no bf16 CPU matmul, and its int8 kernels, the Q8_0 lines above, run between "
         f"{q8_range(results)[0]:.2f}× and {q8_range(results)[1]:.2f}× our f32 gemm).",
         "  Attention, LayerNorm, GELU and the heads stay f32. The agreement row compares it with our exact",

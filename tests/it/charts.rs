@@ -1,7 +1,7 @@
 //! SVG snapshots of every chart kind, drawn from fixed data. A change in how a chart is drawn shows
 //! up as a diff here; review the new drawing (open the SVG), then accept it with
 //!
-//!     UPDATE_SNAPSHOTS=1 cargo test --test charts
+//!     UPDATE_SNAPSHOTS=1 cargo test --test integration charts::
 //!
 //! The font is compiled in, so the drawing does not depend on the machine.
 

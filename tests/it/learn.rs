@@ -1,4 +1,4 @@
-//! src/learn.rs against scikit-learn: tests/fixtures/learn/reference.py fitted
+//! src/analysis/learn.rs against scikit-learn: tests/fixtures/learn/reference.py fitted
 //! LogisticRegression() (and OneVsRestClassifier of it, multi-label) on the same vectors with the
 //! same folds.
 

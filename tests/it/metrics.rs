@@ -1,4 +1,4 @@
-//! src/metrics.rs against scikit-learn: tests/fixtures/metrics/reference.py computed every expected
+//! src/analysis/metrics.rs against scikit-learn: tests/fixtures/metrics/reference.py computed every expected
 //! number below from the same arrays (see that script for how).
 
 use selectra::analysis::metrics::{cohen_kappa, fleiss_kappa, multi_label, single_label, EvalOptions};
