@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Loads a model, showing a download bar on stderr while files are fetched.
 pub(crate) fn load(spec: &str, strip_accents: Option<bool>) -> selectra::Result<Model> {
     let options = LoadOptions { tokenizer: TokenizerOptions { strip_accents }, hub: HubSettings::from_env() };
     Model::load(spec, &options, Arc::new(DownloadBar::new()))

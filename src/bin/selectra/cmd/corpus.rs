@@ -1,6 +1,8 @@
 //! `selectra` commands. Corpora in a project: import, list, export (with an embedding set), export
 //! a trained head, the label schema, deleting a result set.
 
+use std::io::Write;
+
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
 use selectra::exchange::export::{self, ExportFormat, ExportOptions};
@@ -10,7 +12,6 @@ use selectra::Result;
 
 use crate::args::{CorpusImportArgs, CorpusListArgs, DeleteArgs, ExportArgs, ExportHeadArgs, SchemaArgs};
 use crate::output::*;
-use std::io::Write;
 
 pub fn corpus_import(args: CorpusImportArgs) -> Result<()> {
     let CorpusImportArgs { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, max_record_bytes, json, path } = args;

@@ -1,12 +1,13 @@
 //! `selectra` commands. Labeling: query records, label them in bulk, the line protocol of
 //! `annotate`, agreement between annotators.
 
+use std::io::Write;
+
 use selectra::store::{Status, Store};
 use selectra::Result;
 
 use crate::args::{AgreementArgs, AnnotateArgs, LabelArgs, QueryArgs};
 use crate::output::*;
-use std::io::Write;
 
 pub fn annotate(args: AnnotateArgs) -> Result<()> {
     let AnnotateArgs { db, corpus, annotator } = args;
@@ -98,7 +99,7 @@ pub fn agreement(args: AgreementArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
+fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
     serde_json::json!({
         "row": r.row_number,
         "id": r.source_id,
@@ -118,7 +119,7 @@ pub(crate) fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AnnotateLine {
+struct AnnotateLine {
     row: Option<u64>,
     #[serde(default)]
     labels: Vec<String>,
@@ -129,7 +130,7 @@ pub(crate) struct AnnotateLine {
 
 /// Applies each stdin line as one durable change and acknowledges it on stdout. A bad line is
 /// reported on stderr (with its line number) and skipped; the exit status then says so.
-pub(crate) fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>) -> selectra::Result<()> {
+fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>) -> selectra::Result<()> {
     use std::io::BufRead;
     let mut store = Store::open_existing(db)?;
     store.corpus(corpus)?;

@@ -53,7 +53,7 @@ pub fn models(args: ModelsArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn print_tokens(inspection: &Inspection) {
+fn print_tokens(inspection: &Inspection) {
     let width = inspection.tokens.iter().map(|t| t.token.chars().count()).max().unwrap_or(5).max(5);
     out!("{:width$}  {:>9}  {:>8}  {:>11}", "token", "chars", "logit", "P(replaced)");
     for t in &inspection.tokens {
@@ -69,7 +69,7 @@ pub(crate) fn print_tokens(inspection: &Inspection) {
     untrained_footnote(inspection.tokens.iter().any(|t| t.untrained_embedding));
 }
 
-pub(crate) fn print_words(inspection: &Inspection) {
+fn print_words(inspection: &Inspection) {
     let words = inspection.words();
     let width = words.iter().map(|w| w.text.chars().count()).max().unwrap_or(4).max(4);
     out!("{:width$}  {:>9}  {:>11}", "word", "chars", "P(replaced)");
@@ -79,7 +79,7 @@ pub(crate) fn print_words(inspection: &Inspection) {
     untrained_footnote(words.iter().any(|w| w.untrained_embedding));
 }
 
-pub(crate) fn notes(probability: f32, untrained: bool) -> String {
+fn notes(probability: f32, untrained: bool) -> String {
     let mut notes = String::new();
     if selectra::domain::rtd::looks_replaced(probability) {
         notes.push_str("  <- looks replaced");
@@ -90,13 +90,13 @@ pub(crate) fn notes(probability: f32, untrained: bool) -> String {
     notes
 }
 
-pub(crate) fn untrained_footnote(any: bool) {
+fn untrained_footnote(any: bool) {
     if any {
         out!("* {}", selectra::domain::rtd::UNTRAINED_NOTE);
     }
 }
 
-pub(crate) fn print_scores(result: &ZeroShotResult) {
+fn print_scores(result: &ZeroShotResult) {
     let width = result.labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).max(5);
     out!("{:width$}  {:>6}", "label", "score");
     for (label, score) in result.labels.iter().zip(&result.scores) {
@@ -105,7 +105,7 @@ pub(crate) fn print_scores(result: &ZeroShotResult) {
     }
 }
 
-pub(crate) fn list_models(json: bool) -> selectra::Result<()> {
+fn list_models(json: bool) -> selectra::Result<()> {
     let settings = HubSettings::from_env();
     let rows = hub::model_list(&settings)?;
     if json {

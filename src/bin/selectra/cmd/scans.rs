@@ -87,7 +87,7 @@ pub fn suspicious(args: SuspiciousArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
+fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
     let spans: Vec<serde_json::Value> = r
         .words()
         .into_iter()
