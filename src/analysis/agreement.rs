@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AnnotatorCount {
     pub annotator: String,
     /// Records this annotator accepted.
@@ -19,6 +20,7 @@ pub struct AnnotatorCount {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PairAgreement {
     pub a: String,
     pub b: String,
@@ -31,6 +33,7 @@ pub struct PairAgreement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FleissAgreement {
     pub annotators: u64,
     /// Records every one of them accepted (Fleiss' kappa needs the same raters per record).
@@ -39,6 +42,7 @@ pub struct FleissAgreement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AnnotatorAgreement {
     pub annotators: Vec<AnnotatorCount>,
     pub pairs: Vec<PairAgreement>,

@@ -18,6 +18,7 @@ use crate::store::{RunInfo, Store};
 
 /// Where the reference labels came from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReferenceCounts {
     pub accepted_annotations: u64,
     pub gold: u64,
@@ -30,6 +31,7 @@ pub struct ReferenceCounts {
 
 /// A confidently wrong prediction, to show next to the numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mistake {
     pub row_number: u64,
     pub source_id: Option<String>,
@@ -40,6 +42,7 @@ pub struct Mistake {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunMetrics {
     SingleLabel(SingleLabelMetrics),
@@ -59,6 +62,7 @@ impl RunMetrics {
 
 /// One run's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunEvaluation {
     pub run: RunInfo,
     pub metrics: RunMetrics,
@@ -100,6 +104,7 @@ impl RunEvaluation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evaluation {
     pub corpus: String,
     pub references: ReferenceCounts,

@@ -89,6 +89,7 @@ const MAX_ITERATIONS: u64 = 5000;
 
 /// How the examples of each label count in the objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ClassWeight {
     /// Every example counts once (`LogisticRegression()`'s default).
@@ -101,6 +102,7 @@ pub enum ClassWeight {
 
 /// The objective's settings: the inverse regularization strength and the class weighting.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FitOptions {
     pub c: f64,
     pub class_weight: ClassWeight,
@@ -641,6 +643,7 @@ fn first_best(scores: &[f64]) -> usize {
 
 /// One candidate of the selection and its mean inner cross-validated macro F1.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Candidate {
     pub c: f64,
     pub class_weight: ClassWeight,
@@ -649,6 +652,7 @@ pub struct Candidate {
 
 /// How the objective was chosen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Selection {
     pub chosen: FitOptions,
     /// Every candidate tried, with its score.
@@ -744,6 +748,7 @@ pub fn select_options(x: &[Vec<f32>], y: &Targets, labels: &[String], choice: &T
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurvePoint {
     /// Labeled examples the head was trained on.
     pub n: usize,
@@ -774,6 +779,7 @@ pub struct CrossValidation {
 
 /// The majority baseline of a cross-validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Baseline {
     /// The label (a label set joined by "|") it predicts for every record.
     pub predicts: String,

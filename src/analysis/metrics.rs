@@ -12,6 +12,7 @@ use serde::Serialize;
 
 /// Precision, recall, F1 and support of one label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LabelStats {
     pub label: String,
     pub precision: f64,
@@ -24,6 +25,7 @@ pub struct LabelStats {
 /// One bin of a reliability diagram: records whose confidence falls in `[lower, upper)` (the last
 /// bin includes 1.0).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReliabilityBin {
     pub lower: f64,
     pub upper: f64,
@@ -36,6 +38,7 @@ pub struct ReliabilityBin {
 
 /// Keeping only predictions whose confidence is at least `threshold`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CoveragePoint {
     pub threshold: f64,
     pub kept: u64,
@@ -75,6 +78,7 @@ impl Default for EvalOptions {
 
 /// Metrics of a single-label run: one predicted label (the top score) per record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SingleLabelMetrics {
     pub n: u64,
     /// The labels the per-label rows, the confusion matrix and the macro average cover: every label
@@ -95,6 +99,7 @@ pub struct SingleLabelMetrics {
 
 /// Metrics of a multi-label run: a label is predicted when its score is at least the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MultiLabelMetrics {
     pub n: u64,
     pub labels: Vec<String>,

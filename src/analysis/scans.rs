@@ -15,6 +15,7 @@ use crate::store::Store;
 /// Two scans of one corpus side by side (two discriminators, or one with and without accents):
 /// how far their flagged words agree, and where they disagree most.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanComparison {
     pub a: i64,
     pub b: i64,
@@ -36,6 +37,7 @@ pub struct ScanComparison {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanDisagreement {
     pub record_id: i64,
     pub row_number: u64,

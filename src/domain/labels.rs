@@ -15,6 +15,7 @@ pub const LABEL_COLOURS: [&str; 8] = ["#0072b2", "#e69f00", "#009e73", "#d55e00"
 const MAX_GUIDELINES_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LabelDef {
     pub name: String,
@@ -32,6 +33,7 @@ pub struct LabelDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LabelSchema {
     pub labels: Vec<LabelDef>,

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 
 /// How the encoder's dense products are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// f32, as transformers computes (parity with it to 1e-4).
@@ -54,6 +55,7 @@ impl std::fmt::Display for Precision {
 
 /// When the fast mode may replace exact f32 on a corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgreementGate {
     /// Records compared (spread evenly over the corpus). A corpus with fewer runs exact: checking
     /// all of it would cost more than computing it exactly once.
@@ -82,6 +84,7 @@ impl Default for AgreementGate {
 
 /// What an agreement check measured, and its verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgreementCheck {
     /// Records compared.
     pub records: usize,
@@ -152,6 +155,7 @@ impl AgreementCheck {
 
 /// The precision a run asked for, the one it used, and why they differ.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrecisionOutcome {
     pub requested: Precision,
     pub used: Precision,

@@ -60,6 +60,7 @@ pub fn summarize(tokens: &[ScannedToken]) -> (f32, u32, f32) {
 /// A word of a scanned record: its character span, its P(replaced) (its most suspicious
 /// token's) and whether that reaches [`REPLACED_THRESHOLD`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScannedWord {
     pub start: usize,
     pub end: usize,

@@ -404,6 +404,7 @@ pub fn cached_repos(hub: &HubSettings) -> Result<Vec<CachedRepo>> {
 
 /// A model the app offers: a preset, or a repository found in the cache.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelEntry {
     pub id: String,
     /// Empty for cached repositories that are not presets.

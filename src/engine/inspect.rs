@@ -14,6 +14,7 @@ use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenScore {
     pub token: String,
     pub id: u32,
@@ -29,6 +30,7 @@ pub struct TokenScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WordScore {
     /// The word as it appears in the text.
     pub text: String,
@@ -45,6 +47,7 @@ pub struct WordScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Inspection {
     pub model: String,
     pub text: String,

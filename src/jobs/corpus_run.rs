@@ -27,6 +27,7 @@ use crate::store::{EmbeddingKey, EmbeddingSetInfo, PredictionRow, RunInfo, RunKe
 use crate::domain::progress::{JobStage, RunProgress};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunSummary {
     pub run: RunInfo,
     /// Records predicted in this session (0 when the run was already complete).
@@ -361,6 +362,7 @@ fn run_job(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanSummary {
     pub scan: ScanInfo,
     /// Records scanned in this session (0 when the scan was already complete).

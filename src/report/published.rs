@@ -12,6 +12,7 @@ const MODELS_CSV: &str = include_str!("../../data/published_models.csv");
 
 /// One published number: a model's score on a task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublishedScore {
     pub model: String,
     /// The repository the source links for the model, `ORG/NAME[@REVISION]`.
@@ -80,6 +81,7 @@ impl Row {
 
 /// Where a group of published numbers comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Source {
     pub source: String,
     pub citation: String,
@@ -90,6 +92,7 @@ pub struct Source {
 /// What a user can load for a published row's family (data/published_models.csv): the row's own
 /// repository is often a masked language model, which has no head to score with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoadableModel {
     /// The published row's model name.
     pub model: String,

@@ -68,6 +68,7 @@ pub enum Undone {
 
 /// One line of a record's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub id: i64,
     pub at: String,
@@ -209,6 +210,7 @@ pub struct Annotation {
 
 /// What one committed change did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AnnotationEvent {
     pub id: i64,
     pub record_id: i64,

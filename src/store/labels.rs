@@ -108,6 +108,7 @@ impl Store {
 
 /// A corpus's labels by where they come from ([`Store::label_sources`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LabelSources {
     /// Records with an accepted annotation that has labels, and the kinds of label among them.
     pub annotations: u64,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// Everything that determines a run's predictions. The same key means the same run: running the
 /// identical command again resumes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunKey {
     pub corpus: String,
     pub model: String,
@@ -26,6 +27,7 @@ pub struct RunKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunInfo {
     pub id: i64,
     /// The name someone gave the run, if any.
@@ -444,6 +446,7 @@ impl Store {
 
 /// One run's prediction for one record, as the labeling view shows runs side by side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecordPrediction {
     pub run_id: i64,
     pub model: String,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// Everything that determines a scan's results; the same key resumes the same scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanKey {
     pub corpus: String,
     /// The model as named (Hub id with its revision, or folder).
@@ -23,6 +24,7 @@ pub struct ScanKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScanInfo {
     pub id: i64,
     /// The name someone gave the scan, if any.
@@ -58,6 +60,7 @@ impl SuspiciousRecord {
 
 /// A word form flagged across a scan: how often, how strongly, and a few records that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FlaggedWord {
     pub word: String,
     pub count: u64,

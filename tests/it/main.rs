@@ -21,3 +21,4 @@ mod scan;
 mod store;
 mod templates;
 mod train;
+mod wire;

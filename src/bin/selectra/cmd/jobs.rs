@@ -32,7 +32,7 @@ pub fn run_zeroshot(args: RunArgs) -> Result<()> {
     }
     let r = &summary.run;
     report_job(
-        &summary,
+        &selectra::api::wire::RunSummaryDto::from(summary.clone()),
         json,
         summary.cancelled,
         format!("run {} has {}/{} records", r.id, r.predictions, r.records),
@@ -112,24 +112,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let cancel = cancel_on_ctrl_c();
     let t = selectra::jobs::train::train(&mut store, &model, &corpus, strip_accents, folds, seed, &choice, source, &mut job_progress(&bar), &cancel)?;
     drop(bar);
-    let cv = &t.cross_validation;
     if json {
-        print_json(&serde_json::json!({
-            "run": t.run.id,
-            "n_train": t.n_train,
-            "labels": t.labels,
-            "cv_accuracy": cv.accuracy.value,
-            "cv_macro_f1": cv.macro_f1.value,
-            "cv_accuracy_ci": [cv.accuracy.low, cv.accuracy.high],
-            "cv_macro_f1_ci": [cv.macro_f1.low, cv.macro_f1.high],
-            "learning_curve": cv.learning_curve.iter().map(|p| serde_json::json!({"n": p.n, "accuracy": p.accuracy, "macro_f1": p.macro_f1})).collect::<Vec<_>>(),
-            "baseline": cv.baseline,
-            "beats_baseline": cv.beats_baseline(),
-            "c": cv.options.c,
-            "class_weight": cv.options.class_weight,
-            "selection": cv.selection.as_ref().map(|s| &s.candidates),
-        }));
+        print_json(&selectra::api::wire::TrainSummaryDto::from(t));
     } else {
+        let cv = &t.cross_validation;
         out!("run {}: a logistic head on {} labeled records ({} labels), every record scored", t.run.id, t.n_train, t.labels.len());
         out!(
             "{}-fold cross-validation: accuracy {:.3} ({:.3}–{:.3}), macro F1 {:.3} ({:.3}–{:.3})",
@@ -188,22 +174,7 @@ pub fn templates(args: TemplatesArgs) -> Result<()> {
     )?;
     drop(bar);
     if json {
-        print_json(
-            &scores
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "template": s.template,
-                        "accuracy": s.accuracy.value,
-                        "macro_f1": s.macro_f1.value,
-                        "ci": [s.accuracy.low, s.accuracy.high],
-                        "macro_f1_ci": [s.macro_f1.low, s.macro_f1.high],
-                        "n": s.n,
-                        "outside": s.outside,
-                    })
-                })
-                .collect::<Vec<_>>(),
-        );
+        print_json(&scores.into_iter().map(selectra::api::wire::TemplateScoreDto::from).collect::<Vec<_>>());
     } else {
         for s in &scores {
             out!(

@@ -29,11 +29,7 @@ pub fn query(args: QueryArgs) -> Result<()> {
         None => store.count(&corpus, &q)?,
     };
     if json {
-        print_json(&serde_json::json!({
-            "total": total,
-            "records": page.rows.iter().map(query_row_json).collect::<Vec<_>>(),
-            "next": page.next.map(|c| c.to_string()),
-        }));
+        print_json(&selectra::api::wire::PageDto::new(page, Some(total)));
     } else {
         out!("{total} matching records");
         for r in &page.rows {
@@ -97,24 +93,6 @@ pub fn agreement(args: AgreementArgs) -> Result<()> {
         out!("{} records disputed", a.disputed);
     }
     Ok(())
-}
-
-fn query_row_json(r: &selectra::store::QueryRow) -> serde_json::Value {
-    serde_json::json!({
-        "row": r.row_number,
-        "id": r.source_id,
-        "text": r.text,
-        "gold": r.gold,
-        "metadata": r.metadata,
-        "labels": r.annotation_labels,
-        "status": r.annotation_status,
-        "annotator": r.annotator,
-        "predicted": r.top_label,
-        "score": r.top_score,
-        "margin": r.margin,
-        "entropy": r.entropy,
-        "suspicion": r.suspicion,
-    })
 }
 
 #[derive(serde::Deserialize)]

@@ -17,7 +17,7 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
         eprintln!("warning: the text is longer than the model's {} tokens; only its beginning was scored", model.tokenizer.max_length());
     }
     if json {
-        print_json(&inspection);
+        print_json(&selectra::api::wire::InspectionView::new(inspection, &model));
     } else if words {
         print_words(&inspection);
     } else {
@@ -107,11 +107,11 @@ fn print_scores(result: &ZeroShotResult) {
 
 fn list_models(json: bool) -> selectra::Result<()> {
     let settings = HubSettings::from_env();
-    let rows = hub::model_list(&settings)?;
     if json {
-        print_json(&serde_json::json!({ "cache": settings.cache_dir, "models": rows }));
+        print_json(&selectra::api::wire::ModelList::read(&settings)?);
         return Ok(());
     }
+    let rows = hub::model_list(&settings)?;
     out!("Hugging Face cache: {}", settings.cache_dir.display());
     let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(2);
     out!("{:width$}  {:<18}  description", "model", "cached");

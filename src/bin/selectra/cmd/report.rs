@@ -1,6 +1,7 @@
 //! `selectra` commands. The shareable comparison report.
 
 use crate::args::ReportArgs;
+use crate::output::*;
 use selectra::domain::progress::Watch;
 use selectra::store::Store;
 use selectra::Result;
@@ -32,7 +33,8 @@ fn write_report(
         eprintln!("note: {} records with a reference outside the runs' labels were not scored", e.references.outside_run_labels);
     }
     if json {
-        out!("{}", serde_json::to_string(&serde_json::json!({"files": files, "evaluation": evaluation})).expect("serializes"));
+        let evaluation = evaluation.as_ref().map(selectra::api::wire::EvaluationDto::new).transpose()?;
+        print_json(&selectra::api::wire::ReportOutcome { files, evaluation });
     } else {
         out!("wrote {} and {} figures (SVG and PNG) to {}", files.html.display(), files.figures.len() / 2, output.join("figures").display());
     }

@@ -74,8 +74,7 @@ pub fn suspicious(args: SuspiciousArgs) -> Result<()> {
     } else {
         let records = store.suspicious_records(scan.id, limit)?;
         if json {
-            let rows: Vec<serde_json::Value> = records.iter().map(suspicious_json).collect();
-            print_json(&rows);
+            print_json(&records.into_iter().map(selectra::api::wire::SuspiciousRecordDto::from).collect::<Vec<_>>());
         } else {
             for r in &records {
                 let flagged: Vec<String> =
@@ -85,22 +84,4 @@ pub fn suspicious(args: SuspiciousArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn suspicious_json(r: &selectra::store::SuspiciousRecord) -> serde_json::Value {
-    let spans: Vec<serde_json::Value> = r
-        .words()
-        .into_iter()
-        .filter(|w| w.flagged)
-        .map(|w| serde_json::json!({"word": w.text(&r.text), "start": w.start, "end": w.end, "probability": w.probability}))
-        .collect();
-    serde_json::json!({
-        "row": r.row_number,
-        "id": r.source_id,
-        "text": r.text,
-        "suspicion": r.suspicion,
-        "flagged": r.flagged,
-        "mean": r.mean,
-        "spans": spans,
-    })
 }
