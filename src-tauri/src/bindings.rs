@@ -5,6 +5,7 @@
 
 use ts_rs::{Config, TS};
 
+use crate::args::*;
 use crate::dto::*;
 
 /// The command table: name, parameters as the UI passes them (Tauri maps camelCase keys to the
@@ -13,10 +14,10 @@ macro_rules! commands {
     ($callback:ident) => {
         $callback! {
             app_info() -> AppInfo;
-            list_models() -> Vec<ModelEntryDto>;
+            list_models() -> ModelList;
             load_model(model: ModelRef, onProgress: Channel<DownloadEvent>) -> ModelFacts;
-            inspect(args: InspectArgs) -> InspectionDto;
-            inspect_replaced(args: ReplaceArgs) -> InspectionDto;
+            inspect(args: InspectArgs) -> InspectionView;
+            inspect_replaced(args: ReplaceArgs) -> InspectionView;
             classify(args: ClassifyArgs) -> ZeroShotResult;
             open_project(path: String) -> AppInfo;
             list_corpora() -> Vec<CorpusInfo>;
@@ -27,26 +28,26 @@ macro_rules! commands {
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             resume_run(run: i64, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             rename_corpus(corpus: String, name: String) -> ();
-            delete_corpus(corpus: String) -> f64;
+            delete_corpus(corpus: String) -> u64;
             rename_run(run: i64, name: Option<String>) -> ();
             delete_run(run: i64) -> ();
             rename_scan(scan: i64, name: Option<String>) -> ();
             delete_scan(scan: i64) -> ();
-            export_corpus(args: ExportArgs, task: String, onProgress: Channel<TaskProgress>) -> f64;
+            export_corpus(args: ExportArgs, task: String, onProgress: Channel<TaskProgress>) -> u64;
             train_head(args: TrainArgs, task: String, onProgress: Channel<TaskProgress>) -> TrainSummaryDto;
             template_lab(args: TemplateLabArgs, task: String, onProgress: Channel<TaskProgress>) -> Vec<TemplateScoreDto>;
             use_template(corpus: String, labels: Vec<String>, template: String) -> SchemaViewDto;
             cancel_task(task: String) -> bool;
             label_distribution(run: i64) -> Vec<LabelCount>;
-            annotate(args: AnnotateArgs) -> AnnotationEventDto;
+            annotate(args: AnnotateArgs) -> AnnotationEvent;
             undo_annotation(corpus: String) -> Option<UndoneDto>;
             label_records(args: BulkLabelArgs) -> BatchOutcome;
             get_annotator() -> String;
             set_annotator(name: String) -> String;
             label_schema(corpus: String) -> SchemaViewDto;
-            set_label_schema(corpus: String, schema: LabelSchemaDto) -> SchemaViewDto;
-            annotator_agreement(corpus: String) -> AgreementDto;
-            record_history(record: i64) -> Vec<HistoryEntryDto>;
+            set_label_schema(corpus: String, schema: LabelSchema) -> SchemaViewDto;
+            annotator_agreement(corpus: String) -> AnnotatorAgreement;
+            record_history(record: i64) -> Vec<HistoryEntry>;
             record_predictions(record: i64) -> Vec<RecordPredictionDto>;
             published() -> PublishedDto;
             evaluate(args: EvaluateArgs, task: String, onProgress: Channel<TaskProgress>) -> EvaluationDto;
@@ -58,11 +59,11 @@ macro_rules! commands {
             meta_filter_help(corpus: String, text: String, limit: u32) -> Option<MetaFilterHelpDto>;
             label_warnings(names: Vec<String>) -> Vec<String>;
             spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> String;
-            run_scan(args: ScanArgs, task: String, onProgress: Channel<TaskProgress>) -> ScanSummaryDto;
-            list_scans(corpus: String) -> Vec<ScanDto>;
+            run_scan(args: ScanArgs, task: String, onProgress: Channel<TaskProgress>) -> ScanSummary;
+            list_scans(corpus: String) -> Vec<ScanInfo>;
             scan_view(scan: i64, limit: u32) -> ScanViewDto;
-            compare_scans(a: i64, b: i64, limit: u32) -> ScanComparisonDto;
-            scanned_record(scan: i64, row: f64) -> SuspiciousRecordDto;
+            compare_scans(a: i64, b: i64, limit: u32) -> ScanComparison;
+            scanned_record(scan: i64, row: u64) -> SuspiciousRecordDto;
         }
     };
 }
@@ -117,19 +118,26 @@ macro_rules! declarations {
 pub fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations!(&cfg;
-        selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelEntryDto, ModelRef, DownloadEvent, ModelFacts,
-        InspectArgs, ReplaceArgs, TokenDto, WordDto, InspectionDto, ClassifyArgs, ZeroShotResult,
-        CorpusInfo, PreviewArgs, PreviewDto, ImportArgs, TaskProgress, BadRow, ImportOutcome,
-        SortDto, Status, BrowseArgs, RecordDto, PageDto, RunDto, RunArgs, RunSummaryDto,
-        LabelCount, AnnotateArgs, AnnotationEventDto, RecordPredictionDto, PublishedScoreDto,
-        SourceDto, FigureDto, LoadableModelDto, PublishedDto, EvaluateArgs, Estimate, RunScoreDto, EvaluationDto,
-        ReportArgs, ScanDto, ScanArgs, ScanSummaryDto, ScannedWordDto, SuspiciousRecordDto, FlaggedWordDto, ScanViewDto,
-        ScanDisagreementDto, ScanComparisonDto, FilterSpec, MetaEntry, UndoneDto, BulkLabelArgs, BatchOutcome,
-        LabelDefDto, LabelSchemaDto, SchemaViewDto, PairAgreementDto, AgreementDto, HistoryEntryDto, ExportArgs, EvalFilter, ReliabilityBinDto, MistakeDto, TrainArgs, CurvePointDto, TrainSummaryDto, TemplateLabArgs, TemplateScoreDto,
-        LabelSourcesDto, MetaValueDto, MetaFilterHelpDto,
+        selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
+        // What commands take.
+        InspectArgs, ReplaceArgs, ClassifyArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
+        AnnotateArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
+        // The core's values, as they travel.
+        ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
+        RunKey, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
+        LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, AnnotatorAgreement, HistoryEntry,
+        RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
+        ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
+        RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,
+        LoadableModel,
+        // The api's views of them.
+        ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
+        SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,
+        RunSummaryDto, CurvePointDto, TrainSummaryDto, TemplateScoreDto, SuspiciousRecordDto, FlaggedSpan, ScanViewDto,
+        FigureDto, EvaluationDto, RunEvaluationDto, PublishedDto, PublishedScoreDto,
     );
     let mut out = String::from(
-        "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.\n\
+        "// Generated from selectra::api::wire, the core's types and src-tauri/src/{dto,args}.rs by src-tauri/src/bindings.rs; do not edit.\n\
          // Regenerate: UPDATE_BINDINGS=1 cargo test -p selectra-studio --test bindings\n\n\
          import type { Channel } from \"@tauri-apps/api/core\";\n\n",
     );

@@ -19,6 +19,7 @@ use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::exchange::import::{self, Format, ImportOptions};
 use selectra::store::{Sort, Store};
 
+use crate::args::*;
 use crate::dto::*;
 use crate::state::AppState;
 
@@ -51,7 +52,7 @@ impl DownloadObserver for ChannelObserver {
         }
         *last = Some(Instant::now());
         // A closed window cannot receive progress any more; the download itself goes on.
-        let _ = self.channel.send(DownloadEvent::Progress { file: file.to_string(), done: done as f64, total: total as f64 });
+        let _ = self.channel.send(DownloadEvent::Progress { file: file.to_string(), done, total });
     }
 }
 
@@ -61,9 +62,9 @@ pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
 }
 
 #[tauri::command]
-pub async fn list_models(state: State<'_, AppState>) -> CmdResult<Vec<ModelEntryDto>> {
+pub async fn list_models(state: State<'_, AppState>) -> CmdResult<ModelList> {
     let hub = state.hub.clone();
-    blocking(move || Ok(selectra::engine::hub::model_list(&hub)?.into_iter().map(Into::into).collect())).await
+    blocking(move || ModelList::read(&hub)).await
 }
 
 #[tauri::command]
@@ -74,21 +75,21 @@ pub async fn load_model(state: State<'_, AppState>, model: ModelRef, on_progress
 }
 
 #[tauri::command]
-pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult<InspectionDto> {
+pub async fn inspect(state: State<'_, AppState>, args: InspectArgs) -> CmdResult<InspectionView> {
     let models = state.models.clone();
     blocking(move || {
         let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
-        Ok(InspectionDto::new(selectra::engine::inspect::inspect(&model, &args.text)?, &model))
+        Ok(InspectionView::new(selectra::engine::inspect::inspect(&model, &args.text)?, &model))
     })
     .await
 }
 
 #[tauri::command]
-pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> CmdResult<InspectionDto> {
+pub async fn inspect_replaced(state: State<'_, AppState>, args: ReplaceArgs) -> CmdResult<InspectionView> {
     let models = state.models.clone();
     blocking(move || {
         let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
-        Ok(InspectionDto::new(selectra::engine::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?, &model))
+        Ok(InspectionView::new(selectra::engine::inspect::inspect_with_replacement(&model, &args.text, args.index, &args.replacement)?, &model))
     })
     .await
 }
@@ -156,8 +157,8 @@ pub async fn import_corpus(
             &mut |p| {
                 if throttle.ready(p.bytes_read >= p.total_bytes) {
                     let _ = on_progress.send(TaskProgress {
-                        done: p.bytes_read as f64,
-                        total: p.total_bytes as f64,
+                        done: p.bytes_read,
+                        total: p.total_bytes,
                         message: format!("{} records", p.records),
                         eta_secs: None,
                         stage: None,
@@ -186,8 +187,8 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
         SortDto::Random => Sort::Random(args.filter.seed),
     };
     query.after = args.after.as_deref().map(selectra::store::Cursor::parse).transpose().map_err(ErrorDto::from)?;
-    query.limit = args.limit as u64;
-    with_store(&state, move |s| Ok(s.query(&args.corpus, &query)?.into())).await
+    query.limit = u64::from(args.limit);
+    with_store(&state, move |s| Ok(PageDto::new(s.query(&args.corpus, &query)?, None))).await
 }
 
 /// Labels (or discards) the chosen records, or every record the filter matches, as one batch
@@ -200,7 +201,7 @@ pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> C
         let status = args.status;
         let outcome = match query {
             Some(q) => s.annotate_matching(&args.corpus, &q, &args.labels, status, &annotator)?,
-            None => s.annotate_batch(&args.corpus, &args.records.iter().map(|&r| r as i64).collect::<Vec<_>>(), &args.labels, status, &annotator)?,
+            None => s.annotate_batch(&args.corpus, &args.records, &args.labels, status, &annotator)?,
         };
         Ok(outcome)
     })
@@ -224,26 +225,23 @@ pub async fn set_annotator(state: State<'_, AppState>, name: String) -> CmdResul
 
 #[tauri::command]
 pub async fn label_schema(state: State<'_, AppState>, corpus: String) -> CmdResult<SchemaViewDto> {
-    with_store(&state, move |s| Ok(SchemaViewDto { suggested: s.labels_in_use(&corpus)?, schema: s.label_schema(&corpus)?.into() })).await
+    with_store(&state, move |s| Ok(SchemaViewDto { suggested: s.labels_in_use(&corpus)?, schema: s.label_schema(&corpus)? })).await
 }
 
 /// Replaces the corpus's label schema; the core checks it and fills the defaults it returns.
 #[tauri::command]
-pub async fn set_label_schema(state: State<'_, AppState>, corpus: String, schema: LabelSchemaDto) -> CmdResult<SchemaViewDto> {
-    with_store(&state, move |s| {
-        Ok(SchemaViewDto { schema: s.set_label_schema(&corpus, schema.into())?.into(), suggested: s.labels_in_use(&corpus)? })
-    })
-    .await
+pub async fn set_label_schema(state: State<'_, AppState>, corpus: String, schema: LabelSchema) -> CmdResult<SchemaViewDto> {
+    with_store(&state, move |s| Ok(SchemaViewDto { schema: s.set_label_schema(&corpus, schema)?, suggested: s.labels_in_use(&corpus)? })).await
 }
 
 #[tauri::command]
-pub async fn annotator_agreement(state: State<'_, AppState>, corpus: String) -> CmdResult<AgreementDto> {
-    with_store(&state, move |s| Ok(s.annotator_agreement(&corpus)?.into())).await
+pub async fn annotator_agreement(state: State<'_, AppState>, corpus: String) -> CmdResult<AnnotatorAgreement> {
+    with_store(&state, move |s| s.annotator_agreement(&corpus)).await
 }
 
 #[tauri::command]
-pub async fn record_history(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<HistoryEntryDto>> {
-    with_store(&state, move |s| Ok(s.record_history(record)?.into_iter().map(Into::into).collect())).await
+pub async fn record_history(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<HistoryEntry>> {
+    with_store(&state, move |s| s.record_history(record)).await
 }
 
 #[tauri::command]
@@ -313,8 +311,8 @@ pub async fn rename_corpus(state: State<'_, AppState>, corpus: String, name: Str
 
 /// Deletes a corpus and everything of it (the UI asks first); returns the records deleted.
 #[tauri::command]
-pub async fn delete_corpus(state: State<'_, AppState>, corpus: String) -> CmdResult<f64> {
-    with_store(&state, move |s| Ok(s.delete_corpus(&corpus)? as f64)).await
+pub async fn delete_corpus(state: State<'_, AppState>, corpus: String) -> CmdResult<u64> {
+    with_store(&state, move |s| s.delete_corpus(&corpus)).await
 }
 
 #[tauri::command]
@@ -341,12 +339,12 @@ pub async fn delete_scan(state: State<'_, AppState>, scan: i64) -> CmdResult<()>
 /// its own connection so that browsing and labeling go on, with progress and cancel (a cancelled
 /// export leaves no file); returns the number of records written.
 #[tauri::command]
-pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<f64> {
+pub async fn export_corpus(state: State<'_, AppState>, args: ExportArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<u64> {
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         let format = selectra::exchange::export::ExportFormat::parse(&args.format)?;
         let options = selectra::exchange::export::ExportOptions { raw_csv: args.raw_csv, embeddings: None };
         let mut watch = Watch::new(progress, cancel);
-        Ok(selectra::exchange::export::export_to_file(store, &args.corpus, format, &options, std::path::Path::new(&args.path), &mut watch)? as f64)
+        selectra::exchange::export::export_to_file(store, &args.corpus, format, &options, std::path::Path::new(&args.path), &mut watch)
     })
     .await
 }
@@ -364,8 +362,8 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
             &model,
             &args.corpus,
             args.model.strip_accents,
-            args.folds.max(2.0) as usize,
-            args.seed.max(0.0) as u64,
+            args.folds.max(2) as usize,
+            args.seed,
             &selectra::analysis::learn::TrainChoice::default(),
             selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
             progress,
@@ -393,8 +391,8 @@ pub async fn template_lab(
         let mut report = |done: u64, total: u64| {
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let _ = on_progress.send(TaskProgress {
-                done: done as f64,
-                total: total as f64,
+                done,
+                total,
                 message: "template × record pairs".into(),
                 eta_secs: (done > 0).then(|| total.saturating_sub(done) as f64 / rate),
                 stage: None,
@@ -406,7 +404,7 @@ pub async fn template_lab(
             &model,
             &args.corpus,
             &tasks,
-            args.sample.map(|n| n.max(1.0) as usize),
+            args.sample.map(|n| n.max(1) as usize),
             selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
             &options,
             &mut report,
@@ -421,10 +419,8 @@ pub async fn template_lab(
 /// with its name (labels from `labels` first, when the corpus has no schema yet).
 #[tauri::command]
 pub async fn use_template(state: State<'_, AppState>, corpus: String, labels: Vec<String>, template: String) -> CmdResult<SchemaViewDto> {
-    with_store(&state, move |s| {
-        Ok(SchemaViewDto { schema: s.use_template(&corpus, &labels, &template)?.into(), suggested: s.labels_in_use(&corpus)? })
-    })
-    .await
+    with_store(&state, move |s| Ok(SchemaViewDto { schema: s.use_template(&corpus, &labels, &template)?, suggested: s.labels_in_use(&corpus)? }))
+        .await
 }
 
 /// A corpus job (a run, a scan) on a worker thread with its own connection, so browsing goes on
@@ -443,12 +439,10 @@ async fn corpus_job<T: Send + 'static>(
         let mut store = Store::open(&db)?;
         let mut progress = |p: selectra::domain::progress::RunProgress| {
             let _ = on_progress.send(TaskProgress {
-                done: p.done as f64,
-                total: p.total as f64,
-                message: match p.stage.description() {
-                    None => format!("{:.1} records/s", p.records_per_sec),
-                    Some(stage) => format!("{stage}, {:.1} records/s", p.records_per_sec),
-                },
+                done: p.done,
+                total: p.total,
+                // The stage travels apart (`stage`): the message is the rate.
+                message: format!("{:.1} records/s", p.records_per_sec),
                 eta_secs: p.eta_secs,
                 stage: p.stage.description().map(str::to_string),
             });
@@ -467,15 +461,14 @@ pub fn cancel_task(state: State<'_, AppState>, task: String) -> CmdResult<bool> 
 
 #[tauri::command]
 pub async fn label_distribution(state: State<'_, AppState>, run: i64) -> CmdResult<Vec<LabelCount>> {
-    with_store(&state, move |s| Ok(s.label_distribution(run)?.into_iter().map(|(label, count)| LabelCount { label, count: count as f64 }).collect()))
-        .await
+    with_store(&state, move |s| Ok(s.label_distribution(run)?.into_iter().map(|(label, count)| LabelCount { label, count }).collect())).await
 }
 
 #[tauri::command]
-pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEventDto> {
+pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResult<AnnotationEvent> {
     with_store(&state, move |s| {
         let annotator = s.annotator()?;
-        Ok(s.annotate(args.record_id as i64, &args.labels, args.status, &annotator)?.into())
+        s.annotate(args.record_id, &args.labels, args.status, &annotator)
     })
     .await
 }
@@ -499,7 +492,7 @@ pub async fn record_predictions(state: State<'_, AppState>, record: i64) -> CmdR
 /// Runs (or resumes) a discriminator scan over a corpus. Cancelling keeps every finished batch;
 /// the same arguments resume.
 #[tauri::command]
-pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<ScanSummaryDto> {
+pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<ScanSummary> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
         store.corpus(&args.corpus)?;
@@ -513,41 +506,33 @@ pub async fn run_scan(state: State<'_, AppState>, args: ScanArgs, task: String, 
             progress,
             cancel,
         )?;
-        Ok(summary.into())
+        Ok(summary)
     })
     .await
 }
 
 #[tauri::command]
-pub async fn list_scans(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<ScanDto>> {
-    with_store(&state, move |s| Ok(s.scans(Some(&corpus))?.into_iter().map(Into::into).collect())).await
+pub async fn list_scans(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<ScanInfo>> {
+    with_store(&state, move |s| s.scans(Some(&corpus))).await
 }
 
 /// The most suspicious records, the most flagged word forms and the suspicion histogram of a scan.
 #[tauri::command]
 pub async fn scan_view(state: State<'_, AppState>, scan: i64, limit: u32) -> CmdResult<ScanViewDto> {
-    with_store(&state, move |s| {
-        Ok(ScanViewDto {
-            scan: s.scan(scan)?.into(),
-            records: s.suspicious_records(scan, limit as usize)?.into_iter().map(Into::into).collect(),
-            words: s.flagged_words(scan, limit as usize)?.into_iter().map(Into::into).collect(),
-            histogram: s.suspicion_histogram(scan)?.iter().map(|&c| c as f64).collect(),
-        })
-    })
-    .await
+    with_store(&state, move |s| ScanViewDto::read(s, scan, limit as usize)).await
 }
 
 /// One scanned record by its row number: where a flagged word form was seen.
 #[tauri::command]
-pub async fn scanned_record(state: State<'_, AppState>, scan: i64, row: f64) -> CmdResult<SuspiciousRecordDto> {
-    with_store(&state, move |s| Ok(s.scanned_record(scan, row as u64)?.into())).await
+pub async fn scanned_record(state: State<'_, AppState>, scan: i64, row: u64) -> CmdResult<SuspiciousRecordDto> {
+    with_store(&state, move |s| Ok(s.scanned_record(scan, row)?.into())).await
 }
 
 /// Two scans of a corpus side by side: agreement on flagged words, and the records where they
 /// disagree most.
 #[tauri::command]
-pub async fn compare_scans(state: State<'_, AppState>, a: i64, b: i64, limit: u32) -> CmdResult<ScanComparisonDto> {
-    with_store(&state, move |s| Ok(selectra::analysis::scans::compare_scans(s, a, b, limit as usize)?.into())).await
+pub async fn compare_scans(state: State<'_, AppState>, a: i64, b: i64, limit: u32) -> CmdResult<ScanComparison> {
+    with_store(&state, move |s| selectra::analysis::scans::compare_scans(s, a, b, limit as usize)).await
 }
 
 /// Rows as tab-separated text for the clipboard, formula-safe unless `raw` (the core's rule).
@@ -558,47 +543,7 @@ pub async fn spreadsheet_text(rows: Vec<Vec<String>>, raw: bool) -> CmdResult<St
 
 #[tauri::command]
 pub async fn published() -> CmdResult<PublishedDto> {
-    blocking(|| {
-        let p = selectra::report::published::Published::load()?;
-        let figures = selectra::report::published_figures(&p).into_iter().map(FigureDto::from_figure).collect::<selectra::Result<_>>()?;
-        Ok(PublishedDto {
-            card_models: selectra::report::published::CARD_MODELS.iter().map(|m| m.to_string()).collect(),
-            card_tasks: selectra::report::published::CARD_TASKS.iter().map(|t| t.to_string()).collect(),
-            scores: p
-                .scores
-                .iter()
-                .map(|s| PublishedScoreDto {
-                    model: s.model.clone(),
-                    hub_id: s.hub_id.clone(),
-                    family: s.family.clone(),
-                    params_millions: s.params_millions,
-                    task: s.task.clone(),
-                    metric: s.metric.clone(),
-                    mean: s.mean,
-                    std: s.std,
-                    display: s.display(),
-                    source: s.source.clone(),
-                })
-                .collect(),
-            sources: p
-                .sources
-                .iter()
-                .map(|s| SourceDto { key: s.source.clone(), citation: s.citation.clone(), url: s.url.clone(), note: s.note.clone() })
-                .collect(),
-            figures,
-            models: p
-                .models
-                .iter()
-                .map(|m| LoadableModelDto {
-                    model: m.model.clone(),
-                    load_id: m.load_id.clone(),
-                    architecture: m.architecture.clone(),
-                    note: m.note.clone(),
-                })
-                .collect(),
-        })
-    })
-    .await
+    blocking(PublishedDto::read).await
 }
 
 /// Scores runs against the corpus's reference labels, with progress and cancel.
@@ -608,7 +553,7 @@ pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: Stri
         let options = selectra::analysis::metrics::EvalOptions { within_run_labels: args.within_run_labels, ..Default::default() };
         let evaluation =
             selectra::analysis::evaluate::evaluate_watched(store, &args.corpus, &args.runs, &options, &mut Watch::new(progress, cancel))?;
-        EvaluationDto::from_evaluation(&evaluation)
+        EvaluationDto::new(&evaluation)
     })
     .await
 }
@@ -674,7 +619,7 @@ pub async fn meta_filter_help(state: State<'_, AppState>, corpus: String, text: 
             key: key.into(),
             kind: kind.into(),
             value: value.unwrap_or_default().into(),
-            values: values.into_iter().map(|(value, n)| MetaValueDto { value, records: n as f64 }).collect(),
+            values: values.into_iter().map(|(value, records)| MetaValueDto { value, records }).collect(),
         }))
     })
     .await

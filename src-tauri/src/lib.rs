@@ -1,7 +1,9 @@
 //! Selectra Studio's desktop shell: Tauri 2 commands over the `selectra` core. Commands are thin
-//! adapters (`commands.rs`), their wire types are DTOs (`dto.rs`) whose TypeScript is generated
-//! (`bindings.rs`), and `state.rs` holds the open project, loaded models and task cancel flags.
+//! adapters (`commands.rs`) that take the app's arguments (`args.rs`) and return the core's wire
+//! (`selectra::api::wire`, with the app's own errors and progress in `dto.rs`); their TypeScript
+//! is generated (`bindings.rs`), and `state.rs` holds the open project, loaded models and task cancel flags.
 
+mod args;
 mod bindings;
 mod commands;
 mod data_dir;

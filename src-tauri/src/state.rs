@@ -11,7 +11,8 @@ use selectra::engine::tokenize::TokenizerOptions;
 use selectra::store::Store;
 use selectra::{LoadOptions, Model};
 
-use crate::dto::{AppInfo, ModelRef};
+use crate::args::ModelRef;
+use crate::dto::AppInfo;
 
 /// A poisoned lock only means another command panicked; the data behind it is still consistent
 /// (every store write is a transaction), so carry on with it.
@@ -49,7 +50,7 @@ impl AppState {
             hub_cache: self.hub.cache_dir.display().to_string(),
             offline: self.hub.offline,
             replaced_threshold: selectra::domain::rtd::REPLACED_THRESHOLD,
-            retrain_every: selectra::jobs::train::RETRAIN_EVERY as f64,
+            retrain_every: selectra::jobs::train::RETRAIN_EVERY,
             auto_retrain_max_secs: selectra::jobs::train::AUTO_RETRAIN_MAX_SECS,
         }
     }

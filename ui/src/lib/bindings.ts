@@ -1,4 +1,4 @@
-// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs; do not edit.
+// Generated from selectra::api::wire, the core's types and src-tauri/src/{dto,args}.rs by src-tauri/src/bindings.rs; do not edit.
 // Regenerate: UPDATE_BINDINGS=1 cargo test -p selectra-studio --test bindings
 
 import type { Channel } from "@tauri-apps/api/core";
@@ -36,76 +36,9 @@ replaced_threshold: number,
  */
 retrain_every: number, auto_retrain_max_secs: number, };
 
-export type ModelEntryDto = { id: string, description: string, preset: boolean, cached: boolean, cached_refs: Array<string>, };
-
 export type ModelRef = { spec: string, strip_accents: boolean | null, };
 
 export type DownloadEvent = { "kind": "progress", file: string, done: number, total: number, };
-
-export type ModelFacts = { name: string, folder: string, weights_file: string, model_type: string, architecture: string, 
-/**
- * "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
- */
-role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
-/**
- * The tokenizer class and algorithm, e.g. "RobertaTokenizer (byte-level BPE)".
- */
-tokenizer: string, 
-/**
- * Whether the tokenizer has the lower-case and accent settings (WordPiece only).
- */
-accent_setting: boolean, do_lower_case: boolean, 
-/**
- * Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
- */
-files_strip_accents: boolean, 
-/**
- * What is in effect, after the user's override.
- */
-strips_accents: boolean, };
-
-export type InspectArgs = { model: ModelRef, text: string, };
-
-export type ReplaceArgs = { model: ModelRef, text: string, index: number, replacement: string, };
-
-export type TokenDto = { token: string, id: number, 
-/**
- * Character (Unicode scalar) offsets into the text, end exclusive.
- */
-start: number, end: number, logit: number, probability: number, 
-/**
- * Accents kept on a model whose files strip them, and this piece has one: its embedding
- * was never trained.
- */
-untrained_embedding: boolean, };
-
-export type WordDto = { text: string, start: number, end: number, probability: number, first_token: number, token_count: number, untrained_embedding: boolean, };
-
-export type InspectionDto = { model: string, text: string, tokens: Array<TokenDto>, words: Array<WordDto>, truncated: boolean, 
-/**
- * Whether the model's files strip accents, and whether accents were stripped here.
- */
-files_strip_accents: boolean, strips_accents: boolean, 
-/**
- * What an untrained-embedding mark means (the core's wording).
- */
-untrained_note: string, };
-
-export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
-
-export type ZeroShotResult = { sequence: string, labels: Array<string>, scores: Array<number>, };
-
-export type CorpusInfo = { id: number, name: string, source_path: string, format: string, created_at: string, records: number, };
-
-export type PreviewArgs = { path: string, 
-/**
- * csv, tsv, jsonl or txt; `null` guesses from the file name.
- */
-format: string | null, };
-
-export type PreviewDto = { format: string, columns: Array<string>, rows: Array<Array<string>>, };
-
-export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
 export type TaskProgress = { done: number, total: number, message: string, eta_secs: number | null, 
 /**
@@ -114,57 +47,23 @@ export type TaskProgress = { done: number, total: number, message: string, eta_s
  */
 stage: string | null, };
 
-export type BadRow = { line: number, reason: string, };
+export type InspectArgs = { model: ModelRef, text: string, };
 
-export type ImportOutcome = { corpus: CorpusInfo, imported: number, skipped: Array<BadRow>, };
+export type ReplaceArgs = { model: ModelRef, text: string, index: number, replacement: string, };
+
+export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
+
+export type PreviewArgs = { path: string, 
+/**
+ * csv, tsv, jsonl or txt; `null` guesses from the file name.
+ */
+format: string | null, };
+
+export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
 export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
 
-export type Status = "pending" | "accepted" | "discarded";
-
 export type BrowseArgs = { corpus: string, filter: FilterSpec, sort: SortDto, after: string | null, limit: number, };
-
-export type RecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, gold: string | null, 
-/**
- * The record's metadata, each value as text (as the filter bar compares it).
- */
-metadata: Array<MetaEntry>, annotation_labels: Array<string> | null, annotation_status: Status | null, 
-/**
- * Who changed the annotation last.
- */
-annotator: string | null, top_label: string | null, top_score: number | null, margin: number | null, 
-/**
- * The record's suspicion in the browsed scan.
- */
-suspicion: number | null, };
-
-export type PageDto = { rows: Array<RecordDto>, 
-/**
- * Matching records over all pages; only counted for the first page.
- */
-total: number | null, 
-/**
- * The cursor of the next page; `null` on the last.
- */
-next: string | null, };
-
-export type RunDto = { id: number, 
-/**
- * The name someone gave the run.
- */
-name: string | null, 
-/**
- * "zeroshot", or "trained" (a head trained on the corpus's labels).
- */
-kind: string, corpus: string, model: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, created_at: string, finished_at: string | null, predictions: number, records: number, 
-/**
- * "exact", or "bf16" (the fast mode).
- */
-precision: string, 
-/**
- * The fast mode's agreement check that decided the run's precision, in words.
- */
-precision_check: string | null, };
 
 export type RunArgs = { corpus: string, model: ModelRef, 
 /**
@@ -180,53 +79,23 @@ use_schema: boolean,
  */
 fast: boolean, };
 
-export type RunSummaryDto = { run: RunDto, predicted_now: number, cancelled: boolean, 
+export type ExportArgs = { corpus: string, 
 /**
- * The fast mode's check made in this session, in words.
+ * jsonl, csv or parquet.
  */
-precision_check: string | null, 
+format: string, path: string, 
 /**
- * Why the fast mode was not used, or that an earlier check is relied on.
+ * CSV cells exactly as stored (no guard against spreadsheet formulas).
  */
-precision_note: string | null, };
-
-export type LabelCount = { label: string, count: number, };
+raw_csv: boolean, };
 
 export type AnnotateArgs = { record_id: number, labels: Array<string>, status: Status, };
 
-export type AnnotationEventDto = { record_id: number, 
+export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterSpec | null, 
 /**
- * The record's state after the change (`null`: no annotation any more).
+ * The labels (none to discard).
  */
-labels: Array<string> | null, status: Status | null, undo: boolean, };
-
-export type RecordPredictionDto = { run_id: number, model: string, labels: Array<string>, scores: Array<number>, 
-/**
- * The labels the run suggests (the core decides: top label, or those over the threshold).
- */
-suggested: Array<string>, };
-
-export type PublishedScoreDto = { model: string, hub_id: string, family: string, params_millions: number | null, task: string, metric: string, mean: number, std: number | null, 
-/**
- * The number as the source prints it ("0.865 ± 0.004", "0.8691"): what the table shows.
- */
-display: string, source: string, };
-
-export type SourceDto = { key: string, citation: string, url: string, note: string, };
-
-export type FigureDto = { name: string, caption: string, svg: string, };
-
-export type LoadableModelDto = { model: string, load_id: string | null, architecture: string | null, note: string, };
-
-export type PublishedDto = { 
-/**
- * The card's comparison table: its fine-tuned models (rows) and tasks (columns), in order.
- */
-card_models: Array<string>, card_tasks: Array<string>, scores: Array<PublishedScoreDto>, sources: Array<SourceDto>, figures: Array<FigureDto>, 
-/**
- * What loads for each published model's family.
- */
-models: Array<LoadableModelDto>, };
+labels: Array<string>, status: Status, };
 
 export type EvaluateArgs = { corpus: string, 
 /**
@@ -237,48 +106,6 @@ runs: Array<number>,
  * Score only records whose reference labels every run can predict.
  */
 within_run_labels: boolean, };
-
-export type Estimate = { value: number, low: number, high: number, };
-
-export type RunScoreDto = { run: RunDto, multi_label: boolean, n: number, 
-/**
- * Accuracy (single-label) or subset accuracy (multi-label; no interval).
- */
-accuracy: Estimate, macro_f1: Estimate, 
-/**
- * Expected calibration error (single-label only).
- */
-ece: number | null, 
-/**
- * The labels the confusion matrix covers (single-label).
- */
-labels: Array<string>, 
-/**
- * `confusion[t][p]`: records with reference `labels[t]` predicted `labels[p]`.
- */
-confusion: Array<Array<number>>, 
-/**
- * The reliability bins of the top score (single-label).
- */
-reliability: Array<ReliabilityBinDto>, 
-/**
- * The most confident mistakes.
- */
-mistakes: Array<MistakeDto>, 
-/**
- * Scored records whose reference this run cannot predict, and the core's warning about them.
- */
-outside_references: number, outside_warning: string | null, };
-
-export type EvaluationDto = { 
-/**
- * The runs scored, on the records every one of them predicted.
- */
-run_ids: Array<number>, corpus: string, accepted_annotations: number, gold: number, excluded: number, 
-/**
- * Records left out because their reference lies outside some run's labels (when asked).
- */
-outside_run_labels: number, runs: Array<RunScoreDto>, figures: Array<FigureDto>, };
 
 export type ReportArgs = { 
 /**
@@ -294,47 +121,31 @@ output: string,
  */
 within_run_labels: boolean, };
 
-export type ScanDto = { id: number, 
-/**
- * The name someone gave the scan.
- */
-name: string | null, corpus: string, model: string, strip_accents: boolean | null, created_at: string, finished_at: string | null, scanned: number, records: number, };
-
 export type ScanArgs = { corpus: string, model: ModelRef, };
 
-export type ScanSummaryDto = { scan: ScanDto, scanned_now: number, cancelled: boolean, };
-
-export type ScannedWordDto = { start: number, end: number, probability: number, 
+export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, 
 /**
- * At or above the core's flagged threshold.
+ * annotations, gold or both.
  */
-flagged: boolean, };
+source: string, };
 
-export type SuspiciousRecordDto = { record_id: number, row_number: number, source_id: string | null, text: string, suspicion: number, flagged: number, mean: number, words: Array<ScannedWordDto>, };
-
-export type FlaggedWordDto = { word: string, count: number, mean_probability: number, examples: Array<number>, };
-
-export type ScanViewDto = { scan: ScanDto, 
+export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
 /**
- * The most suspicious records, most suspicious first.
+ * Also score the corpus's label schema with its own hypotheses (labels as the schema has them).
  */
-records: Array<SuspiciousRecordDto>, 
+with_schema: boolean, 
 /**
- * The word forms flagged most often.
+ * Score a seeded sample of this many labeled records.
  */
-words: Array<FlaggedWordDto>, 
+sample: number | null, 
 /**
- * Records per tenth of suspicion, [0, 0.1) first.
+ * The reference labels: annotations, gold or both.
  */
-histogram: Array<number>, };
-
-export type ScanDisagreementDto = { record_id: number, row_number: number, text: string, suspicion_a: number, suspicion_b: number, 
+source: string, 
 /**
- * Character spans of the words only scan A (or only B) flags.
+ * Score only records whose reference is among the labels.
  */
-only_a: Array<[number, number]>, only_b: Array<[number, number]>, };
-
-export type ScanComparisonDto = { a: number, b: number, records: number, words: number, flagged_by_a: number, flagged_by_b: number, flagged_by_both: number, agreement: number, kappa: number | null, disagreements: Array<ScanDisagreementDto>, };
+within_labels: boolean, };
 
 export type FilterSpec = { 
 /**
@@ -394,15 +205,146 @@ seed: number,
  */
 scan: number | null, min_suspicion: number | null, };
 
-export type MetaEntry = { key: string, value: string, };
-
-export type UndoneDto = { event: AnnotationEventDto | null, batch: number | null, records: number, };
-
-export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterSpec | null, 
+export type EvalFilter = { runs: Array<number>, 
 /**
- * The labels (none to discard).
+ * The reference label (a multi-label reference's first).
  */
-labels: Array<string>, status: Status, };
+reference: string | null, 
+/**
+ * Only the records this (single-label) run got wrong: its top label is not the reference.
+ */
+mistakes_of: number | null, };
+
+export type ModelEntry = { id: string, 
+/**
+ * Empty for cached repositories that are not presets.
+ */
+description: string, preset: boolean, cached_refs: Array<string>, cached_snapshots: number, };
+
+export type TokenScore = { token: string, id: number, 
+/**
+ * Character offsets into the text, end exclusive.
+ */
+start: number, end: number, logit: number, probability: number, 
+/**
+ * The token's embedding was never trained: accents are kept on a model whose files strip
+ * them, and this piece has one (see the SELECTRA card's note). Serialized only when true.
+ */
+untrained_embedding: boolean, };
+
+export type WordScore = { 
+/**
+ * The word as it appears in the text.
+ */
+text: string, start: number, end: number, 
+/**
+ * The highest P(replaced) among the word's tokens.
+ */
+probability: number, 
+/**
+ * Indices into [`Inspection::tokens`] of the word's tokens.
+ */
+first_token: number, token_count: number, 
+/**
+ * One of the word's tokens has an untrained embedding (see [`TokenScore::untrained_embedding`]).
+ */
+untrained_embedding: boolean, };
+
+export type Inspection = { model: string, text: string, tokens: Array<TokenScore>, };
+
+export type ZeroShotResult = { sequence: string, labels: Array<string>, scores: Array<number>, };
+
+export type CorpusInfo = { id: number, name: string, source_path: string, format: string, created_at: string, records: number, };
+
+export type BadRow = { line: number, reason: string, };
+
+export type ImportOutcome = { corpus: CorpusInfo, imported: number, skipped: Array<BadRow>, };
+
+export type Status = "pending" | "accepted" | "discarded";
+
+export type RunKey = { corpus: string, model: string, weights_sha256: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, 
+/**
+ * The encoder's precision (`crate::domain::precision`): exact f32, or the bf16 fast mode.
+ */
+precision: Precision, };
+
+export type RunInfo = { id: number, 
+/**
+ * The name someone gave the run, if any.
+ */
+name: string | null, 
+/**
+ * "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
+ */
+kind: string, created_at: string, finished_at: string | null, predictions: number, records: number, 
+/**
+ * The fast mode's agreement check that decided this run's precision, if one did.
+ */
+precision_check: AgreementCheck | null, corpus: string, model: string, weights_sha256: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, 
+/**
+ * The encoder's precision (`crate::domain::precision`): exact f32, or the bf16 fast mode.
+ */
+precision: Precision, };
+
+export type Precision = "exact" | "bf16";
+
+export type AgreementGate = { 
+/**
+ * Records compared (spread evenly over the corpus). A corpus with fewer runs exact: checking
+ * all of it would cost more than computing it exactly once.
+ */
+records: number, 
+/**
+ * The least share of those records whose top label must be the same.
+ */
+min_same_top_label: number, 
+/**
+ * The most any label's score may differ on any of them.
+ */
+max_score_delta: number, };
+
+export type AgreementCheck = { 
+/**
+ * Records compared.
+ */
+records: number, 
+/**
+ * Of those, records whose top label is the same in both precisions.
+ */
+same_top_label: number, 
+/**
+ * The largest difference of any label's score on any record.
+ */
+max_score_delta: number, 
+/**
+ * The thresholds it was held to.
+ */
+gate: AgreementGate, 
+/**
+ * Seconds each precision took on the sample (the exact side may come from the logits cache).
+ */
+exact_secs: number, fast_secs: number, 
+/**
+ * The exact scores were read from the logits cache, not computed: their time says nothing
+ * about exact's speed.
+ */
+exact_cached: boolean, passed: boolean, };
+
+export type PrecisionOutcome = { requested: Precision, used: Precision, 
+/**
+ * The agreement check, when one was made in this session.
+ */
+check: AgreementCheck | null, 
+/**
+ * Why the fast mode was not used, or that an earlier check is being relied on.
+ */
+note: string | null, };
+
+export type AnnotationEvent = { id: number, record_id: number, 
+/**
+ * The state after the change; `None` when the record has no annotation any more.
+ */
+labels: Array<string> | null, status: Status | null, undoes: number | null, };
 
 export type BatchOutcome = { 
 /**
@@ -418,139 +360,406 @@ matched: number,
  */
 changed: number, };
 
-export type LabelDefDto = { name: string, description: string, 
+export type LabelDef = { name: string, description: string, 
 /**
- * One character; the core gives the first nine labels 1–9 when none is chosen.
+ * The key that picks the label (one character); the first nine labels default to 1–9.
  */
 key: string | null, 
 /**
- * `#rrggbb`; the core fills a default.
+ * `#rrggbb`; defaults from [`LABEL_COLOURS`].
  */
 colour: string | null, 
 /**
- * The NLI hypothesis; `null`: the run's template filled with the name.
+ * The NLI hypothesis for this label; `None` means the run's template filled with the name.
  */
 hypothesis: string | null, };
 
-export type LabelSchemaDto = { labels: Array<LabelDefDto>, guidelines: string, };
+export type LabelSchema = { labels: Array<LabelDef>, guidelines: string, };
 
-export type SchemaViewDto = { schema: LabelSchemaDto, suggested: Array<string>, };
-
-export type PairAgreementDto = { a: string, b: string, records: number, observed: number | null, 
+export type AnnotatorCount = { annotator: string, 
 /**
- * Cohen's kappa.
+ * Records this annotator accepted.
+ */
+records: number, };
+
+export type PairAgreement = { a: string, b: string, 
+/**
+ * Records both accepted.
+ */
+records: number, 
+/**
+ * The share of those with the same labels.
+ */
+observed: number | null, 
+/**
+ * Cohen's kappa; `None` with no shared records or when chance agreement is perfect.
  */
 kappa: number | null, };
 
-export type AgreementDto = { 
+export type FleissAgreement = { annotators: number, 
 /**
- * Each annotator and how many records they accepted.
+ * Records every one of them accepted (Fleiss' kappa needs the same raters per record).
  */
-annotators: Array<[string, number]>, pairs: Array<PairAgreementDto>, 
+records: number, kappa: number | null, };
+
+export type AnnotatorAgreement = { annotators: Array<AnnotatorCount>, pairs: Array<PairAgreement>, 
 /**
- * Fleiss' kappa over the records all annotators accepted (three or more annotators).
+ * With three or more annotators.
  */
-fleiss_kappa: number | null, fleiss_records: number, 
+fleiss: FleissAgreement | null, 
 /**
- * Records accepted with different labels by different annotators.
+ * Records accepted by two or more annotators with different labels (the review filter).
  */
 disputed: number, };
 
-export type HistoryEntryDto = { at: string, annotator: string, labels: Array<string> | null, status: Status | null, undo: boolean, batch: number | null, };
-
-export type ExportArgs = { corpus: string, 
+export type HistoryEntry = { id: number, at: string, annotator: string, 
 /**
- * jsonl, csv or parquet.
+ * The state after the change; `None` when the record had no annotation any more.
  */
-format: string, path: string, 
+labels: Array<string> | null, status: Status | null, 
 /**
- * CSV cells exactly as stored (no guard against spreadsheet formulas).
+ * The change this one undid.
  */
-raw_csv: boolean, };
-
-export type EvalFilter = { runs: Array<number>, 
+undoes: number | null, 
 /**
- * The reference label (a multi-label reference's first).
+ * The bulk action it was part of.
  */
-reference: string | null, 
+batch: number | null, };
+
+export type RecordPrediction = { run_id: number, model: string, multi_label: boolean, 
 /**
- * Only the records this (single-label) run got wrong: its top label is not the reference.
+ * Sorted by score, highest first.
  */
-mistakes_of: number | null, };
+labels: Array<string>, scores: Array<number>, };
 
-export type ReliabilityBinDto = { lower: number, upper: number, count: number, confidence: number | null, accuracy: number | null, };
-
-export type MistakeDto = { row_number: number, text: string, reference: Array<string>, predicted: Array<string>, confidence: number, };
-
-export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, 
+export type LabelSources = { 
 /**
- * annotations, gold or both.
+ * Records with an accepted annotation that has labels, and the kinds of label among them.
+ */
+annotations: number, annotation_kinds: number, 
+/**
+ * Records with a gold label, and the kinds of label among them.
+ */
+gold: number, gold_kinds: number, };
+
+export type ScanKey = { corpus: string, 
+/**
+ * The model as named (Hub id with its revision, or folder).
+ */
+model: string, weights_sha256: string, 
+/**
+ * `None`: the model's own tokenizer setting.
+ */
+strip_accents: boolean | null, };
+
+export type ScanInfo = { id: number, 
+/**
+ * The name someone gave the scan, if any.
+ */
+name: string | null, created_at: string, finished_at: string | null, 
+/**
+ * Records with a result.
+ */
+scanned: number, records: number, corpus: string, 
+/**
+ * The model as named (Hub id with its revision, or folder).
+ */
+model: string, weights_sha256: string, 
+/**
+ * `None`: the model's own tokenizer setting.
+ */
+strip_accents: boolean | null, };
+
+export type ScanSummary = { scan: ScanInfo, 
+/**
+ * Records scanned in this session (0 when the scan was already complete).
+ */
+scanned_now: number, cancelled: boolean, };
+
+export type ScannedWord = { start: number, end: number, probability: number, flagged: boolean, };
+
+export type FlaggedWord = { word: string, count: number, mean_probability: number, 
+/**
+ * Row numbers of the first records where it is flagged (at most 3).
+ */
+examples: Array<number>, };
+
+export type ScanDisagreement = { record_id: number, row_number: number, text: string, suspicion_a: number, suspicion_b: number, 
+/**
+ * (start, end) character spans of the words only scan A flags, and only scan B flags.
+ */
+only_a: Array<[number, number]>, only_b: Array<[number, number]>, };
+
+export type ScanComparison = { a: number, b: number, 
+/**
+ * Records both scans cover.
+ */
+records: number, 
+/**
+ * Words (by character span, so tokenizers need not agree) both scans score.
+ */
+words: number, flagged_by_a: number, flagged_by_b: number, flagged_by_both: number, 
+/**
+ * Share of words on which both agree (flagged or not).
+ */
+agreement: number, 
+/**
+ * Cohen's kappa of the two flagged/not-flagged labelings; `None` when it is undefined
+ * (both scans flag everything, or nothing).
+ */
+kappa: number | null, 
+/**
+ * The records where the scans disagree most: most words flagged by exactly one, then the
+ * largest suspicion gap.
+ */
+disagreements: Array<ScanDisagreement>, };
+
+export type Estimate = { value: number, low: number, high: number, };
+
+export type LabelStats = { label: string, precision: number, recall: number, f1: number, 
+/**
+ * How many records have this label in the reference.
+ */
+support: number, };
+
+export type ReliabilityBin = { lower: number, upper: number, count: number, 
+/**
+ * Mean confidence of the bin's records; `None` for an empty bin.
+ */
+confidence: number | null, 
+/**
+ * Share of the bin's records predicted correctly; `None` for an empty bin.
+ */
+accuracy: number | null, };
+
+export type CoveragePoint = { threshold: number, kept: number, coverage: number, 
+/**
+ * Accuracy on the kept records; `None` when none is kept.
+ */
+accuracy: number | null, };
+
+export type SingleLabelMetrics = { n: number, 
+/**
+ * The labels the per-label rows, the confusion matrix and the macro average cover: every label
+ * that occurs in the reference or the predictions, in the order given.
+ */
+labels: Array<string>, accuracy: Estimate, macro_f1: Estimate, micro_f1: number, weighted_f1: number, per_label: Array<LabelStats>, 
+/**
+ * `confusion[t][p]`: records with reference `labels[t]` predicted as `labels[p]`.
+ */
+confusion: Array<Array<number>>, 
+/**
+ * Expected calibration error of the top-label confidence over `bins` equal-width bins.
+ */
+ece: number, reliability: Array<ReliabilityBin>, coverage: Array<CoveragePoint>, };
+
+export type MultiLabelMetrics = { n: number, labels: Array<string>, threshold: number, 
+/**
+ * Share of records whose predicted set equals the reference set.
+ */
+subset_accuracy: number, hamming_loss: number, micro_f1: Estimate, macro_f1: Estimate, per_label: Array<LabelStats>, };
+
+export type RunMetrics = { "kind": "single_label" } & SingleLabelMetrics | { "kind": "multi_label" } & MultiLabelMetrics;
+
+export type Mistake = { row_number: number, source_id: string | null, text: string, reference: Array<string>, predicted: Array<string>, confidence: number, };
+
+export type ReferenceCounts = { accepted_annotations: number, gold: number, 
+/**
+ * Records left out: discarded, or without a reference or without every run's prediction.
+ */
+excluded: number, 
+/**
+ * Records left out because their reference has a label some run cannot predict (only with
+ * [`EvalOptions::within_run_labels`]; otherwise they are scored, as that run's errors).
+ */
+outside_run_labels: number, };
+
+export type RunEvaluation = { run: RunInfo, metrics: RunMetrics, 
+/**
+ * For each of the run's labels, how its scores spread over [0, 1] on the evaluated records.
+ */
+score_histograms: Array<[string, [number, number, number, number, number, number, number, number, number, number]]>, 
+/**
+ * The (up to) ten most confident mistakes.
+ */
+mistakes: Array<Mistake>, 
+/**
+ * Evaluated records whose reference has a label this run cannot predict (each is an error
+ * of the run), and those labels, most frequent first.
+ */
+outside_references: number, outside_labels: Array<[string, number]>, };
+
+export type Baseline = { 
+/**
+ * The label (a label set joined by "|") it predicts for every record.
+ */
+predicts: string, accuracy: number, macro_f1: number, };
+
+export type ClassWeight = "none" | "balanced";
+
+export type Candidate = { c: number, class_weight: ClassWeight, macro_f1: number, };
+
+export type PublishedScore = { model: string, 
+/**
+ * The repository the source links for the model, `ORG/NAME[@REVISION]`.
+ */
+hub_id: string, family: string, 
+/**
+ * Parameters in millions, where the source gives them.
+ */
+params_millions: number | null, task: string, metric: string, mean: number, 
+/**
+ * Standard deviation over fine-tuning runs, where the source gives one.
+ */
+std: number | null, 
+/**
+ * `mean` and `std` exactly as the source prints them ("0.8691", "0.865"): shown as typed,
+ * so a table never claims more or fewer digits than the source has.
+ */
+mean_text: string, std_text: string | null, 
+/**
+ * Key into [`Source`].
  */
 source: string, };
 
-export type CurvePointDto = { n: number, accuracy: number, macro_f1: number, };
+export type Source = { source: string, citation: string, url: string, note: string, };
 
-export type TrainSummaryDto = { 
+export type LoadableModel = { 
 /**
- * The trained run (its scores are the suggestions).
+ * The published row's model name.
  */
-run: RunDto, 
+model: string, 
 /**
- * What it learned from, in words ("accepted annotations").
+ * A Hub id that loads (an NLI classifier or a discriminator of the family), if one is known.
  */
-source: string, 
+load_id: string | null, 
 /**
- * How long the training took (embedding included), in seconds.
+ * Its architecture, one of [`crate::engine::model::config::Architecture`]'s names.
  */
-secs: number, 
-/**
- * Of those, the fits and storing the run: what a retrain costs.
- */
-fit_secs: number, n_train: number, labels: Array<string>, folds: number, 
-/**
- * Cross-validated, with bootstrap intervals.
- */
-accuracy: Estimate, macro_f1: Estimate, learning_curve: Array<CurvePointDto>, 
-/**
- * Always answering the most frequent label: what it predicts, its accuracy and macro F1.
- */
-baseline_predicts: string, baseline_accuracy: number, baseline_macro_f1: number, 
-/**
- * Whether the head learned more than the label counts, and the core's sentence saying so.
- */
-beats_baseline: boolean, verdict: string, };
+architecture: string | null, note: string, };
 
-export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
-/**
- * Also score the corpus's label schema with its own hypotheses (labels as the schema has them).
- */
-with_schema: boolean, 
-/**
- * Score a seeded sample of this many labeled records.
- */
-sample: number | null, 
-/**
- * The reference labels: annotations, gold or both.
- */
-source: string, 
-/**
- * Score only records whose reference is among the labels.
- */
-within_labels: boolean, };
+export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
-export type TemplateScoreDto = { template: string, accuracy: Estimate, macro_f1: Estimate, n: number, 
+export type ModelListEntry = { 
 /**
- * Labeled records left out because their reference is outside the labels.
+ * At least one snapshot is in the cache.
  */
-outside: number, };
+cached: boolean, id: string, 
+/**
+ * Empty for cached repositories that are not presets.
+ */
+description: string, preset: boolean, cached_refs: Array<string>, cached_snapshots: number, };
 
-export type LabelSourcesDto = { annotations: number, annotation_kinds: number, gold: number, gold_kinds: number, 
+export type ModelFacts = { name: string, folder: string, weights_file: string, model_type: string, architecture: string, 
+/**
+ * "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
+ */
+role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
+/**
+ * The tokenizer class and algorithm, e.g. "RobertaTokenizer (byte-level BPE)".
+ */
+tokenizer: string, 
+/**
+ * Whether the tokenizer has the lower-case and accent settings (WordPiece only).
+ */
+accent_setting: boolean, do_lower_case: boolean, 
+/**
+ * Whether the model's own tokenizer files strip accents (an unset value follows lower-casing).
+ */
+files_strip_accents: boolean, 
+/**
+ * What is in effect, after the user's override.
+ */
+strips_accents: boolean, };
+
+export type InspectionView = { words: Array<WordScore>, 
+/**
+ * The text was longer than the model accepts and its end was not scored.
+ */
+truncated: boolean, 
+/**
+ * Whether the model's files strip accents, and whether accents were stripped here.
+ */
+files_strip_accents: boolean, strips_accents: boolean, 
+/**
+ * What an untrained-embedding mark means (the core's wording).
+ */
+untrained_note: string, model: string, text: string, tokens: Array<TokenScore>, };
+
+export type PreviewDto = { format: string, columns: Array<string>, rows: Array<Array<string>>, };
+
+export type PageDto = { 
+/**
+ * Matching records over all pages: always counted by the CLI, by the app for the first page
+ * only (counting a million rows costs more than reading a page).
+ */
+total: number | null, records: Array<RecordDto>, 
+/**
+ * The cursor of the next page; `null` on the last.
+ */
+next: string | null, };
+
+export type RecordDto = { record_id: number, 
+/**
+ * The 1-based row of the source file.
+ */
+row: number, 
+/**
+ * The source's id column.
+ */
+id: string | null, text: string, gold: string | null, 
+/**
+ * The metadata object as imported.
+ */
+metadata: Record<string, unknown> | null, 
+/**
+ * Each metadata value as text, as the filters compare it.
+ */
+metadata_text: Array<MetaEntry>, 
+/**
+ * The annotation: its labels, status and who changed it last.
+ */
+labels: Array<string> | null, status: Status | null, annotator: string | null, 
+/**
+ * The browsed run's top label, its score, the margin to the second and the entropy.
+ */
+predicted: string | null, score: number | null, margin: number | null, entropy: number | null, 
+/**
+ * The record's suspicion in the browsed scan.
+ */
+suspicion: number | null, };
+
+export type MetaEntry = { key: string, value: string, };
+
+export type UndoneDto = { event: AnnotationEvent | null, batch: number | null, records: number, };
+
+export type SchemaViewDto = { schema: LabelSchema, suggested: Array<string>, };
+
+export type LabelCount = { label: string, count: number, };
+
+export type RecordPredictionDto = { 
+/**
+ * The core's rule: the top label, or for a multi-label run those over the threshold.
+ */
+suggested: Array<string>, run_id: number, model: string, multi_label: boolean, 
+/**
+ * Sorted by score, highest first.
+ */
+labels: Array<string>, scores: Array<number>, };
+
+export type LabelSourcesDto = { 
 /**
  * annotations, gold or both.
  */
-suggested: string, };
-
-export type MetaValueDto = { value: string, records: number, };
+suggested: string, 
+/**
+ * Records with an accepted annotation that has labels, and the kinds of label among them.
+ */
+annotations: number, annotation_kinds: number, 
+/**
+ * Records with a gold label, and the kinds of label among them.
+ */
+gold: number, gold_kinds: number, };
 
 export type MetaFilterHelpDto = { key: string, 
 /**
@@ -566,13 +775,192 @@ value: string,
  */
 values: Array<MetaValueDto>, };
 
+export type MetaValueDto = { value: string, records: number, };
+
+export type RunDto = { 
+/**
+ * `precision_check` in words.
+ */
+precision_check_summary: string | null, id: number, 
+/**
+ * The name someone gave the run, if any.
+ */
+name: string | null, 
+/**
+ * "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
+ */
+kind: string, created_at: string, finished_at: string | null, predictions: number, records: number, 
+/**
+ * The fast mode's agreement check that decided this run's precision, if one did.
+ */
+precision_check: AgreementCheck | null, corpus: string, model: string, weights_sha256: string, labels: Array<string>, template: string, multi_label: boolean, strip_accents: boolean | null, 
+/**
+ * The encoder's precision (`crate::domain::precision`): exact f32, or the bf16 fast mode.
+ */
+precision: Precision, };
+
+export type RunSummaryDto = { run: RunDto, 
+/**
+ * Records predicted in this session (0 when the run was already complete).
+ */
+predicted_now: number, cancelled: boolean, 
+/**
+ * The precision asked for and used, with the fast mode's agreement check.
+ */
+precision: PrecisionOutcome, 
+/**
+ * This session's agreement check, in words.
+ */
+check_summary: string | null, };
+
+export type CurvePointDto = { n: number, accuracy: number, macro_f1: number, };
+
+export type TrainSummaryDto = { 
+/**
+ * The trained run's id; the run itself is `trained_run` (its scores are the suggestions).
+ */
+run: number, trained_run: RunDto, 
+/**
+ * What it learned from, in words ("accepted annotations").
+ */
+source: string, 
+/**
+ * How long the training took (embedding included), in seconds.
+ */
+secs: number, 
+/**
+ * Of those, the fits and storing the run: what a retrain costs.
+ */
+fit_secs: number, n_train: number, labels: Array<string>, folds: number, 
+/**
+ * Cross-validated accuracy and macro F1, with their bootstrap 95% intervals.
+ */
+cv_accuracy: number, cv_macro_f1: number, cv_accuracy_ci: [number, number], cv_macro_f1_ci: [number, number], learning_curve: Array<CurvePointDto>, 
+/**
+ * Always answering the most frequent label.
+ */
+baseline: Baseline, 
+/**
+ * Whether the head learned more than the label counts, and the core's sentence saying so.
+ */
+beats_baseline: boolean, verdict: string, 
+/**
+ * The objective trained with, and the candidates cross-validation chose it from (if it chose).
+ */
+c: number, class_weight: ClassWeight, selection: Array<Candidate> | null, };
+
+export type TemplateScoreDto = { template: string, 
+/**
+ * Accuracy and macro F1 with their bootstrap 95% intervals.
+ */
+accuracy: number, ci: [number, number], macro_f1: number, macro_f1_ci: [number, number], n: number, 
+/**
+ * Labeled records left out because their reference is outside the labels.
+ */
+outside: number, };
+
+export type SuspiciousRecordDto = { record_id: number, 
+/**
+ * The 1-based row of the source file, and the source's id.
+ */
+row: number, id: string | null, text: string, 
+/**
+ * The record's suspicion (its most suspicious word's P(replaced)), its flagged words and
+ * the mean P(replaced).
+ */
+suspicion: number, flagged: number, mean: number, 
+/**
+ * The flagged words, as they read.
+ */
+spans: Array<FlaggedSpan>, 
+/**
+ * Every word: character span, P(replaced), flagged.
+ */
+words: Array<ScannedWord>, };
+
+export type FlaggedSpan = { word: string, start: number, end: number, probability: number, };
+
+export type ScanViewDto = { scan: ScanInfo, 
+/**
+ * The most suspicious records, most suspicious first.
+ */
+records: Array<SuspiciousRecordDto>, 
+/**
+ * The word forms flagged most often.
+ */
+words: Array<FlaggedWord>, 
+/**
+ * Records per tenth of suspicion, [0, 0.1) first.
+ */
+histogram: Array<number>, };
+
+export type FigureDto = { name: string, caption: string, svg: string, };
+
+export type EvaluationDto = { corpus: string, references: ReferenceCounts, runs: Array<RunEvaluationDto>, 
+/**
+ * The runs' ids, in the order scored.
+ */
+run_ids: Array<number>, figures: Array<FigureDto>, };
+
+export type RunEvaluationDto = { outside_warning: string | null, run: RunInfo, metrics: RunMetrics, 
+/**
+ * For each of the run's labels, how its scores spread over [0, 1] on the evaluated records.
+ */
+score_histograms: Array<[string, [number, number, number, number, number, number, number, number, number, number]]>, 
+/**
+ * The (up to) ten most confident mistakes.
+ */
+mistakes: Array<Mistake>, 
+/**
+ * Evaluated records whose reference has a label this run cannot predict (each is an error
+ * of the run), and those labels, most frequent first.
+ */
+outside_references: number, outside_labels: Array<[string, number]>, };
+
+export type PublishedDto = { 
+/**
+ * The card's comparison table: its fine-tuned models (rows) and tasks (columns), in order.
+ */
+card_models: Array<string>, card_tasks: Array<string>, scores: Array<PublishedScoreDto>, sources: Array<Source>, figures: Array<FigureDto>, 
+/**
+ * What loads for each published model's family.
+ */
+models: Array<LoadableModel>, };
+
+export type PublishedScoreDto = { 
+/**
+ * The number as the source prints it ("0.865 ± 0.004", "0.8691"): what the table shows.
+ */
+display: string, model: string, 
+/**
+ * The repository the source links for the model, `ORG/NAME[@REVISION]`.
+ */
+hub_id: string, family: string, 
+/**
+ * Parameters in millions, where the source gives them.
+ */
+params_millions: number | null, task: string, metric: string, mean: number, 
+/**
+ * Standard deviation over fine-tuning runs, where the source gives one.
+ */
+std: number | null, 
+/**
+ * `mean` and `std` exactly as the source prints them ("0.8691", "0.865"): shown as typed,
+ * so a table never claims more or fewer digits than the source has.
+ */
+mean_text: string, std_text: string | null, 
+/**
+ * Key into [`Source`].
+ */
+source: string, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
-  list_models: { args: {}; result: Array<ModelEntryDto> };
+  list_models: { args: {}; result: ModelList };
   load_model: { args: { model: ModelRef; onProgress: Channel<DownloadEvent> }; result: ModelFacts };
-  inspect: { args: { args: InspectArgs }; result: InspectionDto };
-  inspect_replaced: { args: { args: ReplaceArgs }; result: InspectionDto };
+  inspect: { args: { args: InspectArgs }; result: InspectionView };
+  inspect_replaced: { args: { args: ReplaceArgs }; result: InspectionView };
   classify: { args: { args: ClassifyArgs }; result: ZeroShotResult };
   open_project: { args: { path: string }; result: AppInfo };
   list_corpora: { args: {}; result: Array<CorpusInfo> };
@@ -594,15 +982,15 @@ export type Commands = {
   use_template: { args: { corpus: string; labels: Array<string>; template: string }; result: SchemaViewDto };
   cancel_task: { args: { task: string }; result: boolean };
   label_distribution: { args: { run: number }; result: Array<LabelCount> };
-  annotate: { args: { args: AnnotateArgs }; result: AnnotationEventDto };
+  annotate: { args: { args: AnnotateArgs }; result: AnnotationEvent };
   undo_annotation: { args: { corpus: string }; result: UndoneDto | null };
   label_records: { args: { args: BulkLabelArgs }; result: BatchOutcome };
   get_annotator: { args: {}; result: string };
   set_annotator: { args: { name: string }; result: string };
   label_schema: { args: { corpus: string }; result: SchemaViewDto };
-  set_label_schema: { args: { corpus: string; schema: LabelSchemaDto }; result: SchemaViewDto };
-  annotator_agreement: { args: { corpus: string }; result: AgreementDto };
-  record_history: { args: { record: number }; result: Array<HistoryEntryDto> };
+  set_label_schema: { args: { corpus: string; schema: LabelSchema }; result: SchemaViewDto };
+  annotator_agreement: { args: { corpus: string }; result: AnnotatorAgreement };
+  record_history: { args: { record: number }; result: Array<HistoryEntry> };
   record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
   published: { args: {}; result: PublishedDto };
   evaluate: { args: { args: EvaluateArgs; task: string; onProgress: Channel<TaskProgress> }; result: EvaluationDto };
@@ -614,9 +1002,9 @@ export type Commands = {
   meta_filter_help: { args: { corpus: string; text: string; limit: number }; result: MetaFilterHelpDto | null };
   label_warnings: { args: { names: Array<string> }; result: Array<string> };
   spreadsheet_text: { args: { rows: Array<Array<string>>; raw: boolean }; result: string };
-  run_scan: { args: { args: ScanArgs; task: string; onProgress: Channel<TaskProgress> }; result: ScanSummaryDto };
-  list_scans: { args: { corpus: string }; result: Array<ScanDto> };
+  run_scan: { args: { args: ScanArgs; task: string; onProgress: Channel<TaskProgress> }; result: ScanSummary };
+  list_scans: { args: { corpus: string }; result: Array<ScanInfo> };
   scan_view: { args: { scan: number; limit: number }; result: ScanViewDto };
-  compare_scans: { args: { a: number; b: number; limit: number }; result: ScanComparisonDto };
+  compare_scans: { args: { a: number; b: number; limit: number }; result: ScanComparison };
   scanned_record: { args: { scan: number; row: number }; result: SuspiciousRecordDto };
 };

@@ -38,3 +38,15 @@ export function svgUrl(svg: string): string {
 export function splitLabels(text: string): string[] {
   return [...new Set(text.split(",").map((l) => l.trim()).filter((l) => l.length > 0))];
 }
+
+/** Long work's progress in words, the same in every view: what it is doing, how far (`done/total
+ * unit`, unless `count` is off, e.g. for bytes), the core's message and the ETA. */
+export function progressText(p: { done: number; total: number; message: string; eta_secs: number | null; stage: string | null }, unit = "", count = true): string {
+  const parts = [
+    p.stage,
+    count ? `${p.done}/${p.total}${unit ? ` ${unit}` : ""}` : null,
+    p.message || null,
+    p.eta_secs !== null ? `ETA ${duration(p.eta_secs)}` : null,
+  ];
+  return parts.filter((x) => x).join(" · ");
+}

@@ -12,18 +12,47 @@ export const app = $state({
   /** Who is annotating: the project's setting (stored with every change). */
   annotator: "",
   view: "models" as ViewName,
-  /** Records another view asked Annotate to open: a corpus, filters (the rest empty), an order. */
-  annotateWith: null as { corpus: string; filter: Partial<FilterSpec>; sort: SortDto } | null,
-  /** A record another view asked the Inspector to open (its text, and the model to use). */
-  inspect: null as { text: string; spec: string } | null,
-  /** A model another view offered to load (the Models view fills it in; loading stays the user's choice). */
-  loadSpec: null as string | null,
+  /** What another view asked the shown view to open (see `navigate`); its view takes it once. */
+  intent: null as Intent | null,
   /** The remembered models being loaded again after a start: which one, and what failed. */
   restoring: null as string | null,
   restoreErrors: [] as string[],
 });
 
 export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annotate" | "suspicious" | "compare";
+
+/** Opening a view with something in it, the only way one view hands another work:
+ * Annotate with records (a corpus, a filter with the rest empty, an order), the Inspector with
+ * a text and the model to read it with, Models with a model to offer (loading stays the user's
+ * choice). */
+export type Intent =
+  | { view: "annotate"; corpus: string; filter: Partial<FilterSpec>; sort: SortDto }
+  | { view: "inspector"; text: string; spec: string }
+  | { view: "models"; load: string };
+
+/** Shows a view, or shows one with an intent for it. */
+export function navigate(to: ViewName | Intent): void {
+  if (typeof to === "string") {
+    app.view = to;
+  } else {
+    app.intent = to;
+    app.view = to.view;
+  }
+}
+
+/** The intent waiting for `view`, if any, without taking it. */
+export function pendingIntent<V extends Intent["view"]>(view: V): Extract<Intent, { view: V }> | null {
+  const intent = app.intent;
+  return intent && intent.view === view ? (intent as Extract<Intent, { view: V }>) : null;
+}
+
+/** Takes the intent waiting for `view`: each is acted on once. Reading it in an effect re-runs
+ * the effect when another view navigates here. */
+export function takeIntent<V extends Intent["view"]>(view: V): Extract<Intent, { view: V }> | null {
+  const intent = pendingIntent(view);
+  if (intent) app.intent = null;
+  return intent;
+}
 
 export async function refreshCorpora(): Promise<void> {
   app.corpora = await call("list_corpora", {});

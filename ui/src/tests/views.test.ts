@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { render, screen, fireEvent, waitFor, cleanup } from "@testing-library/svelte";
-import type { InspectionDto, RecordDto, RunDto } from "../lib/bindings";
-import { app } from "../lib/state.svelte";
+import type { Estimate, InspectionView, RecordDto, ReliabilityBin, RunDto } from "../lib/bindings";
+import { app, pendingIntent } from "../lib/state.svelte";
 import Inspector from "../views/Inspector.svelte";
 import Annotate from "../views/Annotate.svelte";
 import Models from "../views/Models.svelte";
@@ -13,7 +13,7 @@ import { clearMocks, mockCommands, sendOnChannel, settings } from "./setup";
 
 const HOSTILE = `<img src=x onerror="window.pwned=1"> & <b>bold</b>`;
 
-function inspection(probabilities: number[], untrained: boolean[] = []): InspectionDto {
+function inspection(probabilities: number[], untrained: boolean[] = []): InspectionView {
   const words = ["El", "perro", "come"];
   return {
     model: "disc",
@@ -33,20 +33,31 @@ function inspection(probabilities: number[], untrained: boolean[] = []): Inspect
 
 function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
   return {
-    record_id: id, row_number: id, source_id: null, text, gold: null, metadata: [], annotation_labels: null, annotation_status: null,
-    annotator: null, top_label: "deportes", top_score: 0.8, margin: 0.5, suspicion: null, ...extra,
+    record_id: id, row: id, id: null, text, gold: null, metadata: {}, metadata_text: [], labels: null, status: null,
+    annotator: null, predicted: "deportes", score: 0.8, margin: 0.5, entropy: 0.6, suspicion: null, ...extra,
   };
 }
 
 const RUN: RunDto = {
   id: 7, name: null, kind: "zeroshot", corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
   multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2, precision: "exact", precision_check: null,
+  weights_sha256: "0".repeat(64), precision_check_summary: null,
 };
+
+/** A single-label run's metrics, with what a view does not show filled in. */
+function singleLabel(m: { n: number; accuracy: Estimate; macro_f1: Estimate; ece: number; labels: string[]; confusion: number[][]; reliability: ReliabilityBin[] }) {
+  return { kind: "single_label" as const, micro_f1: 0, weighted_f1: 0, per_label: [], coverage: [], ...m };
+}
+
+/** A cross-validation's numbers as the train summary carries them. */
+function cv(e: Estimate) {
+  return { cv_accuracy: e.value, cv_accuracy_ci: [e.low, e.high], cv_macro_f1: e.value, cv_macro_f1_ci: [e.low, e.high] };
+}
 
 beforeEach(() => {
   app.corpora = [{ id: 1, name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
   app.models = [];
-  app.annotateWith = null;
+  app.intent = null;
   // Views stay mounted while hidden and act only while shown: the tests render Annotate's.
   app.view = "annotate";
   settings.clear();
@@ -144,7 +155,7 @@ describe("Models", () => {
   it("shows download progress from the channel, then the model's facts", async () => {
     let finish: (v: unknown) => void = () => {};
     mockCommands({
-      list_models: () => [],
+      list_models: () => ({ cache: "/cache", models: [] }),
       load_model: (args) => {
         sendOnChannel(args.onProgress, 0, { kind: "progress", file: "model.safetensors", done: 25, total: 100 });
         return new Promise((resolve) => (finish = resolve));
@@ -185,14 +196,14 @@ function annotateWithoutRuns() {
     list_scans: () => [],
     label_schema: () => NO_SCHEMA,
     set_label_schema: (a) => ({ schema: schemaOf((a.schema as { labels: { name: string }[] }).labels.map((l) => l.name)), suggested: [] }),
-    browse: () => ({ rows: [record(1, "texto")], total: 1, next: null }),
+    browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
     record_predictions: () => [],
   });
 }
 
 describe("Annotate", () => {
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
-    const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { top_label: "economía" })];
+    const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { predicted: "economía" })];
     const prediction = (record: number) =>
       record === 2
         ? [{ run_id: 7, model: "zs", labels: ["economía", "cultura", "deportes"], scores: [0.7, 0.2, 0.1], suggested: ["economía"] }]
@@ -201,13 +212,13 @@ describe("Annotate", () => {
       list_runs: () => [RUN],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: (a) => (filterOf(a).status === "unannotated" ? { rows: [], total: 2, next: null } : { rows, total: 2, next: null }),
+      browse: (a) => (filterOf(a).status === "unannotated" ? { records: [], total: 2, next: null } : { records: rows, total: 2, next: null }),
       record_predictions: (a) => prediction(a.record as number),
       annotate: (a) => {
         const args = a.args as { record_id: number; labels: string[]; status: string };
-        return { record_id: args.record_id, labels: args.labels, status: args.status, undo: false };
+        return { record_id: args.record_id, labels: args.labels, status: args.status, id: 1, undoes: null };
       },
-      undo_annotation: () => ({ event: { record_id: 1, labels: null, status: null, undo: true }, batch: null, records: 1 }),
+      undo_annotation: () => ({ event: { id: 2, record_id: 1, labels: null, status: null, undoes: 1 }, batch: null, records: 1 }),
     });
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")!.textContent).toContain("El equipo ganó"));
@@ -266,9 +277,9 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
       list_runs: () => [],
       list_scans: () => [],
       label_schema: () => ({ schema, suggested: [] }),
-      browse: () => ({ rows: [record(1, "El equipo ganó", { metadata: [{ key: "fuente", value: "web" }] })], total: 1, next: null }),
+      browse: () => ({ records: [record(1, "El equipo ganó", { metadata: { fuente: "web" }, metadata_text: [{ key: "fuente", value: "web" }] })], total: 1, next: null }),
       record_predictions: () => [],
-      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      annotate: (a) => ({ ...(a.args as object), id: 1, undoes: null }),
     });
     render(Annotate);
     await waitFor(() => expect(document.querySelectorAll(".labels button")).toHaveLength(11));
@@ -291,7 +302,7 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
       list_runs: () => [RUN],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: (a) => ({ rows: [record(1, "uno")], total: filterOf(a).status === "unannotated" ? 1 : 17, next: null }),
+      browse: (a) => ({ records: [record(1, "uno")], total: filterOf(a).status === "unannotated" ? 1 : 17, next: null }),
       record_predictions: () => [],
     });
     render(Annotate);
@@ -317,7 +328,7 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
       list_runs: () => [RUN],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: () => ({ rows, total: 120, next: "0.5:4" }),
+      browse: () => ({ records: rows, total: 120, next: "0.5:4" }),
       record_predictions: () => [],
       label_records: (a) => ({ batch: 3, matched: (a.args as { records: number[] }).records.length || 120, changed: 3 }),
       undo_annotation: () => ({ event: null, batch: 3, records: 3 }),
@@ -370,7 +381,7 @@ describe("Zero-shot", () => {
     expect((started.args as { labels: string[] }).labels).toEqual(["cultura", "sociedad", "economía", "salud", "deportes"]);
     expect((started.args as { fast: boolean }).fast).toBe(true);
     const note = "the fast mode changed this corpus's results more than the agreement check allows; the run is exact f32";
-    finish({ run: { ...RUN, predictions: 3, records: 10, finished_at: null }, predicted_now: 3, cancelled: true, precision_check: "bf16 against exact: failed", precision_note: note });
+    finish({ run: { ...RUN, predictions: 3, records: 10, finished_at: null }, predicted_now: 3, cancelled: true, check_summary: "bf16 against exact: failed", precision: { requested: "bf16", used: "exact", check: null, note } });
     await waitFor(() => expect(document.querySelector("#zs-summary")!.textContent).toContain("Cancelled: run 7 has 3/10"));
     expect(document.querySelector("#zs-precision-check")!.textContent).toBe("bf16 against exact: failed");
     expect(document.querySelector("#zs-precision-note")!.textContent).toBe(note);
@@ -394,10 +405,10 @@ describe("Suspicious tokens", () => {
         scan,
         // "Estamos desayunando pan rosa": "rosa" (chars 24-28) is flagged; the text has an accent before it.
         records: [
-          { record_id: 9, row_number: 4, source_id: null, text: "Éstamos desayunando pan rosa", suspicion: 0.91, flagged: 1, mean: 0.3,
+          { record_id: 9, row: 4, id: null, text: "Éstamos desayunando pan rosa", suspicion: 0.91, flagged: 1, mean: 0.3, spans: [],
             words: [{ start: 0, end: 7, probability: 0.05, flagged: false }, { start: 8, end: 19, probability: 0.1, flagged: false },
                     { start: 20, end: 23, probability: 0.2, flagged: false }, { start: 24, end: 28, probability: 0.91, flagged: true }] },
-          { record_id: 2, row_number: 1, source_id: null, text: "Hola", suspicion: 0.2, flagged: 0, mean: 0.2,
+          { record_id: 2, row: 1, id: null, text: "Hola", suspicion: 0.2, flagged: 0, mean: 0.2, spans: [],
             words: [{ start: 0, end: 4, probability: 0.2, flagged: false }] },
         ],
         words: [{ word: "rosa", count: 1, mean_probability: 0.91, examples: [4] }],
@@ -420,7 +431,7 @@ describe("Suspicious tokens", () => {
     expect(document.querySelector("#sus-words")!.textContent).toContain("rosa");
     await fireEvent.click(rows[0].querySelector(".open-inspector")!);
     expect(app.view).toBe("inspector");
-    expect(app.inspect).toEqual({ text: "Éstamos desayunando pan rosa", spec: "disc" });
+    expect(app.intent).toEqual({ view: "inspector", text: "Éstamos desayunando pan rosa", spec: "disc" });
   });
 });
 
@@ -450,7 +461,7 @@ describe("corpus text is never markup", () => {
       list_runs: () => [{ ...RUN, labels: [HOSTILE, "b"] }],
       list_scans: () => [],
       label_schema: () => ({ schema: { labels: [{ name: HOSTILE, description: HOSTILE, key: null, colour: null, hypothesis: null }], guidelines: HOSTILE }, suggested: [HOSTILE] }),
-      browse: () => ({ rows: [record(1, HOSTILE, { top_label: HOSTILE, gold: HOSTILE, metadata: [{ key: HOSTILE, value: HOSTILE }] })], total: 1, next: null }),
+      browse: () => ({ records: [record(1, HOSTILE, { predicted: HOSTILE, gold: HOSTILE, metadata: { [HOSTILE]: HOSTILE }, metadata_text: [{ key: HOSTILE, value: HOSTILE }] })], total: 1, next: null }),
       record_predictions: () => [{ run_id: 7, model: HOSTILE, labels: [HOSTILE], scores: [0.9], suggested: [HOSTILE] }],
     });
     render(Annotate);
@@ -487,16 +498,17 @@ describe("Compare drill-down", () => {
       published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
       list_runs: () => [RUN, { ...RUN, id: 8 }],
       evaluate: () => ({
-        run_ids: [7, 8], corpus: "noticias", accepted_annotations: 3, gold: 10, excluded: 0, figures: [],
+        run_ids: [7, 8], corpus: "noticias", references: { accepted_annotations: 3, gold: 10, excluded: 0, outside_run_labels: 0 }, figures: [],
         runs: [{
-          run: RUN, multi_label: false, n: 13, accuracy: estimate, macro_f1: estimate, ece: 0.1,
-          labels: ["cultura", "deportes"], confusion: [[5, 2], [0, 6]],
-          reliability: [{ lower: 0.5, upper: 0.6, count: 4, confidence: 0.55, accuracy: 0.5 }],
-          mistakes: [{ row_number: 3, text: "x", reference: ["cultura"], predicted: ["deportes"], confidence: 0.9 }],
+          run: RUN, metrics: singleLabel({ n: 13, accuracy: estimate, macro_f1: estimate, ece: 0.1,
+            labels: ["cultura", "deportes"], confusion: [[5, 2], [0, 6]],
+            reliability: [{ lower: 0.5, upper: 0.6, count: 4, confidence: 0.55, accuracy: 0.5 }] }),
+          mistakes: [{ row_number: 3, source_id: null, text: "x", reference: ["cultura"], predicted: ["deportes"], confidence: 0.9 }],
+          score_histograms: [], outside_references: 0, outside_labels: [], outside_warning: null,
         }],
       }),
-      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss_kappa: null, fleiss_records: 0, disputed: 0 }),
-      browse: () => ({ rows: [], total: 4, next: null }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss: null, disputed: 0 }),
+      browse: () => ({ records: [], total: 4, next: null }),
     });
     render(Compare);
     await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(2));
@@ -507,14 +519,14 @@ describe("Compare drill-down", () => {
     await waitFor(() => expect(document.querySelector("#cmp-disagreements")!.textContent).toContain("4 records"));
     await fireEvent.click(document.querySelector("#cmp-drill-7 button[data-cell='cultura|deportes']")!);
     expect(app.view).toBe("annotate");
-    expect(app.annotateWith).toEqual({
-      corpus: "noticias", sort: "row",
+    expect(app.intent).toEqual({
+      view: "annotate", corpus: "noticias", sort: "row",
       filter: { run: 7, predicted_label: "deportes", evaluation: { runs: [7, 8], reference: "cultura", mistakes_of: null } },
     });
     await fireEvent.click(document.querySelector("#cmp-drill-7 button[data-bin='0']")!);
-    expect(app.annotateWith!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
+    expect(pendingIntent("annotate")!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
     await fireEvent.click(document.querySelector("#cmp-mistakes-7")!);
-    expect(app.annotateWith).toMatchObject({ sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
+    expect(app.intent).toMatchObject({ view: "annotate", sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
   });
 });
 
@@ -540,10 +552,10 @@ describe("Compare's published table", () => {
     await fireEvent.click(screen.getByText("load Recognai/bert-base-spanish-wwm-cased-xnli"));
     expect(app.view).toBe("models");
     cleanup();
-    mockCommands({ list_models: () => [] });
+    mockCommands({ list_models: () => ({ cache: "/cache", models: [] }) });
     render(Models);
     expect((document.querySelector("#model-spec") as HTMLInputElement).value).toBe("Recognai/bert-base-spanish-wwm-cased-xnli");
-    expect(app.loadSpec).toBeNull();
+    expect(app.intent).toBeNull();
   });
 });
 
@@ -556,16 +568,16 @@ describe("Annotate learns", () => {
       list_runs: () => runs,
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
       record_predictions: () => runs.length > 1
         ? [{ run_id: 9, model: "head", labels: ["economía", "cultura", "deportes"], scores: [0.8, 0.1, 0.1], suggested: ["economía"] }]
         : [],
-      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      annotate: (a) => ({ ...(a.args as object), id: 1, undoes: null }),
       train_head: () => {
         runs = [RUN, trained];
-        return { run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, accuracy: estimate, macro_f1: estimate,
+        return { run: trained.id, trained_run: trained, n_train: 40, labels: ["cultura", "deportes", "economía"], folds: 5, ...cv(estimate),
           learning_curve: [{ n: 25, accuracy: 0.6, macro_f1: 0.55 }],
-          baseline_predicts: "cultura", baseline_accuracy: 0.5, baseline_macro_f1: 0.22, beats_baseline: false, source: "accepted annotations", secs: 4, fit_secs: 1,
+          baseline: { predicts: "cultura", accuracy: 0.5, macro_f1: 0.22 }, beats_baseline: false, c: 1, class_weight: "none", selection: null, source: "accepted annotations", secs: 4, fit_secs: 1,
           verdict: "The head does not beat always answering \"cultura\" (accuracy 0.500, macro F1 0.220): …" };
       },
     });
@@ -609,15 +621,15 @@ describe("Annotate on a real corpus", () => {
       list_runs: () => [RUN],
       list_scans: () => [],
       label_schema: () => ({ schema: SIX, suggested: [] }),
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
       record_predictions: () => [],
-      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      annotate: (a) => ({ ...(a.args as object), id: 1, undoes: null }),
       ...more,
     });
 
   const summary = (secs: number, labels: string[]) => ({
-    run: { ...RUN, id: 9, kind: "trained", labels }, n_train: 40, labels, folds: 5, accuracy: estimate, macro_f1: estimate, learning_curve: [],
-    baseline_predicts: "a", baseline_accuracy: 0.2, baseline_macro_f1: 0.1, beats_baseline: true, verdict: "ok", source: "accepted annotations", secs, fit_secs: secs - 6,
+    run: 9, trained_run: { ...RUN, id: 9, kind: "trained", labels }, n_train: 40, labels, folds: 5, ...cv(estimate), learning_curve: [],
+    baseline: { predicts: "a", accuracy: 0.2, macro_f1: 0.1 }, beats_baseline: true, c: 1, class_weight: "none", selection: null, verdict: "ok", source: "accepted annotations", secs, fit_secs: secs - 6,
   });
 
   it("trains on the source the core suggests or the user picks, keeps the schema's labels, and retrains only while it is cheap", async () => {
@@ -627,9 +639,9 @@ describe("Annotate on a real corpus", () => {
       list_scans: () => [],
       label_schema: () => ({ schema: SIX, suggested: [] }),
       label_sources: () => ({ annotations: 1249, annotation_kinds: 6, gold: 10763, gold_kinds: 24, suggested: "annotations" }),
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos"), record(3, "tres")], total: 3, next: null }),
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos"), record(3, "tres")], total: 3, next: null }),
       record_predictions: () => [],
-      annotate: (a) => ({ ...(a.args as object), undo: false }),
+      annotate: (a) => ({ ...(a.args as object), id: 1, undoes: null }),
       // A head trained on 24 gold topics, and slow: 256 s.
       train_head: () => {
         runs = [RUN, { ...RUN, id: 9, labels: Array.from({ length: 24 }, (_, i) => `t${i}`) }];
@@ -688,7 +700,7 @@ describe("Annotate on a real corpus", () => {
       list_runs: () => [RUN],
       list_scans: () => [],
       label_schema: () => ({ schema: SIX, suggested: [] }),
-      browse: () => ({ rows: [record(1, "uno")], total: 1, next: null }),
+      browse: () => ({ records: [record(1, "uno")], total: 1, next: null }),
       record_predictions: () => [],
       train_head: () => Promise.reject({ code: "cancelled", message: "cancelled" }),
     });
@@ -706,11 +718,11 @@ describe("Annotate on a real corpus", () => {
       list_scans: () => [],
       label_schema: () => ({ schema: SIX, suggested: [] }),
       label_sources: () => ({ annotations: labeled, annotation_kinds: Math.min(labeled, 2), gold: 50, gold_kinds: 8, suggested: labeled >= 2 ? "annotations" : "gold" }),
-      browse: () => ({ rows: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
       record_predictions: () => [],
       annotate: (a) => {
         labeled += 1;
-        return { ...(a.args as object), undo: false };
+        return { ...(a.args as object), id: 1, undoes: null };
       },
     });
     render(Annotate);
@@ -798,7 +810,7 @@ describe("Filters, matrices and labels on a real corpus", () => {
       list_runs: () => [],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: (a) => ((a.args as { filter: { meta: string[] } }).filter.meta.length ? { rows: [], total: 0, next: null } : { rows: [record(1, "uno")], total: 1, next: null }),
+      browse: (a) => ((a.args as { filter: { meta: string[] } }).filter.meta.length ? { records: [], total: 0, next: null } : { records: [record(1, "uno")], total: 1, next: null }),
       record_predictions: () => [],
       metadata_keys: () => ["author"],
       meta_filter_help: (a) => (a.text === "author=Aristoteles"
@@ -820,7 +832,7 @@ describe("Filters, matrices and labels on a real corpus", () => {
       list_runs: () => [],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
-      browse: () => ({ rows: [record(1, "uno")], total: 1, next: null }),
+      browse: () => ({ records: [record(1, "uno")], total: 1, next: null }),
       record_predictions: () => [],
       metadata_keys: () => ["author"],
       // Slow, as a pass over a large corpus is.
@@ -845,15 +857,16 @@ describe("Filters, matrices and labels on a real corpus", () => {
       published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
       list_runs: () => [RUN],
       evaluate: () => ({
-        run_ids: [7], corpus: "noticias", accepted_annotations: 0, gold: 10763, excluded: 0, outside_run_labels: 0, figures: [],
+        run_ids: [7], corpus: "noticias", references: { accepted_annotations: 0, gold: 10763, excluded: 0, outside_run_labels: 0 }, figures: [],
         runs: [{
-          run: RUN, multi_label: false, n: 10763, accuracy: estimate, macro_f1: estimate, ece: 0.1, labels: wide,
-          confusion: wide.map(() => wide.map(() => 1)), reliability: [], mistakes: [], outside_references: 10400,
+          run: RUN, metrics: singleLabel({ n: 10763, accuracy: estimate, macro_f1: estimate, ece: 0.1, labels: wide,
+            confusion: wide.map(() => wide.map(() => 1)), reliability: [] }),
+          mistakes: [], score_histograms: [], outside_labels: [], outside_references: 10400,
           outside_warning: "10400 of 10763 scored records have a reference label run 7 cannot predict",
         }],
       }),
-      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss_kappa: null, fleiss_records: 0, disputed: 0 }),
-      browse: () => ({ rows: [], total: 0, next: null }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss: null, disputed: 0 }),
+      browse: () => ({ records: [], total: 0, next: null }),
     });
     render(Compare);
     await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(1));
@@ -873,7 +886,7 @@ describe("Filters, matrices and labels on a real corpus", () => {
       list_runs: () => [],
       list_scans: () => [],
       label_schema: () => ({ schema: { labels: [{ name: "informatica", description: "", key: "1", colour: null, hypothesis: null }, { name: "informática", description: "", key: "2", colour: null, hypothesis: null }], guidelines: "" }, suggested: [] }),
-      browse: () => ({ rows: Array.from({ length: 50 }, (_, i) => record(i + 1, `r${i}`)), total: 50, next: null }),
+      browse: () => ({ records: Array.from({ length: 50 }, (_, i) => record(i + 1, `r${i}`)), total: 50, next: null }),
       label_warnings: (a) => ((a.names as string[]).length === 2 ? ["\"informatica\" and \"informática\" differ only in accents or case: probably one label typed twice"] : []),
     });
     app.corpora = [{ id: 1, name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "" }];

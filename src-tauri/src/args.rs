@@ -1,0 +1,178 @@
+//! What the app's commands take, as the UI sends them (the CLI's flags fill the same core calls).
+
+use serde::Deserialize;
+use ts_rs::TS;
+
+use crate::dto::{FilterSpec, Status};
+
+/// A model to load: a Hub id `ORG/NAME[@REV]` or a folder, and the accent-stripping override.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ModelRef {
+    pub spec: String,
+    pub strip_accents: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct InspectArgs {
+    pub model: ModelRef,
+    pub text: String,
+}
+
+/// Scores the text with its token `index` replaced by the vocabulary token `replacement`.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ReplaceArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub index: usize,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ClassifyArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct PreviewArgs {
+    pub path: String,
+    /// csv, tsv, jsonl or txt; `null` guesses from the file name.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ImportArgs {
+    pub path: String,
+    pub name: String,
+    pub format: Option<String>,
+    pub text_column: Option<String>,
+    pub id_column: Option<String>,
+    pub label_column: Option<String>,
+    pub metadata_columns: Vec<String>,
+    pub skip_bad: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SortDto {
+    Row,
+    Margin,
+    Entropy,
+    ScoreDesc,
+    ScoreAsc,
+    /// Most suspicious first (needs a scan).
+    Suspicion,
+    /// A shuffle, seeded by the filter's seed.
+    Random,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BrowseArgs {
+    pub corpus: String,
+    pub filter: FilterSpec,
+    pub sort: SortDto,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// A zero-shot run over a corpus; the same arguments resume an unfinished run.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct RunArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    /// Ignored with `use_schema`.
+    pub labels: Vec<String>,
+    pub template: String,
+    pub multi_label: bool,
+    /// The labels and their hypotheses from the corpus's label schema.
+    pub use_schema: bool,
+    /// The bf16 fast mode, behind its agreement check on the corpus (else exact f32).
+    pub fast: bool,
+}
+
+/// An export of a corpus, as `selectra export` writes it.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExportArgs {
+    pub corpus: String,
+    /// jsonl, csv or parquet.
+    pub format: String,
+    pub path: String,
+    /// CSV cells exactly as stored (no guard against spreadsheet formulas).
+    pub raw_csv: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct AnnotateArgs {
+    pub record_id: i64,
+    pub labels: Vec<String>,
+    pub status: Status,
+}
+
+/// A bulk action: `records` (the chosen rows), or with `filter` every record it matches.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BulkLabelArgs {
+    pub corpus: String,
+    pub records: Vec<i64>,
+    pub filter: Option<FilterSpec>,
+    /// The labels (none to discard).
+    pub labels: Vec<String>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct EvaluateArgs {
+    pub corpus: String,
+    /// Empty: every run of the corpus.
+    pub runs: Vec<i64>,
+    /// Score only records whose reference labels every run can predict.
+    pub within_run_labels: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ReportArgs {
+    /// `null`: only the published comparison.
+    pub corpus: Option<String>,
+    pub runs: Vec<i64>,
+    /// The folder to write index.html, report.json and figures/ into.
+    pub output: String,
+    /// Score only records whose reference labels every run can predict.
+    pub within_run_labels: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ScanArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+}
+
+/// Training a head on the corpus's labels over `model`'s embeddings.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct TrainArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    pub folds: u32,
+    pub seed: u64,
+    /// annotations, gold or both.
+    pub source: String,
+}
+
+/// The template lab: these templates over the labeled records of `corpus`.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct TemplateLabArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    pub labels: Vec<String>,
+    pub templates: Vec<String>,
+    pub multi_label: bool,
+    /// Also score the corpus's label schema with its own hypotheses (labels as the schema has them).
+    pub with_schema: bool,
+    /// Score a seeded sample of this many labeled records.
+    pub sample: Option<u32>,
+    /// The reference labels: annotations, gold or both.
+    pub source: String,
+    /// Score only records whose reference is among the labels.
+    pub within_labels: bool,
+}
