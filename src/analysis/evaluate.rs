@@ -300,26 +300,6 @@ pub fn score_predictions(
     items: Vec<(Vec<String>, Vec<String>, Vec<f32>)>,
     options: &EvalOptions,
 ) -> RunMetrics {
-    let run = RunInfo {
-        id: 0,
-        name: None,
-        kind: "zeroshot".into(),
-        key: crate::store::RunKey {
-            corpus: String::new(),
-            model: String::new(),
-            weights_sha256: String::new(),
-            labels: labels.to_vec(),
-            template: String::new(),
-            multi_label,
-            strip_accents: None,
-            precision: crate::domain::precision::Precision::Exact,
-        },
-        created_at: String::new(),
-        finished_at: None,
-        predictions: 0,
-        records: 0,
-        precision_check: None,
-    };
     let records: Vec<Evaluated> = items
         .into_iter()
         .map(|(reference, l, s)| Evaluated {
@@ -330,12 +310,29 @@ pub fn score_predictions(
             predictions: HashMap::from([(0, (l, s))]),
         })
         .collect();
-    evaluate_run(run, &records, options).metrics
+    score_run(0, labels, multi_label, &records, options).metrics
+}
+
+/// What [`score_run`] computes: a [`RunEvaluation`] without its run.
+struct Scored {
+    metrics: RunMetrics,
+    score_histograms: Vec<(String, [u64; 10])>,
+    mistakes: Vec<Mistake>,
+    outside_references: u64,
+    outside_labels: Vec<(String, u64)>,
 }
 
 fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> RunEvaluation {
+    let Scored { metrics, score_histograms, mistakes, outside_references, outside_labels } =
+        score_run(run.id, &run.key.labels, run.key.multi_label, records, options);
+    RunEvaluation { run, metrics, score_histograms, mistakes, outside_references, outside_labels }
+}
+
+/// A run's scores on `records`: each record's prediction is the one of `run` (an id of
+/// [`Evaluated::predictions`]), over the run's `labels`.
+fn score_run(run: i64, run_labels: &[String], multi_label: bool, records: &[Evaluated], options: &EvalOptions) -> Scored {
     // The run's labels first, in its order, then reference labels it cannot predict.
-    let mut labels = run.key.labels.clone();
+    let mut labels = run_labels.to_vec();
     for r in records {
         for l in &r.reference {
             if !labels.contains(l) {
@@ -344,23 +341,23 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
         }
     }
     let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let mut histograms: Vec<(String, [u64; 10])> = run.key.labels.iter().map(|l| (l.clone(), [0u64; 10])).collect();
+    let mut histograms: Vec<(String, [u64; 10])> = run_labels.iter().map(|l| (l.clone(), [0u64; 10])).collect();
     let mut mistakes = Vec::new();
     for r in records {
-        let (names, scores) = &r.predictions[&run.id];
+        let (names, scores) = &r.predictions[&run];
         for (name, &score) in names.iter().zip(scores) {
             if let Some(h) = histograms.iter_mut().find(|(l, _)| l == name) {
                 h.1[((score as f64 * 10.0).floor() as usize).min(9)] += 1;
             }
         }
     }
-    let metrics = if run.key.multi_label {
+    let metrics = if multi_label {
         let mut truth = Vec::with_capacity(records.len());
         let mut pred = Vec::with_capacity(records.len());
         for r in records {
             let mut t = vec![false; labels.len()];
             r.reference.iter().for_each(|l| t[index[l.as_str()]] = true);
-            let (names, scores) = &r.predictions[&run.id];
+            let (names, scores) = &r.predictions[&run];
             let mut p = vec![false; labels.len()];
             let mut predicted = Vec::new();
             for (name, &score) in names.iter().zip(scores) {
@@ -388,7 +385,7 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
         let mut pred = Vec::with_capacity(records.len());
         let mut confidence = Vec::with_capacity(records.len());
         for r in records {
-            let (names, scores) = &r.predictions[&run.id];
+            let (names, scores) = &r.predictions[&run];
             // Stored predictions are sorted as the pipeline sorts them: the first is the top label.
             let (top, score) = (names[0].as_str(), scores[0] as f64);
             let t = index[r.reference[0].as_str()];
@@ -407,7 +404,7 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
     let mut outside_references = 0;
     for r in records {
         let mut any = false;
-        for l in r.reference.iter().filter(|l| !run.key.labels.contains(l)) {
+        for l in r.reference.iter().filter(|l| !run_labels.contains(l)) {
             *outside.entry(l.as_str()).or_default() += 1;
             any = true;
         }
@@ -415,7 +412,7 @@ fn evaluate_run(run: RunInfo, records: &[Evaluated], options: &EvalOptions) -> R
     }
     let mut outside_labels: Vec<(String, u64)> = outside.into_iter().map(|(l, n)| (l.to_string(), n)).collect();
     outside_labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    RunEvaluation { run, metrics, score_histograms: histograms, mistakes, outside_references, outside_labels }
+    Scored { metrics, score_histograms: histograms, mistakes, outside_references, outside_labels }
 }
 
 fn mistake(r: &Evaluated, predicted: Vec<String>, confidence: f64) -> Mistake {
