@@ -124,7 +124,7 @@ pub fn typescript() -> String {
         AnnotateArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
-        RunKey, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
+        RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
         LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, AnnotatorAgreement, HistoryEntry,
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,

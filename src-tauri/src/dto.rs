@@ -23,7 +23,7 @@ pub use selectra::jobs::corpus_run::ScanSummary;
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
 pub use selectra::store::{
     AnnotationEvent, BadRow, BatchOutcome, CorpusInfo, FlaggedWord, HistoryEntry, ImportOutcome, LabelDef, LabelSchema, LabelSources,
-    RecordPrediction, RunInfo, RunKey, ScanInfo, ScanKey,
+    RecordPrediction, RunInfo, RunKey, RunKind, ScanInfo, ScanKey,
 };
 use selectra::ErrorCode;
 

@@ -33,7 +33,7 @@ impl TaskSpec {
 /// complete when stored, and cannot be resumed.
 pub fn resumable_run(store: &Store, run: i64) -> Result<(RunInfo, ZeroShotTask)> {
     let info = store.run(run)?;
-    if info.kind != "zeroshot" {
+    if info.kind != crate::store::RunKind::ZeroShot {
         return Err(Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")));
     }
     let task = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;

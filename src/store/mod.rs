@@ -30,7 +30,7 @@ pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
 pub use labels::LabelSources;
 pub use manage::ResultSet;
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};
-pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey};
+pub use runs::{ExportRow, PredictionRow, RecordPrediction, RunInfo, RunKey, RunKind};
 pub use scans::{ExportScan, FlaggedWord, ScanInfo, ScanKey, SharedScanRecord, SuspiciousRecord};
 
 pub struct Store {

@@ -26,14 +26,47 @@ pub struct RunKey {
     pub precision: Precision,
 }
 
+/// What made a run's scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum RunKind {
+    /// A zero-shot NLI classifier over the run's labels and hypotheses.
+    #[serde(rename = "zeroshot")]
+    ZeroShot,
+    /// A head trained on the corpus's labels (see `analysis::learn`).
+    #[serde(rename = "trained")]
+    Trained,
+}
+
+impl RunKind {
+    /// The word the `run.kind` column holds (and the JSON says).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ZeroShot => "zeroshot",
+            Self::Trained => "trained",
+        }
+    }
+
+    fn from_column(text: &str) -> rusqlite::Result<Self> {
+        match text {
+            "zeroshot" => Ok(Self::ZeroShot),
+            "trained" => Ok(Self::Trained),
+            other => Err(rusqlite::Error::FromSqlConversionFailure(
+                13,
+                rusqlite::types::Type::Text,
+                format!("a run kind is zeroshot or trained, not {other:?}").into(),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunInfo {
     pub id: i64,
     /// The name someone gave the run, if any.
     pub name: Option<String>,
-    /// "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
-    pub kind: String,
+    pub kind: RunKind,
     /// What identifies the run (flattened: the JSON keeps one level).
     #[serde(flatten)]
     pub key: RunKey,
@@ -89,7 +122,7 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
         id: row.get(0)?,
         name: row.get(12)?,
-        kind: row.get(13)?,
+        kind: RunKind::from_column(&row.get::<_, String>(13)?)?,
         key: RunKey {
             corpus: row.get(1)?,
             model: row.get(2)?,
@@ -411,7 +444,7 @@ impl Store {
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        tx.execute("UPDATE run SET kind = 'trained' WHERE id = ?1", [run_id]).map_err(err)?;
+        tx.execute("UPDATE run SET kind = ?2 WHERE id = ?1", params![run_id, RunKind::Trained.as_str()]).map_err(err)?;
         tx.execute(
             "INSERT INTO trained_head (run_id, embedding_set, head, n_train, cross_validation) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (run_id) DO UPDATE SET head = excluded.head, n_train = excluded.n_train, cross_validation = excluded.cross_validation",

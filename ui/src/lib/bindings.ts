@@ -268,15 +268,13 @@ export type RunKey = { corpus: string, model: string, weights_sha256: string, la
  */
 precision: Precision, };
 
+export type RunKind = "zeroshot" | "trained";
+
 export type RunInfo = { id: number, 
 /**
  * The name someone gave the run, if any.
  */
-name: string | null, 
-/**
- * "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
- */
-kind: string, created_at: string, finished_at: string | null, predictions: number, records: number, 
+name: string | null, kind: RunKind, created_at: string, finished_at: string | null, predictions: number, records: number, 
 /**
  * The fast mode's agreement check that decided this run's precision, if one did.
  */
@@ -785,11 +783,7 @@ precision_check_summary: string | null, id: number,
 /**
  * The name someone gave the run, if any.
  */
-name: string | null, 
-/**
- * "zeroshot", or "trained" (a head trained on the corpus's labels, see `learn`).
- */
-kind: string, created_at: string, finished_at: string | null, predictions: number, records: number, 
+name: string | null, kind: RunKind, created_at: string, finished_at: string | null, predictions: number, records: number, 
 /**
  * The fast mode's agreement check that decided this run's precision, if one did.
  */

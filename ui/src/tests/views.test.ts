@@ -561,7 +561,7 @@ describe("Compare's published table", () => {
 
 describe("Annotate learns", () => {
   it("retrains in the background after N labels and takes the new head's suggestions", async () => {
-    const trained = { ...RUN, id: 9, kind: "trained", model: "disc + logistic head" };
+    const trained: RunDto = { ...RUN, id: 9, kind: "trained", model: "disc + logistic head" };
     let runs = [RUN];
     const estimate = { value: 0.8, low: 0.7, high: 0.9 };
     const calls = mockCommands({
