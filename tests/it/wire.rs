@@ -36,7 +36,8 @@ fn has(what: &str, v: &Value, fields: &[&str]) {
 
 fn project(dir: &Path) -> std::path::PathBuf {
     let mut csv = String::from("text,label,fuente\n");
-    let topics = [("deportes", "el equipo ganó el partido"), ("economía", "el banco subió los precios"), ("política", "el gobierno convocó elecciones")];
+    let topics =
+        [("deportes", "el equipo ganó el partido"), ("economía", "el banco subió los precios"), ("política", "el gobierno convocó elecciones")];
     for i in 0..30 {
         let (label, text) = topics[i % 3];
         csv.push_str(&format!("{text} número {i},{label},{}\n", if i % 2 == 0 { "web" } else { "prensa" }));
@@ -45,12 +46,8 @@ fn project(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&file, csv).unwrap();
     let db = dir.join("p.db");
     let mut store = Store::open(&db).unwrap();
-    let options = ImportOptions {
-        name: "c".into(),
-        label_column: Some("label".into()),
-        metadata_columns: vec!["fuente".into()],
-        ..Default::default()
-    };
+    let options =
+        ImportOptions { name: "c".into(), label_column: Some("label".into()), metadata_columns: vec!["fuente".into()], ..Default::default() };
     import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     db
 }
@@ -77,7 +74,11 @@ fn json_objects_are_what_the_app_receives() {
     // run: the core's summary as it was, plus the precision check in words.
     let run = selectra(&["run", "--db", db_s, "--corpus", "c", "--model", nli_s, "--labels", "deportes,economía,política", "--json"]);
     has("run", &run, &["run", "predicted_now", "cancelled", "precision", "check_summary"]);
-    has("run.run", &run["run"], &["id", "kind", "corpus", "model", "labels", "template", "predictions", "records", "precision_check", "precision_check_summary"]);
+    has(
+        "run.run",
+        &run["run"],
+        &["id", "kind", "corpus", "model", "labels", "template", "predictions", "records", "precision_check", "precision_check_summary"],
+    );
     let run_id = run["run"]["id"].as_i64().unwrap();
 
     // query: the page the app browses (one record type), with the CLI's names kept.
@@ -96,7 +97,23 @@ fn json_objects_are_what_the_app_receives() {
     has(
         "a queried record",
         record,
-        &["record_id", "row", "id", "text", "gold", "metadata", "metadata_text", "labels", "status", "annotator", "predicted", "score", "margin", "entropy", "suspicion"],
+        &[
+            "record_id",
+            "row",
+            "id",
+            "text",
+            "gold",
+            "metadata",
+            "metadata_text",
+            "labels",
+            "status",
+            "annotator",
+            "predicted",
+            "score",
+            "margin",
+            "entropy",
+            "suspicion",
+        ],
     );
     assert_eq!(record["metadata"]["fuente"], record["metadata_text"][0]["value"]);
 
@@ -109,15 +126,45 @@ fn json_objects_are_what_the_app_receives() {
     has("a suspicious record", &printed[0], &["record_id", "row", "id", "text", "suspicion", "flagged", "mean", "spans", "words"]);
 
     // templates, train and report: every field they printed, and the app's beside them.
-    let t = selectra(&["templates", "--db", db_s, "--corpus", "c", "--model", nli_s, "--labels", "deportes,economía,política", "--template", "Este ejemplo es {}.", "--json"]);
+    let t = selectra(&[
+        "templates",
+        "--db",
+        db_s,
+        "--corpus",
+        "c",
+        "--model",
+        nli_s,
+        "--labels",
+        "deportes,economía,política",
+        "--template",
+        "Este ejemplo es {}.",
+        "--json",
+    ]);
     has("a template score", &t[0], &["template", "accuracy", "macro_f1", "ci", "macro_f1_ci", "n", "outside"]);
     let t = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", disc_s, "--folds", "3", "--json"]);
     has(
         "train",
         &t,
         &[
-            "run", "n_train", "labels", "cv_accuracy", "cv_macro_f1", "cv_accuracy_ci", "cv_macro_f1_ci", "learning_curve", "baseline", "beats_baseline", "c",
-            "class_weight", "selection", "trained_run", "source", "secs", "fit_secs", "folds", "verdict",
+            "run",
+            "n_train",
+            "labels",
+            "cv_accuracy",
+            "cv_macro_f1",
+            "cv_accuracy_ci",
+            "cv_macro_f1_ci",
+            "learning_curve",
+            "baseline",
+            "beats_baseline",
+            "c",
+            "class_weight",
+            "selection",
+            "trained_run",
+            "source",
+            "secs",
+            "fit_secs",
+            "folds",
+            "verdict",
         ],
     );
     assert_eq!(t["run"], t["trained_run"]["id"]);
@@ -125,12 +172,23 @@ fn json_objects_are_what_the_app_receives() {
     let r = selectra(&["report", "--db", db_s, "--corpus", "c", "--output", out.to_str().unwrap(), "--json"]);
     has("report", &r, &["files", "evaluation"]);
     has("report.evaluation", &r["evaluation"], &["corpus", "references", "runs", "run_ids", "figures"]);
-    has("an evaluated run", &r["evaluation"]["runs"][0], &["run", "metrics", "score_histograms", "mistakes", "outside_references", "outside_labels", "outside_warning"]);
+    has(
+        "an evaluated run",
+        &r["evaluation"]["runs"][0],
+        &["run", "metrics", "score_histograms", "mistakes", "outside_references", "outside_labels", "outside_warning"],
+    );
     assert!(r["evaluation"]["figures"][0]["svg"].as_str().unwrap().starts_with("<svg"), "{}", r["evaluation"]["figures"][0]);
 
     // models: the list and its cache, each model saying whether it is cached.
     let cache = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(["models", "--json"]).env("HF_HOME", cache.path()).env_remove("HF_HUB_CACHE").env_remove("HUGGINGFACE_HUB_CACHE").env("HF_HUB_OFFLINE", "1").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["models", "--json"])
+        .env("HF_HOME", cache.path())
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HUGGINGFACE_HUB_CACHE")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     has("models", &m, &["cache", "models"]);
