@@ -3,10 +3,12 @@
 //! the discriminator's token scores ([`inspect`], [`scan`]), zero-shot results ([`zeroshot`]) and
 //! sentence vectors ([`embed`]). It never touches a project file: the store is its sibling.
 
+pub mod classify;
 pub mod embed;
 pub mod hub;
 pub mod inspect;
 pub mod model;
 pub mod scan;
+pub mod tag;
 pub mod tokenize;
 pub mod zeroshot;

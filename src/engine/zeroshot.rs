@@ -48,7 +48,7 @@ pub struct ZeroShotClassifier<'m> {
 
 impl<'m> ZeroShotClassifier<'m> {
     pub fn new(model: &'m Model) -> Result<Self> {
-        if !model.architecture().is_classifier() {
+        if !model.architecture().is_sequence_classifier() {
             return Err(Error::Input(format!(
                 "{} is a {} model; zero-shot classification needs an NLI classifier such as Recognai/zeroshot_selectra_small",
                 model.name,

@@ -6,6 +6,7 @@ mod common;
 
 mod annotate;
 mod charts;
+mod classify;
 mod embed;
 mod families;
 mod floors;
@@ -19,6 +20,7 @@ mod report;
 mod scale_out;
 mod scan;
 mod store;
+mod tag;
 mod templates;
 mod train;
 mod wire;

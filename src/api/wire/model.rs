@@ -41,7 +41,8 @@ pub struct ModelFacts {
     pub weights_file: String,
     pub model_type: String,
     pub architecture: String,
-    /// "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
+    /// "discriminator" (per-token scores), "classifier" (a sequence classifier: zero-shot NLI, or
+    /// its own labels) or "tagger" (a token classifier: entities).
     pub role: String,
     pub parameters: u64,
     pub layers: usize,
@@ -73,7 +74,14 @@ impl From<&Model> for ModelFacts {
             weights_file: m.files.weights.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             model_type: c.model_type.name().to_string(),
             architecture: c.architecture.name().to_string(),
-            role: if c.architecture.is_classifier() { "classifier" } else { "discriminator" }.to_string(),
+            role: if c.architecture.is_sequence_classifier() {
+                "classifier"
+            } else if c.architecture.is_token_classifier() {
+                "tagger"
+            } else {
+                "discriminator"
+            }
+            .to_string(),
             parameters: m.parameters,
             layers: c.num_hidden_layers,
             hidden_size: c.hidden_size,

@@ -22,6 +22,12 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Zero-shot classification with an NLI model, as transformers' pipeline computes it.
     Zeroshot(ZeroshotArgs),
+    /// Classify a text (or a text pair) with a fine-tuned classifier's own labels, as
+    /// transformers' text-classification pipeline computes it: every label's score, highest first.
+    Classify(ClassifyArgs),
+    /// Tag the entities of a text with a token classifier (NER), as transformers'
+    /// token-classification pipeline computes them.
+    Tag(TagArgs),
     /// Corpora in a project database: import, list.
     Corpus {
         #[command(subcommand)]
@@ -242,8 +248,45 @@ pub struct ZeroshotArgs {
 }
 
 #[derive(clap::Args)]
+pub struct ClassifyArgs {
+    /// A sequence classifier's folder, or its Hub id ORG/NAME[@REVISION].
+    #[arg(long)]
+    pub model: String,
+    /// Override the accent stripping of the model's tokenizer files.
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// The second text of a pair, for a model trained on pairs (paraphrase, entailment).
+    #[arg(long, value_name = "TEXT")]
+    pub text_pair: Option<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The text to classify.
+    pub text: String,
+}
+
+#[derive(clap::Args)]
+pub struct TagArgs {
+    /// A token classifier's folder, or its Hub id ORG/NAME[@REVISION].
+    #[arg(long)]
+    pub model: String,
+    /// Override the accent stripping of the model's tokenizer files.
+    #[arg(long, value_name = "true|false")]
+    pub strip_accents: Option<bool>,
+    /// How tokens become entities (transformers' aggregation_strategy): none (every token),
+    /// simple, first, average or max.
+    #[arg(long, default_value = "none", value_name = "none|simple|first|average|max")]
+    pub aggregation: String,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The text to tag.
+    pub text: String,
+}
+
+#[derive(clap::Args)]
 pub struct RunArgs {
-    /// The project database (created if missing).
+    /// The project database (an existing one: `corpus import` creates it).
     #[arg(long)]
     pub db: PathBuf,
     #[arg(long)]

@@ -64,6 +64,8 @@ fn run(command: Command) -> selectra::Result<()> {
     match command {
         Command::Inspect(args) => cmd::model::inspect(args),
         Command::Zeroshot(args) => cmd::model::zeroshot(args),
+        Command::Classify(args) => cmd::model::classify(args),
+        Command::Tag(args) => cmd::model::tag(args),
         Command::Corpus { command: CorpusCommand::Import(args) } => cmd::corpus::corpus_import(args),
         Command::Corpus { command: CorpusCommand::List(args) } => cmd::corpus::corpus_list(args),
         Command::Run(args) => cmd::jobs::run_zeroshot(args),

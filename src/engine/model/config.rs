@@ -65,11 +65,18 @@ pub enum Architecture {
     RobertaForSequenceClassification,
     /// `XLMRobertaForSequenceClassification`: the same head as RoBERTa's.
     XLMRobertaForSequenceClassification,
+    /// `*ForTokenClassification`: one `classifier` linear layer on every token (NER taggers).
+    ElectraForTokenClassification,
+    BertForTokenClassification,
+    RobertaForTokenClassification,
+    XLMRobertaForTokenClassification,
 }
 
 impl Architecture {
     pub const SUPPORTED: &'static str = "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification, \
-                                         RobertaForSequenceClassification, XLMRobertaForSequenceClassification";
+                                         RobertaForSequenceClassification, XLMRobertaForSequenceClassification, \
+                                         ElectraForTokenClassification, BertForTokenClassification, \
+                                         RobertaForTokenClassification, XLMRobertaForTokenClassification";
 
     pub fn name(self) -> &'static str {
         match self {
@@ -78,23 +85,77 @@ impl Architecture {
             Architecture::BertForSequenceClassification => "BertForSequenceClassification",
             Architecture::RobertaForSequenceClassification => "RobertaForSequenceClassification",
             Architecture::XLMRobertaForSequenceClassification => "XLMRobertaForSequenceClassification",
+            Architecture::ElectraForTokenClassification => "ElectraForTokenClassification",
+            Architecture::BertForTokenClassification => "BertForTokenClassification",
+            Architecture::RobertaForTokenClassification => "RobertaForTokenClassification",
+            Architecture::XLMRobertaForTokenClassification => "XLMRobertaForTokenClassification",
         }
     }
 
     /// Tensors a checkpoint of this architecture may hold that it does not use, which
     /// transformers skips on load: RoBERTa checkpoints converted from fairseq carry the pooler,
-    /// which the classification head (on `<s>`, without a pooler) never reads.
+    /// which the classification head (on `<s>`, without a pooler) never reads, and token
+    /// classifiers are built without a pooler (`add_pooling_layer=False`) whatever the
+    /// checkpoint they were fine-tuned from held.
     pub fn unused_tensors(self) -> &'static [&'static str] {
         match self {
-            Architecture::RobertaForSequenceClassification | Architecture::XLMRobertaForSequenceClassification => {
-                &["roberta.pooler.dense.weight", "roberta.pooler.dense.bias"]
-            }
+            Architecture::RobertaForSequenceClassification
+            | Architecture::XLMRobertaForSequenceClassification
+            | Architecture::RobertaForTokenClassification
+            | Architecture::XLMRobertaForTokenClassification => &["roberta.pooler.dense.weight", "roberta.pooler.dense.bias"],
+            Architecture::BertForTokenClassification => &["bert.pooler.dense.weight", "bert.pooler.dense.bias"],
             _ => &[],
         }
     }
 
-    pub fn is_classifier(self) -> bool {
-        !matches!(self, Architecture::ElectraForPreTraining)
+    /// A head over the whole input: one row of class logits per text (or pair).
+    pub fn is_sequence_classifier(self) -> bool {
+        matches!(
+            self,
+            Architecture::ElectraForSequenceClassification
+                | Architecture::BertForSequenceClassification
+                | Architecture::RobertaForSequenceClassification
+                | Architecture::XLMRobertaForSequenceClassification
+        )
+    }
+
+    /// A head over every token: one row of class logits per token.
+    pub fn is_token_classifier(self) -> bool {
+        matches!(
+            self,
+            Architecture::ElectraForTokenClassification
+                | Architecture::BertForTokenClassification
+                | Architecture::RobertaForTokenClassification
+                | Architecture::XLMRobertaForTokenClassification
+        )
+    }
+
+    /// A head with named classes (`id2label`): every architecture but the discriminator.
+    pub fn has_labels(self) -> bool {
+        self.is_sequence_classifier() || self.is_token_classifier()
+    }
+}
+
+/// `problem_type`: what a sequence classifier was trained for, which decides how the
+/// text-classification pipeline turns its logits into scores (see `engine::classify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemType {
+    Regression,
+    SingleLabelClassification,
+    MultiLabelClassification,
+}
+
+impl ProblemType {
+    /// The values transformers' `PreTrainedConfig` accepts (it refuses any other).
+    pub const ALLOWED: &'static str = "regression, single_label_classification, multi_label_classification";
+
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "regression" => Self::Regression,
+            "single_label_classification" => Self::SingleLabelClassification,
+            "multi_label_classification" => Self::MultiLabelClassification,
+            _ => return None,
+        })
     }
 }
 
@@ -145,6 +206,7 @@ struct RawConfig {
     /// Kept as raw JSON so that the file's key order survives (see [`ModelConfig::label2id`]).
     label2id: Option<serde_json::Value>,
     num_labels: Option<usize>,
+    problem_type: Option<String>,
 }
 
 /// A validated config: everything the model code needs, with HF's defaults filled in.
@@ -169,6 +231,8 @@ pub struct ModelConfig {
     /// `label2id` in the order config.json lists it. The zero-shot pipeline takes the *first*
     /// entry whose name starts with "entail", so the order is part of the semantics.
     pub label2id: Vec<(String, usize)>,
+    /// `problem_type`, when the file sets it.
+    pub problem_type: Option<ProblemType>,
 }
 
 /// The largest value of each config.json field we accept, checked before anything is built.
@@ -270,6 +334,12 @@ impl ModelConfig {
                 });
             }
         }
+        let problem_type = match raw.problem_type.as_deref() {
+            None => None,
+            Some(name) => Some(ProblemType::parse(name).ok_or_else(|| {
+                Error::config(path, format!("problem_type {name:?} is not one of {}, as transformers requires", ProblemType::ALLOWED))
+            })?),
+        };
         let config = ModelConfig {
             model_type,
             architecture,
@@ -286,6 +356,7 @@ impl ModelConfig {
             pad_token_id,
             id2label: Vec::new(),
             label2id: Vec::new(),
+            problem_type,
         };
         let config = config.with_labels(&raw, path)?;
         config.validate_dims(path)?;
@@ -293,7 +364,7 @@ impl ModelConfig {
     }
 
     fn with_labels(mut self, raw: &RawConfig, path: &Path) -> Result<Self> {
-        if !self.architecture.is_classifier() {
+        if !self.architecture.has_labels() {
             return Ok(self);
         }
         let id2label = match &raw.id2label {
@@ -355,7 +426,7 @@ impl ModelConfig {
             ("intermediate_size", self.intermediate_size),
             ("max_position_embeddings", self.max_position_embeddings),
             ("type_vocab_size", self.type_vocab_size),
-            ("num_labels", if self.architecture.is_classifier() { self.id2label.len() } else { 1 }),
+            ("num_labels", if self.architecture.has_labels() { self.id2label.len() } else { 1 }),
         ];
         for (name, value) in dims {
             let max = limit(name);
@@ -378,8 +449,8 @@ impl ModelConfig {
                 ),
             ));
         }
-        if self.architecture.is_classifier() && self.id2label.is_empty() {
-            return Err(Error::config(path, "a sequence classifier needs at least one class in id2label"));
+        if self.architecture.has_labels() && self.id2label.is_empty() {
+            return Err(Error::config(path, "a classifier needs at least one class in id2label"));
         }
         Ok(())
     }
@@ -418,10 +489,11 @@ impl ModelConfig {
         let layer = 4 * linear(h, h) + linear(h, i) + linear(i, h) + 2 * 2 * h;
         let encoder = l * layer;
         match self.architecture {
-            Architecture::ElectraForPreTraining | Architecture::ElectraForSequenceClassification => {
+            Architecture::ElectraForPreTraining | Architecture::ElectraForSequenceClassification | Architecture::ElectraForTokenClassification => {
                 let project = if e != h { linear(e, h) } else { 0 };
                 let head = match self.architecture {
                     Architecture::ElectraForPreTraining => linear(h, h) + linear(h, 1),
+                    Architecture::ElectraForTokenClassification => linear(h, c),
                     _ => linear(h, h) + linear(h, c),
                 };
                 embeddings + project + encoder + head
@@ -429,6 +501,9 @@ impl ModelConfig {
             Architecture::BertForSequenceClassification
             | Architecture::RobertaForSequenceClassification
             | Architecture::XLMRobertaForSequenceClassification => embeddings + encoder + linear(h, h) + linear(h, c),
+            Architecture::BertForTokenClassification
+            | Architecture::RobertaForTokenClassification
+            | Architecture::XLMRobertaForTokenClassification => embeddings + encoder + linear(h, c),
         }
     }
 }
@@ -440,6 +515,10 @@ fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Pa
         (ModelType::Bert, "BertForSequenceClassification") => Some(Architecture::BertForSequenceClassification),
         (ModelType::Roberta, "RobertaForSequenceClassification") => Some(Architecture::RobertaForSequenceClassification),
         (ModelType::XlmRoberta, "XLMRobertaForSequenceClassification") => Some(Architecture::XLMRobertaForSequenceClassification),
+        (ModelType::Electra, "ElectraForTokenClassification") => Some(Architecture::ElectraForTokenClassification),
+        (ModelType::Bert, "BertForTokenClassification") => Some(Architecture::BertForTokenClassification),
+        (ModelType::Roberta, "RobertaForTokenClassification") => Some(Architecture::RobertaForTokenClassification),
+        (ModelType::XlmRoberta, "XLMRobertaForTokenClassification") => Some(Architecture::XLMRobertaForTokenClassification),
         _ => None,
     };
     match listed {

@@ -1,6 +1,7 @@
 //! ELECTRA as transformers computes it: `ElectraForPreTraining` (the replaced-token
-//! discriminator) and `ElectraForSequenceClassification` (the head the zero-shot SELECTRA models
-//! were fine-tuned with). Weight names follow transformers, under the `electra.` prefix.
+//! discriminator), `ElectraForSequenceClassification` (the head the zero-shot SELECTRA models
+//! were fine-tuned with) and `ElectraForTokenClassification` (NER taggers). Weight names follow
+//! transformers, under the `electra.` prefix.
 
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
@@ -49,6 +50,8 @@ enum Head {
     Discriminator { dense: Linear, act: Activation, prediction: Linear },
     /// `classifier`: first token -> dense -> gelu (always the erf form) -> out_proj.
     Classifier { dense: Linear, out_proj: Linear },
+    /// `classifier`: one linear layer on every token (`ElectraForTokenClassification`).
+    Tokens { classifier: Linear },
 }
 
 pub struct Electra {
@@ -72,6 +75,7 @@ impl Electra {
                 let vb = vb.pp("classifier");
                 Head::Classifier { dense: linear(h, h, vb.pp("dense"))?, out_proj: linear(h, cfg.id2label.len(), vb.pp("out_proj"))? }
             }
+            Architecture::ElectraForTokenClassification => Head::Tokens { classifier: linear(h, cfg.id2label.len(), vb.pp("classifier"))? },
             other => candle_core::bail!("{} is not an ELECTRA architecture", other.name()),
         };
         Ok(Self { model: ElectraModel::load(vb.pp("electra"), cfg)?, head })
@@ -82,7 +86,8 @@ impl Electra {
         self.model.forward(input)
     }
 
-    /// Discriminator: `(batch, seq)` logits. Classifier: `(batch, num_labels)` logits.
+    /// Discriminator: `(batch, seq)` logits. Classifier: `(batch, num_labels)` logits. Token
+    /// classifier: `(batch, seq, num_labels)` logits.
     pub fn forward(&self, input: &EncoderInput) -> candle_core::Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
         let hidden = self.model.forward(input)?;
@@ -94,6 +99,11 @@ impl Electra {
             Head::Classifier { dense, out_proj } => {
                 let x = dense.forward(&first_token(&hidden, batch, seq)?)?.gelu_erf()?;
                 out_proj.forward(&x)
+            }
+            Head::Tokens { classifier } => {
+                let labels = classifier.forward(&hidden)?;
+                let width = labels.dim(1)?;
+                labels.reshape((batch, seq, width))
             }
         }
     }

@@ -126,7 +126,8 @@ impl Model {
         self.config.architecture
     }
 
-    /// Runs the network: `(batch, seq)` token logits for the discriminator, `(batch, labels)` for classifiers.
+    /// Runs the network: `(batch, seq)` token logits for the discriminator, `(batch, labels)` for
+    /// sequence classifiers, `(batch, seq, labels)` for token classifiers.
     pub fn forward(&self, input: &EncoderInput) -> Result<Tensor> {
         Ok(match &self.network {
             Network::Electra(m) => m.forward(input)?,

@@ -57,5 +57,6 @@ pub(super) fn byte_level_tokenizer(files: &TokenizerFiles, json: Option<&(&Path,
         .map_err(|e| Error::tokenizer(&label, format!("cannot build the BPE model: {e}")))?;
     let mut tokenizer = Tokenizer::new(ModelWrapper::BPE(bpe));
     tokenizer.with_pre_tokenizer(Some(ByteLevel::new(settings.add_prefix_space, true, true)));
+    tokenizer.with_decoder(Some(ByteLevel::default()));
     Ok(tokenizer)
 }

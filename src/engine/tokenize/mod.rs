@@ -49,7 +49,7 @@ use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::processors::PostProcessorWrapper;
 use tokenizers::utils::truncation::truncate_encodings;
 use tokenizers::{
-    AddedToken, Encoding, ModelWrapper, NormalizedString, Normalizer, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
+    AddedToken, Decoder, Encoding, ModelWrapper, NormalizedString, Normalizer, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
     TruncationStrategy,
 };
 
@@ -426,16 +426,38 @@ impl TextTokenizer {
         self.tokenizer.get_vocab_size(true)
     }
 
+    /// The unknown token's id.
+    pub fn unk_id(&self) -> Option<u32> {
+        self.tokenizer.token_to_id(&self.settings.unk_token)
+    }
+
+    /// Vocabulary tokens back to text, by the class's decoder (transformers'
+    /// `convert_tokens_to_string`): WordPiece joins `##` pieces and cleans up spaces before
+    /// punctuation, byte-level BPE maps its byte characters back, Unigram turns `▁` into spaces.
+    pub fn tokens_to_string(&self, tokens: &[String]) -> Result<String> {
+        match self.tokenizer.get_decoder() {
+            Some(decoder) => decoder.decode(tokens.to_vec()).map_err(|e| Error::Input(format!("cannot decode the tokens: {e}"))),
+            None => Ok(tokens.join(" ")),
+        }
+    }
+
     /// Encodes one text, keeping its first `max_length` ids (special tokens included).
     pub fn encode_single(&self, text: &str) -> Result<Encoded> {
-        self.finish(self.raw(text)?, None)
+        self.finish(self.raw(text)?, None, TruncationStrategy::LongestFirst)
     }
 
     /// Encodes a premise/hypothesis pair, truncating only the premise (the zero-shot pipeline's
     /// `only_first`). If even an empty premise would not fit, transformers gives up truncating,
     /// and the pair is encoded whole; the caller then reports the input as too long.
     pub fn encode_pair(&self, premise: &str, hypothesis: &str) -> Result<Encoded> {
-        self.finish(self.raw(premise)?, Some(self.raw(hypothesis)?))
+        self.finish(self.raw(premise)?, Some(self.raw(hypothesis)?), TruncationStrategy::OnlyFirst)
+    }
+
+    /// Encodes a text pair as a pair classifier reads it (the text-classification pipeline's
+    /// `{"text", "text_pair"}` with `truncation=True`): `longest_first`, a token at a time from
+    /// whichever of the two is longer, until the pair fits.
+    pub fn encode_text_pair(&self, text: &str, pair: &str) -> Result<Encoded> {
+        self.finish(self.raw(text)?, Some(self.raw(pair)?), TruncationStrategy::LongestFirst)
     }
 
     /// The text's tokens, nothing added and nothing cut.
@@ -444,9 +466,9 @@ impl TextTokenizer {
     }
 
     /// What the tokenizer's own `post_process` does with special tokens added: the whole input if
-    /// it fits, else truncated (`longest_first` for one text, `only_first` for a pair) to
-    /// `max_length` less the special tokens, then the post-processor.
-    fn finish(&self, first: Encoding, second: Option<Encoding>) -> Result<Encoded> {
+    /// it fits, else truncated to `max_length` less the special tokens (one text: `longest_first`;
+    /// a pair: `pair_strategy`), then the post-processor.
+    fn finish(&self, first: Encoding, second: Option<Encoding>, pair_strategy: TruncationStrategy) -> Result<Encoded> {
         let process = |a: Encoding, b: Option<Encoding>| {
             self.processor.process(a, b, true).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
         };
@@ -457,7 +479,7 @@ impl TextTokenizer {
         let pair = second.is_some();
         let params = TruncationParams {
             max_length: self.max_length.saturating_sub(self.processor.added_tokens(pair)),
-            strategy: if pair { TruncationStrategy::OnlyFirst } else { TruncationStrategy::LongestFirst },
+            strategy: if pair { pair_strategy } else { TruncationStrategy::LongestFirst },
             stride: 0,
             direction: TruncationDirection::Right,
         };
@@ -554,7 +576,7 @@ impl TextTokenizer {
     /// truncating only the premise: exactly [`TextTokenizer::encode_pair`] on the two texts,
     /// without tokenizing them again.
     pub fn join_pair(&self, premise: &Piece, hypothesis: &Piece) -> Result<Encoded> {
-        self.finish(premise.0.clone(), Some(hypothesis.0.clone()))
+        self.finish(premise.0.clone(), Some(hypothesis.0.clone()), TruncationStrategy::OnlyFirst)
     }
 }
 

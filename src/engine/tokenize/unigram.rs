@@ -43,6 +43,7 @@ pub(super) fn unigram_tokenizer(files: &TokenizerFiles, json: Option<&(&Path, Va
         PreTokenizerWrapper::WhitespaceSplit(WhitespaceSplit),
         PreTokenizerWrapper::Metaspace(Metaspace::new('▁', prepend, true)),
     ])));
+    tokenizer.with_decoder(Some(Metaspace::new('▁', prepend, true)));
     Ok(tokenizer)
 }
 

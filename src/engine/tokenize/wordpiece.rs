@@ -25,6 +25,7 @@ pub(super) fn wordpiece_tokenizer(files: &TokenizerFiles, settings: &TokenizerSe
         .with_normalizer(Some(BertNormalizer::new(true, settings.tokenize_chinese_chars, settings.strip_accents, settings.do_lower_case)))
         .map_err(|e| Error::tokenizer(label, e.to_string()))?;
     tokenizer.with_pre_tokenizer(Some(BertPreTokenizer));
+    tokenizer.with_decoder(Some(tokenizers::decoders::wordpiece::WordPiece::new("##".into(), true)));
     Ok(tokenizer)
 }
 

@@ -1,12 +1,14 @@
 //! `selectra` commands. Models by themselves: inspect a text, classify one, list the models in the
 //! cache and the presets.
 
+use selectra::engine::classify::{TextClassifier, TextInput};
 use selectra::engine::hub::{self, HubSettings};
 use selectra::engine::inspect::{self, Inspection};
-use selectra::engine::zeroshot::{ZeroShotClassifier, ZeroShotResult};
+use selectra::engine::tag::{Aggregation, TokenTagger};
+use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::Result;
 
-use crate::args::{InspectArgs, ModelsArgs, ZeroshotArgs};
+use crate::args::{ClassifyArgs, InspectArgs, ModelsArgs, TagArgs, ZeroshotArgs};
 use crate::output::*;
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
@@ -42,7 +44,43 @@ pub fn zeroshot(args: ZeroshotArgs) -> Result<()> {
     if json {
         print_json(&result);
     } else {
-        print_scores(&result);
+        print_scores(&result.labels, &result.scores);
+    }
+    Ok(())
+}
+
+pub fn classify(args: ClassifyArgs) -> Result<()> {
+    let ClassifyArgs { model, strip_accents, text_pair, json, text } = args;
+    let model = load(&model, strip_accents)?;
+    let classifier = TextClassifier::new(&model)?;
+    let result = classifier.classify(TextInput { text: &text, pair: text_pair.as_deref() })?;
+    if json {
+        print_json(&result);
+    } else {
+        print_scores(&result.labels, &result.scores);
+    }
+    Ok(())
+}
+
+pub fn tag(args: TagArgs) -> Result<()> {
+    let TagArgs { model, strip_accents, aggregation, json, text } = args;
+    let aggregation = Aggregation::parse(&aggregation)?;
+    let model = load(&model, strip_accents)?;
+    let tagging = TokenTagger::new(&model)?.tag(&text, aggregation)?;
+    if tagging.truncated {
+        eprintln!("warning: the text is longer than the model's {} tokens; only its beginning was tagged", model.tokenizer.max_length());
+    }
+    if json {
+        print_json(&tagging);
+    } else if tagging.entities.is_empty() {
+        out!("no entities");
+    } else {
+        let width = tagging.entities.iter().map(|e| e.label().chars().count()).max().unwrap_or(6).max(6);
+        out!("{:width$}  {:>6}  {:>11}  text", "entity", "score", "chars");
+        for e in &tagging.entities {
+            let span: String = text.chars().skip(e.start).take(e.end - e.start).collect();
+            out!("{:width$}  {:>6.4}  {:>11}  {span}", e.label(), e.score, format!("{}-{}", e.start, e.end));
+        }
     }
     Ok(())
 }
@@ -96,11 +134,12 @@ fn untrained_footnote(any: bool) {
     }
 }
 
-fn print_scores(result: &ZeroShotResult) {
-    let width = result.labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).max(5);
+/// Labels and their scores as a table; a bar for scores in [0, 1] (a regressor's are not).
+fn print_scores(labels: &[String], scores: &[f32]) {
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).max(5);
     out!("{:width$}  {:>6}", "label", "score");
-    for (label, score) in result.labels.iter().zip(&result.scores) {
-        let bar = "#".repeat((score * 30.0).round() as usize);
+    for (label, score) in labels.iter().zip(scores) {
+        let bar = if (0.0..=1.0).contains(score) { "#".repeat((score * 30.0).round() as usize) } else { String::new() };
         out!("{label:width$}  {score:>6.4}  {bar}");
     }
 }
