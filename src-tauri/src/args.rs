@@ -27,6 +27,23 @@ pub struct ReplaceArgs {
     pub replacement: String,
 }
 
+/// One text (or a text pair) for a sequence classifier used with its own labels.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ClassifyTextArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub text_pair: Option<String>,
+}
+
+/// One text for a token classifier, with the pipeline's aggregation strategy.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct TagTextArgs {
+    pub model: ModelRef,
+    pub text: String,
+    /// none, simple, first, average or max.
+    pub aggregation: String,
+}
+
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct ClassifyArgs {
     pub model: ModelRef,

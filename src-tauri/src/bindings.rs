@@ -19,6 +19,8 @@ macro_rules! commands {
             inspect(args: InspectArgs) -> InspectionView;
             inspect_replaced(args: ReplaceArgs) -> InspectionView;
             classify(args: ClassifyArgs) -> ZeroShotResult;
+            classify_text(args: ClassifyTextArgs) -> Classification;
+            tag_text(args: TagTextArgs) -> Tagging;
             open_project(path: String) -> AppInfo;
             list_corpora() -> Vec<CorpusInfo>;
             preview_import(args: PreviewArgs) -> PreviewDto;
@@ -120,7 +122,7 @@ pub fn typescript() -> String {
     let decls = declarations!(&cfg;
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
-        InspectArgs, ReplaceArgs, ClassifyArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
+        InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
         AnnotateArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
@@ -129,7 +131,7 @@ pub fn typescript() -> String {
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,
-        LoadableModel,
+        LoadableModel, Classification, Entity, Tagging,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

@@ -14,7 +14,9 @@ use selectra::api::task::TaskSpec;
 use selectra::domain::precision::{AgreementGate, Precision};
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
+use selectra::engine::classify::{TextClassifier, TextInput};
 use selectra::engine::hub::DownloadObserver;
+use selectra::engine::tag::{Aggregation, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::exchange::import::{self, Format, ImportOptions};
 use selectra::store::{Sort, Store};
@@ -101,6 +103,29 @@ pub async fn classify(state: State<'_, AppState>, args: ClassifyArgs) -> CmdResu
         let task = ZeroShotTask::new(args.labels, &args.template, args.multi_label)?;
         let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
         ZeroShotClassifier::new(&model)?.classify(&args.text, &task)
+    })
+    .await
+}
+
+/// One text (or pair) through a sequence classifier with its own labels: every label's score.
+#[tauri::command]
+pub async fn classify_text(state: State<'_, AppState>, args: ClassifyTextArgs) -> CmdResult<Classification> {
+    let models = state.models.clone();
+    blocking(move || {
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        TextClassifier::new(&model)?.classify(TextInput { text: &args.text, pair: args.text_pair.as_deref().filter(|p| !p.is_empty()) })
+    })
+    .await
+}
+
+/// One text through a token classifier: its entities.
+#[tauri::command]
+pub async fn tag_text(state: State<'_, AppState>, args: TagTextArgs) -> CmdResult<Tagging> {
+    let models = state.models.clone();
+    blocking(move || {
+        let aggregation = Aggregation::parse(&args.aggregation)?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        TokenTagger::new(&model)?.tag(&args.text, aggregation)
     })
     .await
 }

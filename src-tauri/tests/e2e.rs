@@ -282,6 +282,23 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let facts = wait_text(&c, "#model-facts", "discriminator").await;
     assert!(facts.contains("disc-project-tokjson"), "{facts}");
     screenshot(&c, "models").await;
+    // Task models: a pair classifier and an NER tagger, each tried on one text in Models. The
+    // tagger's words are transformers' (tests/fixtures/expected/tag-electra-conll.json, "first").
+    fill(&c, "#model-spec", &fixture_model("cls-xlmr-pair")).await;
+    click(&c, "#load-model").await;
+    wait_text(&c, "#try-run", "Classify").await;
+    fill(&c, "#try-text", "El perro come pan.").await;
+    fill(&c, "#try-pair", "El perro está comiendo pan.").await;
+    click(&c, "#try-run").await;
+    wait_text(&c, "#try-scores", "no_paráfrasis").await;
+    fill(&c, "#model-spec", &fixture_model("tag-electra-conll")).await;
+    click(&c, "#load-model").await;
+    wait_text(&c, "#model-facts", "token classifier (entities)").await;
+    js(&c, "const s = document.querySelector('#try-aggregation'); s.value = 'first'; s.dispatchEvent(new Event('change'));").await;
+    click(&c, "#try-run").await;
+    wait_text(&c, "#try-entity-list", "Telefónica").await;
+    wait_text(&c, "#try-entities", "Telefónica").await;
+    screenshot(&c, "try-it").await;
     // About names the core's version and commit, the same line `selectra --version` prints.
     click(&c, "#about summary").await;
     wait_text(&c, "#about-version", selectra::VERSION).await;

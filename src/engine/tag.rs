@@ -62,11 +62,14 @@ impl Aggregation {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Entity {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub entity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub entity_group: Option<String>,
     pub score: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub index: Option<usize>,
     /// The token, or the entity's tokens joined by the tokenizer's decoder.
     pub word: String,

@@ -53,6 +53,14 @@ export type ReplaceArgs = { model: ModelRef, text: string, index: number, replac
 
 export type ClassifyArgs = { model: ModelRef, text: string, labels: Array<string>, template: string, multi_label: boolean, };
 
+export type ClassifyTextArgs = { model: ModelRef, text: string, text_pair: string | null, };
+
+export type TagTextArgs = { model: ModelRef, text: string, 
+/**
+ * none, simple, first, average or max.
+ */
+aggregation: string, };
+
 export type PreviewArgs = { path: string, 
 /**
  * csv, tsv, jsonl or txt; `null` guesses from the file name.
@@ -636,6 +644,24 @@ load_id: string | null,
  */
 architecture: string | null, note: string, };
 
+export type Classification = { labels: Array<string>, scores: Array<number>, };
+
+export type Entity = { entity?: string, entity_group?: string, score: number, index?: number, 
+/**
+ * The token, or the entity's tokens joined by the tokenizer's decoder.
+ */
+word: string, 
+/**
+ * Character offsets into the text, end exclusive.
+ */
+start: number, end: number, };
+
+export type Tagging = { entities: Array<Entity>, 
+/**
+ * The text was longer than the model accepts: its end was not tagged (serialized only then).
+ */
+truncated?: boolean, };
+
 export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
 export type ModelListEntry = { 
@@ -650,7 +676,8 @@ description: string, preset: boolean, cached_refs: Array<string>, cached_snapsho
 
 export type ModelFacts = { name: string, folder: string, weights_file: string, model_type: string, architecture: string, 
 /**
- * "discriminator" (per-token scores) or "classifier" (zero-shot NLI).
+ * "discriminator" (per-token scores), "classifier" (a sequence classifier: zero-shot NLI, or
+ * its own labels) or "tagger" (a token classifier: entities).
  */
 role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
 /**
@@ -956,6 +983,8 @@ export type Commands = {
   inspect: { args: { args: InspectArgs }; result: InspectionView };
   inspect_replaced: { args: { args: ReplaceArgs }; result: InspectionView };
   classify: { args: { args: ClassifyArgs }; result: ZeroShotResult };
+  classify_text: { args: { args: ClassifyTextArgs }; result: Classification };
+  tag_text: { args: { args: TagTextArgs }; result: Tagging };
   open_project: { args: { path: string }; result: AppInfo };
   list_corpora: { args: {}; result: Array<CorpusInfo> };
   preview_import: { args: { args: PreviewArgs }; result: PreviewDto };

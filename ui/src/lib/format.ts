@@ -50,3 +50,20 @@ export function progressText(p: { done: number; total: number; message: string; 
   ];
   return parts.filter((x) => x).join(" · ");
 }
+
+/** A text cut at entity spans (character offsets, as the core counts them: Unicode scalars),
+ * for showing entities in place. Overlapping or empty spans are left out of the text (the list
+ * beside it still has them). */
+export function entitySegments(text: string, entities: { start: number; end: number; entity?: string; entity_group?: string; score: number }[]): { text: string; label: string | null; score: number | null }[] {
+  const chars = Array.from(text);
+  const out: { text: string; label: string | null; score: number | null }[] = [];
+  let at = 0;
+  for (const e of [...entities].sort((a, b) => a.start - b.start)) {
+    if (e.start < at || e.end <= e.start || e.end > chars.length) continue;
+    if (e.start > at) out.push({ text: chars.slice(at, e.start).join(""), label: null, score: null });
+    out.push({ text: chars.slice(e.start, e.end).join(""), label: e.entity_group ?? e.entity ?? "", score: e.score });
+    at = e.end;
+  }
+  if (at < chars.length) out.push({ text: chars.slice(at).join(""), label: null, score: null });
+  return out;
+}

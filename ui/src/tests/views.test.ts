@@ -174,6 +174,48 @@ describe("Models", () => {
     });
     await waitFor(() => expect(document.querySelector("#fact-params")!.textContent).toBe("21.8M"));
     expect(app.models.map((m) => m.spec)).toEqual(["Recognai/selectra_small"]);
+    expect(document.querySelector("#try-it")).toBeNull();
+  });
+
+  const facts = (role: string, labels: string[]) => ({
+    name: "m", folder: "/m", weights_file: "model.safetensors", model_type: "electra", architecture: "X", role, parameters: 1000,
+    layers: 2, hidden_size: 32, embedding_size: 32, attention_heads: 4, intermediate_size: 64, vocab_size: 100, max_positions: 64, labels,
+    tokenizer: "BertTokenizer (WordPiece)", accent_setting: true, do_lower_case: false, files_strip_accents: false, strips_accents: false,
+  });
+
+  it("tries a token classifier on a text: its entities in place, as text", async () => {
+    const calls = mockCommands({
+      list_models: () => ({ cache: "/cache", models: [] }),
+      load_model: () => facts("tagger", ["O", "B-PER", "I-PER"]),
+      tag_text: () => ({ entities: [{ entity_group: "PER", score: 0.91, word: HOSTILE, start: 0, end: 4 }] }),
+    });
+    render(Models);
+    await fireEvent.input(document.querySelector("#model-spec")!, { target: { value: "/models/ner" } });
+    await fireEvent.click(document.querySelector("#load-model")!);
+    await waitFor(() => expect(document.querySelector("#try-run")!.textContent).toBe("Tag"));
+    await fireEvent.input(document.querySelector("#try-text")!, { target: { value: "Juan vive en Madrid" } });
+    await fireEvent.click(document.querySelector("#try-run")!);
+    await waitFor(() => expect(document.querySelector("#try-entities mark")!.textContent).toBe("JuanPER"));
+    expect(calls.find((c) => c.cmd === "tag_text")!.args).toEqual({ args: { model: { spec: "/models/ner", strip_accents: null }, text: "Juan vive en Madrid", aggregation: "simple" } });
+    expect(document.querySelector("#try-entity-list")!.textContent).toContain(HOSTILE);
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("tries a pair classifier: both texts go to the model, every label's score comes back", async () => {
+    const calls = mockCommands({
+      list_models: () => ({ cache: "/cache", models: [] }),
+      load_model: () => facts("classifier", ["no_paráfrasis", "paráfrasis"]),
+      classify_text: () => ({ labels: ["paráfrasis", "no_paráfrasis"], scores: [0.8, 0.2] }),
+    });
+    render(Models);
+    await fireEvent.input(document.querySelector("#model-spec")!, { target: { value: "/models/pawsx" } });
+    await fireEvent.click(document.querySelector("#load-model")!);
+    await waitFor(() => expect(document.querySelector("#try-run")!.textContent).toBe("Classify"));
+    await fireEvent.input(document.querySelector("#try-text")!, { target: { value: "El perro come pan." } });
+    await fireEvent.input(document.querySelector("#try-pair")!, { target: { value: "El perro está comiendo pan." } });
+    await fireEvent.click(document.querySelector("#try-run")!);
+    await waitFor(() => expect(document.querySelector("#try-scores")!.textContent).toContain("paráfrasis0.8000"));
+    expect((calls.find((c) => c.cmd === "classify_text")!.args as { args: { text_pair: string } }).args.text_pair).toBe("El perro está comiendo pan.");
   });
 });
 
