@@ -36,6 +36,9 @@ pub enum RunKind {
     /// A head trained on the corpus's labels (see `analysis::learn`).
     #[serde(rename = "trained")]
     Trained,
+    /// A fine-tuned sequence classifier with its own labels (see `engine::classify`).
+    #[serde(rename = "classifier")]
+    Classifier,
 }
 
 impl RunKind {
@@ -44,6 +47,7 @@ impl RunKind {
         match self {
             Self::ZeroShot => "zeroshot",
             Self::Trained => "trained",
+            Self::Classifier => "classifier",
         }
     }
 
@@ -51,10 +55,11 @@ impl RunKind {
         match text {
             "zeroshot" => Ok(Self::ZeroShot),
             "trained" => Ok(Self::Trained),
+            "classifier" => Ok(Self::Classifier),
             other => Err(rusqlite::Error::FromSqlConversionFailure(
                 13,
                 rusqlite::types::Type::Text,
-                format!("a run kind is zeroshot or trained, not {other:?}").into(),
+                format!("a run kind is zeroshot, trained or classifier, not {other:?}").into(),
             )),
         }
     }
@@ -177,6 +182,12 @@ pub(super) const EXPORT_ANNOTATORS_SQL: &str = "SELECT annotator, labels, status
 impl Store {
     /// The run with this key, created if it does not exist yet.
     pub fn open_run(&mut self, key: &RunKey) -> Result<RunInfo> {
+        self.open_run_as(key, RunKind::ZeroShot)
+    }
+
+    /// Finds the run with this key, or creates it as a run of `kind`. A run found with another
+    /// kind is an error: one key, one kind of scores.
+    pub fn open_run_as(&mut self, key: &RunKey, kind: RunKind) -> Result<RunInfo> {
         let corpus_id = self.corpus_id(&key.corpus)?;
         let labels = serde_json::to_string(&key.labels).expect("strings serialize");
         let path = self.path.clone();
@@ -187,8 +198,8 @@ impl Store {
             None => {
                 let created = now(&tx).map_err(err)?;
                 tx.execute(
-                    "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, precision) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, precision, kind) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         corpus_id,
                         key.model,
@@ -198,7 +209,8 @@ impl Store {
                         key.multi_label as i64,
                         super::strip_code(key.strip_accents),
                         created,
-                        key.precision.name()
+                        key.precision.name(),
+                        kind.as_str()
                     ],
                 )
                 .map_err(err)?;
@@ -206,7 +218,12 @@ impl Store {
             }
         };
         tx.commit().map_err(err)?;
-        self.run(id)
+        let run = self.run(id)?;
+        // A trained head is opened as a zero-shot-shaped run and then marked (`save_trained_head`).
+        if run.kind != kind && !(kind == RunKind::ZeroShot && run.kind == RunKind::Trained) {
+            return Err(Error::Input(format!("run {} has these settings but is a {} run, not a {} run", run.id, run.kind.as_str(), kind.as_str())));
+        }
+        Ok(run)
     }
 
     /// The run with this key, if there is one (nothing is created).

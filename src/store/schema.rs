@@ -284,13 +284,42 @@ CREATE INDEX annotation_batch_by_corpus ON annotation_batch (corpus_id);
 CREATE INDEX trained_head_by_embedding_set ON trained_head (embedding_set);
 "#;
 
+/// Version 9: runs gain the kind 'classifier' (a fine-tuned sequence classifier with its own
+/// labels; `template` is empty, since it reads the text as it is) and 'tagger' (token
+/// classifiers' runs, whose entities come with span labeling). A CHECK constraint cannot change
+/// either, so the table is rebuilt as in version 7; ids are kept, so predictions and trained
+/// heads keep their runs.
+const V9: &str = r#"
+CREATE TABLE run_v9 (
+    id              INTEGER PRIMARY KEY,
+    corpus_id       INTEGER NOT NULL REFERENCES corpus(id) ON DELETE CASCADE,
+    model           TEXT NOT NULL,
+    weights_sha256  TEXT NOT NULL,
+    labels          TEXT NOT NULL,
+    template        TEXT NOT NULL,
+    multi_label     INTEGER NOT NULL CHECK (multi_label IN (0, 1)),
+    strip_accents   INTEGER NOT NULL CHECK (strip_accents IN (-1, 0, 1)),
+    precision       TEXT NOT NULL DEFAULT 'exact' CHECK (precision IN ('exact', 'bf16')),
+    precision_check TEXT,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    name            TEXT,
+    kind            TEXT NOT NULL DEFAULT 'zeroshot' CHECK (kind IN ('zeroshot', 'trained', 'classifier', 'tagger')),
+    UNIQUE (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, precision)
+);
+INSERT INTO run_v9 SELECT id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, precision,
+    precision_check, created_at, finished_at, name, kind FROM run;
+DROP TABLE run;
+ALTER TABLE run_v9 RENAME TO run;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    8
+    9
 }
 
 #[cfg(test)]
@@ -321,6 +350,53 @@ mod tests {
         let rows: Vec<(i64, String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
         // ana's "c" was undone, so her label is her earlier "a"; luis's only change on record 2 was undone.
         assert_eq!(rows, [(1, "ana".into(), "[\"a\"]".into()), (1, "luis".into(), "[\"b\"]".into())]);
+    }
+
+    /// Version 9 rebuilds the run table again for the classifier kind: every column of every run
+    /// is kept, and the kinds are exactly the four it names.
+    #[test]
+    fn version_9_keeps_runs_and_adds_the_classifier_kind() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        super::migrations().to_version(&mut conn, 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+             INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
+             INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, precision, precision_check,
+                              created_at, finished_at, name, kind)
+               VALUES (3, 1, 'm', 'abc', '[\"a\"]', 'head', 1, 0, 'bf16', '{}', 'then', 'later', 'mine', 'trained');
+             INSERT INTO prediction (run_id, record_id, labels, scores, top_label, top_score, margin, entropy)
+               VALUES (3, 1, '[\"a\"]', '[1.0]', 'a', 1.0, 1.0, 0.0);",
+        )
+        .unwrap();
+        let before: Vec<String> = conn
+            .prepare("SELECT * FROM run")
+            .unwrap()
+            .query_map([], |r| Ok(format!("{:?}", (0..14).map(|i| r.get_ref(i).map(|v| format!("{v:?}"))).collect::<Vec<_>>())))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        super::migrations().to_latest(&mut conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let after: Vec<String> = conn
+            .prepare("SELECT * FROM run")
+            .unwrap()
+            .query_map([], |r| Ok(format!("{:?}", (0..14).map(|i| r.get_ref(i).map(|v| format!("{v:?}"))).collect::<Vec<_>>())))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(before, after);
+        let insert = |kind: &str| {
+            conn.execute(
+                "INSERT INTO run (corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind) \
+                 VALUES (1, 'c', 'def', '[]', '', 0, -1, 'now', ?1)",
+                [kind],
+            )
+        };
+        assert!(insert("bogus").is_err());
+        insert("classifier").unwrap();
+        conn.execute("DELETE FROM run WHERE id = 3", []).unwrap();
+        assert_eq!(conn.query_row("SELECT COUNT(*) FROM prediction", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
     }
 
     /// Version 7 rebuilds the run table: runs keep their ids and columns, their predictions and

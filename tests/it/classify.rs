@@ -73,3 +73,104 @@ fn a_discriminator_is_refused_with_what_to_use_instead() {
     assert!(stderr.contains("ElectraForPreTraining") && stderr.contains("sequence classifier"), "{stderr}");
     assert!(out.stdout.is_empty(), "stdout stays parseable: nothing on it");
 }
+
+fn sentiment_corpus(dir: &std::path::Path) -> std::path::PathBuf {
+    let texts = [
+        ("El equipo ganó el partido y la afición celebró en la plaza.", "POS"),
+        ("¡Qué desastre de servicio! Nunca más 😡", "NEG"),
+        ("La economía creció un 2 % según el banco central.", "NEU"),
+        ("Pingüino, cigüeña y ñandú", "NEU"),
+        ("hola", "NEU"),
+        ("El gobierno anunció nuevas medidas para la economía del país y la educación pública.", "NEG"),
+        ("Me encanta este lugar", "POS"),
+    ];
+    let mut csv = String::from("text,label\n");
+    for (text, label) in texts {
+        csv.push_str(&format!("\"{text}\",{label}\n"));
+    }
+    let file = dir.join("c.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.join("p.db");
+    let mut store = selectra::store::Store::open(&db).unwrap();
+    let options = selectra::exchange::import::ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
+    selectra::exchange::import::import_file(&mut store, &file, &options, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    db
+}
+
+#[test]
+fn a_classifier_run_labels_a_corpus_with_the_models_own_labels_and_resumes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db = sentiment_corpus(dir.path());
+    let folder = model_dir("cls-electra-sentiment");
+    let printed = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["classify", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", folder.to_str().unwrap(), "--batch-size", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let summary: Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(summary["run"]["kind"], "classifier");
+    assert_eq!(summary["run"]["labels"], serde_json::json!(["NEG", "NEU", "POS"]), "the model's id2label, in file order");
+    assert_eq!((summary["run"]["predictions"].as_u64(), summary["run"]["records"].as_u64()), (Some(7), Some(7)));
+    assert_eq!(summary["run"]["multi_label"], false);
+
+    // Every record's stored prediction is the classifier's on its text.
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let model = selectra::Model::load(folder.to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap();
+    let classifier = TextClassifier::new(&model).unwrap();
+    let run_id = summary["run"]["id"].as_i64().unwrap();
+    let page = store.query("c", &selectra::store::Query { limit: 100, ..Default::default() }).unwrap();
+    for row in &page.rows {
+        let stored = store.record_predictions(row.record_id).unwrap().into_iter().find(|p| p.run_id == run_id).unwrap();
+        let fresh = classifier.classify(TextInput { text: &row.text, pair: None }).unwrap();
+        assert_eq!(stored.labels, fresh.labels, "{}", row.text);
+        for (a, b) in stored.scores.iter().zip(&fresh.scores) {
+            close(&row.text, f64::from(*a), f64::from(*b));
+        }
+    }
+
+    // Cancelled after its first batch, the run resumes to exactly the uninterrupted predictions.
+    let dir2 = tempfile::tempdir().unwrap();
+    let db2 = sentiment_corpus(dir2.path());
+    let mut store2 = selectra::store::Store::open_existing(&db2).unwrap();
+    let cancel = AtomicBool::new(false);
+    let first =
+        selectra::jobs::corpus_run::run_classify(&mut store2, &model, "c", None, 3, &mut |p| cancel.store(p.done >= 3, Ordering::SeqCst), &cancel)
+            .unwrap();
+    assert!(first.cancelled && first.run.predictions == 3, "{first:?}");
+    let rest = selectra::jobs::corpus_run::run_classify(&mut store2, &model, "c", None, 3, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    assert_eq!((rest.run.id, rest.predicted_now, rest.run.predictions), (first.run.id, 4, 7));
+    let both = |s: &selectra::store::Store, run: i64| {
+        let rows = s.query("c", &selectra::store::Query { limit: 100, ..Default::default() }).unwrap().rows;
+        rows.iter().map(|r| s.record_predictions(r.record_id).unwrap().into_iter().find(|p| p.run_id == run).unwrap().scores).collect::<Vec<_>>()
+    };
+    assert_eq!(both(&store2, rest.run.id), both(&store, run_id));
+
+    // The run is evaluated like any run, against the corpus's gold labels.
+    let out = dir.path().join("report");
+    let report = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["report", "--db", db.to_str().unwrap(), "--corpus", "c", "--output", out.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["evaluation"]["runs"][0]["metrics"]["n"], 7);
+}
+
+#[test]
+fn a_multi_label_model_makes_a_multi_label_run_and_a_regressor_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sentiment_corpus(dir.path());
+    let run = |model: &str| {
+        Command::new(env!("CARGO_BIN_EXE_selectra"))
+            .args(["classify", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model_dir(model).to_str().unwrap(), "--json"])
+            .output()
+            .unwrap()
+    };
+    let multi = run("cls-bert-multilabel");
+    assert!(multi.status.success(), "{}", String::from_utf8_lossy(&multi.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&multi.stdout).unwrap()["run"]["multi_label"], true);
+    let regressor = run("cls-roberta-regressor");
+    assert_eq!(regressor.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&regressor.stderr).contains("regression model"), "{}", String::from_utf8_lossy(&regressor.stderr));
+}

@@ -24,6 +24,7 @@ pub enum Command {
     Zeroshot(ZeroshotArgs),
     /// Classify a text (or a text pair) with a fine-tuned classifier's own labels, as
     /// transformers' text-classification pipeline computes it: every label's score, highest first.
+    /// With --db and --corpus, every record of a corpus, as a run (the identical command resumes).
     Classify(ClassifyArgs),
     /// Tag the entities of a text with a token classifier (NER), as transformers'
     /// token-classification pipeline computes them.
@@ -256,13 +257,22 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "true|false")]
     pub strip_accents: Option<bool>,
     /// The second text of a pair, for a model trained on pairs (paraphrase, entailment).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "db")]
     pub text_pair: Option<String>,
+    /// Classify every record of a corpus of this project database instead of one text.
+    #[arg(long, requires = "corpus", conflicts_with = "text")]
+    pub db: Option<PathBuf>,
+    #[arg(long, requires = "db")]
+    pub corpus: Option<String>,
+    /// Records per batch of a corpus run (each batch is committed at once).
+    #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
+    pub batch_size: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The text to classify.
-    pub text: String,
+    /// The text to classify (without --db).
+    #[arg(required_unless_present = "db")]
+    pub text: Option<String>,
 }
 
 #[derive(clap::Args)]

@@ -26,11 +26,13 @@ use crate::store::{EmbeddingKey, EmbeddingSetInfo, PredictionRow, RunInfo, RunKe
 
 use crate::domain::progress::{JobStage, RunProgress};
 
+mod classify;
 mod embed;
 mod precision_check;
 mod scan;
 mod zeroshot;
 
+pub use classify::{classifier_run_key, run_classify};
 pub use embed::{run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};

@@ -41,6 +41,24 @@ pub fn run_zeroshot(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// `selectra classify --db --corpus`: a classifier's run over a corpus, with its own labels.
+pub fn classify_corpus(db: &std::path::Path, corpus: &str, model: &str, strip_accents: Option<bool>, batch_size: usize, json: bool) -> Result<()> {
+    let mut store = Store::open_existing(db)?;
+    store.corpus(corpus)?;
+    let model = load(model, strip_accents)?;
+    let summary =
+        with_job_progress(|progress, cancel| corpus_run::run_classify(&mut store, &model, corpus, strip_accents, batch_size, progress, cancel))?;
+    let r = &summary.run;
+    report_job(
+        &selectra::api::wire::RunSummaryDto::from(summary.clone()),
+        json,
+        summary.cancelled,
+        format!("run {} has {}/{} records", r.id, r.predictions, r.records),
+        format!("run {} complete: {} records labeled {} ({} classified now)", r.id, r.records, r.key.labels.join(", "), summary.predicted_now),
+    )?;
+    Ok(())
+}
+
 pub fn scan(args: ScanArgs) -> Result<()> {
     let ScanArgs { db, corpus, model, strip_accents, batch_size, json } = args;
     let mut store = Store::open_existing(&db)?;

@@ -50,7 +50,11 @@ pub fn zeroshot(args: ZeroshotArgs) -> Result<()> {
 }
 
 pub fn classify(args: ClassifyArgs) -> Result<()> {
-    let ClassifyArgs { model, strip_accents, text_pair, json, text } = args;
+    let ClassifyArgs { model, strip_accents, text_pair, db, corpus, batch_size, json, text } = args;
+    if let (Some(db), Some(corpus)) = (db, corpus) {
+        return crate::cmd::jobs::classify_corpus(&db, &corpus, &model, strip_accents, batch_size, json);
+    }
+    let text = text.unwrap_or_default();
     let model = load(&model, strip_accents)?;
     let classifier = TextClassifier::new(&model)?;
     let result = classifier.classify(TextInput { text: &text, pair: text_pair.as_deref() })?;
