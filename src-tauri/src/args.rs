@@ -66,6 +66,8 @@ pub struct ImportArgs {
     pub name: String,
     pub format: Option<String>,
     pub text_column: Option<String>,
+    /// The second text of a sentence-pair corpus, if any.
+    pub text_pair_column: Option<String>,
     pub id_column: Option<String>,
     pub label_column: Option<String>,
     pub metadata_columns: Vec<String>,

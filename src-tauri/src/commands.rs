@@ -166,6 +166,7 @@ pub async fn import_corpus(
             name: args.name,
             format: args.format.as_deref().map(Format::parse).transpose()?,
             text_column: args.text_column,
+            text_pair_column: args.text_pair_column,
             id_column: args.id_column,
             label_column: args.label_column,
             metadata_columns: args.metadata_columns,

@@ -114,6 +114,8 @@ pub enum Error {
 pub enum Setting {
     /// Which column (or JSON field) of an import holds the text.
     TextColumn,
+    /// Which column (or JSON field) holds a pair's second text.
+    TextPairColumn,
     IdColumn,
     LabelColumn,
     MetadataColumns,

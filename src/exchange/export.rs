@@ -92,6 +92,8 @@ pub fn export(
     watch.stage(JobStage::Exporting, store.corpus(corpus)?.records)?;
     let runs = store.runs(corpus)?;
     let scans = store.scans(Some(corpus))?;
+    // A sentence-pair corpus's exports carry each record's second text beside its text.
+    let pairs = store.corpus_has_pairs(corpus)?;
     if let Some(set) = options.embeddings {
         let info = store.embedding_set(set)?;
         if info.key.corpus != corpus {
@@ -120,6 +122,9 @@ pub fn export(
                 "scans": row.scans,
             });
             let mut line = line;
+            if pairs {
+                line["text_pair"] = json!(row.text_pair);
+            }
             if let Some(set) = options.embeddings {
                 line["embedding"] = json!(store.embedding(set, row.record_id)?);
             }
@@ -131,6 +136,9 @@ pub fn export(
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut *out);
             let mut header = vec!["id".to_string(), "text".into(), "gold".into(), "annotation".into(), "annotation_status".into()];
+            if pairs {
+                header.insert(2, "text_pair".into());
+            }
             for r in &runs {
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
             }
@@ -150,6 +158,9 @@ pub fn export(
                     None => (String::new(), String::new()),
                 };
                 let mut fields = vec![id, row.text.clone(), row.gold.clone().unwrap_or_default(), labels, status];
+                if pairs {
+                    fields.insert(2, row.text_pair.clone().unwrap_or_default());
+                }
                 for r in &runs {
                     match row.predictions.iter().find(|(run, ..)| *run == r.id) {
                         Some((_, _, labels, scores)) => {
@@ -174,7 +185,7 @@ pub fn export(
             })?;
             writer.flush().map_err(io)?;
         }
-        ExportFormat::Parquet => count = parquet::write(store, corpus, options.embeddings, out, watch)?,
+        ExportFormat::Parquet => count = parquet::write(store, corpus, pairs, options.embeddings, out, watch)?,
     }
     Ok(count)
 }
@@ -247,6 +258,8 @@ mod parquet {
     struct Columns {
         id: StringBuilder,
         text: StringBuilder,
+        /// In a sentence-pair corpus: each record's second text.
+        text_pair: Option<StringBuilder>,
         gold: StringBuilder,
         annotation: StructBuilder,
         predictions: ListBuilder<StructBuilder>,
@@ -257,7 +270,7 @@ mod parquet {
     }
 
     impl Columns {
-        fn new(embeddings: bool) -> Self {
+        fn new(pairs: bool, embeddings: bool) -> Self {
             let annotation =
                 StructBuilder::new(annotation_fields(), vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())]);
             let prediction = StructBuilder::new(
@@ -282,6 +295,7 @@ mod parquet {
             Self {
                 id: StringBuilder::new(),
                 text: StringBuilder::new(),
+                text_pair: pairs.then(StringBuilder::new),
                 gold: StringBuilder::new(),
                 annotation,
                 predictions: ListBuilder::new(prediction),
@@ -292,14 +306,16 @@ mod parquet {
         }
 
         fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch> {
-            let mut arrays: Vec<ArrayRef> = vec![
-                Arc::new(self.id.finish()),
-                Arc::new(self.text.finish()),
-                Arc::new(self.gold.finish()),
+            let mut arrays: Vec<ArrayRef> = vec![Arc::new(self.id.finish()), Arc::new(self.text.finish())];
+            if let Some(pair) = self.text_pair.as_mut() {
+                arrays.push(Arc::new(pair.finish()));
+            }
+            arrays.extend([
+                Arc::new(self.gold.finish()) as ArrayRef,
                 Arc::new(self.annotation.finish()),
                 Arc::new(self.predictions.finish()),
                 Arc::new(self.scans.finish()),
-            ];
+            ]);
             if let Some(embedding) = &mut self.embedding {
                 arrays.push(Arc::new(embedding.finish()));
             }
@@ -315,7 +331,14 @@ mod parquet {
         builder.append(true);
     }
 
-    pub(super) fn write(store: &Store, corpus: &str, embeddings: Option<i64>, out: &mut (dyn Write + Send), watch: &mut Watch) -> Result<u64> {
+    pub(super) fn write(
+        store: &Store,
+        corpus: &str,
+        pairs: bool,
+        embeddings: Option<i64>,
+        out: &mut (dyn Write + Send),
+        watch: &mut Watch,
+    ) -> Result<u64> {
         let mut fields = vec![
             Field::new("id", DataType::Utf8, false),
             Field::new("text", DataType::Utf8, false),
@@ -324,6 +347,9 @@ mod parquet {
             Field::new("predictions", list_of(DataType::Struct(prediction_fields())), true),
             Field::new("scans", list_of(DataType::Struct(scan_fields())), true),
         ];
+        if pairs {
+            fields.insert(2, Field::new("text_pair", DataType::Utf8, true));
+        }
         if embeddings.is_some() {
             fields.push(Field::new("embedding", list_of(DataType::Float32), true));
         }
@@ -331,7 +357,7 @@ mod parquet {
         let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io)?;
-        let mut columns = Columns::new(embeddings.is_some());
+        let mut columns = Columns::new(pairs, embeddings.is_some());
         let mut count = 0u64;
         store.for_each_export_row(corpus, &mut |row| {
             match record_id(&row) {
@@ -339,6 +365,9 @@ mod parquet {
                 other => columns.id.append_value(other.to_string()),
             }
             columns.text.append_value(&row.text);
+            if let Some(pair) = columns.text_pair.as_mut() {
+                pair.append_option(row.text_pair.as_deref());
+            }
             columns.gold.append_option(row.gold.as_deref());
             match &row.annotation {
                 Some((labels, status)) => {

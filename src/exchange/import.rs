@@ -62,6 +62,8 @@ pub struct ImportOptions {
     pub format: Option<Format>,
     /// Defaults to "text" (or the only column of a one-column file).
     pub text_column: Option<String>,
+    /// The second text of a sentence-pair corpus (CSV, TSV and JSONL only).
+    pub text_pair_column: Option<String>,
     pub id_column: Option<String>,
     pub label_column: Option<String>,
     pub metadata_columns: Vec<String>,
@@ -357,13 +359,17 @@ pub fn parse<'a, R: Read + 'a>(
             })
         }
         Format::Txt => {
-            if options.id_column.is_some() || options.label_column.is_some() || !options.metadata_columns.is_empty() {
-                return Err(Error::Input("plain-text files have no columns; choose no id, label or metadata columns".into()));
+            if options.id_column.is_some()
+                || options.label_column.is_some()
+                || !options.metadata_columns.is_empty()
+                || options.text_pair_column.is_some()
+            {
+                return Err(Error::Input("plain-text files have no columns; choose no id, label, second-text or metadata columns".into()));
             }
             Box::new(LineRows {
                 lines: Lines::new(input, options.record_limit()),
                 path: path.to_path_buf(),
-                convert: |line, text| Ok(NewRecord { row_number: line, source_id: None, text, gold: None, metadata: None }),
+                convert: |line, text| Ok(NewRecord { row_number: line, source_id: None, text, text_pair: None, gold: None, metadata: None }),
             })
         }
     })
@@ -386,6 +392,7 @@ fn column_index(header: &[String], name: &str, role: &str, setting: Setting, pat
 /// Which input field feeds which record field.
 struct Columns<K> {
     text: K,
+    text_pair: Option<K>,
     id: Option<K>,
     label: Option<K>,
     metadata: Vec<(String, K)>,
@@ -430,6 +437,11 @@ impl<R: Read> CsvRows<R> {
         };
         let columns = Columns {
             text,
+            text_pair: options
+                .text_pair_column
+                .as_deref()
+                .map(|c| column_index(&header, c, "second text", Setting::TextPairColumn, path))
+                .transpose()?,
             id: options.id_column.as_deref().map(|c| column_index(&header, c, "id", Setting::IdColumn, path)).transpose()?,
             label: options.label_column.as_deref().map(|c| column_index(&header, c, "label", Setting::LabelColumn, path)).transpose()?,
             metadata: options
@@ -483,7 +495,14 @@ impl<R: Read> CsvRows<R> {
             }
             Some(Value::Object(map).to_string())
         };
-        Ok(NewRecord { row_number, source_id: optional(self.columns.id, "id")?, text, gold: optional(self.columns.label, "label")?, metadata })
+        Ok(NewRecord {
+            row_number,
+            source_id: optional(self.columns.id, "id")?,
+            text,
+            text_pair: optional(self.columns.text_pair, "second text")?.filter(|s| !s.trim().is_empty()),
+            gold: optional(self.columns.label, "label")?,
+            metadata,
+        })
     }
 }
 
@@ -608,6 +627,7 @@ impl JsonlFields {
     fn new(options: &ImportOptions) -> Self {
         Self(Columns {
             text: options.text_column.clone().unwrap_or_else(|| "text".into()),
+            text_pair: options.text_pair_column.clone(),
             id: options.id_column.clone(),
             label: options.label_column.clone(),
             metadata: options.metadata_columns.iter().map(|c| (c.clone(), c.clone())).collect(),
@@ -649,7 +669,12 @@ impl JsonlFields {
             let map: Map<String, Value> = columns.metadata.iter().map(|(k, _)| (k.clone(), object.get(k).cloned().unwrap_or(Value::Null))).collect();
             Some(Value::Object(map).to_string())
         };
-        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, gold: scalar(&columns.label)?, metadata })
+        let text_pair = match columns.text_pair.as_ref().map(|k| (k, object.get(k))) {
+            None | Some((_, None | Some(Value::Null))) => None,
+            Some((_, Some(Value::String(s)))) => Some(s.clone()).filter(|s| !s.trim().is_empty()),
+            Some((k, Some(_))) => return Err(bad(format!("field {k:?} (the second text) is not a string"))),
+        };
+        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, text_pair, gold: scalar(&columns.label)?, metadata })
     }
 }
 

@@ -16,6 +16,8 @@ pub struct NewRecord {
     pub row_number: u64,
     pub source_id: Option<String>,
     pub text: String,
+    /// The second text of a sentence pair, if the corpus has pairs.
+    pub text_pair: Option<String>,
     pub gold: Option<String>,
     /// A JSON object of the chosen metadata columns.
     pub metadata: Option<String>,
@@ -120,6 +122,21 @@ impl ImportLock {
 }
 
 impl Store {
+    /// The second text of each of these records (`None` for a single text), by primary key.
+    pub fn record_text_pairs(&self, records: &[i64]) -> Result<Vec<Option<String>>> {
+        let mut stmt = self.conn.prepare_cached("SELECT text_pair FROM record WHERE id = ?1").map_err(|e| self.err(e))?;
+        records.iter().map(|id| stmt.query_row([id], |r| r.get(0)).map_err(|e| self.err(e))).collect()
+    }
+
+    /// Whether any record of `corpus` holds a second text (a sentence-pair corpus). Stops at the
+    /// first; a corpus without pairs is read once, as an export reads it.
+    pub fn corpus_has_pairs(&self, corpus: &str) -> Result<bool> {
+        let corpus_id = self.corpus_id(corpus)?;
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM record WHERE corpus_id = ?1 AND text_pair IS NOT NULL)", [corpus_id], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Creates corpus `name` from `items`, all or nothing. Rows are committed in chunks (see
     /// [`IMPORT_CHUNK`]) so that a long import never blocks other writers for long, while the
     /// corpus stays invisible (`importing_since` set) until the last row is in. Bad rows, a
@@ -231,7 +248,9 @@ impl Store {
             let started = Instant::now();
             {
                 let mut insert = tx
-                    .prepare_cached("INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                    .prepare_cached(
+                        "INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata, text_pair) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
                     .map_err(err)?;
                 let mut find_id = tx.prepare_cached("SELECT row_number FROM record WHERE corpus_id = ?1 AND source_id = ?2").map_err(err)?;
                 while started.elapsed() < IMPORT_CHUNK {
@@ -246,7 +265,9 @@ impl Store {
                                     continue;
                                 }
                             }
-                            insert.execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata]).map_err(err)?;
+                            insert
+                                .execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata, r.text_pair])
+                                .map_err(err)?;
                             imported += 1;
                             if imported.is_multiple_of(1000) {
                                 progress(imported);

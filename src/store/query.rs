@@ -21,6 +21,8 @@ pub struct QueryRow {
     pub row_number: u64,
     pub source_id: Option<String>,
     pub text: String,
+    /// The second text of a sentence pair.
+    pub text_pair: Option<String>,
     pub gold: Option<String>,
     /// The record's metadata (a JSON object), as imported.
     pub metadata: Option<serde_json::Value>,
@@ -453,7 +455,7 @@ impl Store {
         let offset = plan.args.len();
         let sql = format!(
             "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, a.labels, a.status, a.annotator, \
-             p.top_label, p.top_score, p.margin, p.entropy, s.suspicion, {} \
+             p.top_label, p.top_score, p.margin, p.entropy, s.suspicion, {}, x.text_pair \
              {} WHERE {filter} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}",
             plan.key,
             plan.from(true, true, true, true)
@@ -472,6 +474,7 @@ impl Store {
                         row_number: r.get::<_, i64>(1)? as u64,
                         source_id: r.get(2)?,
                         text: r.get(3)?,
+                        text_pair: r.get(15)?,
                         gold: r.get(4)?,
                         metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
                         annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),

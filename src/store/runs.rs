@@ -101,6 +101,8 @@ pub struct ExportRow {
     /// `row_id_prefix` (empty when no record of the corpus has a source id).
     pub export_id: String,
     pub text: String,
+    /// The second text of a sentence pair.
+    pub text_pair: Option<String>,
     pub gold: Option<String>,
     pub metadata: Option<String>,
     /// The current annotation: labels and status.
@@ -173,7 +175,7 @@ fn precision_from_name(name: &str) -> rusqlite::Result<Precision> {
 /// The export's one pass over a corpus: each record with its predictions (one row per run, by
 /// `prediction_by_record`) and its annotation, in record order.
 pub(super) const EXPORT_ROWS_SQL: &str = "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
-     a.labels, a.status, a.annotator FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+     a.labels, a.status, a.annotator, x.text_pair FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
      LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id";
 
 /// Every annotator's own latest labels of one exported record (the primary key's seek).
@@ -408,6 +410,7 @@ impl Store {
                         export_id: source_id.clone().unwrap_or_else(|| format!("{row_prefix}{row_number}")),
                         source_id,
                         text: row.get(3)?,
+                        text_pair: row.get(12)?,
                         gold: row.get(4)?,
                         metadata: row.get(5)?,
                         annotation: match (row.get::<_, Option<String>>(9)?, super::annotations::decode_status(row.get(10)?)?) {

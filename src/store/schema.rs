@@ -313,13 +313,19 @@ DROP TABLE run;
 ALTER TABLE run_v9 RENAME TO run;
 "#;
 
+/// Version 10: a record may hold a second text (`text_pair`: the hypothesis, paraphrase or
+/// answer of a sentence-pair corpus), read by pair classifiers with the first.
+const V10: &str = r#"
+ALTER TABLE record ADD COLUMN text_pair TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9), M::up(V10)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    9
+    10
 }
 
 #[cfg(test)]

@@ -174,3 +174,101 @@ fn a_multi_label_model_makes_a_multi_label_run_and_a_regressor_none() {
     assert_eq!(regressor.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&regressor.stderr).contains("regression model"), "{}", String::from_utf8_lossy(&regressor.stderr));
 }
+
+#[test]
+fn a_pair_corpus_keeps_both_texts_and_a_pair_classifier_reads_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = [
+        ("El perro come pan.", Some("El perro está comiendo pan."), "paráfrasis"),
+        ("Mañana lloverá en Madrid.", Some("El partido fue un éxito 🎉."), "no_paráfrasis"),
+        ("¿Dónde está la estación?", Some("=HYPERLINK(\"x\")"), "no_paráfrasis"),
+        ("Una frase sola.", None, "no_paráfrasis"),
+    ];
+    let mut csv = String::from("frase,otra,label\n");
+    for (a, b, label) in pairs {
+        csv.push_str(&format!("\"{}\",\"{}\",{label}\n", a.replace('"', "\"\""), b.unwrap_or("").replace('"', "\"\"")));
+    }
+    let file = dir.path().join("pairs.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.path().join("p.db");
+    let (db_s, file_s) = (db.to_str().unwrap(), file.to_str().unwrap());
+    let selectra = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    // A second-text column that is not there is named, with the flag that fixes it.
+    let (code, _, stderr) =
+        selectra(&["corpus", "import", "--db", db_s, "--name", "p", "--text-column", "frase", "--text-pair-column", "otro", file_s]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("otro") && stderr.contains("--text-pair-column"), "{stderr}");
+    let (code, _, stderr) = selectra(&[
+        "corpus",
+        "import",
+        "--db",
+        db_s,
+        "--name",
+        "p",
+        "--text-column",
+        "frase",
+        "--text-pair-column",
+        "otra",
+        "--label-column",
+        "label",
+        file_s,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // The records keep both texts; an empty second text is a single text.
+    let (_, stdout, _) = selectra(&["query", "--db", db_s, "--corpus", "p", "--json"]);
+    let page: Value = serde_json::from_str(&stdout).unwrap();
+    let seconds: Vec<Value> = page["records"].as_array().unwrap().iter().map(|r| r["text_pair"].clone()).collect();
+    assert_eq!(seconds, [serde_json::json!(pairs[0].1), serde_json::json!(pairs[1].1), serde_json::json!(pairs[2].1), Value::Null]);
+
+    // A pair classifier's run reads each record as the pair.
+    let folder = model_dir("cls-xlmr-pair");
+    let (code, stdout, stderr) = selectra(&["classify", "--db", db_s, "--corpus", "p", "--model", folder.to_str().unwrap(), "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let run_id = serde_json::from_str::<Value>(&stdout).unwrap()["run"]["id"].as_i64().unwrap();
+    let model = selectra::Model::load(folder.to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap();
+    let classifier = TextClassifier::new(&model).unwrap();
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    for row in store.query("p", &selectra::store::Query { limit: 10, ..Default::default() }).unwrap().rows {
+        let stored = store.record_predictions(row.record_id).unwrap().into_iter().find(|p| p.run_id == run_id).unwrap();
+        let fresh = classifier.classify(TextInput { text: &row.text, pair: row.text_pair.as_deref() }).unwrap();
+        assert_eq!(stored.labels, fresh.labels);
+        close(&row.text, f64::from(stored.scores[0]), f64::from(fresh.scores[0]));
+    }
+
+    // Every export writes the second text beside the text (CSV's formula guard included).
+    let jsonl = dir.path().join("p.jsonl");
+    assert_eq!(selectra(&["export", "--db", db_s, "--corpus", "p", "--format", "jsonl", "--output", jsonl.to_str().unwrap()]).0, Some(0));
+    let lines: Vec<Value> = std::fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["text_pair"], "El perro está comiendo pan.");
+    assert_eq!(lines[3]["text_pair"], Value::Null);
+    let csv_out = dir.path().join("p.csv");
+    assert_eq!(selectra(&["export", "--db", db_s, "--corpus", "p", "--format", "csv", "--output", csv_out.to_str().unwrap()]).0, Some(0));
+    let mut reader = csv::Reader::from_path(&csv_out).unwrap();
+    assert_eq!(&reader.headers().unwrap().iter().take(3).collect::<Vec<_>>(), &["id", "text", "text_pair"]);
+    let third: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_string()).collect();
+    assert_eq!(third[2], "'=HYPERLINK(\"x\")", "a formula in the second text is guarded too");
+    let parquet = dir.path().join("p.parquet");
+    assert_eq!(selectra(&["export", "--db", db_s, "--corpus", "p", "--format", "parquet", "--output", parquet.to_str().unwrap()]).0, Some(0));
+    let batches: Vec<_> = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let column = batches[0].column_by_name("text_pair").expect("a text_pair column");
+    assert_eq!(column.null_count(), 1);
+
+    // A corpus of single texts exports as before: no text_pair anywhere.
+    let single_dir = tempfile::tempdir().unwrap();
+    let single = sentiment_corpus(single_dir.path());
+    let out = dir.path().join("s.jsonl");
+    assert_eq!(
+        selectra(&["export", "--db", single.to_str().unwrap(), "--corpus", "c", "--format", "jsonl", "--output", out.to_str().unwrap()]).0,
+        Some(0)
+    );
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("text_pair"));
+}

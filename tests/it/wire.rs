@@ -102,6 +102,7 @@ fn json_objects_are_what_the_app_receives() {
             "row",
             "id",
             "text",
+            "text_pair",
             "gold",
             "metadata",
             "metadata_text",

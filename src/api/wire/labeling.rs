@@ -36,6 +36,8 @@ pub struct RecordDto {
     /// The source's id column.
     pub id: Option<String>,
     pub text: String,
+    /// The second text of a sentence pair (`null` for single texts).
+    pub text_pair: Option<String>,
     pub gold: Option<String>,
     /// The metadata object as imported.
     #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown> | null"))]
@@ -75,6 +77,7 @@ impl From<QueryRow> for RecordDto {
             row: r.row_number,
             id: r.source_id,
             text: r.text,
+            text_pair: r.text_pair,
             gold: r.gold,
             metadata: r.metadata,
             metadata_text,

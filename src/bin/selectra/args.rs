@@ -210,6 +210,8 @@ impl FilterArgs {
     }
 }
 
+// Parsed once per process: boxing the larger variant would save nothing worth its noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum CorpusCommand {
     /// Import a CSV, TSV, JSONL or plain-text file as a new corpus (all rows or none).
@@ -656,6 +658,9 @@ pub struct CorpusImportArgs {
     /// The column (or JSON field) holding the text (default: "text").
     #[arg(long)]
     pub text_column: Option<String>,
+    /// The column (or JSON field) holding a sentence pair's second text, if any.
+    #[arg(long)]
+    pub text_pair_column: Option<String>,
     #[arg(long)]
     pub id_column: Option<String>,
     /// The column holding a gold label, if any.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
 fn flag(setting: Setting) -> &'static str {
     match setting {
         Setting::TextColumn => "--text-column",
+        Setting::TextPairColumn => "--text-pair-column",
         Setting::IdColumn => "--id-column",
         Setting::LabelColumn => "--label-column",
         Setting::MetadataColumns => "--metadata-columns",

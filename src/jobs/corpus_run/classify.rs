@@ -2,7 +2,8 @@
 //! record's every label and score, sorted as the text-classification pipeline sorts them, on the
 //! shared job loop. A classifier run is a run like a zero-shot one (filters, orders, suggestions,
 //! evaluation, Compare and exports take it), of kind `classifier`; its key's labels are the
-//! model's `id2label` and its template is empty (the text is read as it is).
+//! model's `id2label` and its template is empty (the record is read as it is: its text, and
+//! in a sentence-pair corpus its second text with it).
 
 use super::*;
 use crate::engine::classify::{ScoreFunction, TextClassifier, TextInput};
@@ -53,7 +54,9 @@ pub fn run_classify(
         cancel,
         &mut |store, after, size| store.pending_records(run.id, after, size),
         &mut |store, batch| {
-            let inputs: Vec<TextInput> = batch.iter().map(|(_, text)| TextInput { text, pair: None }).collect();
+            // A sentence-pair corpus's records are read as the pairs the model was trained on.
+            let pairs = store.record_text_pairs(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>())?;
+            let inputs: Vec<TextInput> = batch.iter().zip(&pairs).map(|((_, text), pair)| TextInput { text, pair: pair.as_deref() }).collect();
             let results = classifier.classify_batch(&inputs).map_err(|e| match e {
                 Error::Input(message) => Error::Input(format!("in the batch starting at record {}: {message}", batch[0].0)),
                 other => other,

@@ -5,7 +5,7 @@ import type { Channel } from "@tauri-apps/api/core";
 
 export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download" | "config" | "unsupported" | "weights" | "tokenizer" | "input" | "inference" | "io" | "database" | "import" | "cancelled" | "report";
 
-export type Setting = "text_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
+export type Setting = "text_column" | "text_pair_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
 
 export type ErrorDto = { code: ErrorCode, message: string, 
 /**
@@ -67,7 +67,11 @@ export type PreviewArgs = { path: string,
  */
 format: string | null, };
 
-export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+export type ImportArgs = { path: string, name: string, format: string | null, text_column: string | null, 
+/**
+ * The second text of a sentence-pair corpus, if any.
+ */
+text_pair_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
 export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
 
@@ -276,7 +280,7 @@ export type RunKey = { corpus: string, model: string, weights_sha256: string, la
  */
 precision: Precision, };
 
-export type RunKind = "zeroshot" | "trained";
+export type RunKind = "zeroshot" | "trained" | "classifier";
 
 export type RunInfo = { id: number, 
 /**
@@ -732,7 +736,11 @@ row: number,
 /**
  * The source's id column.
  */
-id: string | null, text: string, gold: string | null, 
+id: string | null, text: string, 
+/**
+ * The second text of a sentence pair (`null` for single texts).
+ */
+text_pair: string | null, gold: string | null, 
 /**
  * The metadata object as imported.
  */

@@ -3,7 +3,7 @@ import { firstPage, selectRows, startingPicks, step, toggled, usableSort } from 
 import type { RecordDto, RecordPredictionDto } from "../lib/bindings";
 
 const record = (labels: string[] | null): RecordDto => ({
-  record_id: 1, row: 1, id: null, text: "t", gold: null, metadata: null, metadata_text: [], labels, status: labels ? "accepted" : null,
+  record_id: 1, row: 1, id: null, text: "t", text_pair: null, gold: null, metadata: null, metadata_text: [], labels, status: labels ? "accepted" : null,
   annotator: null, predicted: null, score: null, margin: null, entropy: null, suspicion: null,
 });
 const prediction = (run_id: number, suggested: string[]): RecordPredictionDto => ({

@@ -33,7 +33,7 @@ function inspection(probabilities: number[], untrained: boolean[] = []): Inspect
 
 function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
   return {
-    record_id: id, row: id, id: null, text, gold: null, metadata: {}, metadata_text: [], labels: null, status: null,
+    record_id: id, row: id, id: null, text, text_pair: null, gold: null, metadata: {}, metadata_text: [], labels: null, status: null,
     annotator: null, predicted: "deportes", score: 0.8, margin: 0.5, entropy: 0.6, suspicion: null, ...extra,
   };
 }

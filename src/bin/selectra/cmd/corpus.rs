@@ -14,11 +14,25 @@ use crate::args::{CorpusImportArgs, CorpusListArgs, DeleteArgs, ExportArgs, Expo
 use crate::output::*;
 
 pub fn corpus_import(args: CorpusImportArgs) -> Result<()> {
-    let CorpusImportArgs { db, name, format, text_column, id_column, label_column, metadata_columns, skip_bad, max_record_bytes, json, path } = args;
+    let CorpusImportArgs {
+        db,
+        name,
+        format,
+        text_column,
+        text_pair_column,
+        id_column,
+        label_column,
+        metadata_columns,
+        skip_bad,
+        max_record_bytes,
+        json,
+        path,
+    } = args;
     let options = ImportOptions {
         name,
         format: format.as_deref().map(Format::parse).transpose()?,
         text_column,
+        text_pair_column,
         id_column,
         label_column,
         metadata_columns,
