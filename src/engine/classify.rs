@@ -139,7 +139,9 @@ impl<'m> TextClassifier<'m> {
     }
 }
 
-fn softmax(xs: &[f32]) -> Vec<f32> {
+/// The softmax of `xs`, shifted by their maximum as numpy and torch compute it (no overflow on
+/// large logits); every head's scores come through here.
+pub fn softmax(xs: &[f32]) -> Vec<f32> {
     let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f32> = xs.iter().map(|x| (x - max).exp()).collect();
     let sum: f32 = exps.iter().sum();

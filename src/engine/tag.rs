@@ -15,6 +15,7 @@
 
 use serde::Serialize;
 
+use crate::engine::classify::softmax;
 use crate::engine::model::Model;
 use crate::engine::tokenize::TokenizerKind;
 use crate::error::{Error, Result};
@@ -296,13 +297,6 @@ fn max(xs: &[f32]) -> f32 {
 fn mean(xs: &[f32]) -> f32 {
     let kept: Vec<f64> = xs.iter().filter(|x| !x.is_nan()).map(|&x| f64::from(x)).collect();
     (kept.iter().sum::<f64>() / kept.len().max(1) as f64) as f32
-}
-
-fn softmax(xs: &[f32]) -> Vec<f32> {
-    let top = max(xs);
-    let exps: Vec<f32> = xs.iter().map(|x| (x - top).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::domain::precision::Precision;
 use crate::domain::task::ZeroShotTask;
+use crate::engine::classify::softmax;
 use crate::engine::model::workers::{batch_ranges, map_batches};
 use crate::engine::model::Model;
 use crate::engine::tokenize::{Encoded, Piece};
@@ -180,13 +181,6 @@ impl<'m> ZeroShotClassifier<'m> {
             scores: order.iter().map(|&i| scores[i]).collect(),
         }
     }
-}
-
-fn softmax(xs: &[f32]) -> Vec<f32> {
-    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = xs.iter().map(|x| (x - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
 }
 
 #[cfg(test)]
