@@ -244,6 +244,20 @@ function annotateWithoutRuns() {
 }
 
 describe("Annotate", () => {
+  it("shows a sentence pair's second text under the first, as text", async () => {
+    mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ records: [record(1, "El perro come pan.", { text_pair: HOSTILE })], total: 1, next: null }),
+      record_predictions: () => [],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-text-pair")!.textContent).toContain(HOSTILE));
+    expect(document.querySelector(".record-text")!.textContent).toBe("El perro come pan.");
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
     const rows = [record(1, "El equipo ganó"), record(2, "La bolsa cayó", { predicted: "economía" })];
     const prediction = (record: number) =>
