@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use selectra::api::task::TaskSpec;
+use selectra::api::task::{Resumable, TaskSpec};
 use selectra::domain::precision::{AgreementGate, Precision};
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
@@ -306,25 +306,29 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
 }
 
 /// Resumes an unfinished run with exactly its recorded settings (model, labels, hypotheses,
-/// accent setting).
+/// accent setting): a zero-shot run, or a classifier's run.
 #[tauri::command]
 pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
     let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        let (info, zs) = selectra::api::task::resumable_run(store, run)?;
+        let (info, how) = selectra::api::task::resumable_run(store, run)?;
         let model_ref = ModelRef { spec: info.key.model.clone(), strip_accents: info.key.strip_accents };
         let model = models.get(&model_ref, Arc::new(selectra::engine::hub::Silent))?;
-        let summary = selectra::jobs::corpus_run::run_zeroshot(
-            store,
-            &model,
-            &info.key.corpus,
-            &zs,
-            info.key.strip_accents,
-            AgreementGate::for_precision(info.key.precision),
-            selectra::jobs::corpus_run::RUN_BATCH_RECORDS,
-            progress,
-            cancel,
-        )?;
+        let (corpus, strip, batch) = (&info.key.corpus, info.key.strip_accents, selectra::jobs::corpus_run::RUN_BATCH_RECORDS);
+        let summary = match how {
+            Resumable::ZeroShot(zs) => selectra::jobs::corpus_run::run_zeroshot(
+                store,
+                &model,
+                corpus,
+                &zs,
+                strip,
+                AgreementGate::for_precision(info.key.precision),
+                batch,
+                progress,
+                cancel,
+            )?,
+            Resumable::Classifier => selectra::jobs::corpus_run::run_classify(store, &model, corpus, strip, batch, progress, cancel)?,
+        };
         Ok(summary.into())
     })
     .await

@@ -29,15 +29,28 @@ impl TaskSpec {
     }
 }
 
-/// A stored zero-shot run and the exact task it recorded, to resume it. A trained head's run is
-/// complete when stored, and cannot be resumed.
-pub fn resumable_run(store: &Store, run: i64) -> Result<(RunInfo, ZeroShotTask)> {
+/// How a stored run goes on: a zero-shot run with the exact task it recorded, or a classifier's
+/// run (its model alone decides its labels).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resumable {
+    ZeroShot(ZeroShotTask),
+    Classifier,
+}
+
+/// A stored run and how to resume it. A trained head's run is complete when stored, and cannot
+/// be resumed.
+pub fn resumable_run(store: &Store, run: i64) -> Result<(RunInfo, Resumable)> {
     let info = store.run(run)?;
-    if info.kind != crate::store::RunKind::ZeroShot {
-        return Err(Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")));
-    }
-    let task = ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?;
-    Ok((info, task))
+    let how = match info.kind {
+        crate::store::RunKind::ZeroShot => {
+            Resumable::ZeroShot(ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?)
+        }
+        crate::store::RunKind::Classifier => Resumable::Classifier,
+        crate::store::RunKind::Trained => {
+            return Err(Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")))
+        }
+    };
+    Ok((info, how))
 }
 
 /// The tasks the template lab compares on one set of labels: one per template, one per set of

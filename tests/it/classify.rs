@@ -138,6 +138,9 @@ fn a_classifier_run_labels_a_corpus_with_the_models_own_labels_and_resumes() {
         selectra::jobs::corpus_run::run_classify(&mut store2, &model, "c", None, 3, &mut |p| cancel.store(p.done >= 3, Ordering::SeqCst), &cancel)
             .unwrap();
     assert!(first.cancelled && first.run.predictions == 3, "{first:?}");
+    // The app resumes it by its id, as a classifier's run.
+    let (_, how) = selectra::api::task::resumable_run(&store2, first.run.id).unwrap();
+    assert_eq!(how, selectra::api::task::Resumable::Classifier);
     let rest = selectra::jobs::corpus_run::run_classify(&mut store2, &model, "c", None, 3, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     assert_eq!((rest.run.id, rest.predicted_now, rest.run.predictions), (first.run.id, 4, 7));
     let both = |s: &selectra::store::Store, run: i64| {
