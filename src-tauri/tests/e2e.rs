@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 
 const APP: &str = env!("CARGO_BIN_EXE_selectra-studio");
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a native dialog may take to appear (see `answer_save_dialog`).
+const DIALOG_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("repository root")
@@ -559,13 +561,23 @@ fn answer_save_dialog(harness: &Harness, title: &str, path: &std::path::Path) {
         assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
+    // GTK's first file chooser in a fresh home (no font, icon or dconf caches yet) can take well
+    // over a minute on a busy 2-core machine; this waits for it to appear, it does not time it.
     let started = Instant::now();
     let window = loop {
         let found = Command::new(&xdotool).args(["search", "--name", title]).env("DISPLAY", &harness.display).output().expect("run xdotool");
         if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next().map(str::to_string) {
             break id;
         }
-        assert!(started.elapsed() < TIMEOUT, "no dialog titled {title:?} opened");
+        if started.elapsed() > DIALOG_TIMEOUT {
+            let windows = Command::new(&xdotool).args(["search", "--name", "."]).env("DISPLAY", &harness.display).output().expect("run xdotool");
+            let names: Vec<String> = String::from_utf8_lossy(&windows.stdout)
+                .lines()
+                .filter_map(|id| Command::new(&xdotool).args(["getwindowname", id]).env("DISPLAY", &harness.display).output().ok())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .collect();
+            panic!("no dialog titled {title:?} opened in {DIALOG_TIMEOUT:?}; the display's windows: {names:?}");
+        }
         std::thread::sleep(Duration::from_millis(200));
     };
     // Let the dialog draw before typing into it.
