@@ -113,7 +113,7 @@ pub async fn classify_text(state: State<'_, AppState>, args: ClassifyTextArgs) -
     let models = state.models.clone();
     blocking(move || {
         let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
-        TextClassifier::new(&model)?.classify(TextInput { text: &args.text, pair: args.text_pair.as_deref().filter(|p| !p.is_empty()) })
+        TextClassifier::new(&model)?.classify(TextInput { text: &args.text, pair: args.text_pair.as_deref() })
     })
     .await
 }

@@ -17,9 +17,7 @@ use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
 
 /// How a classifier's logits become scores (the pipeline's `ClassificationFunction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreFunction {
     Softmax,
     Sigmoid,

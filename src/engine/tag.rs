@@ -21,9 +21,7 @@ use crate::engine::tokenize::TokenizerKind;
 use crate::error::{Error, Result};
 
 /// The pipeline's `aggregation_strategy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Aggregation {
     /// Every token, ungrouped (the pipeline's default).
     #[default]

@@ -57,10 +57,7 @@ pub fn run_classify(
             // A sentence-pair corpus's records are read as the pairs the model was trained on.
             let pairs = store.record_text_pairs(&batch.iter().map(|(id, _)| *id).collect::<Vec<_>>())?;
             let inputs: Vec<TextInput> = batch.iter().zip(&pairs).map(|((_, text), pair)| TextInput { text, pair: pair.as_deref() }).collect();
-            let results = classifier.classify_batch(&inputs).map_err(|e| match e {
-                Error::Input(message) => Error::Input(format!("in the batch starting at record {}: {message}", batch[0].0)),
-                other => other,
-            })?;
+            let results = classifier.classify_batch(&inputs).map_err(|e| in_batch(e, batch[0].0))?;
             let predictions: Vec<PredictionRow> =
                 batch.iter().zip(results).map(|((id, _), r)| PredictionRow { record_id: *id, labels: r.labels, scores: r.scores }).collect();
             store.save_predictions(run.id, "", &[], &predictions)

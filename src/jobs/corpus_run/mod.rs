@@ -122,11 +122,14 @@ fn run_job(
 
 /// Names the record behind an input error (e.g. a text the model cannot take).
 fn with_record(e: Error, records: &[(i64, &str)], groups: &[(&str, Vec<&str>)]) -> Error {
+    let first = records.iter().zip(groups).find(|(_, (_, g))| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
+    in_batch(e, first)
+}
+
+/// An input error of a batch, saying which batch (by its first record); other errors as they are.
+fn in_batch(e: Error, first: i64) -> Error {
     match e {
-        Error::Input(message) => {
-            let first = records.iter().zip(groups).find(|(_, (_, g))| !g.is_empty()).map(|((id, _), _)| *id).unwrap_or_default();
-            Error::Input(format!("in the batch starting at record {first}: {message}"))
-        }
+        Error::Input(message) => Error::Input(format!("in the batch starting at record {first}: {message}")),
         other => other,
     }
 }
