@@ -16,8 +16,9 @@
 use serde::Serialize;
 
 use crate::engine::classify::softmax;
+use crate::engine::model::workers::{batch_ranges, map_batches};
 use crate::engine::model::Model;
-use crate::engine::tokenize::TokenizerKind;
+use crate::engine::tokenize::{Encoded, TokenizerKind};
 use crate::error::{Error, Result};
 
 /// The pipeline's `aggregation_strategy`.
@@ -118,9 +119,59 @@ struct Labeled {
     end: usize,
 }
 
+/// How to tag: the pipeline's `aggregation_strategy` and `stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TagOptions {
+    pub aggregation: Aggregation,
+    /// Tag the whole text in windows that overlap by this many tokens (the pipeline's `stride`);
+    /// without it a text longer than the model is cut, as the pipeline cuts it by default.
+    pub stride: Option<usize>,
+}
+
+impl TagOptions {
+    /// What a run over a corpus tags with unless told otherwise: entities grouped `simple`, and
+    /// long records whole, in windows overlapping by a quarter of the model's length.
+    pub fn for_corpus(model: &Model) -> Self {
+        Self { aggregation: Aggregation::Simple, stride: Some(default_stride(model)) }
+    }
+
+    /// The options in words, as a run's identity keeps them ("aggregation=simple stride=128").
+    pub fn describe(&self) -> String {
+        match self.stride {
+            Some(stride) => format!("aggregation={} stride={stride}", self.aggregation.name()),
+            None => format!("aggregation={}", self.aggregation.name()),
+        }
+    }
+
+    /// The options [`TagOptions::describe`] wrote (a stored run's, to resume it).
+    pub fn from_description(text: &str) -> Result<Self> {
+        let mut options = Self::default();
+        for part in text.split_whitespace() {
+            match part.split_once('=') {
+                Some(("aggregation", name)) => options.aggregation = Aggregation::parse(name)?,
+                Some(("stride", n)) => {
+                    options.stride =
+                        Some(n.parse().map_err(|_| Error::Input(format!("a stride is a number of tokens, not {}", crate::error::quoted(n))))?)
+                }
+                _ => return Err(Error::Input(format!("{} does not describe tagging options", crate::error::quoted(text)))),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A quarter of the model's length: enough context on both sides of a window's seam.
+pub fn default_stride(model: &Model) -> usize {
+    model.tokenizer.max_length() / 4
+}
+
 /// A loaded token classifier.
 pub struct TokenTagger<'m> {
     model: &'m Model,
+    /// How many windows go through the model at once, and how many tokens (padding included) a
+    /// pass may hold, as for classification.
+    pub max_batch_rows: usize,
+    pub max_batch_tokens: usize,
 }
 
 impl<'m> TokenTagger<'m> {
@@ -132,15 +183,86 @@ impl<'m> TokenTagger<'m> {
                 model.architecture().name()
             )));
         }
-        Ok(Self { model })
+        Ok(Self { model, max_batch_rows: 64, max_batch_tokens: 4096 })
     }
 
+    /// One text, as the pipeline tags it with `aggregation_strategy` (and no stride).
     pub fn tag(&self, text: &str, aggregation: Aggregation) -> Result<Tagging> {
+        self.tag_with(text, TagOptions { aggregation, stride: None })
+    }
+
+    pub fn tag_with(&self, text: &str, options: TagOptions) -> Result<Tagging> {
+        Ok(self.tag_batch(&[text], options)?.remove(0))
+    }
+
+    /// Several texts, their windows batched shortest first; results in the texts' order. With a
+    /// stride, each window is tagged on its own and the entities of all windows merged as the
+    /// pipeline merges them: by start, and of overlapping entities the longest (then the most
+    /// confident) kept.
+    pub fn tag_batch(&self, texts: &[&str], options: TagOptions) -> Result<Vec<Tagging>> {
+        self.check(options)?;
         let tokenizer = &self.model.tokenizer;
-        let encoded = tokenizer.encode_single(text)?;
-        let input = self.model.batch(&[&encoded])?;
-        let logits = self.model.forward(&input)?.to_vec3::<f32>()?.remove(0);
-        let chars: Vec<char> = text.chars().collect();
+        let windows: Vec<Vec<Encoded>> = texts
+            .iter()
+            .map(|text| match options.stride {
+                Some(stride) => tokenizer.encode_strided(text, stride),
+                None => tokenizer.encode_single(text).map(|e| vec![e]),
+            })
+            .collect::<Result<_>>()?;
+        let flat: Vec<&Encoded> = windows.iter().flatten().collect();
+        let mut order: Vec<usize> = (0..flat.len()).collect();
+        order.sort_by_key(|&i| flat[i].ids.len());
+        let lengths: Vec<usize> = order.iter().map(|&i| flat[i].ids.len()).collect();
+        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
+        let outputs = map_batches(&batches, |range| {
+            let refs: Vec<&Encoded> = order[range].iter().map(|&i| flat[i]).collect();
+            let input = self.model.batch(&refs)?;
+            Ok(self.model.forward(&input)?.to_vec3::<f32>()?)
+        })?;
+        let mut logits: Vec<Vec<Vec<f32>>> = vec![Vec::new(); flat.len()];
+        for (&i, rows) in order.iter().zip(outputs.into_iter().flatten()) {
+            logits[i] = rows;
+        }
+        let mut logits = logits.into_iter();
+        texts
+            .iter()
+            .zip(&windows)
+            .map(|(text, windows)| {
+                let chars: Vec<char> = text.chars().collect();
+                let mut entities = Vec::new();
+                for window in windows {
+                    let rows = logits.next().expect("one logits matrix per window");
+                    entities.extend(self.window_entities(&chars, window, &rows, options.aggregation)?);
+                }
+                if windows.len() > 1 {
+                    entities = merge_overlapping(entities);
+                }
+                Ok(Tagging { entities, truncated: windows.len() == 1 && windows[0].truncated })
+            })
+            .collect()
+    }
+
+    /// Whether this model can tag with `options`: a stride needs an aggregation (as the
+    /// pipeline requires) and must be shorter than the model's window.
+    pub fn check(&self, options: TagOptions) -> Result<()> {
+        let Some(stride) = options.stride else { return Ok(()) };
+        if options.aggregation == Aggregation::None {
+            return Err(Error::Input(
+                "a stride tags the whole text in overlapping windows, whose tokens need grouping into entities: \
+                 choose an aggregation other than none (as transformers' pipeline requires)"
+                    .into(),
+            ));
+        }
+        let width = self.model.tokenizer.window();
+        if stride >= width {
+            return Err(Error::Input(format!("the stride ({stride} tokens) must be shorter than the model's window ({width} tokens)")));
+        }
+        Ok(())
+    }
+
+    /// The entities of one window (one encoded input and its logits), ignored labels left out.
+    fn window_entities(&self, chars: &[char], encoded: &Encoded, logits: &[Vec<f32>], aggregation: Aggregation) -> Result<Vec<Entity>> {
+        let tokenizer = &self.model.tokenizer;
         let word_aware = tokenizer.kind() == TokenizerKind::WordPiece;
         let unk = tokenizer.unk_id();
         let pre: Vec<PreEntity> = encoded
@@ -188,8 +310,7 @@ impl<'m> TokenTagger<'m> {
                 .collect(),
             _ => self.group(labeled)?,
         };
-        let entities = entities.into_iter().filter(|e| !IGNORED_LABELS.contains(&e.label())).collect();
-        Ok(Tagging { entities, truncated: encoded.truncated })
+        Ok(entities.into_iter().filter(|e| !IGNORED_LABELS.contains(&e.label())).collect())
     }
 
     fn name(&self, id: usize) -> String {
@@ -280,6 +401,28 @@ fn bio(label: &str) -> (&str, &str) {
         Some(tag) => ("B", tag),
         None => ("I", label.strip_prefix("I-").unwrap_or(label)),
     }
+}
+
+/// The pipeline's `aggregate_overlapping_entities`: entities by start (a stable sort); of an
+/// entity and the next ones starting inside it, the longest is kept, and of equally long ones the
+/// first with the highest score.
+pub(crate) fn merge_overlapping(mut entities: Vec<Entity>) -> Vec<Entity> {
+    entities.sort_by_key(|e| e.start);
+    let mut merged = Vec::with_capacity(entities.len());
+    let Some(mut previous) = entities.first().cloned() else { return merged };
+    // As the pipeline's loop, from the first entity itself (an empty first entity is kept twice).
+    for entity in entities {
+        if previous.start <= entity.start && entity.start < previous.end {
+            let (length, previous_length) = (entity.end - entity.start, previous.end - previous.start);
+            if length > previous_length || length == previous_length && entity.score > previous.score {
+                previous = entity;
+            }
+        } else {
+            merged.push(std::mem::replace(&mut previous, entity));
+        }
+    }
+    merged.push(previous);
+    merged
 }
 
 /// numpy's `argmax`: the first of the largest.

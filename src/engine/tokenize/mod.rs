@@ -460,6 +460,36 @@ impl TextTokenizer {
         self.finish(self.raw(text)?, Some(self.raw(pair)?), TruncationStrategy::LongestFirst)
     }
 
+    /// How many of a single text's tokens the model takes (its length less the special tokens).
+    pub fn window(&self) -> usize {
+        self.max_length.saturating_sub(self.processor.added_tokens(false))
+    }
+
+    /// One text in the overlapping windows of the token-classification pipeline's `stride`: the
+    /// text whole if it fits; else its tokens cut as the fast tokenizer's
+    /// `return_overflowing_tokens` cuts them (windows of the model's length less its special
+    /// tokens, each starting `stride` tokens before the previous one ends), each window with the
+    /// special tokens added. Offsets stay those of the whole text.
+    pub fn encode_strided(&self, text: &str, stride: usize) -> Result<Vec<Encoded>> {
+        let mut raw = self.raw(text)?;
+        let width = self.window();
+        if raw.len() <= width {
+            return Ok(vec![self.finish(raw, None, TruncationStrategy::LongestFirst)?]);
+        }
+        if stride >= width {
+            return Err(Error::Input(format!("the stride ({stride} tokens) must be shorter than the model's window ({width} tokens)")));
+        }
+        raw.truncate(width, stride, TruncationDirection::Right);
+        let overflow = raw.take_overflowing();
+        std::iter::once(raw)
+            .chain(overflow)
+            .map(|part| {
+                let processed = self.processor.process(part, None, true).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))?;
+                Ok(to_encoded(&processed))
+            })
+            .collect()
+    }
+
     /// The text's tokens, nothing added and nothing cut.
     fn raw(&self, text: &str) -> Result<Encoding> {
         self.tokenizer.encode_char_offsets(text, false).map_err(|e| Error::Input(format!("cannot tokenize the input: {e}")))
