@@ -44,6 +44,15 @@ pub struct TagTextArgs {
     pub aggregation: String,
 }
 
+/// A fine-tuned task model over a corpus: a classifier's labels, or a tagger's entities.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ModelRunArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+    /// A tagger's aggregation (none, simple, first, average or max); null: the core's default.
+    pub aggregation: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct ClassifyArgs {
     pub model: ModelRef,

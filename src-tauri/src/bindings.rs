@@ -29,6 +29,7 @@ macro_rules! commands {
             list_runs(corpus: String) -> Vec<RunDto>;
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             resume_run(run: i64, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
+            run_model(args: ModelRunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             rename_corpus(corpus: String, name: String) -> ();
             delete_corpus(corpus: String) -> u64;
             rename_run(run: i64, name: Option<String>) -> ();
@@ -122,7 +123,7 @@ pub fn typescript() -> String {
     let decls = declarations!(&cfg;
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
-        InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
+        InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
         AnnotateArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,

@@ -305,8 +305,32 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
     .await
 }
 
+/// Runs (or resumes) a fine-tuned task model over a corpus as it was trained: a sequence
+/// classifier's labels, or a token classifier's entities.
+#[tauri::command]
+pub async fn run_model(state: State<'_, AppState>, args: ModelRunArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        store.corpus(&args.corpus)?;
+        let aggregation = args.aggregation.as_deref().map(Aggregation::parse).transpose()?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::corpus_run::run_task_model(
+            store,
+            &model,
+            &args.corpus,
+            args.model.strip_accents,
+            aggregation,
+            selectra::jobs::corpus_run::RUN_BATCH_RECORDS,
+            progress,
+            cancel,
+        )?;
+        Ok(summary.into())
+    })
+    .await
+}
+
 /// Resumes an unfinished run with exactly its recorded settings (model, labels, hypotheses,
-/// accent setting): a zero-shot run, or a classifier's run.
+/// accent setting): a zero-shot run, a classifier's run, or a tagger's.
 #[tauri::command]
 pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<RunSummaryDto> {
     let models = state.models.clone();
@@ -328,6 +352,7 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
                 cancel,
             )?,
             Resumable::Classifier => selectra::jobs::corpus_run::run_classify(store, &model, corpus, strip, batch, progress, cancel)?,
+            Resumable::Tagger(options) => selectra::jobs::corpus_run::run_tag(store, &model, corpus, strip, options, batch, progress, cancel)?,
         };
         Ok(summary.into())
     })

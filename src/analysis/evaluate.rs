@@ -219,7 +219,15 @@ pub fn evaluate(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOpti
 /// [`evaluate`], with progress (stage `Evaluating`: the records read, then one step per run
 /// scored) and cancel.
 pub fn evaluate_watched(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOptions, watch: &mut Watch) -> Result<Evaluation> {
-    let all = store.runs(corpus)?;
+    // A tagger's run has entities, not label scores: label evaluation is of the other runs.
+    let all: Vec<RunInfo> = store.runs(corpus)?;
+    if let Some(tagger) = run_ids.iter().find_map(|id| all.iter().find(|r| r.id == *id && !r.kind.predicts_labels())) {
+        return Err(Error::Input(format!(
+            "run {} is a tagging run: it finds entities, not labels, so it has no label scores to evaluate",
+            tagger.id
+        )));
+    }
+    let all: Vec<RunInfo> = all.into_iter().filter(|r| r.kind.predicts_labels()).collect();
     let runs: Vec<RunInfo> = if run_ids.is_empty() {
         all
     } else {

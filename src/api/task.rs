@@ -29,12 +29,14 @@ impl TaskSpec {
     }
 }
 
-/// How a stored run goes on: a zero-shot run with the exact task it recorded, or a classifier's
-/// run (its model alone decides its labels).
+/// How a stored run goes on: a zero-shot run with the exact task it recorded, a classifier's
+/// run (its model alone decides its labels), or a tagger's run with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resumable {
     ZeroShot(ZeroShotTask),
     Classifier,
+    /// A tagger's run, with the aggregation and stride it recorded.
+    Tagger(crate::engine::tag::TagOptions),
 }
 
 /// A stored run and how to resume it. A trained head's run is complete when stored, and cannot
@@ -46,6 +48,7 @@ pub fn resumable_run(store: &Store, run: i64) -> Result<(RunInfo, Resumable)> {
             Resumable::ZeroShot(ZeroShotTask::from_template_key(info.key.labels.clone(), &info.key.template, info.key.multi_label)?)
         }
         crate::store::RunKind::Classifier => Resumable::Classifier,
+        crate::store::RunKind::Tagger => Resumable::Tagger(crate::engine::tag::TagOptions::from_description(&info.key.template)?),
         crate::store::RunKind::Trained => {
             return Err(Error::Input(format!("run {run} is a trained head, complete when stored; train again to update it")))
         }

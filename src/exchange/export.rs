@@ -90,7 +90,9 @@ pub fn export(
 ) -> Result<u64> {
     let io = |e: std::io::Error| Error::Io { path: "<export>".into(), source: e };
     watch.stage(JobStage::Exporting, store.corpus(corpus)?.records)?;
-    let runs = store.runs(corpus)?;
+    // Label runs get label columns; tagging runs' entities go in their own field.
+    let (runs, taggers): (Vec<_>, Vec<_>) = store.runs(corpus)?.into_iter().partition(|r| r.kind.predicts_labels());
+    let tagged = !taggers.is_empty();
     let scans = store.scans(Some(corpus))?;
     // A sentence-pair corpus's exports carry each record's second text beside its text.
     let pairs = store.corpus_has_pairs(corpus)?;
@@ -125,6 +127,9 @@ pub fn export(
             if pairs {
                 line["text_pair"] = json!(row.text_pair);
             }
+            if tagged {
+                line["entities"] = json!(row.entities);
+            }
             if let Some(set) = options.embeddings {
                 line["embedding"] = json!(store.embedding(set, row.record_id)?);
             }
@@ -141,6 +146,9 @@ pub fn export(
             }
             for r in &runs {
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
+            }
+            for r in &taggers {
+                header.push(format!("run{}_entities", r.id));
             }
             for s in &scans {
                 header.extend([format!("scan{}_suspicion", s.id), format!("scan{}_flagged", s.id)]);
@@ -171,6 +179,16 @@ pub fn export(
                         None => fields.extend([String::new(), String::new(), String::new()]),
                     }
                 }
+                for r in &taggers {
+                    // A run's entities as a JSON list, without the run (the column names it).
+                    let entities: Vec<Value> = row
+                        .entities
+                        .iter()
+                        .filter(|e| e.run == r.id)
+                        .map(|e| json!({"label": e.label, "start": e.start, "end": e.end, "score": e.score, "text": e.text}))
+                        .collect();
+                    fields.push(Value::Array(entities).to_string());
+                }
                 for s in &scans {
                     match row.scans.iter().find(|r| r.scan == s.id) {
                         Some(r) => fields.extend([r.suspicion.to_string(), r.flagged.to_string()]),
@@ -185,7 +203,7 @@ pub fn export(
             })?;
             writer.flush().map_err(io)?;
         }
-        ExportFormat::Parquet => count = parquet::write(store, corpus, pairs, options.embeddings, out, watch)?,
+        ExportFormat::Parquet => count = parquet::write(store, corpus, (pairs, tagged), options.embeddings, out, watch)?,
     }
     Ok(count)
 }
@@ -193,7 +211,8 @@ pub fn export(
 mod parquet {
     //! Parquet with the JSONL export's shape: id, text, gold, annotation {labels, status},
     //! predictions [{run, model, labels, scores}], scans [{scan, model, suspicion, flagged,
-    //! tokens [{token, start, end, probability}]}], written a row group of records at a time.
+    //! tokens [{token, start, end, probability}]}], and with tagging runs entities [{run, label,
+    //! start, end, score, text}], written a row group of records at a time.
 
     use std::io::Write;
     use std::sync::Arc;
@@ -248,6 +267,31 @@ mod parquet {
         ])
     }
 
+    fn entity_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("run", DataType::Int64, true),
+            Field::new("label", DataType::Utf8, true),
+            Field::new("start", DataType::Int64, true),
+            Field::new("end", DataType::Int64, true),
+            Field::new("score", DataType::Float32, true),
+            Field::new("text", DataType::Utf8, true),
+        ])
+    }
+
+    fn entity_builder() -> StructBuilder {
+        StructBuilder::new(
+            entity_fields(),
+            vec![
+                Box::new(Int64Builder::new()),
+                Box::new(StringBuilder::new()),
+                Box::new(Int64Builder::new()),
+                Box::new(Int64Builder::new()),
+                Box::new(Float32Builder::new()),
+                Box::new(StringBuilder::new()),
+            ],
+        )
+    }
+
     fn token_builder() -> StructBuilder {
         StructBuilder::new(
             token_fields(),
@@ -264,13 +308,15 @@ mod parquet {
         annotation: StructBuilder,
         predictions: ListBuilder<StructBuilder>,
         scans: ListBuilder<StructBuilder>,
+        /// With tagging runs: each record's entities.
+        entities: Option<ListBuilder<StructBuilder>>,
         /// With an embedding set: each record's vector.
         embedding: Option<ListBuilder<Float32Builder>>,
         rows: usize,
     }
 
     impl Columns {
-        fn new(pairs: bool, embeddings: bool) -> Self {
+        fn new((pairs, tagged): (bool, bool), embeddings: bool) -> Self {
             let annotation =
                 StructBuilder::new(annotation_fields(), vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())]);
             let prediction = StructBuilder::new(
@@ -300,6 +346,7 @@ mod parquet {
                 annotation,
                 predictions: ListBuilder::new(prediction),
                 scans: ListBuilder::new(scan),
+                entities: tagged.then(|| ListBuilder::new(entity_builder())),
                 embedding: embeddings.then(|| ListBuilder::new(Float32Builder::new())),
                 rows: 0,
             }
@@ -316,6 +363,9 @@ mod parquet {
                 Arc::new(self.predictions.finish()),
                 Arc::new(self.scans.finish()),
             ]);
+            if let Some(entities) = &mut self.entities {
+                arrays.push(Arc::new(entities.finish()));
+            }
             if let Some(embedding) = &mut self.embedding {
                 arrays.push(Arc::new(embedding.finish()));
             }
@@ -334,7 +384,7 @@ mod parquet {
     pub(super) fn write(
         store: &Store,
         corpus: &str,
-        pairs: bool,
+        (pairs, tagged): (bool, bool),
         embeddings: Option<i64>,
         out: &mut (dyn Write + Send),
         watch: &mut Watch,
@@ -350,6 +400,9 @@ mod parquet {
         if pairs {
             fields.insert(2, Field::new("text_pair", DataType::Utf8, true));
         }
+        if tagged {
+            fields.push(Field::new("entities", list_of(DataType::Struct(entity_fields())), true));
+        }
         if embeddings.is_some() {
             fields.push(Field::new("embedding", list_of(DataType::Float32), true));
         }
@@ -357,7 +410,7 @@ mod parquet {
         let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io)?;
-        let mut columns = Columns::new(pairs, embeddings.is_some());
+        let mut columns = Columns::new((pairs, tagged), embeddings.is_some());
         let mut count = 0u64;
         store.for_each_export_row(corpus, &mut |row| {
             match record_id(&row) {
@@ -413,6 +466,19 @@ mod parquet {
                 scans.append(true);
             }
             columns.scans.append(true);
+            if let Some(entities) = columns.entities.as_mut() {
+                let entity = entities.values();
+                for e in &row.entities {
+                    entity.field_builder::<Int64Builder>(0).expect("run column").append_value(e.run);
+                    entity.field_builder::<StringBuilder>(1).expect("label column").append_value(&e.label);
+                    entity.field_builder::<Int64Builder>(2).expect("start column").append_value(e.start as i64);
+                    entity.field_builder::<Int64Builder>(3).expect("end column").append_value(e.end as i64);
+                    entity.field_builder::<Float32Builder>(4).expect("score column").append_value(e.score);
+                    entity.field_builder::<StringBuilder>(5).expect("text column").append_value(&e.text);
+                    entity.append(true);
+                }
+                entities.append(true);
+            }
             if let (Some(set), Some(builder)) = (embeddings, &mut columns.embedding) {
                 match store.embedding(set, row.record_id)? {
                     Some(vector) => {

@@ -257,8 +257,9 @@ pub fn write_project_report(
                 None => crate::analysis::evaluate::corpus_of(store, runs)?,
             };
             let data_quality = DataQuality::of(store, &corpus)?;
-            // A scanned corpus without zero-shot runs still gets its data-quality report.
-            let evaluation = if runs.is_empty() && data_quality.is_some() && store.runs(&corpus)?.is_empty() {
+            // A scanned corpus without label runs still gets its data-quality report.
+            let label_runs = store.runs(&corpus)?.iter().filter(|r| r.kind.predicts_labels()).count();
+            let evaluation = if runs.is_empty() && data_quality.is_some() && label_runs == 0 {
                 None
             } else {
                 Some(crate::analysis::evaluate::evaluate_watched(store, &corpus, runs, options, watch)?)

@@ -39,6 +39,11 @@ pub enum RunKind {
     /// A fine-tuned sequence classifier with its own labels (see `engine::classify`).
     #[serde(rename = "classifier")]
     Classifier,
+    /// A token classifier's entities per record (see `engine::tag`): no labels or scores per
+    /// record, so no suggestions or label evaluation; its key's labels are the entity types and
+    /// its template the tagging options.
+    #[serde(rename = "tagger")]
+    Tagger,
 }
 
 impl RunKind {
@@ -48,7 +53,14 @@ impl RunKind {
             Self::ZeroShot => "zeroshot",
             Self::Trained => "trained",
             Self::Classifier => "classifier",
+            Self::Tagger => "tagger",
         }
+    }
+
+    /// Whether the run scores labels per record (suggestions, orders, evaluation and Compare
+    /// read it); a tagger's run finds entities instead.
+    pub fn predicts_labels(self) -> bool {
+        self != Self::Tagger
     }
 
     fn from_column(text: &str) -> rusqlite::Result<Self> {
@@ -56,10 +68,11 @@ impl RunKind {
             "zeroshot" => Ok(Self::ZeroShot),
             "trained" => Ok(Self::Trained),
             "classifier" => Ok(Self::Classifier),
+            "tagger" => Ok(Self::Tagger),
             other => Err(rusqlite::Error::FromSqlConversionFailure(
                 13,
                 rusqlite::types::Type::Text,
-                format!("a run kind is zeroshot, trained or classifier, not {other:?}").into(),
+                format!("a run kind is zeroshot, trained, classifier or tagger, not {other:?}").into(),
             )),
         }
     }
@@ -113,6 +126,9 @@ pub struct ExportRow {
     pub annotators: Vec<(String, Vec<String>, super::Status)>,
     /// (run id, model, labels, scores) for each run that predicted this record.
     pub predictions: Vec<(i64, String, Vec<String>, Vec<f32>)>,
+    /// The record's entities in each tagging run that tagged it (filled only when the corpus
+    /// has tagging runs), by run.
+    pub entities: Vec<super::RunEntity>,
     /// The record's result in each scan that covered it, oldest scan first.
     pub scans: Vec<super::ExportScan>,
 }
@@ -122,7 +138,8 @@ fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> 
 }
 
 const RUN_COLUMNS: &str = "r.id, c.name, r.model, r.weights_sha256, r.labels, r.template, r.multi_label, r.strip_accents, \
-     r.created_at, r.finished_at, (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id), \
+     r.created_at, r.finished_at, CASE r.kind WHEN 'tagger' THEN (SELECT COUNT(*) FROM tagged_record t WHERE t.run_id = r.id) \
+     ELSE (SELECT COUNT(*) FROM prediction p WHERE p.run_id = r.id) END, \
      (SELECT COUNT(*) FROM record x WHERE x.corpus_id = r.corpus_id), r.name, r.kind, r.precision, r.precision_check";
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
@@ -388,7 +405,9 @@ impl Store {
     /// Calls `each` for every record of the corpus, in import order, with its predictions.
     pub fn for_each_export_row(&self, corpus: &str, each: &mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()> {
         let corpus = self.corpus(corpus)?;
-        let runs: HashMap<i64, String> = self.runs(&corpus.name)?.into_iter().map(|r| (r.id, r.key.model)).collect();
+        let all_runs = self.runs(&corpus.name)?;
+        let tagged = all_runs.iter().any(|r| r.kind == RunKind::Tagger);
+        let runs: HashMap<i64, String> = all_runs.into_iter().map(|r| (r.id, r.key.model)).collect();
         let row_prefix = self.row_id_prefix(corpus.id)?;
         let mut stmt = self.conn.prepare(EXPORT_ROWS_SQL).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([corpus.id]).map_err(|e| self.err(e))?;
@@ -397,7 +416,7 @@ impl Store {
             let id: i64 = row.get(0).map_err(|e| self.err(e))?;
             if current.as_ref().is_some_and(|c| c.record_id != id) {
                 let mut done = current.take().expect("checked");
-                self.complete_export_row(&mut done)?;
+                self.complete_export_row(&mut done, tagged)?;
                 each(done)?;
             }
             if current.is_none() {
@@ -420,6 +439,7 @@ impl Store {
                         annotator: row.get(11)?,
                         annotators: Vec::new(),
                         predictions: Vec::new(),
+                        entities: Vec::new(),
                         scans: Vec::new(),
                     })
                 };
@@ -434,15 +454,19 @@ impl Store {
             }
         }
         if let Some(mut last) = current {
-            self.complete_export_row(&mut last)?;
+            self.complete_export_row(&mut last, tagged)?;
             each(last)?;
         }
         Ok(())
     }
 
-    /// What an export row holds beyond its main query: scan results and every annotator's labels.
-    fn complete_export_row(&self, row: &mut ExportRow) -> Result<()> {
+    /// What an export row holds beyond its main query: scan results, every annotator's labels,
+    /// and entities when the corpus has tagging runs.
+    fn complete_export_row(&self, row: &mut ExportRow, tagged: bool) -> Result<()> {
         row.scans = self.record_scans(row.record_id)?;
+        if tagged {
+            row.entities = self.record_entities(row.record_id)?;
+        }
         if row.annotation.is_some() {
             let mut stmt = self.conn.prepare_cached(EXPORT_ANNOTATORS_SQL).map_err(|e| self.err(e))?;
             let rows = stmt

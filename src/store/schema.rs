@@ -319,13 +319,44 @@ const V10: &str = r#"
 ALTER TABLE record ADD COLUMN text_pair TEXT;
 "#;
 
+/// Version 11: tagging runs. `tagged_record` marks each record a tagger's run has done (with no
+/// entity too), with its entity count and its least confident entity's score (the order
+/// "least sure first" reads); `run_entity` holds the entities, in the pipeline's order (`seq`),
+/// as character offsets into the record's text with the text they cover.
+const V11: &str = r#"
+CREATE TABLE tagged_record (
+    run_id    INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,
+    entities  INTEGER NOT NULL,
+    min_score REAL,
+    truncated INTEGER NOT NULL CHECK (truncated IN (0, 1)),
+    PRIMARY KEY (run_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX tagged_record_by_record ON tagged_record (record_id, run_id);
+CREATE INDEX tagged_record_by_score ON tagged_record (run_id, min_score, record_id);
+
+CREATE TABLE run_entity (
+    run_id    INTEGER NOT NULL,
+    record_id INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    label     TEXT NOT NULL,
+    start     INTEGER NOT NULL CHECK (start >= 0),
+    "end"     INTEGER NOT NULL CHECK ("end" >= start),
+    score     REAL NOT NULL,
+    text      TEXT NOT NULL,
+    PRIMARY KEY (run_id, record_id, seq),
+    FOREIGN KEY (run_id, record_id) REFERENCES tagged_record (run_id, record_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX run_entity_by_label ON run_entity (run_id, label, record_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9), M::up(V10)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9), M::up(V10), M::up(V11)])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    10
+    11
 }
 
 #[cfg(test)]
@@ -465,14 +496,17 @@ mod tests {
         let tables = strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE ?1", "record_fts%");
         let mut missing = Vec::new();
         for table in &tables {
-            let keys = strings("SELECT \"from\" FROM pragma_foreign_key_list(?1)", table);
-            // The leading column of every index, the primary key's included (WITHOUT ROWID tables
-            // and composite keys have one in pragma_index_list; a rowid alias is the table itself).
-            let mut leading = strings("SELECT name FROM pragma_table_info(?1) WHERE pk = 1", table);
+            // Each foreign key's columns, in order (a composite key is one key).
+            let keys = strings("SELECT group_concat(\"from\", ',') FROM pragma_foreign_key_list(?1) GROUP BY id", table);
+            // The columns of every index, the primary key's included (WITHOUT ROWID tables and
+            // composite keys have one in pragma_index_list; a rowid alias is the table itself).
+            let mut indexes = strings("SELECT name FROM pragma_table_info(?1) WHERE pk = 1", table);
             for index in strings("SELECT name FROM pragma_index_list(?1)", table) {
-                leading.extend(strings("SELECT name FROM pragma_index_info(?1) WHERE seqno = 0", &index));
+                indexes.push(strings("SELECT name FROM pragma_index_info(?1) ORDER BY seqno", &index).join(","));
             }
-            missing.extend(keys.into_iter().filter(|k| !leading.contains(k)).map(|k| format!("{table}.{k}")));
+            // A key is served when an index starts with all of its columns.
+            let served = |key: &str| indexes.iter().any(|i| i == key || i.starts_with(&format!("{key},")));
+            missing.extend(keys.into_iter().filter(|k| !served(k)).map(|k| format!("{table}.({k})")));
         }
         assert!(tables.len() >= 15, "{tables:?}");
         assert!(missing.is_empty(), "foreign keys without an index: {missing:?}");

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::common::*;
-use selectra::engine::tag::{Aggregation, TokenTagger};
+use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use serde_json::Value;
 
 fn check(context: &str, actual: &Value, expected: &Value) {
@@ -27,7 +27,7 @@ fn check(context: &str, actual: &Value, expected: &Value) {
 
 #[test]
 fn tag_matches_the_token_classification_pipeline_with_every_aggregation() {
-    let (mut checked, mut entities, mut truncated) = (0, 0, 0);
+    let (mut checked, mut entities, mut truncated, mut strided) = (0, 0, 0, 0);
     let mut strategies = std::collections::BTreeSet::new();
     for (name, expected) in expected_files() {
         let Some(cases) = expected["tag"].as_array() else { continue };
@@ -37,21 +37,41 @@ fn tag_matches_the_token_classification_pipeline_with_every_aggregation() {
         for case in cases {
             let text = case["text"].as_str().unwrap();
             let aggregation = Aggregation::parse(case["aggregation"].as_str().unwrap()).unwrap();
-            let tagging = tagger.tag(text, aggregation).unwrap();
-            let context = format!("{name}, {}, on {text:?}", aggregation.name());
+            let stride = case["stride"].as_u64().map(|s| s as usize);
+            let tagging = tagger.tag_with(text, TagOptions { aggregation, stride }).unwrap();
+            let context = format!("{name}, {}, stride {stride:?}, on {text:?}", aggregation.name());
             check(&context, &serde_json::to_value(&tagging).unwrap(), &case["output"]);
             // A truncated text fills the model exactly, as the pipeline's encoding of it does.
             if tagging.truncated {
                 assert_eq!(case["tokens"].as_u64().unwrap() as usize, model.tokenizer.max_length(), "{context}: truncation");
+            }
+            // With a stride the whole text is tagged: its last entity ends near its end.
+            if stride.is_some() {
+                assert!(!tagging.truncated && case["tokens"].as_u64().unwrap() as usize > model.tokenizer.max_length(), "{context}");
+                strided += 1;
             }
             truncated += usize::from(tagging.truncated);
             entities += case["output"]["entities"].as_array().unwrap().len();
             strategies.insert(aggregation.name());
             checked += 1;
         }
-        // The CLI prints the same for each strategy (the first text).
-        for case in cases.iter().filter(|c| c["text"] == cases[0]["text"]) {
-            let args = [
+        // Batched, the strided texts of each setting give what each gives alone.
+        let strided_cases: Vec<&Value> = cases.iter().filter(|c| c.get("stride").is_some()).collect();
+        for pair in strided_cases.chunks(2) {
+            let options = TagOptions {
+                aggregation: Aggregation::parse(pair[0]["aggregation"].as_str().unwrap()).unwrap(),
+                stride: pair[0]["stride"].as_u64().map(|s| s as usize),
+            };
+            let texts: Vec<&str> = pair.iter().map(|c| c["text"].as_str().unwrap()).collect();
+            for (tagging, case) in tagger.tag_batch(&texts, options).unwrap().iter().zip(pair) {
+                check(&format!("{name}, batched {options:?}"), &serde_json::to_value(tagging).unwrap(), &case["output"]);
+            }
+        }
+        // The CLI prints the same for each strategy (the first text), and with a stride.
+        let first_strided = strided_cases.first().copied();
+        for case in cases.iter().filter(|c| c["text"] == cases[0]["text"]).chain(first_strided) {
+            let stride = case.get("stride").map(|s| s.to_string());
+            let mut args = vec![
                 "tag",
                 "--model",
                 folder.to_str().unwrap(),
@@ -60,7 +80,10 @@ fn tag_matches_the_token_classification_pipeline_with_every_aggregation() {
                 "--json",
                 case["text"].as_str().unwrap(),
             ];
-            let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
+            if let Some(stride) = &stride {
+                args.extend(["--stride", stride.as_str()]);
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(&args).output().unwrap();
             assert!(out.status.success(), "selectra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
             check(&format!("{name}: selectra tag {}", case["aggregation"]), &serde_json::from_slice(&out.stdout).unwrap(), &case["output"]);
         }
@@ -68,6 +91,7 @@ fn tag_matches_the_token_classification_pipeline_with_every_aggregation() {
     assert_eq!(strategies.len(), 5, "{strategies:?}");
     assert!(checked >= 80 && entities >= 500, "only {checked} cases with {entities} entities were checked");
     assert!(truncated >= 4, "only {truncated} texts reached the models' length");
+    assert!(strided >= 40, "only {strided} texts were tagged whole with a stride");
 }
 
 #[test]
@@ -85,4 +109,170 @@ fn a_sequence_classifier_is_not_a_tagger() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none, simple, first, average or max"));
+}
+
+fn selectra(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
+}
+
+fn export_lines(db: &std::path::Path) -> Vec<Value> {
+    let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A corpus of the texts the pipeline tagged (short ones and ones longer than the model), each
+/// several times, as a project with corpus "c".
+fn tagging_corpus(dir: &std::path::Path, name: &str, texts: &[String]) -> std::path::PathBuf {
+    let file = dir.join(format!("{name}.csv"));
+    let mut writer = csv::Writer::from_path(&file).unwrap();
+    writer.write_record(["text"]).unwrap();
+    for round in 0..8 {
+        // A varied order, so that long and short records share batches differently.
+        for i in 0..texts.len() {
+            writer.write_record([&texts[(i + round) % texts.len()]]).unwrap();
+        }
+    }
+    writer.flush().unwrap();
+    let db = dir.join(format!("{name}.db"));
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
+}
+
+/// `selectra tag --db --corpus` keeps each record's entities as the pipeline finds them with
+/// aggregation `simple` and a quarter-length stride (whole long records), resumes to exactly the
+/// uninterrupted run after SIGKILL, and every export carries the entities; label evaluation
+/// leaves the run out.
+#[test]
+fn a_tagging_run_keeps_the_pipelines_entities_resumes_after_sigkill_and_exports_them() {
+    let name = "tag-electra-conll";
+    let expected = expected_files().into_iter().find(|(n, _)| n == name).unwrap().1;
+    let cases = expected["tag"].as_array().unwrap();
+    let folder = model_dir(name);
+    let model = selectra::Model::load(folder.to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap();
+    let quarter = selectra::engine::tag::default_stride(&model) as u64;
+    // The pipeline's entities for each text as a run tags it: simple, whole (stride a quarter).
+    // (Texts the pipeline tagged only cut are compared with the tagger, checked against it above.)
+    let tagger = TokenTagger::new(&model).unwrap();
+    let golden = |text: &str| -> Value {
+        let simple: Vec<&Value> = cases.iter().filter(|c| c["text"] == text && c["aggregation"] == "simple").collect();
+        let strided = simple.iter().find(|c| c["stride"].as_u64() == Some(quarter));
+        // A text that fits is one window: the pipeline's entities without a stride.
+        let whole = || simple.iter().find(|c| c.get("stride").is_none() && (c["tokens"].as_u64().unwrap() as usize) < model.tokenizer.max_length());
+        match strided.or_else(whole) {
+            Some(case) => case["output"]["entities"].clone(),
+            None => serde_json::to_value(tagger.tag_with(text, TagOptions::for_corpus(&model)).unwrap().entities).unwrap(),
+        }
+    };
+    let mut texts: Vec<String> = cases.iter().map(|c| c["text"].as_str().unwrap().to_string()).collect();
+    texts.dedup();
+    texts.sort();
+    texts.dedup();
+    let dir = tempfile::tempdir().unwrap();
+    let db = tagging_corpus(dir.path(), "reference", &texts);
+    let args = |db: &std::path::Path| -> Vec<String> {
+        ["tag", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", folder.to_str().unwrap(), "--batch-size", "3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let mut json_args = args(&db);
+    json_args.push("--json".into());
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(&json_args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = 8 * texts.len() as u64;
+    assert_eq!(summary["run"]["kind"], "tagger");
+    assert_eq!(summary["run"]["predicts_labels"], false);
+    assert_eq!(summary["run"]["labels"], serde_json::json!(["PER", "ORG", "LOC", "MISC"]), "entity types in file order");
+    assert_eq!(summary["run"]["template"], format!("aggregation=simple stride={quarter}"));
+    assert_eq!((summary["run"]["predictions"].as_u64(), summary["run"]["records"].as_u64()), (Some(records), Some(records)));
+
+    let lines = export_lines(&db);
+    let mut long = 0;
+    for line in &lines {
+        let text = line["text"].as_str().unwrap();
+        let want = golden(text);
+        let (got, want) = (line["entities"].as_array().unwrap(), want.as_array().unwrap());
+        assert_eq!(got.len(), want.len(), "{text:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!((&g["label"], &g["start"], &g["end"]), (&w["entity_group"], &w["start"], &w["end"]), "{text:?}");
+            close(text, g["score"].as_f64().unwrap(), w["score"].as_f64().unwrap());
+            let covered: String = text
+                .chars()
+                .skip(g["start"].as_u64().unwrap() as usize)
+                .take((g["end"].as_u64().unwrap() - g["start"].as_u64().unwrap()) as usize)
+                .collect();
+            assert_eq!(g["text"], covered);
+            assert_eq!(g["run"], summary["run"]["id"]);
+        }
+        long += usize::from(text.chars().count() > 300);
+    }
+    assert!(long >= 16, "only {long} long records");
+
+    // Killed with SIGKILL mid-run, the identical command resumes to exactly the same entities.
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 40;
+    println!("kill points from seed {seed}");
+    let mut killed = 0;
+    for trial in 0..3u64 {
+        let db = tagging_corpus(dir.path(), &format!("trial{trial}"), &texts);
+        let target = (seed + trial * 13) % (records - 6) + 1;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args(&db)).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        loop {
+            let done: i64 = reader.query_row("SELECT COUNT(*) FROM tagged_record", [], |r| r.get(0)).unwrap_or(0);
+            if done as u64 >= target || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        drop(reader);
+        child.kill().ok();
+        if !child.wait().unwrap().success() {
+            killed += 1;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args(&db)).output().unwrap();
+        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(export_lines(&db), lines, "trial {trial} (killed at >= {target} records)");
+    }
+    assert!(killed >= 2, "only {killed} of 3 trials were killed before finishing");
+
+    // CSV gives the run an entities column; Parquet a nested list.
+    let db_s = db.to_str().unwrap();
+    let run = summary["run"]["id"].as_i64().unwrap();
+    let csv_out = dir.path().join("c.csv");
+    assert!(selectra(&["export", "--db", db_s, "--corpus", "c", "--format", "csv", "--output", csv_out.to_str().unwrap()]).status.success());
+    let mut reader = csv::Reader::from_path(&csv_out).unwrap();
+    let column = reader.headers().unwrap().iter().position(|h| h == format!("run{run}_entities")).expect("an entities column");
+    assert!(!reader.headers().unwrap().iter().any(|h| h == format!("run{run}_label")), "a tagging run has no label column");
+    let first: Vec<Value> = serde_json::from_str(&reader.records().next().unwrap().unwrap()[column]).unwrap();
+    assert_eq!(first.len(), lines[0]["entities"].as_array().unwrap().len());
+    let parquet = dir.path().join("c.parquet");
+    assert!(selectra(&["export", "--db", db_s, "--corpus", "c", "--format", "parquet", "--output", parquet.to_str().unwrap()]).status.success());
+    let batches: Vec<_> = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&parquet).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let entities = batches[0].column_by_name("entities").expect("an entities column");
+    let entities = entities.as_any().downcast_ref::<arrow_array::ListArray>().unwrap();
+    assert_eq!(entities.value_length(0) as usize, lines[0]["entities"].as_array().unwrap().len());
+
+    // Label evaluation has nothing to read in a tagging run, and says so.
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let err = selectra::analysis::evaluate::evaluate(&store, "c", &[run], &Default::default()).unwrap_err().to_string();
+    assert!(err.contains("tagging run"), "{err}");
+    assert!(selectra::analysis::evaluate::evaluate(&store, "c", &[], &Default::default()).is_err(), "no label runs to evaluate");
+    // The app resumes it by its id with its own options.
+    let (_, how) = selectra::api::task::resumable_run(&store, run).unwrap();
+    assert_eq!(
+        how,
+        selectra::api::task::Resumable::Tagger(selectra::engine::tag::TagOptions {
+            aggregation: Aggregation::Simple,
+            stride: Some(quarter as usize)
+        })
+    );
 }

@@ -18,11 +18,14 @@ pub struct RunDto {
     pub info: RunInfo,
     /// `precision_check` in words.
     pub precision_check_summary: Option<String>,
+    /// Whether the run scores labels per record (suggestions, orders, evaluation and Compare
+    /// take it); a tagger's run finds entities instead.
+    pub predicts_labels: bool,
 }
 
 impl From<RunInfo> for RunDto {
     fn from(info: RunInfo) -> Self {
-        Self { precision_check_summary: info.precision_check.as_ref().map(|c| c.summary()), info }
+        Self { precision_check_summary: info.precision_check.as_ref().map(|c| c.summary()), predicts_labels: info.kind.predicts_labels(), info }
     }
 }
 

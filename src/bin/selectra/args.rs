@@ -286,14 +286,28 @@ pub struct TagArgs {
     #[arg(long, value_name = "true|false")]
     pub strip_accents: Option<bool>,
     /// How tokens become entities (transformers' aggregation_strategy): none (every token),
-    /// simple, first, average or max.
-    #[arg(long, default_value = "none", value_name = "none|simple|first|average|max")]
-    pub aggregation: String,
+    /// simple, first, average or max. One text: none, as the pipeline; a corpus: simple.
+    #[arg(long, value_name = "none|simple|first|average|max")]
+    pub aggregation: Option<String>,
+    /// Tag the whole text in windows overlapping by this many tokens (the pipeline's stride);
+    /// without it one text is cut at the model's length, and a corpus's records are tagged
+    /// whole with an overlap of a quarter of the model's length.
+    #[arg(long, value_name = "TOKENS")]
+    pub stride: Option<usize>,
+    /// Tag every record of a corpus of this project database instead of one text.
+    #[arg(long, requires = "corpus", conflicts_with = "text")]
+    pub db: Option<PathBuf>,
+    #[arg(long, requires = "db")]
+    pub corpus: Option<String>,
+    /// Records per batch of a corpus run (each batch is committed at once).
+    #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
+    pub batch_size: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The text to tag.
-    pub text: String,
+    /// The text to tag (without --db).
+    #[arg(required_unless_present = "db")]
+    pub text: Option<String>,
 }
 
 #[derive(clap::Args)]

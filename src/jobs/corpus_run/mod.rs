@@ -30,12 +30,14 @@ mod classify;
 mod embed;
 mod precision_check;
 mod scan;
+mod tag;
 mod zeroshot;
 
 pub use classify::{classifier_run_key, run_classify};
 pub use embed::{run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
+pub use tag::{entity_types, run_tag, tagger_run_key};
 use zeroshot::predict;
 pub(crate) use zeroshot::{nli_logits, NewLogits};
 pub use zeroshot::{nli_model_key, run_zeroshot, zeroshot_run_key, RunSummary};
@@ -131,5 +133,37 @@ fn in_batch(e: Error, first: i64) -> Error {
     match e {
         Error::Input(message) => Error::Input(format!("in the batch starting at record {first}: {message}")),
         other => other,
+    }
+}
+
+/// A fine-tuned task model's run over a corpus, the way its head was trained: a sequence
+/// classifier's own labels, or a token classifier's entities (with `aggregation`, else the
+/// corpus default, and records tagged whole). Any other model is an error that says what runs it.
+#[allow(clippy::too_many_arguments)]
+pub fn run_task_model(
+    store: &mut Store,
+    model: &Model,
+    corpus: &str,
+    strip_accents: Option<bool>,
+    aggregation: Option<crate::engine::tag::Aggregation>,
+    batch_size: usize,
+    progress: &mut dyn FnMut(RunProgress),
+    cancel: &AtomicBool,
+) -> Result<RunSummary> {
+    let architecture = model.architecture();
+    if architecture.is_token_classifier() {
+        let mut options = crate::engine::tag::TagOptions::for_corpus(model);
+        if let Some(aggregation) = aggregation {
+            options.aggregation = aggregation;
+        }
+        run_tag(store, model, corpus, strip_accents, options, batch_size, progress, cancel)
+    } else if architecture.is_sequence_classifier() {
+        run_classify(store, model, corpus, strip_accents, batch_size, progress, cancel)
+    } else {
+        Err(Error::Input(format!(
+            "{} is a {} model, not a fine-tuned classifier or tagger: run a discriminator as a scan, and an NLI model as a zero-shot run",
+            model.name,
+            architecture.name()
+        )))
     }
 }

@@ -59,6 +59,31 @@ pub fn classify_corpus(db: &std::path::Path, corpus: &str, model: &str, strip_ac
     Ok(())
 }
 
+pub fn tag_corpus(
+    db: &std::path::Path,
+    corpus: &str,
+    model: &selectra::Model,
+    strip_accents: Option<bool>,
+    options: selectra::engine::tag::TagOptions,
+    batch_size: usize,
+    json: bool,
+) -> Result<()> {
+    let mut store = Store::open_existing(db)?;
+    store.corpus(corpus)?;
+    let summary =
+        with_job_progress(|progress, cancel| corpus_run::run_tag(&mut store, model, corpus, strip_accents, options, batch_size, progress, cancel))?;
+    let r = &summary.run;
+    let found: u64 = store.entity_counts(r.id)?.iter().map(|(_, n)| n).sum();
+    report_job(
+        &selectra::api::wire::RunSummaryDto::from(summary.clone()),
+        json,
+        summary.cancelled,
+        format!("run {} has tagged {}/{} records", r.id, r.predictions, r.records),
+        format!("run {} complete: {} records, {found} entities ({} tagged now)", r.id, r.records, summary.predicted_now),
+    )?;
+    Ok(())
+}
+
 pub fn scan(args: ScanArgs) -> Result<()> {
     let ScanArgs { db, corpus, model, strip_accents, batch_size, json } = args;
     let mut store = Store::open_existing(&db)?;

@@ -4,7 +4,7 @@
 use selectra::engine::classify::{TextClassifier, TextInput};
 use selectra::engine::hub::{self, HubSettings};
 use selectra::engine::inspect::{self, Inspection};
-use selectra::engine::tag::{Aggregation, TokenTagger};
+use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::Result;
 
@@ -67,10 +67,17 @@ pub fn classify(args: ClassifyArgs) -> Result<()> {
 }
 
 pub fn tag(args: TagArgs) -> Result<()> {
-    let TagArgs { model, strip_accents, aggregation, json, text } = args;
-    let aggregation = Aggregation::parse(&aggregation)?;
+    let TagArgs { model, strip_accents, aggregation, stride, db, corpus, batch_size, json, text } = args;
+    let aggregation = aggregation.as_deref().map(Aggregation::parse).transpose()?;
     let model = load(&model, strip_accents)?;
-    let tagging = TokenTagger::new(&model)?.tag(&text, aggregation)?;
+    if let (Some(db), Some(corpus)) = (db, corpus) {
+        let defaults = TagOptions::for_corpus(&model);
+        let options = TagOptions { aggregation: aggregation.unwrap_or(defaults.aggregation), stride: stride.or(defaults.stride) };
+        return crate::cmd::jobs::tag_corpus(&db, &corpus, &model, strip_accents, options, batch_size, json);
+    }
+    let text = text.unwrap_or_default();
+    let options = TagOptions { aggregation: aggregation.unwrap_or_default(), stride };
+    let tagging = TokenTagger::new(&model)?.tag_with(&text, options)?;
     if tagging.truncated {
         eprintln!("warning: the text is longer than the model's {} tokens; only its beginning was tagged", model.tokenizer.max_length());
     }

@@ -1,0 +1,113 @@
+//! Tagging runs' results: which records a token classifier's run has done, and their entities
+//! (character spans of the record's text with a type and a score), written a batch per
+//! transaction like predictions.
+
+use rusqlite::{params, TransactionBehavior};
+use serde::Serialize;
+
+use super::Store;
+use crate::error::Result;
+
+/// One entity a tagging run found in a record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RunEntity {
+    pub run: i64,
+    /// The entity's type (`entity_group`, or the token's label without aggregation).
+    pub label: String,
+    /// Character offsets into the record's text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    pub score: f32,
+    /// The record's text from `start` to `end`.
+    pub text: String,
+}
+
+/// One record's result in a tagging run: its entities in the pipeline's order, and whether the
+/// model saw only its beginning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedRecord {
+    pub record_id: i64,
+    /// (label, start, end, score, text) of each entity.
+    pub entities: Vec<(String, usize, usize, f32, String)>,
+    pub truncated: bool,
+}
+
+impl Store {
+    /// Up to `limit` records of the run's corpus with ids above `after` that the tagging run has
+    /// not done, by id, with their texts.
+    pub fn untagged_records(&self, run_id: i64, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT x.id, x.text FROM record x JOIN run r ON r.corpus_id = x.corpus_id WHERE r.id = ?1 AND x.id > ?2 \
+                 AND NOT EXISTS (SELECT 1 FROM tagged_record t WHERE t.run_id = ?1 AND t.record_id = x.id) \
+                 ORDER BY x.id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![run_id, after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Keeps a batch of records' results of a tagging run, in one transaction.
+    pub fn save_tagged(&mut self, run_id: i64, records: &[TaggedRecord]) -> Result<()> {
+        let path = self.path.clone();
+        let err = |e| super::db_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        {
+            let mut done = tx
+                .prepare_cached("INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(err)?;
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO run_entity (run_id, record_id, seq, label, start, \"end\", score, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(err)?;
+            for record in records {
+                let min_score = record.entities.iter().map(|e| f64::from(e.3)).reduce(f64::min);
+                done.execute(params![run_id, record.record_id, record.entities.len() as i64, min_score, record.truncated as i64])
+                    .map_err(|e| super::manage::concurrent_writer(&path, e, "run"))?;
+                for (seq, (label, start, end, score, text)) in record.entities.iter().enumerate() {
+                    put.execute(params![run_id, record.record_id, seq as i64, label, *start as i64, *end as i64, f64::from(*score), text])
+                        .map_err(err)?;
+                }
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// A record's entities in every tagging run that tagged it, by run, each run's in order.
+    pub fn record_entities(&self, record_id: i64) -> Result<Vec<RunEntity>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.run_id, e.label, e.start, e.\"end\", e.score, e.text FROM tagged_record t \
+                 JOIN run_entity e ON e.run_id = t.run_id AND e.record_id = t.record_id \
+                 WHERE t.record_id = ?1 ORDER BY e.run_id, e.seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([record_id], |r| {
+                Ok(RunEntity {
+                    run: r.get(0)?,
+                    label: r.get(1)?,
+                    start: r.get::<_, i64>(2)? as usize,
+                    end: r.get::<_, i64>(3)? as usize,
+                    score: r.get::<_, f64>(4)? as f32,
+                    text: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// How many entities of each type a tagging run found, most frequent first.
+    pub fn entity_counts(&self, run_id: i64) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT label, COUNT(*) FROM run_entity WHERE run_id = ?1 GROUP BY label ORDER BY COUNT(*) DESC, label")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+}
