@@ -41,3 +41,9 @@ export function describe(e: unknown): string {
 export function taskId(): string {
   return `task-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** The corpus's runs that score labels per record (what suggestions, filters and Compare read):
+ * every run but taggers', as the core marks them. */
+export async function labelRuns(corpus: string) {
+  return (await call("list_runs", { corpus })).filter((r) => r.predicts_labels);
+}

@@ -61,6 +61,12 @@ export type TagTextArgs = { model: ModelRef, text: string,
  */
 aggregation: string, };
 
+export type ModelRunArgs = { corpus: string, model: ModelRef, 
+/**
+ * A tagger's aggregation (none, simple, first, average or max); null: the core's default.
+ */
+aggregation: string | null, };
+
 export type PreviewArgs = { path: string, 
 /**
  * csv, tsv, jsonl or txt; `null` guesses from the file name.
@@ -280,7 +286,7 @@ export type RunKey = { corpus: string, model: string, weights_sha256: string, la
  */
 precision: Precision, };
 
-export type RunKind = "zeroshot" | "trained" | "classifier";
+export type RunKind = "zeroshot" | "trained" | "classifier" | "tagger";
 
 export type RunInfo = { id: number, 
 /**
@@ -814,7 +820,12 @@ export type RunDto = {
 /**
  * `precision_check` in words.
  */
-precision_check_summary: string | null, id: number, 
+precision_check_summary: string | null, 
+/**
+ * Whether the run scores labels per record (suggestions, orders, evaluation and Compare
+ * take it); a tagger's run finds entities instead.
+ */
+predicts_labels: boolean, id: number, 
 /**
  * The name someone gave the run, if any.
  */
@@ -1001,6 +1012,7 @@ export type Commands = {
   list_runs: { args: { corpus: string }; result: Array<RunDto> };
   run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
   resume_run: { args: { run: number; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
+  run_model: { args: { args: ModelRunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
   rename_corpus: { args: { corpus: string; name: string }; result: null };
   delete_corpus: { args: { corpus: string }; result: number };
   rename_run: { args: { run: number; name: string | null }; result: null };

@@ -41,7 +41,7 @@ function record(id: number, text: string, extra: Partial<RecordDto> = {}): Recor
 const RUN: RunDto = {
   id: 7, name: null, kind: "zeroshot", corpus: "noticias", model: "zs", labels: ["cultura", "deportes", "economía"], template: "Este ejemplo es {}.",
   multi_label: false, strip_accents: null, created_at: "", finished_at: "", predictions: 2, records: 2, precision: "exact", precision_check: null,
-  weights_sha256: "0".repeat(64), precision_check_summary: null,
+  weights_sha256: "0".repeat(64), precision_check_summary: null, predicts_labels: true,
 };
 
 /** A single-label run's metrics, with what a view does not show filled in. */
@@ -201,6 +201,28 @@ describe("Models", () => {
     expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
   });
 
+  it("runs a tagger over a corpus with progress, and says what it tagged", async () => {
+    const calls = mockCommands({
+      list_models: () => ({ cache: "/cache", models: [] }),
+      list_corpora: () => [{ id: 1, name: "noticias", source_path: "n.csv", format: "csv", created_at: "", records: 40 }],
+      load_model: () => facts("tagger", ["O", "B-PER", "I-PER"]),
+      run_model: () => ({
+        run: { ...RUN, id: 3, kind: "tagger", predicts_labels: false, labels: ["PER"], template: "aggregation=first stride=128", predictions: 40, records: 40 },
+        predicted_now: 40, cancelled: false, precision: { asked: "exact", used: "exact", check: null }, check_summary: null,
+      }),
+    });
+    render(Models);
+    await fireEvent.input(document.querySelector("#model-spec")!, { target: { value: "/models/ner" } });
+    await fireEvent.click(document.querySelector("#load-model")!);
+    await waitFor(() => expect(document.querySelector("#try-corpus option")!.textContent).toMatch(/^noticias \(\d+\)$/));
+    await fireEvent.change(document.querySelector("#try-run-aggregation")!, { target: { value: "first" } });
+    await fireEvent.click(document.querySelector("#try-run-corpus")!);
+    await waitFor(() => expect(document.querySelector("#try-run-summary")!.textContent).toContain("Run 3: 40/40 records tagged"));
+    const args = calls.find((c) => c.cmd === "run_model")!.args as { args: unknown; task: string };
+    expect(args.args).toEqual({ corpus: "noticias", model: { spec: "/models/ner", strip_accents: null }, aggregation: "first" });
+    expect(args.task).toMatch(/^task-/);
+  });
+
   it("tries a pair classifier: both texts go to the model, every label's score comes back", async () => {
     const calls = mockCommands({
       list_models: () => ({ cache: "/cache", models: [] }),
@@ -355,7 +377,8 @@ describe("Annotate with a label schema, filters and bulk actions", () => {
 
   it("combines filters from the bar and sends them whole to the core", async () => {
     const calls = mockCommands({
-      list_runs: () => [RUN],
+      // A tagger's run (entities, no label scores) is never a run to filter or suggest by.
+      list_runs: () => [RUN, { ...RUN, id: 9, kind: "tagger", predicts_labels: false }],
       list_scans: () => [],
       label_schema: () => NO_SCHEMA,
       browse: (a) => ({ records: [record(1, "uno")], total: filterOf(a).status === "unannotated" ? 1 : 17, next: null }),
