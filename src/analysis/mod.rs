@@ -1,5 +1,6 @@
 //! Floor 2, analysis: numbers about a project, read from the store and computed outside it.
 //! [`metrics`] (with their bootstrap intervals), [`evaluate`] (runs against the user's labels),
+//! [`seqeval`] (entity-level scores of taggers, as seqeval computes them),
 //! [`agreement`] (between annotators), [`scans`] (between two scans) and [`learn`] (the
 //! classifier that learns from the labels).
 
@@ -8,3 +9,4 @@ pub mod evaluate;
 pub mod learn;
 pub mod metrics;
 pub mod scans;
+pub mod seqeval;

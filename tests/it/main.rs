@@ -19,6 +19,7 @@ mod parity;
 mod report;
 mod scale_out;
 mod scan;
+mod seqeval;
 mod store;
 mod tag;
 mod templates;
