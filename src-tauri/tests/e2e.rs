@@ -300,7 +300,6 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     click(&c, "#try-run").await;
     wait_text(&c, "#try-entity-list", "Telefónica").await;
     wait_text(&c, "#try-entities", "Telefónica").await;
-    screenshot(&c, "try-it").await;
     // About names the core's version and commit, the same line `selectra --version` prints.
     click(&c, "#about summary").await;
     wait_text(&c, "#about-version", selectra::VERSION).await;
@@ -522,6 +521,35 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     click(&c, "#cmp-drill-1 button[data-cell]").await;
     wait_text(&c, "#an-filter-count", &format!("{cell} matching")).await;
     wait_text(&c, "#an-filter-drill", "reference").await;
+
+    // Task models over the corpus, from Models' Try it: the pair classifier labels every record
+    // with its own labels, and the tagger finds every record's entities.
+    view(&c, "models").await;
+    fill(&c, "#model-spec", &fixture_model("cls-xlmr-pair")).await;
+    click(&c, "#load-model").await;
+    wait_text(&c, "#try-run", "Classify").await;
+    select(&c, "#try-corpus", "noticias").await;
+    click(&c, "#try-run-corpus").await;
+    wait_text(&c, "#try-run-summary", "32/32 records labeled").await;
+    fill(&c, "#model-spec", &fixture_model("tag-electra-conll")).await;
+    click(&c, "#load-model").await;
+    wait_text(&c, "#model-facts", "token classifier (entities)").await;
+    js(&c, "const s = document.querySelector('#try-aggregation'); s.value = 'first'; s.dispatchEvent(new Event('change'));").await;
+    click(&c, "#try-run").await;
+    wait_text(&c, "#try-entities", "Telefónica").await;
+    select(&c, "#try-corpus", "noticias").await;
+    click(&c, "#try-run-corpus").await;
+    wait_text(&c, "#try-run-summary", "32/32 records tagged").await;
+    bounded("show Try it", c.execute("document.querySelector('#try-it').scrollIntoView()", vec![])).await.expect("scroll");
+    screenshot(&c, "try-it").await;
+    // The classifier's run is a source of suggestions; the tagger's (entities, not labels) is not.
+    view(&c, "annotate").await;
+    let offered = until("the classifier's run offered", || async {
+        let o = texts(&c, "#an-filter-run option").await;
+        o.iter().any(|o| o.contains("cls-xlmr-pair")).then_some(o)
+    })
+    .await;
+    assert!(!offered.iter().any(|o| o.contains("tag-electra-conll")), "a tagger's run offered for suggestions: {offered:?}");
     bounded("close the app", c.close()).await.expect("close the app");
 
     // A new app process on the same data folder finds the labels, the bulk batch's too.
