@@ -49,6 +49,18 @@ SCAN_TOKEN = pa.struct(
 )
 #: Result columns of each kind of corpus job (after ``id`` and ``text_sha256``).
 ZEROSHOT_SCHEMA = pa.schema([("labels", pa.list_(pa.string())), ("scores", pa.list_(pa.float32()))])
+TAG_ENTITY = pa.struct(
+    [
+        ("label", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("score", pa.float32()),
+        ("word", pa.string()),
+    ]
+)
+#: A classifier's columns are zero-shot's: every label of the model, highest score first.
+CLASSIFY_SCHEMA = ZEROSHOT_SCHEMA
+TAG_SCHEMA = pa.schema([("entities", pa.list_(TAG_ENTITY)), ("truncated", pa.bool_())])
 SCAN_SCHEMA = pa.schema(
     [
         ("suspicion", pa.float32()),
@@ -142,19 +154,49 @@ class Model:
             schema=SCAN_SCHEMA,
         )
 
+    def classify(self, texts: Texts, pairs: Optional[Sequence[Optional[str]]] = None) -> pa.Table:
+        """A fine-tuned classifier's scores of its own labels, as the transformers
+        text-classification pipeline with ``top_k=None``: each text's labels, highest score
+        first. ``pairs`` gives a pair model (paraphrase, NLI) each text's second text (None for
+        none)."""
+        pairs = None if pairs is None else [None if p is None else str(p) for p in (pairs.to_pylist() if isinstance(pairs, (pa.Array, pa.ChunkedArray)) else pairs)]
+        rows = self._native.classify(_texts(texts), pairs)
+        return pa.table(
+            {"labels": pa.array([r[0] for r in rows], CLASSIFY_SCHEMA.field("labels").type),
+             "scores": pa.array([r[1] for r in rows], CLASSIFY_SCHEMA.field("scores").type)}
+        )
+
+    def tag(self, texts: Texts, aggregation: Optional[str] = None, stride: Optional[int] = None) -> pa.Table:
+        """A token classifier's entities in each text, as the transformers token-classification
+        pipeline finds them with ``aggregation_strategy`` (default "none": every token not
+        labeled O) and ``stride`` (whole texts in overlapping windows; default: texts cut at the
+        model's length, and ``truncated`` says so). Each entity: label (the entity group, or
+        the token's label without aggregation), start, end (characters), score, word."""
+        rows = self._native.tag(_texts(texts), aggregation, stride, False)
+        return _tag_table(rows)
+
     def embed(self, texts: Texts) -> pa.Table:
         """Unit-length, mean-pooled embeddings of each text (texts cut at the model's length)."""
         vectors = self._native.embed(_texts(texts))
         return pa.table({"embedding": pa.array(vectors, pa.list_(pa.float32()))})
 
-    def check_job(self, kind: str, labels=None, template=None, multi_label=False) -> None:
+    def check_job(self, kind: str, labels=None, template=None, multi_label=False, aggregation=None, stride=None) -> None:
         """Raises ``SelectraError`` unless this model can run a corpus job of ``kind``
-        ("zeroshot", "scan" or "embed") with these labels and template (see ``selectra.ray``)."""
-        self._native.check_job(kind, _labels(labels), template, multi_label)
+        ("zeroshot", "scan", "embed", "classify" or "tag") with these labels and template, or
+        tagging options (see ``selectra.ray``)."""
+        self._native.check_job(kind, _labels(labels), template, multi_label, aggregation, stride)
 
-    def manifest(self, kind: str, input_rows: int, labels=None, template=None, multi_label=False) -> str:
+    def manifest(self, kind: str, input_rows: int, labels=None, template=None, multi_label=False, aggregation=None, stride=None) -> str:
         """The JSON manifest of a corpus job (see ``selectra.ray``)."""
-        return self._native.manifest(kind, input_rows, _labels(labels), template, multi_label)
+        return self._native.manifest(kind, input_rows, _labels(labels), template, multi_label, aggregation, stride)
+
+
+def _tag_table(rows) -> pa.Table:
+    entities = [[dict(zip(TAG_ENTITY.names, e)) for e in r[0]] for r in rows]
+    return pa.table(
+        {"entities": pa.array(entities, pa.list_(TAG_ENTITY)), "truncated": pa.array([r[1] for r in rows], pa.bool_())},
+        schema=TAG_SCHEMA,
+    )
 
 
 def load(spec: str, strip_accents: Optional[bool] = None) -> Model:

@@ -1,6 +1,7 @@
-"""Corpus jobs on Ray Data: zero-shot, scans and embeddings over a corpus exported with
-``selectra export --format parquet``, written as Parquet results plus a manifest that
-``selectra import-run`` brings back into the project as a run, scan or embedding set.
+"""Corpus jobs on Ray Data: zero-shot, scans, embeddings, fine-tuned classifiers and taggers
+over a corpus exported with ``selectra export --format parquet``, written as Parquet results
+plus a manifest that ``selectra import-run`` brings back into the project as a run, scan or
+embedding set.
 
 >>> import ray, selectra.ray
 >>> ray.init()
@@ -27,10 +28,13 @@ from selectra import _labels, _native
 class Job:
     """One actor's model, for ``Dataset.map_batches(Job, fn_constructor_kwargs=..., batch_format="pyarrow")``.
 
-    A batch has the export's ``id`` and ``text`` columns; the result has one row per input
-    row: ``id``, ``text_sha256`` (of the text it was computed on) and the kind's columns
-    (``selectra.ZEROSHOT_SCHEMA``, ``selectra.SCAN_SCHEMA``, or ``embedding``). The model uses
-    ``threads`` cores (default: the CPUs Ray assigned to this actor).
+    A batch has the export's ``id`` and ``text`` columns (and ``text_pair`` in a pair corpus,
+    which a classifier reads with the text); the result has one row per input row: ``id``,
+    ``text_sha256`` (of the text it was computed on) and the kind's columns
+    (``selectra.ZEROSHOT_SCHEMA``, ``selectra.SCAN_SCHEMA``, ``embedding``,
+    ``selectra.CLASSIFY_SCHEMA`` or ``selectra.TAG_SCHEMA``). A tagging job tags whole records
+    with ``aggregation`` and ``stride`` (unset: "simple", a quarter of the model's length). The
+    model uses ``threads`` cores (default: the CPUs Ray assigned to this actor).
     """
 
     def __init__(
@@ -42,6 +46,8 @@ class Job:
         multi_label: bool = False,
         strip_accents: Optional[bool] = None,
         threads: Optional[int] = None,
+        aggregation: Optional[str] = None,
+        stride: Optional[int] = None,
     ):
         threads = threads or _assigned_cpus()
         if threads:
@@ -51,8 +57,10 @@ class Job:
         self.labels = _labels(labels)
         self.template = template
         self.multi_label = multi_label
+        self.aggregation = aggregation
+        self.stride = stride
         self.model = selectra.load(model, strip_accents)
-        self.model.check_job(kind, self.labels, template, multi_label)
+        self.model.check_job(kind, self.labels, template, multi_label, aggregation, stride)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         ids = batch.column("id").cast(pa.string())
@@ -61,6 +69,12 @@ class Job:
             results = self.model.zeroshot(texts, self.labels, self.template, self.multi_label)
         elif self.kind == "scan":
             results = self.model.scan(texts)
+        elif self.kind == "classify":
+            pairs = batch.column("text_pair").to_pylist() if "text_pair" in batch.column_names else None
+            results = self.model.classify(texts, pairs)
+        elif self.kind == "tag":
+            # A corpus job's defaults for what is unset: records tagged whole, entities grouped.
+            results = selectra._tag_table(self.model._native.tag(texts, self.aggregation, self.stride, True))
         else:
             results = self.model.embed(texts)
         head = pa.table({"id": ids, "text_sha256": pa.array([selectra.text_sha256(t) for t in texts], pa.string())})
@@ -92,6 +106,8 @@ def run(
     num_cpus: float = 1,
     batch_size: int = 256,
     job: type = None,
+    aggregation: Optional[str] = None,
+    stride: Optional[int] = None,
 ) -> dict:
     """Runs a corpus job on the connected Ray cluster (``ray.init()`` first).
 
@@ -125,10 +141,13 @@ def run(
     # Checked here first so that a wrong model, kind, labels or template fail before the cluster
     # starts.
     checked = selectra.load(model, strip_accents)
-    checked.check_job(kind, labels, template, multi_label)
-    dataset = ray.data.read_parquet(input).select_columns(["id", "text"])
+    checked.check_job(kind, labels, template, multi_label, aggregation, stride)
+    dataset = ray.data.read_parquet(input)
+    # A pair corpus's export has text_pair: a classifier reads the pairs it was trained on.
+    columns = ["id", "text"] + (["text_pair"] if kind == "classify" and "text_pair" in dataset.schema().names else [])
+    dataset = dataset.select_columns(columns)
     rows = dataset.count()
-    manifest = checked.manifest(kind, rows, labels, template, multi_label)
+    manifest = checked.manifest(kind, rows, labels, template, multi_label, aggregation, stride)
     del checked
     results = dataset.map_batches(
         job or Job,
@@ -140,6 +159,8 @@ def run(
             multi_label=multi_label,
             strip_accents=strip_accents,
             threads=max(1, int(num_cpus)),
+            aggregation=aggregation,
+            stride=stride,
         ),
         batch_format="pyarrow",
         batch_size=batch_size,

@@ -10,8 +10,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+use selectra::engine::classify::{TextClassifier, TextInput};
 use selectra::engine::hub::{DownloadObserver, HubSettings};
 use selectra::engine::model::LoadOptions;
+use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use selectra::engine::tokenize::TokenizerOptions;
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::jobs::scale_out::{JobKind, Manifest};
@@ -52,6 +54,14 @@ fn job(kind: &str, labels: Option<Labels>, template: Option<&str>, multi_label: 
     Ok((kind, task))
 }
 
+/// A tagger's options: `aggregation` and `stride` as given, the rest from the corpus default
+/// (`corpus`: what a corpus job tags with) or the pipeline's (one call: no aggregation, no stride).
+fn tag_options(model: &selectra::Model, aggregation: Option<&str>, stride: Option<usize>, corpus: bool) -> PyResult<TagOptions> {
+    let defaults = if corpus { TagOptions::for_corpus(model) } else { TagOptions::default() };
+    let aggregation = aggregation.map(Aggregation::parse).transpose().map_err(error)?.unwrap_or(defaults.aggregation);
+    Ok(TagOptions { aggregation, stride: stride.or(defaults.stride) })
+}
+
 /// A loaded model: a Hub id (optionally `@revision`) or a folder, resolved through the Hugging
 /// Face cache exactly as the CLI and the app resolve it.
 #[pyclass(frozen, module = "selectra._native")]
@@ -66,6 +76,8 @@ type InspectedToken = (String, u32, usize, usize, f32, f32, bool);
 type ScanToken = (String, usize, usize, f32, bool);
 /// A record of `scan`: (suspicion, flagged, mean, windows, tokens).
 type ScanRecord = (f32, u32, f32, usize, Vec<ScanToken>);
+/// An entity of `tag`: (label, start, end, score, word).
+type TagEntity = (String, usize, usize, f32, String);
 
 #[pymethods]
 impl Model {
@@ -160,17 +172,76 @@ impl Model {
         .map_err(error)
     }
 
-    /// Checks that this model can run a corpus job of `kind` ("zeroshot", "scan" or "embed")
-    /// with these labels and template, as a worker does before its first batch.
-    #[pyo3(signature = (kind, labels=None, template=None, multi_label=false))]
-    fn check_job(&self, kind: &str, labels: Option<Labels>, template: Option<String>, multi_label: bool) -> PyResult<()> {
+    /// A fine-tuned sequence classifier's scores of its own labels for each text (with its
+    /// second text where `pairs` has one), as the text-classification pipeline with
+    /// `top_k=None`: (labels, scores), highest first.
+    #[pyo3(signature = (texts, pairs=None))]
+    fn classify(&self, py: Python<'_>, texts: Vec<String>, pairs: Option<Vec<Option<String>>>) -> PyResult<Vec<(Vec<String>, Vec<f32>)>> {
+        if pairs.as_ref().is_some_and(|p| p.len() != texts.len()) {
+            return Err(error(selectra::Error::Input("pairs has another length than texts: one second text (or None) per text".into())));
+        }
+        let model = self.inner.clone();
+        py.detach(move || {
+            let classifier = TextClassifier::new(&model)?;
+            let inputs: Vec<TextInput> =
+                texts.iter().enumerate().map(|(i, text)| TextInput { text, pair: pairs.as_ref().and_then(|p| p[i].as_deref()) }).collect();
+            Ok(classifier.classify_batch(&inputs)?.into_iter().map(|c| (c.labels, c.scores)).collect())
+        })
+        .map_err(error)
+    }
+
+    /// A token classifier's entities in each text, as the token-classification pipeline finds
+    /// them: (entities, truncated), each entity (label, start, end, score, word). `aggregation`
+    /// and `stride` are the pipeline's; with `corpus_defaults` the unset ones are a corpus
+    /// job's (simple, a quarter of the model's length), else the pipeline's (none, no stride).
+    #[pyo3(signature = (texts, aggregation=None, stride=None, corpus_defaults=false))]
+    fn tag(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        aggregation: Option<String>,
+        stride: Option<usize>,
+        corpus_defaults: bool,
+    ) -> PyResult<Vec<(Vec<TagEntity>, bool)>> {
+        let options = tag_options(&self.inner, aggregation.as_deref(), stride, corpus_defaults)?;
+        let model = self.inner.clone();
+        py.detach(move || {
+            let tagger = TokenTagger::new(&model)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(tagger
+                .tag_batch(&refs, options)?
+                .into_iter()
+                .map(|t| {
+                    let entities = t.entities.into_iter().map(|e| (e.label().to_string(), e.start, e.end, e.score, e.word)).collect();
+                    (entities, t.truncated)
+                })
+                .collect())
+        })
+        .map_err(error)
+    }
+
+    /// Checks that this model can run a corpus job of `kind` ("zeroshot", "scan", "embed",
+    /// "classify" or "tag") with these labels and template (or tagging options), as a worker
+    /// does before its first batch.
+    #[pyo3(signature = (kind, labels=None, template=None, multi_label=false, aggregation=None, stride=None))]
+    fn check_job(
+        &self,
+        kind: &str,
+        labels: Option<Labels>,
+        template: Option<String>,
+        multi_label: bool,
+        aggregation: Option<String>,
+        stride: Option<usize>,
+    ) -> PyResult<()> {
         let (kind, task) = job(kind, labels, template.as_deref(), multi_label)?;
-        kind.check(&self.inner, task.as_ref()).map_err(error)
+        let tagging = tag_options(&self.inner, aggregation.as_deref(), stride, true)?;
+        kind.check(&self.inner, task.as_ref(), Some(tagging)).map_err(error)
     }
 
     /// The manifest (JSON) of a corpus job of `kind` with this model over `input_rows` rows:
     /// what `selectra import-run` checks and keys the results by.
-    #[pyo3(signature = (kind, input_rows, labels=None, template=None, multi_label=false))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (kind, input_rows, labels=None, template=None, multi_label=false, aggregation=None, stride=None))]
     fn manifest(
         &self,
         py: Python<'_>,
@@ -179,11 +250,14 @@ impl Model {
         labels: Option<Labels>,
         template: Option<String>,
         multi_label: bool,
+        aggregation: Option<String>,
+        stride: Option<usize>,
     ) -> PyResult<String> {
         let (kind, task) = job(kind, labels, template.as_deref(), multi_label)?;
+        let tagging = tag_options(&self.inner, aggregation.as_deref(), stride, true)?;
         let model = self.inner.clone();
         let strip_accents = self.strip_accents;
-        let manifest = py.detach(move || Manifest::new(&model, kind, task.as_ref(), strip_accents, input_rows)).map_err(error)?;
+        let manifest = py.detach(move || Manifest::new(&model, kind, task.as_ref(), Some(tagging), strip_accents, input_rows)).map_err(error)?;
         Ok(serde_json::to_string_pretty(&manifest).expect("a manifest serializes"))
     }
 

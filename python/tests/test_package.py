@@ -137,3 +137,38 @@ def test_the_model_runs_without_the_gil(model_dir, texts):
     finally:
         sys.setswitchinterval(interval)
     assert ticks > 100, f"the main thread ran {ticks} times during the call"
+
+
+def test_classify_and_tag_equal_the_cli_corpus_runs(cli, model_dir, project, texts):
+    """A classifier's and a tagger's results equal the CLI's corpus runs over the same texts."""
+    classifier, tagger = model_dir("cls-electra-sentiment"), model_dir("tag-electra-conll")
+    cli("classify", "--db", project, "--corpus", "c", "--model", classifier)
+    cli("tag", "--db", project, "--corpus", "c", "--model", tagger)
+    rows = [json.loads(line) for line in cli("export", "--db", project, "--corpus", "c", "--format", "jsonl").stdout.splitlines()]
+    labels = selectra.load(classifier).classify(texts).to_pylist()
+    model = selectra.load(tagger)
+    # A corpus run tags records whole, grouped "simple", with windows overlapping by a quarter.
+    tagged = model.tag(texts, aggregation="simple", stride=model.max_length // 4)
+    assert tagged.schema == selectra.TAG_SCHEMA
+    long_records = 0
+    for row, classified, entities in zip(rows, labels, tagged.to_pylist()):
+        [stored] = row["predictions"]
+        assert classified["labels"] == stored["labels"]
+        assert classified["scores"] == [f32(s) for s in stored["scores"]]
+        assert [(e["label"], e["start"], e["end"], e["score"]) for e in entities["entities"]] == [
+            (e["label"], e["start"], e["end"], f32(e["score"])) for e in row["entities"]
+        ]
+        assert not entities["truncated"]
+        long_records += len(row["text"]) > 400
+    assert long_records >= 2, "the corpus has records longer than the tagger"
+    # Without a stride, as the pipeline by default, long texts are cut and say so.
+    assert any(model.tag(texts).column("truncated").to_pylist())
+
+
+def test_a_pair_classifier_reads_each_second_text(model_dir):
+    model = selectra.load(model_dir("cls-xlmr-pair"))
+    alone = model.classify(["El perro come pan."]).to_pylist()[0]
+    paired = model.classify(["El perro come pan.", "El perro come pan."], ["El perro está comiendo pan.", None]).to_pylist()
+    assert paired[1] == alone and paired[0] != alone
+    with pytest.raises(selectra.SelectraError, match="one second text"):
+        model.classify(["a", "b"], ["c"])

@@ -117,3 +117,20 @@ def test_a_job_refuses_a_directory_that_is_not_empty(model_dir, tmp_path):
     (tmp_path / "job" / "old.txt").write_text("earlier results")
     with pytest.raises(ValueError, match="not an empty directory"):
         selectra_ray.run(str(tmp_path / "in.parquet"), str(tmp_path / "job"), model_dir("disc-vocab-bin"), kind="scan")
+
+
+@pytest.mark.parametrize(("kind", "name", "extra"), [("classify", "cls-electra-sentiment", ()), ("tag", "tag-xlmr-conll", ("--aggregation", "first"))])
+def test_classifier_and_tagger_jobs_import_as_the_clis(cli, model_dir, project, tmp_path, kind, name, extra):
+    model = model_dir(name)
+    parquet = tmp_path / "c.parquet"
+    cli("export", "--db", project, "--corpus", "c", "--format", "parquet", "--output", parquet)
+    out = tmp_path / "job"
+    options = {"aggregation": "first"} if kind == "tag" else {}
+    manifest = selectra_ray.run(str(parquet), str(out), model, kind=kind, concurrency=2, batch_size=5, **options)
+    assert manifest["kind"] == kind
+    summary = import_run(cli, project, out)
+    assert summary["complete"] and summary["imported"] == summary["records"]
+
+    reference = twin(project, tmp_path, cli)
+    cli(kind, "--db", reference, "--corpus", "c", "--model", model, *extra)
+    assert export(cli, project) == export(cli, reference)

@@ -1,7 +1,7 @@
 //! Corpus jobs computed away from the project, and their results brought back into it.
 //!
-//! The Python package (`python/`) runs zero-shot, scans and embeddings over a corpus exported to
-//! Parquet, typically on a Ray cluster. Such a job writes a [`Manifest`] (`manifest.json`: the
+//! The Python package (`python/`) runs zero-shot, scans, embeddings, fine-tuned classifiers and
+//! taggers over a corpus exported to Parquet, typically on a Ray cluster. Such a job writes a [`Manifest`] (`manifest.json`: the
 //! job's identity, everything that determines its results) and Parquet files of results under
 //! `results/`, one row per record: the record's export id, the SHA-256 of the text it was
 //! computed on, and the result columns of its kind ([`JobKind`]).
@@ -34,10 +34,11 @@ use crate::domain::task::ZeroShotTask;
 use crate::engine::embed::Embedder;
 use crate::engine::model::Model;
 use crate::engine::scan::Scanner;
+use crate::engine::tag::{TagOptions, TokenTagger};
 use crate::engine::zeroshot::ZeroShotClassifier;
 use crate::error::{Error, Result};
-use crate::jobs::corpus_run::{sha256_file, zeroshot_run_key};
-use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, ScanKey, Store};
+use crate::jobs::corpus_run::{classifier_function, entity_types, sha256_file, zeroshot_run_key};
+use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, RunKind, ScanKey, Store, TaggedRecord};
 
 /// The manifest's file name in a job's output directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -59,17 +60,20 @@ const DISTRIBUTION_TOLERANCE: f32 = 1e-3;
 /// leaves them within about 1e-6).
 const UNIT_LENGTH_TOLERANCE: f32 = 1e-3;
 
-/// What a job computes: a zero-shot run, a discriminator scan, or embeddings.
+/// What a job computes: a zero-shot run, a discriminator scan, embeddings, a fine-tuned
+/// classifier's run with its own labels, or a tagger's run (entities).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     Zeroshot,
     Scan,
     Embed,
+    Classify,
+    Tag,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [Self::Zeroshot, Self::Scan, Self::Embed];
+    pub const ALL: [JobKind; 5] = [Self::Zeroshot, Self::Scan, Self::Embed, Self::Classify, Self::Tag];
 
     pub fn parse(name: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
@@ -78,9 +82,10 @@ impl JobKind {
         })
     }
 
-    /// Whether `model` can do this job (a zero-shot job also needs its `task`), without reading
-    /// the weights again: what a worker checks before its first batch.
-    pub fn check(self, model: &Model, task: Option<&ZeroShotTask>) -> Result<()> {
+    /// Whether `model` can do this job (a zero-shot job also needs its `task`; a tagging job is
+    /// checked with its options, or the corpus default), without reading the weights again:
+    /// what a worker checks before its first batch.
+    pub fn check(self, model: &Model, task: Option<&ZeroShotTask>, tagging: Option<TagOptions>) -> Result<()> {
         match self {
             JobKind::Zeroshot => {
                 ZeroShotClassifier::new(model)?;
@@ -92,6 +97,10 @@ impl JobKind {
                 Scanner::new(model)?;
             }
             JobKind::Embed => {}
+            JobKind::Classify => {
+                classifier_function(model)?;
+            }
+            JobKind::Tag => TokenTagger::new(model)?.check(tagging.unwrap_or_else(|| TagOptions::for_corpus(model)))?,
         }
         Ok(())
     }
@@ -99,7 +108,7 @@ impl JobKind {
     /// What the results become in a project.
     pub fn noun(self) -> &'static str {
         match self {
-            Self::Zeroshot => "run",
+            Self::Zeroshot | Self::Classify | Self::Tag => "run",
             Self::Scan => "scan",
             Self::Embed => "embedding set",
         }
@@ -111,12 +120,16 @@ impl JobKind {
             Self::Zeroshot => "zeroshot",
             Self::Scan => "scan",
             Self::Embed => "embed",
+            Self::Classify => "classify",
+            Self::Tag => "tag",
         }
     }
 }
 
 /// A job's identity (`manifest.json`): the model and settings that determine its results, and
-/// how many input rows it read. The zero-shot fields are present for zero-shot jobs only.
+/// how many input rows it read. `labels`, `template` and `multi_label` are the run's key: a
+/// zero-shot job's task; a classifier's `id2label` (template empty); a tagger's entity types
+/// with its options as the template ("aggregation=simple stride=128").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
@@ -146,11 +159,30 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest of `kind` run with `model` (loaded with the `strip_accents` override) over
-    /// `input_rows` rows; zero-shot jobs need their `task`. Checks that the model can do the job.
-    pub fn new(model: &Model, kind: JobKind, task: Option<&ZeroShotTask>, strip_accents: Option<bool>, input_rows: u64) -> Result<Self> {
-        kind.check(model, task)?;
+    /// `input_rows` rows; zero-shot jobs need their `task`, tagging jobs take their options (or
+    /// the corpus default). Checks that the model can do the job.
+    pub fn new(
+        model: &Model,
+        kind: JobKind,
+        task: Option<&ZeroShotTask>,
+        tagging: Option<TagOptions>,
+        strip_accents: Option<bool>,
+        input_rows: u64,
+    ) -> Result<Self> {
+        kind.check(model, task, tagging)?;
         let dim = (kind == JobKind::Embed).then(|| Embedder::new(model).dim());
         let task = task.filter(|_| kind == JobKind::Zeroshot);
+        let (labels, template, multi_label) = match kind {
+            JobKind::Classify => {
+                let sigmoid = classifier_function(model)? == crate::engine::classify::ScoreFunction::Sigmoid;
+                (Some(model.config.id2label.clone()), Some(String::new()), Some(sigmoid))
+            }
+            JobKind::Tag => {
+                let options = tagging.unwrap_or_else(|| TagOptions::for_corpus(model));
+                (Some(entity_types(&model.config.id2label)), Some(options.describe()), Some(false))
+            }
+            _ => (task.map(|t| t.labels.clone()), task.map(|t| t.template_key()), task.map(|t| t.multi_label)),
+        };
         Ok(Self {
             format: MANIFEST_FORMAT,
             selectra: crate::VERSION.to_string(),
@@ -159,9 +191,9 @@ impl Manifest {
             revision: hub_revision(&model.files.folder),
             weights_sha256: sha256_file(&model.files.weights)?,
             strip_accents,
-            labels: task.map(|t| t.labels.clone()),
-            template: task.map(|t| t.template_key()),
-            multi_label: task.map(|t| t.multi_label),
+            labels,
+            template,
+            multi_label,
             dim,
             input_rows,
         })
@@ -204,6 +236,28 @@ impl Manifest {
             )));
         }
         Ok(manifest)
+    }
+
+    /// The run a classifier's or tagger's job makes in `corpus`, and the tagger's options.
+    fn task_model_run(&self, corpus: &str) -> Result<(RunKey, Option<TagOptions>)> {
+        let (Some(labels), Some(template), Some(multi_label)) = (&self.labels, &self.template, self.multi_label) else {
+            return Err(Error::Input(format!("the manifest of a {} job has no labels, template or multi_label", self.kind.name())));
+        };
+        let options = match self.kind {
+            JobKind::Tag => Some(TagOptions::from_description(template)?),
+            _ => None,
+        };
+        let key = RunKey {
+            corpus: corpus.to_string(),
+            model: self.model.clone(),
+            weights_sha256: self.weights_sha256.clone(),
+            labels: labels.clone(),
+            template: template.clone(),
+            multi_label,
+            strip_accents: self.strip_accents,
+            precision: Precision::Exact,
+        };
+        Ok((key, options))
     }
 
     /// The zero-shot task the manifest records.
@@ -255,7 +309,7 @@ impl Row {
     fn same_result(&self, other: &Row) -> bool {
         let close = |a: f32, b: f32| (a - b).abs() <= SAME_RESULT_TOLERANCE;
         match (self, other) {
-            (Row::Zeroshot(a), Row::Zeroshot(b)) => {
+            (Row::Labels(a), Row::Labels(b)) => {
                 let score = |p: &PredictionRow, label: &str| p.labels.iter().position(|l| l == label).map(|i| p.scores[i]);
                 a.labels.len() == b.labels.len() && a.labels.iter().zip(&a.scores).all(|(l, &s)| score(b, l).is_some_and(|t| close(s, t)))
             }
@@ -270,6 +324,11 @@ impl Row {
                     })
             }
             (Row::Embed(a), Row::Embed(b)) => a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| close(x, y)),
+            (Row::Tagged(a), Row::Tagged(b)) => {
+                a.truncated == b.truncated
+                    && a.entities.len() == b.entities.len()
+                    && a.entities.iter().zip(&b.entities).all(|(x, y)| (&x.0, x.1, x.2) == (&y.0, y.1, y.2) && close(x.3, y.3))
+            }
             _ => false,
         }
     }
@@ -289,15 +348,33 @@ struct Target {
 }
 
 enum TargetKind {
-    Run { key: RunKey, task: ZeroShotTask },
-    Scan { key: ScanKey },
-    Embed { key: EmbeddingKey, dim: usize },
+    Run {
+        key: RunKey,
+        task: ZeroShotTask,
+    },
+    /// A fine-tuned classifier's run: scores of the key's labels.
+    Classified {
+        key: RunKey,
+    },
+    /// A tagger's run: entities per record.
+    Tagged {
+        key: RunKey,
+    },
+    Scan {
+        key: ScanKey,
+    },
+    Embed {
+        key: EmbeddingKey,
+        dim: usize,
+    },
 }
 
 /// One parsed result row.
 #[derive(Debug, Clone, PartialEq)]
 enum Row {
-    Zeroshot(PredictionRow),
+    /// Every label's score (a zero-shot job or a classifier's).
+    Labels(PredictionRow),
+    Tagged(TaggedRecord),
     Scan(RecordScan),
     Embed(Vec<f32>),
 }
@@ -515,6 +592,11 @@ impl Target {
                 let id = store.find_run(&key)?.map(|r| r.id);
                 (TargetKind::Run { key, task }, id)
             }
+            JobKind::Classify | JobKind::Tag => {
+                let (key, _) = manifest.task_model_run(corpus)?;
+                let id = store.find_run(&key)?.map(|r| r.id);
+                (if manifest.kind == JobKind::Tag { TargetKind::Tagged { key } } else { TargetKind::Classified { key } }, id)
+            }
             JobKind::Scan => {
                 let key = ScanKey {
                     corpus: corpus.to_string(),
@@ -553,7 +635,8 @@ impl Target {
 
     fn set(&self, id: i64) -> ResultSet {
         match self.kind {
-            TargetKind::Run { .. } => ResultSet::Run(id),
+            TargetKind::Run { .. } | TargetKind::Classified { .. } => ResultSet::Run(id),
+            TargetKind::Tagged { .. } => ResultSet::Tagging(id),
             TargetKind::Scan { .. } => ResultSet::Scan(id),
             TargetKind::Embed { .. } => ResultSet::Embeddings(id),
         }
@@ -566,6 +649,8 @@ impl Target {
         }
         let id = match &self.kind {
             TargetKind::Run { key, .. } => store.open_run(key)?.id,
+            TargetKind::Classified { key } => store.open_run_as(key, RunKind::Classifier)?.id,
+            TargetKind::Tagged { key } => store.open_run_as(key, RunKind::Tagger)?.id,
             TargetKind::Scan { key } => store.open_scan(key)?.id,
             TargetKind::Embed { key, dim } => store.open_embeddings(key, *dim)?.id,
         };
@@ -577,7 +662,8 @@ impl Target {
     fn stored(&self, store: &Store, record_id: i64) -> Result<Option<Row>> {
         let Some(id) = self.id else { return Ok(None) };
         Ok(match self.kind {
-            TargetKind::Run { .. } => store.prediction(id, record_id)?.map(Row::Zeroshot),
+            TargetKind::Run { .. } | TargetKind::Classified { .. } => store.prediction(id, record_id)?.map(Row::Labels),
+            TargetKind::Tagged { .. } => store.tagged(id, record_id)?.map(Row::Tagged),
             TargetKind::Scan { .. } => store.scan_result(id, record_id)?.map(Row::Scan),
             TargetKind::Embed { .. } => store.embedding(id, record_id)?.map(Row::Embed),
         })
@@ -592,10 +678,15 @@ impl Target {
         let id = self.ensure(store)?;
         let records: Vec<i64> = rows.iter().map(|(record, _)| *record).collect();
         match self.kind {
-            TargetKind::Run { .. } => {
+            TargetKind::Run { .. } | TargetKind::Classified { .. } => {
                 let predictions: Vec<PredictionRow> =
-                    rows.into_iter().filter_map(|(_, row)| if let Row::Zeroshot(p) = row { Some(p) } else { None }).collect();
+                    rows.into_iter().filter_map(|(_, row)| if let Row::Labels(p) = row { Some(p) } else { None }).collect();
                 store.save_predictions(id, "", &[], &predictions)?;
+            }
+            TargetKind::Tagged { .. } => {
+                let tagged: Vec<TaggedRecord> =
+                    rows.into_iter().filter_map(|(_, row)| if let Row::Tagged(t) = row { Some(t) } else { None }).collect();
+                store.save_tagged(id, &tagged)?;
             }
             TargetKind::Scan { .. } => {
                 let scans: Vec<(i64, RecordScan)> =
@@ -622,7 +713,7 @@ impl Target {
 
     fn finish(&self, store: &mut Store) -> Result<()> {
         match (self.id, &self.kind) {
-            (Some(id), TargetKind::Run { .. }) => store.finish_run(id),
+            (Some(id), TargetKind::Run { .. } | TargetKind::Classified { .. } | TargetKind::Tagged { .. }) => store.finish_run(id),
             (Some(id), TargetKind::Scan { .. }) => store.finish_scan(id),
             (Some(id), TargetKind::Embed { .. }) => store.finish_embeddings(id),
             (None, _) => Ok(()),
@@ -656,6 +747,8 @@ fn result_columns(kind: JobKind) -> &'static [&'static str] {
         JobKind::Zeroshot => &["labels", "scores"],
         JobKind::Scan => &["suspicion", "flagged", "mean", "windows", "tokens"],
         JobKind::Embed => &["embedding"],
+        JobKind::Classify => &["labels", "scores"],
+        JobKind::Tag => &["entities", "truncated"],
     }
 }
 
@@ -699,27 +792,37 @@ impl Columns {
 
     fn row(&self, i: usize, record_id: i64, text: &str, target: &TargetKind) -> std::result::Result<Row, String> {
         use crate::error::{quoted_list, shortened};
+        let (job_labels, multi_label) = match target {
+            TargetKind::Run { task, .. } => (task.labels.as_slice(), task.multi_label),
+            TargetKind::Classified { key } => (key.labels.as_slice(), key.multi_label),
+            TargetKind::Tagged { .. } => {
+                let entities = list_at(&self.values[0], i).ok_or("entities are missing")?;
+                let truncated = self.values[1].as_boolean_opt().filter(|b| !b.is_null(i)).ok_or("truncated is missing (a boolean)")?.value(i);
+                return Ok(Row::Tagged(TaggedRecord { record_id, entities: tagged_entities(&entities, text)?, truncated }));
+            }
+            TargetKind::Scan { .. } | TargetKind::Embed { .. } => (&[][..], false),
+        };
         match target {
-            TargetKind::Run { task, .. } => {
+            TargetKind::Run { .. } | TargetKind::Classified { .. } | TargetKind::Tagged { .. } => {
                 let labels = strings(&list_at(&self.values[0], i).ok_or("labels are missing")?)?;
                 let scores = floats(&list_at(&self.values[1], i).ok_or("scores are missing")?)?;
                 let mut sorted = labels.clone();
                 sorted.sort();
-                let mut expected = task.labels.clone();
+                let mut expected = job_labels.to_vec();
                 expected.sort();
                 if sorted != expected || scores.len() != labels.len() {
                     return Err(format!(
                         "the labels {} with {} scores are not the job's labels {}",
                         quoted_list(&labels),
                         scores.len(),
-                        quoted_list(&task.labels)
+                        quoted_list(job_labels)
                     ));
                 }
                 if scores.iter().any(|s| !(0.0..=1.0).contains(s)) {
                     return Err(shortened(&format!("the scores {scores:?} are not probabilities")));
                 }
                 let sum: f32 = scores.iter().sum();
-                if !task.multi_label && labels.len() > 1 && (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
+                if !multi_label && labels.len() > 1 && (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
                     return Err(format!(
                         "the scores sum to {sum}, and a single-label job's scores are a distribution over its labels (they sum to 1)"
                     ));
@@ -729,7 +832,7 @@ impl Columns {
                 let mut pairs: Vec<(String, f32)> = labels.into_iter().zip(scores).collect();
                 pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let (labels, scores) = pairs.into_iter().unzip();
-                Ok(Row::Zeroshot(PredictionRow { record_id, labels, scores }))
+                Ok(Row::Labels(PredictionRow { record_id, labels, scores }))
             }
             TargetKind::Scan { .. } => {
                 let tokens = list_at(&self.values[4], i).ok_or("tokens are missing")?;
@@ -822,6 +925,27 @@ fn int_at(array: &ArrayRef, i: usize) -> Option<i64> {
     }
 }
 
+/// A record's entities from a tagging job: each inside the record's text, with a type and a
+/// probability; the text each covers is taken from the record (the job's is not trusted).
+fn tagged_entities(entities: &ArrayRef, text: &str) -> std::result::Result<Vec<(String, usize, usize, f32, String)>, String> {
+    let entities = entities.as_struct_opt().ok_or("entities are not a list of structs")?;
+    let field = |name: &str| entities.column_by_name(name).cloned().ok_or_else(|| format!("entities have no field {name:?}"));
+    let (label, start, end, score) = (field("label")?, field("start")?, field("end")?, field("score")?);
+    let chars: Vec<char> = text.chars().collect();
+    (0..entities.len())
+        .map(|i| {
+            let span = |a: &ArrayRef| int_at(a, i).and_then(|v| usize::try_from(v).ok());
+            let (Some(s), Some(e)) = (span(&start), span(&end)) else { return Err(format!("entity {i} has no character span")) };
+            let p = float_at(&score, i).ok_or_else(|| format!("entity {i} has no score"))?;
+            let label = string_at(&label, i).filter(|l| !l.trim().is_empty()).ok_or_else(|| format!("entity {i} has no label"))?;
+            if s > e || e > chars.len() || !(0.0..=1.0).contains(&p) {
+                return Err(format!("entity {i} (characters {s}..{e}, score {p}) does not fit the record"));
+            }
+            Ok((label.to_string(), s, e, p, chars[s..e].iter().collect()))
+        })
+        .collect()
+}
+
 /// A record's scanned tokens, each inside the record's text and after the one before it (spans
 /// in order, never overlapping): what every reader of a scan (words, the report's excerpts)
 /// relies on.
@@ -875,7 +999,7 @@ mod tests {
     #[test]
     fn results_are_the_same_up_to_float_rounding_only() {
         let p = |labels: [&str; 2], scores: [f32; 2]| {
-            Row::Zeroshot(PredictionRow { record_id: 1, labels: labels.map(String::from).to_vec(), scores: scores.to_vec() })
+            Row::Labels(PredictionRow { record_id: 1, labels: labels.map(String::from).to_vec(), scores: scores.to_vec() })
         };
         let a = p(["deportes", "política"], [0.7, 0.3]);
         let ulp = |v: f32| f32::from_bits(v.to_bits() + 1);

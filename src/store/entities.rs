@@ -2,7 +2,7 @@
 //! (character spans of the record's text with a type and a score), written a batch per
 //! transaction like predictions.
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::Store;
@@ -74,6 +74,28 @@ impl Store {
             }
         }
         tx.commit().map_err(err)
+    }
+
+    /// One record's result in a tagging run, if the run has tagged it.
+    pub fn tagged(&self, run_id: i64, record_id: i64) -> Result<Option<TaggedRecord>> {
+        let truncated: Option<bool> = self
+            .conn
+            .prepare_cached("SELECT truncated FROM tagged_record WHERE run_id = ?1 AND record_id = ?2")
+            .and_then(|mut stmt| stmt.query_row(params![run_id, record_id], |r| Ok(r.get::<_, i64>(0)? == 1)).optional())
+            .map_err(|e| self.err(e))?;
+        let Some(truncated) = truncated else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT label, start, \"end\", score, text FROM run_entity WHERE run_id = ?1 AND record_id = ?2 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let entities = stmt
+            .query_map(params![run_id, record_id], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as usize, r.get::<_, i64>(2)? as usize, r.get::<_, f64>(3)? as f32, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(Some(TaggedRecord { record_id, entities, truncated }))
     }
 
     /// A record's entities in every tagging run that tagged it, by run, each run's in order.

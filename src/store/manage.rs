@@ -110,7 +110,7 @@ impl Store {
     /// Deletes one result set: a run, a scan or an embedding set.
     pub fn delete_result_set(&mut self, set: ResultSet) -> Result<()> {
         match set {
-            ResultSet::Run(id) => self.delete_run(id),
+            ResultSet::Run(id) | ResultSet::Tagging(id) => self.delete_run(id),
             ResultSet::Scan(id) => self.delete_scan(id),
             ResultSet::Embeddings(id) => self.delete_embedding_set(id),
         }
@@ -121,6 +121,8 @@ impl Store {
     pub fn delete_results(&mut self, set: ResultSet, records: &[i64]) -> Result<()> {
         let (sql, id) = match set {
             ResultSet::Run(id) => ("DELETE FROM prediction WHERE run_id = ?1 AND record_id = ?2", id),
+            // The record's entities go with it (ON DELETE CASCADE).
+            ResultSet::Tagging(id) => ("DELETE FROM tagged_record WHERE run_id = ?1 AND record_id = ?2", id),
             ResultSet::Scan(id) => ("DELETE FROM scan_result WHERE scan_id = ?1 AND record_id = ?2", id),
             ResultSet::Embeddings(id) => ("DELETE FROM embedding WHERE set_id = ?1 AND record_id = ?2", id),
         };
@@ -140,6 +142,7 @@ impl Store {
     pub fn result_count(&self, set: ResultSet) -> Result<u64> {
         let (sql, id) = match set {
             ResultSet::Run(id) => ("SELECT COUNT(*) FROM prediction WHERE run_id = ?1", id),
+            ResultSet::Tagging(id) => ("SELECT COUNT(*) FROM tagged_record WHERE run_id = ?1", id),
             ResultSet::Scan(id) => ("SELECT COUNT(*) FROM scan_result WHERE scan_id = ?1", id),
             ResultSet::Embeddings(id) => ("SELECT COUNT(*) FROM embedding WHERE set_id = ?1", id),
         };
@@ -152,6 +155,8 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultSet {
     Run(i64),
+    /// A tagger's run: its results are entities per record.
+    Tagging(i64),
     Scan(i64),
     Embeddings(i64),
 }
@@ -159,14 +164,14 @@ pub enum ResultSet {
 impl ResultSet {
     pub fn id(self) -> i64 {
         match self {
-            Self::Run(id) | Self::Scan(id) | Self::Embeddings(id) => id,
+            Self::Run(id) | Self::Tagging(id) | Self::Scan(id) | Self::Embeddings(id) => id,
         }
     }
 
     /// What the set is called in messages.
     pub fn noun(self) -> &'static str {
         match self {
-            Self::Run(_) => "run",
+            Self::Run(_) | Self::Tagging(_) => "run",
             Self::Scan(_) => "scan",
             Self::Embeddings(_) => "embedding set",
         }

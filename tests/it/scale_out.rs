@@ -97,7 +97,7 @@ fn zeroshot_job(out: &Path, model: &Model, records: &[(String, String)], batch: 
         ];
         write_parquet(&out.join("results").join(format!("part-{part}.parquet")), columns);
     }
-    let manifest = Manifest::new(model, JobKind::Zeroshot, Some(&task), None, records.len() as u64).unwrap();
+    let manifest = Manifest::new(model, JobKind::Zeroshot, Some(&task), None, None, records.len() as u64).unwrap();
     std::fs::write(out.join("manifest.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
     manifest
 }
@@ -443,7 +443,7 @@ fn embedding_imports_are_checked_and_never_block_embed() {
     let dir = tempfile::tempdir().unwrap();
     let (model, path) = load("nli-electra-entail0");
     let (db, records) = project(dir.path(), "p");
-    let real = Manifest::new(&model, JobKind::Embed, None, None, records.len() as u64).unwrap();
+    let real = Manifest::new(&model, JobKind::Embed, None, None, None, records.len() as u64).unwrap();
     let vectors = |dim: usize, value: f32| -> ArrayRef {
         let mut b = ListBuilder::new(Float32Builder::new());
         for _ in &records {
@@ -749,4 +749,93 @@ fn two_writers_of_one_run_are_told_apart() {
     let e = other.save_predictions(run, "", &[], &[prediction]).unwrap_err().to_string();
     assert!(e.contains("another process is writing this run"), "{e}");
     assert_eq!(other.run(run).unwrap().predictions, 1);
+}
+
+/// A tagging job's rows: (id, text, entities (label, start, end, score), truncated).
+type TagRow = (String, String, Vec<(String, i64, i64, f32)>, Option<bool>);
+
+fn tag_rows(path: &Path, rows: &[TagRow]) {
+    let fields = vec![
+        Field::new("label", DataType::Utf8, true),
+        Field::new("start", DataType::Int64, true),
+        Field::new("end", DataType::Int64, true),
+        Field::new("score", DataType::Float32, true),
+    ];
+    let entity = StructBuilder::new(
+        fields,
+        vec![Box::new(StringBuilder::new()), Box::new(Int64Builder::new()), Box::new(Int64Builder::new()), Box::new(Float32Builder::new())],
+    );
+    let mut entities = ListBuilder::new(entity);
+    let mut truncated = BooleanBuilder::new();
+    for (_, _, list, t) in rows {
+        for (label, start, end, score) in list {
+            let e = entities.values();
+            e.field_builder::<StringBuilder>(0).unwrap().append_value(label);
+            e.field_builder::<Int64Builder>(1).unwrap().append_value(*start);
+            e.field_builder::<Int64Builder>(2).unwrap().append_value(*end);
+            e.field_builder::<Float32Builder>(3).unwrap().append_value(*score);
+            e.append(true);
+        }
+        entities.append(true);
+        truncated.append_option(*t);
+    }
+    write_parquet(
+        path,
+        vec![
+            ("id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))) as ArrayRef),
+            ("text_sha256", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| text_sha256(&r.1))))),
+            ("entities", Arc::new(entities.finish())),
+            ("truncated", Arc::new(truncated.finish())),
+        ],
+    );
+}
+
+/// A tagging job's results become a tagger's run with each record's entities (the text each
+/// covers read from the record); an entity outside its record, a score that is no probability,
+/// a run's options that are not tagging options, or a missing flag refuse the import whole.
+#[test]
+fn tagging_imports_keep_entities_and_refuse_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.sqlite");
+    let records = synthetic_project(&db, 30);
+    let manifest =
+        |template: &str| manifest_json("tag", 30, serde_json::json!({"labels": ["PER", "LOC"], "template": template, "multi_label": false}));
+    // "el texto número 3 del corpus": "texto" is characters 3..8.
+    let good =
+        |r: &(String, String)| (r.0.clone(), r.1.clone(), vec![("PER".to_string(), 3, 8, 0.75), ("LOC".to_string(), 16, 17, 0.5)], Some(false));
+    let cases: Vec<(&str, Box<dyn Fn(&mut TagRow)>, &str)> = vec![
+        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[1].2 = 400), "does not fit the record"),
+        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[0].3 = 1.5), "does not fit the record"),
+        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[0].0 = " ".into()), "has no label"),
+        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.3 = None), "truncated is missing"),
+        ("Este ejemplo es {}.", Box::new(|_: &mut TagRow| {}), "does not describe tagging options"),
+    ];
+    for (i, (template, spoil, message)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("bad{i}"));
+        write_job(&out, &manifest(template));
+        let mut rows: Vec<TagRow> = records.iter().map(good).collect();
+        spoil(&mut rows[20]);
+        tag_rows(&out.join("results/part-0.parquet"), &rows);
+        let e = import_lib(&db, &out).unwrap_err().to_string();
+        assert!(e.contains(message), "case {i}: {e}");
+        assert_nothing_left(&db, &format!("case {i}"));
+    }
+    let out = dir.path().join("good");
+    write_job(&out, &manifest("aggregation=simple stride=8"));
+    tag_rows(&out.join("results/part-0.parquet"), &records.iter().map(good).collect::<Vec<_>>());
+    let summary = import_lib(&db, &out).unwrap();
+    assert!(summary.complete && summary.imported == 30, "{summary:?}");
+    let store = Store::open(&db).unwrap();
+    let run = store.run(summary.id).unwrap();
+    assert_eq!((run.kind, run.predictions, run.key.template.as_str()), (selectra::store::RunKind::Tagger, 30, "aggregation=simple stride=8"));
+    let entities = store.record_entities(1).unwrap();
+    assert_eq!(entities.iter().map(|e| (e.label.as_str(), e.text.as_str())).collect::<Vec<_>>(), [("PER", "texto"), ("LOC", "0")]);
+    // Importing again adds nothing; a different result for a record is refused.
+    assert_eq!(import_lib(&db, &out).unwrap().already_present, 30);
+    let other = dir.path().join("other");
+    write_job(&other, &manifest("aggregation=simple stride=8"));
+    let mut rows: Vec<TagRow> = records.iter().map(good).collect();
+    rows[4].2[0].2 = 9;
+    tag_rows(&other.join("results/part-0.parquet"), &rows);
+    assert!(import_lib(&db, &other).unwrap_err().to_string().contains("already has a different result"));
 }

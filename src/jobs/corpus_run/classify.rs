@@ -9,9 +9,10 @@ use super::*;
 use crate::engine::classify::{ScoreFunction, TextClassifier, TextInput};
 use crate::store::RunKind;
 
-/// The identity of a classifier's run over `corpus`: multi-label when the model scores each
-/// label on its own (a sigmoid), so evaluation reads it as the pipeline's scores mean.
-pub fn classifier_run_key(corpus: &str, model: &Model, weights_sha256: &str, strip_accents: Option<bool>) -> Result<RunKey> {
+/// How a sequence classifier scores its labels, when its scores can label a corpus: a
+/// regressor's cannot.
+pub fn classifier_function(model: &Model) -> Result<ScoreFunction> {
+    TextClassifier::new(model)?;
     let function = ScoreFunction::for_model(model.config.problem_type, model.config.id2label.len());
     if function == ScoreFunction::None {
         return Err(Error::Input(format!(
@@ -19,6 +20,13 @@ pub fn classifier_run_key(corpus: &str, model: &Model, weights_sha256: &str, str
             model.name
         )));
     }
+    Ok(function)
+}
+
+/// The identity of a classifier's run over `corpus`: multi-label when the model scores each
+/// label on its own (a sigmoid), so evaluation reads it as the pipeline's scores mean.
+pub fn classifier_run_key(corpus: &str, model: &Model, weights_sha256: &str, strip_accents: Option<bool>) -> Result<RunKey> {
+    let function = classifier_function(model)?;
     Ok(RunKey {
         corpus: corpus.to_string(),
         model: model.name.clone(),

@@ -33,7 +33,7 @@ mod scan;
 mod tag;
 mod zeroshot;
 
-pub use classify::{classifier_run_key, run_classify};
+pub use classify::{classifier_function, classifier_run_key, run_classify};
 pub use embed::{run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
