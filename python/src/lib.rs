@@ -57,9 +57,12 @@ fn job(kind: &str, labels: Option<Labels>, template: Option<&str>, multi_label: 
 /// A tagger's options: `aggregation` and `stride` as given, the rest from the corpus default
 /// (`corpus`: what a corpus job tags with) or the pipeline's (one call: no aggregation, no stride).
 fn tag_options(model: &selectra::Model, aggregation: Option<&str>, stride: Option<usize>, corpus: bool) -> PyResult<TagOptions> {
-    let defaults = if corpus { TagOptions::for_corpus(model) } else { TagOptions::default() };
-    let aggregation = aggregation.map(Aggregation::parse).transpose().map_err(error)?.unwrap_or(defaults.aggregation);
-    Ok(TagOptions { aggregation, stride: stride.or(defaults.stride) })
+    let aggregation = aggregation.map(Aggregation::parse).transpose().map_err(error)?;
+    Ok(if corpus {
+        TagOptions::for_corpus_with(model, aggregation, stride)
+    } else {
+        TagOptions { aggregation: aggregation.unwrap_or_default(), stride }
+    })
 }
 
 /// A loaded model: a Hub id (optionally `@revision`) or a folder, resolved through the Hugging

@@ -65,7 +65,7 @@ pub struct ClassifyArgs {
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct PreviewArgs {
     pub path: String,
-    /// csv, tsv, jsonl or txt; `null` guesses from the file name.
+    /// csv, tsv, jsonl, txt or conll; `null` guesses from the file name.
     pub format: Option<String>,
 }
 
@@ -79,6 +79,8 @@ pub struct ImportArgs {
     pub text_pair_column: Option<String>,
     pub id_column: Option<String>,
     pub label_column: Option<String>,
+    /// Each record's reference entity spans, if any.
+    pub spans_column: Option<String>,
     pub metadata_columns: Vec<String>,
     pub skip_bad: bool,
 }

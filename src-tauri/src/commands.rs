@@ -169,6 +169,7 @@ pub async fn import_corpus(
             text_pair_column: args.text_pair_column,
             id_column: args.id_column,
             label_column: args.label_column,
+            spans_column: args.spans_column,
             metadata_columns: args.metadata_columns,
             skip_bad: args.skip_bad,
             max_record_bytes: None,

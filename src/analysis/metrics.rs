@@ -141,7 +141,7 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Percentile-bootstrap 95% interval of `statistic` over resampled record indices.
-fn bootstrap(n: usize, options: &EvalOptions, statistic: impl Fn(&[usize]) -> f64) -> Estimate {
+pub(crate) fn bootstrap(n: usize, options: &EvalOptions, statistic: impl Fn(&[usize]) -> f64) -> Estimate {
     let all: Vec<usize> = (0..n).collect();
     let value = statistic(&all);
     if options.resamples == 0 || n == 0 {

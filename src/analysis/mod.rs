@@ -1,6 +1,7 @@
 //! Floor 2, analysis: numbers about a project, read from the store and computed outside it.
 //! [`metrics`] (with their bootstrap intervals), [`evaluate`] (runs against the user's labels),
-//! [`seqeval`] (entity-level scores of taggers, as seqeval computes them),
+//! [`seqeval`] (entity-level scores, as seqeval computes them), [`tagging`] (taggers' runs on the
+//! corpus's reference spans),
 //! [`agreement`] (between annotators), [`scans`] (between two scans) and [`learn`] (the
 //! classifier that learns from the labels).
 
@@ -10,3 +11,4 @@ pub mod learn;
 pub mod metrics;
 pub mod scans;
 pub mod seqeval;
+pub mod tagging;

@@ -89,7 +89,15 @@ mod tests {
         let mut store = Store::open(&dir.path().join("p.db")).unwrap();
         let spec = TaskSpec::Schema { template: DEFAULT_TEMPLATE.into(), multi_label: false };
         assert!(spec.resolve(&store, "nada").unwrap_err().to_string().contains("nada"));
-        let record = crate::store::NewRecord { row_number: 1, source_id: None, text: "hola".into(), text_pair: None, gold: None, metadata: None };
+        let record = crate::store::NewRecord {
+            row_number: 1,
+            source_id: None,
+            text: "hola".into(),
+            text_pair: None,
+            gold: None,
+            gold_spans: None,
+            metadata: None,
+        };
         let mut items = std::iter::once(Ok(crate::store::ImportItem::Record(record)));
         store.import_corpus("c", "c.csv", "csv", &mut items, false, &mut |_| {}).unwrap();
         assert!(spec.resolve(&store, "c").unwrap_err().to_string().contains("no label schema"));

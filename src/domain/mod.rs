@@ -8,5 +8,6 @@ pub mod precision;
 pub mod progress;
 pub mod query;
 pub mod rtd;
+pub mod spans;
 pub mod task;
 pub mod text;

@@ -132,7 +132,15 @@ impl TagOptions {
     /// What a run over a corpus tags with unless told otherwise: entities grouped `simple`, and
     /// long records whole, in windows overlapping by a quarter of the model's length.
     pub fn for_corpus(model: &Model) -> Self {
-        Self { aggregation: Aggregation::Simple, stride: Some(default_stride(model)) }
+        Self::for_corpus_with(model, None, None)
+    }
+
+    /// A corpus run's options: those given, the others the corpus default. A run of single
+    /// tokens (aggregation none) gets no default stride, since the pipeline's stride needs an
+    /// aggregation: its records are cut at the model's length, as the pipeline cuts them.
+    pub fn for_corpus_with(model: &Model, aggregation: Option<Aggregation>, stride: Option<usize>) -> Self {
+        let aggregation = aggregation.unwrap_or(Aggregation::Simple);
+        Self { aggregation, stride: stride.or((aggregation != Aggregation::None).then(|| default_stride(model))) }
     }
 
     /// The options in words, as a run's identity keeps them ("aggregation=simple stride=128").

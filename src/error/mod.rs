@@ -116,10 +116,12 @@ pub enum Setting {
     TextColumn,
     /// Which column (or JSON field) holds a pair's second text.
     TextPairColumn,
+    /// Which column (or JSON field) holds a record's reference entity spans.
+    SpansColumn,
     IdColumn,
     LabelColumn,
     MetadataColumns,
-    /// The import file's format (csv, tsv, jsonl or txt).
+    /// The import file's format (csv, tsv, jsonl, txt or conll).
     Format,
     /// A new corpus's name.
     CorpusName,

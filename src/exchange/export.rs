@@ -96,6 +96,8 @@ pub fn export(
     let scans = store.scans(Some(corpus))?;
     // A sentence-pair corpus's exports carry each record's second text beside its text.
     let pairs = store.corpus_has_pairs(corpus)?;
+    // A corpus with reference entity spans (a CoNLL import) exports them.
+    let spanned = store.corpus_has_gold_spans(corpus)?;
     if let Some(set) = options.embeddings {
         let info = store.embedding_set(set)?;
         if info.key.corpus != corpus {
@@ -130,6 +132,9 @@ pub fn export(
             if tagged {
                 line["entities"] = json!(row.entities);
             }
+            if spanned {
+                line["gold_spans"] = json!(row.gold_spans);
+            }
             if let Some(set) = options.embeddings {
                 line["embedding"] = json!(store.embedding(set, row.record_id)?);
             }
@@ -143,6 +148,9 @@ pub fn export(
             let mut header = vec!["id".to_string(), "text".into(), "gold".into(), "annotation".into(), "annotation_status".into()];
             if pairs {
                 header.insert(2, "text_pair".into());
+            }
+            if spanned {
+                header.push("gold_spans".into());
             }
             for r in &runs {
                 header.extend([format!("run{}_label", r.id), format!("run{}_score", r.id), format!("run{}_scores", r.id)]);
@@ -168,6 +176,9 @@ pub fn export(
                 let mut fields = vec![id, row.text.clone(), row.gold.clone().unwrap_or_default(), labels, status];
                 if pairs {
                     fields.insert(2, row.text_pair.clone().unwrap_or_default());
+                }
+                if spanned {
+                    fields.push(row.gold_spans.as_ref().map(|s| json!(s).to_string()).unwrap_or_default());
                 }
                 for r in &runs {
                     match row.predictions.iter().find(|(run, ..)| *run == r.id) {
@@ -203,7 +214,7 @@ pub fn export(
             })?;
             writer.flush().map_err(io)?;
         }
-        ExportFormat::Parquet => count = parquet::write(store, corpus, (pairs, tagged), options.embeddings, out, watch)?,
+        ExportFormat::Parquet => count = parquet::write(store, corpus, (pairs, tagged, spanned), options.embeddings, out, watch)?,
     }
     Ok(count)
 }
@@ -292,6 +303,18 @@ mod parquet {
         )
     }
 
+    fn span_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("start", DataType::Int64, true),
+            Field::new("end", DataType::Int64, true),
+            Field::new("label", DataType::Utf8, true),
+        ])
+    }
+
+    fn span_builder() -> StructBuilder {
+        StructBuilder::new(span_fields(), vec![Box::new(Int64Builder::new()), Box::new(Int64Builder::new()), Box::new(StringBuilder::new())])
+    }
+
     fn token_builder() -> StructBuilder {
         StructBuilder::new(
             token_fields(),
@@ -310,13 +333,15 @@ mod parquet {
         scans: ListBuilder<StructBuilder>,
         /// With tagging runs: each record's entities.
         entities: Option<ListBuilder<StructBuilder>>,
+        /// With reference spans: each record's (null for a record without a reference).
+        gold_spans: Option<ListBuilder<StructBuilder>>,
         /// With an embedding set: each record's vector.
         embedding: Option<ListBuilder<Float32Builder>>,
         rows: usize,
     }
 
     impl Columns {
-        fn new((pairs, tagged): (bool, bool), embeddings: bool) -> Self {
+        fn new((pairs, tagged, spanned): (bool, bool, bool), embeddings: bool) -> Self {
             let annotation =
                 StructBuilder::new(annotation_fields(), vec![Box::new(ListBuilder::new(StringBuilder::new())), Box::new(StringBuilder::new())]);
             let prediction = StructBuilder::new(
@@ -347,6 +372,7 @@ mod parquet {
                 predictions: ListBuilder::new(prediction),
                 scans: ListBuilder::new(scan),
                 entities: tagged.then(|| ListBuilder::new(entity_builder())),
+                gold_spans: spanned.then(|| ListBuilder::new(span_builder())),
                 embedding: embeddings.then(|| ListBuilder::new(Float32Builder::new())),
                 rows: 0,
             }
@@ -366,6 +392,9 @@ mod parquet {
             if let Some(entities) = &mut self.entities {
                 arrays.push(Arc::new(entities.finish()));
             }
+            if let Some(spans) = &mut self.gold_spans {
+                arrays.push(Arc::new(spans.finish()));
+            }
             if let Some(embedding) = &mut self.embedding {
                 arrays.push(Arc::new(embedding.finish()));
             }
@@ -384,7 +413,7 @@ mod parquet {
     pub(super) fn write(
         store: &Store,
         corpus: &str,
-        (pairs, tagged): (bool, bool),
+        (pairs, tagged, spanned): (bool, bool, bool),
         embeddings: Option<i64>,
         out: &mut (dyn Write + Send),
         watch: &mut Watch,
@@ -403,6 +432,9 @@ mod parquet {
         if tagged {
             fields.push(Field::new("entities", list_of(DataType::Struct(entity_fields())), true));
         }
+        if spanned {
+            fields.push(Field::new("gold_spans", list_of(DataType::Struct(span_fields())), true));
+        }
         if embeddings.is_some() {
             fields.push(Field::new("embedding", list_of(DataType::Float32), true));
         }
@@ -410,7 +442,7 @@ mod parquet {
         let io = |e: parquet::errors::ParquetError| Error::Io { path: "<export>".into(), source: std::io::Error::other(e) };
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io)?;
-        let mut columns = Columns::new((pairs, tagged), embeddings.is_some());
+        let mut columns = Columns::new((pairs, tagged, spanned), embeddings.is_some());
         let mut count = 0u64;
         store.for_each_export_row(corpus, &mut |row| {
             match record_id(&row) {
@@ -478,6 +510,21 @@ mod parquet {
                     entity.append(true);
                 }
                 entities.append(true);
+            }
+            if let Some(builder) = columns.gold_spans.as_mut() {
+                match &row.gold_spans {
+                    Some(spans) => {
+                        for s in spans {
+                            let span = builder.values();
+                            span.field_builder::<Int64Builder>(0).expect("start column").append_value(s.start as i64);
+                            span.field_builder::<Int64Builder>(1).expect("end column").append_value(s.end as i64);
+                            span.field_builder::<StringBuilder>(2).expect("label column").append_value(&s.label);
+                            span.append(true);
+                        }
+                        builder.append(true);
+                    }
+                    None => builder.append(false),
+                }
             }
             if let (Some(set), Some(builder)) = (embeddings, &mut columns.embedding) {
                 match store.embedding(set, row.record_id)? {

@@ -1,4 +1,4 @@
-//! Reading corpora from CSV, TSV, JSONL and plain-text files, streamed row by row.
+//! Reading corpora from CSV, TSV, JSONL, plain-text and CoNLL files, streamed row by row.
 //!
 //! The parser turns a file into a stream of [`ImportItem`]s: a record, or a bad row with its line
 //! number and what is wrong with it. Problems with the file as a whole (unreadable, empty, a
@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::labels::LabelSchema;
+use crate::domain::spans::{entities, parse_spans, Mode, Span};
 use crate::error::{Error, Result, Setting};
 pub use crate::store::{BadRow, ImportItem, ImportOutcome};
 use crate::store::{NewRecord, Store};
@@ -26,6 +27,10 @@ pub enum Format {
     Tsv,
     Jsonl,
     Txt,
+    /// CoNLL / IOB2: a token and its tag per line (tag last), a blank line between sentences;
+    /// each sentence is a record (its tokens joined by spaces) with its entities as reference
+    /// spans.
+    Conll,
 }
 
 impl Format {
@@ -35,6 +40,7 @@ impl Format {
             Format::Tsv => "tsv",
             Format::Jsonl => "jsonl",
             Format::Txt => "txt",
+            Format::Conll => "conll",
         }
     }
 
@@ -44,7 +50,8 @@ impl Format {
             "tsv" => Format::Tsv,
             "jsonl" | "ndjson" => Format::Jsonl,
             "txt" | "text" => Format::Txt,
-            other => return Err(Error::Input(format!("unknown format {other:?}; use csv, tsv, jsonl or txt"))),
+            "conll" | "iob" | "iob2" | "bio" => Format::Conll,
+            other => return Err(Error::Input(format!("unknown format {other:?}; use csv, tsv, jsonl, txt or conll"))),
         })
     }
 
@@ -66,6 +73,10 @@ pub struct ImportOptions {
     pub text_pair_column: Option<String>,
     pub id_column: Option<String>,
     pub label_column: Option<String>,
+    /// A record's reference entity spans (CSV, TSV and JSONL): a list of `{"start", "end",
+    /// "label"}` or `[start, end, label]` in characters of the text (see
+    /// `domain::spans::parse_spans`).
+    pub spans_column: Option<String>,
     pub metadata_columns: Vec<String>,
     pub skip_bad: bool,
     /// The longest record accepted, in bytes of the source row; longer ones are bad rows.
@@ -202,7 +213,7 @@ pub fn import_file(
     let format = match options.format {
         Some(f) => f,
         None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display()))
+            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl, txt or conll", path.display()))
                 .fixed_by(Setting::Format)
         })?,
     };
@@ -245,7 +256,7 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
     let format = match format {
         Some(f) => f,
         None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl or txt", path.display()))
+            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl, txt or conll", path.display()))
                 .fixed_by(Setting::Format)
         })?,
     };
@@ -303,6 +314,30 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
             let rows = objects.iter().map(|o| columns.iter().map(|c| show(o.get(c))).collect()).collect();
             Ok(Preview { format, columns, rows })
         }
+        Format::Conll => {
+            // Sentences as they will be imported: the text, and the entities in it.
+            let mut rows = Vec::new();
+            let reader =
+                ConllRows { lines: Lines::new(file, DEFAULT_MAX_RECORD_BYTES), path: path.to_path_buf(), max: DEFAULT_MAX_RECORD_BYTES, done: false };
+            let mut items = reader.peekable();
+            while let Some(item) = items.next() {
+                // The last sentence read may be cut at the byte limit: show only complete ones.
+                if (items.peek().is_none() && !whole) || rows.len() == limit {
+                    break;
+                }
+                match item? {
+                    ImportItem::Record(r) => {
+                        let spans: Vec<Span> = serde_json::from_str(r.gold_spans.as_deref().unwrap_or("[]")).unwrap_or_default();
+                        let chars: Vec<char> = r.text.chars().collect();
+                        let shown: Vec<String> =
+                            spans.iter().map(|s| format!("{} {}", chars[s.start..s.end].iter().collect::<String>(), s.label)).collect();
+                        rows.push(vec![r.text, shown.join("; ")]);
+                    }
+                    ImportItem::Bad(b) => rows.push(vec![format!("line {}: {}", b.line, b.reason), String::new()]),
+                }
+            }
+            Ok(Preview { format, columns: vec!["text".to_string(), "entities".to_string()], rows })
+        }
         Format::Txt => {
             let mut rows = Vec::new();
             for line in complete_lines(file, whole) {
@@ -358,19 +393,30 @@ pub fn parse<'a, R: Read + 'a>(
                 convert: move |line, text: String| fields.convert(line, &text),
             })
         }
-        Format::Txt => {
+        Format::Txt | Format::Conll => {
             if options.id_column.is_some()
                 || options.label_column.is_some()
                 || !options.metadata_columns.is_empty()
                 || options.text_pair_column.is_some()
+                || options.spans_column.is_some()
             {
-                return Err(Error::Input("plain-text files have no columns; choose no id, label, second-text or metadata columns".into()));
+                return Err(Error::Input(format!(
+                    "{} files have no columns; choose no id, label, second-text, spans or metadata columns",
+                    if format == Format::Txt { "plain-text" } else { "CoNLL" }
+                )));
             }
-            Box::new(LineRows {
-                lines: Lines::new(input, options.record_limit()),
-                path: path.to_path_buf(),
-                convert: |line, text| Ok(NewRecord { row_number: line, source_id: None, text, text_pair: None, gold: None, metadata: None }),
-            })
+            let lines = Lines::new(input, options.record_limit());
+            if format == Format::Conll {
+                Box::new(ConllRows { lines, path: path.to_path_buf(), max: options.record_limit(), done: false })
+            } else {
+                Box::new(LineRows {
+                    lines,
+                    path: path.to_path_buf(),
+                    convert: |line, text| {
+                        Ok(NewRecord { row_number: line, source_id: None, text, text_pair: None, gold: None, gold_spans: None, metadata: None })
+                    },
+                })
+            }
         }
     })
 }
@@ -395,6 +441,7 @@ struct Columns<K> {
     text_pair: Option<K>,
     id: Option<K>,
     label: Option<K>,
+    spans: Option<K>,
     metadata: Vec<(String, K)>,
 }
 
@@ -444,6 +491,7 @@ impl<R: Read> CsvRows<R> {
                 .transpose()?,
             id: options.id_column.as_deref().map(|c| column_index(&header, c, "id", Setting::IdColumn, path)).transpose()?,
             label: options.label_column.as_deref().map(|c| column_index(&header, c, "label", Setting::LabelColumn, path)).transpose()?,
+            spans: options.spans_column.as_deref().map(|c| column_index(&header, c, "entity spans", Setting::SpansColumn, path)).transpose()?,
             metadata: options
                 .metadata_columns
                 .iter()
@@ -495,12 +543,17 @@ impl<R: Read> CsvRows<R> {
             }
             Some(Value::Object(map).to_string())
         };
+        let gold_spans = match optional(self.columns.spans, "spans")? {
+            None => None,
+            Some(cell) => Some(spans_json(&Value::String(cell), &text, line)?),
+        };
         Ok(NewRecord {
             row_number,
             source_id: optional(self.columns.id, "id")?,
-            text,
             text_pair: optional(self.columns.text_pair, "second text")?.filter(|s| !s.trim().is_empty()),
             gold: optional(self.columns.label, "label")?,
+            gold_spans,
+            text,
             metadata,
         })
     }
@@ -630,6 +683,7 @@ impl JsonlFields {
             text_pair: options.text_pair_column.clone(),
             id: options.id_column.clone(),
             label: options.label_column.clone(),
+            spans: options.spans_column.clone(),
             metadata: options.metadata_columns.iter().map(|c| (c.clone(), c.clone())).collect(),
         })
     }
@@ -674,7 +728,125 @@ impl JsonlFields {
             Some((_, Some(Value::String(s)))) => Some(s.clone()).filter(|s| !s.trim().is_empty()),
             Some((k, Some(_))) => return Err(bad(format!("field {k:?} (the second text) is not a string"))),
         };
-        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, text_pair, gold: scalar(&columns.label)?, metadata })
+        let gold_spans = match columns.spans.as_ref().and_then(|k| object.get(k)) {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(spans_json(value, &text, line)?),
+        };
+        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, text_pair, gold: scalar(&columns.label)?, gold_spans, metadata })
+    }
+}
+
+/// A record's reference spans as the store keeps them (JSON), or the bad row that says why not.
+fn spans_json(value: &Value, text: &str, line: u64) -> std::result::Result<String, BadRow> {
+    let spans = parse_spans(value, text).map_err(|why| BadRow::fixed_by(line, why, Setting::SpansColumn))?;
+    Ok(serde_json::to_string(&spans).expect("spans serialize"))
+}
+
+/// The sentences of a CoNLL / IOB2 file: each non-blank line a token and its tag (the first and
+/// the last whitespace-separated fields; columns between, as CoNLL-2002's and -2003's POS and
+/// chunk tags, are ignored), a blank line ending a sentence, `-DOCSTART-` lines ignored. A
+/// sentence becomes a record: its tokens joined by single spaces, and its entities, read from
+/// the tags as seqeval's default mode (conlleval) reads them, as character spans of that text.
+/// A line without a tag, or a sentence longer than the per-record limit, is a bad row.
+struct ConllRows<R> {
+    lines: Lines<R>,
+    path: std::path::PathBuf,
+    max: usize,
+    done: bool,
+}
+
+impl<R: Read> Iterator for ConllRows<R> {
+    type Item = Result<ImportItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut first_line = 0;
+        let mut tokens: Vec<String> = Vec::new();
+        let mut tags: Vec<String> = Vec::new();
+        let mut bytes = 0usize;
+        let mut bad: Option<BadRow> = None;
+        loop {
+            let next = self.lines.next_line();
+            let (line, text) = match next {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(Error::io(&self.path, e)));
+                }
+                Some(Ok((line, Line::TooLong))) => {
+                    bad.get_or_insert(too_long(line, self.lines.max));
+                    continue;
+                }
+                Some(Ok((line, Line::NotUtf8))) => {
+                    bad.get_or_insert(BadRow::new(line, "not valid UTF-8"));
+                    continue;
+                }
+                Some(Ok((line, Line::Text(text)))) => (line, text),
+            };
+            if text.trim().is_empty() {
+                if tokens.is_empty() && bad.is_none() {
+                    continue;
+                }
+                break;
+            }
+            if text.trim_start().starts_with("-DOCSTART-") {
+                continue;
+            }
+            if tokens.is_empty() && bad.is_none() {
+                first_line = line;
+            }
+            let fields: Vec<&str> = text.split_whitespace().collect();
+            if fields.len() < 2 {
+                bad.get_or_insert(BadRow::new(line, "a CoNLL line is a token and its tag (e.g. \"Madrid B-LOC\"); this one has no tag"));
+                continue;
+            }
+            bytes += text.len() + 1;
+            if bytes > self.max {
+                bad.get_or_insert(too_long(first_line, self.max));
+            }
+            tokens.push(fields[0].to_string());
+            tags.push(fields[fields.len() - 1].to_string());
+        }
+        if let Some(bad) = bad {
+            return Some(Ok(ImportItem::Bad(bad)));
+        }
+        if tokens.is_empty() {
+            return None;
+        }
+        Some(Ok(ImportItem::Record(conll_record(first_line, &tokens, &tags))))
+    }
+}
+
+/// One CoNLL sentence as a record: the tokens joined by spaces, the tags' entities as spans.
+fn conll_record(line: u64, tokens: &[String], tags: &[String]) -> NewRecord {
+    let mut text = String::new();
+    let mut offsets = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let start = text.chars().count();
+        text.push_str(token);
+        offsets.push((start, start + token.chars().count()));
+    }
+    let spans: Vec<Span> = entities(tags, Mode::Default)
+        .expect("the default mode reads any tags")
+        .into_iter()
+        .map(|e| Span { start: offsets[e.start].0, end: offsets[e.end - 1].1, label: e.label })
+        .collect();
+    NewRecord {
+        row_number: line,
+        source_id: None,
+        text,
+        text_pair: None,
+        gold: None,
+        gold_spans: Some(serde_json::to_string(&spans).expect("spans serialize")),
+        metadata: None,
     }
 }
 

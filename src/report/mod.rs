@@ -224,6 +224,8 @@ pub struct ReportInput<'a> {
     pub evaluation: Option<&'a Evaluation>,
     /// The corpus's newest scan, when it has one.
     pub data_quality: Option<&'a DataQuality>,
+    /// Tagging runs scored on the corpus's reference entity spans, when it has both.
+    pub entities: Option<&'a crate::analysis::tagging::EntityEvaluation>,
     /// When the report was made (RFC 3339), printed in it.
     pub generated_at: String,
 }
@@ -236,10 +238,18 @@ pub struct ReportFiles {
     pub figures: Vec<PathBuf>,
 }
 
+/// What a project report scored: the label runs, and the tagging runs.
+#[derive(Debug, Clone, Default)]
+pub struct Scored {
+    pub evaluation: Option<Evaluation>,
+    pub entities: Option<crate::analysis::tagging::EntityEvaluation>,
+}
+
 /// Scores `runs` of `corpus` in `store` (the corpus the runs share, or the only one, when not
-/// named; every run of it when `runs` is empty) and writes the report into `dir`. Without a store,
-/// the report holds the published comparison alone. Front ends call this one function; `watch`
-/// sees the evaluation (stage `Evaluating`) and then the figures (stage `Reporting`).
+/// named; every run of it when `runs` is empty) and writes the report into `dir`: label runs
+/// against the reference labels, tagging runs against the reference entity spans. Without a
+/// store, the report holds the published comparison alone. Front ends call this one function;
+/// `watch` sees the evaluation (stage `Evaluating`) and then the figures (stage `Reporting`).
 pub fn write_project_report(
     store: Option<&Store>,
     corpus: Option<&str>,
@@ -247,34 +257,45 @@ pub fn write_project_report(
     dir: &Path,
     options: &crate::analysis::metrics::EvalOptions,
     watch: &mut Watch,
-) -> Result<(ReportFiles, Option<Evaluation>)> {
+) -> Result<(ReportFiles, Scored)> {
     let published = Published::load()?;
-    let (evaluation, data_quality) = match store {
-        None => (None, None),
+    let (scored, data_quality) = match store {
+        None => (Scored::default(), None),
         Some(store) => {
             let corpus = match corpus {
                 Some(c) => c.to_string(),
                 None => crate::analysis::evaluate::corpus_of(store, runs)?,
             };
             let data_quality = DataQuality::of(store, &corpus)?;
-            // A scanned corpus without label runs still gets its data-quality report.
-            let label_runs = store.runs(&corpus)?.iter().filter(|r| r.kind.predicts_labels()).count();
-            let evaluation = if runs.is_empty() && data_quality.is_some() && label_runs == 0 {
+            let all = store.runs(&corpus)?;
+            let is_tagger = |id: &i64| all.iter().any(|r| r.id == *id && !r.kind.predicts_labels());
+            let (tagger_ids, label_ids): (Vec<i64>, Vec<i64>) = runs.iter().partition(|id| is_tagger(id));
+            let label_runs = all.iter().filter(|r| r.kind.predicts_labels()).count();
+            let taggers_only = !runs.is_empty() && label_ids.is_empty();
+            // Tagging runs asked for by id are scored (or the error says why they cannot be).
+            let entities = if !tagger_ids.is_empty() || (runs.is_empty() && crate::analysis::tagging::can_evaluate(store, &corpus)?) {
+                Some(crate::analysis::tagging::evaluate_taggers(store, &corpus, &tagger_ids, options)?)
+            } else {
+                None
+            };
+            // A scanned corpus, or one with only tagging runs, gets its report without label scores.
+            let evaluation = if taggers_only || (runs.is_empty() && label_runs == 0 && (data_quality.is_some() || entities.is_some())) {
                 None
             } else {
-                Some(crate::analysis::evaluate::evaluate_watched(store, &corpus, runs, options, watch)?)
+                Some(crate::analysis::evaluate::evaluate_watched(store, &corpus, &label_ids, options, watch)?)
             };
-            (evaluation, data_quality)
+            (Scored { evaluation, entities }, data_quality)
         }
     };
     let input = ReportInput {
         published: &published,
-        evaluation: evaluation.as_ref(),
+        evaluation: scored.evaluation.as_ref(),
         data_quality: data_quality.as_ref(),
+        entities: scored.entities.as_ref(),
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
     let files = write_report_watched(dir, &input, watch)?;
-    Ok((files, evaluation))
+    Ok((files, scored))
 }
 
 /// Writes `index.html`, `report.json` and `figures/*.{svg,png}` into `dir` (created if needed).
@@ -317,6 +338,7 @@ pub fn write_report_watched(dir: &Path, input: &ReportInput, watch: &mut Watch) 
         "published": input.published,
         "evaluation": input.evaluation,
         "data_quality": input.data_quality,
+        "entities": input.entities,
     }))
     .expect("report data serializes");
     let json_path = dir.join("report.json");
@@ -352,12 +374,47 @@ fn figure(figures: &[Figure], svgs: &[String], name: &str) -> Markup {
     }
 }
 
+/// Tagging runs on the corpus's reference spans: each reading's micro scores with the F1
+/// interval, macro F1, and every type's F1 (the card's NER column is entity-level micro F1).
+fn entities_section(e: &crate::analysis::tagging::EntityEvaluation) -> Markup {
+    let types: Vec<&String> = {
+        let mut t: Vec<&String> = e.runs.iter().flat_map(|r| &r.scores).flat_map(|s| s.report.per_type.iter().map(|(t, _)| t)).collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let ci = |x: &crate::analysis::metrics::Estimate| format!("{:.3} [{:.3}, {:.3}]", x.value, x.low, x.high);
+    html! {
+        h2 { span.tag.measured { "measured here" } "Entities on “" (e.corpus) "”" }
+        p { (e.n) " records with reference spans (" (e.reference_entities) " entities), tagged by every run below. "
+            "Entity-level scores as seqeval computes them: an entity counts when its type and both boundaries match; "
+            "intervals are 95% percentile bootstraps over records. A run of single tokens (aggregation none) is read "
+            "in seqeval's default mode and in strict IOB2." }
+        table {
+            thead { tr { th { "Run" } th { "Model" } th { "Options" } th { "Reading" } th { "Precision" } th { "Recall" } th { "F1 (micro)" } th { "F1 (macro)" }
+                @for t in &types { th { "F1 " (t) } } } }
+            tbody {
+                @for r in &e.runs { @for s in &r.scores {
+                    tr {
+                        td.num { (r.run) } td { (r.model) } td { code { (r.options) } }
+                        td { @match s.mode { Some(crate::analysis::seqeval::Mode::Strict) => { "strict IOB2" }, Some(_) => { "default" }, None => { "entities" } } }
+                        td.num { (format!("{:.3}", s.report.micro.precision)) } td.num { (format!("{:.3}", s.report.micro.recall)) }
+                        td.num { (ci(&s.micro_f1)) } td.num { (ci(&s.macro_f1)) }
+                        @for t in &types { td.num { @match s.report.per_type.iter().find(|(name, _)| name == *t) { Some((_, x)) => { (format!("{:.3}", x.f1)) }, None => { "—" } } } }
+                    }
+                } }
+            }
+        }
+    }
+}
+
 fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Markup {
     let p = input.published;
-    let title = match (input.evaluation, input.data_quality) {
-        (Some(e), _) => format!("Model comparison on corpus “{}”", e.corpus),
-        (None, Some(q)) => format!("Data quality of corpus “{}”", q.scan.key.corpus),
-        (None, None) => "SELECTRA: published comparison".to_string(),
+    let title = match (input.evaluation, input.data_quality, input.entities) {
+        (Some(e), _, _) => format!("Model comparison on corpus “{}”", e.corpus),
+        (None, _, Some(e)) => format!("Taggers compared on corpus “{}”", e.corpus),
+        (None, Some(q), None) => format!("Data quality of corpus “{}”", q.scan.key.corpus),
+        (None, None, None) => "SELECTRA: published comparison".to_string(),
     };
     html! {
         (DOCTYPE)
@@ -376,6 +433,7 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                     span.tag.measured { "measured here" } "numbers were computed from this project's runs and labels." }
                 @if let Some(e) = input.evaluation { (evaluation_section(e, figures, svgs)) }
                 @if let Some(q) = input.data_quality { (data_quality_section(q, figures, svgs)) }
+                @if let Some(e) = input.entities { (entities_section(e)) }
                 h2 { span.tag.published { "published" } "The SELECTRA card's comparison" }
                 p { "Fine-tuned results as published; SELECTRA rows are the mean ± standard deviation of 5 runs." }
                 table {

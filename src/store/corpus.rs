@@ -18,6 +18,9 @@ pub struct NewRecord {
     pub text: String,
     /// The second text of a sentence pair, if the corpus has pairs.
     pub text_pair: Option<String>,
+    /// The record's reference entity spans (JSON of `domain::spans::Span`s), if the source
+    /// has them: an empty list is a record without entities.
+    pub gold_spans: Option<String>,
     pub gold: Option<String>,
     /// A JSON object of the chosen metadata columns.
     pub metadata: Option<String>,
@@ -137,6 +140,14 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether any record of the corpus has reference entity spans (exports then write them).
+    pub fn corpus_has_gold_spans(&self, corpus: &str) -> Result<bool> {
+        let corpus_id = self.corpus_id(corpus)?;
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM record WHERE corpus_id = ?1 AND gold_spans IS NOT NULL)", [corpus_id], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Creates corpus `name` from `items`, all or nothing. Rows are committed in chunks (see
     /// [`IMPORT_CHUNK`]) so that a long import never blocks other writers for long, while the
     /// corpus stays invisible (`importing_since` set) until the last row is in. Bad rows, a
@@ -249,7 +260,8 @@ impl Store {
             {
                 let mut insert = tx
                     .prepare_cached(
-                        "INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata, text_pair) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "INSERT INTO record (corpus_id, row_number, source_id, text, gold, metadata, text_pair, gold_spans) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     )
                     .map_err(err)?;
                 let mut find_id = tx.prepare_cached("SELECT row_number FROM record WHERE corpus_id = ?1 AND source_id = ?2").map_err(err)?;
@@ -266,7 +278,7 @@ impl Store {
                                 }
                             }
                             insert
-                                .execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata, r.text_pair])
+                                .execute(params![corpus_id, r.row_number as i64, r.source_id, r.text, r.gold, r.metadata, r.text_pair, r.gold_spans])
                                 .map_err(err)?;
                             imported += 1;
                             if imported.is_multiple_of(1000) {

@@ -123,6 +123,14 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
+    /// The records a tagging run has done (with entities or without), by id.
+    pub fn tagged_record_ids(&self, run_id: i64) -> Result<Vec<i64>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT record_id FROM tagged_record WHERE run_id = ?1 ORDER BY record_id").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([run_id], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
     /// How many entities of each type a tagging run found, most frequent first.
     pub fn entity_counts(&self, run_id: i64) -> Result<Vec<(String, u64)>> {
         let mut stmt = self

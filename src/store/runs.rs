@@ -117,6 +117,8 @@ pub struct ExportRow {
     /// The second text of a sentence pair.
     pub text_pair: Option<String>,
     pub gold: Option<String>,
+    /// The reference entity spans, if the record has them.
+    pub gold_spans: Option<Vec<crate::domain::spans::Span>>,
     pub metadata: Option<String>,
     /// The current annotation: labels and status.
     pub annotation: Option<(Vec<String>, super::Status)>,
@@ -192,7 +194,7 @@ fn precision_from_name(name: &str) -> rusqlite::Result<Precision> {
 /// The export's one pass over a corpus: each record with its predictions (one row per run, by
 /// `prediction_by_record`) and its annotation, in record order.
 pub(super) const EXPORT_ROWS_SQL: &str = "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
-     a.labels, a.status, a.annotator, x.text_pair FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+     a.labels, a.status, a.annotator, x.text_pair, x.gold_spans FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
      LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id";
 
 /// Every annotator's own latest labels of one exported record (the primary key's seek).
@@ -431,6 +433,7 @@ impl Store {
                         text: row.get(3)?,
                         text_pair: row.get(12)?,
                         gold: row.get(4)?,
+                        gold_spans: row.get::<_, Option<String>>(13)?.map(|j| json_list(&j)).transpose()?,
                         metadata: row.get(5)?,
                         annotation: match (row.get::<_, Option<String>>(9)?, super::annotations::decode_status(row.get(10)?)?) {
                             (Some(labels), Some(status)) => Some((json_list(&labels)?, status)),

@@ -350,13 +350,34 @@ CREATE TABLE run_entity (
 CREATE INDEX run_entity_by_label ON run_entity (run_id, label, record_id);
 "#;
 
+/// Version 12: a record may hold reference entity spans (`gold_spans`, JSON: a list of
+/// `{"start", "end", "label"}` in characters; an empty list is a record without entities, NULL
+/// one without a reference), imported from CoNLL files or a spans field, what taggers are
+/// measured against.
+const V12: &str = r#"
+ALTER TABLE record ADD COLUMN gold_spans TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9), M::up(V10), M::up(V11)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+        M::up(V7),
+        M::up(V8),
+        M::up(V9),
+        M::up(V10),
+        M::up(V11),
+        M::up(V12),
+    ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    11
+    12
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod report;
 mod scale_out;
 mod scan;
 mod seqeval;
+mod spans;
 mod store;
 mod tag;
 mod templates;

@@ -276,3 +276,103 @@ fn a_tagging_run_keeps_the_pipelines_entities_resumes_after_sigkill_and_exports_
         })
     );
 }
+
+fn import_jsonl(dir: &std::path::Path, name: &str, lines: &[Value], extra: &[&str]) -> (std::path::PathBuf, std::process::Output) {
+    let file = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let db = dir.join(format!("{name}.db"));
+    let mut args = vec!["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c"];
+    args.extend_from_slice(extra);
+    args.push(file.to_str().unwrap());
+    let out = selectra(&args);
+    (db, out)
+}
+
+/// Reference spans come in from a spans field; a tagger scored against its own entities less
+/// one has recall 1 and precision (n-1)/n exactly, and a run of single tokens is read in both
+/// of seqeval's modes.
+#[test]
+fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = model_dir("tag-electra-conll");
+    let texts: Vec<String> = expected_files().into_iter().find(|(n, _)| n == "tag-electra-conll").unwrap().1["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let lines: Vec<Value> = texts.iter().map(|t| serde_json::json!({"text": t})).collect();
+    let (first, out) = import_jsonl(dir.path(), "first", &lines, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tag = |db: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["tag", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", folder.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = selectra(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    tag(&first, &[]);
+    let found = export_lines(&first);
+    // The reference: each record's entities as Prodigy writes spans, the first entity dropped.
+    let n: usize = found.iter().map(|l| l["entities"].as_array().unwrap().len()).sum();
+    assert!(n >= 20, "only {n} entities");
+    let mut dropped = false;
+    let with_spans: Vec<Value> = found
+        .iter()
+        .map(|l| {
+            let mut spans: Vec<Value> = l["entities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| serde_json::json!({"start": e["start"], "end": e["end"], "label": e["label"], "text": e["text"]}))
+                .collect();
+            if !dropped && !spans.is_empty() {
+                spans.remove(0);
+                dropped = true;
+            }
+            serde_json::json!({"text": l["text"], "spans": spans})
+        })
+        .collect();
+    let (second, out) = import_jsonl(dir.path(), "second", &with_spans, &["--spans-column", "spans"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tag(&second, &[]);
+    // A run of single tokens (no stride: the pipeline's needs an aggregation; records are cut).
+    tag(&second, &["--aggregation", "none"]);
+    let refused = selectra(&[
+        "tag",
+        "--db",
+        second.to_str().unwrap(),
+        "--corpus",
+        "c",
+        "--model",
+        folder.to_str().unwrap(),
+        "--aggregation",
+        "none",
+        "--stride",
+        "8",
+    ]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("choose an aggregation other than none"));
+    let report_dir = dir.path().join("report");
+    let out = selectra(&["report", "--db", second.to_str().unwrap(), "--corpus", "c", "--output", report_dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entities = &report["entities"];
+    assert_eq!(entities["n"].as_u64().unwrap() as usize, texts.len());
+    assert_eq!(entities["reference_entities"].as_u64().unwrap() as usize, n - 1);
+    let scores = &entities["runs"][0]["scores"][0];
+    assert_eq!(scores["mode"], Value::Null, "grouped entities are scored as they are");
+    let micro = &scores["report"]["micro"];
+    close("precision", micro["precision"].as_f64().unwrap(), (n - 1) as f64 / n as f64);
+    close("recall", micro["recall"].as_f64().unwrap(), 1.0);
+    assert!(scores["micro_f1"]["low"].as_f64().unwrap() <= scores["micro_f1"]["value"].as_f64().unwrap());
+    assert!(std::fs::read_to_string(report_dir.join("index.html")).unwrap().contains("Entities on"));
+    // The token run is read both ways; its default reading is never stricter than strict IOB2's.
+    let token_run = &entities["runs"][1];
+    assert_eq!(token_run["options"], "aggregation=none");
+    let modes: Vec<&Value> = token_run["scores"].as_array().unwrap().iter().map(|s| &s["mode"]).collect();
+    assert_eq!(modes, [&Value::from("default"), &Value::from("strict")]);
+    let predicted = |i: usize| token_run["scores"][i]["report"]["predicted"].as_u64().unwrap();
+    assert!(predicted(0) >= predicted(1), "strict IOB2 drops entities that start with I-");
+    assert_eq!(report["evaluation"], Value::Null, "no label runs, no label scores");
+}

@@ -101,4 +101,6 @@ impl PublishedDto {
 pub struct ReportOutcome {
     pub files: crate::report::ReportFiles,
     pub evaluation: Option<EvaluationDto>,
+    /// Tagging runs scored on the corpus's reference entity spans, when it has both.
+    pub entities: Option<crate::analysis::tagging::EntityEvaluation>,
 }

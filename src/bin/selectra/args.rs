@@ -666,7 +666,7 @@ pub struct CorpusImportArgs {
     /// The new corpus's name.
     #[arg(long)]
     pub name: String,
-    /// csv, tsv, jsonl or txt (default: from the file extension).
+    /// csv, tsv, jsonl, txt or conll (default: from the file extension).
     #[arg(long)]
     pub format: Option<String>,
     /// The column (or JSON field) holding the text (default: "text").
@@ -680,6 +680,10 @@ pub struct CorpusImportArgs {
     /// The column holding a gold label, if any.
     #[arg(long)]
     pub label_column: Option<String>,
+    /// The column (or JSON field) holding each record's reference entity spans, if any: a list
+    /// of {"start", "end", "label"} (or [start, end, label]) in characters of the text.
+    #[arg(long)]
+    pub spans_column: Option<String>,
     /// Comma-separated columns kept as metadata.
     #[arg(long, value_delimiter = ',')]
     pub metadata_columns: Vec<String>,

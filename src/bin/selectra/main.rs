@@ -37,6 +37,7 @@ fn flag(setting: Setting) -> &'static str {
     match setting {
         Setting::TextColumn => "--text-column",
         Setting::TextPairColumn => "--text-pair-column",
+        Setting::SpansColumn => "--spans-column",
         Setting::IdColumn => "--id-column",
         Setting::LabelColumn => "--label-column",
         Setting::MetadataColumns => "--metadata-columns",

@@ -152,10 +152,7 @@ pub fn run_task_model(
 ) -> Result<RunSummary> {
     let architecture = model.architecture();
     if architecture.is_token_classifier() {
-        let mut options = crate::engine::tag::TagOptions::for_corpus(model);
-        if let Some(aggregation) = aggregation {
-            options.aggregation = aggregation;
-        }
+        let options = crate::engine::tag::TagOptions::for_corpus_with(model, aggregation, None);
         run_tag(store, model, corpus, strip_accents, options, batch_size, progress, cancel)
     } else if architecture.is_sequence_classifier() {
         run_classify(store, model, corpus, strip_accents, batch_size, progress, cancel)

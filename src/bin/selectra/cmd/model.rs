@@ -71,8 +71,7 @@ pub fn tag(args: TagArgs) -> Result<()> {
     let aggregation = aggregation.as_deref().map(Aggregation::parse).transpose()?;
     let model = load(&model, strip_accents)?;
     if let (Some(db), Some(corpus)) = (db, corpus) {
-        let defaults = TagOptions::for_corpus(&model);
-        let options = TagOptions { aggregation: aggregation.unwrap_or(defaults.aggregation), stride: stride.or(defaults.stride) };
+        let options = TagOptions::for_corpus_with(&model, aggregation, stride);
         return crate::cmd::jobs::tag_corpus(&db, &corpus, &model, strip_accents, options, batch_size, json);
     }
     let text = text.unwrap_or_default();

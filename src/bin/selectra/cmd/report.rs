@@ -25,7 +25,8 @@ fn write_report(
         Some(db) => Some(Store::open_existing(db)?),
     };
     let options = selectra::analysis::metrics::EvalOptions { within_run_labels, ..Default::default() };
-    let (files, evaluation) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output, &options, &mut Watch::none())?;
+    let (files, scored) = selectra::report::write_project_report(store.as_ref(), corpus.as_deref(), runs, output, &options, &mut Watch::none())?;
+    let evaluation = scored.evaluation;
     for warning in evaluation.iter().flat_map(|e| &e.runs).filter_map(|r| r.outside_warning()) {
         eprintln!("warning: {warning}");
     }
@@ -34,8 +35,25 @@ fn write_report(
     }
     if json {
         let evaluation = evaluation.as_ref().map(selectra::api::wire::EvaluationDto::new).transpose()?;
-        print_json(&selectra::api::wire::ReportOutcome { files, evaluation });
+        print_json(&selectra::api::wire::ReportOutcome { files, evaluation, entities: scored.entities });
     } else {
+        for run in scored.entities.iter().flat_map(|e| &e.runs) {
+            for s in &run.scores {
+                let mode = s.mode.map(|m| format!(", {} mode", if m == selectra::analysis::seqeval::Mode::Strict { "strict" } else { "default" }));
+                out!(
+                    "run {} ({}, {}{}): entity F1 {:.3} [{:.3}, {:.3}], precision {:.3}, recall {:.3}",
+                    run.run,
+                    run.model,
+                    run.options,
+                    mode.unwrap_or_default(),
+                    s.micro_f1.value,
+                    s.micro_f1.low,
+                    s.micro_f1.high,
+                    s.report.micro.precision,
+                    s.report.micro.recall
+                );
+            }
+        }
         out!("wrote {} and {} figures (SVG and PNG) to {}", files.html.display(), files.figures.len() / 2, output.join("figures").display());
     }
     Ok(())

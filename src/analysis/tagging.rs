@@ -1,0 +1,215 @@
+//! Tagging runs measured against a corpus's reference entity spans (a CoNLL import, a spans
+//! field): entity-level precision, recall and F1 per type with micro, macro and weighted
+//! averages as seqeval computes them, and percentile-bootstrap intervals of micro and macro F1
+//! over records.
+//!
+//! A run with grouped entities (aggregation simple, first, average or max) is scored on its
+//! spans as they are. A run of single tokens (aggregation none) is read as seqeval reads tag
+//! sequences, in both of its modes: its tokens' B-/I- labels, in text order, where two tokens
+//! are adjacent when only white space lies between them (a token the tagger labeled O is text
+//! between them), become entities by conlleval's chunking (default) or strict IOB2.
+//!
+//! Records are those with a reference that every compared run has tagged.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::metrics::{bootstrap, Estimate, EvalOptions};
+use super::seqeval::{entities, Counts, EntityReport, Mode, Span};
+use crate::error::{Error, Result};
+use crate::store::{RunInfo, RunKind, Store};
+
+/// One reading of a run: its report, and the intervals of its F1 averages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntityScores {
+    /// How its tokens were read into entities: a mode for a run of single tokens, none for a
+    /// run of grouped entities.
+    pub mode: Option<Mode>,
+    pub report: EntityReport,
+    pub micro_f1: Estimate,
+    pub macro_f1: Estimate,
+}
+
+/// A tagging run's scores on the corpus's reference spans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TaggerEvaluation {
+    pub run: i64,
+    pub model: String,
+    /// The run's tagging options ("aggregation=simple stride=128").
+    pub options: String,
+    pub scores: Vec<EntityScores>,
+}
+
+/// Every compared tagging run, on the same records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntityEvaluation {
+    pub corpus: String,
+    /// Records scored: with a reference, tagged by every compared run.
+    pub n: u64,
+    /// Reference entities in those records.
+    pub reference_entities: u64,
+    pub runs: Vec<TaggerEvaluation>,
+}
+
+/// Whether the corpus has tagging runs and reference spans to score them against.
+pub fn can_evaluate(store: &Store, corpus: &str) -> Result<bool> {
+    Ok(store.runs(corpus)?.iter().any(|r| r.kind == RunKind::Tagger) && store.corpus_has_gold_spans(corpus)?)
+}
+
+/// Scores the tagging runs `run_ids` of `corpus` (all of them when empty) against its reference
+/// spans.
+pub fn evaluate_taggers(store: &Store, corpus: &str, run_ids: &[i64], options: &EvalOptions) -> Result<EntityEvaluation> {
+    let taggers: Vec<RunInfo> = store.runs(corpus)?.into_iter().filter(|r| r.kind == RunKind::Tagger).collect();
+    let runs: Vec<RunInfo> = if run_ids.is_empty() {
+        taggers
+    } else {
+        run_ids
+            .iter()
+            .map(|id| {
+                taggers.iter().find(|r| r.id == *id).cloned().ok_or_else(|| {
+                    Error::Input(format!(
+                        "run {id} is not a tagging run of corpus {}; entities are scored for taggers' runs",
+                        crate::error::quoted(corpus)
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if runs.is_empty() {
+        return Err(Error::Input(format!(
+            "corpus {} has no tagging runs to score; tag it with a token classifier first",
+            crate::error::quoted(corpus)
+        )));
+    }
+    if !store.corpus_has_gold_spans(corpus)? {
+        return Err(Error::Input(format!(
+            "corpus {} has no reference entity spans to score taggers against; import them (a CoNLL file, or a spans field)",
+            crate::error::quoted(corpus)
+        )));
+    }
+    let token_runs: Vec<bool> = runs.iter().map(|r| Ok(crate::domain::spans::is_token_level(&r.key.template))).collect::<Result<_>>()?;
+    let tagged: Vec<HashSet<i64>> = runs.iter().map(|r| Ok(store.tagged_record_ids(r.id)?.into_iter().collect())).collect::<Result<_>>()?;
+    // Per record: the reference, and each run's entities (spans, or tokens with their labels).
+    let mut references: Vec<Vec<Span>> = Vec::new();
+    let mut predicted: Vec<Vec<Vec<Span>>> = vec![Vec::new(); runs.len()];
+    let mut texts: Vec<String> = Vec::new();
+    let index: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    store.for_each_export_row(corpus, &mut |row| {
+        let Some(reference) = row.gold_spans else { return Ok(()) };
+        if !tagged.iter().all(|t| t.contains(&row.record_id)) {
+            return Ok(());
+        }
+        let mut mine = vec![Vec::new(); runs.len()];
+        for e in row.entities {
+            if let Some(&i) = index.get(&e.run) {
+                mine[i].push(Span { start: e.start, end: e.end, label: e.label });
+            }
+        }
+        for (i, spans) in mine.into_iter().enumerate() {
+            predicted[i].push(spans);
+        }
+        references.push(reference);
+        texts.push(row.text);
+        Ok(())
+    })?;
+    let n = references.len();
+    let evaluations = runs
+        .iter()
+        .zip(&predicted)
+        .zip(&token_runs)
+        .map(|((run, spans), &tokens)| {
+            let readings: Vec<Option<Mode>> = if tokens { Mode::ALL.iter().copied().map(Some).collect() } else { vec![None] };
+            let scores = readings
+                .into_iter()
+                .map(|mode| {
+                    let entities: Vec<Vec<Span>> = match mode {
+                        None => spans.clone(),
+                        Some(mode) => spans.iter().zip(&texts).map(|(tokens, text)| token_entities(tokens, text, mode)).collect::<Result<_>>()?,
+                    };
+                    Ok(score(&references, &entities, mode, options))
+                })
+                .collect::<Result<_>>()?;
+            Ok(TaggerEvaluation { run: run.id, model: run.key.model.clone(), options: run.key.template.clone(), scores })
+        })
+        .collect::<Result<_>>()?;
+    Ok(EntityEvaluation {
+        corpus: corpus.to_string(),
+        n: n as u64,
+        reference_entities: references.iter().map(|r| r.len() as u64).sum(),
+        runs: evaluations,
+    })
+}
+
+/// A run of single tokens read as a tag sequence: tokens in text order, an O between two tokens
+/// where more than white space separates them, entities by `mode`, as character spans.
+fn token_entities(tokens: &[Span], text: &str, mode: Mode) -> Result<Vec<Span>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut sorted = tokens.to_vec();
+    sorted.sort_by_key(|t| (t.start, t.end));
+    let mut tags: Vec<&str> = Vec::new();
+    let mut extents: Vec<(usize, usize)> = Vec::new();
+    for (i, token) in sorted.iter().enumerate() {
+        if i > 0 {
+            let gap = &chars[sorted[i - 1].end.min(token.start)..token.start];
+            if !gap.iter().all(|c| c.is_whitespace()) {
+                tags.push("O");
+                extents.push((token.start, token.start));
+            }
+        }
+        tags.push(&token.label);
+        extents.push((token.start, token.end));
+    }
+    Ok(entities(&tags, mode)?.into_iter().map(|e| Span { start: extents[e.start].0, end: extents[e.end - 1].1, label: e.label }).collect())
+}
+
+/// A reading's report and the bootstrap intervals of its micro and macro F1 over records.
+fn score(references: &[Vec<Span>], predicted: &[Vec<Span>], mode: Option<Mode>, options: &EvalOptions) -> EntityScores {
+    let mut all = Counts::default();
+    // Each record's counts, so a resample sums them instead of matching spans again.
+    let per_record: Vec<Counts> = references
+        .iter()
+        .zip(predicted)
+        .map(|(r, p)| {
+            let mut c = Counts::default();
+            c.add(r, p);
+            all.add(r, p);
+            c
+        })
+        .collect();
+    let report = all.report();
+    let sum = |rows: &[usize]| {
+        let mut total: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        for &i in rows {
+            for (label, &(m, p, r)) in &per_record[i].0 {
+                let e = total.entry(label.clone()).or_default();
+                *e = (e.0 + m, e.1 + p, e.2 + r);
+            }
+        }
+        Counts(total).report()
+    };
+    let micro_f1 = bootstrap(references.len(), options, |rows| sum(rows).micro.f1);
+    let macro_f1 = bootstrap(references.len(), options, |rows| sum(rows).macro_avg.f1);
+    EntityScores { mode, report, micro_f1, macro_f1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize, end: usize, label: &str) -> Span {
+        Span { start, end, label: label.into() }
+    }
+
+    #[test]
+    fn tokens_read_into_entities_break_where_other_text_lies_between() {
+        let text = "Juan Pérez y Ana";
+        // "Juan" B-PER, "Pérez" I-PER adjacent; "Ana" I-PER after an untagged "y".
+        let tokens = [span(0, 4, "B-PER"), span(5, 10, "I-PER"), span(13, 16, "I-PER")];
+        assert_eq!(token_entities(&tokens, text, Mode::Default).unwrap(), [span(0, 10, "PER"), span(13, 16, "PER")]);
+        assert_eq!(token_entities(&tokens, text, Mode::Strict).unwrap(), [span(0, 10, "PER")]);
+    }
+}

@@ -1,0 +1,218 @@
+//! Entity spans: a type over a stretch of a text, in characters (end exclusive), as a tagger
+//! finds them and as a corpus's reference holds them. The rules for reading them from the shapes
+//! annotation tools write, and from IOB tag sequences in seqeval's two modes (CoNLL files, a
+//! tagger's tokens), live here once; scoring them is `analysis::seqeval`'s.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// An entity: its type and its extent, end exclusive (characters of a text, or tokens of a
+/// sequence).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub label: String,
+}
+
+/// The most spans one record's reference may hold: far more than any sentence's entities,
+/// few enough that a hostile file cannot fill memory through one field.
+pub const MAX_SPANS_PER_RECORD: usize = 10_000;
+
+/// A record's reference spans from a JSON value, in the shapes annotation tools export: a list
+/// of objects `{"start", "end", "label"}` (Prodigy, Argilla; an optional `"text"` must be the
+/// text the offsets cover) or of triples `[start, end, "label"]` (doccano). Offsets are
+/// characters of `text`. Spans come back sorted by start; an empty list is a record without
+/// entities. A span outside the text, empty, without a label, on another text than its offsets
+/// claim, or overlapping another (NER spans do not nest) is refused with what is wrong.
+pub fn parse_spans(value: &Value, text: &str) -> Result<Vec<Span>, String> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::String(s) => {
+            // A CSV cell holds the list as JSON text.
+            let parsed: Value = serde_json::from_str(s).map_err(|e| format!("the spans are not a JSON list: {e}"))?;
+            return parse_spans(&parsed, text);
+        }
+        other => return Err(format!("the spans are a list of {{\"start\", \"end\", \"label\"}} objects, not {}", kind(other))),
+    };
+    if items.len() > MAX_SPANS_PER_RECORD {
+        return Err(format!("{} spans in one record; at most {MAX_SPANS_PER_RECORD} are read", items.len()));
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut spans = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let (start, end, label, claimed) = match item {
+                Value::Object(o) => (o.get("start"), o.get("end"), o.get("label"), o.get("text")),
+                Value::Array(a) if a.len() == 3 => (a.first(), a.get(1), a.get(2), None),
+                other => return Err(format!("span {i} is {}, not {{\"start\", \"end\", \"label\"}} or [start, end, label]", kind(other))),
+            };
+            let offset = |v: Option<&Value>, name: &str| {
+                v.and_then(Value::as_u64).map(|n| n as usize).ok_or_else(|| format!("span {i} has no {name} (a character offset)"))
+            };
+            let (start, end) = (offset(start, "start")?, offset(end, "end")?);
+            let label = label.and_then(Value::as_str).map(str::trim).filter(|l| !l.is_empty()).ok_or_else(|| format!("span {i} has no label"))?;
+            if start >= end || end > chars.len() {
+                return Err(format!("span {i} (characters {start}..{end}) is not inside the text of {} characters", chars.len()));
+            }
+            let covered: String = chars[start..end].iter().collect();
+            if let Some(claimed) = claimed.filter(|c| !c.is_null()) {
+                if claimed.as_str() != Some(covered.as_str()) {
+                    return Err(format!(
+                        "span {i} says it covers {claimed}, but characters {start}..{end} of the text are {}: the offsets are of another text",
+                        crate::error::quoted(&covered)
+                    ));
+                }
+            }
+            Ok(Span { start, end, label: label.to_string() })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    spans.sort();
+    if let Some(pair) = spans.windows(2).find(|w| w[1].start < w[0].end) {
+        return Err(format!(
+            "spans {}..{} ({}) and {}..{} ({}) overlap; entity spans do not nest",
+            pair[0].start, pair[0].end, pair[0].label, pair[1].start, pair[1].end, pair[1].label
+        ));
+    }
+    Ok(spans)
+}
+
+/// How tag sequences become entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// seqeval's default (conlleval's chunking).
+    Default,
+    /// seqeval's `mode="strict"` with `scheme=IOB2`.
+    Strict,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 2] = [Mode::Default, Mode::Strict];
+}
+
+/// The entities of one tag sequence.
+pub fn entities(tags: &[impl AsRef<str>], mode: Mode) -> crate::error::Result<Vec<Span>> {
+    match mode {
+        Mode::Default => Ok(default_entities(tags)),
+        Mode::Strict => strict_entities(tags),
+    }
+}
+
+/// seqeval's `get_entities`: each tag's first character is its prefix and what follows its first
+/// `-` its type (`_` when empty), and conlleval's rules end and start chunks.
+fn default_entities(tags: &[impl AsRef<str>]) -> Vec<Span> {
+    let split = |tag: &str| -> (char, String) {
+        let mut chars = tag.chars();
+        let prefix = chars.next().unwrap_or('O');
+        let rest = chars.as_str();
+        let kind = rest.split_once('-').map_or(rest, |(_, after)| after);
+        (prefix, if kind.is_empty() { "_".to_string() } else { kind.to_string() })
+    };
+    let (mut prev_tag, mut prev_type) = ('O', String::new());
+    let mut begin = 0;
+    let mut spans = Vec::new();
+    let end_marker = ["O"];
+    for (i, tag) in tags.iter().map(AsRef::as_ref).chain(end_marker.iter().copied()).enumerate() {
+        let (tag, kind) = split(tag);
+        let ends = matches!(prev_tag, 'E' | 'S')
+            || (matches!(prev_tag, 'B' | 'I') && matches!(tag, 'B' | 'S' | 'O'))
+            || (prev_tag != 'O' && prev_tag != '.' && prev_type != kind);
+        if ends {
+            spans.push(Span { label: prev_type.clone(), start: begin, end: i });
+        }
+        let starts = matches!(tag, 'B' | 'S')
+            || (matches!(prev_tag, 'E' | 'S' | 'O') && matches!(tag, 'E' | 'I'))
+            || (tag != 'O' && tag != '.' && prev_type != kind);
+        if starts {
+            begin = i;
+        }
+        prev_tag = tag;
+        prev_type = kind;
+    }
+    spans
+}
+
+/// seqeval's `Entities` with the IOB2 scheme: a `B-X` and the `I-X` right after it.
+fn strict_entities(tags: &[impl AsRef<str>]) -> crate::error::Result<Vec<Span>> {
+    let parsed: Vec<(char, &str)> = tags
+        .iter()
+        .map(|tag| {
+            let tag = tag.as_ref();
+            let prefix = tag.chars().next().filter(|p| matches!(p, 'B' | 'I' | 'O')).ok_or_else(|| {
+                Error::Input(format!("{} is not an IOB2 tag: strict mode reads B-TYPE, I-TYPE and O only", crate::error::quoted(tag)))
+            })?;
+            let kind = tag[prefix.len_utf8()..].trim_matches('-');
+            Ok((prefix, if kind.is_empty() { "_" } else { kind }))
+        })
+        .collect::<crate::error::Result<_>>()?;
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < parsed.len() {
+        let (prefix, kind) = parsed[i];
+        if prefix != 'B' {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < parsed.len() && parsed[end].0 == 'I' && parsed[end].1 == kind {
+            end += 1;
+        }
+        spans.push(Span { label: kind.to_string(), start: i, end });
+        i = end;
+    }
+    Ok(spans)
+}
+
+/// Whether a tagging run's options (its key's template, "aggregation=none ...") make it a run of
+/// single tokens rather than of grouped entities.
+pub fn is_token_level(options: &str) -> bool {
+    options.split_whitespace().any(|part| part == "aggregation=none")
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_tool_shape_reads_the_same_spans() {
+        let text = "Juan vive en São Paulo";
+        let want = vec![Span { start: 0, end: 4, label: "PER".into() }, Span { start: 13, end: 22, label: "LOC".into() }];
+        let prodigy = json!([{"start": 13, "end": 22, "label": "LOC", "text": "São Paulo"}, {"start": 0, "end": 4, "label": "PER"}]);
+        let doccano = json!([[0, 4, "PER"], [13, 22, "LOC"]]);
+        assert_eq!(parse_spans(&prodigy, text).unwrap(), want);
+        assert_eq!(parse_spans(&doccano, text).unwrap(), want);
+        assert_eq!(parse_spans(&Value::String(doccano.to_string()), text).unwrap(), want);
+        assert_eq!(parse_spans(&json!([]), text).unwrap(), []);
+    }
+
+    #[test]
+    fn spans_that_do_not_fit_the_text_are_refused_with_why() {
+        let text = "Juan vive en Madrid";
+        let err = |v: Value| parse_spans(&v, text).unwrap_err();
+        assert!(err(json!([[0, 40, "PER"]])).contains("not inside the text of 19 characters"));
+        assert!(err(json!([[3, 3, "PER"]])).contains("not inside"));
+        assert!(err(json!([{"start": 0, "end": 4, "label": "PER", "text": "Ana"}])).contains("offsets are of another text"));
+        assert!(err(json!([[0, 4, "PER"], [2, 8, "LOC"]])).contains("overlap"));
+        assert!(err(json!([[0, 4, " "]])).contains("no label"));
+        assert!(err(json!({"start": 0})).contains("not an object") || err(json!({"start": 0})).contains("an object"));
+        assert!(err(json!([[-1, 4, "PER"]])).contains("no start"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Reference entity spans in: CoNLL / IOB2 files (sentences become records, tags become
+//! character spans as seqeval's default mode reads them) and a spans field in the shapes
+//! annotation tools export; spans that do not fit their text are bad rows, never stored; every
+//! export writes them back.
+
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn selectra(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
+}
+
+fn export_lines(db: &std::path::Path) -> Vec<Value> {
+    let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// CoNLL-2002's layout (token, POS, tag), `-DOCSTART-`, several blank lines, an entity at a
+/// sentence's end, an I- without its B- (conlleval starts an entity there), accents.
+const CONLL: &str = "-DOCSTART- -X- O\n\n\
+La DA O\nAsociación NC B-ORG\nde SP I-ORG\nApicultores NC I-ORG\nvisitó VMI O\nSão NC B-LOC\nPaulo NC I-LOC\n\n\n\
+Ana NC I-PER\nGarcía NC I-PER\nhabló VMI O\ncon SP O\nÁngela NC B-PER\n\n";
+
+#[test]
+fn conll_sentences_become_records_with_their_entities_as_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("esp.conll");
+    std::fs::write(&file, CONLL).unwrap();
+    let db = dir.path().join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = export_lines(&db);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["text"], "La Asociación de Apicultores visitó São Paulo");
+    assert_eq!(lines[0]["gold_spans"], json!([{"start": 3, "end": 28, "label": "ORG"}, {"start": 36, "end": 45, "label": "LOC"}]));
+    assert_eq!(lines[1]["text"], "Ana García habló con Ángela");
+    assert_eq!(lines[1]["gold_spans"], json!([{"start": 0, "end": 10, "label": "PER"}, {"start": 21, "end": 27, "label": "PER"}]));
+
+    // A line without a tag is a bad row with its line number; nothing is imported.
+    let broken = dir.path().join("broken.conll");
+    std::fs::write(&broken, "Juan B-PER\nvive\nen O\n\nAna B-PER\n").unwrap();
+    let db2 = dir.path().join("q.db");
+    let out = selectra(&["corpus", "import", "--db", db2.to_str().unwrap(), "--name", "c", broken.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("row 2") && stderr.contains("no tag"), "{stderr}");
+    let out = selectra(&["corpus", "import", "--db", db2.to_str().unwrap(), "--name", "c", "--skip-bad", broken.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(export_lines(&db2).len(), 1, "the good sentence only");
+}
+
+#[test]
+fn spans_that_do_not_fit_their_text_are_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (json!([[0, 40, "PER"]]), "not inside the text"),
+        (json!([{"start": 0, "end": 4, "label": "PER", "text": "Ana"}]), "offsets are of another text"),
+        (json!([[0, 4, "PER"], [2, 9, "LOC"]]), "overlap"),
+        (json!("no es una lista"), "not a JSON list"),
+    ];
+    for (i, (spans, why)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("c{i}.jsonl"));
+        let lines = [json!({"text": "Juan vive en Madrid", "spans": [[0, 4, "PER"]]}), json!({"text": "Juan vive en Madrid", "spans": spans})];
+        std::fs::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+        let db = dir.path().join(format!("c{i}.db"));
+        let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--spans-column", "spans", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "case {i} was imported");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("row 2") && stderr.contains(why) && stderr.contains("--spans-column"), "case {i}: {stderr}");
+    }
+    // CSV cells hold the list as JSON; CSV and Parquet exports write the spans back.
+    let file = dir.path().join("ok.csv");
+    std::fs::write(&file, "text,spans\n\"Juan vive en Madrid\",\"[[13, 19, \"\"LOC\"\"]]\"\nHola,\n").unwrap();
+    let db = dir.path().join("ok.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--spans-column", "spans", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = export_lines(&db);
+    assert_eq!(lines[0]["gold_spans"], json!([{"start": 13, "end": 19, "label": "LOC"}]));
+    assert_eq!(lines[1]["gold_spans"], Value::Null, "an empty cell is no reference");
+    let csv_out = dir.path().join("out.csv");
+    assert!(selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "csv", "--output", csv_out.to_str().unwrap()])
+        .status
+        .success());
+    let csv_text = std::fs::read_to_string(&csv_out).unwrap();
+    assert!(csv_text.lines().next().unwrap().ends_with("gold_spans") && csv_text.contains("LOC"), "{csv_text}");
+}
