@@ -1,4 +1,4 @@
-//! Fuzzes the corpus importers: any bytes, read as CSV, TSV, JSONL or plain text, must give
+//! Fuzzes the corpus importers: any bytes, read as CSV, TSV, JSONL, plain text or CoNLL, must give
 //! records, bad rows or an error, never a panic or a hang.
 #![no_main]
 
@@ -11,10 +11,11 @@ fuzz_target!(|data: &[u8]| {
         name: "fuzz".into(),
         id_column: Some("id".into()),
         label_column: Some("label".into()),
+        spans_column: Some("spans".into()),
         metadata_columns: vec!["meta".into()],
         ..Default::default()
     };
-    for format in [Format::Csv, Format::Tsv, Format::Jsonl, Format::Txt] {
+    for format in [Format::Csv, Format::Tsv, Format::Jsonl, Format::Txt, Format::Conll] {
         for options in [&plain, &columns] {
             if let Ok(rows) = parse_bytes(data, format, options) {
                 for row in rows.take(100_000) {
