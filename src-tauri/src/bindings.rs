@@ -54,6 +54,7 @@ macro_rules! commands {
             record_predictions(record: i64) -> Vec<RecordPredictionDto>;
             published() -> PublishedDto;
             evaluate(args: EvaluateArgs, task: String, onProgress: Channel<TaskProgress>) -> EvaluationDto;
+            your_data(corpus: String, task: String, onProgress: Channel<TaskProgress>) -> YourData;
             write_report(args: ReportArgs, task: String, onProgress: Channel<TaskProgress>) -> String;
             label_sources(corpus: String) -> LabelSourcesDto;
             get_setting(key: String) -> Option<String>;
@@ -137,7 +138,7 @@ pub fn typescript() -> String {
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,
         RunSummaryDto, CurvePointDto, TrainSummaryDto, TemplateScoreDto, SuspiciousRecordDto, FlaggedSpan, ScanViewDto,
-        FigureDto, EvaluationDto, RunEvaluationDto, PublishedDto, PublishedScoreDto,
+        FigureDto, EvaluationDto, RunEvaluationDto, PublishedDto, PublishedScoreDto, YourData, YourDataRow,
     );
     let mut out = String::from(
         "// Generated from selectra::api::wire, the core's types and src-tauri/src/{dto,args}.rs by src-tauri/src/bindings.rs; do not edit.\n\

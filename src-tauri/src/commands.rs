@@ -614,6 +614,16 @@ pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: Stri
     .await
 }
 
+/// The corpus's runs on the user's own references, in the card's columns ("your data"), with
+/// progress and cancel.
+#[tauri::command]
+pub async fn your_data(state: State<'_, AppState>, corpus: String, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<YourData> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        selectra::api::wire::YourData::of(store, &corpus, &Default::default(), &mut Watch::new(progress, cancel))
+    })
+    .await
+}
+
 /// Writes the shareable report (HTML, JSON, figures) into a folder the user chose, with progress
 /// (the scoring, then the figures) and cancel.
 #[tauri::command]

@@ -95,7 +95,7 @@ impl RunEvaluation {
         ))
     }
 
-    fn metrics_records(&self) -> u64 {
+    pub fn metrics_records(&self) -> u64 {
         match &self.metrics {
             RunMetrics::SingleLabel(m) => m.n,
             RunMetrics::MultiLabel(m) => m.n,

@@ -55,6 +55,11 @@ impl Format {
         })
     }
 
+    /// Whether records come from chosen columns (or JSON fields): plain text and CoNLL have none.
+    pub fn has_columns(self) -> bool {
+        matches!(self, Format::Csv | Format::Tsv | Format::Jsonl)
+    }
+
     /// The format a file's extension implies, if any.
     pub fn from_path(path: &Path) -> Option<Self> {
         Format::parse(path.extension()?.to_str()?).ok()

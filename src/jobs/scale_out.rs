@@ -38,7 +38,7 @@ use crate::engine::tag::{TagOptions, TokenTagger};
 use crate::engine::zeroshot::ZeroShotClassifier;
 use crate::error::{Error, Result};
 use crate::jobs::corpus_run::{classifier_function, entity_types, sha256_file, zeroshot_run_key};
-use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, RunKind, ScanKey, Store, TaggedRecord};
+use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, RunKind, ScanKey, Store, TaggedEntity, TaggedRecord};
 
 /// The manifest's file name in a job's output directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -927,7 +927,7 @@ fn int_at(array: &ArrayRef, i: usize) -> Option<i64> {
 
 /// A record's entities from a tagging job: each inside the record's text, with a type and a
 /// probability; the text each covers is taken from the record (the job's is not trusted).
-fn tagged_entities(entities: &ArrayRef, text: &str) -> std::result::Result<Vec<(String, usize, usize, f32, String)>, String> {
+fn tagged_entities(entities: &ArrayRef, text: &str) -> std::result::Result<Vec<TaggedEntity>, String> {
     let entities = entities.as_struct_opt().ok_or("entities are not a list of structs")?;
     let field = |name: &str| entities.column_by_name(name).cloned().ok_or_else(|| format!("entities have no field {name:?}"));
     let (label, start, end, score) = (field("label")?, field("start")?, field("end")?, field("score")?);

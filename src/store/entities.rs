@@ -23,13 +23,15 @@ pub struct RunEntity {
     pub text: String,
 }
 
+/// An entity as a tagging run keeps it: (label, start, end, score, the text it covers).
+pub type TaggedEntity = (String, usize, usize, f32, String);
+
 /// One record's result in a tagging run: its entities in the pipeline's order, and whether the
 /// model saw only its beginning.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaggedRecord {
     pub record_id: i64,
-    /// (label, start, end, score, text) of each entity.
-    pub entities: Vec<(String, usize, usize, f32, String)>,
+    pub entities: Vec<TaggedEntity>,
     pub truncated: bool,
 }
 

@@ -28,7 +28,7 @@ pub use crate::domain::labels::{LabelDef, LabelSchema, LABEL_COLOURS};
 pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Undone};
 pub use corpus::{BadRow, CorpusInfo, ImportItem, ImportOutcome, NewRecord};
 pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
-pub use entities::{RunEntity, TaggedRecord};
+pub use entities::{RunEntity, TaggedEntity, TaggedRecord};
 pub use labels::LabelSources;
 pub use manage::ResultSet;
 pub use query::{meta_text, Cursor, Disagreement, EvalFilter, MetaFilter, Page, Query, QueryRow, Sample, Sort, StatusFilter, MAX_PAGE};

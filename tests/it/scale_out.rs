@@ -754,6 +754,9 @@ fn two_writers_of_one_run_are_told_apart() {
 /// A tagging job's rows: (id, text, entities (label, start, end, score), truncated).
 type TagRow = (String, String, Vec<(String, i64, i64, f32)>, Option<bool>);
 
+/// A manifest template, a way to spoil one row, and what the refusal says.
+type SpoiledCase = (&'static str, fn(&mut TagRow), &'static str);
+
 fn tag_rows(path: &Path, rows: &[TagRow]) {
     let fields = vec![
         Field::new("label", DataType::Utf8, true),
@@ -803,12 +806,12 @@ fn tagging_imports_keep_entities_and_refuse_what_does_not_fit() {
     // "el texto número 3 del corpus": "texto" is characters 3..8.
     let good =
         |r: &(String, String)| (r.0.clone(), r.1.clone(), vec![("PER".to_string(), 3, 8, 0.75), ("LOC".to_string(), 16, 17, 0.5)], Some(false));
-    let cases: Vec<(&str, Box<dyn Fn(&mut TagRow)>, &str)> = vec![
-        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[1].2 = 400), "does not fit the record"),
-        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[0].3 = 1.5), "does not fit the record"),
-        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.2[0].0 = " ".into()), "has no label"),
-        ("aggregation=simple stride=8", Box::new(|r: &mut TagRow| r.3 = None), "truncated is missing"),
-        ("Este ejemplo es {}.", Box::new(|_: &mut TagRow| {}), "does not describe tagging options"),
+    let cases: Vec<SpoiledCase> = vec![
+        ("aggregation=simple stride=8", |r: &mut TagRow| r.2[1].2 = 400, "does not fit the record"),
+        ("aggregation=simple stride=8", |r: &mut TagRow| r.2[0].3 = 1.5, "does not fit the record"),
+        ("aggregation=simple stride=8", |r: &mut TagRow| r.2[0].0 = " ".into(), "has no label"),
+        ("aggregation=simple stride=8", |r: &mut TagRow| r.3 = None, "truncated is missing"),
+        ("Este ejemplo es {}.", |_: &mut TagRow| {}, "does not describe tagging options"),
     ];
     for (i, (template, spoil, message)) in cases.iter().enumerate() {
         let out = dir.path().join(format!("bad{i}"));

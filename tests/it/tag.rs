@@ -375,4 +375,12 @@ fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
     let predicted = |i: usize| token_run["scores"][i]["report"]["predicted"].as_u64().unwrap();
     assert!(predicted(0) >= predicted(1), "strict IOB2 drops entities that start with I-");
     assert_eq!(report["evaluation"], Value::Null, "no label runs, no label scores");
+    // Compare's "your data": each tagging run's entity F1 under the card's NER column (a token
+    // run in seqeval's default reading), nothing under the label columns.
+    let store = selectra::store::Store::open_existing(&second).unwrap();
+    let yours = selectra::api::wire::YourData::of(&store, "c", &Default::default(), &mut selectra::domain::progress::Watch::none()).unwrap();
+    assert_eq!(yours.rows.len(), 2);
+    close("entity F1", yours.rows[0].entities_f1.unwrap().value, scores["micro_f1"]["value"].as_f64().unwrap());
+    close("token run", yours.rows[1].entities_f1.unwrap().value, token_run["scores"][0]["micro_f1"]["value"].as_f64().unwrap());
+    assert!(yours.rows.iter().all(|r| r.pair_accuracy.is_none() && r.accuracy.is_none()));
 }

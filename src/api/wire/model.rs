@@ -135,12 +135,14 @@ impl InspectionView {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PreviewDto {
     pub format: String,
+    /// Whether the format has columns to choose (CSV, TSV, JSONL); plain text and CoNLL have none.
+    pub has_columns: bool,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
 impl From<crate::exchange::import::Preview> for PreviewDto {
     fn from(p: crate::exchange::import::Preview) -> Self {
-        Self { format: p.format.name().to_string(), columns: p.columns, rows: p.rows }
+        Self { format: p.format.name().to_string(), has_columns: p.format.has_columns(), columns: p.columns, rows: p.rows }
     }
 }

@@ -104,3 +104,94 @@ pub struct ReportOutcome {
     /// Tagging runs scored on the corpus's reference entity spans, when it has both.
     pub entities: Option<crate::analysis::tagging::EntityEvaluation>,
 }
+
+/// The user's own numbers in the card's columns ("your data" beside the published table): a
+/// tagging run's entity F1 under CoNLL 2002 NER's column, a label run's accuracy on a
+/// sentence-pair corpus under the pair tasks' (PAWS-X, XNLI), and on single texts under
+/// "Accuracy" (no card column has single-text classification).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct YourData {
+    pub corpus: String,
+    /// Whether the corpus's records are sentence pairs.
+    pub pairs: bool,
+    /// Records scored for labels and for entities.
+    pub label_records: u64,
+    pub entity_records: u64,
+    pub rows: Vec<YourDataRow>,
+}
+
+/// One run's numbers, each with its bootstrap interval.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct YourDataRow {
+    pub run: i64,
+    pub model: String,
+    pub kind: crate::store::RunKind,
+    /// Entity-level micro F1 (the card's NER column), for a tagging run.
+    pub entities_f1: Option<crate::analysis::metrics::Estimate>,
+    /// Accuracy on sentence pairs (the card's PAWS-X and XNLI columns), for a single-label run of a pair corpus.
+    pub pair_accuracy: Option<crate::analysis::metrics::Estimate>,
+    /// Accuracy on single texts, for a single-label run of any other corpus.
+    pub accuracy: Option<crate::analysis::metrics::Estimate>,
+    /// Macro F1 of the labels or of the entity types.
+    pub macro_f1: crate::analysis::metrics::Estimate,
+}
+
+impl YourData {
+    /// Scores every run of `corpus` that can be scored on the user's references: label runs on
+    /// the reference labels, tagging runs on the reference spans.
+    pub fn of(
+        store: &crate::store::Store,
+        corpus: &str,
+        options: &crate::analysis::metrics::EvalOptions,
+        watch: &mut crate::domain::progress::Watch,
+    ) -> Result<Self> {
+        use crate::analysis::evaluate::RunMetrics;
+        let pairs = store.corpus_has_pairs(corpus)?;
+        let has_label_runs = store.runs(corpus)?.iter().any(|r| r.kind.predicts_labels());
+        let evaluation = if has_label_runs { Some(crate::analysis::evaluate::evaluate_watched(store, corpus, &[], options, watch)?) } else { None };
+        let entities = if crate::analysis::tagging::can_evaluate(store, corpus)? {
+            Some(crate::analysis::tagging::evaluate_taggers(store, corpus, &[], options)?)
+        } else {
+            None
+        };
+        let mut rows = Vec::new();
+        for r in evaluation.iter().flat_map(|e| &e.runs) {
+            let (accuracy, macro_f1) = match &r.metrics {
+                RunMetrics::SingleLabel(m) => (Some(m.accuracy), m.macro_f1),
+                RunMetrics::MultiLabel(m) => (None, m.macro_f1),
+            };
+            rows.push(YourDataRow {
+                run: r.run.id,
+                model: r.run.key.model.clone(),
+                kind: r.run.kind,
+                entities_f1: None,
+                pair_accuracy: accuracy.filter(|_| pairs),
+                accuracy: accuracy.filter(|_| !pairs),
+                macro_f1,
+            });
+        }
+        for t in entities.iter().flat_map(|e| &e.runs) {
+            // A run of single tokens is reported in seqeval's default reading, as conlleval's
+            // numbers (the card's) are.
+            let Some(scores) = t.scores.first() else { continue };
+            rows.push(YourDataRow {
+                run: t.run,
+                model: t.model.clone(),
+                kind: crate::store::RunKind::Tagger,
+                entities_f1: Some(scores.micro_f1),
+                pair_accuracy: None,
+                accuracy: None,
+                macro_f1: scores.macro_f1,
+            });
+        }
+        Ok(Self {
+            corpus: corpus.to_string(),
+            pairs,
+            label_records: evaluation.as_ref().and_then(|e| e.runs.first()).map_or(0, |r| r.metrics_records()),
+            entity_records: entities.as_ref().map_or(0, |e| e.n),
+            rows,
+        })
+    }
+}

@@ -5,7 +5,7 @@ import type { Channel } from "@tauri-apps/api/core";
 
 export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download" | "config" | "unsupported" | "weights" | "tokenizer" | "input" | "inference" | "io" | "database" | "import" | "cancelled" | "report";
 
-export type Setting = "text_column" | "text_pair_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
+export type Setting = "text_column" | "text_pair_column" | "spans_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
 
 export type ErrorDto = { code: ErrorCode, message: string, 
 /**
@@ -69,7 +69,7 @@ aggregation: string | null, };
 
 export type PreviewArgs = { path: string, 
 /**
- * csv, tsv, jsonl or txt; `null` guesses from the file name.
+ * csv, tsv, jsonl, txt or conll; `null` guesses from the file name.
  */
 format: string | null, };
 
@@ -77,7 +77,11 @@ export type ImportArgs = { path: string, name: string, format: string | null, te
 /**
  * The second text of a sentence-pair corpus, if any.
  */
-text_pair_column: string | null, id_column: string | null, label_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+text_pair_column: string | null, id_column: string | null, label_column: string | null, 
+/**
+ * Each record's reference entity spans, if any.
+ */
+spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
 export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
 
@@ -721,7 +725,11 @@ files_strip_accents: boolean, strips_accents: boolean,
  */
 untrained_note: string, model: string, text: string, tokens: Array<TokenScore>, };
 
-export type PreviewDto = { format: string, columns: Array<string>, rows: Array<Array<string>>, };
+export type PreviewDto = { format: string, 
+/**
+ * Whether the format has columns to choose (CSV, TSV, JSONL); plain text and CoNLL have none.
+ */
+has_columns: boolean, columns: Array<string>, rows: Array<Array<string>>, };
 
 export type PageDto = { 
 /**
@@ -994,6 +1002,34 @@ mean_text: string, std_text: string | null,
  */
 source: string, };
 
+export type YourData = { corpus: string, 
+/**
+ * Whether the corpus's records are sentence pairs.
+ */
+pairs: boolean, 
+/**
+ * Records scored for labels and for entities.
+ */
+label_records: number, entity_records: number, rows: Array<YourDataRow>, };
+
+export type YourDataRow = { run: number, model: string, kind: RunKind, 
+/**
+ * Entity-level micro F1 (the card's NER column), for a tagging run.
+ */
+entities_f1: Estimate | null, 
+/**
+ * Accuracy on sentence pairs (the card's PAWS-X and XNLI columns), for a single-label run of a pair corpus.
+ */
+pair_accuracy: Estimate | null, 
+/**
+ * Accuracy on single texts, for a single-label run of any other corpus.
+ */
+accuracy: Estimate | null, 
+/**
+ * Macro F1 of the labels or of the entity types.
+ */
+macro_f1: Estimate, };
+
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {
   app_info: { args: {}; result: AppInfo };
@@ -1037,6 +1073,7 @@ export type Commands = {
   record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
   published: { args: {}; result: PublishedDto };
   evaluate: { args: { args: EvaluateArgs; task: string; onProgress: Channel<TaskProgress> }; result: EvaluationDto };
+  your_data: { args: { corpus: string; task: string; onProgress: Channel<TaskProgress> }; result: YourData };
   write_report: { args: { args: ReportArgs; task: string; onProgress: Channel<TaskProgress> }; result: string };
   label_sources: { args: { corpus: string }; result: LabelSourcesDto };
   get_setting: { args: { key: string }; result: string | null };

@@ -552,7 +552,7 @@ describe("corpus text is never markup", () => {
   });
 
   it("a file with duplicate and blank column names previews without breaking the list", async () => {
-    mockCommands({ preview_import: () => ({ format: "csv", columns: ["text", "text", "", ""], rows: [["a", "b", "c", "d"]] }) });
+    mockCommands({ preview_import: () => ({ format: "csv", has_columns: true, columns: ["text", "text", "", ""], rows: [["a", "b", "c", "d"]] }) });
     render(Corpora);
     await fireEvent.input(document.querySelector("#import-path")!, { target: { value: "/tmp/c.csv" } });
     await fireEvent.click(document.querySelector("#import-preview")!);
@@ -561,7 +561,7 @@ describe("corpus text is never markup", () => {
   });
 
   it("in the import preview too", async () => {
-    mockCommands({ preview_import: () => ({ format: "csv", columns: ["text", HOSTILE], rows: [[HOSTILE, "x"]] }) });
+    mockCommands({ preview_import: () => ({ format: "csv", has_columns: true, columns: ["text", HOSTILE], rows: [[HOSTILE, "x"]] }) });
     render(Corpora);
     await fireEvent.input(document.querySelector("#import-path")!, { target: { value: "/tmp/c.csv" } });
     await fireEvent.click(document.querySelector("#import-preview")!);
@@ -606,6 +606,32 @@ describe("Compare drill-down", () => {
     expect(pendingIntent("annotate")!.filter).toEqual({ run: 7, score_bin: 0, evaluation: { runs: [7, 8], reference: null, mistakes_of: null } });
     await fireEvent.click(document.querySelector("#cmp-mistakes-7")!);
     expect(app.intent).toMatchObject({ view: "annotate", sort: "score_desc", filter: { run: 7, evaluation: { mistakes_of: 7 } } });
+  });
+});
+
+describe("Compare's your-data table", () => {
+  it("puts a tagger's entity F1 and a pair classifier's accuracy in the card's columns", async () => {
+    const e = (value: number) => ({ value, low: value - 0.05, high: value + 0.05 });
+    const calls = mockCommands({
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
+      list_runs: () => [RUN],
+      your_data: () => ({
+        corpus: "noticias", pairs: true, label_records: 40, entity_records: 12,
+        rows: [
+          { run: 7, model: "pawsx", kind: "classifier", entities_f1: null, pair_accuracy: e(0.81), accuracy: null, macro_f1: e(0.8) },
+          { run: 9, model: "ner", kind: "tagger", entities_f1: e(0.62), pair_accuracy: null, accuracy: null, macro_f1: e(0.5) },
+        ],
+      }),
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelector("#cmp-your-data-run")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#cmp-your-data-run")!);
+    await waitFor(() => expect(document.querySelectorAll("#cmp-your-data tbody tr")).toHaveLength(2));
+    const cells = (run: number) => [...document.querySelectorAll(`#cmp-your-data tr[data-run='${run}'] td`)].map((td) => td.textContent);
+    expect(cells(9)[2]).toBe("0.620 [0.570, 0.670]");
+    expect(cells(9)[3]).toBe("–");
+    expect(cells(7)[3]).toBe("0.810 [0.760, 0.860]");
+    expect((calls.find((c) => c.cmd === "your_data")!.args as { corpus: string }).corpus).toBe("noticias");
   });
 });
 
