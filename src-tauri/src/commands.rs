@@ -618,8 +618,11 @@ pub async fn evaluate(state: State<'_, AppState>, args: EvaluateArgs, task: Stri
 /// progress and cancel.
 #[tauri::command]
 pub async fn your_data(state: State<'_, AppState>, corpus: String, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<YourData> {
+    let models = state.models.clone();
     corpus_job(&state, task, on_progress, move |store, progress, cancel| {
-        selectra::api::wire::YourData::of(store, &corpus, &Default::default(), &mut Watch::new(progress, cancel))
+        // Sizes of the models this session loaded: their runs are drawn on the size charts.
+        let sizes = |name: &str| models.parameters_of(name);
+        selectra::api::wire::YourData::of(store, &corpus, &Default::default(), &mut Watch::new(progress, cancel), &sizes)
     })
     .await
 }

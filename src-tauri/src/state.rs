@@ -101,6 +101,14 @@ impl ModelCache {
     }
 }
 
+impl ModelCache {
+    /// The size of a loaded model, by the name a run records it under; `None` when no model of
+    /// that name is loaded (nothing is loaded to find out).
+    pub fn parameters_of(&self, name: &str) -> Option<u64> {
+        lock(&self.loaded).values().find(|m| m.name == name).map(|m| m.parameters)
+    }
+}
+
 /// Cancel flags of running tasks, by the id the UI gave them.
 #[derive(Default)]
 pub struct Tasks(Mutex<HashMap<String, Arc<AtomicBool>>>);

@@ -542,6 +542,28 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#try-run-summary", "32/32 records tagged").await;
     bounded("show Try it", c.execute("document.querySelector('#try-it').scrollIntoView()", vec![])).await.expect("scroll");
     screenshot(&c, "try-it").await;
+    // Reference entities: a CoNLL file's sentences become a corpus with spans; the tagger runs
+    // over it, and Compare puts its entity F1 in the card's NER column ("your data").
+    view(&c, "corpora").await;
+    fill(&c, "#import-path", &repo().join("data/demo/entidades.conll").display().to_string()).await;
+    click(&c, "#import-preview").await;
+    wait_text(&c, "#preview-table", "Banco de España ORG").await;
+    fill(&c, "#import-name", "entidades").await;
+    click(&c, "#import-run").await;
+    wait_text(&c, "#import-outcome", "Imported 16 records").await;
+    view(&c, "models").await;
+    select(&c, "#try-corpus", "entidades").await;
+    click(&c, "#try-run-corpus").await;
+    wait_text(&c, "#try-run-summary", "16/16 records tagged").await;
+    view(&c, "compare").await;
+    select(&c, "#cmp-corpus", "entidades").await;
+    click(&c, "#cmp-your-data-run").await;
+    let row = wait_text(&c, "#cmp-your-data tbody", "tag-electra-conll").await;
+    assert!(row.contains('['), "an entity F1 with its interval: {row}");
+    bounded("show your data", c.execute("document.querySelector('#cmp-your-data-panel').scrollIntoView()", vec![])).await.expect("scroll");
+    screenshot(&c, "your-data").await;
+    select(&c, "#cmp-corpus", "noticias").await;
+
     // The classifier's run is a source of suggestions; the tagger's (entities, not labels) is not.
     view(&c, "annotate").await;
     let offered = until("the classifier's run offered", || async {

@@ -62,6 +62,9 @@ pub struct SizedScore {
     pub name: String,
     pub params_millions: f64,
     pub score: f64,
+    /// Measured on the user's data (drawn apart, and not part of the published Pareto front).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub measured: bool,
 }
 
 /// Every chart the app and reports draw.
@@ -297,8 +300,9 @@ fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
         .label_style(text_style(13))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    // The front: walking up in size, a model is on it when it beats every smaller one.
-    let mut sorted: Vec<&SizedScore> = points.iter().collect();
+    // The front: walking up in size, a model is on it when it beats every smaller one (among
+    // the published scores: a measured one is on other data).
+    let mut sorted: Vec<&SizedScore> = points.iter().filter(|p| !p.measured).collect();
     sorted.sort_by(|a, b| a.params_millions.total_cmp(&b.params_millions).then(b.score.total_cmp(&a.score)));
     let mut front = Vec::new();
     let mut best = f64::MIN;
@@ -317,13 +321,27 @@ fn size_vs_score<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str,
     let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.params_millions, p.score))).collect();
     let offsets = label_offsets(&pixels, &points.iter().map(|p| crate::domain::text::cell(&p.name, 20)).collect::<Vec<_>>());
     for (p, offset) in points.iter().zip(offsets) {
+        let name = crate::domain::text::cell(&p.name, 20);
+        if p.measured {
+            // The user's own numbers: a triangle in another colour.
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((p.params_millions, p.score))
+                    + TriangleMarker::new((0, 0), 7, colour(3).filled())
+                    + Text::new(name, offset, text_style(12)),
+            ))?;
+            continue;
+        }
         let on_front = front.contains(&(p.params_millions, p.score));
         let c = if on_front { colour(1) } else { colour(0) };
         chart.draw_series(std::iter::once(
-            EmptyElement::at((p.params_millions, p.score))
-                + Circle::new((0, 0), 5, c.filled())
-                + Text::new(crate::domain::text::cell(&p.name, 20), offset, text_style(12)),
+            EmptyElement::at((p.params_millions, p.score)) + Circle::new((0, 0), 5, c.filled()) + Text::new(name, offset, text_style(12)),
         ))?;
+    }
+    if points.iter().any(|p| p.measured) {
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label("your data (measured here)")
+            .legend(|(x, y)| TriangleMarker::new((x + 9, y), 6, colour(3).filled()));
     }
     chart
         .configure_series_labels()

@@ -60,7 +60,7 @@ pub fn published_figures(published: &Published) -> Vec<Figure> {
         let points: Vec<SizedScore> = CARD_MODELS
             .iter()
             .filter_map(|m| published.score(m, task))
-            .filter_map(|s| s.params_millions.map(|p| SizedScore { name: s.model.clone(), params_millions: p, score: s.mean }))
+            .filter_map(|s| s.params_millions.map(|p| SizedScore { name: s.model.clone(), params_millions: p, score: s.mean, measured: false }))
             .collect();
         let left_out: Vec<&str> =
             CARD_MODELS.iter().copied().filter(|m| published.score(m, task).is_some_and(|s| s.params_millions.is_none())).collect();
@@ -72,6 +72,38 @@ pub fn published_figures(published: &Published) -> Vec<Figure> {
                 if left_out.is_empty() { String::new() } else { format!(" Not shown (no parameter count in the source): {}.", left_out.join(", ")) }
             ),
             chart: Chart::SizeVsScore { title: format!("Size vs. {task}"), y_label: format!("{task} ({metric})"), points },
+        });
+    }
+    figures
+}
+
+/// The size-vs-score charts of the card's tasks with the user's own numbers beside the published
+/// ones: each `(task, name, parameters in millions, score)` is drawn on its task's chart, marked
+/// as measured here. Tasks without a measured point get no chart.
+pub fn your_data_figures(published: &Published, measured: &[(&str, String, f64, f64)]) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for task in CARD_TASKS {
+        let mine: Vec<SizedScore> = measured
+            .iter()
+            .filter(|m| m.0 == *task)
+            .map(|(_, name, params, score)| SizedScore { name: name.clone(), params_millions: *params, score: *score, measured: true })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut points: Vec<SizedScore> = CARD_MODELS
+            .iter()
+            .filter_map(|m| published.score(m, task))
+            .filter_map(|s| s.params_millions.map(|p| SizedScore { name: s.model.clone(), params_millions: p, score: s.mean, measured: false }))
+            .collect();
+        points.extend(mine);
+        figures.push(Figure {
+            name: format!("your-data-size-{}", slug(task)),
+            caption: format!(
+                "{task}: parameters against score; circles are the card's published scores on its own test set, triangles your runs on your data \
+                 (other data: compare the shapes, not the heights)."
+            ),
+            chart: Chart::SizeVsScore { title: format!("Size vs. {task}, with your data"), y_label: format!("{task} (score)"), points },
         });
     }
     figures

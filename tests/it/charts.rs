@@ -54,7 +54,7 @@ fn grouped_bars() {
 fn size_vs_score() {
     let points = [("A", 22.0, 0.78), ("B", 41.0, 0.80), ("C", 110.0, 0.81), ("D", 178.0, 0.79)]
         .iter()
-        .map(|&(name, p, s)| SizedScore { name: name.into(), params_millions: p, score: s })
+        .map(|&(name, p, s)| SizedScore { name: name.into(), params_millions: p, score: s, measured: false })
         .collect();
     snapshot("size-vs-score", &Chart::SizeVsScore { title: "Size vs. XNLI".into(), y_label: "XNLI (accuracy)".into(), points });
 }

@@ -378,8 +378,14 @@ fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
     // Compare's "your data": each tagging run's entity F1 under the card's NER column (a token
     // run in seqeval's default reading), nothing under the label columns.
     let store = selectra::store::Store::open_existing(&second).unwrap();
-    let yours = selectra::api::wire::YourData::of(&store, "c", &Default::default(), &mut selectra::domain::progress::Watch::none()).unwrap();
+    let model = selectra::Model::load(folder.to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap();
+    let sizes = |name: &str| (name == model.name).then_some(model.parameters);
+    let yours = selectra::api::wire::YourData::of(&store, "c", &Default::default(), &mut selectra::domain::progress::Watch::none(), &sizes).unwrap();
     assert_eq!(yours.rows.len(), 2);
+    // Runs of a model of known size are drawn on the card's NER chart, beside the published ones.
+    assert_eq!(yours.rows[0].parameters, Some(model.parameters));
+    assert_eq!(yours.figures.len(), 1, "entities go on the NER chart only");
+    assert!(yours.figures[0].svg.contains("run ") && yours.figures[0].svg.contains("SELECTRA"), "both the runs and the card's models are drawn");
     close("entity F1", yours.rows[0].entities_f1.unwrap().value, scores["micro_f1"]["value"].as_f64().unwrap());
     close("token run", yours.rows[1].entities_f1.unwrap().value, token_run["scores"][0]["micro_f1"]["value"].as_f64().unwrap());
     assert!(yours.rows.iter().all(|r| r.pair_accuracy.is_none() && r.accuracy.is_none()));

@@ -119,6 +119,8 @@ pub struct YourData {
     pub label_records: u64,
     pub entity_records: u64,
     pub rows: Vec<YourDataRow>,
+    /// Size against score on each card task where a run with a known size has a number.
+    pub figures: Vec<FigureDto>,
 }
 
 /// One run's numbers, each with its bootstrap interval.
@@ -136,16 +138,21 @@ pub struct YourDataRow {
     pub accuracy: Option<crate::analysis::metrics::Estimate>,
     /// Macro F1 of the labels or of the entity types.
     pub macro_f1: crate::analysis::metrics::Estimate,
+    /// The model's parameters, when the front end knows them (a model it has loaded).
+    pub parameters: Option<u64>,
 }
 
 impl YourData {
     /// Scores every run of `corpus` that can be scored on the user's references: label runs on
-    /// the reference labels, tagging runs on the reference spans.
+    /// the reference labels, tagging runs on the reference spans. `parameters` gives a model's
+    /// size by the name a run records, where known; such runs are drawn on the card's
+    /// size-vs-score charts.
     pub fn of(
         store: &crate::store::Store,
         corpus: &str,
         options: &crate::analysis::metrics::EvalOptions,
         watch: &mut crate::domain::progress::Watch,
+        parameters: &dyn Fn(&str) -> Option<u64>,
     ) -> Result<Self> {
         use crate::analysis::evaluate::RunMetrics;
         let pairs = store.corpus_has_pairs(corpus)?;
@@ -170,6 +177,7 @@ impl YourData {
                 pair_accuracy: accuracy.filter(|_| pairs),
                 accuracy: accuracy.filter(|_| !pairs),
                 macro_f1,
+                parameters: parameters(&r.run.key.model),
             });
         }
         for t in entities.iter().flat_map(|e| &e.runs) {
@@ -184,14 +192,31 @@ impl YourData {
                 pair_accuracy: None,
                 accuracy: None,
                 macro_f1: scores.macro_f1,
+                parameters: parameters(&t.model),
             });
         }
+        // The card's columns: entity F1 under NER, pair accuracy under PAWS-X and XNLI.
+        let mut measured: Vec<(&str, String, f64, f64)> = Vec::new();
+        for r in &rows {
+            let Some(size) = r.parameters else { continue };
+            let (name, millions) = (format!("run {}", r.run), size as f64 / 1e6);
+            if let Some(f1) = r.entities_f1 {
+                measured.push((CARD_TASKS[0], name.clone(), millions, f1.value));
+            }
+            if let Some(accuracy) = r.pair_accuracy {
+                measured.push((CARD_TASKS[1], name.clone(), millions, accuracy.value));
+                measured.push((CARD_TASKS[2], name, millions, accuracy.value));
+            }
+        }
+        let published = Published::load()?;
+        let figures = crate::report::your_data_figures(&published, &measured).into_iter().map(FigureDto::from_figure).collect::<Result<_>>()?;
         Ok(Self {
             corpus: corpus.to_string(),
             pairs,
             label_records: evaluation.as_ref().and_then(|e| e.runs.first()).map_or(0, |r| r.metrics_records()),
             entity_records: entities.as_ref().map_or(0, |e| e.n),
             rows,
+            figures,
         })
     }
 }

@@ -1010,7 +1010,11 @@ pairs: boolean,
 /**
  * Records scored for labels and for entities.
  */
-label_records: number, entity_records: number, rows: Array<YourDataRow>, };
+label_records: number, entity_records: number, rows: Array<YourDataRow>, 
+/**
+ * Size against score on each card task where a run with a known size has a number.
+ */
+figures: Array<FigureDto>, };
 
 export type YourDataRow = { run: number, model: string, kind: RunKind, 
 /**
@@ -1028,7 +1032,11 @@ accuracy: Estimate | null,
 /**
  * Macro F1 of the labels or of the entity types.
  */
-macro_f1: Estimate, };
+macro_f1: Estimate, 
+/**
+ * The model's parameters, when the front end knows them (a model it has loaded).
+ */
+parameters: number | null, };
 
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export type Commands = {

@@ -618,9 +618,10 @@ describe("Compare's your-data table", () => {
       your_data: () => ({
         corpus: "noticias", pairs: true, label_records: 40, entity_records: 12,
         rows: [
-          { run: 7, model: "pawsx", kind: "classifier", entities_f1: null, pair_accuracy: e(0.81), accuracy: null, macro_f1: e(0.8) },
-          { run: 9, model: "ner", kind: "tagger", entities_f1: e(0.62), pair_accuracy: null, accuracy: null, macro_f1: e(0.5) },
+          { run: 7, model: "pawsx", kind: "classifier", entities_f1: null, pair_accuracy: e(0.81), accuracy: null, macro_f1: e(0.8), parameters: null },
+          { run: 9, model: "ner", kind: "tagger", entities_f1: e(0.62), pair_accuracy: null, accuracy: null, macro_f1: e(0.5), parameters: 22000000 },
         ],
+        figures: [{ name: "your-data-size-conll2002-ner", caption: "sizes", svg: "<svg></svg>" }],
       }),
     });
     render(Compare);
@@ -632,6 +633,7 @@ describe("Compare's your-data table", () => {
     expect(cells(9)[3]).toBe("–");
     expect(cells(7)[3]).toBe("0.810 [0.760, 0.860]");
     expect((calls.find((c) => c.cmd === "your_data")!.args as { corpus: string }).corpus).toBe("noticias");
+    expect(document.querySelectorAll("#cmp-your-data-figures img")).toHaveLength(1);
   });
 });
 
