@@ -560,7 +560,12 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     click(&c, "#cmp-your-data-run").await;
     let row = wait_text(&c, "#cmp-your-data tbody", "tag-electra-conll").await;
     assert!(row.contains('['), "an entity F1 with its interval: {row}");
+    // The tagger is loaded in Models, so its run is drawn on the card's NER size chart.
+    wait_text(&c, "#cmp-your-data-figures figcaption", "triangles your runs").await;
+    // Once the charts above have loaded (they move the panel), show the panel from its top.
+    tokio::time::sleep(Duration::from_millis(800)).await;
     bounded("show your data", c.execute("document.querySelector('#cmp-your-data-panel').scrollIntoView()", vec![])).await.expect("scroll");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(&c, "your-data").await;
     select(&c, "#cmp-corpus", "noticias").await;
 
