@@ -72,3 +72,26 @@ pub fn scratch_copy(name: &str) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Starts `selectra args` on the project `db`, kills it with SIGKILL once `count_sql` (a count of
+/// the job's results) reaches `target` (or when it ends first), then runs the identical command
+/// to the end. Returns whether the first process was killed before it finished.
+pub fn kill_then_resume(args: &[String], db: &std::path::Path, count_sql: &str, target: u64) -> bool {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stderr(Stdio::null()).spawn().unwrap();
+    let reader = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    loop {
+        let done: i64 = reader.query_row(count_sql, [], |r| r.get(0)).unwrap_or(0);
+        if done as u64 >= target || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    drop(reader);
+    child.kill().ok();
+    let killed = !child.wait().unwrap().success();
+    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
+    assert!(out.status.success(), "resuming {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    killed
+}

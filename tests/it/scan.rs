@@ -198,24 +198,7 @@ fn scans_resume_after_sigkill_and_export_consistent_tokens() {
     for trial in 0..3u64 {
         let db = fresh_db(&format!("trial{trial}.db"));
         let target = (seed * 7 + trial * 37) % 100 + 1;
-        let mut child =
-            std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(scan_args(&db)).stderr(std::process::Stdio::null()).spawn().unwrap();
-        let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        loop {
-            let done: i64 = reader.query_row("SELECT COUNT(*) FROM scan_result", [], |r| r.get(0)).unwrap_or(0);
-            if done as u64 >= target || child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        drop(reader);
-        child.kill().ok();
-        if !child.wait().unwrap().success() {
-            killed += 1;
-        }
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(scan_args(&db)).output().unwrap();
-        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        killed += usize::from(kill_then_resume(&scan_args(&db), &db, "SELECT COUNT(*) FROM scan_result", target));
         let got = export_lines(&db);
         for (g, e) in got.iter().zip(&expected) {
             assert_eq!(g["scans"].as_array().unwrap().len(), 1, "trial {trial}: record {} scanned twice or never", g["id"]);

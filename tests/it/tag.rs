@@ -218,23 +218,7 @@ fn a_tagging_run_keeps_the_pipelines_entities_resumes_after_sigkill_and_exports_
     for trial in 0..3u64 {
         let db = tagging_corpus(dir.path(), &format!("trial{trial}"), &texts);
         let target = (seed + trial * 13) % (records - 6) + 1;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args(&db)).stderr(std::process::Stdio::null()).spawn().unwrap();
-        let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        reader.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        loop {
-            let done: i64 = reader.query_row("SELECT COUNT(*) FROM tagged_record", [], |r| r.get(0)).unwrap_or(0);
-            if done as u64 >= target || child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        drop(reader);
-        child.kill().ok();
-        if !child.wait().unwrap().success() {
-            killed += 1;
-        }
-        let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args(&db)).output().unwrap();
-        assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        killed += usize::from(kill_then_resume(&args(&db), &db, "SELECT COUNT(*) FROM tagged_record", target));
         assert_eq!(export_lines(&db), lines, "trial {trial} (killed at >= {target} records)");
     }
     assert!(killed >= 2, "only {killed} of 3 trials were killed before finishing");
