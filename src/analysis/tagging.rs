@@ -9,7 +9,8 @@
 //! are adjacent when only white space lies between them (a token the tagger labeled O is text
 //! between them), become entities by conlleval's chunking (default) or strict IOB2.
 //!
-//! Records are those with a reference that every compared run has tagged.
+//! A record's reference is its accepted annotation's spans, else its imported spans; records are
+//! those with a reference that every compared run has tagged.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -57,7 +58,22 @@ pub struct EntityEvaluation {
 
 /// Whether the corpus has tagging runs and reference spans to score them against.
 pub fn can_evaluate(store: &Store, corpus: &str) -> Result<bool> {
-    Ok(store.runs(corpus)?.iter().any(|r| r.kind == RunKind::Tagger) && store.corpus_has_gold_spans(corpus)?)
+    Ok(store.runs(corpus)?.iter().any(|r| r.kind == RunKind::Tagger) && has_references(store, corpus)?)
+}
+
+/// Whether any record has reference spans: imported ones, or an annotation's.
+fn has_references(store: &Store, corpus: &str) -> Result<bool> {
+    Ok(store.corpus_has_gold_spans(corpus)? || store.corpus_has_span_annotations(corpus)?)
+}
+
+/// A record's reference spans: its accepted annotation's, else the imported ones (as a
+/// record's reference label is its accepted annotation, else its gold label).
+fn reference(row: &crate::store::ExportRow) -> Option<Vec<Span>> {
+    let accepted = matches!(row.annotation, Some((_, crate::store::Status::Accepted)));
+    match (&row.annotation_spans, accepted) {
+        (Some(spans), true) => Some(spans.clone()),
+        _ => row.gold_spans.clone(),
+    }
 }
 
 /// Scores the tagging runs `run_ids` of `corpus` (all of them when empty) against its reference
@@ -85,7 +101,7 @@ pub fn evaluate_taggers(store: &Store, corpus: &str, run_ids: &[i64], options: &
             crate::error::quoted(corpus)
         )));
     }
-    if !store.corpus_has_gold_spans(corpus)? {
+    if !has_references(store, corpus)? {
         return Err(Error::Input(format!(
             "corpus {} has no reference entity spans to score taggers against; import them (a CoNLL file, or a spans field)",
             crate::error::quoted(corpus)
@@ -99,7 +115,7 @@ pub fn evaluate_taggers(store: &Store, corpus: &str, run_ids: &[i64], options: &
     let mut texts: Vec<String> = Vec::new();
     let index: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     store.for_each_export_row(corpus, &mut |row| {
-        let Some(reference) = row.gold_spans else { return Ok(()) };
+        let Some(reference) = reference(&row) else { return Ok(()) };
         if !tagged.iter().all(|t| t.contains(&row.record_id)) {
             return Ok(());
         }

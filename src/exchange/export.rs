@@ -120,7 +120,14 @@ pub fn export(
                 "text": row.text,
                 "gold": row.gold,
                 "metadata": row.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
-                "annotation": row.annotation.as_ref().map(|(labels, status)| json!({"labels": labels, "status": status, "annotator": row.annotator})),
+                "annotation": row.annotation.as_ref().map(|(labels, status)| {
+                    let mut a = json!({"labels": labels, "status": status, "annotator": row.annotator});
+                    // Entity spans, when the annotation has them.
+                    if let Some(spans) = &row.annotation_spans {
+                        a["spans"] = json!(spans);
+                    }
+                    a
+                }),
                 "annotators": row.annotators.iter().map(|(who, labels, status)| json!({"annotator": who, "labels": labels, "status": status})).collect::<Vec<_>>(),
                 "predictions": predictions,
                 "scans": row.scans,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{now, Store};
 use crate::domain::annotation::Status;
+use crate::domain::spans::Span;
 use crate::error::{Error, Result};
 
 /// The longest annotator name accepted.
@@ -82,6 +83,19 @@ pub struct HistoryEntry {
     pub batch: Option<i64>,
 }
 
+/// A change an undo takes back: its record, the state it set and the state it replaced.
+struct UndoEvent {
+    id: i64,
+    record: i64,
+    prev_labels: Option<String>,
+    prev_status: Option<String>,
+    labels: Option<String>,
+    status: Option<String>,
+    prev_annotator: Option<String>,
+    spans: Option<String>,
+    prev_spans: Option<String>,
+}
+
 enum BatchError {
     Db(rusqlite::Error),
     Foreign(i64),
@@ -106,16 +120,19 @@ fn batch_in(
     let mut batch = None;
     let mut changed = 0u64;
     let mut in_corpus = tx.prepare_cached("SELECT corpus_id FROM record WHERE id = ?1")?;
-    let mut current = tx.prepare_cached("SELECT labels, status FROM annotation WHERE record_id = ?1")?;
+    let mut current = tx.prepare_cached("SELECT labels, status, spans FROM annotation WHERE record_id = ?1")?;
     for &record in records {
         let corpus: Option<i64> = in_corpus.query_row([record], |r| r.get(0)).optional()?;
         if corpus != Some(corpus_id) {
             return Err(BatchError::Foreign(record));
         }
-        let now_state: Option<(String, String)> = current.query_row([record], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-        if now_state.as_ref().is_some_and(|(l, s)| l == labels_json && s == status.as_str()) {
+        let now_state: Option<(String, String, Option<String>)> =
+            current.query_row([record], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        if now_state.as_ref().is_some_and(|(l, s, _)| l == labels_json && s == status.as_str()) {
             continue;
         }
+        // Labels change; the record's entity spans stay as they are.
+        let spans = now_state.and_then(|(_, _, spans)| spans);
         let id = match batch {
             Some(id) => id,
             None => {
@@ -126,7 +143,7 @@ fn batch_in(
                 *batch.insert(tx.last_insert_rowid())
             }
         };
-        apply(tx, record, Some((labels_json, status)), annotator, None, None, Some(id), &at)?;
+        apply(tx, record, Some(State { labels: labels_json, spans: spans.as_deref(), status }), annotator, None, None, Some(id), &at)?;
         changed += 1;
     }
     if let Some(id) = batch {
@@ -135,54 +152,60 @@ fn batch_in(
     Ok(BatchOutcome { batch, matched: records.len() as u64, changed })
 }
 
+/// An annotation's state as stored: labels (JSON), entity spans (JSON, if any), status.
+#[derive(Debug, Clone, Copy)]
+struct State<'a> {
+    labels: &'a str,
+    spans: Option<&'a str>,
+    status: Status,
+}
+
 /// One change inside the caller's transaction: appends the event (with the state it replaces and
-/// who had set it), sets the record's annotation, and keeps the annotator's own latest labels.
-/// The annotation is recorded as `owner`'s (an undo gives it back to whoever set that state),
-/// else as `annotator`'s. Returns the event id.
+/// who had set it), sets the record's annotation, and keeps the annotator's own latest labels
+/// and spans. The annotation is recorded as `owner`'s (an undo gives it back to whoever set
+/// that state), else as `annotator`'s. Returns the event id.
 #[allow(clippy::too_many_arguments)]
 fn apply(
     tx: &Connection,
     record_id: i64,
-    new: Option<(&str, Status)>,
+    new: Option<State>,
     annotator: &str,
     owner: Option<&str>,
     undoes: Option<i64>,
     batch: Option<i64>,
     at: &str,
 ) -> rusqlite::Result<i64> {
-    let previous: Option<(String, String, String)> = tx
-        .prepare_cached("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1")?
-        .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let previous: Option<(String, String, String, Option<String>)> = tx
+        .prepare_cached("SELECT labels, status, annotator, spans FROM annotation WHERE record_id = ?1")?
+        .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let (new_labels, new_status) = match &new {
-        Some((l, s)) => (Some(*l), Some(s.as_str())),
-        None => (None, None),
-    };
     tx.prepare_cached(
-        "INSERT INTO annotation_event (record_id, labels, status, prev_labels, prev_status, prev_annotator, annotator, at, undoes, batch_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO annotation_event (record_id, labels, status, prev_labels, prev_status, prev_annotator, annotator, at, undoes, batch_id, \
+         spans, prev_spans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         record_id,
-        new_labels,
-        new_status,
+        new.map(|n| n.labels),
+        new.map(|n| n.status.as_str()),
         previous.as_ref().map(|p| &p.0),
         previous.as_ref().map(|p| &p.1),
         previous.as_ref().map(|p| &p.2),
         annotator,
         at,
         undoes,
-        batch
+        batch,
+        new.and_then(|n| n.spans),
+        previous.as_ref().and_then(|p| p.3.as_ref()),
     ])?;
     let id = tx.last_insert_rowid();
     match &new {
-        Some((labels, status)) => tx
+        Some(state) => tx
             .prepare_cached(
-                "INSERT INTO annotation (record_id, labels, status, annotator, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                "INSERT INTO annotation (record_id, labels, status, annotator, updated_at, spans) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
                  ON CONFLICT (record_id) DO UPDATE SET labels = excluded.labels, status = excluded.status, \
-                 annotator = excluded.annotator, updated_at = excluded.updated_at",
+                 annotator = excluded.annotator, updated_at = excluded.updated_at, spans = excluded.spans",
             )?
-            .execute(params![record_id, labels, status.as_str(), owner.unwrap_or(annotator), at])?,
+            .execute(params![record_id, state.labels, state.status.as_str(), owner.unwrap_or(annotator), at, state.spans])?,
         None => tx.prepare_cached("DELETE FROM annotation WHERE record_id = ?1")?.execute([record_id])?,
     };
     // The annotator's own state: after an undo, their latest change that is still in effect.
@@ -190,8 +213,8 @@ fn apply(
     // batch's events before this record's (an undo of 40 000 records took minutes).
     tx.prepare_cached("DELETE FROM annotator_label WHERE record_id = ?1 AND annotator = ?2")?.execute(params![record_id, annotator])?;
     tx.prepare_cached(
-        "INSERT INTO annotator_label (record_id, annotator, labels, status) \
-         SELECT f.record_id, f.annotator, f.labels, f.status FROM annotation_event f INDEXED BY annotation_event_by_record \
+        "INSERT INTO annotator_label (record_id, annotator, labels, status, spans) \
+         SELECT f.record_id, f.annotator, f.labels, f.status, f.spans FROM annotation_event f INDEXED BY annotation_event_by_record \
          WHERE f.record_id = ?1 AND f.annotator = ?2 AND f.undoes IS NULL \
          AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = f.id) ORDER BY f.id DESC LIMIT 1",
     )?
@@ -203,6 +226,8 @@ fn apply(
 pub struct Annotation {
     pub record_id: i64,
     pub labels: Vec<String>,
+    /// The record's entity spans, when the annotation has them.
+    pub spans: Option<Vec<Span>>,
     pub status: Status,
     pub annotator: String,
     pub updated_at: String,
@@ -218,6 +243,15 @@ pub struct AnnotationEvent {
     pub labels: Option<Vec<String>>,
     pub status: Option<Status>,
     pub undoes: Option<i64>,
+    /// The entity spans after the change, when the annotation has them (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub spans: Option<Vec<Span>>,
+}
+
+fn decode_spans(text: Option<String>) -> rusqlite::Result<Option<Vec<Span>>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))))
+        .transpose()
 }
 
 fn decode_labels(text: Option<String>) -> rusqlite::Result<Option<Vec<String>>> {
@@ -230,6 +264,15 @@ pub(super) fn decode_status(text: Option<String>) -> rusqlite::Result<Option<Sta
 }
 
 impl Store {
+    /// A record's text.
+    pub fn record_text(&self, record_id: i64) -> Result<String> {
+        self.conn
+            .query_row("SELECT text FROM record WHERE id = ?1", [record_id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::Input(format!("there is no record {record_id}")))
+    }
+
     /// The record of `corpus` at 1-based source row `row_number`.
     pub fn record_id(&self, corpus: &str, row_number: u64) -> Result<i64> {
         let corpus_id = self.corpus_id(corpus)?;
@@ -240,21 +283,64 @@ impl Store {
             .ok_or_else(|| Error::Input(format!("corpus {corpus:?} has no record at row {row_number}")))
     }
 
-    /// Sets a record's labels and status; durable when this returns.
+    /// Sets a record's labels and status (its entity spans, if any, stay); durable when this
+    /// returns.
     pub fn annotate(&mut self, record_id: i64, labels: &[String], status: Status, annotator: &str) -> Result<AnnotationEvent> {
-        let labels_json = labels_json(labels)?;
+        self.annotate_record(record_id, Some(labels), None, status, annotator)
+    }
+
+    /// Sets a record's entity spans and status (its labels, if any, stay): offsets are
+    /// characters of the record's text, checked against it (`domain::spans::parse_spans`'s
+    /// rules: inside the text, not empty, not overlapping). Durable when this returns.
+    pub fn annotate_spans(&mut self, record_id: i64, spans: &[Span], status: Status, annotator: &str) -> Result<AnnotationEvent> {
+        self.annotate_record(record_id, None, Some(spans), status, annotator)
+    }
+
+    /// Labels, spans or both in one change (what is `None` stays as the record has it).
+    pub fn annotate_record(
+        &mut self,
+        record_id: i64,
+        labels: Option<&[String]>,
+        spans: Option<&[Span]>,
+        status: Status,
+        annotator: &str,
+    ) -> Result<AnnotationEvent> {
         let annotator = check_annotator(annotator)?;
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let exists: Option<i64> = tx.query_row("SELECT id FROM record WHERE id = ?1", [record_id], |r| r.get(0)).optional().map_err(err)?;
-        if exists.is_none() {
+        let text: Option<String> = tx.query_row("SELECT text FROM record WHERE id = ?1", [record_id], |r| r.get(0)).optional().map_err(err)?;
+        let Some(text) = text else {
             return Err(Error::Input(format!("there is no record {record_id}")));
-        }
+        };
+        let current: Option<(String, Option<String>)> = tx
+            .query_row("SELECT labels, spans FROM annotation WHERE record_id = ?1", [record_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(err)?;
+        let labels_json = match labels {
+            Some(labels) => labels_json(labels)?,
+            None => current.as_ref().map_or_else(|| "[]".to_string(), |c| c.0.clone()),
+        };
+        let spans_json = match spans {
+            Some(spans) => {
+                let checked =
+                    crate::domain::spans::parse_spans(&serde_json::to_value(spans).expect("spans serialize"), &text).map_err(Error::Input)?;
+                Some(serde_json::to_string(&checked).expect("spans serialize"))
+            }
+            None => current.and_then(|c| c.1),
+        };
         let at = now(&tx).map_err(err)?;
-        let id = apply(&tx, record_id, Some((&labels_json, status)), annotator, None, None, None, &at).map_err(err)?;
+        let state = State { labels: &labels_json, spans: spans_json.as_deref(), status };
+        let id = apply(&tx, record_id, Some(state), annotator, None, None, None, &at).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(AnnotationEvent { id, record_id, labels: Some(labels.to_vec()), status: Some(status), undoes: None })
+        Ok(AnnotationEvent {
+            id,
+            record_id,
+            labels: Some(serde_json::from_str(&labels_json).expect("stored labels are a JSON list")),
+            status: Some(status),
+            undoes: None,
+            spans: spans_json.map(|j| serde_json::from_str(&j).expect("stored spans are JSON spans")),
+        })
     }
 
     /// Gives every record in `records` (all of one corpus) the same labels and status in one
@@ -323,40 +409,51 @@ impl Store {
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        type Ev = (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-        let events: Vec<Ev> = {
-            let sql = "SELECT e.id, e.record_id, e.prev_labels, e.prev_status, e.labels, e.status, e.prev_annotator FROM annotation_event e \
-                       WHERE (e.id = ?1 OR (?2 IS NOT NULL AND e.batch_id = ?2)) \
+        let events: Vec<UndoEvent> = {
+            let sql = "SELECT e.id, e.record_id, e.prev_labels, e.prev_status, e.labels, e.status, e.prev_annotator, e.spans, e.prev_spans \
+                       FROM annotation_event e WHERE (e.id = ?1 OR (?2 IS NOT NULL AND e.batch_id = ?2)) \
                        AND NOT EXISTS (SELECT 1 FROM annotation_event u WHERE u.undoes = e.id) ORDER BY e.id";
             let mut stmt = tx.prepare(sql).map_err(err)?;
             let rows = stmt
-                .query_map(params![last, batch], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .query_map(params![last, batch], |r| {
+                    Ok(UndoEvent {
+                        id: r.get(0)?,
+                        record: r.get(1)?,
+                        prev_labels: r.get(2)?,
+                        prev_status: r.get(3)?,
+                        labels: r.get(4)?,
+                        status: r.get(5)?,
+                        prev_annotator: r.get(6)?,
+                        spans: r.get(7)?,
+                        prev_spans: r.get(8)?,
+                    })
+                })
                 .map_err(err)?;
             rows.collect::<rusqlite::Result<_>>().map_err(err)?
         };
-        for (_, record, _, _, labels, status, _) in &events {
-            let current: Option<(String, String, String)> = tx
-                .query_row("SELECT labels, status, annotator FROM annotation WHERE record_id = ?1", [record], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        for UndoEvent { record, labels, status, spans, .. } in &events {
+            let current: Option<(String, String, String, Option<String>)> = tx
+                .query_row("SELECT labels, status, annotator, spans FROM annotation WHERE record_id = ?1", [record], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
                 .optional()
                 .map_err(err)?;
             let unchanged = match (&current, labels, status) {
-                (Some((cl, cs, _)), Some(l), Some(s)) => cl == l && cs == s,
+                (Some((cl, cs, _, csp)), Some(l), Some(s)) => cl == l && cs == s && csp == spans,
                 (None, None, None) => true,
                 _ => false,
             };
             if !unchanged {
-                let who = current.map(|(_, _, a)| a).unwrap_or_else(|| "another annotator".into());
+                let who = current.map(|(_, _, a, _)| a).unwrap_or_else(|| "another annotator".into());
                 let what = if batch.is_some() { format!("your latest bulk change ({} records)", events.len()) } else { "your latest change".into() };
                 return Err(Error::Input(format!("{what} cannot be undone: {who} changed record {record} after you; label it again instead")));
             }
         }
         let at = now(&tx).map_err(err)?;
         let mut undone = Vec::new();
-        for (event, record, prev_labels, prev_status, _, _, prev_annotator) in &events {
+        for UndoEvent { id: event, record, prev_labels, prev_status, prev_annotator, prev_spans, .. } in &events {
             let previous = match (prev_labels, prev_status) {
-                (Some(l), Some(s)) => Some((l.as_str(), Status::parse(s)?)),
+                (Some(l), Some(s)) => Some(State { labels: l.as_str(), spans: prev_spans.as_deref(), status: Status::parse(s)? }),
                 _ => None,
             };
             // The record goes back to whoever had set that state.
@@ -366,8 +463,9 @@ impl Store {
                     id,
                     record_id: *record,
                     labels: decode_labels(prev_labels.clone()).map_err(err)?,
-                    status: previous.map(|p| p.1),
+                    status: previous.map(|p| p.status),
                     undoes: Some(*event),
+                    spans: if previous.is_some() { decode_spans(prev_spans.clone()).map_err(err)? } else { None },
                 });
             }
         }
@@ -458,17 +556,18 @@ impl Store {
 
     /// A record's current annotation, if any.
     pub fn annotation(&self, record_id: i64) -> Result<Option<Annotation>> {
-        let row: Option<(String, String, String, String)> = self
+        let row: Option<(String, String, String, String, Option<String>)> = self
             .conn
-            .query_row("SELECT labels, status, annotator, updated_at FROM annotation WHERE record_id = ?1", [record_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            .query_row("SELECT labels, status, annotator, updated_at, spans FROM annotation WHERE record_id = ?1", [record_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((labels, status, annotator, updated_at)) = row else { return Ok(None) };
+        let Some((labels, status, annotator, updated_at, spans)) = row else { return Ok(None) };
         Ok(Some(Annotation {
             record_id,
             labels: decode_labels(Some(labels)).map_err(|e| self.err(e))?.unwrap_or_default(),
+            spans: decode_spans(spans).map_err(|e| self.err(e))?,
             status: Status::parse(&status)?,
             annotator,
             updated_at,

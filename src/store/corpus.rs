@@ -148,6 +148,18 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether any record of the corpus has an annotation with entity spans.
+    pub fn corpus_has_span_annotations(&self, corpus: &str) -> Result<bool> {
+        let corpus_id = self.corpus_id(corpus)?;
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM annotation a JOIN record x ON x.id = a.record_id WHERE x.corpus_id = ?1 AND a.spans IS NOT NULL)",
+                [corpus_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Creates corpus `name` from `items`, all or nothing. Rows are committed in chunks (see
     /// [`IMPORT_CHUNK`]) so that a long import never blocks other writers for long, while the
     /// corpus stays invisible (`importing_since` set) until the last row is in. Bad rows, a

@@ -124,6 +124,8 @@ pub struct ExportRow {
     pub annotation: Option<(Vec<String>, super::Status)>,
     /// Who changed the annotation last.
     pub annotator: Option<String>,
+    /// The annotation's entity spans, when it has them.
+    pub annotation_spans: Option<Vec<crate::domain::spans::Span>>,
     /// Each annotator's own latest labels and status (for agreement), by annotator name.
     pub annotators: Vec<(String, Vec<String>, super::Status)>,
     /// (run id, model, labels, scores) for each run that predicted this record.
@@ -194,7 +196,7 @@ fn precision_from_name(name: &str) -> rusqlite::Result<Precision> {
 /// The export's one pass over a corpus: each record with its predictions (one row per run, by
 /// `prediction_by_record`) and its annotation, in record order.
 pub(super) const EXPORT_ROWS_SQL: &str = "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, p.run_id, p.labels, p.scores, \
-     a.labels, a.status, a.annotator, x.text_pair, x.gold_spans FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
+     a.labels, a.status, a.annotator, x.text_pair, x.gold_spans, a.spans FROM record x LEFT JOIN prediction p ON p.record_id = x.id \
      LEFT JOIN annotation a ON a.record_id = x.id WHERE x.corpus_id = ?1 ORDER BY x.id, p.run_id";
 
 /// Every annotator's own latest labels of one exported record (the primary key's seek).
@@ -440,6 +442,7 @@ impl Store {
                             _ => None,
                         },
                         annotator: row.get(11)?,
+                        annotation_spans: row.get::<_, Option<String>>(14)?.map(|j| json_list(&j)).transpose()?,
                         annotators: Vec::new(),
                         predictions: Vec::new(),
                         entities: Vec::new(),

@@ -358,6 +358,16 @@ const V12: &str = r#"
 ALTER TABLE record ADD COLUMN gold_spans TEXT;
 "#;
 
+/// Version 13: annotations may hold entity spans beside the labels (`spans`, JSON of
+/// `domain::spans::Span`s; NULL: none given), in the current state, the history (with the spans
+/// an event replaced, so undo restores them) and each annotator's own latest state.
+const V13: &str = r#"
+ALTER TABLE annotation ADD COLUMN spans TEXT;
+ALTER TABLE annotation_event ADD COLUMN spans TEXT;
+ALTER TABLE annotation_event ADD COLUMN prev_spans TEXT;
+ALTER TABLE annotator_label ADD COLUMN spans TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -372,12 +382,13 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V10),
         M::up(V11),
         M::up(V12),
+        M::up(V13),
     ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    12
+    13
 }
 
 #[cfg(test)]

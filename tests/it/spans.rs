@@ -86,3 +86,61 @@ fn spans_that_do_not_fit_their_text_are_bad_rows() {
     let csv_text = std::fs::read_to_string(&csv_out).unwrap();
     assert!(csv_text.lines().next().unwrap().ends_with("gold_spans") && csv_text.contains("LOC"), "{csv_text}");
 }
+
+fn annotate(db: &std::path::Path, lines: &[Value]) -> (Vec<Value>, String, bool) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["annotate", "--db", db.to_str().unwrap(), "--corpus", "c", "--annotator", "ana"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let acks = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (acks, String::from_utf8_lossy(&out.stderr).into_owned(), out.status.success())
+}
+
+/// `selectra annotate` takes entity spans (checked against the record's text); labels and
+/// spans live side by side in one annotation, each kept when the other changes, and undo
+/// restores both; exports carry the spans in the annotation.
+#[test]
+fn span_annotations_keep_labels_beside_them_and_undo_restores_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n{\"text\": \"Ana trabaja en Telefónica\"}\n").unwrap();
+    let db = dir.path().join("p.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let (acks, stderr, ok) = annotate(
+        &db,
+        &[
+            json!({"row": 1, "spans": [[0, 4, "PER"], {"start": 13, "end": 19, "label": "LOC", "text": "Madrid"}]}),
+            json!({"row": 1, "labels": ["sociedad"]}),
+            json!({"row": 2, "spans": [[15, 40, "ORG"]]}),
+            json!({"row": 2, "labels": ["economía"], "spans": [[15, 25, "ORG"]]}),
+        ],
+    );
+    assert!(!ok && stderr.contains("line 3") && stderr.contains("not inside the text"), "{stderr}");
+    assert_eq!(acks.len(), 3);
+    assert_eq!(acks[0]["spans"], json!([{"start": 0, "end": 4, "label": "PER"}, {"start": 13, "end": 19, "label": "LOC"}]));
+    assert_eq!(acks[1]["labels"], json!(["sociedad"]));
+    assert_eq!(acks[1]["spans"], acks[0]["spans"], "a label change keeps the spans");
+    assert_eq!((&acks[2]["labels"], &acks[2]["spans"]), (&json!(["economía"]), &json!([{"start": 15, "end": 25, "label": "ORG"}])));
+
+    let lines = export_lines(&db);
+    assert_eq!(lines[0]["annotation"]["spans"], acks[0]["spans"]);
+    assert_eq!(lines[0]["annotation"]["labels"], json!(["sociedad"]));
+
+    // Undo takes back the last change (labels and spans of row 2 at once), then row 1's label
+    // (its spans stay, as they were before it).
+    let (acks, stderr, ok) = annotate(&db, &[json!({"undo": true}), json!({"undo": true})]);
+    assert!(ok, "{stderr}");
+    assert_eq!(acks[0]["labels"], Value::Null, "row 2 had no annotation before");
+    assert_eq!(acks[1]["labels"], json!([]));
+    assert_eq!(acks[1]["spans"], json!([{"start": 0, "end": 4, "label": "PER"}, {"start": 13, "end": 19, "label": "LOC"}]));
+    let lines = export_lines(&db);
+    assert_eq!(lines[0]["annotation"]["spans"], acks[1]["spans"]);
+    assert_eq!(lines[1]["annotation"], Value::Null);
+}

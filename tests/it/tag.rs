@@ -373,4 +373,28 @@ fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
     close("entity F1", yours.rows[0].entities_f1.unwrap().value, scores["micro_f1"]["value"].as_f64().unwrap());
     close("token run", yours.rows[1].entities_f1.unwrap().value, token_run["scores"][0]["micro_f1"]["value"].as_f64().unwrap());
     assert!(yours.rows.iter().all(|r| r.pair_accuracy.is_none() && r.accuracy.is_none()));
+
+    // Accepted span annotations are references too (before imported spans, as an accepted
+    // label is before a gold one): annotating each record of the first corpus with the run's own
+    // entities makes it score 1.
+    let lines: Vec<String> = found
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let spans: Vec<Value> = l["entities"].as_array().unwrap().iter().map(|e| serde_json::json!([e["start"], e["end"], e["label"]])).collect();
+            serde_json::json!({"row": i + 1, "spans": spans}).to_string() + "\n"
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["annotate", "--db", first.to_str().unwrap(), "--corpus", "c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.concat().as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let store = selectra::store::Store::open_existing(&first).unwrap();
+    let scored = selectra::analysis::tagging::evaluate_taggers(&store, "c", &[], &Default::default()).unwrap();
+    assert_eq!(scored.n as usize, texts.len());
+    assert_eq!(scored.runs[0].scores[0].report.micro.f1, 1.0);
 }

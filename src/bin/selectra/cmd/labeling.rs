@@ -99,8 +99,9 @@ pub fn agreement(args: AgreementArgs) -> Result<()> {
 #[serde(deny_unknown_fields)]
 struct AnnotateLine {
     row: Option<u64>,
-    #[serde(default)]
-    labels: Vec<String>,
+    labels: Option<Vec<String>>,
+    /// Entity spans, in the shapes an import reads (`{"start", "end", "label"}` or triples).
+    spans: Option<serde_json::Value>,
     status: Option<String>,
     #[serde(default)]
     undo: bool,
@@ -147,7 +148,17 @@ fn annotate_stream(db: &std::path::Path, corpus: &str, annotator: Option<String>
                 let row = a.row.ok_or_else(|| selectra::Error::Input("the line has no \"row\"".into()))?;
                 let status = Status::parse(a.status.as_deref().unwrap_or("accepted"))?;
                 let record = store.record_id(corpus, row)?;
-                store.annotate(record, &a.labels, status, annotator).map(|e| Some(selectra::store::Undone::Change(e)))
+                // Spans are read against the record's text; labels and spans change in one event.
+                let spans = match &a.spans {
+                    Some(value) => Some(selectra::domain::spans::parse_spans(value, &store.record_text(record)?).map_err(selectra::Error::Input)?),
+                    None => None,
+                };
+                let labels = match (a.labels, &spans) {
+                    (None, None) => Some(Vec::new()),
+                    (labels, _) => labels,
+                };
+                let event = store.annotate_record(record, labels.as_deref(), spans.as_deref(), status, annotator)?;
+                Ok(Some(selectra::store::Undone::Change(event)))
             });
         match result {
             Ok(event) => {
