@@ -129,7 +129,7 @@ pub fn typescript() -> String {
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
         RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
-        LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, AnnotatorAgreement, HistoryEntry,
+        LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, SpanAgreement, Span, AnnotatorAgreement, HistoryEntry,
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 
-pub use selectra::analysis::agreement::{AnnotatorAgreement, AnnotatorCount, FleissAgreement, PairAgreement};
+pub use selectra::analysis::agreement::{AnnotatorAgreement, AnnotatorCount, FleissAgreement, PairAgreement, SpanAgreement};
 pub use selectra::analysis::evaluate::{Mistake, ReferenceCounts, RunEvaluation, RunMetrics};
 pub use selectra::analysis::learn::{Baseline, Candidate, ClassWeight};
 pub use selectra::analysis::metrics::{CoveragePoint, Estimate, LabelStats, MultiLabelMetrics, ReliabilityBin, SingleLabelMetrics};
@@ -16,6 +16,7 @@ pub use selectra::domain::annotation::Status;
 pub use selectra::domain::precision::{AgreementCheck, AgreementGate, Precision, PrecisionOutcome};
 pub use selectra::domain::query::{EvalFilter, FilterSpec};
 pub use selectra::domain::rtd::ScannedWord;
+pub use selectra::domain::spans::Span;
 pub use selectra::engine::classify::Classification;
 pub use selectra::engine::hub::ModelEntry;
 pub use selectra::engine::inspect::{Inspection, TokenScore, WordScore};

@@ -1,13 +1,15 @@
 //! Agreement between annotators of one corpus: Cohen's kappa for every pair (over the records
 //! both accepted), Fleiss' kappa when three or more annotators accepted the same records, and
 //! how many records are disputed (accepted with different labels). A record's category is its
-//! label set, so multi-label annotations agree only when the sets are equal.
+//! label set, so multi-label annotations agree only when the sets are equal. Entity spans agree
+//! pairwise as F1 (an entity matches on type and both boundaries).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::analysis::metrics::{cohen_kappa, fleiss_kappa};
+use crate::domain::spans::Span;
 use crate::error::Result;
 use crate::store::Store;
 
@@ -50,6 +52,54 @@ pub struct AnnotatorAgreement {
     pub fleiss: Option<FleissAgreement>,
     /// Records accepted by two or more annotators with different labels (the review filter).
     pub disputed: u64,
+    /// Entity spans, for every pair of annotators who both accepted spans of some records.
+    pub span_pairs: Vec<SpanAgreement>,
+}
+
+/// Agreement on entity spans between two annotators, as NER agreement is usually reported: the
+/// F1 of one's entities against the other's (symmetric: 2·matched / (a's + b's)), an entity
+/// matching when its type and both boundaries are the same, over the records both accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SpanAgreement {
+    pub a: String,
+    pub b: String,
+    pub records: u64,
+    pub a_entities: u64,
+    pub b_entities: u64,
+    pub matched: u64,
+    /// `None` when neither marked an entity in the shared records.
+    pub f1: Option<f64>,
+}
+
+/// Pairwise span agreement from (record, annotator, accepted spans) triples.
+pub fn span_agreement(spans: &[(i64, String, Vec<Span>)]) -> Vec<SpanAgreement> {
+    let mut by_record: BTreeMap<i64, BTreeMap<&str, BTreeSet<&Span>>> = BTreeMap::new();
+    for (record, annotator, s) in spans {
+        by_record.entry(*record).or_default().insert(annotator, s.iter().collect());
+    }
+    let names: BTreeSet<&str> = spans.iter().map(|(_, a, _)| a.as_str()).collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut pairs = Vec::new();
+    for (i, a) in names.iter().enumerate() {
+        for b in &names[i + 1..] {
+            let (mut records, mut na, mut nb, mut matched) = (0u64, 0u64, 0u64, 0u64);
+            for by in by_record.values() {
+                if let (Some(x), Some(y)) = (by.get(a), by.get(b)) {
+                    records += 1;
+                    na += x.len() as u64;
+                    nb += y.len() as u64;
+                    matched += x.intersection(y).count() as u64;
+                }
+            }
+            if records == 0 {
+                continue;
+            }
+            let f1 = (na + nb > 0).then(|| 2.0 * matched as f64 / (na + nb) as f64);
+            pairs.push(SpanAgreement { a: a.to_string(), b: b.to_string(), records, a_entities: na, b_entities: nb, matched, f1 });
+        }
+    }
+    pairs
 }
 
 /// Agreement from (record, annotator, accepted labels) triples.
@@ -106,13 +156,16 @@ pub fn agreement(labels: &[(i64, String, Vec<String>)]) -> AnnotatorAgreement {
         pairs,
         fleiss,
         disputed,
+        span_pairs: Vec::new(),
     }
 }
 
 impl Store {
-    /// Agreement between the annotators of `corpus`, over their accepted labels.
+    /// Agreement between the annotators of `corpus`, over their accepted labels and spans.
     pub fn annotator_agreement(&self, corpus: &str) -> Result<AnnotatorAgreement> {
-        Ok(agreement(&self.annotator_labels(corpus)?))
+        let mut a = agreement(&self.annotator_labels(corpus)?);
+        a.span_pairs = span_agreement(&self.annotator_spans(corpus)?);
+        Ok(a)
     }
 }
 

@@ -539,18 +539,36 @@ impl Store {
     }
 
     /// Each annotator's own latest accepted labels in `corpus`: (record id, annotator, labels),
-    /// ordered by record. The record's annotation is whoever changed it last; this keeps everyone's.
+    /// ordered by record (an annotation of spans alone is not a label). The record's annotation
+    /// is whoever changed it last; this keeps everyone's.
     pub fn annotator_labels(&self, corpus: &str) -> Result<Vec<(i64, String, Vec<String>)>> {
         let corpus_id = self.corpus_id(corpus)?;
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT l.record_id, l.annotator, l.labels FROM annotator_label l JOIN record x ON x.id = l.record_id \
-                 WHERE x.corpus_id = ?1 AND l.status = 'accepted' ORDER BY l.record_id, l.annotator",
+                 WHERE x.corpus_id = ?1 AND l.status = 'accepted' AND NOT (l.labels = '[]' AND l.spans IS NOT NULL) \
+                 ORDER BY l.record_id, l.annotator",
             )
             .map_err(|e| self.err(e))?;
         let rows =
             stmt.query_map([corpus_id], |r| Ok((r.get(0)?, r.get(1)?, decode_labels(r.get(2)?)?.unwrap_or_default()))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// Each annotator's own latest accepted entity spans in `corpus`: (record id, annotator,
+    /// spans), ordered by record.
+    pub fn annotator_spans(&self, corpus: &str) -> Result<Vec<(i64, String, Vec<Span>)>> {
+        let corpus_id = self.corpus_id(corpus)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT l.record_id, l.annotator, l.spans FROM annotator_label l JOIN record x ON x.id = l.record_id \
+                 WHERE x.corpus_id = ?1 AND l.status = 'accepted' AND l.spans IS NOT NULL ORDER BY l.record_id, l.annotator",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows =
+            stmt.query_map([corpus_id], |r| Ok((r.get(0)?, r.get(1)?, decode_spans(r.get(2)?)?.unwrap_or_default()))).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 

@@ -144,3 +144,37 @@ fn span_annotations_keep_labels_beside_them_and_undo_restores_both() {
     assert_eq!(lines[0]["annotation"]["spans"], acks[1]["spans"]);
     assert_eq!(lines[1]["annotation"], Value::Null);
 }
+
+/// Two annotators' spans agree as pairwise F1 (type and both boundaries), over the records both
+/// accepted; span-only annotations do not count as (empty) document labels.
+#[test]
+fn annotators_agree_on_spans_as_f1() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n{\"text\": \"Ana trabaja en Telefónica\"}\n").unwrap();
+    let db = dir.path().join("p.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    for (who, lines) in [
+        ("ana", [json!({"row": 1, "spans": [[0, 4, "PER"], [13, 19, "LOC"]]}), json!({"row": 2, "spans": [[15, 25, "ORG"]]})]),
+        ("luis", [json!({"row": 1, "spans": [[0, 4, "PER"], [13, 19, "ORG"]]}), json!({"row": 2, "spans": [[15, 25, "ORG"]]})]),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
+            .args(["annotate", "--db", db.to_str().unwrap(), "--corpus", "c", "--annotator", who])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let out = selectra(&["agreement", "--db", db.to_str().unwrap(), "--corpus", "c", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pair = &a["span_pairs"][0];
+    assert_eq!((&pair["a"], &pair["b"], &pair["records"], &pair["matched"]), (&json!("ana"), &json!("luis"), &json!(2), &json!(2)));
+    assert!((pair["f1"].as_f64().unwrap() - 2.0 * 2.0 / 6.0).abs() < 1e-12);
+    assert_eq!(a["pairs"], json!([]), "no document labels were given");
+    assert_eq!(a["disputed"], 0);
+}

@@ -364,7 +364,11 @@ export type AnnotationEvent = { id: number, record_id: number,
 /**
  * The state after the change; `None` when the record has no annotation any more.
  */
-labels: Array<string> | null, status: Status | null, undoes: number | null, };
+labels: Array<string> | null, status: Status | null, undoes: number | null, 
+/**
+ * The entity spans after the change, when the annotation has them (left out otherwise).
+ */
+spans?: Array<Span>, };
 
 export type BatchOutcome = { 
 /**
@@ -422,6 +426,14 @@ export type FleissAgreement = { annotators: number,
  */
 records: number, kappa: number | null, };
 
+export type SpanAgreement = { a: string, b: string, records: number, a_entities: number, b_entities: number, matched: number, 
+/**
+ * `None` when neither marked an entity in the shared records.
+ */
+f1: number | null, };
+
+export type Span = { start: number, end: number, label: string, };
+
 export type AnnotatorAgreement = { annotators: Array<AnnotatorCount>, pairs: Array<PairAgreement>, 
 /**
  * With three or more annotators.
@@ -430,7 +442,11 @@ fleiss: FleissAgreement | null,
 /**
  * Records accepted by two or more annotators with different labels (the review filter).
  */
-disputed: number, };
+disputed: number, 
+/**
+ * Entity spans, for every pair of annotators who both accepted spans of some records.
+ */
+span_pairs: Array<SpanAgreement>, };
 
 export type HistoryEntry = { id: number, at: string, annotator: string, 
 /**

@@ -91,6 +91,18 @@ pub fn agreement(args: AgreementArgs) -> Result<()> {
             out!("all {} annotators: {} shared records, Fleiss' kappa {}", f.annotators, f.records, fmt(f.kappa));
         }
         out!("{} records disputed", a.disputed);
+        for p in &a.span_pairs {
+            out!(
+                "{} vs {}: entity spans on {} shared records, F1 {} ({} matched of {} and {})",
+                p.a,
+                p.b,
+                p.records,
+                fmt(p.f1),
+                p.matched,
+                p.a_entities,
+                p.b_entities
+            );
+        }
     }
     Ok(())
 }
