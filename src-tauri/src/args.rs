@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use ts_rs::TS;
 
-use crate::dto::{FilterSpec, Status};
+use crate::dto::{FilterSpec, Span, Status};
 
 /// A model to load: a Hub id `ORG/NAME[@REV]` or a folder, and the accent-stripping override.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -138,6 +138,14 @@ pub struct ExportArgs {
 pub struct AnnotateArgs {
     pub record_id: i64,
     pub labels: Vec<String>,
+    pub status: Status,
+}
+
+/// A record's entity spans, as the span editor shows them.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct AnnotateSpansArgs {
+    pub record_id: i64,
+    pub spans: Vec<Span>,
     pub status: Status,
 }
 

@@ -52,6 +52,8 @@ macro_rules! commands {
             annotator_agreement(corpus: String) -> AnnotatorAgreement;
             record_history(record: i64) -> Vec<HistoryEntry>;
             record_predictions(record: i64) -> Vec<RecordPredictionDto>;
+            annotate_spans(args: AnnotateSpansArgs) -> AnnotationEvent;
+            record_entities(record: i64) -> Vec<RunEntity>;
             published() -> PublishedDto;
             evaluate(args: EvaluateArgs, task: String, onProgress: Channel<TaskProgress>) -> EvaluationDto;
             your_data(corpus: String, task: String, onProgress: Channel<TaskProgress>) -> YourData;
@@ -125,11 +127,11 @@ pub fn typescript() -> String {
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
         InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
-        AnnotateArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
+        AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
         RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
-        LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, SpanAgreement, Span, AnnotatorAgreement, HistoryEntry,
+        LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, SpanAgreement, Span, SchemaKind, RunEntity, AnnotatorAgreement, HistoryEntry,
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,

@@ -529,6 +529,22 @@ pub async fn annotate(state: State<'_, AppState>, args: AnnotateArgs) -> CmdResu
     .await
 }
 
+/// Sets a record's entity spans (checked against its text) and status; its labels stay.
+#[tauri::command]
+pub async fn annotate_spans(state: State<'_, AppState>, args: AnnotateSpansArgs) -> CmdResult<AnnotationEvent> {
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        s.annotate_spans(args.record_id, &args.spans, args.status, &annotator)
+    })
+    .await
+}
+
+/// A record's entities in every tagging run that tagged it (the span editor's pre-annotations).
+#[tauri::command]
+pub async fn record_entities(state: State<'_, AppState>, record: i64) -> CmdResult<Vec<RunEntity>> {
+    with_store(&state, move |s| s.record_entities(record)).await
+}
+
 /// Undoes the project annotator's last change in `corpus` (a bulk action's whole batch); `null`
 /// when there is nothing to undo. Undo is personal: other annotators' changes are never undone.
 #[tauri::command]

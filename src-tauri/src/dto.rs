@@ -13,6 +13,7 @@ pub use selectra::analysis::metrics::{CoveragePoint, Estimate, LabelStats, Multi
 pub use selectra::analysis::scans::{ScanComparison, ScanDisagreement};
 pub use selectra::api::wire::*;
 pub use selectra::domain::annotation::Status;
+pub use selectra::domain::labels::SchemaKind;
 pub use selectra::domain::precision::{AgreementCheck, AgreementGate, Precision, PrecisionOutcome};
 pub use selectra::domain::query::{EvalFilter, FilterSpec};
 pub use selectra::domain::rtd::ScannedWord;
@@ -24,6 +25,7 @@ pub use selectra::engine::tag::{Entity, Tagging};
 pub use selectra::engine::zeroshot::ZeroShotResult;
 pub use selectra::jobs::corpus_run::ScanSummary;
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
+pub use selectra::store::RunEntity;
 pub use selectra::store::{
     AnnotationEvent, BadRow, BatchOutcome, CorpusInfo, FlaggedWord, HistoryEntry, ImportOutcome, LabelDef, LabelSchema, LabelSources,
     RecordPrediction, RunInfo, RunKey, RunKind, ScanInfo, ScanKey,

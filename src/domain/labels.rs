@@ -39,6 +39,40 @@ pub struct LabelSchema {
     pub labels: Vec<LabelDef>,
     #[serde(default)]
     pub guidelines: String,
+    /// What the labels label: whole records, or entity spans (then they are entity types).
+    #[serde(default)]
+    pub kind: SchemaKind,
+}
+
+/// What a corpus's labels are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaKind {
+    /// Document labels: a record gets one label (or a set).
+    #[default]
+    Labels,
+    /// Entity types: a record gets spans of its text, each with a type.
+    Spans,
+}
+
+impl SchemaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Labels => "labels",
+            Self::Spans => "spans",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "labels" => Ok(Self::Labels),
+            "spans" => Ok(Self::Spans),
+            other => {
+                Err(Error::Input(format!("a schema labels records (\"labels\") or entity spans (\"spans\"), not {}", crate::error::quoted(other))))
+            }
+        }
+    }
 }
 
 impl LabelSchema {
@@ -49,7 +83,7 @@ impl LabelSchema {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         serde_json::from_str(text).map_err(|e| {
             Error::Input(format!(
-                "not a label schema: {}; a schema is {{\"labels\": [{{\"name\", \"description\", \"key\", \"colour\", \"hypothesis\"}}], \"guidelines\"}}",
+                "not a label schema: {}; a schema is {{\"labels\": [{{\"name\", \"description\", \"key\", \"colour\", \"hypothesis\"}}], \"guidelines\", \"kind\"}}",
                 crate::error::shortened(&e.to_string())
             ))
         })
@@ -84,6 +118,7 @@ impl LabelSchema {
                 .map(|n| LabelDef { name: n.as_ref().to_string(), description: String::new(), key: None, colour: None, hypothesis: None })
                 .collect(),
             guidelines: String::new(),
+            kind: SchemaKind::Labels,
         }
         .normalized()
     }
@@ -185,8 +220,7 @@ mod tests {
 
     #[test]
     fn defaults_fill_free_keys_and_colours() {
-        let s =
-            LabelSchema { labels: vec![def(" a ", Some("1")), def("b", None), def("c", Some("2"))], guidelines: String::new() }.normalized().unwrap();
+        let s = LabelSchema { labels: vec![def(" a ", Some("1")), def("b", None), def("c", Some("2"))], ..Default::default() }.normalized().unwrap();
         assert_eq!(s.names(), ["a", "b", "c"]);
         // "1" and "2" are taken, so b gets the first free digit.
         assert_eq!(s.labels.iter().map(|l| l.key.clone().unwrap()).collect::<Vec<_>>(), ["1", "3", "2"]);
@@ -195,7 +229,7 @@ mod tests {
 
     #[test]
     fn bad_schemas_say_what_is_wrong() {
-        let err = |labels: Vec<LabelDef>| LabelSchema { labels, guidelines: String::new() }.normalized().unwrap_err().to_string();
+        let err = |labels: Vec<LabelDef>| LabelSchema { labels, ..Default::default() }.normalized().unwrap_err().to_string();
         assert!(err(vec![def("a", None), def("a", None)]).contains("twice"));
         assert!(err(vec![def("a", Some("x")), def("b", Some("x"))]).contains("both have the key"));
         assert!(err(vec![def("a", Some("xy"))]).contains("one printable character"));

@@ -4,7 +4,7 @@
 use rusqlite::{params, TransactionBehavior};
 
 use super::Store;
-use crate::domain::labels::{LabelDef, LabelSchema};
+use crate::domain::labels::{LabelDef, LabelSchema, SchemaKind};
 use crate::domain::task::MAX_LABELS;
 use crate::error::Result;
 
@@ -12,8 +12,10 @@ impl Store {
     /// The corpus's label schema; empty labels when none was set.
     pub fn label_schema(&self, corpus: &str) -> Result<LabelSchema> {
         let corpus_id = self.corpus_id(corpus)?;
-        let guidelines: String =
-            self.conn.query_row("SELECT guidelines FROM corpus WHERE id = ?1", [corpus_id], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let (guidelines, kind): (String, String) = self
+            .conn
+            .query_row("SELECT guidelines, schema_kind FROM corpus WHERE id = ?1", [corpus_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
         let mut stmt = self
             .conn
             .prepare("SELECT name, description, key, colour, hypothesis FROM label_def WHERE corpus_id = ?1 ORDER BY position")
@@ -25,7 +27,7 @@ impl Store {
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        Ok(LabelSchema { labels, guidelines })
+        Ok(LabelSchema { labels, guidelines, kind: SchemaKind::parse(&kind)? })
     }
 
     /// Replaces the corpus's label schema (checked and completed by [`LabelSchema::normalized`]);
@@ -44,7 +46,8 @@ impl Store {
             )
             .map_err(err)?;
         }
-        tx.execute("UPDATE corpus SET guidelines = ?1 WHERE id = ?2", params![schema.guidelines, corpus_id]).map_err(err)?;
+        tx.execute("UPDATE corpus SET guidelines = ?1, schema_kind = ?2 WHERE id = ?3", params![schema.guidelines, schema.kind.as_str(), corpus_id])
+            .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(schema)
     }
@@ -55,7 +58,7 @@ impl Store {
     pub fn use_template(&mut self, corpus: &str, labels: &[String], template: &str) -> Result<LabelSchema> {
         let mut schema = self.label_schema(corpus)?;
         if schema.labels.is_empty() {
-            schema = LabelSchema { guidelines: schema.guidelines, ..LabelSchema::from_names(labels)? };
+            schema = LabelSchema { guidelines: schema.guidelines, kind: schema.kind, ..LabelSchema::from_names(labels)? };
         }
         self.set_label_schema(corpus, schema.with_template(template)?)
     }

@@ -27,6 +27,8 @@ pub struct QueryRow {
     /// The record's metadata (a JSON object), as imported.
     pub metadata: Option<serde_json::Value>,
     pub annotation_labels: Option<Vec<String>>,
+    /// The annotation's entity spans, when it has them.
+    pub annotation_spans: Option<Vec<crate::domain::spans::Span>>,
     pub annotation_status: Option<Status>,
     pub annotator: Option<String>,
     pub top_label: Option<String>,
@@ -455,7 +457,7 @@ impl Store {
         let offset = plan.args.len();
         let sql = format!(
             "SELECT x.id, x.row_number, x.source_id, x.text, x.gold, x.metadata, a.labels, a.status, a.annotator, \
-             p.top_label, p.top_score, p.margin, p.entropy, s.suspicion, {}, x.text_pair \
+             p.top_label, p.top_score, p.margin, p.entropy, s.suspicion, {}, x.text_pair, a.spans \
              {} WHERE {filter} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}",
             plan.key,
             plan.from(true, true, true, true)
@@ -478,6 +480,7 @@ impl Store {
                         gold: r.get(4)?,
                         metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
                         annotation_labels: labels.and_then(|l| serde_json::from_str(&l).ok()),
+                        annotation_spans: r.get::<_, Option<String>>(16)?.and_then(|l| serde_json::from_str(&l).ok()),
                         annotation_status: super::annotations::decode_status(r.get(7)?)?,
                         annotator: r.get(8)?,
                         top_label: r.get(9)?,

@@ -368,6 +368,11 @@ ALTER TABLE annotation_event ADD COLUMN prev_spans TEXT;
 ALTER TABLE annotator_label ADD COLUMN spans TEXT;
 "#;
 
+/// Version 14: a corpus's label schema has a kind: document labels, or entity types for spans.
+const V14: &str = r#"
+ALTER TABLE corpus ADD COLUMN schema_kind TEXT NOT NULL DEFAULT 'labels' CHECK (schema_kind IN ('labels', 'spans'));
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -383,12 +388,13 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V11),
         M::up(V12),
         M::up(V13),
+        M::up(V14),
     ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    13
+    14
 }
 
 #[cfg(test)]

@@ -178,3 +178,30 @@ fn annotators_agree_on_spans_as_f1() {
     assert_eq!(a["pairs"], json!([]), "no document labels were given");
     assert_eq!(a["disputed"], 0);
 }
+
+/// A schema of entity types is kept as such (its kind round-trips through the project and the
+/// CLI's schema file), and a record's spans come back with it in queries.
+#[test]
+fn a_span_schema_is_kept_and_queries_return_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n").unwrap();
+    let db = dir.path().join("p.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let schema_file = dir.path().join("schema.json");
+    std::fs::write(&schema_file, r#"{"labels": [{"name": "PER"}, {"name": "LOC"}], "kind": "spans"}"#).unwrap();
+    let out = selectra(&["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--set", schema_file.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = selectra(&["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--json"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["kind"], "spans", "{shown}");
+    std::fs::write(&schema_file, r#"{"labels": [{"name": "PER"}], "kind": "tokens"}"#).unwrap();
+    let out = selectra(&["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--set", schema_file.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a label schema"));
+
+    let (_, stderr, ok) = annotate(&db, &[json!({"row": 1, "spans": [[13, 19, "LOC"]]})]);
+    assert!(ok, "{stderr}");
+    let out = selectra(&["query", "--db", db.to_str().unwrap(), "--corpus", "c", "--json"]);
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["records"][0]["spans"], json!([{"start": 13, "end": 19, "label": "LOC"}]));
+}

@@ -46,6 +46,8 @@ pub struct RecordDto {
     pub metadata_text: Vec<MetaEntry>,
     /// The annotation: its labels, status and who changed it last.
     pub labels: Option<Vec<String>>,
+    /// The annotation's entity spans, when it has them.
+    pub spans: Option<Vec<crate::domain::spans::Span>>,
     pub status: Option<Status>,
     pub annotator: Option<String>,
     /// The browsed run's top label, its score, the margin to the second and the entropy.
@@ -82,6 +84,7 @@ impl From<QueryRow> for RecordDto {
             metadata: r.metadata,
             metadata_text,
             labels: r.annotation_labels,
+            spans: r.annotation_spans,
             status: r.annotation_status,
             annotator: r.annotator,
             predicted: r.top_label,

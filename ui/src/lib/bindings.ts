@@ -113,6 +113,8 @@ raw_csv: boolean, };
 
 export type AnnotateArgs = { record_id: number, labels: Array<string>, status: Status, };
 
+export type AnnotateSpansArgs = { record_id: number, spans: Array<Span>, status: Status, };
+
 export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: FilterSpec | null, 
 /**
  * The labels (none to discard).
@@ -398,7 +400,11 @@ colour: string | null,
  */
 hypothesis: string | null, };
 
-export type LabelSchema = { labels: Array<LabelDef>, guidelines: string, };
+export type LabelSchema = { labels: Array<LabelDef>, guidelines: string, 
+/**
+ * What the labels label: whole records, or entity spans (then they are entity types).
+ */
+kind: SchemaKind, };
 
 export type AnnotatorCount = { annotator: string, 
 /**
@@ -433,6 +439,22 @@ export type SpanAgreement = { a: string, b: string, records: number, a_entities:
 f1: number | null, };
 
 export type Span = { start: number, end: number, label: string, };
+
+export type SchemaKind = "labels" | "spans";
+
+export type RunEntity = { run: number, 
+/**
+ * The entity's type (`entity_group`, or the token's label without aggregation).
+ */
+label: string, 
+/**
+ * Character offsets into the record's text, end exclusive.
+ */
+start: number, end: number, score: number, 
+/**
+ * The record's text from `start` to `end`.
+ */
+text: string, };
 
 export type AnnotatorAgreement = { annotators: Array<AnnotatorCount>, pairs: Array<PairAgreement>, 
 /**
@@ -782,7 +804,11 @@ metadata_text: Array<MetaEntry>,
 /**
  * The annotation: its labels, status and who changed it last.
  */
-labels: Array<string> | null, status: Status | null, annotator: string | null, 
+labels: Array<string> | null, 
+/**
+ * The annotation's entity spans, when it has them.
+ */
+spans: Array<Span> | null, status: Status | null, annotator: string | null, 
 /**
  * The browsed run's top label, its score, the margin to the second and the entropy.
  */
@@ -1095,6 +1121,8 @@ export type Commands = {
   annotator_agreement: { args: { corpus: string }; result: AnnotatorAgreement };
   record_history: { args: { record: number }; result: Array<HistoryEntry> };
   record_predictions: { args: { record: number }; result: Array<RecordPredictionDto> };
+  annotate_spans: { args: { args: AnnotateSpansArgs }; result: AnnotationEvent };
+  record_entities: { args: { record: number }; result: Array<RunEntity> };
   published: { args: {}; result: PublishedDto };
   evaluate: { args: { args: EvaluateArgs; task: string; onProgress: Channel<TaskProgress> }; result: EvaluationDto };
   your_data: { args: { corpus: string; task: string; onProgress: Channel<TaskProgress> }; result: YourData };

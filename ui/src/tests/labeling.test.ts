@@ -4,7 +4,7 @@ import type { RecordDto, RecordPredictionDto } from "../lib/bindings";
 
 const record = (labels: string[] | null): RecordDto => ({
   record_id: 1, row: 1, id: null, text: "t", text_pair: null, gold: null, metadata: null, metadata_text: [], labels, status: labels ? "accepted" : null,
-  annotator: null, predicted: null, score: null, margin: null, entropy: null, suspicion: null,
+  annotator: null, predicted: null, score: null, margin: null, entropy: null, suspicion: null, spans: null,
 });
 const prediction = (run_id: number, suggested: string[]): RecordPredictionDto => ({
   run_id, model: "m", multi_label: false, labels: suggested, scores: suggested.map(() => 0.5), suggested,

@@ -33,7 +33,7 @@ function inspection(probabilities: number[], untrained: boolean[] = []): Inspect
 
 function record(id: number, text: string, extra: Partial<RecordDto> = {}): RecordDto {
   return {
-    record_id: id, row: id, id: null, text, text_pair: null, gold: null, metadata: {}, metadata_text: [], labels: null, status: null,
+    record_id: id, row: id, id: null, text, text_pair: null, gold: null, metadata: {}, metadata_text: [], labels: null, status: null, spans: null,
     annotator: null, predicted: "deportes", score: 0.8, margin: 0.5, entropy: 0.6, suspicion: null, ...extra,
   };
 }
@@ -278,6 +278,45 @@ describe("Annotate", () => {
     await waitFor(() => expect(document.querySelector("#an-text-pair")!.textContent).toContain(HOSTILE));
     expect(document.querySelector(".record-text")!.textContent).toBe("El perro come pan.");
     expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("marks entity spans with the keyboard, accepts a tagger's suggestions, and saves exactly what is shown", async () => {
+    const TYPES = { schema: { labels: ["PER", "LOC"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines: "", kind: "spans" }, suggested: [] };
+    const TAGGER = { ...RUN, id: 9, kind: "tagger", predicts_labels: false, labels: ["PER", "LOC"], template: "aggregation=simple stride=128" };
+    const calls = mockCommands({
+      list_runs: () => [RUN, TAGGER],
+      list_scans: () => [],
+      label_schema: () => TYPES,
+      browse: (a) => (filterOf(a).status === "unannotated" ? { records: [], total: 2, next: null } : { records: [record(1, "Juan Pérez vive en Madrid"), record(2, "Ana")], total: 2, next: null }),
+      record_predictions: () => [],
+      record_entities: (a) => (a.record === 1 ? [{ run: 9, label: "PER", start: 0, end: 10, score: 0.9, text: "Juan Pérez" }] : []),
+      annotate_spans: (a) => {
+        const args = a.args as { record_id: number; spans: unknown[]; status: string };
+        return { record_id: args.record_id, labels: [], spans: args.spans, status: args.status, id: 1, undoes: null };
+      },
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Juan Pérez vive en Madrid"));
+    await waitFor(() => expect(document.querySelector("#an-span-accept-all")).toBeTruthy());
+    const panel = document.querySelector("#an-record")!;
+    // The cursor to "Madrid" (word 4), its type's key; then the tagger's PER span accepted.
+    for (let i = 0; i < 4; i++) await fireEvent.keyDown(panel, { key: "ArrowRight" });
+    await fireEvent.keyDown(panel, { key: "2" });
+    await fireEvent.keyDown(panel, { key: "a" });
+    await waitFor(() => expect([...document.querySelectorAll("#an-span-text .tag")].map((t) => t.textContent)).toEqual(["PER", "LOC"]));
+    // Marking across an existing span is refused with why.
+    await fireEvent.keyDown(panel, { key: "ArrowLeft", shiftKey: true });
+    await fireEvent.keyDown(panel, { key: "ArrowLeft", shiftKey: true });
+    await fireEvent.keyDown(panel, { key: "ArrowLeft", shiftKey: true });
+    await fireEvent.keyDown(panel, { key: "1" });
+    await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("overlap"));
+    expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves 2 spans: PER, LOC");
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate_spans")).toBe(true));
+    expect(calls.find((c) => c.cmd === "annotate_spans")!.args.args).toEqual({
+      record_id: 1, status: "accepted", spans: [{ start: 0, end: 10, label: "PER" }, { start: 19, end: 25, label: "LOC" }],
+    });
+    await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Ana"));
   });
 
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {

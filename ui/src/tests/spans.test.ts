@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { acceptAll, addSpan, pieces, removeAt, spanAt, suggestedSpans, wordRange, words } from "../lib/spans";
+
+describe("span editor rules", () => {
+  it("cuts text into words by code point, keeping hyphenated names and emoji apart", () => {
+    const ws = words("María-José vio 🎓 en São Paulo, ¿no?");
+    expect(ws.map((w) => w.text)).toEqual(["María-José", "vio", "🎓", "en", "São", "Paulo", ",", "¿", "no", "?"]);
+    // Offsets are code points, as the core counts characters: the emoji is one.
+    expect(ws[2]).toEqual({ start: 15, end: 16, text: "🎓" });
+    expect(ws[3].start).toBe(17);
+  });
+
+  it("marks a selection of words, changes a span's type, refuses overlaps and removes spans", () => {
+    const text = "Juan Pérez vive en Madrid";
+    const ws = words(text);
+    let spans = addSpan([], wordRange(ws, 1, 0)!, "PER").spans;
+    expect(spans).toEqual([{ start: 0, end: 10, label: "PER" }]);
+    spans = addSpan(spans, wordRange(ws, 4, 4)!, "LOC").spans;
+    spans = addSpan(spans, wordRange(ws, 4, 4)!, "ORG").spans;
+    expect(spans.map((s) => s.label)).toEqual(["PER", "ORG"]);
+    const clash = addSpan(spans, wordRange(ws, 1, 2)!, "MISC");
+    expect(clash.error).toContain("overlap the PER span");
+    expect(clash.spans).toBe(spans);
+    expect(spanAt(spans, ws, 1)?.label).toBe("PER");
+    expect(removeAt(spans, ws, 1)).toEqual([{ start: 19, end: 25, label: "ORG" }]);
+  });
+
+  it("accepts a run's suggestions around what is already marked, and shows both", () => {
+    const text = "Ana vive en Lima";
+    const ws = words(text);
+    const entities = [
+      { run: 3, label: "PER", start: 0, end: 3, score: 0.9, text: "Ana" },
+      { run: 3, label: "LOC", start: 12, end: 16, score: 0.8, text: "Lima" },
+      { run: 4, label: "ORG", start: 12, end: 16, score: 0.7, text: "Lima" },
+    ];
+    const suggested = suggestedSpans(entities, 3);
+    const mine = [{ start: 12, end: 16, label: "ORG" }];
+    expect(acceptAll(mine, suggested)).toEqual([{ start: 0, end: 3, label: "PER" }, { start: 12, end: 16, label: "ORG" }]);
+    const shown = pieces(text, ws, mine, suggested);
+    expect(shown.map((p) => p.text).join("")).toBe(text);
+    expect(shown.find((p) => p.text === "Ana")!.suggested?.label).toBe("PER");
+    expect(shown.find((p) => p.text === "Lima")!.last).toBe(true);
+  });
+});
