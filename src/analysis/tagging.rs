@@ -31,6 +31,51 @@ pub struct EntityScores {
     pub report: EntityReport,
     pub micro_f1: Estimate,
     pub macro_f1: Estimate,
+    /// What went wrong where an entity did not match exactly.
+    pub errors: EntityErrors,
+}
+
+/// The kinds of mistakes behind the F1 (the usual NER error analysis), each predicted entity
+/// counted once: exact (type and boundaries), type only wrong (same boundaries), boundaries only
+/// wrong (same type, overlapping), both wrong (overlapping, another type), spurious (overlapping
+/// no reference entity); and reference entities no prediction overlaps (missed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntityErrors {
+    pub exact: u64,
+    pub wrong_type: u64,
+    pub wrong_boundaries: u64,
+    pub wrong_both: u64,
+    pub spurious: u64,
+    pub missed: u64,
+    /// Types over the same boundaries: `confusion[i][j]` reference entities of `types[i]`
+    /// predicted as `types[j]` with both boundaries right (the diagonal: exact matches).
+    pub types: Vec<String>,
+    pub confusion: Vec<Vec<u64>>,
+}
+
+impl EntityErrors {
+    /// The errors of one text's predicted entities against its reference.
+    fn add(&mut self, reference: &[Span], predicted: &[Span], types: &BTreeMap<String, usize>) {
+        let overlaps = |a: &Span, b: &Span| a.start < b.end && b.start < a.end;
+        for p in predicted {
+            if let Some(r) = reference.iter().find(|r| r.start == p.start && r.end == p.end) {
+                if r.label == p.label {
+                    self.exact += 1;
+                } else {
+                    self.wrong_type += 1;
+                }
+                self.confusion[types[&r.label]][types[&p.label]] += 1;
+            } else if reference.iter().any(|r| overlaps(r, p) && r.label == p.label) {
+                self.wrong_boundaries += 1;
+            } else if reference.iter().any(|r| overlaps(r, p)) {
+                self.wrong_both += 1;
+            } else {
+                self.spurious += 1;
+            }
+        }
+        self.missed += reference.iter().filter(|r| !predicted.iter().any(|p| overlaps(r, p))).count() as u64;
+    }
 }
 
 /// A tagging run's scores on the corpus's reference spans.
@@ -209,7 +254,14 @@ fn score(references: &[Vec<Span>], predicted: &[Vec<Span>], mode: Option<Mode>, 
     };
     let micro_f1 = bootstrap(references.len(), options, |rows| sum(rows).micro.f1);
     let macro_f1 = bootstrap(references.len(), options, |rows| sum(rows).macro_avg.f1);
-    EntityScores { mode, report, micro_f1, macro_f1 }
+    let names: std::collections::BTreeSet<&String> = references.iter().chain(predicted).flatten().map(|s| &s.label).collect();
+    let types: BTreeMap<String, usize> = names.iter().enumerate().map(|(i, t)| ((*t).clone(), i)).collect();
+    let mut errors =
+        EntityErrors { types: types.keys().cloned().collect(), confusion: vec![vec![0; types.len()]; types.len()], ..Default::default() };
+    for (r, p) in references.iter().zip(predicted) {
+        errors.add(r, p, &types);
+    }
+    EntityScores { mode, report, micro_f1, macro_f1, errors }
 }
 
 #[cfg(test)]
@@ -218,6 +270,24 @@ mod tests {
 
     fn span(start: usize, end: usize, label: &str) -> Span {
         Span { start, end, label: label.into() }
+    }
+
+    #[test]
+    fn each_predicted_entity_is_one_kind_of_error_and_unmatched_references_are_missed() {
+        let reference = [span(0, 4, "PER"), span(10, 16, "LOC"), span(20, 25, "ORG"), span(30, 34, "PER"), span(40, 44, "MISC")];
+        let predicted = [
+            span(0, 4, "PER"),   // exact
+            span(10, 16, "ORG"), // type wrong
+            span(20, 23, "ORG"), // boundaries wrong
+            span(30, 36, "LOC"), // both wrong
+            span(50, 52, "PER"), // spurious
+        ];
+        let types: BTreeMap<String, usize> = ["LOC", "MISC", "ORG", "PER"].iter().enumerate().map(|(i, t)| (t.to_string(), i)).collect();
+        let mut e = EntityErrors { confusion: vec![vec![0; 4]; 4], ..Default::default() };
+        e.add(&reference, &predicted, &types);
+        assert_eq!((e.exact, e.wrong_type, e.wrong_boundaries, e.wrong_both, e.spurious, e.missed), (1, 1, 1, 1, 1, 1));
+        assert_eq!(e.confusion[types["LOC"]][types["ORG"]], 1, "LOC predicted as ORG on the same words");
+        assert_eq!(e.confusion[types["PER"]][types["PER"]], 1);
     }
 
     #[test]

@@ -421,10 +421,12 @@ fn entities_section(e: &crate::analysis::tagging::EntityEvaluation) -> Markup {
         p { (e.n) " records with reference spans (" (e.reference_entities) " entities), tagged by every run below. "
             "Entity-level scores as seqeval computes them: an entity counts when its type and both boundaries match; "
             "intervals are 95% percentile bootstraps over records. A run of single tokens (aggregation none) is read "
-            "in seqeval's default mode and in strict IOB2." }
+            "in seqeval's default mode and in strict IOB2. Each predicted entity is exact, of the wrong type (same words), "
+            "of the wrong boundaries (same type, overlapping), wrong in both, or spurious; missed entities overlap no prediction." }
         table {
             thead { tr { th { "Run" } th { "Model" } th { "Options" } th { "Reading" } th { "Precision" } th { "Recall" } th { "F1 (micro)" } th { "F1 (macro)" }
-                @for t in &types { th { "F1 " (t) } } } }
+                @for t in &types { th { "F1 " (t) } }
+                th { "Exact" } th { "Wrong type" } th { "Wrong boundaries" } th { "Both wrong" } th { "Spurious" } th { "Missed" } } }
             tbody {
                 @for r in &e.runs { @for s in &r.scores {
                     tr {
@@ -433,6 +435,8 @@ fn entities_section(e: &crate::analysis::tagging::EntityEvaluation) -> Markup {
                         td.num { (format!("{:.3}", s.report.micro.precision)) } td.num { (format!("{:.3}", s.report.micro.recall)) }
                         td.num { (ci(&s.micro_f1)) } td.num { (ci(&s.macro_f1)) }
                         @for t in &types { td.num { @match s.report.per_type.iter().find(|(name, _)| name == *t) { Some((_, x)) => { (format!("{:.3}", x.f1)) }, None => { "—" } } } }
+                        @let x = &s.errors;
+                        @for n in [x.exact, x.wrong_type, x.wrong_boundaries, x.wrong_both, x.spurious, x.missed] { td.num { (n) } }
                     }
                 } }
             }

@@ -346,6 +346,12 @@ fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
     assert_eq!(entities["reference_entities"].as_u64().unwrap() as usize, n - 1);
     let scores = &entities["runs"][0]["scores"][0];
     assert_eq!(scores["mode"], Value::Null, "grouped entities are scored as they are");
+    // Each predicted entity is one kind of error (or exact); exact ones are the matched ones.
+    let errors = &scores["errors"];
+    let kinds = ["exact", "wrong_type", "wrong_boundaries", "wrong_both", "spurious"].map(|k| errors[k].as_u64().unwrap());
+    assert_eq!(kinds.iter().sum::<u64>(), scores["report"]["predicted"].as_u64().unwrap());
+    assert_eq!(kinds[0], scores["report"]["matched"].as_u64().unwrap());
+    assert_eq!(errors["missed"], 0, "every reference entity is one the run found");
     let micro = &scores["report"]["micro"];
     close("precision", micro["precision"].as_f64().unwrap(), (n - 1) as f64 / n as f64);
     close("recall", micro["recall"].as_f64().unwrap(), 1.0);
