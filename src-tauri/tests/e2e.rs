@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -254,6 +255,7 @@ async fn select(c: &Client, css: &str, value: &str) {
 const ENTER: &str = "\u{e007}";
 const CTRL: &str = "\u{e009}";
 const RELEASE: &str = "\u{e000}";
+const UP: &str = "\u{e013}";
 
 /// The end-to-end tests run one at a time: each drives a whole app, and two at once on a small
 /// machine would time each other out.
@@ -555,6 +557,48 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     select(&c, "#try-corpus", "entidades").await;
     click(&c, "#try-run-corpus").await;
     wait_text(&c, "#try-run-summary", "16/16 records tagged").await;
+    // Span labeling: the corpus's labels become entity types (the tagger's, suggested), and a
+    // record's entities are marked with the keyboard: Shift+→ extends, a type's key marks.
+    view(&c, "corpora").await;
+    for label in ["PER", "LOC", "ORG", "MISC"] {
+        let css = format!("#schema-editor button[data-suggested='{label}']");
+        c.wait().at_most(TIMEOUT).for_element(Locator::Css(&css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        bounded("add a type", c.execute(&format!("document.querySelector(\"{css}\").click()"), vec![])).await.expect("click");
+    }
+    select(&c, "#schema-kind", "spans").await;
+    click(&c, "#schema-save").await;
+    wait_text(&c, "#schema-saved", "Saved").await;
+    view(&c, "annotate").await;
+    select(&c, "#an-corpus", "entidades").await;
+    click(&c, "#an-mode-one").await;
+    wait_text(&c, "#an-span-text", "María López trabaja en el Banco de España").await;
+    // "María López" (words 0-1) as PER (key 1); "Banco de España" (words 5-7) as ORG (key 3).
+    // A click on the first word puts the cursor there; the keys then go to the focused record as
+    // a keyboard sends them (WebDriver's actions: no click in between, Shift held and let go).
+    click(&c, "#an-span-text [data-word='0']").await;
+    let (shift, right) = ('\u{e008}', '\u{e014}');
+    let press = |k: char| vec![KeyAction::Down { value: k }, KeyAction::Up { value: k }];
+    let mut strokes = vec![KeyAction::Down { value: shift }];
+    strokes.extend(press(right));
+    strokes.push(KeyAction::Up { value: shift });
+    strokes.extend(press('1'));
+    for _ in 0..4 {
+        strokes.extend(press(right));
+    }
+    strokes.push(KeyAction::Down { value: shift });
+    strokes.extend(press(right));
+    strokes.extend(press(right));
+    strokes.push(KeyAction::Up { value: shift });
+    strokes.extend(press('3'));
+    let actions = strokes.into_iter().fold(KeyActions::new("keyboard".into()), |a, k| a.then(k));
+    bounded("mark spans", c.perform_actions(actions)).await.expect("keys");
+    wait_text(&c, "#an-enter-saves", "saves 2 spans: PER, ORG").await;
+    screenshot(&c, "spans").await;
+    keys(&c, ENTER).await;
+    wait_text(&c, "#an-span-text", "El Real Madrid").await;
+    keys(&c, UP).await;
+    wait_text(&c, "#an-state", "accepted: 2 spans").await;
+
     view(&c, "compare").await;
     select(&c, "#cmp-corpus", "entidades").await;
     click(&c, "#cmp-your-data-run").await;
@@ -571,6 +615,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
 
     // The classifier's run is a source of suggestions; the tagger's (entities, not labels) is not.
     view(&c, "annotate").await;
+    select(&c, "#an-corpus", "noticias").await;
     let offered = until("the classifier's run offered", || async {
         let o = texts(&c, "#an-filter-run option").await;
         o.iter().any(|o| o.contains("cls-xlmr-pair")).then_some(o)
@@ -582,6 +627,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     // A new app process on the same data folder finds the labels, the bulk batch's too.
     let c = harness.launch().await;
     view(&c, "annotate").await;
+    select(&c, "#an-corpus", "noticias").await;
     wait_text(&c, "#an-progress", &format!("{} of 32 annotated", 5 + matching)).await;
     // The first record, relabeled with key 1 while the head was learning.
     wait_text(&c, "#an-state", "accepted: cultura").await;

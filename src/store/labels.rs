@@ -63,8 +63,9 @@ impl Store {
         self.set_label_schema(corpus, schema.with_template(template)?)
     }
 
-    /// Labels the corpus already uses, for starting a schema: gold labels, annotated labels and
-    /// the newest run's candidate labels, each once, most frequent first.
+    /// Labels the corpus already uses, for starting a schema: gold labels, annotated labels, the
+    /// newest run's candidate labels, and the entity types of reference and annotated spans,
+    /// each once, most frequent first.
     pub fn labels_in_use(&self, corpus: &str) -> Result<Vec<String>> {
         let corpus_id = self.corpus_id(corpus)?;
         let mut stmt = self
@@ -75,6 +76,10 @@ impl Store {
                    UNION ALL SELECT j.value, COUNT(*) FROM annotation a JOIN record x ON x.id = a.record_id, json_each(a.labels) j \
                      WHERE x.corpus_id = ?1 GROUP BY j.value \
                    UNION ALL SELECT j.value, 0 FROM (SELECT labels FROM run WHERE corpus_id = ?1 ORDER BY id DESC LIMIT 1) r, json_each(r.labels) j \
+                   UNION ALL SELECT json_extract(j.value, '$.label'), COUNT(*) FROM record x, json_each(x.gold_spans) j \
+                     WHERE x.corpus_id = ?1 AND x.gold_spans IS NOT NULL GROUP BY 1 \
+                   UNION ALL SELECT json_extract(j.value, '$.label'), COUNT(*) FROM annotation a JOIN record x ON x.id = a.record_id, \
+                     json_each(a.spans) j WHERE x.corpus_id = ?1 AND a.spans IS NOT NULL GROUP BY 1 \
                  ) GROUP BY label ORDER BY SUM(n) DESC, label LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;

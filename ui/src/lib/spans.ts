@@ -57,9 +57,21 @@ export function removeAt(spans: Span[], ws: Word[], i: number): Span[] {
   return s ? spans.filter((x) => x !== s) : spans;
 }
 
-/** A tagging run's entities of one record as spans to accept (the run's own order). */
-export function suggestedSpans(entities: RunEntity[], run: number | null): Span[] {
-  return entities.filter((e) => e.run === run).map((e) => ({ start: e.start, end: e.end, label: e.label }));
+/** A span widened to the whole words it touches (selections snap to words). */
+export function snap(span: Span, ws: Word[]): Span {
+  const touched = ws.filter((w) => w.start < span.end && span.start < w.end);
+  return touched.length ? { start: touched[0].start, end: touched[touched.length - 1].end, label: span.label } : span;
+}
+
+/** A tagging run's entities of one record as spans to accept, snapped to words; of entities that
+ * then overlap (two pieces of one word), the first is kept. */
+export function suggestedSpans(entities: RunEntity[], run: number | null, ws: Word[]): Span[] {
+  const out: Span[] = [];
+  for (const e of entities.filter((e) => e.run === run)) {
+    const s = snap({ start: e.start, end: e.end, label: e.label }, ws);
+    if (!out.some((o) => o.start < s.end && s.start < o.end)) out.push(s);
+  }
+  return out;
 }
 
 /** Accepting every suggestion: the suggestions that overlap nothing already there join the spans

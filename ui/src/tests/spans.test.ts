@@ -2,6 +2,16 @@ import { describe, expect, it } from "vitest";
 import { acceptAll, addSpan, pieces, removeAt, spanAt, suggestedSpans, wordRange, words } from "../lib/spans";
 
 describe("span editor rules", () => {
+  it("snaps a tagger's sub-word entities to whole words, keeping the first of those that then overlap", () => {
+    const ws = words("Banco de España");
+    const entities = [
+      { run: 1, label: "ORG", start: 0, end: 2, score: 0.9, text: "Ba" },
+      { run: 1, label: "MISC", start: 2, end: 5, score: 0.9, text: "nco" },
+      { run: 1, label: "LOC", start: 7, end: 12, score: 0.9, text: " Esp" },
+    ];
+    expect(suggestedSpans(entities, 1, ws)).toEqual([{ start: 0, end: 5, label: "ORG" }, { start: 6, end: 15, label: "LOC" }]);
+  });
+
   it("cuts text into words by code point, keeping hyphenated names and emoji apart", () => {
     const ws = words("María-José vio 🎓 en São Paulo, ¿no?");
     expect(ws.map((w) => w.text)).toEqual(["María-José", "vio", "🎓", "en", "São", "Paulo", ",", "¿", "no", "?"]);
@@ -33,7 +43,7 @@ describe("span editor rules", () => {
       { run: 3, label: "LOC", start: 12, end: 16, score: 0.8, text: "Lima" },
       { run: 4, label: "ORG", start: 12, end: 16, score: 0.7, text: "Lima" },
     ];
-    const suggested = suggestedSpans(entities, 3);
+    const suggested = suggestedSpans(entities, 3, ws);
     const mine = [{ start: 12, end: 16, label: "ORG" }];
     expect(acceptAll(mine, suggested)).toEqual([{ start: 0, end: 3, label: "PER" }, { start: 12, end: 16, label: "ORG" }]);
     const shown = pieces(text, ws, mine, suggested);
