@@ -78,14 +78,17 @@ pub enum Disagreement {
     RunGold(i64),
     /// Two annotators accepted different labels for the record.
     Annotators,
+    /// The record has accepted entity spans other than the tagging run's entities (as sets of
+    /// type and boundaries).
+    RunSpans(i64),
 }
 
 impl Disagreement {
-    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold", "RUN,spans" or "annotators".
     pub fn parse(text: &str) -> Result<Self> {
         let bad = || {
             Error::Input(format!(
-                "cannot read the disagreement {text:?}; write two run ids (3,5), a run and annotation or gold (3,annotation), or annotators"
+                "cannot read the disagreement {text:?}; write two run ids (3,5), a run and annotation, gold or spans (3,annotation), or annotators"
             ))
         };
         let parts: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -94,6 +97,7 @@ impl Disagreement {
             ["annotators"] => Ok(Disagreement::Annotators),
             [a, "annotation" | "annotations"] => Ok(Disagreement::RunAnnotation(run(a)?)),
             [a, "gold"] => Ok(Disagreement::RunGold(run(a)?)),
+            [a, "spans"] => Ok(Disagreement::RunSpans(run(a)?)),
             [a, b] => {
                 let (a, b) = (run(a)?, run(b)?);
                 if a == b {
@@ -261,6 +265,9 @@ pub struct Query {
     /// Only records whose suspicion in the scan is at least this.
     pub min_suspicion: Option<f64>,
     pub disagree: Option<Disagreement>,
+    /// Records with an entity of this type: in a tagging run's entities, or in the record's
+    /// annotated spans.
+    pub entity: Option<EntityFilter>,
     /// Every metadata filter must hold.
     pub meta: Vec<MetaFilter>,
     pub sample: Option<Sample>,
@@ -299,7 +306,7 @@ pub struct FilterSpec {
     /// The margin between the run's top two scores.
     pub min_margin: Option<f64>,
     pub max_margin: Option<f64>,
-    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+    /// "RUN1,RUN2", "RUN,annotation", "RUN,gold", "RUN,spans" or "annotators".
     pub disagree: Option<String>,
     /// Each "key=value", "key~text", "key^=text", "key>=x", "key<=y" or "key=x..y".
     pub meta: Vec<String>,
@@ -314,6 +321,17 @@ pub struct FilterSpec {
     /// The scan whose suspicion is shown, filtered on and sorted by.
     pub scan: Option<i64>,
     pub min_suspicion: Option<f64>,
+    /// Records with an entity of this type: in `entity_run`'s entities, else in their annotated
+    /// spans.
+    pub entity: Option<String>,
+    pub entity_run: Option<i64>,
+}
+
+/// "Has an entity of type T", in a tagging run's entities or (no run) in the annotation's spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityFilter {
+    pub label: String,
+    pub run: Option<i64>,
 }
 
 impl FilterSpec {
@@ -337,6 +355,7 @@ impl FilterSpec {
             scan: self.scan,
             min_suspicion: self.min_suspicion,
             disagree: text(&self.disagree).as_deref().map(Disagreement::parse).transpose()?,
+            entity: text(&self.entity).map(|label| EntityFilter { label, run: self.entity_run }),
             meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<Result<_>>()?,
             sample: self.sample.map(|size| Sample { size, seed: self.seed }),
             sort: Sort::Row,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::domain::annotation::Status;
-pub use crate::domain::query::{Cursor, Disagreement, EvalFilter, MetaFilter, Query, Sample, Sort, StatusFilter, MAX_PAGE};
+pub use crate::domain::query::{Cursor, Disagreement, EntityFilter, EvalFilter, MetaFilter, Query, Sample, Sort, StatusFilter, MAX_PAGE};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,8 +206,11 @@ impl Store {
                 check_run(a)?;
                 check_run(b)?;
             }
-            Some(Disagreement::RunAnnotation(a) | Disagreement::RunGold(a)) => check_run(a)?,
+            Some(Disagreement::RunAnnotation(a) | Disagreement::RunGold(a) | Disagreement::RunSpans(a)) => check_run(a)?,
             Some(Disagreement::Annotators) | None => {}
+        }
+        if let Some(run) = q.entity.as_ref().and_then(|e| e.run) {
+            check_run(run)?;
         }
         if (q.min_suspicion.is_some() || q.sort == Sort::SuspicionDesc) && q.scan.is_none() {
             return Err(Error::Input("filtering or sorting by suspicion needs a scan; pick one".into()));
@@ -357,6 +360,23 @@ impl Store {
                 }
             }
         }
+        // An entity of a type: the run's by its (run, label, record) index, one seek per record;
+        // the annotation's in its own spans.
+        match &q.entity {
+            Some(EntityFilter { label, run: Some(run) }) => filters.push(format!(
+                "EXISTS (SELECT 1 FROM run_entity e WHERE e.run_id = {} AND e.label = {} AND e.record_id = {rid})",
+                bind(Sql::Integer(*run)),
+                bind(Sql::Text(label.clone()))
+            )),
+            Some(EntityFilter { label, run: None }) => {
+                plan.needs_annotation = true;
+                filters.push(format!(
+                    "EXISTS (SELECT 1 FROM json_each(a.spans) j WHERE json_extract(j.value, '$.label') = {})",
+                    bind(Sql::Text(label.clone()))
+                ))
+            }
+            None => {}
+        }
         // Disagreements between runs are looked up per record (two primary-key reads), so a page
         // in any order stops after its rows; with the annotations (few, usually) the set is
         // computed once (a subquery SQLite materializes), then probed.
@@ -375,6 +395,13 @@ impl Store {
                     "x.gold IS NOT NULL AND EXISTS (SELECT 1 FROM prediction d1 WHERE d1.run_id = {a} AND d1.record_id = {rid} AND d1.top_label <> x.gold)"
                 ))
             }
+            Some(Disagreement::RunSpans(a)) => filters.push(format!(
+                // Records the run tagged whose accepted spans are another set than its entities.
+                "{rid} IN (SELECT da.record_id FROM annotation da JOIN tagged_record t ON t.run_id = {a} AND t.record_id = da.record_id \
+                 WHERE da.status = 'accepted' AND da.spans IS NOT NULL AND selectra_spans_differ(da.spans, \
+                 (SELECT json_group_array(json_object('start', e.start, 'end', e.\"end\", 'label', e.label)) FROM run_entity e \
+                  WHERE e.run_id = {a} AND e.record_id = da.record_id)))"
+            )),
             Some(Disagreement::Annotators) => filters.push(format!(
                 // Label sets compare as sets (sorted), as agreement compares them.
                 "{rid} IN (SELECT record_id FROM annotator_label WHERE status = 'accepted' GROUP BY record_id \
@@ -559,6 +586,14 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
     // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
     // a starts with b, else 0 (NULL with a NULL).
+    // Whether two JSON lists of spans ({"start", "end", "label"}) are different sets.
+    conn.create_scalar_function("selectra_spans_differ", 2, flags, |ctx| {
+        let set = |i: usize| -> rusqlite::Result<std::collections::BTreeSet<crate::domain::spans::Span>> {
+            let text: Option<String> = ctx.get(i)?;
+            Ok(text.and_then(|t| serde_json::from_str::<Vec<crate::domain::spans::Span>>(&t).ok()).unwrap_or_default().into_iter().collect())
+        };
+        Ok(set(0)? != set(1)?)
+    })?;
     conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::domain::text::fold(&t))))?;
     conn.create_scalar_function("selectra_starts_with", 2, flags, |ctx| {
         Ok(match (ctx.get::<Option<String>>(0)?, ctx.get::<Option<String>>(1)?) {

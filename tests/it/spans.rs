@@ -205,3 +205,44 @@ fn a_span_schema_is_kept_and_queries_return_spans() {
     let page: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(page["records"][0]["spans"], json!([{"start": 13, "end": 19, "label": "LOC"}]));
 }
+
+/// `selectra query` finds records by entity type (annotated spans, or a tagging run's entities)
+/// and the records whose accepted spans are not the run's entities.
+#[test]
+fn queries_find_records_by_entity_type_and_span_disagreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    let texts = ["Juan vive en Madrid", "Ana trabaja en Telefónica", "La ONU y la Universidad de Salamanca firmaron un acuerdo"];
+    std::fs::write(&file, texts.iter().map(|t| format!("{}\n", json!({"text": t}))).collect::<String>()).unwrap();
+    let db = dir.path().join("p.db");
+    let db_s = db.to_str().unwrap();
+    assert!(selectra(&["corpus", "import", "--db", db_s, "--name", "c", file.to_str().unwrap()]).status.success());
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
+    let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = serde_json::from_slice::<Value>(&out.stdout).unwrap()["run"]["id"].as_i64().unwrap().to_string();
+    let lines = export_lines(&db);
+    let entities = |i: usize| -> Vec<Value> { lines[i]["entities"].as_array().unwrap().clone() };
+    let rows = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["query", "--db", db_s, "--corpus", "c", "--json", "--limit", "100"];
+        all.extend_from_slice(args);
+        let out = selectra(&all);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["records"].as_array().unwrap().iter().map(|r| r["row"].as_u64().unwrap()).collect()
+    };
+    // The run's entities by type: the rows whose entities include it.
+    let label = entities(2)[0]["label"].as_str().unwrap().to_string();
+    let expected: Vec<u64> = (0..3).filter(|&i| entities(i).iter().any(|e| e["label"] == label.as_str())).map(|i| i as u64 + 1).collect();
+    assert_eq!(rows(&["--entity", &label, "--entity-run", &run]), expected);
+
+    // Row 1 accepted with exactly the run's entities, row 2 with none (where the run found some).
+    let same: Vec<Value> = entities(0).iter().map(|e| json!([e["start"], e["end"], e["label"]])).collect();
+    let (_, stderr, ok) = annotate(&db, &[json!({"row": 1, "spans": same}), json!({"row": 2, "spans": [[0, 3, "PER"]]})]);
+    assert!(ok, "{stderr}");
+    assert_eq!(rows(&["--entity", "PER"]), if entities(0).iter().any(|e| e["label"] == "PER") { vec![1, 2] } else { vec![2] });
+    let row2_agrees = entities(1).len() == 1 && entities(1)[0]["start"] == 0 && entities(1)[0]["end"] == 3 && entities(1)[0]["label"] == "PER";
+    assert_eq!(rows(&["--disagree", &format!("{run},spans")]), if row2_agrees { vec![] } else { vec![2] });
+    // A run of another corpus, or none, is an error that says so.
+    let out = selectra(&["query", "--db", db_s, "--corpus", "c", "--entity", "PER", "--entity-run", "99"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no run 99"));
+}

@@ -162,9 +162,16 @@ pub struct FilterArgs {
     pub min_margin: Option<f64>,
     #[arg(long, requires = "run")]
     pub max_margin: Option<f64>,
-    /// RUN1,RUN2 (top labels differ), RUN,annotation, RUN,gold or annotators.
+    /// RUN1,RUN2 (top labels differ), RUN,annotation, RUN,gold, RUN,spans (a tagging run's
+    /// entities are not the accepted spans) or annotators.
     #[arg(long)]
     pub disagree: Option<String>,
+    /// Records with an entity of this type: in the annotated spans, or with --entity-run in a
+    /// tagging run's entities.
+    #[arg(long, value_name = "TYPE")]
+    pub entity: Option<String>,
+    #[arg(long, value_name = "RUN", requires = "entity")]
+    pub entity_run: Option<i64>,
     /// KEY=VALUE, KEY>=X, KEY<=Y or KEY=X..Y on the record's metadata; repeatable.
     #[arg(long)]
     pub meta: Vec<String>,
@@ -201,6 +208,8 @@ impl FilterArgs {
             seed: self.seed,
             scan: self.scan,
             min_suspicion: self.min_suspicion,
+            entity: self.entity,
+            entity_run: self.entity_run,
             ..FilterSpec::default()
         }
     }

@@ -201,7 +201,7 @@ predicted_label: string | null, min_score: number | null, max_score: number | nu
  */
 min_margin: number | null, max_margin: number | null, 
 /**
- * "RUN1,RUN2", "RUN,annotation", "RUN,gold" or "annotators".
+ * "RUN1,RUN2", "RUN,annotation", "RUN,gold", "RUN,spans" or "annotators".
  */
 disagree: string | null, 
 /**
@@ -227,7 +227,12 @@ seed: number,
 /**
  * The scan whose suspicion is shown, filtered on and sorted by.
  */
-scan: number | null, min_suspicion: number | null, };
+scan: number | null, min_suspicion: number | null, 
+/**
+ * Records with an entity of this type: in `entity_run`'s entities, else in their annotated
+ * spans.
+ */
+entity: string | null, entity_run: number | null, };
 
 export type EvalFilter = { runs: Array<number>, 
 /**
