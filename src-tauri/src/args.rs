@@ -97,6 +97,8 @@ pub enum SortDto {
     Suspicion,
     /// A shuffle, seeded by the filter's seed.
     Random,
+    /// Least sure entities first (needs the filter's tagging run).
+    EntityScore,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]

@@ -212,6 +212,7 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
         SortDto::ScoreAsc => Sort::ScoreAsc,
         SortDto::Suspicion => Sort::SuspicionDesc,
         SortDto::Random => Sort::Random(args.filter.seed),
+        SortDto::EntityScore => Sort::EntityScoreAsc,
     };
     query.after = args.after.as_deref().map(selectra::store::Cursor::parse).transpose().map_err(ErrorDto::from)?;
     query.limit = u64::from(args.limit);

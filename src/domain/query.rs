@@ -27,11 +27,14 @@ pub enum Sort {
     Random(u64),
     /// Most suspicious first: highest suspicion in the query's scan (needs a scan).
     SuspicionDesc,
+    /// Least sure entities first: the lowest score among a record's entities in the query's
+    /// tagging run (needs one); records without entities, or not tagged yet, come last.
+    EntityScoreAsc,
 }
 
 impl Sort {
-    /// An order by name: import, margin, entropy, score (highest first), score-asc, suspicion, or
-    /// random (shuffled by `seed`).
+    /// An order by name: import, margin, entropy, score (highest first), score-asc, suspicion,
+    /// entity-score (least sure entities first), or random (shuffled by `seed`).
     pub fn parse(name: &str, seed: u64) -> Result<Self> {
         Ok(match name {
             "import" | "row" => Sort::Row,
@@ -40,9 +43,12 @@ impl Sort {
             "score" => Sort::ScoreDesc,
             "score-asc" => Sort::ScoreAsc,
             "suspicion" => Sort::SuspicionDesc,
+            "entity-score" => Sort::EntityScoreAsc,
             "random" => Sort::Random(seed),
             other => {
-                return Err(Error::Input(format!("unknown order {other:?}; use import, margin, entropy, score, score-asc, suspicion or random")))
+                return Err(Error::Input(format!(
+                    "unknown order {other:?}; use import, margin, entropy, score, score-asc, suspicion, entity-score or random"
+                )))
             }
         })
     }
@@ -268,6 +274,8 @@ pub struct Query {
     /// Records with an entity of this type: in a tagging run's entities, or in the record's
     /// annotated spans.
     pub entity: Option<EntityFilter>,
+    /// The tagging run whose entity scores the entity order reads.
+    pub tagging_run: Option<i64>,
     /// Every metadata filter must hold.
     pub meta: Vec<MetaFilter>,
     pub sample: Option<Sample>,
@@ -324,6 +332,7 @@ pub struct FilterSpec {
     /// Records with an entity of this type: in `entity_run`'s entities, else in their annotated
     /// spans.
     pub entity: Option<String>,
+    /// The tagging run whose entities `entity` filters and the entity order sorts by.
     pub entity_run: Option<i64>,
 }
 
@@ -356,6 +365,7 @@ impl FilterSpec {
             min_suspicion: self.min_suspicion,
             disagree: text(&self.disagree).as_deref().map(Disagreement::parse).transpose()?,
             entity: text(&self.entity).map(|label| EntityFilter { label, run: self.entity_run }),
+            tagging_run: self.entity_run,
             meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<Result<_>>()?,
             sample: self.sample.map(|size| Sample { size, seed: self.seed }),
             sort: Sort::Row,

@@ -97,6 +97,8 @@ pub(super) struct Plan {
     by_run: bool,
     run: i64,
     scan: i64,
+    /// The tagging run whose entity scores sort (-1: none).
+    tagged: i64,
     /// The filter's needs: the record table (when driven by predictions), annotations, the scan.
     needs_record: bool,
     needs_annotation: bool,
@@ -135,6 +137,10 @@ impl Plan {
         }
         if scan {
             from.push_str(&format!(" LEFT JOIN scan_result s ON s.scan_id = {} AND s.record_id = {rid}", self.scan));
+        }
+        if self.tagged >= 0 {
+            // One row per record at most (the primary key), so counts and pages are unchanged.
+            from.push_str(&format!(" LEFT JOIN tagged_record t ON t.run_id = {} AND t.record_id = {rid}", self.tagged));
         }
         from
     }
@@ -209,8 +215,17 @@ impl Store {
             Some(Disagreement::RunAnnotation(a) | Disagreement::RunGold(a) | Disagreement::RunSpans(a)) => check_run(a)?,
             Some(Disagreement::Annotators) | None => {}
         }
-        if let Some(run) = q.entity.as_ref().and_then(|e| e.run) {
+        if let Some(run) = q.entity.as_ref().and_then(|e| e.run).or(q.tagging_run) {
             check_run(run)?;
+        }
+        if q.sort == Sort::EntityScoreAsc {
+            let Some(run) = q.tagging_run else {
+                return Err(Error::Input("ordering by entity scores needs a tagging run; pick one".into()));
+            };
+            let kind: String = self.conn.query_row("SELECT kind FROM run WHERE id = ?1", [run], |r| r.get(0)).map_err(|e| self.err(e))?;
+            if kind != "tagger" {
+                return Err(Error::Input(format!("run {run} is not a tagging run; entity scores come from a token classifier's run")));
+            }
         }
         if (q.min_suspicion.is_some() || q.sort == Sort::SuspicionDesc) && q.scan.is_none() {
             return Err(Error::Input("filtering or sorting by suspicion needs a scan; pick one".into()));
@@ -255,6 +270,7 @@ impl Store {
             by_run: needs_run,
             run: q.run.unwrap_or(-1),
             scan: q.scan.unwrap_or(-1),
+            tagged: if q.sort == Sort::EntityScoreAsc { q.tagging_run.unwrap_or(-1) } else { -1 },
             needs_record: false,
             needs_annotation: false,
             needs_scan: false,
@@ -436,6 +452,9 @@ impl Store {
             // Records the scan has not reached yet come last; ties in id order, as the scan's own
             // ranking (`suspicious_records`) has them.
             Sort::SuspicionDesc => ("COALESCE(s.suspicion, -1.0)".into(), false),
+            // Like suspicion, a sort of the matching records (no index drives it): records without
+            // entities (or not tagged yet) last, above any score.
+            Sort::EntityScoreAsc => ("COALESCE(t.min_score, 2.0)".into(), true),
         };
         plan.ids_ascending = ascending || q.sort == Sort::SuspicionDesc;
         plan.key = key;

@@ -246,3 +246,47 @@ fn queries_find_records_by_entity_type_and_span_disagreement() {
     let out = selectra(&["query", "--db", db_s, "--corpus", "c", "--entity", "PER", "--entity-run", "99"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no run 99"));
 }
+
+/// `--order entity-score` lists records by their least sure entity in a tagging run, lowest
+/// first, records without entities last; it needs a tagging run.
+#[test]
+fn records_order_by_their_least_sure_entity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    let texts = ["Juan vive en Madrid", "Ana trabaja en Telefónica", "La ONU y la Universidad de Salamanca firmaron", "hola"];
+    std::fs::write(&file, texts.iter().map(|t| format!("{}\n", json!({"text": t}))).collect::<String>()).unwrap();
+    let db = dir.path().join("p.db");
+    let db_s = db.to_str().unwrap();
+    assert!(selectra(&["corpus", "import", "--db", db_s, "--name", "c", file.to_str().unwrap()]).status.success());
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
+    let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
+    let run = serde_json::from_slice::<Value>(&out.stdout).unwrap()["run"]["id"].as_i64().unwrap().to_string();
+    // The expected order, from the exported entities: lowest least score first, ties by row,
+    // records without entities last.
+    let lines = export_lines(&db);
+    let least = |l: &Value| l["entities"].as_array().unwrap().iter().map(|e| e["score"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    let mut expected: Vec<(f64, u64)> = lines.iter().enumerate().map(|(i, l)| (least(l), i as u64 + 1)).collect();
+    expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let expected: Vec<u64> = expected.into_iter().map(|(_, row)| row).collect();
+    // Two records a page, so the keyset cursor carries the order across pages.
+    let mut got = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut args = vec!["query", "--db", db_s, "--corpus", "c", "--order", "entity-score", "--entity-run", &run, "--limit", "2", "--json"];
+        let cursor = after.clone();
+        if let Some(c) = &cursor {
+            args.extend(["--after", c.as_str()]);
+        }
+        let out = selectra(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+        got.extend(page["records"].as_array().unwrap().iter().map(|r| r["row"].as_u64().unwrap()));
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(got, expected);
+    let out = selectra(&["query", "--db", db_s, "--corpus", "c", "--order", "entity-score"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a tagging run"));
+}

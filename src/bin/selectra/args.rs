@@ -170,7 +170,8 @@ pub struct FilterArgs {
     /// tagging run's entities.
     #[arg(long, value_name = "TYPE")]
     pub entity: Option<String>,
-    #[arg(long, value_name = "RUN", requires = "entity")]
+    /// The tagging run whose entities --entity filters and `--order entity-score` sorts by.
+    #[arg(long, value_name = "RUN")]
     pub entity_run: Option<i64>,
     /// KEY=VALUE, KEY>=X, KEY<=Y or KEY=X..Y on the record's metadata; repeatable.
     #[arg(long)]
@@ -599,7 +600,8 @@ pub struct QueryArgs {
     /// Only records whose annotation was last changed by this annotator.
     #[arg(long)]
     pub annotator: Option<String>,
-    /// import, margin, entropy, score, score-asc, suspicion or random (shuffled by --seed).
+    /// import, margin, entropy, score, score-asc, suspicion, entity-score (least sure entities
+    /// first, with --entity-run) or random (shuffled by --seed).
     #[arg(long, default_value = "import")]
     pub order: String,
     #[arg(long, default_value_t = 20)]

@@ -83,7 +83,7 @@ text_pair_column: string | null, id_column: string | null, label_column: string 
  */
 spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
-export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random";
+export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random" | "entity_score";
 
 export type BrowseArgs = { corpus: string, filter: FilterSpec, sort: SortDto, after: string | null, limit: number, };
 
@@ -232,7 +232,11 @@ scan: number | null, min_suspicion: number | null,
  * Records with an entity of this type: in `entity_run`'s entities, else in their annotated
  * spans.
  */
-entity: string | null, entity_run: number | null, };
+entity: string | null, 
+/**
+ * The tagging run whose entities `entity` filters and the entity order sorts by.
+ */
+entity_run: number | null, };
 
 export type EvalFilter = { runs: Array<number>, 
 /**

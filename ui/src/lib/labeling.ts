@@ -23,9 +23,10 @@ export function toggled(picked: string[], label: string, multiLabel: boolean): s
 
 /** The order actually asked of the core: an order by a run's scores needs a run, the order by
  * suspicion a scan; without them, file order. */
-export function usableSort(sort: SortDto, filter: Pick<FilterSpec, "run" | "scan">): SortDto {
+export function usableSort(sort: SortDto, filter: Pick<FilterSpec, "run" | "scan" | "entity_run">): SortDto {
   const needsRun = ["margin", "entropy", "score_asc", "score_desc"].includes(sort);
-  return (needsRun && filter.run === null) || (sort === "suspicion" && filter.scan === null) ? "row" : sort;
+  const unusable = (needsRun && filter.run === null) || (sort === "suspicion" && filter.scan === null) || (sort === "entity_score" && !filter.entity_run);
+  return unusable ? "row" : sort;
 }
 
 /** Keyset paging: the cursor each loaded page started after (null: the first page), the records

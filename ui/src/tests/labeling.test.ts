@@ -34,10 +34,13 @@ describe("a label key", () => {
 
 describe("the order asked of the core", () => {
   it("falls back to file order when the order needs a run or a scan that is not chosen", () => {
-    expect(usableSort("margin", { run: null, scan: null })).toBe("row");
-    expect(usableSort("margin", { run: 3, scan: null })).toBe("margin");
-    expect(usableSort("suspicion", { run: 3, scan: null })).toBe("row");
-    expect(usableSort("random", { run: null, scan: null })).toBe("random");
+    const none = { run: null, scan: null, entity_run: null };
+    expect(usableSort("margin", none)).toBe("row");
+    expect(usableSort("margin", { ...none, run: 3 })).toBe("margin");
+    expect(usableSort("suspicion", { ...none, run: 3 })).toBe("row");
+    expect(usableSort("random", none)).toBe("random");
+    expect(usableSort("entity_score", none)).toBe("row");
+    expect(usableSort("entity_score", { ...none, entity_run: 9 })).toBe("entity_score");
   });
 });
 
