@@ -35,6 +35,10 @@ pub struct TaggedRecord {
     pub truncated: bool,
 }
 
+/// A record's entities in every tagging run (an export reads it once per record: seeks only).
+pub(super) const RECORD_ENTITIES_SQL: &str = "SELECT e.run_id, e.label, e.start, e.\"end\", e.score, e.text FROM tagged_record t \
+     JOIN run_entity e ON e.run_id = t.run_id AND e.record_id = t.record_id WHERE t.record_id = ?1 ORDER BY e.run_id, e.seq";
+
 impl Store {
     /// Up to `limit` records of the run's corpus with ids above `after` that the tagging run has
     /// not done, by id, with their texts.
@@ -102,14 +106,7 @@ impl Store {
 
     /// A record's entities in every tagging run that tagged it, by run, each run's in order.
     pub fn record_entities(&self, record_id: i64) -> Result<Vec<RunEntity>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT e.run_id, e.label, e.start, e.\"end\", e.score, e.text FROM tagged_record t \
-                 JOIN run_entity e ON e.run_id = t.run_id AND e.record_id = t.record_id \
-                 WHERE t.record_id = ?1 ORDER BY e.run_id, e.seq",
-            )
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare_cached(RECORD_ENTITIES_SQL).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([record_id], |r| {
                 Ok(RunEntity {

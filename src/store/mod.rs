@@ -250,7 +250,11 @@ mod tests {
                  INSERT INTO annotation (record_id, labels, status, annotator, updated_at) VALUES (1, '[\"x\"]', 'accepted', 'ana', 'now');
                  INSERT INTO annotator_label (record_id, annotator, labels, status) VALUES (1, 'ana', '[\"x\"]', 'accepted'), (1, 'luis', '[\"y\"]', 'accepted');
                  INSERT INTO embedding_set (id, corpus_id, model, weights_sha256, strip_accents, dim, created_at) VALUES (1, 1, 'm', 'a', -1, 1, 'now');
-                 INSERT INTO embedding (set_id, record_id, vector) SELECT 1, id, x'0000803f' FROM record;",
+                 INSERT INTO embedding (set_id, record_id, vector) SELECT 1, id, x'0000803f' FROM record;
+                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind)
+                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger');
+                 INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated) SELECT 3, id, 1, 0.5, 0 FROM record;
+                 INSERT INTO run_entity (run_id, record_id, seq, label, start, \"end\", score, text) SELECT 3, id, 0, 'PER', 0, 2, 0.5, 'un' FROM record;",
             )
             .unwrap();
         let statements = [
@@ -258,6 +262,7 @@ mod tests {
             ("annotators", runs::EXPORT_ANNOTATORS_SQL, vec![1]),
             ("scans", scans::RECORD_SCANS_SQL, vec![1]),
             ("embedding", embeddings::EMBEDDING_SQL, vec![1, 1]),
+            ("entities", entities::RECORD_ENTITIES_SQL, vec![1]),
         ];
         for (name, sql, params) in statements {
             let accesses = plan(&store, sql, &params);
