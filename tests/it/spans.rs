@@ -11,6 +11,15 @@ fn selectra(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
 }
 
+/// A project with corpus "c" of these texts (JSONL), in `dir`.
+fn project(dir: &std::path::Path, texts: &[&str]) -> std::path::PathBuf {
+    let file = dir.join("c.jsonl");
+    std::fs::write(&file, texts.iter().map(|t| format!("{}\n", json!({"text": t}))).collect::<String>()).unwrap();
+    let db = dir.join("p.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    db
+}
+
 fn export_lines(db: &std::path::Path) -> Vec<Value> {
     let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", "jsonl"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -88,9 +97,14 @@ fn spans_that_do_not_fit_their_text_are_bad_rows() {
 }
 
 fn annotate(db: &std::path::Path, lines: &[Value]) -> (Vec<Value>, String, bool) {
+    annotate_as(db, "ana", lines)
+}
+
+/// `selectra annotate` as `who`: the acknowledgements, stderr, and whether every line applied.
+fn annotate_as(db: &std::path::Path, who: &str, lines: &[Value]) -> (Vec<Value>, String, bool) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
-        .args(["annotate", "--db", db.to_str().unwrap(), "--corpus", "c", "--annotator", "ana"])
+        .args(["annotate", "--db", db.to_str().unwrap(), "--corpus", "c", "--annotator", who])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -109,10 +123,7 @@ fn annotate(db: &std::path::Path, lines: &[Value]) -> (Vec<Value>, String, bool)
 #[test]
 fn span_annotations_keep_labels_beside_them_and_undo_restores_both() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.jsonl");
-    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n{\"text\": \"Ana trabaja en Telefónica\"}\n").unwrap();
-    let db = dir.path().join("p.db");
-    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let db = project(dir.path(), &["Juan vive en Madrid", "Ana trabaja en Telefónica"]);
     let (acks, stderr, ok) = annotate(
         &db,
         &[
@@ -149,25 +160,14 @@ fn span_annotations_keep_labels_beside_them_and_undo_restores_both() {
 /// accepted; span-only annotations do not count as (empty) document labels.
 #[test]
 fn annotators_agree_on_spans_as_f1() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.jsonl");
-    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n{\"text\": \"Ana trabaja en Telefónica\"}\n").unwrap();
-    let db = dir.path().join("p.db");
-    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let db = project(dir.path(), &["Juan vive en Madrid", "Ana trabaja en Telefónica"]);
     for (who, lines) in [
         ("ana", [json!({"row": 1, "spans": [[0, 4, "PER"], [13, 19, "LOC"]]}), json!({"row": 2, "spans": [[15, 25, "ORG"]]})]),
         ("luis", [json!({"row": 1, "spans": [[0, 4, "PER"], [13, 19, "ORG"]]}), json!({"row": 2, "spans": [[15, 25, "ORG"]]})]),
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
-            .args(["annotate", "--db", db.to_str().unwrap(), "--corpus", "c", "--annotator", who])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        assert!(child.wait().unwrap().success());
+        let (_, stderr, ok) = annotate_as(&db, who, &lines);
+        assert!(ok, "{stderr}");
     }
     let out = selectra(&["agreement", "--db", db.to_str().unwrap(), "--corpus", "c", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -184,10 +184,7 @@ fn annotators_agree_on_spans_as_f1() {
 #[test]
 fn a_span_schema_is_kept_and_queries_return_spans() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.jsonl");
-    std::fs::write(&file, "{\"text\": \"Juan vive en Madrid\"}\n").unwrap();
-    let db = dir.path().join("p.db");
-    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let db = project(dir.path(), &["Juan vive en Madrid"]);
     let schema_file = dir.path().join("schema.json");
     std::fs::write(&schema_file, r#"{"labels": [{"name": "PER"}, {"name": "LOC"}], "kind": "spans"}"#).unwrap();
     let out = selectra(&["schema", "--db", db.to_str().unwrap(), "--corpus", "c", "--set", schema_file.to_str().unwrap(), "--json"]);
@@ -211,12 +208,9 @@ fn a_span_schema_is_kept_and_queries_return_spans() {
 #[test]
 fn queries_find_records_by_entity_type_and_span_disagreement() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.jsonl");
     let texts = ["Juan vive en Madrid", "Ana trabaja en Telefónica", "La ONU y la Universidad de Salamanca firmaron un acuerdo"];
-    std::fs::write(&file, texts.iter().map(|t| format!("{}\n", json!({"text": t}))).collect::<String>()).unwrap();
-    let db = dir.path().join("p.db");
+    let db = project(dir.path(), &texts);
     let db_s = db.to_str().unwrap();
-    assert!(selectra(&["corpus", "import", "--db", db_s, "--name", "c", file.to_str().unwrap()]).status.success());
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
     let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -252,12 +246,9 @@ fn queries_find_records_by_entity_type_and_span_disagreement() {
 #[test]
 fn records_order_by_their_least_sure_entity() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.jsonl");
     let texts = ["Juan vive en Madrid", "Ana trabaja en Telefónica", "La ONU y la Universidad de Salamanca firmaron", "hola"];
-    std::fs::write(&file, texts.iter().map(|t| format!("{}\n", json!({"text": t}))).collect::<String>()).unwrap();
-    let db = dir.path().join("p.db");
+    let db = project(dir.path(), &texts);
     let db_s = db.to_str().unwrap();
-    assert!(selectra(&["corpus", "import", "--db", db_s, "--name", "c", file.to_str().unwrap()]).status.success());
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
     let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
     let run = serde_json::from_slice::<Value>(&out.stdout).unwrap()["run"]["id"].as_i64().unwrap().to_string();
