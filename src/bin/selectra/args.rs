@@ -271,7 +271,20 @@ pub struct ClassifyArgs {
     /// The second text of a pair, for a model trained on pairs (paraphrase, entailment).
     #[arg(long, value_name = "TEXT", conflicts_with = "db")]
     pub text_pair: Option<String>,
-    /// Classify every record of a corpus of this project database instead of one text.
+    #[command(flatten)]
+    pub corpus_run: CorpusRunArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The text to classify (without --db).
+    #[arg(required_unless_present = "db")]
+    pub text: Option<String>,
+}
+
+/// A task model over a whole corpus instead of one text.
+#[derive(clap::Args)]
+pub struct CorpusRunArgs {
+    /// Run over every record of a corpus of this project database instead of one text.
     #[arg(long, requires = "corpus", conflicts_with = "text")]
     pub db: Option<PathBuf>,
     #[arg(long, requires = "db")]
@@ -279,12 +292,6 @@ pub struct ClassifyArgs {
     /// Records per batch of a corpus run (each batch is committed at once).
     #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
     pub batch_size: usize,
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// The text to classify (without --db).
-    #[arg(required_unless_present = "db")]
-    pub text: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -304,14 +311,8 @@ pub struct TagArgs {
     /// whole with an overlap of a quarter of the model's length.
     #[arg(long, value_name = "TOKENS")]
     pub stride: Option<usize>,
-    /// Tag every record of a corpus of this project database instead of one text.
-    #[arg(long, requires = "corpus", conflicts_with = "text")]
-    pub db: Option<PathBuf>,
-    #[arg(long, requires = "db")]
-    pub corpus: Option<String>,
-    /// Records per batch of a corpus run (each batch is committed at once).
-    #[arg(long, default_value_t = selectra::jobs::corpus_run::RUN_BATCH_RECORDS)]
-    pub batch_size: usize,
+    #[command(flatten)]
+    pub corpus_run: CorpusRunArgs,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -8,7 +8,7 @@ use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::Result;
 
-use crate::args::{ClassifyArgs, InspectArgs, ModelsArgs, TagArgs, ZeroshotArgs};
+use crate::args::{ClassifyArgs, CorpusRunArgs, InspectArgs, ModelsArgs, TagArgs, ZeroshotArgs};
 use crate::output::*;
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
@@ -50,7 +50,7 @@ pub fn zeroshot(args: ZeroshotArgs) -> Result<()> {
 }
 
 pub fn classify(args: ClassifyArgs) -> Result<()> {
-    let ClassifyArgs { model, strip_accents, text_pair, db, corpus, batch_size, json, text } = args;
+    let ClassifyArgs { model, strip_accents, text_pair, corpus_run: CorpusRunArgs { db, corpus, batch_size }, json, text } = args;
     if let (Some(db), Some(corpus)) = (db, corpus) {
         return crate::cmd::jobs::classify_corpus(&db, &corpus, &model, strip_accents, batch_size, json);
     }
@@ -67,7 +67,7 @@ pub fn classify(args: ClassifyArgs) -> Result<()> {
 }
 
 pub fn tag(args: TagArgs) -> Result<()> {
-    let TagArgs { model, strip_accents, aggregation, stride, db, corpus, batch_size, json, text } = args;
+    let TagArgs { model, strip_accents, aggregation, stride, corpus_run: CorpusRunArgs { db, corpus, batch_size }, json, text } = args;
     let aggregation = aggregation.as_deref().map(Aggregation::parse).transpose()?;
     let model = load(&model, strip_accents)?;
     if let (Some(db), Some(corpus)) = (db, corpus) {
