@@ -84,8 +84,8 @@ pub enum Disagreement {
     RunGold(i64),
     /// Two annotators accepted different labels for the record.
     Annotators,
-    /// The record has accepted entity spans other than the tagging run's entities (as sets of
-    /// type and boundaries).
+    /// The record's reference spans (its accepted annotation's, else its imported ones) are
+    /// other than the tagging run's entities (as sets of type and boundaries).
     RunSpans(i64),
 }
 

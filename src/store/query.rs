@@ -412,11 +412,14 @@ impl Store {
                 ))
             }
             Some(Disagreement::RunSpans(a)) => filters.push(format!(
-                // Records the run tagged whose accepted spans are another set than its entities.
-                "{rid} IN (SELECT da.record_id FROM annotation da JOIN tagged_record t ON t.run_id = {a} AND t.record_id = da.record_id \
-                 WHERE da.status = 'accepted' AND da.spans IS NOT NULL AND selectra_spans_differ(da.spans, \
+                // Records the run tagged whose reference spans (accepted annotation, else imported,
+                // as the evaluation reads them) are another set than its entities: computed once
+                // over the run's records, then probed.
+                "{rid} IN (SELECT t.record_id FROM tagged_record t JOIN record xr ON xr.id = t.record_id \
+                 LEFT JOIN annotation da ON da.record_id = t.record_id WHERE t.run_id = {a} \
+                 AND selectra_spans_differ(COALESCE(CASE WHEN da.status = 'accepted' THEN da.spans END, xr.gold_spans), \
                  (SELECT json_group_array(json_object('start', e.start, 'end', e.\"end\", 'label', e.label)) FROM run_entity e \
-                  WHERE e.run_id = {a} AND e.record_id = da.record_id)))"
+                  WHERE e.run_id = {a} AND e.record_id = t.record_id)))"
             )),
             Some(Disagreement::Annotators) => filters.push(format!(
                 // Label sets compare as sets (sorted), as agreement compares them.
@@ -605,13 +608,14 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
     // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
     // a starts with b, else 0 (NULL with a NULL).
-    // Whether two JSON lists of spans ({"start", "end", "label"}) are different sets.
+    // Whether a reference's spans (JSON; NULL: no reference, never a disagreement) and a run's
+    // entities are different sets.
     conn.create_scalar_function("selectra_spans_differ", 2, flags, |ctx| {
-        let set = |i: usize| -> rusqlite::Result<std::collections::BTreeSet<crate::domain::spans::Span>> {
-            let text: Option<String> = ctx.get(i)?;
-            Ok(text.and_then(|t| serde_json::from_str::<Vec<crate::domain::spans::Span>>(&t).ok()).unwrap_or_default().into_iter().collect())
+        let set = |text: Option<String>| -> std::collections::BTreeSet<crate::domain::spans::Span> {
+            text.and_then(|t| serde_json::from_str::<Vec<crate::domain::spans::Span>>(&t).ok()).unwrap_or_default().into_iter().collect()
         };
-        Ok(set(0)? != set(1)?)
+        let reference: Option<String> = ctx.get(0)?;
+        Ok(reference.is_some() && set(reference) != set(ctx.get(1)?))
     })?;
     conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::domain::text::fold(&t))))?;
     conn.create_scalar_function("selectra_starts_with", 2, flags, |ctx| {

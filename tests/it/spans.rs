@@ -281,3 +281,44 @@ fn records_order_by_their_least_sure_entity() {
     let out = selectra(&["query", "--db", db_s, "--corpus", "c", "--order", "entity-score"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a tagging run"));
 }
+
+/// `--disagree RUN,spans` reads imported reference spans too (a CoNLL corpus), as the
+/// evaluation does: the records it lists are those the evaluation does not count as all exact.
+#[test]
+fn span_disagreements_follow_the_evaluations_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("esp.conll");
+    std::fs::write(&file, CONLL).unwrap();
+    let db = dir.path().join("p.db");
+    let db_s = db.to_str().unwrap();
+    assert!(selectra(&["corpus", "import", "--db", db_s, "--name", "c", file.to_str().unwrap()]).status.success());
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
+    let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
+    let run = serde_json::from_slice::<Value>(&out.stdout).unwrap()["run"]["id"].as_i64().unwrap().to_string();
+    let lines = export_lines(&db);
+    let same = |l: &Value| {
+        let mut a: Vec<(u64, u64, String)> = l["gold_spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["start"].as_u64().unwrap(), s["end"].as_u64().unwrap(), s["label"].to_string()))
+            .collect();
+        let mut b: Vec<(u64, u64, String)> = l["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["start"].as_u64().unwrap(), s["end"].as_u64().unwrap(), s["label"].to_string()))
+            .collect();
+        a.sort();
+        b.sort();
+        a == b
+    };
+    // Without source ids, a record's export id is its row number.
+    let row = |l: &Value| l["id"].as_u64().or_else(|| l["id"].as_str().and_then(|s| s.parse().ok())).unwrap();
+    let expected: Vec<u64> = lines.iter().filter(|l| !same(l)).map(row).collect();
+    let out = selectra(&["query", "--db", db_s, "--corpus", "c", "--disagree", &format!("{run},spans"), "--json"]);
+    let got: Vec<u64> =
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["records"].as_array().unwrap().iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+}

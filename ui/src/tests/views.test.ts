@@ -673,6 +673,9 @@ describe("Compare's your-data table", () => {
     expect(cells(7)[3]).toBe("0.810 [0.760, 0.860]");
     expect((calls.find((c) => c.cmd === "your_data")!.args as { corpus: string }).corpus).toBe("noticias");
     expect(document.querySelectorAll("#cmp-your-data-figures img")).toHaveLength(1);
+    // A tagger's row opens the records where its entities are not the reference's, in Annotate.
+    await fireEvent.click(document.querySelector("#cmp-your-data button[data-errs='9']")!);
+    expect(app.intent).toEqual({ view: "annotate", corpus: "noticias", filter: { disagree: "9,spans" }, sort: "row" });
   });
 });
 
