@@ -317,6 +317,13 @@ describe("Annotate", () => {
       record_id: 1, status: "accepted", spans: [{ start: 0, end: 10, label: "PER" }, { start: 19, end: 25, label: "LOC" }],
     });
     await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Ana"));
+    // Back on the first record (its saved spans shown), a drag over "vive en" selects both words.
+    await fireEvent.keyDown(panel, { key: "ArrowUp" });
+    await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Juan PérezPER vive en MadridLOC"));
+    await fireEvent.mouseDown(document.querySelector("#an-span-text [data-word='2']")!);
+    await fireEvent.mouseEnter(document.querySelector("#an-span-text [data-word='3']")!);
+    await fireEvent.mouseUp(window);
+    expect([...document.querySelectorAll("#an-span-text .w.sel")].map((w) => w.textContent)).toEqual(["vive", "en"]);
   });
 
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
