@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::metrics::{bootstrap, Estimate, EvalOptions};
 use super::seqeval::{entities, Counts, EntityReport, Mode, Span};
+use crate::domain::tagging::{Aggregation, TagOptions};
 use crate::error::{Error, Result};
 use crate::store::{RunInfo, RunKind, Store};
 
@@ -111,14 +112,10 @@ fn has_references(store: &Store, corpus: &str) -> Result<bool> {
     Ok(store.corpus_has_gold_spans(corpus)? || store.corpus_has_span_annotations(corpus)?)
 }
 
-/// A record's reference spans: its accepted annotation's, else the imported ones (as a
-/// record's reference label is its accepted annotation, else its gold label).
+/// A record's reference spans, by `domain::spans::reference_spans`.
 fn reference(row: &crate::store::ExportRow) -> Option<Vec<Span>> {
-    let accepted = matches!(row.annotation, Some((_, crate::store::Status::Accepted)));
-    match (&row.annotation_spans, accepted) {
-        (Some(spans), true) => Some(spans.clone()),
-        _ => row.gold_spans.clone(),
-    }
+    let annotation = row.annotation.as_ref().map(|(_, status)| (row.annotation_spans.as_deref(), *status));
+    crate::domain::spans::reference_spans(annotation, row.gold_spans.as_deref())
 }
 
 /// Scores the tagging runs `run_ids` of `corpus` (all of them when empty) against its reference
@@ -152,7 +149,9 @@ pub fn evaluate_taggers(store: &Store, corpus: &str, run_ids: &[i64], options: &
             crate::error::quoted(corpus)
         )));
     }
-    let token_runs: Vec<bool> = runs.iter().map(|r| Ok(crate::domain::spans::is_token_level(&r.key.template))).collect::<Result<_>>()?;
+    // A run of single tokens (aggregation none) is read into entities as seqeval reads tags.
+    let token_runs: Vec<bool> =
+        runs.iter().map(|r| Ok(TagOptions::from_description(&r.key.template)?.aggregation == Aggregation::None)).collect::<Result<_>>()?;
     let tagged: Vec<HashSet<i64>> = runs.iter().map(|r| Ok(store.tagged_record_ids(r.id)?.into_iter().collect())).collect::<Result<_>>()?;
     // Per record: the reference, and each run's entities (spans, or tokens with their labels).
     let mut references: Vec<Vec<Span>> = Vec::new();

@@ -9,5 +9,6 @@ pub mod progress;
 pub mod query;
 pub mod rtd;
 pub mod spans;
+pub mod tagging;
 pub mod task;
 pub mod text;

@@ -271,10 +271,10 @@ pub struct Query {
     /// Only records whose suspicion in the scan is at least this.
     pub min_suspicion: Option<f64>,
     pub disagree: Option<Disagreement>,
-    /// Records with an entity of this type: in a tagging run's entities, or in the record's
+    /// Records with an entity of this type: in `tagging_run`'s entities, else in the record's
     /// annotated spans.
-    pub entity: Option<EntityFilter>,
-    /// The tagging run whose entity scores the entity order reads.
+    pub entity: Option<String>,
+    /// The tagging run whose entities `entity` filters and the entity order sorts by.
     pub tagging_run: Option<i64>,
     /// Every metadata filter must hold.
     pub meta: Vec<MetaFilter>,
@@ -336,13 +336,6 @@ pub struct FilterSpec {
     pub entity_run: Option<i64>,
 }
 
-/// "Has an entity of type T", in a tagging run's entities or (no run) in the annotation's spans.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityFilter {
-    pub label: String,
-    pub run: Option<i64>,
-}
-
 impl FilterSpec {
     /// The query this filter asks for, in import order, one record a page (callers set the
     /// order and paging).
@@ -364,7 +357,7 @@ impl FilterSpec {
             scan: self.scan,
             min_suspicion: self.min_suspicion,
             disagree: text(&self.disagree).as_deref().map(Disagreement::parse).transpose()?,
-            entity: text(&self.entity).map(|label| EntityFilter { label, run: self.entity_run }),
+            entity: text(&self.entity),
             tagging_run: self.entity_run,
             meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<Result<_>>()?,
             sample: self.sample.map(|size| Sample { size, seed: self.seed }),

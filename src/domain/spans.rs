@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::annotation::Status;
 use crate::error::Error;
 
 /// An entity: its type and its extent, end exclusive (characters of a text, or tokens of a
@@ -169,10 +170,15 @@ fn strict_entities(tags: &[impl AsRef<str>]) -> crate::error::Result<Vec<Span>> 
     Ok(spans)
 }
 
-/// Whether a tagging run's options (its key's template, "aggregation=none ...") make it a run of
-/// single tokens rather than of grouped entities.
-pub fn is_token_level(options: &str) -> bool {
-    options.split_whitespace().any(|part| part == "aggregation=none")
+/// A record's reference spans: its accepted annotation's spans when it has some (an empty list
+/// is a reference without entities), else its imported spans, as a record's reference label is
+/// its accepted annotation, else its gold label; `None` when it has neither. The one rule the
+/// taggers' evaluation and the span disagreement filter share.
+pub fn reference_spans(annotation: Option<(Option<&[Span]>, Status)>, imported: Option<&[Span]>) -> Option<Vec<Span>> {
+    match annotation {
+        Some((Some(spans), Status::Accepted)) => Some(spans.to_vec()),
+        _ => imported.map(<[Span]>::to_vec),
+    }
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::engine::model::config::ProblemType;
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::map_by_length;
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -110,20 +110,11 @@ impl<'m> TextClassifier<'m> {
                 tokenizer.max_length()
             )));
         }
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| encoded[i].ids.len());
-        let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].ids.len()).collect();
-        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
-        let rows = map_batches(&batches, |range| {
-            let refs: Vec<&Encoded> = order[range].iter().map(|&i| &encoded[i]).collect();
-            let input = self.model.batch(&refs)?;
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+        map_by_length(&lengths, self.max_batch_rows, self.max_batch_tokens, |items| {
+            let input = self.model.batch(&items.iter().map(|&i| &encoded[i]).collect::<Vec<_>>())?;
             Ok(self.model.forward(&input)?.to_vec2::<f32>()?)
-        })?;
-        let mut out = vec![Vec::new(); encoded.len()];
-        for (&i, row) in order.iter().zip(rows.into_iter().flatten()) {
-            out[i] = row;
-        }
-        Ok(out)
+        })
     }
 
     /// One input's logits as the pipeline's sorted scores.

@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Tensor, D};
 
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::map_by_length;
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::Result;
@@ -31,19 +31,10 @@ impl<'m> Embedder<'m> {
     /// padding does not change a text's vector.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let encoded = texts.iter().map(|t| self.model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| encoded[i].ids.len());
-        let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].ids.len()).collect();
-        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
-        let vectors = map_batches(&batches, |range| {
-            let batch: Vec<&Encoded> = order[range].iter().map(|&i| &encoded[i]).collect();
-            self.pooled(&batch)
-        })?;
-        let mut out = vec![Vec::new(); encoded.len()];
-        for (&i, vector) in order.iter().zip(vectors.into_iter().flatten()) {
-            out[i] = vector;
-        }
-        Ok(out)
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+        map_by_length(&lengths, self.max_batch_rows, self.max_batch_tokens, |items| {
+            self.pooled(&items.iter().map(|&i| &encoded[i]).collect::<Vec<_>>())
+        })
     }
 
     /// Masked mean over each sequence's hidden states, then L2 normalization (as

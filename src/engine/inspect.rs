@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::rtd::sigmoid;
 use crate::engine::model::config::Architecture;
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::map_by_length;
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -116,22 +116,14 @@ pub const BATCH_ROWS: usize = 64;
 pub const BATCH_TOKENS: usize = 2048;
 
 /// Scores several texts, batched shortest first by the rule every corpus job uses
-/// ([`batch_ranges`]; a text's scores do not depend on its batch), in the caller's order.
+/// ([`map_by_length`]; a text's scores do not depend on its batch), in the caller's order.
 pub fn inspect_batch(model: &Model, texts: &[&str]) -> Result<Vec<Inspection>> {
     require_discriminator(model)?;
     let encoded = texts.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| encoded[i].ids.len());
-    let lengths: Vec<usize> = order.iter().map(|&i| encoded[i].ids.len()).collect();
-    let scored = map_batches(&batch_ranges(&lengths, BATCH_ROWS, BATCH_TOKENS), |range| {
-        let batch: Vec<(&str, &Encoded)> = order[range].iter().map(|&i| (texts[i], &encoded[i])).collect();
-        score_encoded(model, &batch)
-    })?;
-    let mut out: Vec<Option<Inspection>> = texts.iter().map(|_| None).collect();
-    for (&i, inspection) in order.iter().zip(scored.into_iter().flatten()) {
-        out[i] = Some(inspection);
-    }
-    Ok(out.into_iter().map(|i| i.expect("every text is in one batch")).collect())
+    let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+    map_by_length(&lengths, BATCH_ROWS, BATCH_TOKENS, |items| {
+        score_encoded(model, &items.iter().map(|&i| (texts[i], &encoded[i])).collect::<Vec<(&str, &Encoded)>>())
+    })
 }
 
 /// Scores a text whose token `index` (an index into [`Inspection::tokens`]) is replaced by the

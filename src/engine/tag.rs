@@ -16,45 +16,12 @@
 use serde::Serialize;
 
 use crate::engine::classify::softmax;
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::map_by_length;
 use crate::engine::model::Model;
 use crate::engine::tokenize::{Encoded, TokenizerKind};
 use crate::error::{Error, Result};
 
-/// The pipeline's `aggregation_strategy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Aggregation {
-    /// Every token, ungrouped (the pipeline's default).
-    #[default]
-    None,
-    Simple,
-    First,
-    Average,
-    Max,
-}
-
-impl Aggregation {
-    pub const ALL: [Aggregation; 5] = [Self::None, Self::Simple, Self::First, Self::Average, Self::Max];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Simple => "simple",
-            Self::First => "first",
-            Self::Average => "average",
-            Self::Max => "max",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == text.trim()).ok_or_else(|| {
-            Error::Input(format!(
-                "the aggregation is none, simple, first, average or max (transformers' aggregation_strategy), not {}",
-                crate::error::quoted(text)
-            ))
-        })
-    }
-}
+pub use crate::domain::tagging::{Aggregation, TagOptions};
 
 /// An entity (or, without aggregation, a token), with the pipeline's keys: `entity` and `index`
 /// without aggregation, `entity_group` with it.
@@ -119,15 +86,7 @@ struct Labeled {
     end: usize,
 }
 
-/// How to tag: the pipeline's `aggregation_strategy` and `stride`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TagOptions {
-    pub aggregation: Aggregation,
-    /// Tag the whole text in windows that overlap by this many tokens (the pipeline's `stride`);
-    /// without it a text longer than the model is cut, as the pipeline cuts it by default.
-    pub stride: Option<usize>,
-}
-
+/// The corpus defaults of tagging options, which depend on the model's length.
 impl TagOptions {
     /// What a run over a corpus tags with unless told otherwise: entities grouped `simple`, and
     /// long records whole, in windows overlapping by a quarter of the model's length.
@@ -142,30 +101,19 @@ impl TagOptions {
         let aggregation = aggregation.unwrap_or(Aggregation::Simple);
         Self { aggregation, stride: stride.or((aggregation != Aggregation::None).then(|| default_stride(model))) }
     }
+}
 
-    /// The options in words, as a run's identity keeps them ("aggregation=simple stride=128").
-    pub fn describe(&self) -> String {
-        match self.stride {
-            Some(stride) => format!("aggregation={} stride={stride}", self.aggregation.name()),
-            None => format!("aggregation={}", self.aggregation.name()),
+/// The entity types of a tagger's labels: each label without its `B-`/`I-` prefix, in file
+/// order, once, "O" left out.
+pub fn entity_types(id2label: &[String]) -> Vec<String> {
+    let mut types: Vec<String> = Vec::new();
+    for label in id2label {
+        let name = label.strip_prefix("B-").or_else(|| label.strip_prefix("I-")).unwrap_or(label);
+        if !IGNORED_LABELS.contains(&label.as_str()) && !types.iter().any(|t| t == name) {
+            types.push(name.to_string());
         }
     }
-
-    /// The options [`TagOptions::describe`] wrote (a stored run's, to resume it).
-    pub fn from_description(text: &str) -> Result<Self> {
-        let mut options = Self::default();
-        for part in text.split_whitespace() {
-            match part.split_once('=') {
-                Some(("aggregation", name)) => options.aggregation = Aggregation::parse(name)?,
-                Some(("stride", n)) => {
-                    options.stride =
-                        Some(n.parse().map_err(|_| Error::Input(format!("a stride is a number of tokens, not {}", crate::error::quoted(n))))?)
-                }
-                _ => return Err(Error::Input(format!("{} does not describe tagging options", crate::error::quoted(text)))),
-            }
-        }
-        Ok(options)
-    }
+    types
 }
 
 /// A quarter of the model's length: enough context on both sides of a window's seam.
@@ -218,19 +166,11 @@ impl<'m> TokenTagger<'m> {
             })
             .collect::<Result<_>>()?;
         let flat: Vec<&Encoded> = windows.iter().flatten().collect();
-        let mut order: Vec<usize> = (0..flat.len()).collect();
-        order.sort_by_key(|&i| flat[i].ids.len());
-        let lengths: Vec<usize> = order.iter().map(|&i| flat[i].ids.len()).collect();
-        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
-        let outputs = map_batches(&batches, |range| {
-            let refs: Vec<&Encoded> = order[range].iter().map(|&i| flat[i]).collect();
-            let input = self.model.batch(&refs)?;
+        let lengths: Vec<usize> = flat.iter().map(|e| e.ids.len()).collect();
+        let logits = map_by_length(&lengths, self.max_batch_rows, self.max_batch_tokens, |items| {
+            let input = self.model.batch(&items.iter().map(|&i| flat[i]).collect::<Vec<_>>())?;
             Ok(self.model.forward(&input)?.to_vec3::<f32>()?)
         })?;
-        let mut logits: Vec<Vec<Vec<f32>>> = vec![Vec::new(); flat.len()];
-        for (&i, rows) in order.iter().zip(outputs.into_iter().flatten()) {
-            logits[i] = rows;
-        }
         let mut logits = logits.into_iter();
         texts
             .iter()

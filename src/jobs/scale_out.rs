@@ -34,10 +34,10 @@ use crate::domain::task::ZeroShotTask;
 use crate::engine::embed::Embedder;
 use crate::engine::model::Model;
 use crate::engine::scan::Scanner;
-use crate::engine::tag::{TagOptions, TokenTagger};
+use crate::engine::tag::{entity_types, TagOptions, TokenTagger};
 use crate::engine::zeroshot::ZeroShotClassifier;
 use crate::error::{Error, Result};
-use crate::jobs::corpus_run::{classifier_function, entity_types, sha256_file, zeroshot_run_key};
+use crate::jobs::corpus_run::{classifier_function, sha256_file, zeroshot_run_key};
 use crate::store::{EmbeddingKey, PredictionRow, ResultSet, RunKey, RunKind, ScanKey, Store, TaggedEntity, TaggedRecord};
 
 /// The manifest's file name in a job's output directory.
@@ -791,48 +791,13 @@ impl Columns {
     }
 
     fn row(&self, i: usize, record_id: i64, text: &str, target: &TargetKind) -> std::result::Result<Row, String> {
-        use crate::error::{quoted_list, shortened};
-        let (job_labels, multi_label) = match target {
-            TargetKind::Run { task, .. } => (task.labels.as_slice(), task.multi_label),
-            TargetKind::Classified { key } => (key.labels.as_slice(), key.multi_label),
+        match target {
+            TargetKind::Run { task, .. } => self.label_row(i, record_id, &task.labels, task.multi_label),
+            TargetKind::Classified { key } => self.label_row(i, record_id, &key.labels, key.multi_label),
             TargetKind::Tagged { .. } => {
                 let entities = list_at(&self.values[0], i).ok_or("entities are missing")?;
                 let truncated = self.values[1].as_boolean_opt().filter(|b| !b.is_null(i)).ok_or("truncated is missing (a boolean)")?.value(i);
-                return Ok(Row::Tagged(TaggedRecord { record_id, entities: tagged_entities(&entities, text)?, truncated }));
-            }
-            TargetKind::Scan { .. } | TargetKind::Embed { .. } => (&[][..], false),
-        };
-        match target {
-            TargetKind::Run { .. } | TargetKind::Classified { .. } | TargetKind::Tagged { .. } => {
-                let labels = strings(&list_at(&self.values[0], i).ok_or("labels are missing")?)?;
-                let scores = floats(&list_at(&self.values[1], i).ok_or("scores are missing")?)?;
-                let mut sorted = labels.clone();
-                sorted.sort();
-                let mut expected = job_labels.to_vec();
-                expected.sort();
-                if sorted != expected || scores.len() != labels.len() {
-                    return Err(format!(
-                        "the labels {} with {} scores are not the job's labels {}",
-                        quoted_list(&labels),
-                        scores.len(),
-                        quoted_list(job_labels)
-                    ));
-                }
-                if scores.iter().any(|s| !(0.0..=1.0).contains(s)) {
-                    return Err(shortened(&format!("the scores {scores:?} are not probabilities")));
-                }
-                let sum: f32 = scores.iter().sum();
-                if !multi_label && labels.len() > 1 && (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
-                    return Err(format!(
-                        "the scores sum to {sum}, and a single-label job's scores are a distribution over its labels (they sum to 1)"
-                    ));
-                }
-                // The store takes the first label as the top one: order the pairs by score, as
-                // the pipeline does, whatever order the producer wrote them in.
-                let mut pairs: Vec<(String, f32)> = labels.into_iter().zip(scores).collect();
-                pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let (labels, scores) = pairs.into_iter().unzip();
-                Ok(Row::Labels(PredictionRow { record_id, labels, scores }))
+                Ok(Row::Tagged(TaggedRecord { record_id, entities: tagged_entities(&entities, text)?, truncated }))
             }
             TargetKind::Scan { .. } => {
                 let tokens = list_at(&self.values[4], i).ok_or("tokens are missing")?;
@@ -866,6 +831,39 @@ impl Columns {
                 Ok(Row::Embed(vector))
             }
         }
+    }
+
+    /// Every label's score (a zero-shot or a classifier's job): the job's labels exactly, scores
+    /// that are probabilities (a distribution for a single-label job), stored by score.
+    fn label_row(&self, i: usize, record_id: i64, job_labels: &[String], multi_label: bool) -> std::result::Result<Row, String> {
+        use crate::error::{quoted_list, shortened};
+        let labels = strings(&list_at(&self.values[0], i).ok_or("labels are missing")?)?;
+        let scores = floats(&list_at(&self.values[1], i).ok_or("scores are missing")?)?;
+        let mut sorted = labels.clone();
+        sorted.sort();
+        let mut expected = job_labels.to_vec();
+        expected.sort();
+        if sorted != expected || scores.len() != labels.len() {
+            return Err(format!(
+                "the labels {} with {} scores are not the job's labels {}",
+                quoted_list(&labels),
+                scores.len(),
+                quoted_list(job_labels)
+            ));
+        }
+        if scores.iter().any(|s| !(0.0..=1.0).contains(s)) {
+            return Err(shortened(&format!("the scores {scores:?} are not probabilities")));
+        }
+        let sum: f32 = scores.iter().sum();
+        if !multi_label && labels.len() > 1 && (sum - 1.0).abs() > DISTRIBUTION_TOLERANCE {
+            return Err(format!("the scores sum to {sum}, and a single-label job's scores are a distribution over its labels (they sum to 1)"));
+        }
+        // The store takes the first label as the top one: order the pairs by score, as the
+        // pipeline does, whatever order the producer wrote them in.
+        let mut pairs: Vec<(String, f32)> = labels.into_iter().zip(scores).collect();
+        pairs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (labels, scores) = pairs.into_iter().unzip();
+        Ok(Row::Labels(PredictionRow { record_id, labels, scores }))
     }
 }
 

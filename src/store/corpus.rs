@@ -134,29 +134,25 @@ impl Store {
     /// Whether any record of `corpus` holds a second text (a sentence-pair corpus). Stops at the
     /// first; a corpus without pairs is read once, as an export reads it.
     pub fn corpus_has_pairs(&self, corpus: &str) -> Result<bool> {
-        let corpus_id = self.corpus_id(corpus)?;
-        self.conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM record WHERE corpus_id = ?1 AND text_pair IS NOT NULL)", [corpus_id], |r| r.get(0))
-            .map_err(|e| self.err(e))
+        self.corpus_has(corpus, "x.text_pair IS NOT NULL")
     }
 
     /// Whether any record of the corpus has reference entity spans (exports then write them).
     pub fn corpus_has_gold_spans(&self, corpus: &str) -> Result<bool> {
-        let corpus_id = self.corpus_id(corpus)?;
-        self.conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM record WHERE corpus_id = ?1 AND gold_spans IS NOT NULL)", [corpus_id], |r| r.get(0))
-            .map_err(|e| self.err(e))
+        self.corpus_has(corpus, "x.gold_spans IS NOT NULL")
     }
 
     /// Whether any record of the corpus has an annotation with entity spans.
     pub fn corpus_has_span_annotations(&self, corpus: &str) -> Result<bool> {
+        self.corpus_has(corpus, "EXISTS (SELECT 1 FROM annotation a WHERE a.record_id = x.id AND a.spans IS NOT NULL)")
+    }
+
+    /// Whether any record `x` of the corpus meets `condition` (SQL over the record); stops at
+    /// the first.
+    fn corpus_has(&self, corpus: &str, condition: &str) -> Result<bool> {
         let corpus_id = self.corpus_id(corpus)?;
         self.conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM annotation a JOIN record x ON x.id = a.record_id WHERE x.corpus_id = ?1 AND a.spans IS NOT NULL)",
-                [corpus_id],
-                |r| r.get(0),
-            )
+            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM record x WHERE x.corpus_id = ?1 AND {condition})"), [corpus_id], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
 

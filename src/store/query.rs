@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::Store;
 use crate::domain::annotation::Status;
-pub use crate::domain::query::{Cursor, Disagreement, EntityFilter, EvalFilter, MetaFilter, Query, Sample, Sort, StatusFilter, MAX_PAGE};
+pub use crate::domain::query::{Cursor, Disagreement, EvalFilter, MetaFilter, Query, Sample, Sort, StatusFilter, MAX_PAGE};
+use crate::domain::spans::Span;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,17 +216,13 @@ impl Store {
             Some(Disagreement::RunAnnotation(a) | Disagreement::RunGold(a) | Disagreement::RunSpans(a)) => check_run(a)?,
             Some(Disagreement::Annotators) | None => {}
         }
-        if let Some(run) = q.entity.as_ref().and_then(|e| e.run).or(q.tagging_run) {
+        if let Some(run) = q.tagging_run {
             check_run(run)?;
-        }
-        if q.sort == Sort::EntityScoreAsc {
-            let Some(run) = q.tagging_run else {
-                return Err(Error::Input("ordering by entity scores needs a tagging run; pick one".into()));
-            };
-            let kind: String = self.conn.query_row("SELECT kind FROM run WHERE id = ?1", [run], |r| r.get(0)).map_err(|e| self.err(e))?;
-            if kind != "tagger" {
-                return Err(Error::Input(format!("run {run} is not a tagging run; entity scores come from a token classifier's run")));
+            if self.run(run)?.kind != super::RunKind::Tagger {
+                return Err(Error::Input(format!("run {run} is not a tagging run; entities come from a token classifier's run")));
             }
+        } else if q.sort == Sort::EntityScoreAsc {
+            return Err(Error::Input("ordering by entity scores needs a tagging run; pick one".into()));
         }
         if (q.min_suspicion.is_some() || q.sort == Sort::SuspicionDesc) && q.scan.is_none() {
             return Err(Error::Input("filtering or sorting by suspicion needs a scan; pick one".into()));
@@ -378,20 +375,20 @@ impl Store {
         }
         // An entity of a type: the run's by its (run, label, record) index, one seek per record;
         // the annotation's in its own spans.
-        match &q.entity {
-            Some(EntityFilter { label, run: Some(run) }) => filters.push(format!(
+        match (&q.entity, q.tagging_run) {
+            (Some(label), Some(run)) => filters.push(format!(
                 "EXISTS (SELECT 1 FROM run_entity e WHERE e.run_id = {} AND e.label = {} AND e.record_id = {rid})",
-                bind(Sql::Integer(*run)),
+                bind(Sql::Integer(run)),
                 bind(Sql::Text(label.clone()))
             )),
-            Some(EntityFilter { label, run: None }) => {
+            (Some(label), None) => {
                 plan.needs_annotation = true;
                 filters.push(format!(
                     "EXISTS (SELECT 1 FROM json_each(a.spans) j WHERE json_extract(j.value, '$.label') = {})",
                     bind(Sql::Text(label.clone()))
                 ))
             }
-            None => {}
+            (None, _) => {}
         }
         // Disagreements between runs are looked up per record (two primary-key reads), so a page
         // in any order stops after its rows; with the annotations (few, usually) the set is
@@ -417,7 +414,7 @@ impl Store {
                 // over the run's records, then probed.
                 "{rid} IN (SELECT t.record_id FROM tagged_record t JOIN record xr ON xr.id = t.record_id \
                  LEFT JOIN annotation da ON da.record_id = t.record_id WHERE t.run_id = {a} \
-                 AND selectra_spans_differ(COALESCE(CASE WHEN da.status = 'accepted' THEN da.spans END, xr.gold_spans), \
+                 AND selectra_spans_differ(selectra_reference_spans(da.spans, da.status, xr.gold_spans), \
                  (SELECT json_group_array(json_object('start', e.start, 'end', e.\"end\", 'label', e.label)) FROM run_entity e \
                   WHERE e.run_id = {a} AND e.record_id = t.record_id)))"
             )),
@@ -608,11 +605,23 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
     // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
     // a starts with b, else 0 (NULL with a NULL).
+    // selectra_reference_spans(annotation spans, annotation status, imported spans): the
+    // record's reference spans (JSON, NULL for none), by `domain::spans::reference_spans`.
+    conn.create_scalar_function("selectra_reference_spans", 3, flags, |ctx| {
+        let spans = |i: usize| -> rusqlite::Result<Option<Vec<Span>>> {
+            ctx.get::<Option<String>>(i)?.map(|t| serde_json::from_str(&t).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))).transpose()
+        };
+        let status: Option<String> = ctx.get(1)?;
+        let status = status.map(|s| Status::parse(&s).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))).transpose()?;
+        let (annotated, imported) = (spans(0)?, spans(2)?);
+        let reference = crate::domain::spans::reference_spans(status.map(|s| (annotated.as_deref(), s)), imported.as_deref());
+        Ok(reference.map(|r| serde_json::to_string(&r).expect("spans serialize")))
+    })?;
     // Whether a reference's spans (JSON; NULL: no reference, never a disagreement) and a run's
     // entities are different sets.
     conn.create_scalar_function("selectra_spans_differ", 2, flags, |ctx| {
-        let set = |text: Option<String>| -> std::collections::BTreeSet<crate::domain::spans::Span> {
-            text.and_then(|t| serde_json::from_str::<Vec<crate::domain::spans::Span>>(&t).ok()).unwrap_or_default().into_iter().collect()
+        let set = |text: Option<String>| -> std::collections::BTreeSet<Span> {
+            text.and_then(|t| serde_json::from_str::<Vec<Span>>(&t).ok()).unwrap_or_default().into_iter().collect()
         };
         let reference: Option<String> = ctx.get(0)?;
         Ok(reference.is_some() && set(reference) != set(ctx.get(1)?))

@@ -36,6 +36,27 @@ pub fn batch_ranges(lengths: &[usize], max_rows: usize, max_tokens: usize) -> Ve
     out
 }
 
+/// `f` over batches of items taken shortest first ([`batch_ranges`] on `lengths`, run by
+/// [`map_batches`]), each call given its items' indices and returning one result per item; the
+/// results come back in the items' order. A result must not depend on its batch (padding does
+/// not change a sequence's outputs).
+pub fn map_by_length<T: Send>(
+    lengths: &[usize],
+    max_rows: usize,
+    max_tokens: usize,
+    f: impl Fn(&[usize]) -> Result<Vec<T>> + Sync,
+) -> Result<Vec<T>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let sorted: Vec<usize> = order.iter().map(|&i| lengths[i]).collect();
+    let results = map_batches(&batch_ranges(&sorted, max_rows, max_tokens), |range| f(&order[range]))?;
+    let mut out: Vec<Option<T>> = lengths.iter().map(|_| None).collect();
+    for (&i, result) in order.iter().zip(results.into_iter().flatten()) {
+        out[i] = Some(result);
+    }
+    Ok(out.into_iter().map(|r| r.expect("one result per item")).collect())
+}
+
 /// One single-thread pool per core, made on first use; empty if they cannot be made.
 fn workers() -> &'static [rayon::ThreadPool] {
     static POOLS: OnceLock<Vec<rayon::ThreadPool>> = OnceLock::new();

@@ -37,7 +37,7 @@ pub use classify::{classifier_function, classifier_run_key, run_classify};
 pub use embed::{run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
-pub use tag::{entity_types, run_tag, tagger_run_key};
+pub use tag::{run_tag, tagger_run_key};
 use zeroshot::predict;
 pub(crate) use zeroshot::{nli_logits, NewLogits};
 pub use zeroshot::{nli_model_key, run_zeroshot, zeroshot_run_key, RunSummary};

@@ -5,21 +5,8 @@
 //! stride is another run). It has no label scores: suggestions and label evaluation skip it.
 
 use super::*;
-use crate::engine::tag::{TagOptions, TokenTagger};
+use crate::engine::tag::{entity_types, TagOptions, TokenTagger};
 use crate::store::{RunKind, TaggedRecord};
-
-/// The entity types of a tagger's labels: each label without its `B-`/`I-` prefix, in file
-/// order, once, "O" left out.
-pub fn entity_types(id2label: &[String]) -> Vec<String> {
-    let mut types: Vec<String> = Vec::new();
-    for label in id2label {
-        let name = label.strip_prefix("B-").or_else(|| label.strip_prefix("I-")).unwrap_or(label);
-        if !crate::engine::tag::IGNORED_LABELS.contains(&label.as_str()) && !types.iter().any(|t| t == name) {
-            types.push(name.to_string());
-        }
-    }
-    types
-}
 
 /// The identity of a tagger's run over `corpus` with `options`.
 pub fn tagger_run_key(corpus: &str, model: &Model, weights_sha256: &str, strip_accents: Option<bool>, options: &TagOptions) -> RunKey {
