@@ -65,7 +65,7 @@ pub struct ClassifyArgs {
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct PreviewArgs {
     pub path: String,
-    /// csv, tsv, jsonl, txt or conll; `null` guesses from the file name.
+    /// csv, tsv, jsonl, txt, conll or parquet; `null` guesses from the file name.
     pub format: Option<String>,
 }
 

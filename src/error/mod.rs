@@ -121,7 +121,7 @@ pub enum Setting {
     IdColumn,
     LabelColumn,
     MetadataColumns,
-    /// The import file's format (csv, tsv, jsonl, txt or conll).
+    /// The import file's format (csv, tsv, jsonl, txt, conll or parquet).
     Format,
     /// A new corpus's name.
     CorpusName,

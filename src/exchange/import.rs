@@ -18,6 +18,8 @@ use crate::domain::labels::LabelSchema;
 use crate::domain::spans::{entities, parse_spans, Mode, Span};
 use crate::error::{Error, Result, Setting};
 pub use crate::store::{BadRow, ImportItem, ImportOutcome};
+
+mod columnar;
 use crate::store::{NewRecord, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,6 +33,9 @@ pub enum Format {
     /// each sentence is a record (its tokens joined by spaces) with its entities as reference
     /// spans.
     Conll,
+    /// Parquet: columns chosen as in JSONL (a row read as an object); nested values (a list of
+    /// span structs) as their JSON.
+    Parquet,
 }
 
 impl Format {
@@ -41,6 +46,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Txt => "txt",
             Format::Conll => "conll",
+            Format::Parquet => "parquet",
         }
     }
 
@@ -51,13 +57,14 @@ impl Format {
             "jsonl" | "ndjson" => Format::Jsonl,
             "txt" | "text" => Format::Txt,
             "conll" | "iob" | "iob2" | "bio" => Format::Conll,
-            other => return Err(Error::Input(format!("unknown format {other:?}; use csv, tsv, jsonl, txt or conll"))),
+            "parquet" | "pq" => Format::Parquet,
+            other => return Err(Error::Input(format!("unknown format {other:?}; use {FORMATS}"))),
         })
     }
 
     /// Whether records come from chosen columns (or JSON fields): plain text and CoNLL have none.
     pub fn has_columns(self) -> bool {
-        matches!(self, Format::Csv | Format::Tsv | Format::Jsonl)
+        matches!(self, Format::Csv | Format::Tsv | Format::Jsonl | Format::Parquet)
     }
 
     /// The format a file's extension implies, if any.
@@ -65,6 +72,9 @@ impl Format {
         Format::parse(path.extension()?.to_str()?).ok()
     }
 }
+
+/// The formats import reads, as messages name them.
+const FORMATS: &str = "csv, tsv, jsonl, txt, conll or parquet";
 
 /// What to import and how to read it.
 #[derive(Debug, Clone, Default)]
@@ -218,14 +228,25 @@ pub fn import_file(
     let format = match options.format {
         Some(f) => f,
         None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl, txt or conll", path.display()))
-                .fixed_by(Setting::Format)
+            Error::Input(format!("cannot tell the format of {} from its name; choose {FORMATS}", path.display())).fixed_by(Setting::Format)
         })?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if total_bytes == 0 {
         return Err(Error::Import { path: path.to_path_buf(), message: "the file is empty".into() });
+    }
+    let source = path.display().to_string();
+    if format == Format::Parquet {
+        // Progress in rows, shown as the share of the file's bytes they stand for.
+        let read = Arc::new(AtomicU64::new(0));
+        let (mut rows, total_rows) = columnar::ParquetRows::open(path, options, read.clone())?;
+        let mut cancellable = std::iter::from_fn(|| if cancel.load(Ordering::Relaxed) { Some(Err(Error::Cancelled)) } else { rows.next() });
+        return store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
+            let done = read.load(Ordering::Relaxed);
+            let bytes_read = if total_rows == 0 { total_bytes } else { (total_bytes as u128 * done as u128 / total_rows as u128) as u64 };
+            progress(ImportProgress { bytes_read, total_bytes, records })
+        });
     }
     let bytes = Arc::new(AtomicU64::new(0));
     let quotes = Arc::new(QuoteTracker::new(format));
@@ -238,7 +259,6 @@ pub fn import_file(
         }
         rows.next()
     });
-    let source = path.display().to_string();
     store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
         progress(ImportProgress { bytes_read: bytes.load(Ordering::Relaxed), total_bytes, records })
     })
@@ -261,8 +281,7 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
     let format = match format {
         Some(f) => f,
         None => Format::from_path(path).ok_or_else(|| {
-            Error::Input(format!("cannot tell the format of {} from its name; choose csv, tsv, jsonl, txt or conll", path.display()))
-                .fixed_by(Setting::Format)
+            Error::Input(format!("cannot tell the format of {} from its name; choose {FORMATS}", path.display())).fixed_by(Setting::Format)
         })?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -343,6 +362,7 @@ pub fn preview(path: &Path, format: Option<Format>, limit: usize) -> Result<Prev
             }
             Ok(Preview { format, columns: vec!["text".to_string(), "entities".to_string()], rows })
         }
+        Format::Parquet => columnar::preview(path, limit),
         Format::Txt => {
             let mut rows = Vec::new();
             for line in complete_lines(file, whole) {
@@ -389,6 +409,7 @@ pub fn parse<'a, R: Read + 'a>(
     quotes: Arc<QuoteTracker>,
 ) -> Result<Box<dyn Iterator<Item = Result<ImportItem>> + 'a>> {
     Ok(match format {
+        Format::Parquet => return Err(Error::Input(format!("{}: Parquet is read from a file, not a stream", path.display()))),
         Format::Csv | Format::Tsv => Box::new(CsvRows::new(input, format, options, path, quotes)?),
         Format::Jsonl => {
             let fields = JsonlFields::new(options);
@@ -694,12 +715,17 @@ impl JsonlFields {
     }
 
     fn convert(&self, line: u64, text: &str) -> std::result::Result<NewRecord, BadRow> {
+        let value: Value = serde_json::from_str(text).map_err(|e| BadRow::new(line, format!("not valid JSON: {e}")))?;
+        let Value::Object(object) = value else {
+            return Err(BadRow::new(line, "is not a JSON object"));
+        };
+        self.record_of(line, &object)
+    }
+
+    /// A record from one object's fields (a JSONL line, or a Parquet row read as one).
+    fn record_of(&self, line: u64, object: &Map<String, Value>) -> std::result::Result<NewRecord, BadRow> {
         let columns = &self.0;
         let bad = |reason: String| BadRow::new(line, reason);
-        let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-        let Value::Object(object) = value else {
-            return Err(bad("is not a JSON object".into()));
-        };
         let text = match object.get(&columns.text) {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(Value::String(_)) => return Err(bad("the text is empty".into())),

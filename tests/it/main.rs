@@ -16,6 +16,7 @@ mod learn;
 mod malformed;
 mod metrics;
 mod parity;
+mod parquet;
 mod report;
 mod scale_out;
 mod scan;

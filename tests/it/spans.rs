@@ -322,3 +322,82 @@ fn span_disagreements_follow_the_evaluations_references() {
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
 }
+
+/// Exports `db`'s corpus "c" as `format` into `dir`, imports that file as a new project, and
+/// returns the new project's records as JSONL export lines.
+fn through(dir: &std::path::Path, db: &std::path::Path, format: &str) -> Vec<Value> {
+    let file = dir.join(format!("out.{format}"));
+    let out = selectra(&["export", "--db", db.to_str().unwrap(), "--corpus", "c", "--format", format, "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+    let again = dir.join(format!("again-{format}.db"));
+    let out = selectra(&["corpus", "import", "--db", again.to_str().unwrap(), "--name", "c", "--spans-column", "gold_spans", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+    export_lines(&again)
+}
+
+/// Import → export → import keeps every text and its spans, in each format a corpus is written
+/// in (adjacent entities of one type, accents, emoji, a text without entities, quotes and
+/// commas a CSV cell must escape).
+#[test]
+fn every_export_format_imports_back_with_the_same_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        json!({"text": "Ana Pérez Luis Gómez viven en Bogotá", "spans": [[0, 9, "PER"], [10, 20, "PER"], [30, 36, "LOC"]]}),
+        json!({"text": "\"Hola\", dijo 🙂 Iñaki, en São Paulo", "spans": [{"start": 15, "end": 20, "label": "PER"}, {"start": 25, "end": 34, "label": "LOC"}]}),
+        json!({"text": "Nada que marcar.", "spans": []}),
+    ];
+    let file = dir.path().join("in.jsonl");
+    std::fs::write(&file, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let db = dir.path().join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--spans-column", "spans", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let first = export_lines(&db);
+    let kept = |ls: &[Value]| ls.iter().map(|l| (l["text"].clone(), l["gold_spans"].clone())).collect::<Vec<_>>();
+    assert_eq!(first[0]["gold_spans"][1], json!({"start": 10, "end": 20, "label": "PER"}), "adjacent entities stay two");
+    assert_eq!(first[2]["gold_spans"], json!([]), "a text without entities keeps its empty reference");
+    for format in ["jsonl", "csv", "parquet"] {
+        assert_eq!(kept(&through(dir.path(), &db, format)), kept(&first), "{format}");
+    }
+}
+
+/// A CoNLL file and the JSONL of the same sentences (tokens joined by spaces, entities as the
+/// characters their tokens cover) become the same records: the demo's hand-tagged sentences.
+#[test]
+fn a_conll_file_and_the_jsonl_of_its_sentences_import_alike() {
+    let conll = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/entidades.conll")).unwrap();
+    let mut jsonl = String::new();
+    for sentence in conll.split("\n\n").filter(|s| !s.trim().is_empty()) {
+        let (mut text, mut spans) = (String::new(), Vec::<Value>::new());
+        for line in sentence.lines().filter(|l| !l.starts_with("-DOCSTART-")) {
+            let (token, tag) = line.rsplit_once(' ').unwrap();
+            let start = if text.is_empty() { 0 } else { text.chars().count() + 1 };
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(token);
+            let end = text.chars().count();
+            match tag.split_once('-') {
+                Some(("B", kind)) => spans.push(json!([start, end, kind])),
+                Some(("I", _)) => *spans.last_mut().unwrap().get_mut(1).unwrap() = json!(end),
+                _ => assert_eq!(tag, "O", "the demo file is plain IOB2"),
+            }
+        }
+        if !text.is_empty() {
+            jsonl.push_str(&format!("{}\n", json!({"text": text, "spans": spans})));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (from_conll, from_jsonl) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let jsonl_file = dir.path().join("s.jsonl");
+    std::fs::write(&jsonl_file, jsonl).unwrap();
+    let conll_file = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/entidades.conll");
+    assert!(selectra(&["corpus", "import", "--db", from_conll.to_str().unwrap(), "--name", "c", conll_file]).status.success());
+    let out =
+        selectra(&["corpus", "import", "--db", from_jsonl.to_str().unwrap(), "--name", "c", "--spans-column", "spans", jsonl_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = (export_lines(&from_conll), export_lines(&from_jsonl));
+    assert_eq!(a.len(), 16);
+    let kept = |ls: &[Value]| ls.iter().map(|l| (l["text"].clone(), l["gold_spans"].clone())).collect::<Vec<_>>();
+    assert_eq!(kept(&a), kept(&b));
+    assert!(a.iter().map(|l| l["gold_spans"].as_array().unwrap().len()).sum::<usize>() > 20, "the demo's entities");
+}

@@ -158,7 +158,7 @@ fn whole_file_problems_are_errors() {
         ("header-only.csv", b"text\n", |_| {}, "no records"),
         ("two-cols.csv", b"a,b\n1,2\n", |_| {}, "text column"),
         ("missing-col.csv", b"text\nx\n", |o| o.label_column = Some("label".into()), "no column \"label\" for the label"),
-        ("data.unknown", b"x\n", |_| {}, "choose csv, tsv, jsonl, txt or conll"),
+        ("data.unknown", b"x\n", |_| {}, "choose csv, tsv, jsonl, txt, conll or parquet"),
     ];
     for (name, contents, tweak, word) in cases {
         let file = write(dir.path(), name, contents);

@@ -678,7 +678,7 @@ pub struct CorpusImportArgs {
     /// The new corpus's name.
     #[arg(long)]
     pub name: String,
-    /// csv, tsv, jsonl, txt or conll (default: from the file extension).
+    /// csv, tsv, jsonl, txt, conll or parquet (default: from the file extension).
     #[arg(long)]
     pub format: Option<String>,
     /// The column (or JSON field) holding the text (default: "text").

@@ -69,7 +69,7 @@ aggregation: string | null, };
 
 export type PreviewArgs = { path: string, 
 /**
- * csv, tsv, jsonl, txt or conll; `null` guesses from the file name.
+ * csv, tsv, jsonl, txt, conll or parquet; `null` guesses from the file name.
  */
 format: string | null, };
 
