@@ -107,14 +107,33 @@ impl From<rusqlite::Error> for BatchError {
     }
 }
 
-/// A batch inside the caller's transaction.
+/// A record's annotation as stored: labels (JSON), status, spans (JSON, if any).
+type Stored = (String, String, Option<String>);
+
+/// A record's new annotation in a bulk change: labels (JSON), spans (JSON, if any), status.
+type NewState = (String, Option<String>, Status);
+
+/// A bulk change's rule: a record's new state from what it has now, read in the change's
+/// transaction; `None` leaves the record alone.
+type NextState<'a> = dyn FnMut(&Connection, i64, Option<&Stored>) -> rusqlite::Result<Option<NewState>> + 'a;
+
+/// Which records a bulk change is for: these, or every record a query matches (all pages; its
+/// order and paging are ignored).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Records(&'a [i64]),
+    Matching(&'a super::Query),
+}
+
+/// A batch inside the caller's transaction: `next` gives each record's new labels, spans and
+/// status from what it has now (`None`: leave it alone); a record whose annotation would not
+/// change is left alone too (no event).
 fn batch_in(
     tx: &Connection,
     corpus_id: i64,
     records: &[i64],
-    labels_json: &str,
-    status: Status,
     annotator: &str,
+    next: &mut NextState,
 ) -> std::result::Result<BatchOutcome, BatchError> {
     let at = now(tx)?;
     let mut batch = None;
@@ -126,13 +145,12 @@ fn batch_in(
         if corpus != Some(corpus_id) {
             return Err(BatchError::Foreign(record));
         }
-        let now_state: Option<(String, String, Option<String>)> =
-            current.query_row([record], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-        if now_state.as_ref().is_some_and(|(l, s, _)| l == labels_json && s == status.as_str()) {
+        let now_state: Option<Stored> = current.query_row([record], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        let Some((labels, spans, status)) = next(tx, record, now_state.as_ref())? else { continue };
+        if now_state.as_ref().is_some_and(|(l, s, sp)| *l == labels && s == status.as_str() && *sp == spans) {
             continue;
         }
-        // Labels change; the record's entity spans stay as they are.
-        let spans = now_state.and_then(|(_, _, spans)| spans);
+        let (labels_json, spans) = (labels.as_str(), spans);
         let id = match batch {
             Some(id) => id,
             None => {
@@ -347,18 +365,10 @@ impl Store {
     /// transaction: all of them or, after a crash, none. The changes share a batch that one undo
     /// reverts whole. Records that already have exactly this annotation are left alone (no event).
     pub fn annotate_batch(&mut self, corpus: &str, records: &[i64], labels: &[String], status: Status, annotator: &str) -> Result<BatchOutcome> {
-        let corpus_id = self.corpus_id(corpus)?;
         let labels_json = labels_json(labels)?;
-        let annotator = check_annotator(annotator)?;
-        let path = self.path.clone();
-        let err = |e| super::db_error(&path, e);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let batch = batch_in(&tx, corpus_id, records, &labels_json, status, annotator).map_err(|e| match e {
-            BatchError::Db(e) => err(e),
-            BatchError::Foreign(record) => Error::Input(format!("record {record} is not in corpus {corpus:?}")),
-        })?;
-        tx.commit().map_err(err)?;
-        Ok(batch)
+        self.bulk(corpus, Target::Records(records), annotator, &mut |_, _, now| {
+            Ok(Some((labels_json.clone(), now.and_then(|n| n.2.clone()), status)))
+        })
     }
 
     /// Labels every record `query` matches (all pages; its order and paging are ignored) as one
@@ -371,15 +381,66 @@ impl Store {
         status: Status,
         annotator: &str,
     ) -> Result<BatchOutcome> {
-        let corpus_id = self.corpus_id(corpus)?;
         let labels_json = labels_json(labels)?;
+        self.bulk(corpus, Target::Matching(query), annotator, &mut |_, _, now| Ok(Some((labels_json.clone(), now.and_then(|n| n.2.clone()), status))))
+    }
+
+    /// Gives the chosen records a tagging run's entities as their spans, with `status`
+    /// (accepted or pending), as one batch that one undo reverts: all of them or, after a crash,
+    /// none. A record the run has not tagged is left alone; one it found no entity in gets no
+    /// spans (the tagger's answer). Of entities that overlap, the first by position is kept.
+    /// The record's labels stay.
+    pub fn accept_entities(&mut self, corpus: &str, target: Target, run: i64, status: Status, annotator: &str) -> Result<BatchOutcome> {
+        let info = self.run(run)?;
+        if info.kind != super::RunKind::Tagger || info.key.corpus != corpus {
+            return Err(Error::Input(format!("run {run} is not a tagging run over corpus {corpus:?}; entities come from a token classifier's run")));
+        }
+        if crate::domain::tagging::TagOptions::from_description(&info.key.template)?.aggregation == crate::domain::tagging::Aggregation::None {
+            return Err(Error::Input(format!(
+                "run {run} tagged tokens without aggregation: its entities are tokens' tags, not spans; tag with an aggregation (simple, first, average or max)"
+            )));
+        }
+        if status == Status::Discarded {
+            return Err(Error::Input("accepting entities gives a record spans; to discard records, discard them".into()));
+        }
+        self.bulk(corpus, target, annotator, &mut |tx, record, now| {
+            let tagged = tx.prepare_cached("SELECT 1 FROM tagged_record WHERE run_id = ?1 AND record_id = ?2")?.exists(params![run, record])?;
+            if !tagged {
+                return Ok(None);
+            }
+            let mut stmt =
+                tx.prepare_cached("SELECT start, \"end\", label FROM run_entity WHERE run_id = ?1 AND record_id = ?2 ORDER BY start, \"end\"")?;
+            let mut spans: Vec<Span> = Vec::new();
+            for row in stmt.query_map(params![run, record], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))? {
+                let (start, end, label) = row?;
+                let (start, end) = (start as usize, end as usize);
+                if end > start && spans.last().is_none_or(|last| last.end <= start) {
+                    spans.push(Span { start, end, label });
+                }
+            }
+            let labels = now.map_or_else(|| "[]".to_string(), |n| n.0.clone());
+            Ok(Some((labels, Some(serde_json::to_string(&spans).expect("spans serialize")), status)))
+        })
+    }
+
+    /// One bulk change over `target`, in one transaction (the matching records are selected in
+    /// it too): `next` gives each record's new state, see [`batch_in`].
+    fn bulk(&mut self, corpus: &str, target: Target, annotator: &str, next: &mut NextState) -> Result<BatchOutcome> {
+        let corpus_id = self.corpus_id(corpus)?;
         let annotator = check_annotator(annotator)?;
-        let plan = self.plan(corpus, &super::Query { after: None, ..query.clone() })?;
+        let plan = match target {
+            Target::Matching(query) => Some(self.plan(corpus, &super::Query { after: None, ..query.clone() })?),
+            Target::Records(_) => None,
+        };
         let path = self.path.clone();
         let err = |e| super::db_error(&path, e);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let records = plan.record_ids(&tx).map_err(err)?;
-        let batch = batch_in(&tx, corpus_id, &records, &labels_json, status, annotator).map_err(|e| match e {
+        let records = match (&plan, target) {
+            (Some(plan), _) => plan.record_ids(&tx).map_err(err)?,
+            (None, Target::Records(records)) => records.to_vec(),
+            (None, Target::Matching(_)) => Vec::new(),
+        };
+        let batch = batch_in(&tx, corpus_id, &records, annotator, next).map_err(|e| match e {
             BatchError::Db(e) => err(e),
             BatchError::Foreign(record) => Error::Input(format!("record {record} is not in corpus {corpus:?}")),
         })?;

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 
 pub use crate::domain::annotation::Status;
 pub use crate::domain::labels::{LabelDef, LabelSchema, LABEL_COLOURS};
-pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Undone};
+pub use annotations::{default_annotator, Annotation, AnnotationEvent, BatchOutcome, HistoryEntry, Target, Undone};
 pub use corpus::{BadRow, CorpusInfo, ImportItem, ImportOutcome, NewRecord};
 pub use embeddings::{EmbeddingKey, EmbeddingSetInfo};
 pub use entities::{RunEntity, TaggedEntity, TaggedRecord};

@@ -95,3 +95,25 @@ pub fn kill_then_resume(args: &[String], db: &std::path::Path, count_sql: &str, 
     assert!(out.status.success(), "resuming {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     killed
 }
+
+/// Runs `selectra args` and kills it with SIGKILL once the project's WAL file (`wal`) has grown
+/// by `grow_by` bytes from its size now (the process is then inside a write transaction);
+/// returns the exit status when it finished first, `None` when it was killed.
+pub fn kill_when_wal_grows(args: &[&str], wal: &std::path::Path, grow_by: u64) -> Option<std::process::ExitStatus> {
+    let start = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let finished = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0) >= start + grow_by {
+            break None;
+        }
+        std::thread::yield_now();
+    };
+    if finished.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    finished
+}

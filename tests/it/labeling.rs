@@ -389,26 +389,8 @@ fn a_bulk_label_killed_midway_leaves_all_or_nothing() {
     let mut killed_midway = 0;
     for (trial, grow_by) in [256 * 1024u64, 2 << 20, 6 << 20].into_iter().enumerate() {
         let label = format!("bulk{trial}");
-        let start = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_selectra"))
-            .args(["label", "--db", db.to_str().unwrap(), "--corpus", "c", "--labels", &label, "--annotator", "bulk"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Wait for the transaction's pages to reach the WAL (or for the process to finish).
-        let finished = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) >= start + grow_by {
-                break None;
-            }
-            std::thread::yield_now();
-        };
-        if finished.is_none() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
+        let args = ["label", "--db", db.to_str().unwrap(), "--corpus", "c", "--labels", &label, "--annotator", "bulk"];
+        let finished = crate::common::kill_when_wal_grows(&args, &wal, grow_by);
         let store = Store::open(&db).unwrap();
         assert_eq!(store.integrity_check().unwrap(), "ok");
         let labeled = store.count("c", &Query { annotator: Some("bulk".into()), ..Default::default() }).unwrap();

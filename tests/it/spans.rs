@@ -401,3 +401,128 @@ fn a_conll_file_and_the_jsonl_of_its_sentences_import_alike() {
     assert_eq!(kept(&a), kept(&b));
     assert!(a.iter().map(|l| l["gold_spans"].as_array().unwrap().len()).sum::<usize>() > 20, "the demo's entities");
 }
+
+/// `selectra label --entities-from RUN` gives the matching records a tagging run's entities as
+/// their spans in one batch (labels stay), one undo takes the batch back, and runs whose
+/// entities are not spans are refused.
+#[test]
+fn a_tagging_runs_entities_become_spans_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = ["Juan vive en Madrid", "Ana trabaja en Telefónica", "La ONU y la Universidad de Salamanca firmaron", "hola"];
+    let db = project(dir.path(), &texts);
+    let db_s = db.to_str().unwrap();
+    let (acks, _, ok) = annotate(&db, &[json!({"row": 1, "labels": ["sociedad"]})]);
+    assert!(ok && acks.len() == 1);
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tag-electra-conll");
+    let tag = |aggregation: &str| {
+        let out = selectra(&["tag", "--db", db_s, "--corpus", "c", "--model", model.to_str().unwrap(), "--aggregation", aggregation, "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["run"]["id"].as_i64().unwrap().to_string()
+    };
+    let run = tag("simple");
+    let out = selectra(&["label", "--db", db_s, "--corpus", "c", "--entities-from", &run, "--annotator", "eva", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((outcome["matched"].as_u64(), outcome["changed"].as_u64()), (Some(4), Some(4)));
+    let lines = export_lines(&db);
+    for line in &lines {
+        let entities: Vec<Value> =
+            line["entities"].as_array().unwrap().iter().map(|e| json!({"start": e["start"], "end": e["end"], "label": e["label"]})).collect();
+        assert_eq!(line["annotation"]["spans"], Value::Array(entities), "{line}");
+        assert_eq!(line["annotation"]["status"], "accepted");
+    }
+    assert_eq!(lines[0]["annotation"]["labels"], json!(["sociedad"]), "labels stay");
+    assert!(lines.iter().any(|l| !l["entities"].as_array().unwrap().is_empty()), "the tagger found something to accept");
+    // One undo takes the whole batch back: the first record has its label again, without spans.
+    let (acks, _, ok) = annotate_as(&db, "eva", &[json!({"undo": true})]);
+    assert!(ok, "{acks:?}");
+    let lines = export_lines(&db);
+    assert_eq!(lines[0]["annotation"]["labels"], json!(["sociedad"]));
+    assert!(lines[0]["annotation"].get("spans").is_none_or(Value::is_null), "{}", lines[0]);
+    assert!(lines[1..].iter().all(|l| l["annotation"].is_null()), "{lines:?}");
+    // Filters choose the records; --pending marks them for review.
+    let out = selectra(&["label", "--db", db_s, "--corpus", "c", "--entities-from", &run, "--search", "Madrid", "--pending", "--json"]);
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["matched"], 1);
+    assert_eq!(export_lines(&db)[0]["annotation"]["status"], "pending");
+    // Token tags (no aggregation) are not spans; nor is a run that does not exist.
+    let none = tag("none");
+    for (run, why) in [(none.as_str(), "without aggregation"), ("99", "there is no run 99")] {
+        let out = selectra(&["label", "--db", db_s, "--corpus", "c", "--entities-from", run]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(why), "{stderr}");
+    }
+}
+
+/// A span batch killed with SIGKILL while it is being written leaves all of it or none (60,000
+/// records, each given the run's entity; the kill comes once its writes reach the WAL).
+#[test]
+fn a_span_batch_killed_midway_leaves_all_or_nothing() {
+    use selectra::domain::precision::Precision;
+    use selectra::store::{Query, RunKey, RunKind, Store, TaggedRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.txt");
+    std::fs::write(&file, (0..60_000).map(|i| format!("Ana Pérez escribe el registro {i}\n")).collect::<String>()).unwrap();
+    let db = dir.path().join("big.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    // A tagging run that found "Ana Pérez" in every record (what a tagger writes, written here
+    // directly: tagging 60,000 records would make the test about the tagger).
+    let mut store = Store::open(&db).unwrap();
+    let key = RunKey {
+        corpus: "c".into(),
+        model: "tagger".into(),
+        weights_sha256: "0".repeat(64),
+        labels: vec!["B-PER".into(), "I-PER".into(), "O".into()],
+        template: "aggregation=simple".into(),
+        multi_label: false,
+        strip_accents: None,
+        precision: Precision::Exact,
+    };
+    let run = store.open_run_as(&key, RunKind::Tagger).unwrap().id;
+    let ids: Vec<i64> = store.untagged_records(run, 0, 100_000).unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 60_000);
+    let tagged: Vec<TaggedRecord> = ids
+        .iter()
+        .map(|&id| TaggedRecord { record_id: id, entities: vec![("PER".into(), 0, 9, 0.9, "Ana Pérez".into())], truncated: false })
+        .collect();
+    for chunk in tagged.chunks(5_000) {
+        store.save_tagged(run, chunk).unwrap();
+    }
+    drop(store);
+    let wal = dir.path().join("big.db-wal");
+    let run_s = run.to_string();
+    let mut killed_midway = 0;
+    for (trial, grow_by) in [256 * 1024u64, 2 << 20, 6 << 20].into_iter().enumerate() {
+        let status = if trial % 2 == 0 { None } else { Some("--pending") };
+        let mut args = vec!["label", "--db", db.to_str().unwrap(), "--corpus", "c", "--entities-from", &run_s, "--annotator", "bulk"];
+        args.extend(status);
+        let finished = crate::common::kill_when_wal_grows(&args, &wal, grow_by);
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        let with_spans = store.count("c", &Query { annotator: Some("bulk".into()), ..Default::default() }).unwrap();
+        match finished {
+            Some(status) => assert!(status.success() && with_spans == 60_000),
+            None => {
+                assert!(with_spans == 0 || with_spans == 60_000, "{with_spans} records changed: a batch was cut");
+                // The batch of this trial is there whole or not at all: every record has one status.
+                let statuses = ["accepted", "pending"].map(|s| {
+                    store
+                        .count(
+                            "c",
+                            &Query {
+                                status: Some(selectra::store::StatusFilter::Is(selectra::store::Status::parse(s).unwrap())),
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap()
+                });
+                assert!(statuses.contains(&with_spans) || with_spans == 0, "{statuses:?}");
+                let this_trial = if trial % 2 == 0 { statuses[0] } else { statuses[1] };
+                if this_trial != 60_000 {
+                    killed_midway += 1;
+                }
+            }
+        }
+    }
+    assert!(killed_midway > 0, "no trial killed the batch before its commit; the test proved nothing");
+}

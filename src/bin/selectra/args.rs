@@ -78,8 +78,9 @@ pub enum Command {
     /// The records of a corpus that match filters, a page at a time (with --json: one object
     /// {"total": N, "records": [...], "next": CURSOR}).
     Query(QueryArgs),
-    /// Labels (or discards) every record matching the filters in one batch, and prints the batch
-    /// id; `{"undo": true}` on `selectra annotate` reverts the whole batch.
+    /// Labels (or discards, or gives a tagging run's entities as spans) every record matching the
+    /// filters in one batch, and prints the batch id; `{"undo": true}` on `selectra annotate`
+    /// reverts the whole batch.
     Label(LabelArgs),
     /// A corpus's label schema: names, descriptions, keys, colours, hypotheses and guidelines.
     Schema(SchemaArgs),
@@ -626,11 +627,18 @@ pub struct LabelArgs {
     #[arg(long)]
     pub annotated_by: Option<String>,
     /// Comma-separated labels to give every matching record (status accepted).
-    #[arg(long, value_delimiter = ',', required_unless_present = "discard", conflicts_with = "discard")]
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["discard", "entities_from"], conflicts_with_all = ["discard", "entities_from"])]
     pub labels: Vec<String>,
     /// Discard every matching record instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "entities_from")]
     pub discard: bool,
+    /// Give every matching record this tagging run's entities as its spans instead (status
+    /// accepted; records the run has not tagged are left alone).
+    #[arg(long, value_name = "RUN")]
+    pub entities_from: Option<i64>,
+    /// With --entities-from: mark them pending (to review) rather than accepted.
+    #[arg(long, requires = "entities_from")]
+    pub pending: bool,
     /// Who is labeling (default: the project's annotator).
     #[arg(long)]
     pub annotator: Option<String>,

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use selectra::store::{Status, Store};
+use selectra::store::{Status, Store, Target};
 use selectra::Result;
 
 use crate::args::{AgreementArgs, AnnotateArgs, LabelArgs, QueryArgs};
@@ -48,15 +48,21 @@ pub fn query(args: QueryArgs) -> Result<()> {
 }
 
 pub fn label(args: LabelArgs) -> Result<()> {
-    let LabelArgs { db, corpus, filters, annotated_by, labels, discard, annotator, json } = args;
+    let LabelArgs { db, corpus, filters, annotated_by, labels, discard, entities_from, pending, annotator, json } = args;
     let q = filters.query(annotated_by)?;
     let mut store = Store::open_existing(&db)?;
     let annotator = match annotator {
         Some(a) => a,
         None => store.annotator()?,
     };
-    let (labels, status) = if discard { (Vec::new(), Status::Discarded) } else { (labels, Status::Accepted) };
-    let outcome = store.annotate_matching(&corpus, &q, &labels, status, &annotator)?;
+    let outcome = match entities_from {
+        Some(run) => {
+            let status = if pending { Status::Pending } else { Status::Accepted };
+            store.accept_entities(&corpus, Target::Matching(&q), run, status, &annotator)?
+        }
+        None if discard => store.annotate_matching(&corpus, &q, &[], Status::Discarded, &annotator)?,
+        None => store.annotate_matching(&corpus, &q, &labels, Status::Accepted, &annotator)?,
+    };
     if json {
         print_json(&outcome);
     } else {
