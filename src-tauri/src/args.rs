@@ -162,6 +162,19 @@ pub struct BulkLabelArgs {
     pub status: Status,
 }
 
+/// A bulk acceptance of a tagging run's entities as spans: `records` (the chosen rows), or with
+/// `filter` every record it matches.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct BulkEntitiesArgs {
+    pub corpus: String,
+    pub records: Vec<i64>,
+    pub filter: Option<FilterSpec>,
+    /// The tagging run whose entities become the records' spans.
+    pub run: i64,
+    /// Accepted, or pending (to review).
+    pub status: Status,
+}
+
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct EvaluateArgs {
     pub corpus: String,

@@ -45,6 +45,7 @@ macro_rules! commands {
             annotate(args: AnnotateArgs) -> AnnotationEvent;
             undo_annotation(corpus: String) -> Option<UndoneDto>;
             label_records(args: BulkLabelArgs) -> BatchOutcome;
+            accept_entities(args: BulkEntitiesArgs) -> BatchOutcome;
             get_annotator() -> String;
             set_annotator(name: String) -> String;
             label_schema(corpus: String) -> SchemaViewDto;
@@ -127,7 +128,7 @@ pub fn typescript() -> String {
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
         InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
-        AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
+        AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
         RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,

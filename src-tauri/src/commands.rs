@@ -19,7 +19,7 @@ use selectra::engine::hub::DownloadObserver;
 use selectra::engine::tag::{Aggregation, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::exchange::import::{self, Format, ImportOptions};
-use selectra::store::{Sort, Store};
+use selectra::store::{Sort, Store, Target};
 
 use crate::args::*;
 use crate::dto::*;
@@ -232,6 +232,22 @@ pub async fn label_records(state: State<'_, AppState>, args: BulkLabelArgs) -> C
             None => s.annotate_batch(&args.corpus, &args.records, &args.labels, status, &annotator)?,
         };
         Ok(outcome)
+    })
+    .await
+}
+
+/// Gives the chosen records (or every record the filter matches) a tagging run's entities as
+/// their spans, as one batch that one undo reverts.
+#[tauri::command]
+pub async fn accept_entities(state: State<'_, AppState>, args: BulkEntitiesArgs) -> CmdResult<BatchOutcome> {
+    let query = args.filter.as_ref().map(selectra::domain::query::FilterSpec::query).transpose().map_err(ErrorDto::from)?;
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        let target = match &query {
+            Some(q) => Target::Matching(q),
+            None => Target::Records(&args.records),
+        };
+        s.accept_entities(&args.corpus, target, args.run, args.status, &annotator)
     })
     .await
 }

@@ -987,3 +987,139 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     assert_eq!(model.as_deref(), Some(disc.as_str()), "the learning model was forgotten");
     bounded("close the app", c.close()).await.expect("close the app");
 }
+
+/// A record of 5,000 characters with 200 entity spans, as the span editor shows it: how long a
+/// key takes to show (a cursor move, a new span) and the record to open, measured in the real
+/// webview from the key event to the next painted frame. The issue's goal is under 50 ms; the
+/// figures are printed and written to `$CARGO_TARGET_TMPDIR/span-editor-timings.json` for the
+/// notes. The bound asserted (a second) only catches a pathology, such as a render that grows
+/// with spans × words per key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_record_with_two_hundred_entities_answers_keys_at_once() {
+    use selectra::domain::labels::{LabelDef, LabelSchema, SchemaKind};
+    use selectra::domain::spans::Span;
+    use selectra::store::{Status, Store};
+    let _serial = one_at_a_time().await;
+    let harness = Harness::start();
+    // Every fourth word an entity: "Ana", "Madrid", "Salamanca", ... over 5,000 characters.
+    const WORDS: [&str; 12] = ["Ana", "viajó", "con", "la", "Madrid", "de", "el", "aquel", "Salamanca", "pero", "sin", "una"];
+    let (mut text, mut spans) = (String::new(), Vec::new());
+    for i in 0.. {
+        let word = WORDS[i % WORDS.len()];
+        if text.chars().count() + word.chars().count() + 1 > 5_000 {
+            break;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let start = text.chars().count();
+        text.push_str(word);
+        if i % 4 == 0 && spans.len() < 200 {
+            spans.push(Span { start, end: start + word.chars().count(), label: if i % 8 == 0 { "PER" } else { "LOC" }.into() });
+        }
+    }
+    let padded = format!("{text}{}", " final".repeat((5_000 - text.chars().count()) / 6));
+    assert_eq!(spans.len(), 200);
+    let file = harness.data.path().join("largo.jsonl");
+    std::fs::write(&file, format!("{}\n{}\n", json!({"text": padded}), json!({"text": "Un registro corto."}))).unwrap();
+
+    let c = harness.launch().await;
+    view(&c, "corpora").await;
+    fill(&c, "#import-path", &file.display().to_string()).await;
+    click(&c, "#import-preview").await;
+    wait_text(&c, "#preview-table", "Un registro corto.").await;
+    fill(&c, "#import-name", "largo").await;
+    click(&c, "#import-run").await;
+    wait_text(&c, "#import-outcome", "Imported 2 records").await;
+    // The spans and the schema of entity types, written through the core as another program
+    // sharing the project would (the app reads them when the corpus is opened).
+    {
+        let db = harness.data.path().join("xdg/studio.selectra.desktop/project.sqlite");
+        let mut store = Store::open_existing(&db).expect("the app's project");
+        let types = ["PER", "LOC"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| LabelDef {
+                name: name.to_string(),
+                description: String::new(),
+                key: Some((i + 1).to_string()),
+                colour: None,
+                hypothesis: None,
+            })
+            .collect();
+        store.set_label_schema("largo", LabelSchema { labels: types, guidelines: String::new(), kind: SchemaKind::Spans }).expect("schema");
+        let record = store.record_id("largo", 1).expect("record 1");
+        store.annotate_spans(record, &spans, Status::Accepted, "e2e").expect("200 spans");
+    }
+    view(&c, "annotate").await;
+    select(&c, "#an-corpus", "largo").await;
+    click(&c, "#an-mode-one").await;
+    until("200 spans shown", || async {
+        (js(&c, "return document.querySelectorAll('#an-span-text .tag').length").await == json!(200)).then_some(())
+    })
+    .await;
+    // Each key is timed twice: until the view has handled it (its handler and the DOM update,
+    // which Svelte does in a microtask), and until the next frame is painted. Two baselines: an
+    // idle frame, and a frame after a word's background is toggled by hand (no app code): the
+    // painting's own cost on this display (Xvfb composites in software).
+    let timings = js(
+        &c,
+        "const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+         const settled = () => new Promise((r) => setTimeout(r, 0));
+         const panel = document.querySelector('#an-record');
+         panel.focus();
+         const press = (key, extra) => panel.dispatchEvent(new KeyboardEvent('keydown', Object.assign({ key, bubbles: true, cancelable: true }, extra || {})));
+         const tags = () => document.querySelectorAll('#an-span-text .tag').length;
+         const until = async (ok) => { for (let i = 0; i < 600 && !ok(); i++) await frame(); };
+         const out = { idle_frame: [], paint_only: [], move_handled: [], move_painted: [], mark_handled: [], mark_painted: [], open_handled: [], open_painted: [] };
+         const timed = async (key, handled, painted, done) => {
+           const t = performance.now(); press(key); await settled();
+           if (done) await until(done);
+           out[handled].push(performance.now() - t); await frame(); out[painted].push(performance.now() - t);
+         };
+         return (async () => {
+           for (let i = 0; i < 10; i++) { await frame(); const t = performance.now(); await frame(); out.idle_frame.push(performance.now() - t); }
+           const word = document.querySelector('#an-span-text .w');
+           for (let i = 0; i < 10; i++) { const t = performance.now(); word.style.backgroundColor = i % 2 ? '' : 'yellow'; await frame(); out.paint_only.push(performance.now() - t); }
+           word.style.backgroundColor = '';
+           for (let i = 0; i < 20; i++) await timed('ArrowRight', 'move_handled', 'move_painted');
+           // From word 20 (an entity) to 21, 25, 29, ...: words between entities, each marked.
+           press('ArrowRight'); await frame();
+           for (let i = 0; i < 10; i++) {
+             const before = tags();
+             await timed('1', 'mark_handled', 'mark_painted', () => tags() > before);
+             for (let k = 0; k < 4; k++) press('ArrowRight');
+             await frame();
+           }
+           // Away to the next record and back: the long record opens with its 200 saved spans.
+           for (let i = 0; i < 5; i++) {
+             // The short record shown and its suggestions read (keys queue behind that work).
+             press('ArrowDown'); await until(() => tags() === 0); await new Promise((r) => setTimeout(r, 500));
+             const t = performance.now(); press('ArrowUp');
+             for (let k = 0; k < 1000 && tags() !== 200; k++) await settled();
+             out.open_handled.push(performance.now() - t);
+             await frame(); out.open_painted.push(performance.now() - t);
+           }
+           return out;
+         })();",
+    )
+    .await;
+    let summary = |name: &str| {
+        let mut v: Vec<f64> = timings[name].as_array().unwrap_or_else(|| panic!("{timings}")).iter().map(|x| x.as_f64().unwrap()).collect();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[v.len() - 1], v.len())
+    };
+    let report: Vec<Value> =
+        ["idle_frame", "paint_only", "move_handled", "move_painted", "mark_handled", "mark_painted", "open_handled", "open_painted"]
+            .iter()
+            .map(|name| {
+                let (median, max, n) = summary(name);
+                eprintln!("span editor, 5,000 characters, 200 spans: {name}: median {median:.1} ms, max {max:.1} ms over {n}");
+                assert!(max < 1_000.0, "{name} took {max:.0} ms: the editor's work grows with the record");
+                json!({"what": name, "median_ms": median, "max_ms": max, "n": n})
+            })
+            .collect();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("span-editor-timings.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    bounded("close the app", c.close()).await.expect("close the app");
+}

@@ -121,6 +121,16 @@ export type BulkLabelArgs = { corpus: string, records: Array<number>, filter: Fi
  */
 labels: Array<string>, status: Status, };
 
+export type BulkEntitiesArgs = { corpus: string, records: Array<number>, filter: FilterSpec | null, 
+/**
+ * The tagging run whose entities become the records' spans.
+ */
+run: number, 
+/**
+ * Accepted, or pending (to review).
+ */
+status: Status, };
+
 export type EvaluateArgs = { corpus: string, 
 /**
  * Empty: every run of the corpus.
@@ -1123,6 +1133,7 @@ export type Commands = {
   annotate: { args: { args: AnnotateArgs }; result: AnnotationEvent };
   undo_annotation: { args: { corpus: string }; result: UndoneDto | null };
   label_records: { args: { args: BulkLabelArgs }; result: BatchOutcome };
+  accept_entities: { args: { args: BulkEntitiesArgs }; result: BatchOutcome };
   get_annotator: { args: {}; result: string };
   set_annotator: { args: { name: string }; result: string };
   label_schema: { args: { corpus: string }; result: SchemaViewDto };

@@ -28,6 +28,27 @@ export function words(text: string): Word[] {
   return out;
 }
 
+/** The units a selection snaps to: words, or with `subword` every visible character on its own
+ * (to mark part of a word: "anti" in "antimonopolio", a tagger's piece). */
+export function units(text: string, subword: boolean, cuts: number[] = []): Word[] {
+  const chars = Array.from(text);
+  if (subword) {
+    const out: Word[] = [];
+    chars.forEach((c, i) => {
+      if (!/\s/u.test(c)) out.push({ start: i, end: i + 1, text: c });
+    });
+    return out;
+  }
+  // A word is cut where a saved span begins or ends inside it (one marked while sub-word spans
+  // were allowed), so every saved span stays whole units, shown and editable.
+  const inside = [...new Set(cuts)].sort((a, b) => a - b);
+  return words(text).flatMap((w) => {
+    const at = inside.filter((c) => c > w.start && c < w.end);
+    const bounds = [w.start, ...at, w.end];
+    return bounds.slice(1).map((end, k) => ({ start: bounds[k], end, text: chars.slice(bounds[k], end).join("") }));
+  });
+}
+
 /** The words from `a` to `b` (either order), as a character range. */
 export function wordRange(ws: Word[], a: number, b: number): { start: number; end: number } | null {
   if (!ws.length) return null;
@@ -49,6 +70,16 @@ export function addSpan(spans: Span[], range: { start: number; end: number }, la
   const clash = spans.find((s) => s.start < range.end && range.start < s.end);
   if (clash) return { spans, error: `That would overlap the ${clash.label} span: entity spans do not nest. Delete it first, or select words outside it.` };
   return { spans: [...spans, { start: range.start, end: range.end, label }].sort((a, b) => a.start - b.start), error: null };
+}
+
+/** A type's key on the selection from unit `anchor` to `cursor`: a selection of one unit inside a
+ * span changes that span's type (click a span, press a type); otherwise a span over the
+ * selection, as [`addSpan`] makes it. */
+export function mark(spans: Span[], ws: Word[], anchor: number, cursor: number, label: string): { spans: Span[]; error: string | null } {
+  const within = anchor === cursor ? spanAt(spans, ws, cursor) : null;
+  if (within) return { spans: spans.map((s) => (s === within ? { ...s, label } : s)), error: null };
+  const range = wordRange(ws, anchor, cursor);
+  return range ? addSpan(spans, range, label) : { spans, error: null };
 }
 
 /** Removes the span covering word `i`. */
@@ -84,15 +115,28 @@ export function acceptAll(spans: Span[], suggestions: Span[]): Span[] {
   return out;
 }
 
-/** The text cut into pieces for display: each word or gap with the span (and suggestion) over it. */
+/** The text cut into pieces for display: each word or gap with the span (and suggestion) over it.
+ * One pass over words and spans together (both by position), so a long record with hundreds of
+ * spans costs its length, not words × spans. */
 export function pieces(text: string, ws: Word[], spans: Span[], suggestions: Span[]) {
   const chars = Array.from(text);
   const out: { text: string; word: number | null; span: Span | null; suggested: Span | null; last: boolean }[] = [];
+  const byStart = (list: Span[]) => [...list].sort((a, b) => a.start - b.start);
+  const [marked, offered] = [byStart(spans), byStart(suggestions)];
+  let [m, o] = [0, 0];
+  // The span of `list` (from index `at` on, by start) that holds [start, end), moving `at` past
+  // spans that end before it; spans do not overlap, so one pointer suffices.
+  const holding = (list: Span[], at: number, w: Word): [Span | null, number] => {
+    while (at < list.length && list[at].end <= w.start) at++;
+    const s = list[at];
+    return [s && s.start <= w.start && w.end <= s.end ? s : null, at];
+  };
   let at = 0;
   ws.forEach((w, i) => {
     if (w.start > at) out.push({ text: chars.slice(at, w.start).join(""), word: null, span: null, suggested: null, last: false });
-    const span = spans.find((s) => s.start <= w.start && w.end <= s.end) ?? null;
-    const suggested = suggestions.find((s) => s.start <= w.start && w.end <= s.end) ?? null;
+    let span: Span | null, suggested: Span | null;
+    [span, m] = holding(marked, m, w);
+    [suggested, o] = holding(offered, o, w);
     out.push({ text: w.text, word: i, span, suggested, last: !!span && span.end === w.end });
     at = w.end;
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acceptAll, addSpan, pieces, removeAt, spanAt, suggestedSpans, wordRange, words } from "../lib/spans";
+import { acceptAll, addSpan, mark, pieces, removeAt, spanAt, suggestedSpans, units, wordRange, words } from "../lib/spans";
 
 describe("span editor rules", () => {
   it("snaps a tagger's sub-word entities to whole words, keeping the first of those that then overlap", () => {
@@ -50,5 +50,26 @@ describe("span editor rules", () => {
     expect(shown.map((p) => p.text).join("")).toBe(text);
     expect(shown.find((p) => p.text === "Ana")!.suggested?.label).toBe("PER");
     expect(shown.find((p) => p.text === "Lima")!.last).toBe(true);
+  });
+
+  it("cuts words where a saved span begins or ends inside them, and allows single characters when sub-word spans are on", () => {
+    const text = "antimonopolio en 🇪🇸";
+    expect(units(text, false).map((u) => u.text)).toEqual(["antimonopolio", "en", "🇪", "🇸"]);
+    // A span over "anti" (saved with sub-word spans on) stays whole units in word mode.
+    const cut = units(text, false, [0, 4]);
+    expect(cut.map((u) => u.text)).toEqual(["anti", "monopolio", "en", "🇪", "🇸"]);
+    expect(pieces(text, cut, [{ start: 0, end: 4, label: "MISC" }], []).filter((p) => p.span).map((p) => p.text)).toEqual(["anti"]);
+    const chars = units(text, true);
+    expect(chars).toHaveLength(Array.from(text).filter((c) => c !== " ").length);
+    expect(chars[13]).toEqual({ start: 14, end: 15, text: "e" });
+  });
+
+  it("retypes the span under a one-word selection and marks a new span otherwise", () => {
+    const ws = words("Juan Pérez vive en Madrid");
+    const spans = [{ start: 0, end: 10, label: "LOC" }];
+    expect(mark(spans, ws, 1, 1, "PER")).toEqual({ spans: [{ start: 0, end: 10, label: "PER" }], error: null });
+    expect(mark(spans, ws, 4, 4, "LOC").spans).toEqual([...spans, { start: 19, end: 25, label: "LOC" }]);
+    // Two words reaching into the span: refused, not retyped.
+    expect(mark(spans, ws, 1, 2, "PER").error).toContain("overlap the LOC span");
   });
 });

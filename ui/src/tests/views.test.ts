@@ -321,9 +321,90 @@ describe("Annotate", () => {
     await fireEvent.keyDown(panel, { key: "ArrowUp" });
     await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Juan PérezPER vive en MadridLOC"));
     await fireEvent.mouseDown(document.querySelector("#an-span-text [data-word='2']")!);
-    await fireEvent.mouseEnter(document.querySelector("#an-span-text [data-word='3']")!);
+    await fireEvent.mouseOver(document.querySelector("#an-span-text [data-word='3']")!);
     await fireEvent.mouseUp(window);
     expect([...document.querySelectorAll("#an-span-text .w.sel")].map((w) => w.textContent)).toEqual(["vive", "en"]);
+  });
+
+  it("retypes a span from one of its words, undoes marks one at a time, and marks part of a word when sub-word spans are on", async () => {
+    const TYPES = { schema: { labels: ["PER", "LOC"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines: "", kind: "spans" }, suggested: [] };
+    const saved = { ...record(1, "Juan Pérez vive en Madrid"), spans: [{ start: 0, end: 10, label: "LOC" }], status: "accepted" as const };
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => TYPES,
+      browse: (a) => (filterOf(a).status === "unannotated" ? { records: [], total: 1, next: null } : { records: [saved], total: 1, next: null }),
+      record_predictions: () => [],
+      record_entities: () => [],
+      undo_annotation: () => null,
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-span-text")!.textContent).toBe("Juan PérezLOC vive en Madrid"));
+    const panel = document.querySelector("#an-record")!;
+    const tags = () => [...document.querySelectorAll("#an-span-text .tag")].map((t) => t.textContent);
+    // A click on "Pérez" (inside the LOC span) and PER's key: the span changes type, whole.
+    await fireEvent.mouseDown(document.querySelector("#an-span-text [data-word='1']")!);
+    await fireEvent.mouseUp(window);
+    await fireEvent.keyDown(panel, { key: "1" });
+    await waitFor(() => expect(tags()).toEqual(["PER"]));
+    // "Madrid" as LOC, then Ctrl+Z twice: the LOC mark goes, then the retype; nothing saved is undone.
+    for (let i = 0; i < 3; i++) await fireEvent.keyDown(panel, { key: "ArrowRight" });
+    await fireEvent.keyDown(panel, { key: "2" });
+    await waitFor(() => expect(tags()).toEqual(["PER", "LOC"]));
+    await fireEvent.keyDown(panel, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(tags()).toEqual(["PER"]));
+    await fireEvent.keyDown(panel, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(tags()).toEqual(["LOC"]));
+    expect(calls.some((c) => c.cmd === "undo_annotation")).toBe(false);
+    // A third Ctrl+Z, with no mark left, undoes the last saved change.
+    await fireEvent.keyDown(panel, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "undo_annotation")).toBe(true));
+    // Sub-word spans: the units are characters; "Mad" of "Madrid" becomes a span of its own.
+    await fireEvent.click(document.querySelector("#an-subword")!);
+    const madrid = [...document.querySelectorAll("#an-span-text [data-word]")].find((w) => w.textContent === "M")!;
+    await fireEvent.mouseDown(madrid);
+    await fireEvent.mouseUp(window);
+    await fireEvent.keyDown(panel, { key: "ArrowRight", shiftKey: true });
+    await fireEvent.keyDown(panel, { key: "ArrowRight", shiftKey: true });
+    await fireEvent.keyDown(panel, { key: "2" });
+    await waitFor(() => expect(document.querySelector("#an-enter-saves")!.textContent).toContain("saves 2 spans: LOC, LOC"));
+    await fireEvent.keyDown(panel, { key: "Enter" });
+    await waitFor(() => expect(calls.some((c) => c.cmd === "annotate_spans")).toBe(true));
+    expect((calls.find((c) => c.cmd === "annotate_spans")!.args.args as { spans: unknown[] }).spans).toEqual([
+      { start: 0, end: 10, label: "LOC" },
+      { start: 19, end: 22, label: "LOC" },
+    ]);
+  });
+
+  it("gives the selected records a tagger's entities in one batch, and offers no document labels in span labeling", async () => {
+    const TYPES = { schema: { labels: ["PER", "LOC"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines: "", kind: "spans" }, suggested: [] };
+    const TAGGER = { ...RUN, id: 9, name: "ner", kind: "tagger", predicts_labels: false, labels: ["PER", "LOC"], template: "aggregation=simple" };
+    const calls = mockCommands({
+      list_runs: () => [TAGGER],
+      list_scans: () => [],
+      label_schema: () => TYPES,
+      browse: (a) => (filterOf(a).status === "unannotated" ? { records: [], total: 2, next: null } : { records: [record(1, "Juan vive en Madrid"), record(2, "Ana")], total: 2, next: null }),
+      record_predictions: () => [],
+      record_entities: () => [],
+      accept_entities: (a) => ({ batch: 4, matched: (a.args as { records: number[] }).records.length, changed: 2 }),
+      label_records: () => ({ batch: 5, matched: 2, changed: 2 }),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-tagger-run")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-mode-list")!);
+    await waitFor(() => expect(document.querySelectorAll("#an-list tbody tr")).toHaveLength(2));
+    const rows = [...document.querySelectorAll("#an-list tbody tr")] as HTMLElement[];
+    await fireEvent.click(rows[0]);
+    await fireEvent.click(rows[1], { shiftKey: true });
+    await waitFor(() => expect(document.querySelector("#an-bulk-entities")!.textContent).toContain("run 9: ner"));
+    expect(document.querySelector("[data-bulk-label]")).toBeNull();
+    // A type's key on the list labels nothing: entity types are not document labels.
+    await fireEvent.keyDown(document.querySelector("#an-list-zone")!, { key: "1" });
+    await fireEvent.click(document.querySelector("#an-bulk-entities")!);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "accept_entities")).toBe(true));
+    expect(calls.find((c) => c.cmd === "accept_entities")!.args.args).toMatchObject({ records: [1, 2], filter: null, run: 9, status: "accepted" });
+    await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("2 of 2 records"));
+    expect(calls.some((c) => c.cmd === "label_records")).toBe(false);
   });
 
   it("labels with the keyboard: a digit picks, Enter accepts, Ctrl+Z undoes", async () => {
