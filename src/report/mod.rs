@@ -174,6 +174,96 @@ pub fn evaluation_figures(evaluation: &Evaluation) -> Vec<Figure> {
     figures
 }
 
+/// A tagging run's reading as a chart's series names it: "run 4", or "run 4 (strict)" when its
+/// tokens were read in both modes.
+fn reading_name(run: &crate::analysis::tagging::TaggerEvaluation, scores: &crate::analysis::tagging::EntityScores) -> String {
+    match scores.mode {
+        Some(crate::analysis::seqeval::Mode::Strict) => format!("run {} (strict)", run.run),
+        Some(_) if run.scores.len() > 1 => format!("run {} (default)", run.run),
+        _ => format!("run {}", run.run),
+    }
+}
+
+/// The charts of an entity evaluation: F1 per entity type and micro F1 (with its interval) of
+/// every run's reading, the kinds of errors, and each reading's confusion of types over the
+/// same boundaries.
+pub fn entity_figures(e: &crate::analysis::tagging::EntityEvaluation) -> Vec<Figure> {
+    let readings: Vec<(String, &crate::analysis::tagging::EntityScores)> =
+        e.runs.iter().flat_map(|r| r.scores.iter().map(move |s| (reading_name(r, s), s))).collect();
+    if readings.is_empty() {
+        return Vec::new();
+    }
+    let mut types: Vec<String> = readings.iter().flat_map(|(_, s)| s.report.per_type.iter().map(|(t, _)| t.clone())).collect();
+    types.sort();
+    types.dedup();
+    let mut groups = types.clone();
+    groups.push("micro".into());
+    let values = readings
+        .iter()
+        .map(|(_, s)| {
+            let mut row: Vec<Option<Bar>> =
+                types.iter().map(|t| s.report.per_type.iter().find(|(name, _)| name == t).map(|(_, x)| Bar { value: x.f1, error: None })).collect();
+            let half = (s.micro_f1.high - s.micro_f1.low) / 2.0;
+            row.push(Some(Bar { value: s.micro_f1.value, error: Some(half) }));
+            row
+        })
+        .collect();
+    let series: Vec<String> = readings.iter().map(|(name, _)| name.clone()).collect();
+    let mut figures = vec![Figure {
+        name: "entities-type-f1".into(),
+        caption: format!(
+            "Entity F1 per type and micro F1 (±half its 95% bootstrap interval) of each run on the same {} records ({} reference entities).",
+            e.n, e.reference_entities
+        ),
+        chart: Chart::GroupedBars {
+            title: "Entity F1 per type".into(),
+            y_label: "F1".into(),
+            groups,
+            series: series.clone(),
+            values,
+            y_min: 0.0,
+            y_max: 1.0,
+        },
+    }];
+    let kinds = ["exact", "wrong type", "wrong boundaries", "both wrong", "spurious", "missed"];
+    let counts: Vec<Vec<Option<Bar>>> = readings
+        .iter()
+        .map(|(_, s)| {
+            let x = &s.errors;
+            [x.exact, x.wrong_type, x.wrong_boundaries, x.wrong_both, x.spurious, x.missed]
+                .iter()
+                .map(|&n| Some(Bar { value: n as f64, error: None }))
+                .collect()
+        })
+        .collect();
+    let most = counts.iter().flatten().flatten().map(|b| b.value).fold(1.0, f64::max);
+    figures.push(Figure {
+        name: "entities-errors".into(),
+        caption: "What each run's predicted entities were: exact, of the wrong type (same words), of the wrong boundaries (same type, overlapping),                   wrong in both, or spurious; and the reference entities it missed."
+            .into(),
+        chart: Chart::GroupedBars {
+            title: "Entity errors".into(),
+            y_label: "entities".into(),
+            groups: kinds.iter().map(|k| k.to_string()).collect(),
+            series,
+            values: counts,
+            y_min: 0.0,
+            y_max: most * 1.1,
+        },
+    });
+    for (name, s) in &readings {
+        if s.errors.types.is_empty() {
+            continue;
+        }
+        figures.push(Figure {
+            name: format!("entities-confusion-{}", slug(name)),
+            caption: format!("{name}: entity types over the same boundaries (rows: the reference's type; the diagonal is exact matches)."),
+            chart: Chart::Confusion { title: format!("Entity types, {name}"), labels: s.errors.types.clone(), counts: s.errors.confusion.clone() },
+        });
+    }
+    figures
+}
+
 fn records(run: &RunEvaluation) -> u64 {
     match &run.metrics {
         RunMetrics::SingleLabel(m) => m.n,
@@ -348,6 +438,9 @@ pub fn write_report_watched(dir: &Path, input: &ReportInput, watch: &mut Watch) 
     if let Some(q) = input.data_quality {
         figures.extend(data_quality_figures(q));
     }
+    if let Some(e) = input.entities {
+        figures.extend(entity_figures(e));
+    }
     let mut written = Vec::new();
     let mut svgs = Vec::new();
     watch.stage(JobStage::Reporting, figures.len() as u64)?;
@@ -408,7 +501,7 @@ fn figure(figures: &[Figure], svgs: &[String], name: &str) -> Markup {
 
 /// Tagging runs on the corpus's reference spans: each reading's micro scores with the F1
 /// interval, macro F1, and every type's F1 (the card's NER column is entity-level micro F1).
-fn entities_section(e: &crate::analysis::tagging::EntityEvaluation) -> Markup {
+fn entities_section(e: &crate::analysis::tagging::EntityEvaluation, figures: &[Figure], svgs: &[String]) -> Markup {
     let types: Vec<&String> = {
         let mut t: Vec<&String> = e.runs.iter().flat_map(|r| &r.scores).flat_map(|s| s.report.per_type.iter().map(|(t, _)| t)).collect();
         t.sort();
@@ -441,6 +534,9 @@ fn entities_section(e: &crate::analysis::tagging::EntityEvaluation) -> Markup {
                 } }
             }
         }
+        (figure(figures, svgs, "entities-type-f1"))
+        (figure(figures, svgs, "entities-errors"))
+        @for f in figures.iter().filter(|f| f.name.starts_with("entities-confusion-")) { (figure(figures, svgs, &f.name)) }
     }
 }
 
@@ -469,7 +565,7 @@ fn render_html(input: &ReportInput, figures: &[Figure], svgs: &[String]) -> Mark
                     span.tag.measured { "measured here" } "numbers were computed from this project's runs and labels." }
                 @if let Some(e) = input.evaluation { (evaluation_section(e, figures, svgs)) }
                 @if let Some(q) = input.data_quality { (data_quality_section(q, figures, svgs)) }
-                @if let Some(e) = input.entities { (entities_section(e)) }
+                @if let Some(e) = input.entities { (entities_section(e, figures, svgs)) }
                 h2 { span.tag.published { "published" } "The SELECTRA card's comparison" }
                 p { "Fine-tuned results as published; SELECTRA rows are the mean ± standard deviation of 5 runs." }
                 table {

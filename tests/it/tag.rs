@@ -356,7 +356,23 @@ fn taggers_are_scored_on_reference_spans_as_seqeval_scores_entities() {
     close("precision", micro["precision"].as_f64().unwrap(), (n - 1) as f64 / n as f64);
     close("recall", micro["recall"].as_f64().unwrap(), 1.0);
     assert!(scores["micro_f1"]["low"].as_f64().unwrap() <= scores["micro_f1"]["value"].as_f64().unwrap());
-    assert!(std::fs::read_to_string(report_dir.join("index.html")).unwrap().contains("Entities on"));
+    let html = std::fs::read_to_string(report_dir.join("index.html")).unwrap();
+    assert!(html.contains("Entities on"));
+    // Its charts: F1 per type (and micro) of every reading, the kinds of errors, and one
+    // confusion of types per reading (three: the grouped run, the token run read two ways).
+    let figures = report_dir.join("figures");
+    let svg = std::fs::read_to_string(figures.join("entities-type-f1.svg")).unwrap();
+    for t in entities["runs"][0]["scores"][0]["report"]["per_type"].as_array().unwrap().iter().map(|t| t[0].as_str().unwrap()) {
+        assert!(svg.contains(&format!(">\n{t}\n<")), "{t} is not a group of the F1 chart");
+    }
+    assert!(svg.contains(">\nmicro\n<") && svg.contains("(strict)"), "micro F1 and the strict reading are drawn");
+    assert!(figures.join("entities-errors.png").is_file() && html.contains("Entity errors"));
+    let confusions = std::fs::read_dir(&figures)
+        .unwrap()
+        .filter_map(|f| f.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("entities-confusion-") && n.ends_with(".svg"))
+        .count();
+    assert_eq!(confusions, 3);
     // The token run is read both ways; its default reading is never stricter than strict IOB2's.
     let token_run = &entities["runs"][1];
     assert_eq!(token_run["options"], "aggregation=none");
