@@ -14,6 +14,13 @@
 //!    a 32-number embedding set) as JSONL, CSV and Parquet, and deleting the corpus with all of it.
 //!
 //! Prints a Markdown table.
+//!
+//!     cargo run --release --example store_bench -- [ROWS] spans
+//!
+//! measures span labeling instead: ROWS records with reference spans (imported), a tagging run
+//! with two entities per record, one record in a thousand annotated with spans; the entity
+//! filters and orders, span disagreement, a span batch from the run and its undo, one span
+//! annotation, the span agreement and the entity evaluation.
 
 use std::io::Write;
 use std::path::Path;
@@ -58,8 +65,13 @@ const WORDS: &[&str] = &[
 const LABELS: &[&str] = &["deportes", "economía", "política", "cultura"];
 
 fn text(i: usize) -> String {
+    words_of(i).join(" ")
+}
+
+/// Record `i`'s words.
+fn words_of(i: usize) -> Vec<&'static str> {
     let len = 6 + (i * 7) % 25;
-    (0..len).map(|j| WORDS[(i.wrapping_mul(2654435761) >> 7).wrapping_add(j * 13) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    (0..len).map(|j| WORDS[(i.wrapping_mul(2654435761) >> 7).wrapping_add(j * 13) % WORDS.len()]).collect()
 }
 
 fn write_csv(path: &Path, rows: usize) {
@@ -112,8 +124,177 @@ fn median_ms(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
+/// A page of `q` over `corpus`: the first (with its count), and a deep page read by its keyset
+/// cursor (the cursor is found once with an offset, untimed; paging from it is what the app and
+/// CLI do). Returns (first page ms, deep page ms median of 7, matching records).
+fn page(store: &Store, corpus: &str, q: Query) -> (f64, f64, u64) {
+    let t = Instant::now();
+    let first = store.query(corpus, &Query { limit: 50, ..q.clone() }).unwrap();
+    let first_ms = t.elapsed().as_secs_f64() * 1e3;
+    let total = first.total.expect("first page is counted");
+    let deep = store.query(corpus, &Query { limit: 50, offset: total.saturating_sub(100) * 9 / 10, ..q.clone() }).unwrap();
+    let Some(cursor) = deep.next.or(first.next) else { return (first_ms, f64::NAN, total) };
+    let samples = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            let page = store.query(corpus, &Query { limit: 50, after: Some(cursor), ..q.clone() }).unwrap();
+            assert!(!page.rows.is_empty());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    (first_ms, median_ms(samples), total)
+}
+
+const TYPES: &[&str] = &["PER", "LOC", "ORG", "MISC"];
+
+/// Record `i`'s two entities: its first and last words, typed by `i` (`shift` changes the type
+/// of one record in five, as a tagger that disagrees with the reference).
+fn entities_of(i: usize, shift: usize) -> Vec<(usize, usize, String)> {
+    let words = words_of(i);
+    let last_start = words[..words.len() - 1].iter().map(|w| w.chars().count() + 1).sum::<usize>();
+    let kind = |k: usize| TYPES[(i + k + if i.is_multiple_of(5) { shift } else { 0 }) % TYPES.len()].to_string();
+    vec![(0, words[0].chars().count(), kind(0)), (last_start, last_start + words[words.len() - 1].chars().count(), kind(1))]
+}
+
+/// The span labeling measurements (see the module's documentation).
+fn spans_bench(rows: usize) {
+    use selectra::domain::spans::Span;
+    use selectra::store::{RunKind, Status, TaggedRecord, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("spans.csv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        writeln!(out, "text,spans,year").unwrap();
+        for i in 0..rows {
+            let spans: Vec<serde_json::Value> = entities_of(i, 0).into_iter().map(|(s, e, l)| serde_json::json!([s, e, l])).collect();
+            let cell = serde_json::Value::Array(spans).to_string().replace('"', "\"\"");
+            writeln!(out, "\"{}\",\"{cell}\",{}", text(i), 2000 + (i * 13) % 25).unwrap();
+        }
+    }
+    let db = dir.path().join("spans.db");
+    let mut store = Store::open(&db).unwrap();
+    let options =
+        ImportOptions { name: "ner".into(), spans_column: Some("spans".into()), metadata_columns: vec!["year".into()], ..Default::default() };
+    let t = Instant::now();
+    import_file(&mut store, &csv, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let import_s = t.elapsed().as_secs_f64();
+    // A tagging run: the same two entities, one record in five typed otherwise, with scores.
+    let key = RunKey {
+        corpus: "ner".into(),
+        model: "synthetic-tagger".into(),
+        weights_sha256: "0".repeat(64),
+        labels: TYPES.iter().map(|t| format!("B-{t}")).collect(),
+        template: "aggregation=simple".into(),
+        multi_label: false,
+        strip_accents: None,
+        precision: Precision::Exact,
+    };
+    let run = store.open_run_as(&key, RunKind::Tagger).unwrap().id;
+    let t = Instant::now();
+    let (mut after, mut i) = (0, 0usize);
+    loop {
+        let pending = store.untagged_records(run, after, 10_000).unwrap();
+        let Some((last, _)) = pending.last() else { break };
+        after = *last;
+        let batch: Vec<TaggedRecord> = pending
+            .iter()
+            .map(|(id, text)| {
+                let entities = entities_of(i, 1)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (s, e, l))| {
+                        let surface: String = text.chars().skip(s).take(e - s).collect();
+                        (l, s, e, ((i * 7919 + k * 13) % 1000) as f32 / 1000.0, surface)
+                    })
+                    .collect();
+                i += 1;
+                TaggedRecord { record_id: *id, entities, truncated: false }
+            })
+            .collect();
+        store.save_tagged(run, &batch).unwrap();
+    }
+    let tag_write_s = t.elapsed().as_secs_f64();
+    store.finish_run(run).unwrap();
+    // One record in a thousand annotated with spans (its reference's first entity only), a third
+    // of those by a second annotator too.
+    let step = rows / 1000 + 1;
+    for i in (0..rows).step_by(step) {
+        let id = store.record_id("ner", i as u64 + 1).unwrap();
+        let spans: Vec<Span> = entities_of(i, 0).into_iter().take(1).map(|(start, end, label)| Span { start, end, label }).collect();
+        store.annotate_spans(id, &spans, Status::Accepted, "bench").unwrap();
+        if i % 3 == 0 {
+            let all: Vec<Span> = entities_of(i, 0).into_iter().map(|(start, end, label)| Span { start, end, label }).collect();
+            store.annotate_spans(id, &all, Status::Accepted, "bench2").unwrap();
+        }
+    }
+    let queries = [
+        (
+            "has an entity of type PER (the run's)",
+            page(&store, "ner", Query { entity: Some("PER".into()), tagging_run: Some(run), ..Default::default() }),
+        ),
+        (
+            "least sure entity first (the run's)",
+            page(&store, "ner", Query { tagging_run: Some(run), sort: Sort::EntityScoreAsc, ..Default::default() }),
+        ),
+        (
+            "has PER, least sure entity first",
+            page(&store, "ner", Query { entity: Some("PER".into()), tagging_run: Some(run), sort: Sort::EntityScoreAsc, ..Default::default() }),
+        ),
+        ("run and reference disagree on spans", page(&store, "ner", Query { disagree: Some(Disagreement::RunSpans(run)), ..Default::default() })),
+        (
+            "annotated, run and annotation disagree on spans",
+            page(
+                &store,
+                "ner",
+                Query { disagree: Some(Disagreement::RunSpans(run)), status: Some(StatusFilter::Is(Status::Accepted)), ..Default::default() },
+            ),
+        ),
+    ];
+    // One span annotation (the save of a record's spans), median of 101 on spread records.
+    let saves: Vec<f64> = (0..101)
+        .map(|k| {
+            let i = (k * 7919) % rows;
+            let id = store.record_id("ner", i as u64 + 1).unwrap();
+            let spans: Vec<Span> = entities_of(i, 2).into_iter().map(|(start, end, label)| Span { start, end, label }).collect();
+            let t = Instant::now();
+            store.annotate_spans(id, &spans, Status::Accepted, "bench3").unwrap();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    let year = Query { meta: vec![MetaFilter::parse("year=2003").unwrap()], ..Default::default() };
+    let t = Instant::now();
+    let batch = store.accept_entities("ner", Target::Matching(&year), run, Status::Accepted, "bulk").unwrap();
+    let batch_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    store.undo_last("ner", "bulk").unwrap().unwrap();
+    let undo_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let agreement = store.annotator_agreement("ner").unwrap();
+    let agreement_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let options = selectra::analysis::metrics::EvalOptions { resamples: 200, seed: 0, bins: 10, within_run_labels: false };
+    let evaluation = selectra::analysis::tagging::evaluate_taggers(&store, "ner", &[run], &options).unwrap();
+    let evaluate_s = t.elapsed().as_secs_f64();
+
+    println!("| measurement | value |\n|---|---|");
+    println!("| import, {rows} rows with reference spans | {:.0} rows/s ({import_s:.1} s) |", rows as f64 / import_s);
+    println!("| writing a tagging run, {rows} records, 2 entities each (10k per transaction) | {:.0} records/s |", rows as f64 / tag_write_s);
+    println!("| one span annotation (median of 101) | {:.1} ms |", median_ms(saves));
+    println!("| accept the run's entities on {} records (metadata year = 2003) in one batch | {batch_s:.2} s |", batch.matched);
+    println!("| undo that batch | {undo_s:.2} s |");
+    println!("| annotator agreement with span F1 ({} pairs) | {:.2} s |", agreement.span_pairs.len(), agreement_s);
+    println!("| entity evaluation of the run, {} records, 200 bootstrap resamples | {evaluate_s:.1} s |", evaluation.n);
+    println!("\n| filter (50-row pages) | matching | first page with count | deep page by cursor (median of 7) |\n|---|---|---|---|");
+    for (name, (first, ms, total)) in queries {
+        println!("| {name} | {total} | {first:.1} ms | {ms:.1} ms |");
+    }
+}
+
 fn main() {
     let rows: usize = std::env::args().nth(1).map(|a| a.parse().expect("ROWS is a number")).unwrap_or(1_000_000);
+    if std::env::args().nth(2).as_deref() == Some("spans") {
+        return spans_bench(rows);
+    }
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("corpus.csv");
     let db = dir.path().join("bench.db");
@@ -197,25 +378,7 @@ fn main() {
     store.undo_last("bench", "bulk").unwrap().unwrap();
     let undo_s = t.elapsed().as_secs_f64();
 
-    // A page: the first (with its count), and a deep page read by its keyset cursor (the cursor
-    // is found once with an offset, untimed; paging from it is what the app and CLI do).
-    let page = |q: Query| -> (f64, f64, u64) {
-        let t = Instant::now();
-        let first = store.query("bench", &Query { limit: 50, ..q.clone() }).unwrap();
-        let first_ms = t.elapsed().as_secs_f64() * 1e3;
-        let total = first.total.expect("first page is counted");
-        let deep = store.query("bench", &Query { limit: 50, offset: total.saturating_sub(100) * 9 / 10, ..q.clone() }).unwrap();
-        let Some(cursor) = deep.next.or(first.next) else { return (first_ms, f64::NAN, total) };
-        let samples = (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                let page = store.query("bench", &Query { limit: 50, after: Some(cursor), ..q.clone() }).unwrap();
-                assert!(!page.rows.is_empty());
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        (first_ms, median_ms(samples), total)
-    };
+    let page = |q: Query| page(&store, "bench", q);
     let run_q = |more: Query| Query { run: Some(run), ..more };
     let queries = [
         ("import order", page(Query::default())),

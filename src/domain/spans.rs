@@ -181,6 +181,13 @@ pub fn reference_spans(annotation: Option<(Option<&[Span]>, Status)>, imported: 
     }
 }
 
+/// Whether two lists of spans are different sets (order aside): a run's entities and a record's
+/// reference disagree when they are.
+pub fn differ(a: &[Span], b: &[Span]) -> bool {
+    let set = |s: &[Span]| s.iter().cloned().collect::<std::collections::BTreeSet<Span>>();
+    set(a) != set(b)
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

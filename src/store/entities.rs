@@ -6,7 +6,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::Store;
-use crate::error::Result;
+use crate::domain::spans::Span;
+use crate::error::{Error, Result};
 
 /// One entity a tagging run found in a record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,8 +63,11 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
         {
             let mut done = tx
-                .prepare_cached("INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare_cached(
+                    "INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated, gold_differs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
                 .map_err(err)?;
+            let mut reference = tx.prepare_cached("SELECT gold_spans FROM record WHERE id = ?1").map_err(err)?;
             let mut put = tx
                 .prepare_cached(
                     "INSERT INTO run_entity (run_id, record_id, seq, label, start, \"end\", score, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -71,7 +75,21 @@ impl Store {
                 .map_err(err)?;
             for record in records {
                 let min_score = record.entities.iter().map(|e| f64::from(e.3)).reduce(f64::min);
-                done.execute(params![run_id, record.record_id, record.entities.len() as i64, min_score, record.truncated as i64])
+                // Whether the entities differ from the record's imported spans (kept for the
+                // span disagreement filter; imported spans never change).
+                let imported: Option<String> = reference.query_row([record.record_id], |r| r.get(0)).optional().map_err(err)?.flatten();
+                let gold_differs = imported
+                    .map(|json| {
+                        serde_json::from_str::<Vec<Span>>(&json)
+                            .map_err(|e| Error::Input(format!("record {}: stored reference spans: {e}", record.record_id)))
+                    })
+                    .transpose()?
+                    .map(|gold| {
+                        let entities: Vec<Span> =
+                            record.entities.iter().map(|(label, start, end, _, _)| Span { start: *start, end: *end, label: label.clone() }).collect();
+                        crate::domain::spans::differ(&gold, &entities)
+                    });
+                done.execute(params![run_id, record.record_id, record.entities.len() as i64, min_score, record.truncated as i64, gold_differs])
                     .map_err(|e| super::manage::concurrent_writer(&path, e, "run"))?;
                 for (seq, (label, start, end, score, text)) in record.entities.iter().enumerate() {
                     put.execute(params![run_id, record.record_id, seq as i64, label, *start as i64, *end as i64, f64::from(*score), text])

@@ -275,4 +275,53 @@ mod tests {
             }
         }
     }
+
+    /// "Run and reference disagree on spans" reads the kept comparison through its index and
+    /// compares spans only for records annotated with spans: no pass over the run's records.
+    #[test]
+    fn span_disagreement_reads_an_index_not_every_tagged_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+                 INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
+                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind)
+                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger');",
+            )
+            .unwrap();
+        let q = Query { disagree: Some(Disagreement::RunSpans(3)), ..Default::default() };
+        let p = store.plan("c", &q).unwrap();
+        let accesses = plan(&store, &format!("SELECT COUNT(*) {} WHERE {}", p.count_from(), p.filter), &[1]);
+        assert!(accesses.iter().any(|a| a.contains("tagged_record_by_gold_difference (run_id=? AND gold_differs=?)")), "{accesses:?}");
+        assert!(!accesses.iter().any(|a| a.starts_with("SCAN t")), "{accesses:?}");
+    }
+
+    /// "Least sure entity first" over a finished tagging run reads its index in order (no sort
+    /// of the corpus per page), from the first page and from a cursor.
+    #[test]
+    fn the_entity_order_reads_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
+                 INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
+                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind, finished_at)
+                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger', 'now');",
+            )
+            .unwrap();
+        for after in [None, Some(Cursor { key: 0.5, id: 1 })] {
+            let q = Query { tagging_run: Some(3), sort: Sort::EntityScoreAsc, after, ..Default::default() };
+            let p = store.plan("c", &q).unwrap();
+            let cursor = if after.is_some() { format!(" AND ({}, t.record_id) > (0.5, 1)", p.key) } else { String::new() };
+            let sql = format!("SELECT x.id {} WHERE {}{cursor} ORDER BY {}, t.record_id LIMIT 50", p.count_from(), p.filter, p.key);
+            let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let lines: Vec<String> = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            assert!(lines.iter().any(|l| l.contains("tagged_record_by_entity_order")), "{lines:?}");
+            assert!(!lines.iter().any(|l| l.contains("TEMP B-TREE")), "a sort per page: {lines:?}");
+        }
+    }
 }

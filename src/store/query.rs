@@ -96,6 +96,10 @@ fn meta_number(value: &serde_json::Value) -> Option<f64> {
 pub(super) struct Plan {
     /// Driven from the run's predictions (the prediction filters and orders use their indexes).
     by_run: bool,
+    /// Driven from a finished tagging run's records in the order of their least sure entity
+    /// (its index), when the order is that and no prediction drives: a finished run has tagged
+    /// every record of its corpus, so no record is left out.
+    by_tagged: bool,
     run: i64,
     scan: i64,
     /// The tagging run whose entity scores sort (-1: none).
@@ -104,11 +108,11 @@ pub(super) struct Plan {
     needs_record: bool,
     needs_annotation: bool,
     needs_scan: bool,
-    filter: String,
+    pub(super) filter: String,
     args: Vec<Sql>,
     /// The sort key (one SQL expression) and whether it ascends; ties go by record id, ascending
     /// or not.
-    key: String,
+    pub(super) key: String,
     ascending: bool,
     ids_ascending: bool,
     sort: Sort,
@@ -119,6 +123,8 @@ impl Plan {
     fn rid(&self) -> &'static str {
         if self.by_run {
             "p.record_id"
+        } else if self.by_tagged {
+            "t.record_id"
         } else {
             "x.id"
         }
@@ -126,7 +132,14 @@ impl Plan {
 
     fn from(&self, record: bool, annotation: bool, scan: bool, prediction: bool) -> String {
         let rid = self.rid();
-        let mut from = if self.by_run { "FROM prediction p".to_string() } else { "FROM record x".to_string() };
+        let mut from = if self.by_run {
+            "FROM prediction p".to_string()
+        } else if self.by_tagged {
+            // CROSS JOIN keeps the run's records the outer loop, read in the index's order.
+            "FROM tagged_record t INDEXED BY tagged_record_by_entity_order CROSS JOIN record x ON x.id = t.record_id".to_string()
+        } else {
+            "FROM record x".to_string()
+        };
         if self.by_run && record {
             from.push_str(" JOIN record x ON x.id = p.record_id");
         }
@@ -139,14 +152,14 @@ impl Plan {
         if scan {
             from.push_str(&format!(" LEFT JOIN scan_result s ON s.scan_id = {} AND s.record_id = {rid}", self.scan));
         }
-        if self.tagged >= 0 {
+        if self.tagged >= 0 && !self.by_tagged {
             // One row per record at most (the primary key), so counts and pages are unchanged.
             from.push_str(&format!(" LEFT JOIN tagged_record t ON t.run_id = {} AND t.record_id = {rid}", self.tagged));
         }
         from
     }
 
-    fn count_from(&self) -> String {
+    pub(super) fn count_from(&self) -> String {
         self.from(self.needs_record, self.needs_annotation, self.needs_scan, false)
     }
 
@@ -263,11 +276,20 @@ impl Store {
             }
         }
 
+        let tagged = if q.sort == Sort::EntityScoreAsc { q.tagging_run.unwrap_or(-1) } else { -1 };
+        let finished = tagged >= 0
+            && self
+                .conn
+                .query_row("SELECT finished_at IS NOT NULL FROM run WHERE id = ?1", [tagged], |r| r.get::<_, bool>(0))
+                .optional()
+                .map_err(|e| self.err(e))?
+                .unwrap_or(false);
         let mut plan = Plan {
             by_run: needs_run,
+            by_tagged: finished && !needs_run,
             run: q.run.unwrap_or(-1),
             scan: q.scan.unwrap_or(-1),
-            tagged: if q.sort == Sort::EntityScoreAsc { q.tagging_run.unwrap_or(-1) } else { -1 },
+            tagged,
             needs_record: false,
             needs_annotation: false,
             needs_scan: false,
@@ -285,8 +307,13 @@ impl Store {
             format!("?{}", args.len())
         };
         // Run and scan ids are integers and go into the SQL text; everything else is bound.
-        let mut filters =
-            if needs_run { vec![format!("p.run_id = {}", plan.run)] } else { vec![format!("x.corpus_id = {}", bind(Sql::Integer(corpus_id)))] };
+        let mut filters = if needs_run {
+            vec![format!("p.run_id = {}", plan.run)]
+        } else if plan.by_tagged {
+            vec![format!("t.run_id = {}", plan.tagged)]
+        } else {
+            vec![format!("x.corpus_id = {}", bind(Sql::Integer(corpus_id)))]
+        };
         if let Some(label) = &q.predicted_label {
             filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()))));
         }
@@ -409,14 +436,17 @@ impl Store {
                 ))
             }
             Some(Disagreement::RunSpans(a)) => filters.push(format!(
-                // Records the run tagged whose reference spans (accepted annotation, else imported,
-                // as the evaluation reads them) are another set than its entities: computed once
-                // over the run's records, then probed.
-                "{rid} IN (SELECT t.record_id FROM tagged_record t JOIN record xr ON xr.id = t.record_id \
-                 LEFT JOIN annotation da ON da.record_id = t.record_id WHERE t.run_id = {a} \
-                 AND selectra_spans_differ(selectra_reference_spans(da.spans, da.status, xr.gold_spans), \
+                // Records the run tagged whose reference spans (accepted annotation with spans,
+                // else imported, as `domain::spans::reference_spans` reads them) are another set
+                // than its entities. Against imported spans the answer was kept with the entities
+                // (an index range); only the records annotated with spans are compared here.
+                "{rid} IN (SELECT t.record_id FROM tagged_record t INDEXED BY tagged_record_by_gold_difference \
+                 WHERE t.run_id = {a} AND t.gold_differs = 1 \
+                 AND NOT EXISTS (SELECT 1 FROM annotation da WHERE da.record_id = t.record_id AND da.status = 'accepted' AND da.spans IS NOT NULL) \
+                 UNION ALL SELECT da.record_id FROM annotation da JOIN tagged_record t ON t.run_id = {a} AND t.record_id = da.record_id \
+                 WHERE da.status = 'accepted' AND da.spans IS NOT NULL AND selectra_spans_differ(da.spans, \
                  (SELECT json_group_array(json_object('start', e.start, 'end', e.\"end\", 'label', e.label)) FROM run_entity e \
-                  WHERE e.run_id = {a} AND e.record_id = t.record_id)))"
+                  WHERE e.run_id = {a} AND e.record_id = da.record_id)))"
             )),
             Some(Disagreement::Annotators) => filters.push(format!(
                 // Label sets compare as sets (sorted), as agreement compares them.
@@ -452,8 +482,9 @@ impl Store {
             // Records the scan has not reached yet come last; ties in id order, as the scan's own
             // ranking (`suspicious_records`) has them.
             Sort::SuspicionDesc => ("COALESCE(s.suspicion, -1.0)".into(), false),
-            // Like suspicion, a sort of the matching records (no index drives it): records without
-            // entities (or not tagged yet) last, above any score.
+            // Records without entities (or not tagged yet) last, above any score. A finished run
+            // drives the query through its index on this very expression; an unfinished one
+            // sorts the matching records.
             Sort::EntityScoreAsc => ("COALESCE(t.min_score, 2.0)".into(), true),
         };
         plan.ids_ascending = ascending || q.sort == Sort::SuspicionDesc;
@@ -605,26 +636,12 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("selectra_meta_number", 2, flags, |ctx| Ok(value(ctx)?.as_ref().and_then(meta_number)))?;
     // selectra_fold(text): `text::fold` (no case, no accents); selectra_starts_with(a, b): 1 when
     // a starts with b, else 0 (NULL with a NULL).
-    // selectra_reference_spans(annotation spans, annotation status, imported spans): the
-    // record's reference spans (JSON, NULL for none), by `domain::spans::reference_spans`.
-    conn.create_scalar_function("selectra_reference_spans", 3, flags, |ctx| {
-        let spans = |i: usize| -> rusqlite::Result<Option<Vec<Span>>> {
-            ctx.get::<Option<String>>(i)?.map(|t| serde_json::from_str(&t).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))).transpose()
-        };
-        let status: Option<String> = ctx.get(1)?;
-        let status = status.map(|s| Status::parse(&s).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))).transpose()?;
-        let (annotated, imported) = (spans(0)?, spans(2)?);
-        let reference = crate::domain::spans::reference_spans(status.map(|s| (annotated.as_deref(), s)), imported.as_deref());
-        Ok(reference.map(|r| serde_json::to_string(&r).expect("spans serialize")))
-    })?;
     // Whether a reference's spans (JSON; NULL: no reference, never a disagreement) and a run's
     // entities are different sets.
     conn.create_scalar_function("selectra_spans_differ", 2, flags, |ctx| {
-        let set = |text: Option<String>| -> std::collections::BTreeSet<Span> {
-            text.and_then(|t| serde_json::from_str::<Vec<Span>>(&t).ok()).unwrap_or_default().into_iter().collect()
-        };
+        let spans = |text: Option<String>| -> Vec<Span> { text.and_then(|t| serde_json::from_str::<Vec<Span>>(&t).ok()).unwrap_or_default() };
         let reference: Option<String> = ctx.get(0)?;
-        Ok(reference.is_some() && set(reference) != set(ctx.get(1)?))
+        Ok(reference.is_some() && crate::domain::spans::differ(&spans(reference), &spans(ctx.get(1)?)))
     })?;
     conn.create_scalar_function("selectra_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| crate::domain::text::fold(&t))))?;
     conn.create_scalar_function("selectra_starts_with", 2, flags, |ctx| {

@@ -373,6 +373,30 @@ const V14: &str = r#"
 ALTER TABLE corpus ADD COLUMN schema_kind TEXT NOT NULL DEFAULT 'labels' CHECK (schema_kind IN ('labels', 'spans'));
 "#;
 
+/// Version 15: the "least sure entity first" order gets an index on its own key (records
+/// without entities last: `COALESCE(min_score, 2.0)`), which replaces the one on `min_score`
+/// that no query could use; and a tagged record keeps whether the run's entities differ from the record's
+/// imported reference spans (`gold_differs`: 1 or 0; NULL without imported spans), written with
+/// the entities (imported spans never change), so "run and reference disagree on spans" reads an
+/// index instead of comparing every record's spans per query. Runs tagged before are filled in
+/// here: the two are different sets when a span of one is not in the other.
+const V15: &str = r#"
+ALTER TABLE tagged_record ADD COLUMN gold_differs INTEGER CHECK (gold_differs IN (0, 1));
+UPDATE tagged_record SET gold_differs = (
+    SELECT CASE WHEN x.gold_spans IS NULL THEN NULL ELSE (
+        EXISTS (SELECT 1 FROM json_each(x.gold_spans) g WHERE NOT EXISTS (
+            SELECT 1 FROM run_entity e WHERE e.run_id = tagged_record.run_id AND e.record_id = tagged_record.record_id
+            AND e.start = json_extract(g.value, '$.start') AND e."end" = json_extract(g.value, '$.end') AND e.label = json_extract(g.value, '$.label')))
+        OR EXISTS (SELECT 1 FROM run_entity e WHERE e.run_id = tagged_record.run_id AND e.record_id = tagged_record.record_id AND NOT EXISTS (
+            SELECT 1 FROM json_each(x.gold_spans) g
+            WHERE e.start = json_extract(g.value, '$.start') AND e."end" = json_extract(g.value, '$.end') AND e.label = json_extract(g.value, '$.label')))
+    ) END
+    FROM record x WHERE x.id = tagged_record.record_id);
+CREATE INDEX tagged_record_by_gold_difference ON tagged_record (run_id, gold_differs, record_id);
+DROP INDEX tagged_record_by_score;
+CREATE INDEX tagged_record_by_entity_order ON tagged_record (run_id, COALESCE(min_score, 2.0), record_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -389,12 +413,13 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V12),
         M::up(V13),
         M::up(V14),
+        M::up(V15),
     ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    14
+    15
 }
 
 #[cfg(test)]
@@ -548,5 +573,36 @@ mod tests {
         }
         assert!(tables.len() >= 15, "{tables:?}");
         assert!(missing.is_empty(), "foreign keys without an index: {missing:?}");
+    }
+
+    /// Version 15 fills in whether each tagged record's entities differ from its imported spans:
+    /// the same set in another order does not, a missing, extra or retyped span does, and a
+    /// record without imported spans has no answer.
+    #[test]
+    fn version_15_compares_tagged_records_with_their_imported_spans() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 14).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.conll', 'conll', 'now');
+             INSERT INTO record (id, corpus_id, row_number, text, gold_spans) VALUES
+               (1, 1, 1, 'Ana en Lima', '[{"start":0,"end":3,"label":"PER"},{"start":7,"end":11,"label":"LOC"}]'),
+               (2, 1, 2, 'Ana en Lima', '[{"start":0,"end":3,"label":"PER"}]'),
+               (3, 1, 3, 'Ana en Lima', '[{"start":0,"end":3,"label":"ORG"},{"start":7,"end":11,"label":"LOC"}]'),
+               (4, 1, 4, 'Ana en Lima', '[]'),
+               (5, 1, 5, 'Ana en Lima', NULL),
+               (6, 1, 6, 'Ana en Lima', '[]');
+             INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind)
+               VALUES (3, 1, 't', 'c', '["PER"]', 'aggregation=simple', 0, -1, 'now', 'tagger');
+             INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated) SELECT 3, id, 2, 0.5, 0 FROM record WHERE id < 6;
+             INSERT INTO tagged_record (run_id, record_id, entities, min_score, truncated) VALUES (3, 6, 0, NULL, 0);
+             INSERT INTO run_entity (run_id, record_id, seq, label, start, "end", score, text)
+               SELECT 3, id, 0, 'LOC', 7, 11, 0.5, 'Lima' FROM record WHERE id < 6
+               UNION ALL SELECT 3, id, 1, 'PER', 0, 3, 0.5, 'Ana' FROM record WHERE id < 6;"#,
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut conn).unwrap();
+        let mut stmt = conn.prepare("SELECT gold_differs FROM tagged_record ORDER BY record_id").unwrap();
+        let differs: Vec<Option<i64>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(differs, [Some(0), Some(1), Some(1), Some(1), None, Some(0)]);
     }
 }
