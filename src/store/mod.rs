@@ -276,21 +276,28 @@ mod tests {
         }
     }
 
-    /// "Run and reference disagree on spans" reads the kept comparison through its index and
-    /// compares spans only for records annotated with spans: no pass over the run's records.
-    #[test]
-    fn span_disagreement_reads_an_index_not_every_tagged_record() {
+    /// A project with corpus "c" of one record and tagging run 3 over it, finished or not.
+    fn tagged_project(finished: bool) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
         store
             .conn
-            .execute_batch(
+            .execute_batch(&format!(
                 "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
                  INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
-                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind)
-                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger');",
-            )
+                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind, finished_at)
+                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger', {});",
+                if finished { "'now'" } else { "NULL" }
+            ))
             .unwrap();
+        (dir, store)
+    }
+
+    /// "Run and reference disagree on spans" reads the kept comparison through its index and
+    /// compares spans only for records annotated with spans: no pass over the run's records.
+    #[test]
+    fn span_disagreement_reads_an_index_not_every_tagged_record() {
+        let (_dir, store) = tagged_project(false);
         let q = Query { disagree: Some(Disagreement::RunSpans(3)), ..Default::default() };
         let p = store.plan("c", &q).unwrap();
         let accesses = plan(&store, &format!("SELECT COUNT(*) {} WHERE {}", p.count_from(), p.filter), &[1]);
@@ -302,17 +309,7 @@ mod tests {
     /// of the corpus per page), from the first page and from a cursor.
     #[test]
     fn the_entity_order_reads_its_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("p.sqlite")).unwrap();
-        store
-            .conn
-            .execute_batch(
-                "INSERT INTO corpus (id, name, source_path, format, created_at) VALUES (1, 'c', 'c.csv', 'csv', 'now');
-                 INSERT INTO record (id, corpus_id, row_number, text) VALUES (1, 1, 1, 'uno');
-                 INSERT INTO run (id, corpus_id, model, weights_sha256, labels, template, multi_label, strip_accents, created_at, kind, finished_at)
-                   VALUES (3, 1, 't', 'c', '[\"PER\"]', 'aggregation=simple', 0, -1, 'now', 'tagger', 'now');",
-            )
-            .unwrap();
+        let (_dir, store) = tagged_project(true);
         for after in [None, Some(Cursor { key: 0.5, id: 1 })] {
             let q = Query { tagging_run: Some(3), sort: Sort::EntityScoreAsc, after, ..Default::default() };
             let p = store.plan("c", &q).unwrap();
