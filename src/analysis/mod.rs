@@ -2,11 +2,13 @@
 //! [`metrics`] (with their bootstrap intervals), [`evaluate`] (runs against the user's labels),
 //! [`seqeval`] (entity-level scores, as seqeval computes them), [`tagging`] (taggers' runs on the
 //! corpus's reference spans),
-//! [`agreement`] (between annotators), [`scans`] (between two scans) and [`learn`] (the
+//! [`agreement`] (between annotators), [`label_issues`] (likely label errors, as cleanlab finds
+//! them), [`scans`] (between two scans) and [`learn`] (the
 //! classifier that learns from the labels).
 
 pub mod agreement;
 pub mod evaluate;
+pub mod label_issues;
 pub mod learn;
 pub mod metrics;
 pub mod scans;

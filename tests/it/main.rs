@@ -11,6 +11,7 @@ mod embed;
 mod families;
 mod floors;
 mod hub;
+mod label_issues;
 mod labeling;
 mod learn;
 mod malformed;

@@ -87,6 +87,9 @@ pub enum Command {
     /// Agreement between a corpus's annotators: Cohen's kappa per pair, Fleiss' kappa for three
     /// or more, and how many records they dispute.
     Agreement(AgreementArgs),
+    /// Likely label errors (confident learning, as cleanlab finds them) among the records a run
+    /// scored that have a reference label, lowest self-confidence first, with the noise matrix.
+    Issues(IssuesArgs),
     /// The preset models and what the Hugging Face cache holds.
     Models(ModelsArgs),
 }
@@ -668,6 +671,20 @@ pub struct AgreementArgs {
     pub db: PathBuf,
     #[arg(long)]
     pub corpus: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct IssuesArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The run whose scores are the out-of-sample probabilities (zero-shot, or a trained run's
+    /// out-of-fold scores).
+    #[arg(long)]
+    pub run: i64,
     #[arg(long)]
     pub json: bool,
 }

@@ -87,6 +87,7 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Label(args) => cmd::labeling::label(args),
         Command::Schema(args) => cmd::corpus::schema(args),
         Command::Agreement(args) => cmd::labeling::agreement(args),
+        Command::Issues(args) => cmd::labeling::issues(args),
         Command::Models(args) => cmd::model::models(args),
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use selectra::store::{Status, Store, Target};
 use selectra::Result;
 
-use crate::args::{AgreementArgs, AnnotateArgs, LabelArgs, QueryArgs};
+use crate::args::{AgreementArgs, AnnotateArgs, IssuesArgs, LabelArgs, QueryArgs};
 use crate::output::*;
 
 pub fn annotate(args: AnnotateArgs) -> Result<()> {
@@ -75,6 +75,28 @@ pub fn label(args: LabelArgs) -> Result<()> {
             ),
             None => out!("nothing changed: {} matching records already had this annotation", outcome.matched),
         }
+    }
+    Ok(())
+}
+
+pub fn issues(args: IssuesArgs) -> Result<()> {
+    let IssuesArgs { db, corpus, run, json } = args;
+    let store = Store::open_existing(&db)?;
+    let found = selectra::analysis::label_issues::for_run(&store, &corpus, run)?;
+    if json {
+        print_json(&found);
+        return Ok(());
+    }
+    out!("{} of {} records with a reference label are likely mislabeled (run {run})", found.issues.len(), found.records);
+    if found.outside_run_labels > 0 {
+        out!("{} records have a reference outside the run's labels and were left out", found.outside_run_labels);
+    }
+    for i in &found.issues {
+        out!("{:>7}  {:<16} → {:<16} {:.3}", i.row, i.given, i.suggested, i.quality);
+    }
+    out!("noise matrix, P(given | true), columns the true labels: {}", found.labels.join(", "));
+    for (label, row) in found.labels.iter().zip(&found.noise_matrix) {
+        out!("  {label:<16} {}", row.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join("  "));
     }
     Ok(())
 }
