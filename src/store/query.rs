@@ -159,6 +159,27 @@ impl Plan {
         from
     }
 
+    /// The condition of the rows after a page's cursor, its key bound as `?k` and its id as
+    /// `?(k+1)`, in the order's direction.
+    pub(super) fn after_cursor(&self, k: usize) -> String {
+        let (key, rid) = (&self.key, self.rid());
+        let cmp = if self.ascending { ">" } else { "<" };
+        let id_cmp = if self.ids_ascending { ">" } else { "<" };
+        if self.sort == Sort::Row {
+            format!("{key} {cmp} ?{k}")
+        } else if self.by_tagged {
+            // The key is an expression (`COALESCE(t.min_score, 2.0)`): SQLite makes a row value
+            // over an expression index no range, so the key's own bound seeks and the row value
+            // settles ties.
+            format!("{key} {cmp}= ?{k} AND ({key}, {rid}) {cmp} (?{k}, ?{})", k + 1)
+        } else if self.ascending == self.ids_ascending {
+            // A row value: SQLite turns it into a range on the order's index.
+            format!("({key}, {rid}) {cmp} (?{k}, ?{})", k + 1)
+        } else {
+            format!("({key} {cmp} ?{k} OR ({key} = ?{k} AND {rid} {id_cmp} ?{}))", k + 1)
+        }
+    }
+
     pub(super) fn count_from(&self) -> String {
         self.from(self.needs_record, self.needs_annotation, self.needs_scan, false)
     }
@@ -510,23 +531,15 @@ impl Store {
         let mut plan = self.plan(corpus, q)?;
         let total = if q.offset == 0 && q.after.is_none() { Some(self.count(corpus, q)?) } else { None };
         let rid = plan.rid();
-        let (dir, cmp) = if plan.ascending { ("ASC", ">") } else { ("DESC", "<") };
-        let (id_dir, id_cmp) = if plan.ids_ascending { ("ASC", ">") } else { ("DESC", "<") };
+        let dir = if plan.ascending { "ASC" } else { "DESC" };
+        let id_dir = if plan.ids_ascending { "ASC" } else { "DESC" };
         let mut filter = plan.filter.clone();
         let order = if plan.sort == Sort::Row { format!("{} {dir}", plan.key) } else { format!("{} {dir}, {rid} {id_dir}", plan.key) };
         if let Some(after) = q.after {
             plan.args.push(Sql::Real(after.key));
             let k = plan.args.len();
             plan.args.push(Sql::Integer(after.id));
-            let key = &plan.key;
-            filter = if plan.sort == Sort::Row {
-                format!("{filter} AND {key} {cmp} ?{k}")
-            } else if plan.ascending == plan.ids_ascending {
-                // A row value: SQLite turns it into a range on the order's index.
-                format!("{filter} AND ({key}, {rid}) {cmp} (?{k}, ?{})", k + 1)
-            } else {
-                format!("{filter} AND ({key} {cmp} ?{k} OR ({key} = ?{k} AND {rid} {id_cmp} ?{}))", k + 1)
-            };
+            filter = format!("{filter} AND {}", plan.after_cursor(k));
         }
         plan.args.push(Sql::Integer(q.limit as i64));
         let limit = plan.args.len();
