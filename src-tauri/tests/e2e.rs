@@ -585,6 +585,9 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#schema-saved", "Saved").await;
     view(&c, "annotate").await;
     select(&c, "#an-corpus", "entidades").await;
+    // The tagging runs' picker joins the toolbar once the corpus's schema and runs are read; a
+    // click before that could land where the buttons were.
+    c.wait().at_most(TIMEOUT).for_element(Locator::Css("#an-tagger-run")).await.expect("the tagging runs' picker");
     click(&c, "#an-mode-one").await;
     wait_text(&c, "#an-span-text", "María López trabaja en el Banco de España").await;
     // "María López" (words 0-1) as PER (key 1); "Banco de España" (words 5-7) as ORG (key 3).
@@ -681,6 +684,7 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     let c = harness.launch().await;
     view(&c, "annotate").await;
     select(&c, "#an-corpus", "entidades").await;
+    c.wait().at_most(TIMEOUT).for_element(Locator::Css("#an-tagger-run")).await.expect("the tagging runs' picker");
     click(&c, "#an-mode-one").await;
     for (n, spans) in [(0, 2), (1, 2), (2, 3)] {
         if n > 0 {
