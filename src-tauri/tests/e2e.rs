@@ -585,8 +585,8 @@ async fn a_user_session_from_model_to_labels_survives_a_restart() {
     wait_text(&c, "#schema-saved", "Saved").await;
     view(&c, "annotate").await;
     select(&c, "#an-corpus", "entidades").await;
-    // The tagging runs' picker joins the toolbar once the corpus's schema and runs are read; a
-    // click before that could land where the buttons were.
+    // The tagging runs' picker shows once the corpus's span schema and runs are read: the view
+    // is the span editor's from then on.
     c.wait().at_most(TIMEOUT).for_element(Locator::Css("#an-tagger-run")).await.expect("the tagging runs' picker");
     click(&c, "#an-mode-one").await;
     wait_text(&c, "#an-span-text", "María López trabaja en el Banco de España").await;

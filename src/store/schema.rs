@@ -375,27 +375,46 @@ ALTER TABLE corpus ADD COLUMN schema_kind TEXT NOT NULL DEFAULT 'labels' CHECK (
 
 /// Version 15: the "least sure entity first" order gets an index on its own key (records
 /// without entities last: `COALESCE(min_score, 2.0)`), which replaces the one on `min_score`
-/// that no query could use; and a tagged record keeps whether the run's entities differ from the record's
-/// imported reference spans (`gold_differs`: 1 or 0; NULL without imported spans), written with
-/// the entities (imported spans never change), so "run and reference disagree on spans" reads an
-/// index instead of comparing every record's spans per query. Runs tagged before are filled in
-/// here: the two are different sets when a span of one is not in the other.
+/// that no query could use; and a tagged record keeps whether the run's entities differ from
+/// the record's imported reference spans (`gold_differs`: 1 or 0; NULL without imported spans),
+/// written with the entities (imported spans never change), so "run and reference disagree on
+/// spans" reads an index instead of comparing every record's spans per query. Runs tagged
+/// before are filled in by [`fill_gold_differs`], with the comparison `save_tagged` uses.
 const V15: &str = r#"
 ALTER TABLE tagged_record ADD COLUMN gold_differs INTEGER CHECK (gold_differs IN (0, 1));
-UPDATE tagged_record SET gold_differs = (
-    SELECT CASE WHEN x.gold_spans IS NULL THEN NULL ELSE (
-        EXISTS (SELECT 1 FROM json_each(x.gold_spans) g WHERE NOT EXISTS (
-            SELECT 1 FROM run_entity e WHERE e.run_id = tagged_record.run_id AND e.record_id = tagged_record.record_id
-            AND e.start = json_extract(g.value, '$.start') AND e."end" = json_extract(g.value, '$.end') AND e.label = json_extract(g.value, '$.label')))
-        OR EXISTS (SELECT 1 FROM run_entity e WHERE e.run_id = tagged_record.run_id AND e.record_id = tagged_record.record_id AND NOT EXISTS (
-            SELECT 1 FROM json_each(x.gold_spans) g
-            WHERE e.start = json_extract(g.value, '$.start') AND e."end" = json_extract(g.value, '$.end') AND e.label = json_extract(g.value, '$.label')))
-    ) END
-    FROM record x WHERE x.id = tagged_record.record_id);
 CREATE INDEX tagged_record_by_gold_difference ON tagged_record (run_id, gold_differs, record_id);
 DROP INDEX tagged_record_by_score;
 CREATE INDEX tagged_record_by_entity_order ON tagged_record (run_id, COALESCE(min_score, 2.0), record_id);
 "#;
+
+/// Version 15's back-fill: `gold_differs` of every record tagged before, by
+/// `domain::spans::differ` (the one rule, as `save_tagged` applies it to new entities).
+fn fill_gold_differs(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    use crate::domain::spans::{differ, Span};
+    // In keyset batches, so a million tagged records' spans are never all in memory.
+    let mut tagged = tx.prepare(
+        "SELECT t.run_id, t.record_id, x.gold_spans FROM tagged_record t JOIN record x ON x.id = t.record_id \
+         WHERE x.gold_spans IS NOT NULL AND (t.run_id, t.record_id) > (?1, ?2) ORDER BY t.run_id, t.record_id LIMIT 10000",
+    )?;
+    let mut entities = tx.prepare("SELECT label, start, \"end\" FROM run_entity WHERE run_id = ?1 AND record_id = ?2")?;
+    let mut update = tx.prepare("UPDATE tagged_record SET gold_differs = ?3 WHERE run_id = ?1 AND record_id = ?2")?;
+    let mut after = (i64::MIN, i64::MIN);
+    loop {
+        let rows: Vec<(i64, i64, String)> =
+            tagged.query_map([after.0, after.1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+        let Some(last) = rows.last() else { break };
+        after = (last.0, last.1);
+        for (run, record, gold) in rows {
+            let gold: Vec<Span> = serde_json::from_str(&gold)
+                .map_err(|e| rusqlite_migration::HookError::Hook(format!("record {record}'s reference spans are not spans: {e}")))?;
+            let found: Vec<Span> = entities
+                .query_map([run, record], |r| Ok(Span { label: r.get(0)?, start: r.get::<_, i64>(1)? as usize, end: r.get::<_, i64>(2)? as usize }))?
+                .collect::<rusqlite::Result<_>>()?;
+            update.execute(rusqlite::params![run, record, differ(&gold, &found)])?;
+        }
+    }
+    Ok(())
+}
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -413,7 +432,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V12),
         M::up(V13),
         M::up(V14),
-        M::up(V15),
+        M::up_with_hook(V15, fill_gold_differs),
     ])
 }
 
