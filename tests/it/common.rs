@@ -99,6 +99,11 @@ pub fn kill_then_resume(args: &[String], db: &std::path::Path, count_sql: &str, 
 /// Runs `selectra args` and kills it with SIGKILL once the project's WAL file (`wal`) has grown
 /// by `grow_by` bytes from its size now (the process is then inside a write transaction);
 /// returns the exit status when it finished first, `None` when it was killed.
+/// Runs the `selectra` binary with `args` and waits for it.
+pub fn selectra(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
+}
+
 pub fn kill_when_wal_grows(args: &[&str], wal: &std::path::Path, grow_by: u64) -> Option<std::process::ExitStatus> {
     let start = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();

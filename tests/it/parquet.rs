@@ -3,15 +3,12 @@
 //! codec it does not read, a damaged file and a column no record can hold are clear errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
 
 use crate::common::fixtures;
-
-fn selectra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
-}
+use crate::common::selectra;
 
 fn file(name: &str) -> PathBuf {
     fixtures().join("parquet").join(name)

@@ -5,14 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::selectra;
 use crate::common::*;
 use scraper::{Html, Selector};
 use selectra::store::{Status, Store};
 use serde_json::Value;
-
-fn selectra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
-}
 
 fn ok(out: Output) -> String {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));

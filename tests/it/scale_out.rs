@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::common::selectra;
 use crate::common::*;
 use arrow_array::builder::{BooleanBuilder, Float32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder};
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -22,10 +23,6 @@ use selectra::{LoadOptions, Model};
 use serde_json::Value;
 
 const LABELS: &str = "deportes,política,economía";
-
-fn selectra(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
-}
 
 fn ok(args: &[&str]) -> String {
     let out = selectra(args);

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::common::selectra;
 use crate::common::*;
 use selectra::engine::hub::Silent;
 use selectra::engine::scan::{choose_window, Scanner};
@@ -133,10 +134,6 @@ fn batching_does_not_change_a_records_scan() {
     }
     let nli = load("nli-electra-entail0");
     assert!(Scanner::new(&nli).err().unwrap().to_string().contains("discriminator"));
-}
-
-fn selectra(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
 }
 
 fn ok_json(args: &[&str]) -> Value {

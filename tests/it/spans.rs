@@ -3,13 +3,10 @@
 //! annotation tools export; spans that do not fit their text are bad rows, never stored; every
 //! export writes them back.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::common::selectra;
 use serde_json::{json, Value};
-
-fn selectra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
-}
 
 /// A project with corpus "c" of these texts (JSONL), in `dir`.
 fn project(dir: &std::path::Path, texts: &[&str]) -> std::path::PathBuf {

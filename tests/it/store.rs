@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::common::selectra;
 use crate::common::*;
 use selectra::domain::task::ZeroShotTask;
 use selectra::engine::hub::Silent;
@@ -13,10 +14,6 @@ use selectra::exchange::import::{import_file, Format, ImportOptions};
 use selectra::store::Store;
 use selectra::{ErrorCode, LoadOptions, Model};
 use serde_json::Value;
-
-fn selectra(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

@@ -4,6 +4,7 @@
 
 use std::process::Command;
 
+use crate::common::selectra;
 use crate::common::*;
 use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use serde_json::Value;
@@ -109,10 +110,6 @@ fn a_sequence_classifier_is_not_a_tagger() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none, simple, first, average or max"));
-}
-
-fn selectra(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
 }
 
 fn export_lines(db: &std::path::Path) -> Vec<Value> {
