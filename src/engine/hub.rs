@@ -172,6 +172,8 @@ pub struct ModelFiles {
     pub config: PathBuf,
     pub weights: PathBuf,
     pub tokenizer: TokenizerFiles,
+    /// The sentence-transformers pipeline (`modules.json`), when the folder is one.
+    pub sentence: Option<crate::engine::sentence::SentencePipeline>,
 }
 
 /// Finds (and for Hub ids, downloads into the cache) every file the model needs.
@@ -217,7 +219,8 @@ fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
             hint: "Copy the model's tokenizer files (and tokenizer_config.json) into the folder.".into(),
         });
     }
-    Ok(ModelFiles { folder: folder.to_path_buf(), config, weights, tokenizer })
+    let sentence = crate::engine::sentence::read_pipeline(|name| Ok(existing(name)))?;
+    Ok(ModelFiles { folder: folder.to_path_buf(), config, weights, tokenizer, sentence })
 }
 
 /// Forwards hf-hub's progress events to our observer, naming the file being fetched.
@@ -345,8 +348,9 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
             }
         })?,
     };
+    let sentence = crate::engine::sentence::read_pipeline(|name| fetch(name))?;
     let folder = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(ModelFiles { folder, config, weights, tokenizer })
+    Ok(ModelFiles { folder, config, weights, tokenizer, sentence })
 }
 
 /// Network failures and server errors, after hf-hub's own retries: the Hub is not usable now.

@@ -1,7 +1,7 @@
 //! Floor 1, the engine: model files in, numbers out. It finds a model's files ([`hub`]), builds
 //! its tokenizer ([`tokenize`]), loads and runs the network ([`model`]), and turns outputs into
 //! the discriminator's token scores ([`inspect`], [`scan`]), zero-shot results ([`zeroshot`]) and
-//! sentence vectors ([`embed`]). It never touches a project file: the store is its sibling.
+//! sentence vectors ([`embed`], with sentence-transformers folders' pooling from [`sentence`]). It never touches a project file: the store is its sibling.
 
 pub mod classify;
 pub mod embed;
@@ -9,6 +9,7 @@ pub mod hub;
 pub mod inspect;
 pub mod model;
 pub mod scan;
+pub mod sentence;
 pub mod tag;
 pub mod tokenize;
 pub mod zeroshot;

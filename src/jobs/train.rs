@@ -176,7 +176,9 @@ pub fn train(
         for chunk in rows.chunks(10_000) {
             store.save_predictions(run.id, "", &[], chunk)?;
         }
-        store.save_trained_head(run.id, set.id, &head_json, x.len() as u64, &serde_json::to_string(&cv).expect("numbers serialize"))?;
+        let mut facts = serde_json::to_value(&cv).expect("numbers serialize");
+        facts["embedding"] = serde_json::Value::String(crate::engine::embed::Embedder::new(model).recipe());
+        store.save_trained_head(run.id, set.id, &head_json, x.len() as u64, &facts.to_string())?;
         store.finish_run(run.id)?;
     }
     Ok(TrainSummary {
@@ -230,7 +232,8 @@ pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<
         "base_model": base_model,
         "base_weights_sha256": run.key.weights_sha256,
         "strip_accents": run.key.strip_accents,
-        "embedding": "mean of the base model's last hidden states over the record's tokens (attention mask applied, special tokens included, texts cut at the model's maximum length), L2-normalized",
+        // Heads from before the recipe was recorded were all trained on the mean recipe.
+        "embedding": cv_facts["embedding"].as_str().unwrap_or(crate::engine::embed::MEAN_RECIPE),
         "dim": d,
         "objective": if head.multi_label {
             format!("one-vs-rest logistic regression (scikit-learn's OneVsRestClassifier(LogisticRegression(C={c}, class_weight={weighting}))), L2 penalty")

@@ -42,8 +42,13 @@ pub struct ModelFacts {
     pub model_type: String,
     pub architecture: String,
     /// "discriminator" (per-token scores), "classifier" (a sequence classifier: zero-shot NLI, or
-    /// its own labels) or "tagger" (a token classifier: entities).
+    /// its own labels), "tagger" (a token classifier: entities) or "embedder" (a bare encoder:
+    /// sentence embeddings).
     pub role: String,
+    /// The role in words, as the Models view shows it.
+    pub role_description: String,
+    /// How its record embeddings are made, in words.
+    pub embedding: String,
     pub parameters: u64,
     pub layers: usize,
     pub hidden_size: usize,
@@ -68,20 +73,24 @@ impl From<&Model> for ModelFacts {
     fn from(m: &Model) -> Self {
         let c = &m.config;
         let settings = m.tokenizer.settings();
+        let (role, description) = if c.architecture.is_sequence_classifier() {
+            ("classifier", "sequence classifier (a zero-shot NLI classifier, or with its own labels)")
+        } else if c.architecture.is_token_classifier() {
+            ("tagger", "token classifier (entities)")
+        } else if c.architecture.is_encoder() {
+            ("embedder", "sentence embeddings (an encoder without a head: embeddings, similar records, duplicates)")
+        } else {
+            ("discriminator", "discriminator (per-token scores)")
+        };
         Self {
             name: m.name.clone(),
             folder: m.files.folder.display().to_string(),
             weights_file: m.files.weights.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             model_type: c.model_type.name().to_string(),
             architecture: c.architecture.name().to_string(),
-            role: if c.architecture.is_sequence_classifier() {
-                "classifier"
-            } else if c.architecture.is_token_classifier() {
-                "tagger"
-            } else {
-                "discriminator"
-            }
-            .to_string(),
+            role: role.to_string(),
+            role_description: description.to_string(),
+            embedding: crate::engine::embed::Embedder::new(m).recipe(),
             parameters: m.parameters,
             layers: c.num_hidden_layers,
             hidden_size: c.hidden_size,

@@ -15,6 +15,8 @@ enum Head {
     Sequence { pooler: Linear, classifier: Linear },
     /// `classifier` on every token.
     Tokens { classifier: Linear },
+    /// The bare encoder (`BertModel`).
+    None,
 }
 
 pub struct BertClassifier {
@@ -26,11 +28,17 @@ pub struct BertClassifier {
 impl BertClassifier {
     pub fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
         let h = cfg.hidden_size;
-        let bert = vb.pp("bert");
-        let classifier = linear(h, cfg.id2label.len(), vb.pp("classifier"))?;
+        let bert = match cfg.architecture.encoder_prefix() {
+            Some(prefix) => vb.pp(prefix),
+            None => vb.clone(),
+        };
+        let classifier = || linear(h, cfg.id2label.len(), vb.pp("classifier"));
         let head = match cfg.architecture {
-            Architecture::BertForSequenceClassification => Head::Sequence { pooler: linear(h, h, bert.pp("pooler").pp("dense"))?, classifier },
-            Architecture::BertForTokenClassification => Head::Tokens { classifier },
+            Architecture::BertForSequenceClassification => {
+                Head::Sequence { pooler: linear(h, h, bert.pp("pooler").pp("dense"))?, classifier: classifier()? }
+            }
+            Architecture::BertForTokenClassification => Head::Tokens { classifier: classifier()? },
+            Architecture::BertModel => Head::None,
             other => candle_core::bail!("{} is not a BERT architecture", other.name()),
         };
         Ok(Self { embeddings: Embeddings::load(bert.pp("embeddings"), cfg, h)?, encoder: Encoder::load(bert.pp("encoder"), cfg)?, head })
@@ -55,6 +63,7 @@ impl BertClassifier {
                 let width = labels.dim(1)?;
                 labels.reshape((batch, seq, width))
             }
+            Head::None => candle_core::bail!("a bare encoder has no head; its hidden states are its output"),
         }
     }
 }

@@ -70,13 +70,21 @@ pub enum Architecture {
     BertForTokenClassification,
     RobertaForTokenClassification,
     XLMRobertaForTokenClassification,
+    /// The bare encoders (`ElectraModel`, `BertModel`, `RobertaModel`, `XLMRobertaModel`), no
+    /// head: sentence-embedding checkpoints (sentence-transformers folders hold one). Their
+    /// weights are named without the family's prefix, as transformers saves a base model.
+    ElectraModel,
+    BertModel,
+    RobertaModel,
+    XLMRobertaModel,
 }
 
 impl Architecture {
     pub const SUPPORTED: &'static str = "ElectraForPreTraining, ElectraForSequenceClassification, BertForSequenceClassification, \
                                          RobertaForSequenceClassification, XLMRobertaForSequenceClassification, \
                                          ElectraForTokenClassification, BertForTokenClassification, \
-                                         RobertaForTokenClassification, XLMRobertaForTokenClassification";
+                                         RobertaForTokenClassification, XLMRobertaForTokenClassification, \
+                                         ElectraModel, BertModel, RobertaModel, XLMRobertaModel";
 
     pub fn name(self) -> &'static str {
         match self {
@@ -89,6 +97,10 @@ impl Architecture {
             Architecture::BertForTokenClassification => "BertForTokenClassification",
             Architecture::RobertaForTokenClassification => "RobertaForTokenClassification",
             Architecture::XLMRobertaForTokenClassification => "XLMRobertaForTokenClassification",
+            Architecture::ElectraModel => "ElectraModel",
+            Architecture::BertModel => "BertModel",
+            Architecture::RobertaModel => "RobertaModel",
+            Architecture::XLMRobertaModel => "XLMRobertaModel",
         }
     }
 
@@ -104,6 +116,9 @@ impl Architecture {
             | Architecture::RobertaForTokenClassification
             | Architecture::XLMRobertaForTokenClassification => &["roberta.pooler.dense.weight", "roberta.pooler.dense.bias"],
             Architecture::BertForTokenClassification => &["bert.pooler.dense.weight", "bert.pooler.dense.bias"],
+            // A base model's pooler (BERT's next-sentence head input) is not part of its
+            // last_hidden_state, the only output a sentence embedding reads.
+            Architecture::BertModel | Architecture::RobertaModel | Architecture::XLMRobertaModel => &["pooler.dense.weight", "pooler.dense.bias"],
             _ => &[],
         }
     }
@@ -130,7 +145,26 @@ impl Architecture {
         )
     }
 
-    /// A head with named classes (`id2label`): every architecture but the discriminator.
+    /// A bare encoder without a head: its outputs are the hidden states (sentence embeddings).
+    pub fn is_encoder(self) -> bool {
+        matches!(self, Architecture::ElectraModel | Architecture::BertModel | Architecture::RobertaModel | Architecture::XLMRobertaModel)
+    }
+
+    /// The prefix the family's task models name their encoder's weights under (`bert.`,
+    /// `electra.`, `roberta.`); `None` for a bare encoder, whose weights have none.
+    pub fn encoder_prefix(self) -> Option<&'static str> {
+        match self {
+            _ if self.is_encoder() => None,
+            Architecture::ElectraForPreTraining | Architecture::ElectraForSequenceClassification | Architecture::ElectraForTokenClassification => {
+                Some("electra")
+            }
+            Architecture::BertForSequenceClassification | Architecture::BertForTokenClassification => Some("bert"),
+            _ => Some("roberta"),
+        }
+    }
+
+    /// A head with named classes (`id2label`): every architecture but the discriminator and the
+    /// bare encoders.
     pub fn has_labels(self) -> bool {
         self.is_sequence_classifier() || self.is_token_classifier()
     }
@@ -489,15 +523,20 @@ impl ModelConfig {
         let layer = 4 * linear(h, h) + linear(h, i) + linear(i, h) + 2 * 2 * h;
         let encoder = l * layer;
         match self.architecture {
-            Architecture::ElectraForPreTraining | Architecture::ElectraForSequenceClassification | Architecture::ElectraForTokenClassification => {
+            Architecture::ElectraForPreTraining
+            | Architecture::ElectraForSequenceClassification
+            | Architecture::ElectraForTokenClassification
+            | Architecture::ElectraModel => {
                 let project = if e != h { linear(e, h) } else { 0 };
                 let head = match self.architecture {
                     Architecture::ElectraForPreTraining => linear(h, h) + linear(h, 1),
                     Architecture::ElectraForTokenClassification => linear(h, c),
+                    Architecture::ElectraModel => 0,
                     _ => linear(h, h) + linear(h, c),
                 };
                 embeddings + project + encoder + head
             }
+            Architecture::BertModel | Architecture::RobertaModel | Architecture::XLMRobertaModel => embeddings + encoder,
             Architecture::BertForSequenceClassification
             | Architecture::RobertaForSequenceClassification
             | Architecture::XLMRobertaForSequenceClassification => embeddings + encoder + linear(h, h) + linear(h, c),
@@ -519,6 +558,10 @@ fn pick_architecture(model_type: ModelType, listed: Option<&[String]>, path: &Pa
         (ModelType::Bert, "BertForTokenClassification") => Some(Architecture::BertForTokenClassification),
         (ModelType::Roberta, "RobertaForTokenClassification") => Some(Architecture::RobertaForTokenClassification),
         (ModelType::XlmRoberta, "XLMRobertaForTokenClassification") => Some(Architecture::XLMRobertaForTokenClassification),
+        (ModelType::Electra, "ElectraModel") => Some(Architecture::ElectraModel),
+        (ModelType::Bert, "BertModel") => Some(Architecture::BertModel),
+        (ModelType::Roberta, "RobertaModel") => Some(Architecture::RobertaModel),
+        (ModelType::XlmRoberta, "XLMRobertaModel") => Some(Architecture::XLMRobertaModel),
         _ => None,
     };
     match listed {

@@ -52,6 +52,8 @@ enum Head {
     Classifier { dense: Linear, out_proj: Linear },
     /// `classifier`: one linear layer on every token (`ElectraForTokenClassification`).
     Tokens { classifier: Linear },
+    /// `ElectraModel`: the encoder alone.
+    None,
 }
 
 pub struct Electra {
@@ -76,9 +78,14 @@ impl Electra {
                 Head::Classifier { dense: linear(h, h, vb.pp("dense"))?, out_proj: linear(h, cfg.id2label.len(), vb.pp("out_proj"))? }
             }
             Architecture::ElectraForTokenClassification => Head::Tokens { classifier: linear(h, cfg.id2label.len(), vb.pp("classifier"))? },
+            Architecture::ElectraModel => Head::None,
             other => candle_core::bail!("{} is not an ELECTRA architecture", other.name()),
         };
-        Ok(Self { model: ElectraModel::load(vb.pp("electra"), cfg)?, head })
+        let encoder = match cfg.architecture.encoder_prefix() {
+            Some(prefix) => vb.pp(prefix),
+            None => vb,
+        };
+        Ok(Self { model: ElectraModel::load(encoder, cfg)?, head })
     }
 
     /// The last hidden states, `(batch * seq, hidden)`.
@@ -105,6 +112,7 @@ impl Electra {
                 let width = labels.dim(1)?;
                 labels.reshape((batch, seq, width))
             }
+            Head::None => candle_core::bail!("ElectraModel has no head; its hidden states are its output"),
         }
     }
 }

@@ -89,7 +89,16 @@ impl Model {
 
     pub fn from_files(name: String, files: ModelFiles, tokenizer_options: TokenizerOptions) -> Result<Self> {
         let config = ModelConfig::from_file(&files.config)?;
-        let tokenizer = TextTokenizer::load(&files.tokenizer, tokenizer_options, config.max_input_tokens(), config.model_type.tokenizer_kind())?;
+        let mut tokenizer = TextTokenizer::load(&files.tokenizer, tokenizer_options, config.max_input_tokens(), config.model_type.tokenizer_kind())?;
+        if let Some(max) = files.sentence.as_ref().and_then(|s| s.max_seq_length) {
+            tokenizer.set_max_length(max, config.max_input_tokens())?;
+        }
+        if files.sentence.is_some() && !config.architecture.is_encoder() {
+            return Err(Error::Unsupported {
+                what: format!("a sentence-transformers folder around {} ({})", config.architecture.name(), files.folder.display()),
+                supported: "sentence-transformers folders around a bare encoder (BertModel, RobertaModel, XLMRobertaModel, ElectraModel)".into(),
+            });
+        }
         if tokenizer.vocab_size() > config.vocab_size {
             return Err(Error::tokenizer(
                 &files.tokenizer.label(),

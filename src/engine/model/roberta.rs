@@ -18,6 +18,8 @@ enum Head {
     Sequence { dense: Linear, out_proj: Linear },
     /// `classifier` on every token.
     Tokens { classifier: Linear },
+    /// The bare encoder (`RobertaModel`, `XLMRobertaModel`).
+    None,
 }
 
 pub struct RobertaClassifier {
@@ -29,7 +31,10 @@ pub struct RobertaClassifier {
 impl RobertaClassifier {
     pub fn load(vb: VarBuilder, cfg: &ModelConfig) -> candle_core::Result<Self> {
         let h = cfg.hidden_size;
-        let roberta = vb.pp("roberta");
+        let roberta = match cfg.architecture.encoder_prefix() {
+            Some(prefix) => vb.pp(prefix),
+            None => vb.clone(),
+        };
         let head = match cfg.architecture {
             Architecture::RobertaForSequenceClassification | Architecture::XLMRobertaForSequenceClassification => {
                 let head = vb.pp("classifier");
@@ -38,6 +43,7 @@ impl RobertaClassifier {
             Architecture::RobertaForTokenClassification | Architecture::XLMRobertaForTokenClassification => {
                 Head::Tokens { classifier: linear(h, cfg.id2label.len(), vb.pp("classifier"))? }
             }
+            Architecture::RobertaModel | Architecture::XLMRobertaModel => Head::None,
             other => candle_core::bail!("{} is not a RoBERTa architecture", other.name()),
         };
         Ok(Self { embeddings: Embeddings::load(roberta.pp("embeddings"), cfg, h)?, encoder: Encoder::load(roberta.pp("encoder"), cfg)?, head })
@@ -62,6 +68,7 @@ impl RobertaClassifier {
                 let width = labels.dim(1)?;
                 labels.reshape((batch, seq, width))
             }
+            Head::None => candle_core::bail!("a bare encoder has no head; its hidden states are its output"),
         }
     }
 }

@@ -413,6 +413,17 @@ impl TextTokenizer {
         self.max_length
     }
 
+    /// Cuts inputs at `max_length` tokens instead (within what the model takes: a longer
+    /// setting is capped there), as a sentence-transformers folder's `max_seq_length` does.
+    pub fn set_max_length(&mut self, max_length: usize, max_positions: usize) -> Result<()> {
+        let max_length = max_length.min(max_positions);
+        if max_length < 4 {
+            return Err(Error::Input(format!("a maximum length of {max_length} tokens leaves no room for text")));
+        }
+        self.max_length = max_length;
+        Ok(())
+    }
+
     pub fn pad_id(&self) -> u32 {
         self.pad_id
     }
