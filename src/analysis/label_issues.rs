@@ -2,7 +2,9 @@
 //! classification: `find_label_issues` with its defaults (`filter_by="prune_by_noise_rate"`,
 //! `frac_noise=1`, `min_examples_per_class=1`; per-class thresholds, the calibrated confident
 //! joint), its rankings (`self_confidence`, `normalized_margin`) and the noise matrix of
-//! `estimate_latent`. Probabilities must be out-of-sample: a trained run's out-of-fold
+//! `estimate_latent`; for multi-label classification, cleanlab's one-vs-rest variant
+//! ([`find_multilabel_issues`]: a binary `find_label_issues` per label, an example flagged when
+//! any of its labels is, ranked by the per-label qualities' exponential moving average). Probabilities must be out-of-sample: a trained run's out-of-fold
 //! predictions, or a zero-shot run's scores. Checked against cleanlab itself on fixture sets
 //! (`tests/fixtures/label_issues/reference.py`).
 //!
@@ -220,6 +222,62 @@ pub fn find_label_issues(labels: &[usize], probs: &[Vec<f64>], ranking: Ranking)
     })
 }
 
+/// What confident learning finds in multi-label examples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiLabelIssues {
+    /// Each label's one-vs-rest result (classes: 0 = not given, 1 = given).
+    pub per_label: Vec<LabelIssues>,
+    /// Examples with an issue in any label, lowest quality first.
+    pub issues: Vec<usize>,
+    /// Each example's quality: its labels' qualities, highest first, averaged by cleanlab's
+    /// exponential moving average (alpha 0.8), so that the worst label weighs most.
+    pub quality: Vec<f64>,
+}
+
+/// cleanlab's `MultilabelScorer` default aggregator: `exponential_moving_average(alpha=0.8)`.
+const MULTI_LABEL_EMA_ALPHA: f64 = 0.8;
+
+/// Finds the multi-label examples whose label set is likely wrong (`labels[i]`: the classes
+/// example i was given, `probs[i]`: each class's out-of-sample probability, not summing to 1),
+/// as cleanlab's `multilabel_classification.filter.find_label_issues` does.
+pub fn find_multilabel_issues(labels: &[Vec<usize>], probs: &[Vec<f64>], ranking: Ranking) -> Result<MultiLabelIssues> {
+    let k = probs.first().map_or(0, Vec::len);
+    if labels.len() != probs.len() {
+        return Err(Error::Input(format!("{} label sets for {} rows of probabilities", labels.len(), probs.len())));
+    }
+    if let Some(i) = labels.iter().position(|set| set.iter().any(|&l| l >= k)) {
+        return Err(Error::Input(format!("example {i} has a label that is not one of the {k} classes")));
+    }
+    if let Some(i) = probs.iter().position(|p| p.len() != k || p.iter().any(|x| !(0.0..=1.0).contains(x))) {
+        return Err(Error::Input(format!("example {i}'s probabilities are not {k} numbers between 0 and 1")));
+    }
+    let mut per_label = Vec::with_capacity(k);
+    let mut qualities = vec![Vec::with_capacity(k); labels.len()];
+    let mut flagged = vec![false; labels.len()];
+    for class in 0..k {
+        let given: Vec<usize> = labels.iter().map(|set| usize::from(set.contains(&class))).collect();
+        let binary: Vec<Vec<f64>> = probs.iter().map(|p| vec![1.0 - p[class], p[class]]).collect();
+        let found = find_label_issues(&given, &binary, ranking)?;
+        for &i in &found.issues {
+            flagged[i] = true;
+        }
+        for (q, &x) in qualities.iter_mut().zip(&found.quality) {
+            q.push(x);
+        }
+        per_label.push(found);
+    }
+    let quality: Vec<f64> = qualities
+        .into_iter()
+        .map(|mut q| {
+            q.sort_by(|a, b| b.total_cmp(a));
+            q.iter().skip(1).fold(q.first().copied().unwrap_or(1.0), |ema, &x| MULTI_LABEL_EMA_ALPHA * x + (1.0 - MULTI_LABEL_EMA_ALPHA) * ema)
+        })
+        .collect();
+    let flagged: Vec<usize> = (0..labels.len()).filter(|&i| flagged[i]).collect();
+    let order = argsort(&flagged.iter().map(|&i| quality[i]).collect::<Vec<_>>());
+    Ok(MultiLabelIssues { per_label, issues: order.into_iter().map(|j| flagged[j]).collect(), quality })
+}
+
 /// `estimate_latent`'s noise matrix: the joint's columns normalized, off-diagonal rates clipped
 /// below 0.9999, columns normalized again.
 fn noise_matrix(joint: &[Vec<i64>], k: usize) -> Vec<Vec<f64>> {
@@ -263,40 +321,70 @@ mod tests {
 
 /// A record whose label is likely wrong, as `selectra issues` and the app list it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecordIssue {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub row: u64,
     /// The id exports write (the source id, else the row number).
     pub id: String,
     pub record_id: i64,
-    /// The reference label (the accepted annotation's, else gold).
+    /// The reference label (the accepted annotation's, else gold); for a multi-label run, the
+    /// reference labels joined by `|` as a gold cell writes them.
     pub given: String,
-    /// The run's most likely label.
+    /// The run's most likely label; for a multi-label run, the labels it predicts (score at or
+    /// above the multi-label threshold) joined by `|`.
     pub suggested: String,
-    /// The given label's self-confidence (the run's probability of it): lowest first.
+    /// The suggestion as labels, for front ends to pre-select.
+    pub suggested_labels: Vec<String>,
+    /// The label quality (self-confidence: the run's probability of the given label; for
+    /// multi-label runs, the labels' qualities averaged worst first): lowest first.
     pub quality: f64,
+}
+
+/// One label's one-vs-rest result in a multi-label run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LabelNoise {
+    pub label: String,
+    /// P(given = row | true = column), rows and columns: without the label, with it.
+    pub noise_matrix: Vec<Vec<f64>>,
+    #[cfg_attr(feature = "ts", ts(type = "Array<Array<number>>"))]
+    pub confident_joint: Vec<Vec<u64>>,
+    /// Records whose flag for this label is likely wrong.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub issues: u64,
 }
 
 /// Likely label errors among a run's records, by confident learning on the run's scores.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunLabelIssues {
     pub run: i64,
     /// The run's labels: the classes, in the order of the matrices.
     pub labels: Vec<String>,
+    pub multi_label: bool,
     /// Records examined: with a reference label among the run's labels and the run's scores.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub records: u64,
     /// Records with a reference the run cannot predict (left out).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub outside_run_labels: u64,
     pub issues: Vec<RecordIssue>,
-    /// P(given label = row | true label = column).
+    /// P(given label = row | true label = column) (single-label runs; empty for multi-label).
     pub noise_matrix: Vec<Vec<f64>>,
-    /// The calibrated confident joint, `[given][true]`.
+    /// The calibrated confident joint, `[given][true]` (single-label runs).
+    #[cfg_attr(feature = "ts", ts(type = "Array<Array<number>>"))]
     pub confident_joint: Vec<Vec<u64>>,
+    /// Each label's one-vs-rest matrices (multi-label runs; empty otherwise).
+    pub per_label: Vec<LabelNoise>,
 }
 
 /// Finds the likely label errors among the records of `run` that have a reference label: the
 /// run's scores are the out-of-sample probabilities (a zero-shot run's, or a trained run's
-/// out-of-fold ones). Single-label runs only.
+/// out-of-fold ones). A multi-label run's records are examined as label sets (gold cells split
+/// at `|`), by cleanlab's multi-label variant.
 pub fn for_run(store: &crate::store::Store, corpus: &str, run: i64) -> Result<RunLabelIssues> {
+    use crate::domain::annotation::{reference, MULTI_LABEL_THRESHOLD};
     let info = store.run(run)?;
     if info.key.corpus != corpus {
         return Err(Error::Input(format!("run {run} is over corpus {:?}, not {corpus:?}", info.key.corpus)));
@@ -304,27 +392,22 @@ pub fn for_run(store: &crate::store::Store, corpus: &str, run: i64) -> Result<Ru
     if !info.kind.predicts_labels() {
         return Err(Error::Input(format!("run {run} finds entities, not labels; likely label errors are found from a run that scores labels")));
     }
-    if info.key.multi_label {
-        return Err(Error::Input(format!(
-            "run {run} scores each label on its own (multi-label); likely label errors are found for single-label runs so far"
-        )));
-    }
+    let multi = info.key.multi_label;
     let classes = info.key.labels.clone();
-    let (mut given, mut probs, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut given, mut probs, mut rows) = (Vec::<Vec<usize>>::new(), Vec::new(), Vec::new());
     let mut outside = 0u64;
     store.for_each_export_row(&info.key.corpus, &mut |row| {
-        let Some((labels, _)) =
-            crate::domain::annotation::reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), false)
-        else {
+        let Some((labels, _)) = reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), multi) else {
             return Ok(());
         };
         let Some((_, _, names, scores)) = row.predictions.iter().find(|p| p.0 == run) else { return Ok(()) };
-        let Some(label) = classes.iter().position(|c| *c == labels[0]) else {
+        let wanted = if multi { &labels[..] } else { &labels[..1] };
+        let Some(indices) = wanted.iter().map(|l| classes.iter().position(|c| c == l)).collect::<Option<Vec<usize>>>() else {
             outside += 1;
             return Ok(());
         };
         let p: Vec<f64> = classes.iter().map(|c| names.iter().position(|n| n == c).map_or(0.0, |i| f64::from(scores[i]))).collect();
-        given.push(label);
+        given.push(indices);
         probs.push(p);
         rows.push((row.row_number, row.export_id, row.record_id));
         Ok(())
@@ -334,29 +417,48 @@ pub fn for_run(store: &crate::store::Store, corpus: &str, run: i64) -> Result<Ru
             "run {run}'s corpus has no record with a reference label among the run's labels and a score; label some records, or import gold labels"
         )));
     }
-    let found = find_label_issues(&given, &probs, Ranking::SelfConfidence)?;
-    let issues = found
-        .issues
-        .iter()
-        .map(|&i| {
-            let (row, id, record_id) = rows[i].clone();
-            RecordIssue {
-                row,
-                id,
-                record_id,
-                given: classes[given[i]].clone(),
-                suggested: classes[argmax(&probs[i])].clone(),
-                quality: found.quality[i],
-            }
-        })
-        .collect();
-    Ok(RunLabelIssues {
-        run,
-        labels: classes,
-        records: given.len() as u64,
-        outside_run_labels: outside,
-        issues,
-        noise_matrix: found.noise_matrix,
-        confident_joint: found.confident_joint,
-    })
+    let join = |set: &[usize]| set.iter().map(|&c| classes[c].as_str()).collect::<Vec<_>>().join("|");
+    let record_issue = |i: usize, suggested_labels: Vec<String>, quality: f64| {
+        let (row, id, record_id) = rows[i].clone();
+        RecordIssue { row, id, record_id, given: join(&given[i]), suggested: suggested_labels.join("|"), suggested_labels, quality }
+    };
+    let out = if multi {
+        let found = find_multilabel_issues(&given, &probs, Ranking::SelfConfidence)?;
+        let predicted = |i: usize| classes.iter().zip(&probs[i]).filter(|(_, &p)| p >= MULTI_LABEL_THRESHOLD).map(|(c, _)| c.clone()).collect();
+        RunLabelIssues {
+            run,
+            labels: classes.clone(),
+            multi_label: true,
+            records: given.len() as u64,
+            outside_run_labels: outside,
+            issues: found.issues.iter().map(|&i| record_issue(i, predicted(i), found.quality[i])).collect(),
+            noise_matrix: Vec::new(),
+            confident_joint: Vec::new(),
+            per_label: classes
+                .iter()
+                .zip(found.per_label)
+                .map(|(label, l)| LabelNoise {
+                    label: label.clone(),
+                    noise_matrix: l.noise_matrix,
+                    confident_joint: l.confident_joint,
+                    issues: l.issues.len() as u64,
+                })
+                .collect(),
+        }
+    } else {
+        let single: Vec<usize> = given.iter().map(|g| g[0]).collect();
+        let found = find_label_issues(&single, &probs, Ranking::SelfConfidence)?;
+        RunLabelIssues {
+            run,
+            labels: classes.clone(),
+            multi_label: false,
+            records: given.len() as u64,
+            outside_run_labels: outside,
+            issues: found.issues.iter().map(|&i| record_issue(i, vec![classes[argmax(&probs[i])].clone()], found.quality[i])).collect(),
+            noise_matrix: found.noise_matrix,
+            confident_joint: found.confident_joint,
+            per_label: Vec::new(),
+        }
+    };
+    Ok(out)
 }

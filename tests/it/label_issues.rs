@@ -118,9 +118,108 @@ fn selectra_issues_lists_a_runs_likely_label_errors() {
     assert_eq!(first["given"], classes[labels[row]]);
     assert_ne!(first["given"], first["suggested"], "an issue's suggestion is another label");
     assert_eq!(found["noise_matrix"].as_array().unwrap().len(), 4);
-    for (run, why) in [(multi.to_string(), "multi-label"), ("99".to_string(), "there is no run 99")] {
-        let out = issues(&run);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(why), "{stderr}");
+    assert_eq!(found["multi_label"], false);
+    // The same scores as a multi-label run: each label on its own, one-vs-rest matrices.
+    let out = issues(&multi.to_string());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(found["multi_label"], true);
+    assert_eq!(found["per_label"].as_array().unwrap().len(), 4);
+    let out = issues("99");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("there is no run 99"), "{stderr}");
+}
+
+/// cleanlab's multi-label variant: the same flagged examples in the same order by both rankings,
+/// and each label's one-vs-rest confident joint, on sets with flipped flags and a rare label.
+#[test]
+fn multi_label_issues_are_cleanlabs() {
+    use selectra::analysis::label_issues::find_multilabel_issues;
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("label_issues/expected.json")).unwrap()).unwrap();
+    let cases = expected["multi_cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let labels: Vec<Vec<usize>> = case["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|set| set.as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect())
+            .collect();
+        let probs: Vec<Vec<f64>> =
+            case["probs"].as_array().unwrap().iter().map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
+        let indices = |key: &str| -> Vec<usize> { case[key].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect() };
+        for (ranking, key) in [(Ranking::SelfConfidence, "self_confidence"), (Ranking::NormalizedMargin, "normalized_margin")] {
+            let got = find_multilabel_issues(&labels, &probs, ranking).unwrap();
+            assert_eq!(got.issues, indices(key), "{name}, ranked by {key}");
+            let mut flagged = got.issues.clone();
+            flagged.sort_unstable();
+            assert_eq!(flagged, indices("mask"), "{name}");
+            for (class, (found, want)) in got.per_label.iter().zip(case["confident_joint"].as_array().unwrap()).enumerate() {
+                let want: Vec<Vec<u64>> =
+                    want.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()).collect();
+                assert_eq!(found.confident_joint, want, "{name}: label {class}'s one-vs-rest joint");
+            }
+        }
+        assert!(!indices("mask").is_empty(), "{name}: the planted flips were found");
+        check_multi_label_run(case, &labels, &probs, &indices("labelled_self_confidence"));
     }
+    assert!(find_multilabel_issues(&[vec![3]], &[vec![0.5, 0.5]], Ranking::SelfConfidence).is_err());
+    assert!(find_multilabel_issues(&[vec![0]], &[vec![1.5, 0.5]], Ranking::SelfConfidence).is_err());
+}
+
+/// A multi-label run over records whose gold cells hold the label sets (`a|c`): `selectra
+/// issues` flags the records cleanlab flags among those with a label (an empty gold cell is no
+/// reference), in its order, and suggests the run's labels.
+fn check_multi_label_run(case: &Value, labels: &[Vec<usize>], probs: &[Vec<f64>], want: &[usize]) {
+    use selectra::domain::precision::Precision;
+    use selectra::store::{PredictionRow, RunKey, Store};
+    let k = probs[0].len();
+    let classes: Vec<String> = (0..k).map(|c| format!("etiqueta{c}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("c.csv");
+    let mut text = String::from("text,label\n");
+    for (i, set) in labels.iter().enumerate() {
+        text.push_str(&format!("registro {i},{}\n", set.iter().map(|&c| classes[c].as_str()).collect::<Vec<_>>().join("|")));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let db = dir.path().join("p.db");
+    let db_s = db.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(["corpus", "import", "--db", db_s, "--name", "c", "--label-column", "label", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut store = Store::open(&db).unwrap();
+    let key = RunKey {
+        corpus: "c".into(),
+        model: "multi".into(),
+        weights_sha256: "0".repeat(64),
+        labels: classes.clone(),
+        template: "Este ejemplo es {}.".into(),
+        multi_label: true,
+        strip_accents: None,
+        precision: Precision::Exact,
+    };
+    let run = store.open_run(&key).unwrap().id;
+    let rows: Vec<PredictionRow> = probs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PredictionRow {
+            record_id: store.record_id("c", i as u64 + 1).unwrap(),
+            labels: classes.clone(),
+            scores: p.iter().map(|&x| x as f32).collect(),
+        })
+        .collect();
+    store.save_predictions(run, "multi", &[], &rows).unwrap();
+    let found = selectra::analysis::label_issues::for_run(&store, "c", run).unwrap();
+    // Scores travel as f32 in the store; the fixture's 6 decimals keep cleanlab's order.
+    assert_eq!(found.issues.iter().map(|i| i.row as usize - 1).collect::<Vec<_>>(), want, "{}", case["name"]);
+    assert!(found.multi_label && found.noise_matrix.is_empty() && found.per_label.len() == k);
+    let first = &found.issues[0];
+    let i = first.row as usize - 1;
+    let expected_given: Vec<&str> = labels[i].iter().map(|&c| classes[c].as_str()).collect();
+    assert_eq!(first.given, expected_given.join("|"));
+    let predicted: Vec<String> = (0..k).filter(|&c| probs[i][c] >= 0.5).map(|c| classes[c].clone()).collect();
+    assert_eq!(first.suggested_labels, predicted);
 }
