@@ -21,6 +21,13 @@
 //! with two entities per record, one record in a thousand annotated with spans; the entity
 //! filters and orders, span disagreement, a span batch from the run and its undo, one span
 //! annotation, the span agreement and the entity evaluation.
+//!
+//!     cargo run --release --example store_bench -- [ROWS] similar
+//!
+//! measures the similarity tools: ROWS records with a 384-number embedding set (random unit
+//! vectors, one record in a hundred a near copy of another); loading the set, "more like this"
+//! and a typed query's k nearest (exact), exact duplicate groups, near-duplicate groups (at most
+//! 100 000 records: every pair is compared), and discarding 1000 records as one batch, undone.
 
 use std::io::Write;
 use std::path::Path;
@@ -290,10 +297,98 @@ fn spans_bench(rows: usize) {
     }
 }
 
+fn similar_bench(rows: usize) {
+    use rand::{Rng, SeedableRng};
+    use selectra::analysis::similar::{duplicate_groups, more_like, Vectors, DEFAULT_NEIGHBOURS};
+    use selectra::domain::progress::Watch;
+    use selectra::store::Target;
+    const DIM: usize = 384;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("corpus.csv");
+    let db = dir.path().join("similar.db");
+    write_csv(&csv, rows);
+    let mut store = Store::open(&db).unwrap();
+    let options = ImportOptions { name: "bench".into(), id_column: Some("id".into()), label_column: Some("label".into()), ..Default::default() };
+    import_file(&mut store, &csv, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let key = EmbeddingKey { corpus: "bench".into(), model: "synthetic".into(), weights_sha256: "0".repeat(64), strip_accents: None };
+    let set = store.open_embeddings(&key, DIM).unwrap().id;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let ids: Vec<i64> = (0..rows as u64).map(|r| store.record_id("bench", r + 1).unwrap()).collect();
+    let mut recent: Vec<Vec<f32>> = Vec::new();
+    let t = Instant::now();
+    for chunk in ids.chunks(10_000) {
+        let batch: Vec<(i64, Vec<f32>)> = chunk
+            .iter()
+            .map(|&id| {
+                let v: Vec<f32> = if id % 100 == 0 && !recent.is_empty() {
+                    let source = &recent[rng.random_range(0..recent.len())];
+                    source.iter().map(|x| x + (rng.random::<f32>() - 0.5) * 0.01).collect()
+                } else {
+                    (0..DIM).map(|_| rng.random::<f32>() - 0.5).collect()
+                };
+                let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+                let v: Vec<f32> = v.iter().map(|a| a / norm).collect();
+                if recent.len() < 1000 {
+                    recent.push(v.clone());
+                }
+                (id, v)
+            })
+            .collect();
+        store.save_embeddings(set, &batch).unwrap();
+    }
+    store.finish_embeddings(set).unwrap();
+    let write_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let vectors = Vectors::load(&store, set).unwrap();
+    let load_s = t.elapsed().as_secs_f64();
+    let mut like = Vec::new();
+    let mut typed = Vec::new();
+    for q in 0..21 {
+        let id = ids[(q * 7919) % rows];
+        let t = Instant::now();
+        let found = more_like(&store, &vectors, id, DEFAULT_NEIGHBOURS).unwrap();
+        like.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(found.len(), DEFAULT_NEIGHBOURS.min(rows - 1));
+        let query: Vec<f32> = (0..DIM).map(|_| rng.random::<f32>() - 0.5).collect();
+        let t = Instant::now();
+        vectors.nearest(&query, DEFAULT_NEIGHBOURS, None).unwrap();
+        typed.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let t = Instant::now();
+    let exact = duplicate_groups(&store, "bench", None, None, &mut Watch::none()).unwrap();
+    let exact_s = t.elapsed().as_secs_f64();
+    let near = (rows <= 100_000).then(|| {
+        let t = Instant::now();
+        let report = duplicate_groups(&store, "bench", Some(set), None, &mut Watch::none()).unwrap();
+        (t.elapsed().as_secs_f64(), report.groups.len(), report.in_groups())
+    });
+    let chosen: Vec<i64> = ids.iter().step_by((rows / 1000).max(1)).copied().take(1000).collect();
+    let t = Instant::now();
+    let outcome = store.discard("bench", Target::Records(&chosen), "bench").unwrap();
+    let discard_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    store.undo_last("bench", "bench").unwrap().unwrap();
+    let undo_ms = t.elapsed().as_secs_f64() * 1e3;
+    println!("| similarity, {rows} records × {DIM} numbers | |");
+    println!("|---|---|");
+    println!("| writing the embedding set | {write_s:.1} s |");
+    println!("| loading it into memory | {load_s:.2} s |");
+    println!("| more like this (k = {DEFAULT_NEIGHBOURS}, exact), median of 21 | {:.1} ms |", median_ms(like));
+    println!("| a typed query's nearest (k = {DEFAULT_NEIGHBOURS}, exact), median of 21 | {:.1} ms |", median_ms(typed));
+    println!("| exact duplicate groups (no vectors) | {exact_s:.2} s ({} groups) |", exact.groups.len());
+    if let Some((secs, groups, members)) = near {
+        println!("| near-duplicate groups (every pair) | {secs:.1} s ({groups} groups, {members} records) |");
+    }
+    println!("| discard {} records as one batch | {discard_ms:.0} ms |", outcome.changed);
+    println!("| undo it | {undo_ms:.0} ms |");
+}
+
 fn main() {
     let rows: usize = std::env::args().nth(1).map(|a| a.parse().expect("ROWS is a number")).unwrap_or(1_000_000);
-    if std::env::args().nth(2).as_deref() == Some("spans") {
-        return spans_bench(rows);
+    match std::env::args().nth(2).as_deref() {
+        Some("spans") => return spans_bench(rows),
+        Some("similar") => return similar_bench(rows),
+        _ => {}
     }
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("corpus.csv");

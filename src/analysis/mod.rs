@@ -3,8 +3,8 @@
 //! [`seqeval`] (entity-level scores, as seqeval computes them), [`tagging`] (taggers' runs on the
 //! corpus's reference spans),
 //! [`agreement`] (between annotators), [`label_issues`] (likely label errors, as cleanlab finds
-//! them), [`scans`] (between two scans) and [`learn`] (the
-//! classifier that learns from the labels).
+//! them), [`similar`] (nearest records, near-duplicate groups), [`scans`] (between two scans) and
+//! [`learn`] (the classifier that learns from the labels).
 
 pub mod agreement;
 pub mod evaluate;
@@ -13,4 +13,5 @@ pub mod learn;
 pub mod metrics;
 pub mod scans;
 pub mod seqeval;
+pub mod similar;
 pub mod tagging;

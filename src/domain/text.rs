@@ -80,6 +80,26 @@ pub fn fold(name: &str) -> String {
         .collect()
 }
 
+/// What two texts share when they are the same text written twice: compatibility form (NFKC:
+/// full-width letters, ligatures and non-breaking spaces as their plain forms), lower case,
+/// invisible characters dropped, every run of white space one space, trimmed. Accents and
+/// punctuation stay: "está" and "esta" are different words. Exact duplicates share this key.
+pub fn duplicate_key(text: &str) -> String {
+    let plain = ComposingNormalizer::new_nfkc().normalize(text);
+    let mut key = String::with_capacity(plain.len());
+    for word in plain.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        let word: String = word.chars().filter(|&c| !is_invisible(c)).flat_map(char::to_lowercase).collect();
+        if word.is_empty() {
+            continue;
+        }
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(&word);
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +113,17 @@ mod tests {
         assert_eq!(cell("una\tfrase larga", 8), "una fra…");
         assert_eq!(cell("corta", 8), "corta");
         assert_eq!(near_duplicates(&["informatica", "deportes", "Informática", "informa\u{301}tica"]), [(0, 2), (0, 3), (2, 3)]);
+    }
+
+    #[test]
+    fn duplicate_keys_ignore_case_spacing_form_and_invisible_characters_but_not_accents() {
+        let key = duplicate_key("  El  Perro\u{00A0}ladra\u{200B}.\n");
+        assert_eq!(key, "el perro ladra.");
+        assert_eq!(duplicate_key("el perro ladra."), key);
+        assert_eq!(duplicate_key("ＥＬ perro ladra."), key, "full-width letters are their plain forms");
+        assert_eq!(duplicate_key("informa\u{301}tica"), duplicate_key("Informática"));
+        assert_ne!(duplicate_key("está"), duplicate_key("esta"));
+        assert_ne!(duplicate_key("el perro ladra"), key, "punctuation stays");
+        assert_eq!(duplicate_key(" \u{200B} "), "");
     }
 }

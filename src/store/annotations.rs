@@ -291,6 +291,16 @@ impl Store {
             .ok_or_else(|| Error::Input(format!("there is no record {record_id}")))
     }
 
+    /// A record's 1-based source row.
+    pub fn record_row(&self, record_id: i64) -> Result<u64> {
+        self.conn
+            .query_row("SELECT row_number FROM record WHERE id = ?1", [record_id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .map(|r| r as u64)
+            .ok_or_else(|| Error::Input(format!("there is no record {record_id}")))
+    }
+
     /// The record of `corpus` at 1-based source row `row_number`.
     pub fn record_id(&self, corpus: &str, row_number: u64) -> Result<i64> {
         let corpus_id = self.corpus_id(corpus)?;
@@ -383,6 +393,18 @@ impl Store {
     ) -> Result<BatchOutcome> {
         let labels_json = labels_json(labels)?;
         self.bulk(corpus, Target::Matching(query), annotator, &mut |_, _, now| Ok(Some((labels_json.clone(), now.and_then(|n| n.2.clone()), status))))
+    }
+
+    /// Discards the chosen records (the rest of a duplicate group, say) as one batch that one
+    /// undo reverts: all of them or, after a crash, none. Their labels and spans stay, so an
+    /// undo, or accepting one again, finds them as they were.
+    pub fn discard(&mut self, corpus: &str, target: Target, annotator: &str) -> Result<BatchOutcome> {
+        self.bulk(corpus, target, annotator, &mut |_, _, now| {
+            Ok(Some(match now {
+                Some((labels, _, spans)) => (labels.clone(), spans.clone(), Status::Discarded),
+                None => ("[]".to_string(), None, Status::Discarded),
+            }))
+        })
     }
 
     /// Gives the chosen records a tagging run's entities as their spans, with `status`

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 /// What identifies an embedding set. The model name is kept for people; the weights' hash and
 /// the accent setting decide the vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmbeddingKey {
     pub corpus: String,
     pub model: String,
@@ -18,15 +19,19 @@ pub struct EmbeddingKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmbeddingSetInfo {
     pub id: i64,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
     pub key: EmbeddingKey,
     pub dim: usize,
     pub created_at: String,
     pub finished_at: Option<String>,
     /// Records with a vector.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub embedded: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub records: u64,
 }
 

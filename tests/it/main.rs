@@ -22,6 +22,7 @@ mod report;
 mod scale_out;
 mod scan;
 mod seqeval;
+mod similar;
 mod spans;
 mod store;
 mod tag;

@@ -90,6 +90,14 @@ pub enum Command {
     /// Likely label errors (confident learning, as cleanlab finds them) among the records a run
     /// scored that have a reference label, lowest self-confidence first, with the noise matrix.
     Issues(IssuesArgs),
+    /// Groups of records that are probably one text twice: the same text after normalisation
+    /// (case, spacing, Unicode form) and, with an embedding set, records whose vectors are within
+    /// a cosine threshold; labels that disagree inside a group are flagged.
+    Duplicates(DuplicatesArgs),
+    /// The records most like one record, or like a text you type (embedded by the set's own
+    /// model), by cosine similarity of their embeddings (exact search).
+    #[command(group(clap::ArgGroup::new("from").required(true).args(["row", "text"])))]
+    Similar(SimilarArgs),
     /// The preset models and what the Hugging Face cache holds.
     Models(ModelsArgs),
 }
@@ -685,6 +693,54 @@ pub struct IssuesArgs {
     /// out-of-fold scores).
     #[arg(long)]
     pub run: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct DuplicatesArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// An embedding set of the corpus (`embed --json` prints its id): adds near-duplicates to the
+    /// exact ones.
+    #[arg(long)]
+    pub embeddings: Option<i64>,
+    /// The cosine similarity at and above which two records are near-duplicates (default: the
+    /// core's, printed with the groups).
+    #[arg(long, requires = "embeddings")]
+    pub threshold: Option<f32>,
+    /// Keep one record of each group (the first accepted, else the first) and discard the rest,
+    /// as one batch that one undo takes back (`{"undo": true}` on `selectra annotate`).
+    #[arg(long)]
+    pub discard: bool,
+    /// Who discards (default: the project's annotator).
+    #[arg(long)]
+    pub annotator: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SimilarArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The embedding set to search (`embed --json` prints its id).
+    #[arg(long)]
+    pub embeddings: i64,
+    /// Records like this one (its row number).
+    #[arg(long)]
+    pub row: Option<u64>,
+    /// Records like this text (embedded by the set's model, which must be in the cache or a
+    /// folder).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// How many records (default 10).
+    #[arg(short, long)]
+    pub k: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

@@ -88,6 +88,8 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Schema(args) => cmd::corpus::schema(args),
         Command::Agreement(args) => cmd::labeling::agreement(args),
         Command::Issues(args) => cmd::labeling::issues(args),
+        Command::Duplicates(args) => cmd::labeling::duplicates(args),
+        Command::Similar(args) => cmd::labeling::similar(args),
         Command::Models(args) => cmd::model::models(args),
     }
 }

@@ -44,3 +44,25 @@ pub fn run_embed(
     }
     Ok(EmbedSummary { embeddings: store.embedding_set(set.id)?, embedded_now, cancelled })
 }
+
+/// `text`'s vector for a search in embedding set `set`: embedded by the same weights and accent
+/// setting as the set's records (another model's vectors would not be comparable, so it is
+/// refused). `model` must be loaded with the set's accent setting.
+pub fn embed_query(store: &Store, model: &Model, set: i64, text: &str) -> Result<Vec<f32>> {
+    let info = store.embedding_set(set)?;
+    let weights = sha256_file(&model.files.weights)?;
+    if weights != info.key.weights_sha256 {
+        return Err(Error::Input(format!(
+            "embedding set {set} was made by {} (weights {}…); {} has other weights ({}…), whose vectors are not comparable",
+            info.key.model,
+            &info.key.weights_sha256[..12],
+            model.name,
+            &weights[..12]
+        )));
+    }
+    if text.trim().is_empty() {
+        return Err(Error::Input("the search text is empty; type what the records should be like".into()));
+    }
+    let mut vectors = Embedder::new(model).embed(&[text])?;
+    Ok(vectors.remove(0))
+}

@@ -34,7 +34,7 @@ mod tag;
 mod zeroshot;
 
 pub use classify::{classifier_function, classifier_run_key, run_classify};
-pub use embed::{run_embed, EmbedSummary};
+pub use embed::{embed_query, run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
 pub use tag::{run_tag, tagger_run_key};

@@ -6,7 +6,7 @@ use std::io::Write;
 use selectra::store::{Status, Store, Target};
 use selectra::Result;
 
-use crate::args::{AgreementArgs, AnnotateArgs, IssuesArgs, LabelArgs, QueryArgs};
+use crate::args::{AgreementArgs, AnnotateArgs, DuplicatesArgs, IssuesArgs, LabelArgs, QueryArgs, SimilarArgs};
 use crate::output::*;
 
 pub fn annotate(args: AnnotateArgs) -> Result<()> {
@@ -94,9 +94,97 @@ pub fn issues(args: IssuesArgs) -> Result<()> {
     for i in &found.issues {
         out!("{:>7}  {:<16} → {:<16} {:.3}", i.row, i.given, i.suggested, i.quality);
     }
+    if found.multi_label {
+        out!("each label on its own: P(flag given | flag true), rows and columns without, with the label");
+        for l in &found.per_label {
+            let m = &l.noise_matrix;
+            out!("  {:<16} {} likely wrong flags; without [{:.3} {:.3}], with [{:.3} {:.3}]", l.label, l.issues, m[0][0], m[0][1], m[1][0], m[1][1]);
+        }
+        return Ok(());
+    }
     out!("noise matrix, P(given | true), columns the true labels: {}", found.labels.join(", "));
     for (label, row) in found.labels.iter().zip(&found.noise_matrix) {
         out!("  {label:<16} {}", row.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join("  "));
+    }
+    Ok(())
+}
+
+pub fn duplicates(args: DuplicatesArgs) -> Result<()> {
+    use selectra::analysis::similar::duplicate_groups;
+    let DuplicatesArgs { db, corpus, embeddings, threshold, discard, annotator, json } = args;
+    let mut store = Store::open_existing(&db)?;
+    let report = with_job_progress(|progress, cancel| {
+        let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+        duplicate_groups(&store, &corpus, embeddings, threshold, &mut watch)
+    })?;
+    let discarded = if discard {
+        let annotator = match annotator {
+            Some(a) => a,
+            None => store.annotator()?,
+        };
+        let rest: Vec<i64> = report.groups.iter().flat_map(|g| g.rest()).collect();
+        Some(store.discard(&corpus, Target::Records(&rest), &annotator)?)
+    } else {
+        None
+    };
+    if json {
+        print_json(&serde_json::json!({ "duplicates": report, "discarded": discarded }));
+        return Ok(());
+    }
+    let how = match (report.embeddings, report.threshold) {
+        (Some(set), Some(t)) => {
+            format!("same text after normalisation, or cosine ≥ {t} in embedding set {set} ({} of them embedded)", report.embedded)
+        }
+        _ => "same text after normalisation".to_string(),
+    };
+    out!("{} duplicate groups, {} of {} records ({how})", report.groups.len(), report.in_groups(), report.records);
+    for g in &report.groups {
+        let kind = match g.least_similarity {
+            None => "exact".to_string(),
+            Some(s) => format!("near, cosine ≥ {s:.3}"),
+        };
+        let flag = if g.labels_disagree { "  labels disagree" } else { "" };
+        out!("{} records, {kind}{flag}", g.records.len());
+        for m in &g.records {
+            let keep = if m.record_id == g.keep { "keep" } else { "    " };
+            let labels = if m.labels.is_empty() { "-".to_string() } else { m.labels.join("|") };
+            out!("  {keep} {:>7}  {:<16} {}", m.row, labels, selectra::domain::text::cell(&m.text, 70));
+        }
+    }
+    if let Some(outcome) = discarded {
+        out!("discarded {} records (batch {}); one undo takes the batch back", outcome.changed, outcome.batch.map_or("-".into(), |b| b.to_string()));
+    }
+    Ok(())
+}
+
+pub fn similar(args: SimilarArgs) -> Result<()> {
+    use selectra::analysis::similar::{more_like, Vectors, DEFAULT_NEIGHBOURS};
+    let SimilarArgs { db, corpus, embeddings, row, text, k, json } = args;
+    let store = Store::open_existing(&db)?;
+    let set = store.embedding_set(embeddings)?;
+    if set.key.corpus != corpus {
+        return Err(selectra::Error::Input(format!("embedding set {embeddings} is over corpus {:?}, not {corpus:?}", set.key.corpus)));
+    }
+    let vectors = Vectors::load(&store, embeddings)?;
+    let k = k.unwrap_or(DEFAULT_NEIGHBOURS);
+    let found = match (row, &text) {
+        (Some(row), _) => more_like(&store, &vectors, store.record_id(&corpus, row)?, k)?,
+        (None, Some(text)) => {
+            let model = load(&set.key.model, set.key.strip_accents)?;
+            let query = selectra::jobs::corpus_run::embed_query(&store, &model, embeddings, text)?;
+            vectors.nearest(&query, k, None)?
+        }
+        (None, None) => unreachable!("clap requires --row or --text"),
+    };
+    let rows: Vec<(selectra::analysis::similar::Neighbour, u64, String)> =
+        found.into_iter().map(|n| Ok((n, store.record_row(n.record_id)?, store.record_text(n.record_id)?))).collect::<Result<_>>()?;
+    if json {
+        let items: Vec<_> = rows.iter().map(|(n, row, text)| serde_json::json!({"row": row, "similarity": n.similarity, "text": text})).collect();
+        print_json(&serde_json::json!({ "embeddings": embeddings, "neighbours": items }));
+        return Ok(());
+    }
+    for (n, row, text) in &rows {
+        out!("{:>7}  {:.4}  {}", row, n.similarity, selectra::domain::text::cell(text, 90));
     }
     Ok(())
 }

@@ -1,0 +1,621 @@
+//! Records that look alike, from an embedding set: the k nearest records to a vector ("more like
+//! this", semantic search) and near-duplicate groups (records whose vectors are within a cosine
+//! threshold, joined transitively, plus exact duplicates after [`duplicate_key`]).
+//!
+//! Search is exact: a brute-force dot product over the set's unit vectors, sixteen lanes at a
+//! time, compiled again for AVX2 and AVX-512 and chosen at run time (the same additions in the
+//! same order on every path, so the same bits), split over the cores. Near-duplicate pairs are
+//! the same products over every pair, four rows against one at a time.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::annotation::{reference, Status};
+use crate::domain::progress::{JobStage, Watch};
+use crate::domain::text::duplicate_key;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Records whose embeddings have at least this cosine similarity are near-duplicates unless the
+/// caller chooses otherwise. See ARCHITECTURE.md ("Decisions") for how it was chosen.
+pub const NEAR_DUPLICATE_COSINE: f32 = 0.95;
+
+/// Neighbours a search returns unless the caller asks for another number.
+pub const DEFAULT_NEIGHBOURS: usize = 10;
+
+/// The most neighbours one search returns.
+pub const MAX_NEIGHBOURS: usize = 1000;
+
+/// An embedding set's vectors in memory, each scaled to unit length (a zero vector stays zero),
+/// so that a dot product is the cosine similarity. Rows are in record-id order.
+pub struct Vectors {
+    ids: Vec<i64>,
+    dim: usize,
+    data: Vec<f32>,
+}
+
+/// One record near a query: its cosine similarity, in [-1, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Neighbour {
+    pub record_id: i64,
+    pub similarity: f32,
+}
+
+impl Vectors {
+    /// Vectors of `dim` numbers by record id (any order; each id once).
+    pub fn new(dim: usize, rows: impl IntoIterator<Item = (i64, Vec<f32>)>) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::Input("embedding vectors have no numbers".into()));
+        }
+        let mut rows: Vec<(i64, Vec<f32>)> = rows.into_iter().collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut data = Vec::with_capacity(rows.len() * dim);
+        let mut ids = Vec::with_capacity(rows.len());
+        for (id, mut v) in rows {
+            if v.len() != dim {
+                return Err(Error::Input(format!("record {id}'s vector has {} numbers, not the set's {dim}", v.len())));
+            }
+            if ids.last() == Some(&id) {
+                return Err(Error::Input(format!("record {id} has two vectors")));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(Error::Input(format!("record {id}'s vector has a number that is not finite; embed the corpus again")));
+            }
+            let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+            }
+            ids.push(id);
+            data.extend_from_slice(&v);
+        }
+        Ok(Vectors { ids, dim, data })
+    }
+
+    /// Every vector an embedding set has so far.
+    pub fn load(store: &Store, set_id: i64) -> Result<Self> {
+        let set = store.embedding_set(set_id)?;
+        Vectors::new(set.dim, store.embeddings(set_id)?)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The record ids, in the rows' order (ascending).
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
+    /// A record's unit vector, if the set has one.
+    pub fn vector_of(&self, record_id: i64) -> Option<&[f32]> {
+        self.ids.binary_search(&record_id).ok().map(|i| self.row(i))
+    }
+
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The `k` records most similar to `query` (any length but the set's width is refused; it
+    /// is scaled to unit length), most similar first, ties by record id; `skip` leaves one
+    /// record out (the record a "more like this" starts from).
+    pub fn nearest(&self, query: &[f32], k: usize, skip: Option<i64>) -> Result<Vec<Neighbour>> {
+        if query.len() != self.dim {
+            return Err(Error::Input(format!("the query has {} numbers; this embedding set's vectors have {}", query.len(), self.dim)));
+        }
+        if query.iter().any(|x| !x.is_finite()) {
+            return Err(Error::Input("the query vector has a number that is not finite".into()));
+        }
+        let k = k.min(MAX_NEIGHBOURS);
+        let norm = query.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+        let unit: Vec<f32> = query.iter().map(|x| if norm > 0.0 { (f64::from(*x) / norm) as f32 } else { 0.0 }).collect();
+        if k == 0 || self.is_empty() {
+            return Ok(Vec::new());
+        }
+        const CHUNK: usize = 8192;
+        let best = self
+            .data
+            .par_chunks(CHUNK * self.dim)
+            .enumerate()
+            .map(|(c, block)| {
+                let mut scores = vec![0f32; block.len() / self.dim];
+                kernels::scores(block, self.dim, &unit, &mut scores);
+                let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+                for (i, &s) in scores.iter().enumerate() {
+                    let index = c * CHUNK + i;
+                    if skip == Some(self.ids[index]) {
+                        continue;
+                    }
+                    if top.len() == k && !better((s, index), top[k - 1]) {
+                        continue;
+                    }
+                    let at = top.partition_point(|&t| better(t, (s, index)));
+                    top.insert(at, (s, index));
+                    top.truncate(k);
+                }
+                top
+            })
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a.sort_unstable_by(|x, y| if better(*x, *y) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+                a.truncate(k);
+                a
+            });
+        Ok(best.into_iter().map(|(s, i)| Neighbour { record_id: self.ids[i], similarity: s }).collect())
+    }
+
+    /// Every pair of rows whose cosine similarity is at least `threshold`, as (row, row,
+    /// similarity) with the first row before the second. The work is reported in rows.
+    pub fn pairs_at_least(&self, threshold: f32, watch: &mut Watch) -> Result<Vec<(usize, usize, f32)>> {
+        let n = self.len();
+        const BLOCK: usize = 64;
+        const STEP: usize = 16 * BLOCK;
+        let mut pairs = Vec::new();
+        for start in (0..n).step_by(STEP) {
+            let end = (start + STEP).min(n);
+            let found: Vec<Vec<(usize, usize, f32)>> =
+                (start..end).step_by(BLOCK).collect::<Vec<_>>().into_par_iter().map(|b| self.block_pairs(b, (b + BLOCK).min(n), threshold)).collect();
+            pairs.extend(found.into_iter().flatten());
+            watch.advance((end - start) as u64)?;
+        }
+        pairs.sort_unstable_by_key(|p| (p.0, p.1));
+        Ok(pairs)
+    }
+
+    /// Pairs (i, j) with i in `from..to`, j > i, at or above `threshold`.
+    fn block_pairs(&self, from: usize, to: usize, threshold: f32) -> Vec<(usize, usize, f32)> {
+        let mut pairs = Vec::new();
+        let mut out = [0f32; 4];
+        for j in from + 1..self.len() {
+            let b = self.row(j);
+            let last = to.min(j);
+            let mut i = from;
+            while i < last {
+                let take = (last - i).min(4);
+                let rows: [&[f32]; 4] = std::array::from_fn(|r| self.row(i + r.min(take - 1)));
+                kernels::dot4(rows, b, &mut out);
+                for (r, &s) in out.iter().enumerate().take(take) {
+                    if s >= threshold {
+                        pairs.push((i + r, j, s));
+                    }
+                }
+                i += take;
+            }
+        }
+        pairs
+    }
+}
+
+/// Whether `a` ranks before `b`: more similar, then the earlier row (record id order).
+fn better(a: (f32, usize), b: (f32, usize)) -> bool {
+    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// The dot products, with one summation order on every instruction set: sixteen running sums
+/// (element e goes to sum e mod 16), then the sums added left to right.
+mod kernels {
+    const LANES: usize = 16;
+
+    /// The lanes of one chunk, as an array (a fixed length lets the compiler vectorize).
+    #[inline(always)]
+    fn lanes(chunk: &[f32]) -> &[f32; LANES] {
+        chunk.try_into().expect("chunks_exact gives LANES")
+    }
+
+    #[inline(always)]
+    fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0f32; LANES];
+        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            let (x, y) = (lanes(x), lanes(y));
+            for l in 0..LANES {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        for l in 0..ra.len() {
+            acc[l] += ra[l] * rb[l];
+        }
+        acc.iter().sum()
+    }
+
+    #[inline(always)]
+    fn dot4_lanes(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+        let (mut s0, mut s1, mut s2, mut s3) = ([0f32; LANES], [0f32; LANES], [0f32; LANES], [0f32; LANES]);
+        let cb = b.chunks_exact(LANES);
+        let rest = cb.remainder();
+        let rows = a[0].chunks_exact(LANES).zip(a[1].chunks_exact(LANES)).zip(a[2].chunks_exact(LANES)).zip(a[3].chunks_exact(LANES));
+        for (y, (((x0, x1), x2), x3)) in cb.zip(rows) {
+            let (y, x0, x1, x2, x3) = (lanes(y), lanes(x0), lanes(x1), lanes(x2), lanes(x3));
+            for l in 0..LANES {
+                s0[l] += x0[l] * y[l];
+                s1[l] += x1[l] * y[l];
+                s2[l] += x2[l] * y[l];
+                s3[l] += x3[l] * y[l];
+            }
+        }
+        let whole = b.len() - rest.len();
+        for (r, acc) in [&mut s0, &mut s1, &mut s2, &mut s3].into_iter().enumerate() {
+            for (l, y) in rest.iter().enumerate() {
+                acc[l] += a[r][whole + l] * y;
+            }
+            out[r] = acc.iter().sum();
+        }
+    }
+
+    #[inline(always)]
+    fn scores_generic(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+        for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+            *o = dot_lanes(row, query);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scores_avx2(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+        scores_generic(rows, dim, query, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn scores_avx512(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+        scores_generic(rows, dim, query, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn dot4_avx2(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+        dot4_lanes(a, b, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn dot4_avx512(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+        dot4_lanes(a, b, out)
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(super) enum Isa {
+        Generic,
+        #[cfg(target_arch = "x86_64")]
+        Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Avx512,
+    }
+
+    /// The widest instruction set the CPU has, checked once.
+    pub(super) fn isa() -> Isa {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx2") {
+                    return Isa::Avx512;
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    return Isa::Avx2;
+                }
+            }
+            Isa::Generic
+        })
+    }
+
+    /// `out[i]` = row i of `rows` (row-major, `dim` wide) · `query`, on the given instruction set
+    /// (one the CPU has).
+    pub(super) fn scores_on(isa: Isa, rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+        assert!(query.len() == dim && rows.len() == out.len() * dim, "scores: shapes agree");
+        match isa {
+            // SAFETY: `isa()` only names instruction sets the CPU has; the shapes are checked above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { scores_avx512(rows, dim, query, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { scores_avx2(rows, dim, query, out) },
+            Isa::Generic => scores_generic(rows, dim, query, out),
+        }
+    }
+
+    pub(super) fn scores(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+        scores_on(isa(), rows, dim, query, out)
+    }
+
+    /// The dot products of four rows with `b`, summed exactly as [`scores`] sums one.
+    pub(super) fn dot4(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+        assert!(a.iter().all(|r| r.len() == b.len()), "dot4: rows as wide as b");
+        match isa() {
+            // SAFETY: the CPU has the instruction set; the widths are checked above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { dot4_avx512(a, b, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { dot4_avx2(a, b, out) },
+            Isa::Generic => dot4_lanes(a, b, out),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+        dot_lanes(a, b)
+    }
+}
+
+/// One record of a duplicate group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupMember {
+    pub record_id: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub row: u64,
+    /// The id exports write.
+    pub id: String,
+    pub text: String,
+    /// The record's reference labels (accepted annotation, else gold); empty when it has none.
+    pub labels: Vec<String>,
+    /// Whether its annotation is accepted (the record a group keeps, by preference).
+    pub accepted: bool,
+}
+
+/// Records that are probably one text twice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DuplicateGroup {
+    /// By row.
+    pub records: Vec<GroupMember>,
+    /// Every record has the same text after normalisation.
+    pub exact: bool,
+    /// The lowest similarity of a pair that joined the group (`None` when only exact matches
+    /// joined it). Members join transitively, so two members may be less similar than this.
+    pub least_similarity: Option<f32>,
+    /// Members have different reference labels.
+    pub labels_disagree: bool,
+    /// The member that "keep one" keeps: the first with an accepted annotation, else the first.
+    pub keep: i64,
+}
+
+impl DuplicateGroup {
+    /// The members "keep one, discard the rest" discards.
+    pub fn rest(&self) -> Vec<i64> {
+        self.records.iter().map(|m| m.record_id).filter(|&r| r != self.keep).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DuplicateReport {
+    pub corpus: String,
+    /// The embedding set near-duplicates came from (`None`: exact duplicates only).
+    pub embeddings: Option<i64>,
+    pub threshold: Option<f32>,
+    /// Records looked at (discarded records are left out), and how many had a vector.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub records: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub embedded: u64,
+    /// Groups, largest first, then by first row.
+    pub groups: Vec<DuplicateGroup>,
+}
+
+impl DuplicateReport {
+    /// Records in some group.
+    pub fn in_groups(&self) -> u64 {
+        self.groups.iter().map(|g| g.records.len() as u64).sum()
+    }
+}
+
+/// Union-find over row positions, smaller root wins (groups are named by their first row).
+struct Groups(Vec<usize>);
+
+impl Groups {
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn join(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        let (lo, hi) = (ra.min(rb), ra.max(rb));
+        self.0[hi] = lo;
+    }
+}
+
+/// The duplicate groups of `corpus`'s records that are not discarded: exact duplicates after
+/// normalisation ([`duplicate_key`]) and, with an embedding set, records whose vectors have a
+/// cosine similarity of at least `threshold` (default [`NEAR_DUPLICATE_COSINE`]), joined
+/// transitively. Progress is reported in records compared.
+pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, threshold: Option<f32>, watch: &mut Watch) -> Result<DuplicateReport> {
+    let threshold = match embeddings {
+        Some(_) => {
+            let t = threshold.unwrap_or(NEAR_DUPLICATE_COSINE);
+            if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+                return Err(Error::Input(format!("a near-duplicate threshold is a cosine similarity in (0, 1]; {t} is not")));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let vectors = match embeddings {
+        Some(set) => {
+            let info = store.embedding_set(set)?;
+            if info.key.corpus != corpus {
+                return Err(Error::Input(format!("embedding set {set} is over corpus {:?}, not {corpus:?}", info.key.corpus)));
+            }
+            Some(Vectors::load(store, set)?)
+        }
+        None => None,
+    };
+    let mut members: Vec<GroupMember> = Vec::new();
+    let mut by_key: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut exact_of: Vec<usize> = Vec::new();
+    store.for_each_export_row(corpus, &mut |row| {
+        if row.annotation.as_ref().is_some_and(|(_, s)| *s == Status::Discarded) {
+            return Ok(());
+        }
+        let mut text = row.text.clone();
+        if let Some(pair) = &row.text_pair {
+            // A pair is the same pair only when both texts are.
+            text.push('\u{1F}');
+            text.push_str(pair);
+        }
+        let key: [u8; 32] = Sha256::digest(duplicate_key(&text).as_bytes()).into();
+        let at = members.len();
+        exact_of.push(*by_key.entry(key).or_insert(at));
+        let labels = reference(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), false).map(|r| r.0).unwrap_or_default();
+        let accepted = row.annotation.as_ref().is_some_and(|(_, s)| *s == Status::Accepted);
+        members.push(GroupMember {
+            record_id: row.record_id,
+            row: row.row_number,
+            id: row.export_id.clone(),
+            text: row.text.clone(),
+            labels,
+            accepted,
+        });
+        Ok(())
+    })?;
+    let mut groups = Groups((0..members.len()).collect());
+    for (i, &first) in exact_of.iter().enumerate() {
+        if first != i {
+            groups.join(first, i);
+        }
+    }
+    let mut least: HashMap<usize, f32> = HashMap::new();
+    let mut embedded = 0u64;
+    if let (Some(vectors), Some(t)) = (&vectors, threshold) {
+        let position: HashMap<i64, usize> = members.iter().enumerate().map(|(i, m)| (m.record_id, i)).collect();
+        // Only the records looked at (not discarded) take part.
+        let kept = Vectors {
+            ids: vectors.ids.iter().copied().filter(|id| position.contains_key(id)).collect(),
+            dim: vectors.dim,
+            data: vectors
+                .ids
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| position.contains_key(id))
+                .flat_map(|(i, _)| vectors.row(i).iter().copied())
+                .collect(),
+        };
+        embedded = kept.len() as u64;
+        watch.stage(JobStage::Computing, kept.len() as u64)?;
+        let pairs = kept.pairs_at_least(t, watch)?;
+        let mut near: Vec<(usize, usize, f32)> = Vec::with_capacity(pairs.len());
+        for (a, b, s) in pairs {
+            let (a, b) = (position[&kept.ids[a]], position[&kept.ids[b]]);
+            groups.join(a, b);
+            near.push((a, b, s));
+        }
+        for (a, _, s) in near {
+            let root = groups.root(a);
+            let entry = least.entry(root).or_insert(s);
+            *entry = entry.min(s);
+        }
+    }
+    let mut by_root: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..members.len() {
+        let root = groups.root(i);
+        by_root.entry(root).or_default().push(i);
+    }
+    let mut out: Vec<DuplicateGroup> = by_root
+        .into_iter()
+        .filter(|(_, m)| m.len() > 1)
+        .map(|(root, positions)| {
+            let exact = positions.iter().all(|&p| exact_of[p] == exact_of[positions[0]]);
+            let records: Vec<GroupMember> = positions.iter().map(|&p| members[p].clone()).collect();
+            let labelled: Vec<&Vec<String>> = records.iter().map(|m| &m.labels).filter(|l| !l.is_empty()).collect();
+            let labels_disagree = labelled.windows(2).any(|w| w[0] != w[1]);
+            let keep = records.iter().find(|m| m.accepted).unwrap_or(&records[0]).record_id;
+            DuplicateGroup { least_similarity: if exact { None } else { least.get(&root).copied() }, exact, labels_disagree, keep, records }
+        })
+        .collect();
+    out.sort_by(|a, b| b.records.len().cmp(&a.records.len()).then(a.records[0].row.cmp(&b.records[0].row)));
+    Ok(DuplicateReport { corpus: corpus.to_string(), embeddings, threshold, records: members.len() as u64, embedded, groups: out })
+}
+
+/// The records nearest one record of the set ("more like this"), itself left out.
+pub fn more_like(store: &Store, vectors: &Vectors, record_id: i64, k: usize) -> Result<Vec<Neighbour>> {
+    let Some(query) = vectors.vector_of(record_id) else {
+        let _ = store.record_text(record_id)?;
+        return Err(Error::Input(format!("record {record_id} has no vector in this embedding set; embed the corpus (the rest of it) first")));
+    };
+    vectors.nearest(query, k, Some(record_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors(n: usize, dim: usize, seed: u64) -> Vec<(i64, Vec<f32>)> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|i| (i as i64 * 3 + 1, (0..dim).map(|_| rng.random::<f32>() - 0.5).collect())).collect()
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let rows = Vectors::new(37, vectors(50, 37, 1)).unwrap();
+        let query = rows.row(7).to_vec();
+        let mut expected = vec![0f32; 50];
+        kernels::scores_on(kernels::Isa::Generic, &rows.data, 37, &query, &mut expected);
+        let mut here = vec![0f32; 50];
+        kernels::scores_on(kernels::isa(), &rows.data, 37, &query, &mut here);
+        assert_eq!(expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), here.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        let mut four = [0f32; 4];
+        kernels::dot4([rows.row(0), rows.row(1), rows.row(2), rows.row(3)], &query, &mut four);
+        for (r, v) in four.iter().enumerate() {
+            assert_eq!(v.to_bits(), kernels::dot(rows.row(r), &query).to_bits());
+            assert_eq!(v.to_bits(), expected[r].to_bits());
+        }
+    }
+
+    #[test]
+    fn nearest_equals_sorting_every_similarity() {
+        let rows = Vectors::new(24, vectors(20_000, 24, 2)).unwrap();
+        let query: Vec<f32> = vectors(1, 24, 3).remove(0).1;
+        let found = rows.nearest(&query, 25, Some(rows.ids[0])).unwrap();
+        let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let unit: Vec<f32> = query.iter().map(|x| x / norm).collect();
+        let mut all: Vec<(f32, usize)> = (1..rows.len()).map(|i| (kernels::dot(rows.row(i), &unit), i)).collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let expected: Vec<i64> = all[..25].iter().map(|(_, i)| rows.ids[*i]).collect();
+        assert_eq!(found.iter().map(|n| n.record_id).collect::<Vec<_>>(), expected);
+        assert!(found.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+        assert!(rows.nearest(&query[..3], 5, None).is_err());
+        assert!(rows.nearest(&[f32::NAN; 24], 5, None).is_err());
+    }
+
+    #[test]
+    fn pairs_equal_every_pair_compared() {
+        let mut rows = vectors(300, 20, 4);
+        // Plant near copies.
+        for (from, to) in [(3usize, 250usize), (10, 11), (11, 299), (70, 71)] {
+            let mut v = rows[from].1.clone();
+            v[0] += 0.01;
+            rows[to].1 = v;
+        }
+        let table = Vectors::new(20, rows).unwrap();
+        let found = table.pairs_at_least(0.98, &mut Watch::none()).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..table.len() {
+            for j in i + 1..table.len() {
+                let s = kernels::dot(table.row(i), table.row(j));
+                if s >= 0.98 {
+                    expected.push((i, j, s));
+                }
+            }
+        }
+        assert_eq!(found, expected);
+        assert!(expected.len() >= 4);
+    }
+}
