@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 /// The most records one page holds.
 pub const MAX_PAGE: u64 = 10_000;
 
+/// The most records a query may list (a found set travels with every page's query).
+pub const MAX_LISTED: usize = 1_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
     /// Import order.
@@ -30,6 +33,9 @@ pub enum Sort {
     /// Least sure entities first: the lowest score among a record's entities in the query's
     /// tagging run (needs one); records without entities, or not tagged yet, come last.
     EntityScoreAsc,
+    /// In the order of the query's listed records (needs them): a search's nearest first, a
+    /// tool's most likely problems first.
+    Listed,
 }
 
 impl Sort {
@@ -278,6 +284,9 @@ pub struct Query {
     pub tagging_run: Option<i64>,
     /// Every metadata filter must hold.
     pub meta: Vec<MetaFilter>,
+    /// Only these records (what a search or a data-quality tool found), in this order for
+    /// [`Sort::Listed`]; at most [`MAX_LISTED`].
+    pub records: Option<Vec<i64>>,
     pub sample: Option<Sample>,
     pub sort: Sort,
     /// Keyset paging: the page after this cursor (from the previous page's `next`).
@@ -334,6 +343,9 @@ pub struct FilterSpec {
     pub entity: Option<String>,
     /// The tagging run whose entities `entity` filters and the entity order sorts by.
     pub entity_run: Option<i64>,
+    /// Only these records: what a search or a data-quality tool found (the order "listed"
+    /// keeps theirs).
+    pub records: Option<Vec<i64>>,
 }
 
 impl FilterSpec {
@@ -360,6 +372,7 @@ impl FilterSpec {
             entity: text(&self.entity),
             tagging_run: self.entity_run,
             meta: self.meta.iter().filter(|m| !m.trim().is_empty()).map(|m| MetaFilter::parse(m)).collect::<Result<_>>()?,
+            records: self.records.clone(),
             sample: self.sample.map(|size| Sample { size, seed: self.seed }),
             sort: Sort::Row,
             after: None,

@@ -100,6 +100,8 @@ pub(super) struct Plan {
     /// (its index), when the order is that and no prediction drives: a finished run has tagged
     /// every record of its corpus, so no record is left out.
     by_tagged: bool,
+    /// The listed records drive the query (`FROM json_each(list) l`), in their order.
+    by_list: bool,
     run: i64,
     scan: i64,
     /// The tagging run whose entity scores sort (-1: none).
@@ -130,6 +132,9 @@ impl Plan {
         }
     }
 
+    /// The bound list of the listed records (the first argument when the list drives).
+    const LIST: &'static str = "?1";
+
     fn from(&self, record: bool, annotation: bool, scan: bool, prediction: bool) -> String {
         let rid = self.rid();
         let mut from = if self.by_run {
@@ -137,6 +142,9 @@ impl Plan {
         } else if self.by_tagged {
             // CROSS JOIN keeps the run's records the outer loop, read in the index's order.
             "FROM tagged_record t INDEXED BY tagged_record_by_entity_order CROSS JOIN record x ON x.id = t.record_id".to_string()
+        } else if self.by_list {
+            // The list is the outer loop, in its order; each record is one primary-key read.
+            format!("FROM json_each({}) l CROSS JOIN record x ON x.id = l.value", Self::LIST)
         } else {
             "FROM record x".to_string()
         };
@@ -277,6 +285,13 @@ impl Store {
                 return Err(Error::Input("a sample needs at least one record".into()));
             }
         }
+        match &q.records {
+            Some(list) if list.len() > crate::domain::query::MAX_LISTED => {
+                return Err(Error::Input(format!("{} records listed; a query lists at most {}", list.len(), crate::domain::query::MAX_LISTED)))
+            }
+            None if q.sort == Sort::Listed => return Err(Error::Input("the listed order needs listed records (a search's or a tool's)".into())),
+            _ => {}
+        }
         // Scores, margins and suspicions are probabilities or their differences: in [0, 1].
         // NaN would match nothing, silently (and a bulk label would then change nothing).
         let bounds = [
@@ -310,6 +325,7 @@ impl Store {
         let mut plan = Plan {
             by_run: needs_run,
             by_tagged: finished && !needs_run,
+            by_list: q.sort == Sort::Listed && !needs_run,
             run: q.run.unwrap_or(-1),
             scan: q.scan.unwrap_or(-1),
             tagged,
@@ -329,6 +345,12 @@ impl Store {
             args.push(value);
             format!("?{}", args.len())
         };
+        // The list (each record once, first place kept) is bound first: `Plan::LIST`.
+        if let Some(ids) = &q.records {
+            let mut seen = std::collections::HashSet::with_capacity(ids.len());
+            let unique: Vec<i64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+            bind(Sql::Text(serde_json::to_string(&unique).expect("ids serialize")));
+        }
         // Run and scan ids are integers and go into the SQL text; everything else is bound.
         let mut filters = if needs_run {
             vec![format!("p.run_id = {}", plan.run)]
@@ -337,6 +359,9 @@ impl Store {
         } else {
             vec![format!("x.corpus_id = {}", bind(Sql::Integer(corpus_id)))]
         };
+        if q.records.is_some() && !plan.by_list {
+            filters.push(format!("{rid} IN (SELECT value FROM json_each({}))", Plan::LIST));
+        }
         if let Some(label) = &q.predicted_label {
             filters.push(format!("p.top_label = {}", bind(Sql::Text(label.clone()))));
         }
@@ -509,6 +534,10 @@ impl Store {
             // drives the query through its index on this very expression; an unfinished one
             // sorts the matching records.
             Sort::EntityScoreAsc => ("COALESCE(t.min_score, 2.0)".into(), true),
+            // The position in the list (unique). With a run's predictions driving, it is looked
+            // up per row: a scan of the list each, fine for a search's few hundred records.
+            Sort::Listed if plan.by_list => ("l.key".into(), true),
+            Sort::Listed => (format!("(SELECT key FROM json_each({}) WHERE value = {rid})", Plan::LIST), true),
         };
         plan.ids_ascending = ascending || q.sort == Sort::SuspicionDesc;
         plan.key = key;

@@ -297,6 +297,50 @@ fn a_seeded_sample_is_a_fixed_subset_of_what_matches() {
     assert_eq!((everything.len(), total), (all.len(), all.len() as u64), "a sample larger than the set is the set");
 }
 
+/// A found set (a search's or a tool's records) filters like any filter and keeps its own order
+/// across pages: driving the query, or under a run's predictions; bulk labels reach only it.
+#[test]
+fn listed_records_filter_and_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, a, _) = project(dir.path());
+    let mut store = Store::open(&db).unwrap();
+    let ids: Vec<i64> = [40u64, 3, 17, 3, 88, 9, 61, 66, 5, 70, 31, 8, 77, 45, 2, 89].iter().map(|&r| store.record_id("c", r).unwrap()).collect();
+    let mut unique: Vec<i64> = Vec::new();
+    for id in &ids {
+        if !unique.contains(id) {
+            unique.push(*id);
+        }
+    }
+    let listed = Query { records: Some(ids.clone()), sort: Sort::Listed, ..Default::default() };
+    let (rows, total) = all_pages(&store, &listed);
+    assert_eq!(rows.iter().map(|r| r.record_id).collect::<Vec<_>>(), unique, "the list's order, each record once");
+    assert_eq!(total, unique.len() as u64);
+    // Under a run (its predictions drive, and filter): the list's order among what matches.
+    let (rows, _) = all_pages(&store, &Query { run: Some(a), max_score: Some(0.8), ..listed.clone() });
+    let (all_low, _) = all_pages(&store, &Query { run: Some(a), max_score: Some(0.8), ..Default::default() });
+    let low: BTreeSet<i64> = all_low.iter().map(|r| r.record_id).collect();
+    let expected: Vec<i64> = unique.iter().copied().filter(|id| low.contains(id)).collect();
+    assert!(!expected.is_empty() && expected.len() < unique.len());
+    assert_eq!(rows.iter().map(|r| r.record_id).collect::<Vec<_>>(), expected);
+    // In import order, with another filter.
+    let (rows, _) = all_pages(&store, &Query { records: Some(ids.clone()), status: Some(StatusFilter::Unannotated), ..Default::default() });
+    let (unannotated, _) = all_pages(&store, &Query { status: Some(StatusFilter::Unannotated), ..Default::default() });
+    let unannotated: BTreeSet<i64> = unannotated.iter().map(|r| r.record_id).collect();
+    // Ids ascend with rows (one import).
+    let expected: Vec<i64> = unique.iter().copied().collect::<BTreeSet<_>>().into_iter().filter(|id| unannotated.contains(id)).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(rows.iter().map(|r| r.record_id).collect::<Vec<_>>(), expected);
+    // A bulk label of the found set changes it and nothing else.
+    let outcome = store.annotate_matching("c", &listed, &["deportes".to_string()], Status::Accepted, "lista").unwrap();
+    assert_eq!(outcome.matched, unique.len() as u64);
+    let (changed, _) = all_pages(&store, &Query { annotator: Some("lista".into()), ..Default::default() });
+    assert!(changed.iter().all(|r| unique.contains(&r.record_id)) && changed.len() as u64 == outcome.changed && outcome.changed > 0);
+    // Records of another corpus, or none at all, match nothing; the order needs a list.
+    assert_eq!(store.count("c", &Query { records: Some(vec![-1, 10_000_000]), ..Default::default() }).unwrap(), 0);
+    assert_eq!(store.count("c", &Query { records: Some(vec![]), sort: Sort::Listed, ..Default::default() }).unwrap(), 0);
+    assert!(store.query("c", &Query { sort: Sort::Listed, limit: 5, ..Default::default() }).unwrap_err().to_string().contains("listed records"));
+}
+
 #[test]
 fn cursors_and_filter_texts_are_checked() {
     assert!(Cursor::parse("x").unwrap_err().to_string().contains("not a page cursor"));
