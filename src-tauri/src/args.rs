@@ -99,6 +99,8 @@ pub enum SortDto {
     Random,
     /// Least sure entities first (needs the filter's tagging run).
     EntityScore,
+    /// The order of the filter's listed records (a search's or a tool's).
+    Listed,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -228,4 +230,38 @@ pub struct TemplateLabArgs {
     pub source: String,
     /// Score only records whose reference is among the labels.
     pub within_labels: bool,
+}
+
+/// Embedding every record of `corpus` with `model` (resumable; the set the tools search).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct EmbedCorpusArgs {
+    pub corpus: String,
+    pub model: ModelRef,
+}
+
+/// Duplicate groups: exact ones, and with an embedding set near ones at `threshold` (the core's
+/// default when `null`).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct DuplicatesArgs {
+    pub corpus: String,
+    pub embeddings: Option<i64>,
+    pub threshold: Option<f32>,
+}
+
+/// The records nearest one record of the set, or a typed text (embedded by the set's model).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct SimilarArgs {
+    pub corpus: String,
+    pub embeddings: i64,
+    pub record: Option<i64>,
+    pub text: Option<String>,
+    /// `null`: the core's default.
+    pub k: Option<u32>,
+}
+
+/// Discarding these records as one batch (the rest of a duplicate group).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct DiscardArgs {
+    pub corpus: String,
+    pub records: Vec<i64>,
 }

@@ -71,6 +71,12 @@ macro_rules! commands {
             scan_view(scan: i64, limit: u32) -> ScanViewDto;
             compare_scans(a: i64, b: i64, limit: u32) -> ScanComparison;
             scanned_record(scan: i64, row: u64) -> SuspiciousRecordDto;
+            embedding_sets(corpus: String) -> Vec<EmbeddingSetInfo>;
+            embed_corpus(args: EmbedCorpusArgs, task: String, onProgress: Channel<TaskProgress>) -> EmbeddingSetInfo;
+            label_issues(corpus: String, run: i64) -> RunLabelIssues;
+            find_duplicates(args: DuplicatesArgs, task: String, onProgress: Channel<TaskProgress>) -> DuplicateReport;
+            similar_records(args: SimilarArgs) -> Vec<Neighbour>;
+            discard_records(args: DiscardArgs) -> BatchOutcome;
         }
     };
 }
@@ -129,6 +135,7 @@ pub fn typescript() -> String {
         // What commands take.
         InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
         AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
+        EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
         RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
@@ -136,7 +143,8 @@ pub fn typescript() -> String {
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,
-        LoadableModel, Classification, Entity, Tagging,
+        LoadableModel, Classification, Entity, Tagging, EmbeddingKey, EmbeddingSetInfo, RunLabelIssues, RecordIssue, LabelNoise,
+        DuplicateReport, DuplicateGroup, GroupMember, Neighbour,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

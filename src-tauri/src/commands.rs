@@ -213,6 +213,7 @@ pub async fn browse(state: State<'_, AppState>, args: BrowseArgs) -> CmdResult<P
         SortDto::Suspicion => Sort::SuspicionDesc,
         SortDto::Random => Sort::Random(args.filter.seed),
         SortDto::EntityScore => Sort::EntityScoreAsc,
+        SortDto::Listed => Sort::Listed,
     };
     query.after = args.after.as_deref().map(selectra::store::Cursor::parse).transpose().map_err(ErrorDto::from)?;
     query.limit = u64::from(args.limit);
@@ -525,6 +526,98 @@ async fn corpus_job<T: Send + 'static>(
     .await;
     state.tasks.finish(&task);
     result
+}
+
+/// The corpus's embedding sets (the similarity tools search one).
+#[tauri::command]
+pub async fn embedding_sets(state: State<'_, AppState>, corpus: String) -> CmdResult<Vec<selectra::store::EmbeddingSetInfo>> {
+    with_store(&state, move |s| s.embedding_sets(&corpus)).await
+}
+
+/// Embeds the corpus's records that have no vector yet with the model (progress, cancel).
+#[tauri::command]
+pub async fn embed_corpus(
+    state: State<'_, AppState>,
+    args: EmbedCorpusArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<selectra::store::EmbeddingSetInfo> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        store.corpus(&args.corpus)?;
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let summary = selectra::jobs::corpus_run::run_embed(
+            store,
+            &model,
+            &args.corpus,
+            args.model.strip_accents,
+            selectra::jobs::corpus_run::EMBED_BATCH_RECORDS,
+            progress,
+            cancel,
+        )?;
+        if summary.cancelled {
+            return Err(selectra::Error::Cancelled);
+        }
+        Ok(summary.embeddings)
+    })
+    .await
+}
+
+/// Likely label errors among the records a run scored (confident learning).
+#[tauri::command]
+pub async fn label_issues(state: State<'_, AppState>, corpus: String, run: i64) -> CmdResult<selectra::analysis::label_issues::RunLabelIssues> {
+    with_store(&state, move |s| selectra::analysis::label_issues::for_run(s, &corpus, run)).await
+}
+
+/// Duplicate groups of the corpus (progress in records compared, cancellable).
+#[tauri::command]
+pub async fn find_duplicates(
+    state: State<'_, AppState>,
+    args: DuplicatesArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<selectra::analysis::similar::DuplicateReport> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+        selectra::analysis::similar::duplicate_groups(store, &args.corpus, args.embeddings, args.threshold, &mut watch)
+    })
+    .await
+}
+
+/// The records most like one record, or like a typed text, in an embedding set.
+#[tauri::command]
+pub async fn similar_records(state: State<'_, AppState>, args: SimilarArgs) -> CmdResult<Vec<selectra::analysis::similar::Neighbour>> {
+    let models = state.models.clone();
+    let vectors = state.vectors.clone();
+    with_store(&state, move |s| {
+        let set = s.embedding_set(args.embeddings)?;
+        if set.key.corpus != args.corpus {
+            return Err(selectra::Error::Input(format!("embedding set {} is over corpus {:?}, not {:?}", set.id, set.key.corpus, args.corpus)));
+        }
+        let table = vectors.get(s, &set)?;
+        let k = args.k.map_or(selectra::analysis::similar::DEFAULT_NEIGHBOURS, |k| k as usize);
+        match (args.record, args.text.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
+            (Some(record), _) => selectra::analysis::similar::more_like(s, &table, record, k),
+            (None, Some(text)) => {
+                let model = models
+                    .get(&ModelRef { spec: set.key.model.clone(), strip_accents: set.key.strip_accents }, Arc::new(selectra::engine::hub::Silent))?;
+                let query = selectra::jobs::corpus_run::embed_query(s, &model, set.id, text)?;
+                table.nearest(&query, k, None)
+            }
+            (None, None) => Err(selectra::Error::Input("type what the records should be like, or start from a record".into())),
+        }
+    })
+    .await
+}
+
+/// Discards the records as one batch that one undo reverts (their labels stay).
+#[tauri::command]
+pub async fn discard_records(state: State<'_, AppState>, args: DiscardArgs) -> CmdResult<BatchOutcome> {
+    with_store(&state, move |s| {
+        let annotator = s.annotator()?;
+        s.discard(&args.corpus, selectra::store::Target::Records(&args.records), &annotator)
+    })
+    .await
 }
 
 #[tauri::command]

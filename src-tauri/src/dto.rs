@@ -8,9 +8,11 @@ use ts_rs::TS;
 
 pub use selectra::analysis::agreement::{AnnotatorAgreement, AnnotatorCount, FleissAgreement, PairAgreement, SpanAgreement};
 pub use selectra::analysis::evaluate::{Mistake, ReferenceCounts, RunEvaluation, RunMetrics};
+pub use selectra::analysis::label_issues::{LabelNoise, RecordIssue, RunLabelIssues};
 pub use selectra::analysis::learn::{Baseline, Candidate, ClassWeight};
 pub use selectra::analysis::metrics::{CoveragePoint, Estimate, LabelStats, MultiLabelMetrics, ReliabilityBin, SingleLabelMetrics};
 pub use selectra::analysis::scans::{ScanComparison, ScanDisagreement};
+pub use selectra::analysis::similar::{DuplicateGroup, DuplicateReport, GroupMember, Neighbour};
 pub use selectra::api::wire::*;
 pub use selectra::domain::annotation::Status;
 pub use selectra::domain::labels::SchemaKind;
@@ -30,6 +32,7 @@ pub use selectra::store::{
     AnnotationEvent, BadRow, BatchOutcome, CorpusInfo, FlaggedWord, HistoryEntry, ImportOutcome, LabelDef, LabelSchema, LabelSources,
     RecordPrediction, RunInfo, RunKey, RunKind, ScanInfo, ScanKey,
 };
+pub use selectra::store::{EmbeddingKey, EmbeddingSetInfo};
 use selectra::ErrorCode;
 
 /// Every command's error: `code` is a closed set the UI branches on, `message` says what was
@@ -65,6 +68,10 @@ pub struct AppInfo {
     /// that is retrained without being asked.
     pub retrain_every: u32,
     pub auto_retrain_max_secs: f64,
+    /// The cosine similarity from which two records are near-duplicates (the core's default).
+    pub near_duplicate_cosine: f32,
+    /// How many records a similarity search returns (the core's default).
+    pub neighbours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

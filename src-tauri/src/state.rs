@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use selectra::analysis::similar::Vectors;
 use selectra::engine::hub::{DownloadObserver, HubSettings};
 use selectra::engine::tokenize::TokenizerOptions;
-use selectra::store::Store;
+use selectra::store::{EmbeddingSetInfo, Store};
 use selectra::{LoadOptions, Model};
 
 use crate::args::ModelRef;
@@ -28,6 +29,7 @@ pub struct AppState {
     project_path: Mutex<PathBuf>,
     pub models: ModelCache,
     pub tasks: Tasks,
+    pub vectors: VectorCache,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             project_path: Mutex::new(store.path().to_path_buf()),
             project: Arc::new(Mutex::new(store)),
             tasks: Tasks::default(),
+            vectors: VectorCache::default(),
         })
     }
 
@@ -52,6 +55,8 @@ impl AppState {
             replaced_threshold: selectra::domain::rtd::REPLACED_THRESHOLD,
             retrain_every: selectra::jobs::train::RETRAIN_EVERY,
             auto_retrain_max_secs: selectra::jobs::train::AUTO_RETRAIN_MAX_SECS,
+            near_duplicate_cosine: selectra::analysis::similar::NEAR_DUPLICATE_COSINE,
+            neighbours: selectra::analysis::similar::DEFAULT_NEIGHBOURS as u32,
         }
     }
 
@@ -106,6 +111,27 @@ impl ModelCache {
     /// that name is loaded (nothing is loaded to find out).
     pub fn parameters_of(&self, name: &str) -> Option<u64> {
         lock(&self.loaded).values().find(|m| m.name == name).map(|m| m.parameters)
+    }
+}
+
+/// The last embedding set read into memory, while it has the same vectors: searches after the
+/// first skip reading a large set again (a million records of 384 numbers: seconds).
+#[derive(Clone, Default)]
+pub struct VectorCache(Arc<Mutex<Option<CachedVectors>>>);
+
+/// A set's id, how many vectors it had when read, and the vectors.
+type CachedVectors = (i64, u64, Arc<Vectors>);
+
+impl VectorCache {
+    pub fn get(&self, store: &Store, set: &EmbeddingSetInfo) -> selectra::Result<Arc<Vectors>> {
+        if let Some((id, embedded, table)) = lock(&self.0).as_ref() {
+            if *id == set.id && *embedded == set.embedded {
+                return Ok(table.clone());
+            }
+        }
+        let table = Arc::new(Vectors::load(store, set.id)?);
+        *lock(&self.0) = Some((set.id, set.embedded, table.clone()));
+        Ok(table)
     }
 }
 

@@ -34,7 +34,15 @@ replaced_threshold: number,
  * Learning's defaults: new labels between retrainings, and the longest training (seconds)
  * that is retrained without being asked.
  */
-retrain_every: number, auto_retrain_max_secs: number, };
+retrain_every: number, auto_retrain_max_secs: number, 
+/**
+ * The cosine similarity from which two records are near-duplicates (the core's default).
+ */
+near_duplicate_cosine: number, 
+/**
+ * How many records a similarity search returns (the core's default).
+ */
+neighbours: number, };
 
 export type ModelRef = { spec: string, strip_accents: boolean | null, };
 
@@ -83,7 +91,7 @@ text_pair_column: string | null, id_column: string | null, label_column: string 
  */
 spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
 
-export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random" | "entity_score";
+export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random" | "entity_score" | "listed";
 
 export type BrowseArgs = { corpus: string, filter: FilterSpec, sort: SortDto, after: string | null, limit: number, };
 
@@ -246,7 +254,12 @@ entity: string | null,
 /**
  * The tagging run whose entities `entity` filters and the entity order sorts by.
  */
-entity_run: number | null, };
+entity_run: number | null, 
+/**
+ * Only these records: what a search or a data-quality tool found (the order "listed"
+ * keeps theirs).
+ */
+records: Array<number> | null, };
 
 export type EvalFilter = { runs: Array<number>, 
 /**
@@ -257,6 +270,18 @@ reference: string | null,
  * Only the records this (single-label) run got wrong: its top label is not the reference.
  */
 mistakes_of: number | null, };
+
+export type EmbedCorpusArgs = { corpus: string, model: ModelRef, };
+
+export type DuplicatesArgs = { corpus: string, embeddings: number | null, threshold: number | null, };
+
+export type SimilarArgs = { corpus: string, embeddings: number, record: number | null, text: string | null, 
+/**
+ * `null`: the core's default.
+ */
+k: number | null, };
+
+export type DiscardArgs = { corpus: string, records: Array<number>, };
 
 export type ModelEntry = { id: string, 
 /**
@@ -733,6 +758,128 @@ export type Tagging = { entities: Array<Entity>,
  */
 truncated?: boolean, };
 
+export type EmbeddingKey = { corpus: string, model: string, weights_sha256: string, strip_accents: boolean | null, };
+
+export type EmbeddingSetInfo = { id: number, dim: number, created_at: string, finished_at: string | null, 
+/**
+ * Records with a vector.
+ */
+embedded: number, records: number, corpus: string, model: string, weights_sha256: string, strip_accents: boolean | null, };
+
+export type RunLabelIssues = { run: number, 
+/**
+ * The run's labels: the classes, in the order of the matrices.
+ */
+labels: Array<string>, multi_label: boolean, 
+/**
+ * Records examined: with a reference label among the run's labels and the run's scores.
+ */
+records: number, 
+/**
+ * Records with a reference the run cannot predict (left out).
+ */
+outside_run_labels: number, issues: Array<RecordIssue>, 
+/**
+ * P(given label = row | true label = column) (single-label runs; empty for multi-label).
+ */
+noise_matrix: Array<Array<number>>, 
+/**
+ * The calibrated confident joint, `[given][true]` (single-label runs).
+ */
+confident_joint: Array<Array<number>>, 
+/**
+ * Each label's one-vs-rest matrices (multi-label runs; empty otherwise).
+ */
+per_label: Array<LabelNoise>, };
+
+export type RecordIssue = { row: number, 
+/**
+ * The id exports write (the source id, else the row number).
+ */
+id: string, record_id: number, 
+/**
+ * The reference label (the accepted annotation's, else gold); for a multi-label run, the
+ * reference labels joined by `|` as a gold cell writes them.
+ */
+given: string, 
+/**
+ * The run's most likely label; for a multi-label run, the labels it predicts (score at or
+ * above the multi-label threshold) joined by `|`.
+ */
+suggested: string, 
+/**
+ * The suggestion as labels, for front ends to pre-select.
+ */
+suggested_labels: Array<string>, 
+/**
+ * The label quality (self-confidence: the run's probability of the given label; for
+ * multi-label runs, the labels' qualities averaged worst first): lowest first.
+ */
+quality: number, };
+
+export type LabelNoise = { label: string, 
+/**
+ * P(given = row | true = column), rows and columns: without the label, with it.
+ */
+noise_matrix: Array<Array<number>>, confident_joint: Array<Array<number>>, 
+/**
+ * Records whose flag for this label is likely wrong.
+ */
+issues: number, };
+
+export type DuplicateReport = { corpus: string, 
+/**
+ * The embedding set near-duplicates came from (`None`: exact duplicates only).
+ */
+embeddings: number | null, threshold: number | null, 
+/**
+ * Records looked at (discarded records are left out), and how many had a vector.
+ */
+records: number, embedded: number, 
+/**
+ * Groups, largest first, then by first row.
+ */
+groups: Array<DuplicateGroup>, };
+
+export type DuplicateGroup = { 
+/**
+ * By row.
+ */
+records: Array<GroupMember>, 
+/**
+ * Every record has the same text after normalisation.
+ */
+exact: boolean, 
+/**
+ * The lowest similarity of a pair that joined the group (`None` when only exact matches
+ * joined it). Members join transitively, so two members may be less similar than this.
+ */
+least_similarity: number | null, 
+/**
+ * Members have different reference labels.
+ */
+labels_disagree: boolean, 
+/**
+ * The member that "keep one" keeps: the first with an accepted annotation, else the first.
+ */
+keep: number, };
+
+export type GroupMember = { record_id: number, row: number, 
+/**
+ * The id exports write.
+ */
+id: string, text: string, 
+/**
+ * The record's reference labels (accepted annotation, else gold); empty when it has none.
+ */
+labels: Array<string>, 
+/**
+ * Whether its annotation is accepted (the record a group keeps, by preference).
+ */
+accepted: boolean, };
+
+export type Neighbour = { record_id: number, similarity: number, };
+
 export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
 export type ModelListEntry = { 
@@ -748,9 +895,18 @@ description: string, preset: boolean, cached_refs: Array<string>, cached_snapsho
 export type ModelFacts = { name: string, folder: string, weights_file: string, model_type: string, architecture: string, 
 /**
  * "discriminator" (per-token scores), "classifier" (a sequence classifier: zero-shot NLI, or
- * its own labels) or "tagger" (a token classifier: entities).
+ * its own labels), "tagger" (a token classifier: entities) or "embedder" (a bare encoder:
+ * sentence embeddings).
  */
-role: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
+role: string, 
+/**
+ * The role in words, as the Models view shows it.
+ */
+role_description: string, 
+/**
+ * How its record embeddings are made, in words.
+ */
+embedding: string, parameters: number, layers: number, hidden_size: number, embedding_size: number, attention_heads: number, intermediate_size: number, vocab_size: number, max_positions: number, labels: Array<string>, 
 /**
  * The tokenizer class and algorithm, e.g. "RobertaTokenizer (byte-level BPE)".
  */
@@ -1159,4 +1315,10 @@ export type Commands = {
   scan_view: { args: { scan: number; limit: number }; result: ScanViewDto };
   compare_scans: { args: { a: number; b: number; limit: number }; result: ScanComparison };
   scanned_record: { args: { scan: number; row: number }; result: SuspiciousRecordDto };
+  embedding_sets: { args: { corpus: string }; result: Array<EmbeddingSetInfo> };
+  embed_corpus: { args: { args: EmbedCorpusArgs; task: string; onProgress: Channel<TaskProgress> }; result: EmbeddingSetInfo };
+  label_issues: { args: { corpus: string; run: number }; result: RunLabelIssues };
+  find_duplicates: { args: { args: DuplicatesArgs; task: string; onProgress: Channel<TaskProgress> }; result: DuplicateReport };
+  similar_records: { args: { args: SimilarArgs }; result: Array<Neighbour> };
+  discard_records: { args: { args: DiscardArgs }; result: BatchOutcome };
 };

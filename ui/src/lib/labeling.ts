@@ -1,7 +1,7 @@
 // The labeling rules of the Annotate view, apart from its markup so they are tested alone:
 // which labels a record starts with, how a label key changes the picks, keyset paging, and the
 // list's selection.
-import type { FilterSpec, RecordDto, RecordPredictionDto, SortDto } from "./bindings";
+import type { FilterSpec, RecordDto, RecordPredictionDto, RunLabelIssues, SortDto } from "./bindings";
 
 /** The labels a record starts with. Its annotation's, if it has one; otherwise the chosen
  * run's suggestion (the core's rule: top label, or those over the threshold), kept to the
@@ -21,11 +21,35 @@ export function toggled(picked: string[], label: string, multiLabel: boolean): s
   return picked.includes(label) ? picked.filter((l) => l !== label) : [...picked, label];
 }
 
+/** What a data-quality tool or a search found: its records (the filter, in this order), the
+ * labels it suggests for some of them (pre-picked when a record is shown) and what to say about
+ * each. */
+export type Found = { title: string; records: number[]; suggestions: Map<number, string[]>; notes: Map<number, string> };
+
+/** Likely label errors as a found set: least likely label first, each with the run's suggestion. */
+export function issuesFound(found: RunLabelIssues): Found {
+  return {
+    title: `${found.issues.length} likely mislabeled of ${found.records} labeled records (run ${found.run}), least likely label first`,
+    records: found.issues.map((i) => i.record_id),
+    suggestions: new Map(found.issues.map((i) => [i.record_id, i.suggested_labels])),
+    notes: new Map(found.issues.map((i) => [i.record_id, `Likely mislabeled: labeled ${i.given}, run ${found.run} suggests ${i.suggested || "no label"} (label quality ${i.quality.toFixed(3)}).`])),
+  };
+}
+
+/** The labels a record starts with when a tool suggested some: the suggestion (kept to the
+ * labels being used) unless the user already picked; otherwise `startingPicks`'s. */
+export function withSuggestion(picks: string[], suggested: string[] | undefined, labels: string[], touched: boolean): string[] {
+  if (touched || !suggested) return picks;
+  const usable = suggested.filter((l) => labels.includes(l));
+  return usable.length ? usable : picks;
+}
+
 /** The order actually asked of the core: an order by a run's scores needs a run, the order by
- * suspicion a scan; without them, file order. */
-export function usableSort(sort: SortDto, filter: Pick<FilterSpec, "run" | "scan" | "entity_run">): SortDto {
+ * suspicion a scan, the listed order a found set; without them, file order. */
+export function usableSort(sort: SortDto, filter: Pick<FilterSpec, "run" | "scan" | "entity_run"> & Partial<Pick<FilterSpec, "records">>): SortDto {
   const needsRun = ["margin", "entropy", "score_asc", "score_desc"].includes(sort);
-  const unusable = (needsRun && filter.run === null) || (sort === "suspicion" && filter.scan === null) || (sort === "entity_score" && !filter.entity_run);
+  const unusable = (needsRun && filter.run === null) || (sort === "suspicion" && filter.scan === null) || (sort === "entity_score" && !filter.entity_run)
+    || (sort === "listed" && !filter.records);
   return unusable ? "row" : sort;
 }
 

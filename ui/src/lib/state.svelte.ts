@@ -1,6 +1,7 @@
 // What the views share: the app facts, the models loaded this session, and the corpora.
 import { call, Channel } from "./api";
 import type { AppInfo, CorpusInfo, DownloadEvent, FilterSpec, ModelFacts, SortDto } from "./bindings";
+import type { Found } from "./labeling";
 import { recall, remember } from "./settings";
 
 export type LoadedModel = { spec: string; facts: ModelFacts };
@@ -26,7 +27,7 @@ export type ViewName = "models" | "inspector" | "corpora" | "zeroshot" | "annota
  * a text and the model to read it with, Models with a model to offer (loading stays the user's
  * choice). */
 export type Intent =
-  | { view: "annotate"; corpus: string; filter: Partial<FilterSpec>; sort: SortDto }
+  | { view: "annotate"; corpus: string; filter: Partial<FilterSpec>; sort: SortDto; found?: Found }
   | { view: "inspector"; text: string; spec: string }
   | { view: "models"; load: string };
 

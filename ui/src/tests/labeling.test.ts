@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstPage, selectRows, startingPicks, step, toggled, usableSort } from "../lib/labeling";
+import { firstPage, selectRows, startingPicks, step, toggled, usableSort, withSuggestion } from "../lib/labeling";
 import type { RecordDto, RecordPredictionDto } from "../lib/bindings";
 
 const record = (labels: string[] | null): RecordDto => ({
@@ -69,5 +69,16 @@ describe("the list's selection", () => {
     expect([...s].sort()).toEqual([11, 12, 13]);
     s = selectRows(s, ids, 3, 2, false);
     expect([...s].sort()).toEqual([11, 13]);
+  });
+});
+
+describe("a tool's suggestion", () => {
+  it("is picked unless the user picked, kept to the labels in use; the listed order needs a found set", () => {
+    expect(withSuggestion(["cultura"], ["economía"], ["cultura", "economía"], false)).toEqual(["economía"]);
+    expect(withSuggestion(["cultura"], ["economía"], ["cultura", "economía"], true)).toEqual(["cultura"]);
+    expect(withSuggestion(["cultura"], ["otra"], ["cultura", "economía"], false)).toEqual(["cultura"]);
+    expect(withSuggestion([], undefined, ["cultura"], false)).toEqual([]);
+    expect(usableSort("listed", { run: null, scan: null, entity_run: null, records: null })).toBe("row");
+    expect(usableSort("listed", { run: null, scan: null, entity_run: null, records: [3, 1] })).toBe("listed");
   });
 });

@@ -168,17 +168,20 @@ describe("Models", () => {
     expect(document.body.textContent).toContain("25%");
     finish({
       name: "Recognai/selectra_small", folder: "/cache", weights_file: "pytorch_model.bin", model_type: "electra",
-      architecture: "ElectraForPreTraining", role: "discriminator", parameters: 21_800_000, layers: 12, hidden_size: 256,
+      architecture: "ElectraForPreTraining", role: "discriminator", role_description: "discriminator (per-token scores)",
+      embedding: "mean of the last hidden states", parameters: 21_800_000, layers: 12, hidden_size: 256,
       embedding_size: 128, attention_heads: 4, intermediate_size: 1024, vocab_size: 50000, max_positions: 512, labels: [],
       tokenizer: "BertTokenizer (WordPiece)", accent_setting: true, do_lower_case: false, files_strip_accents: true, strips_accents: true,
     });
     await waitFor(() => expect(document.querySelector("#fact-params")!.textContent).toBe("21.8M"));
+    expect(document.body.textContent).toContain("discriminator (per-token scores)");
     expect(app.models.map((m) => m.spec)).toEqual(["Recognai/selectra_small"]);
     expect(document.querySelector("#try-it")).toBeNull();
   });
 
   const facts = (role: string, labels: string[]) => ({
-    name: "m", folder: "/m", weights_file: "model.safetensors", model_type: "electra", architecture: "X", role, parameters: 1000,
+    name: "m", folder: "/m", weights_file: "model.safetensors", model_type: "electra", architecture: "X", role,
+    role_description: role, embedding: "mean", parameters: 1000,
     layers: 2, hidden_size: 32, embedding_size: 32, attention_heads: 4, intermediate_size: 64, vocab_size: 100, max_positions: 64, labels,
     tokenizer: "BertTokenizer (WordPiece)", accent_setting: true, do_lower_case: false, files_strip_accents: false, strips_accents: false,
   });
@@ -1137,3 +1140,111 @@ describe("Filters, matrices and labels on a real corpus", () => {
   });
 });
 
+
+// Data quality (issue 29): what a tool finds becomes the filter in its order, with the run's
+// suggestion picked; duplicate groups are kept to one record in one batch.
+describe("Annotate's data-quality tools", () => {
+  const issues = {
+    run: 7, labels: RUN.labels, multi_label: false, records: 40, outside_run_labels: 0,
+    issues: [
+      { row: 2, id: "2", record_id: 2, given: "cultura", suggested: "economía", suggested_labels: ["economía"], quality: 0.04 },
+      { row: 1, id: "1", record_id: 1, given: "deportes", suggested: "cultura", suggested_labels: ["cultura"], quality: 0.11 },
+    ],
+    noise_matrix: [[0.9, 0.1, 0], [0.05, 0.85, 0.1], [0.05, 0.05, 0.9]], confident_joint: [[9, 1, 0], [1, 17, 2], [1, 1, 8]], per_label: [],
+  };
+  const set = { id: 3, corpus: "noticias", model: "st", weights_sha256: "0".repeat(64), strip_accents: null, dim: 8, created_at: "", finished_at: "", embedded: 2, records: 2 };
+  const member = (id: number, labels: string[], accepted = false) => ({ record_id: id, row: id, id: String(id), text: `texto ${id}`, labels, accepted });
+
+  it("opens the likely mislabeled records least likely first, with the run's suggestion picked", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      embedding_sets: () => [],
+      browse: (a) => (filterOf(a).records ? { records: [record(2, "dos", { labels: ["cultura"], status: "accepted" }), record(1, "uno")], total: 2, next: null } : { records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      label_issues: () => issues,
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-quality summary")!);
+    await fireEvent.click(document.querySelector("#an-issues")!);
+    await waitFor(() => expect(document.querySelector("#an-found")!.textContent).toContain("2 likely mislabeled of 40"));
+    const asked = calls.filter((c) => c.cmd === "browse").at(-1)!.args.args as { filter: { records: number[] }; sort: string };
+    expect(asked.filter.records).toEqual([2, 1]);
+    expect(asked.sort).toBe("listed");
+    // The record's accepted label is "cultura"; the run's suggestion is what Enter would save.
+    await waitFor(() => expect(document.querySelector(".labels button.picked")?.getAttribute("data-label")).toBe("economía"));
+    expect(document.querySelector("#an-found-note")!.textContent).toContain("labeled cultura, run 7 suggests economía");
+    // Clearing the found set goes back to the whole corpus in file order.
+    await fireEvent.click(document.querySelector("#an-found-clear")!);
+    await waitFor(() => expect(document.querySelector("#an-found")).toBeNull());
+    const after = calls.filter((c) => c.cmd === "browse").at(-1)!.args.args as { filter: { records: number[] | null }; sort: string };
+    expect(after.filter.records).toBeNull();
+    expect(after.sort).toBe("row");
+  });
+
+  it("finds duplicate groups with an embedding set, keeps one of a group and discards the rest in one batch", async () => {
+    let report = {
+      corpus: "noticias", embeddings: 3, threshold: 0.95, records: 5, embedded: 5,
+      groups: [
+        { records: [member(1, ["cultura"]), member(4, ["deportes"], true)], exact: false, least_similarity: 0.97, labels_disagree: true, keep: 4 },
+        { records: [member(2, []), member(5, [])], exact: true, least_similarity: null, labels_disagree: false, keep: 2 },
+      ],
+    };
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      embedding_sets: () => [set],
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      find_duplicates: () => report,
+      discard_records: (a) => {
+        report = { ...report, groups: report.groups.slice(1) };
+        return { batch: 5, matched: (a.args as { records: number[] }).records.length, changed: 1 };
+      },
+    });
+    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10 };
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-quality summary")!);
+    await waitFor(() => expect((document.querySelector("#an-embeddings") as HTMLSelectElement).value).toBe("3"));
+    await fireEvent.click(document.querySelector("#an-duplicates")!);
+    await waitFor(() => expect(document.querySelector("#an-dup-groups")!.textContent).toContain("2 duplicate groups"));
+    const asked = calls.find((c) => c.cmd === "find_duplicates")!.args.args as { embeddings: number; threshold: number };
+    expect(asked).toMatchObject({ embeddings: 3, threshold: 0.95 });
+    expect(document.querySelector("#an-dup-groups")!.textContent).toContain("labels disagree");
+    // The shown record is in a group: the card says of which rows it may be a duplicate.
+    await waitFor(() => expect(document.querySelector("#an-dup-note")!.textContent).toContain("row 4"));
+    const keep = [...document.querySelectorAll("#an-dup-groups li button")].find((b) => b.textContent?.includes("Keep row 4"))!;
+    await fireEvent.click(keep);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "discard_records")).toBe(true));
+    expect((calls.find((c) => c.cmd === "discard_records")!.args.args as { records: number[] }).records).toEqual([1]);
+    await waitFor(() => expect(document.querySelector("#an-notice")!.textContent).toContain("one undo brings them back"));
+    await waitFor(() => expect(document.querySelector("#an-dup-groups")!.textContent).toContain("1 duplicate groups"));
+  });
+
+  it("searches records like a typed text and records like the shown one", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      embedding_sets: () => [set],
+      browse: () => ({ records: [record(1, "uno"), record(2, "dos")], total: 2, next: null }),
+      record_predictions: () => [],
+      similar_records: (a) => ((a.args as { text: string | null }).text ? [{ record_id: 2, similarity: 0.91 }, { record_id: 1, similarity: 0.4 }] : [{ record_id: 2, similarity: 0.8 }]),
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-quality summary")!);
+    await waitFor(() => expect((document.querySelector("#an-embeddings") as HTMLSelectElement).value).toBe("3"));
+    await fireEvent.input(document.querySelector("#an-semantic")!, { target: { value: "fútbol" } });
+    await fireEvent.click(document.querySelector("#an-semantic-go")!);
+    await waitFor(() => expect(document.querySelector("#an-found")!.textContent).toContain("most like “fútbol”"));
+    expect((calls.filter((c) => c.cmd === "browse").at(-1)!.args.args as { filter: { records: number[] } }).filter.records).toEqual([2, 1]);
+    await fireEvent.click(document.querySelector("#an-more-like")!);
+    await waitFor(() => expect(document.querySelector("#an-found")!.textContent).toContain("most like row"));
+    expect((calls.filter((c) => c.cmd === "similar_records").at(-1)!.args.args as { record: number }).record).toBeGreaterThan(0);
+  });
+});
