@@ -23,6 +23,10 @@ use crate::store::Store;
 /// caller chooses otherwise. See ARCHITECTURE.md ("Decisions") for how it was chosen.
 pub const NEAR_DUPLICATE_COSINE: f32 = 0.95;
 
+/// A near-duplicate group holding at least one record in this many of the corpus is reported as
+/// a sign that the embeddings cannot separate the records ([`DuplicateReport::warning`]).
+const LARGE_GROUP_SHARE: u64 = 10;
+
 /// Neighbours a search returns unless the caller asks for another number.
 pub const DEFAULT_NEIGHBOURS: usize = 10;
 
@@ -254,35 +258,127 @@ mod kernels {
         }
     }
 
-    #[inline(always)]
     fn scores_generic(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
         for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
             *o = dot_lanes(row, query);
         }
     }
 
+    /// The same sums with explicit vectors (the compiler does not vectorize the four-row form):
+    /// sixteen lanes as two 8-lane halves (AVX2) or one 16-lane register (AVX-512), products
+    /// added without fused multiply-add, so every lane rounds as the generic code does.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn scores_avx2(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
-        scores_generic(rows, dim, query, out)
-    }
+    mod simd {
+        use std::arch::x86_64::*;
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx2")]
-    unsafe fn scores_avx512(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
-        scores_generic(rows, dim, query, out)
-    }
+        use super::LANES;
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn dot4_avx2(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
-        dot4_lanes(a, b, out)
-    }
+        /// Adds the rows' tails (past the last whole chunk) into `lanes` and sums them left to right.
+        #[inline(always)]
+        fn finish(mut lanes: [f32; LANES], a: &[f32], b: &[f32], whole: usize) -> f32 {
+            for l in 0..b.len() - whole {
+                lanes[l] += a[whole + l] * b[whole + l];
+            }
+            lanes.iter().sum()
+        }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx2")]
-    unsafe fn dot4_avx512(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
-        dot4_lanes(a, b, out)
+        /// SAFETY (callers): the CPU has AVX2; every row of `a` is as long as `b`.
+        #[target_feature(enable = "avx2")]
+        pub(super) unsafe fn dot4_avx2(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+            let whole = b.len() / LANES * LANES;
+            let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+            let mut i = 0;
+            while i < whole {
+                // SAFETY: i + 16 <= whole <= the length of b and of every row.
+                unsafe {
+                    let (y0, y1) = (_mm256_loadu_ps(b.as_ptr().add(i)), _mm256_loadu_ps(b.as_ptr().add(i + 8)));
+                    for r in 0..4 {
+                        let p = a[r].as_ptr().add(i);
+                        acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_mul_ps(_mm256_loadu_ps(p), y0));
+                        acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_mul_ps(_mm256_loadu_ps(p.add(8)), y1));
+                    }
+                }
+                i += LANES;
+            }
+            for r in 0..4 {
+                let mut lanes = [0f32; LANES];
+                // SAFETY: two 8-float stores into 16 floats.
+                unsafe {
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][0]);
+                    _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc[r][1]);
+                }
+                out[r] = finish(lanes, a[r], b, whole);
+            }
+        }
+
+        /// SAFETY (callers): the CPU has AVX2; `rows` holds whole rows of `query`'s length.
+        #[target_feature(enable = "avx2")]
+        pub(super) unsafe fn scores_avx2(rows: &[f32], query: &[f32], out: &mut [f32]) {
+            let whole = query.len() / LANES * LANES;
+            for (o, row) in out.iter_mut().zip(rows.chunks_exact(query.len())) {
+                let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                let mut i = 0;
+                while i < whole {
+                    // SAFETY: i + 16 <= whole <= the length of the row and of the query.
+                    unsafe {
+                        let (p, q) = (row.as_ptr().add(i), query.as_ptr().add(i));
+                        acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(q)));
+                        acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(_mm256_loadu_ps(p.add(8)), _mm256_loadu_ps(q.add(8))));
+                    }
+                    i += LANES;
+                }
+                let mut lanes = [0f32; LANES];
+                // SAFETY: two 8-float stores into 16 floats.
+                unsafe {
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), acc0);
+                    _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc1);
+                }
+                *o = finish(lanes, row, query, whole);
+            }
+        }
+
+        /// SAFETY (callers): the CPU has AVX-512F; every row of `a` is as long as `b`.
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn dot4_avx512(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+            let whole = b.len() / LANES * LANES;
+            let mut acc = [_mm512_setzero_ps(); 4];
+            let mut i = 0;
+            while i < whole {
+                // SAFETY: i + 16 <= whole <= the length of b and of every row.
+                unsafe {
+                    let y = _mm512_loadu_ps(b.as_ptr().add(i));
+                    for r in 0..4 {
+                        acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_loadu_ps(a[r].as_ptr().add(i)), y));
+                    }
+                }
+                i += LANES;
+            }
+            for r in 0..4 {
+                let mut lanes = [0f32; LANES];
+                // SAFETY: one 16-float store into 16 floats.
+                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r]) };
+                out[r] = finish(lanes, a[r], b, whole);
+            }
+        }
+
+        /// SAFETY (callers): the CPU has AVX-512F; `rows` holds whole rows of `query`'s length.
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn scores_avx512(rows: &[f32], query: &[f32], out: &mut [f32]) {
+            let whole = query.len() / LANES * LANES;
+            for (o, row) in out.iter_mut().zip(rows.chunks_exact(query.len())) {
+                let mut acc = _mm512_setzero_ps();
+                let mut i = 0;
+                while i < whole {
+                    // SAFETY: i + 16 <= whole <= the length of the row and of the query.
+                    unsafe { acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(row.as_ptr().add(i)), _mm512_loadu_ps(query.as_ptr().add(i)))) };
+                    i += LANES;
+                }
+                let mut lanes = [0f32; LANES];
+                // SAFETY: one 16-float store into 16 floats.
+                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc) };
+                *o = finish(lanes, row, query, whole);
+            }
+        }
     }
 
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -318,10 +414,10 @@ mod kernels {
         match isa {
             // SAFETY: `isa()` only names instruction sets the CPU has; the shapes are checked above.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { scores_avx512(rows, dim, query, out) },
+            Isa::Avx512 => unsafe { simd::scores_avx512(rows, query, out) },
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { scores_avx2(rows, dim, query, out) },
+            Isa::Avx2 => unsafe { simd::scores_avx2(rows, query, out) },
             Isa::Generic => scores_generic(rows, dim, query, out),
         }
     }
@@ -332,14 +428,18 @@ mod kernels {
 
     /// The dot products of four rows with `b`, summed exactly as [`scores`] sums one.
     pub(super) fn dot4(a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
+        dot4_on(isa(), a, b, out)
+    }
+
+    pub(super) fn dot4_on(isa: Isa, a: [&[f32]; 4], b: &[f32], out: &mut [f32; 4]) {
         assert!(a.iter().all(|r| r.len() == b.len()), "dot4: rows as wide as b");
-        match isa() {
+        match isa {
             // SAFETY: the CPU has the instruction set; the widths are checked above.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { dot4_avx512(a, b, out) },
+            Isa::Avx512 => unsafe { simd::dot4_avx512(a, b, out) },
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { dot4_avx2(a, b, out) },
+            Isa::Avx2 => unsafe { simd::dot4_avx2(a, b, out) },
             Isa::Generic => dot4_lanes(a, b, out),
         }
     }
@@ -404,6 +504,10 @@ pub struct DuplicateReport {
     pub embedded: u64,
     /// Groups, largest first, then by first row.
     pub groups: Vec<DuplicateGroup>,
+    /// Said when a near group holds a large part of the corpus: the embeddings do not tell those
+    /// records apart at this threshold (a model without trained weights, one whose vectors all
+    /// point one way, or a threshold too low), and keeping one of them would discard the rest.
+    pub warning: Option<String>,
 }
 
 impl DuplicateReport {
@@ -540,7 +644,15 @@ pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, th
         })
         .collect();
     out.sort_by(|a, b| b.records.len().cmp(&a.records.len()).then(a.records[0].row.cmp(&b.records[0].row)));
-    Ok(DuplicateReport { corpus: corpus.to_string(), embeddings, threshold, records: members.len() as u64, embedded, groups: out })
+    let warning = out.iter().find(|g| !g.exact && g.records.len() as u64 * LARGE_GROUP_SHARE >= (members.len() as u64).max(LARGE_GROUP_SHARE)).map(|g| {
+        format!(
+            "one group holds {} of {} records: these embeddings do not tell them apart at cosine {}; raise the threshold, or embed with a sentence-embedding model, before discarding any of them",
+            g.records.len(),
+            members.len(),
+            threshold.unwrap_or(NEAR_DUPLICATE_COSINE)
+        )
+    });
+    Ok(DuplicateReport { corpus: corpus.to_string(), embeddings, threshold, records: members.len() as u64, embedded, groups: out, warning })
 }
 
 /// The records nearest one record of the set ("more like this"), itself left out.
@@ -564,18 +676,22 @@ mod tests {
 
     #[test]
     fn every_instruction_set_gives_the_same_bits() {
-        let rows = Vectors::new(37, vectors(50, 37, 1)).unwrap();
-        let query = rows.row(7).to_vec();
-        let mut expected = vec![0f32; 50];
-        kernels::scores_on(kernels::Isa::Generic, &rows.data, 37, &query, &mut expected);
-        let mut here = vec![0f32; 50];
-        kernels::scores_on(kernels::isa(), &rows.data, 37, &query, &mut here);
-        assert_eq!(expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), here.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
-        let mut four = [0f32; 4];
-        kernels::dot4([rows.row(0), rows.row(1), rows.row(2), rows.row(3)], &query, &mut four);
-        for (r, v) in four.iter().enumerate() {
-            assert_eq!(v.to_bits(), kernels::dot(rows.row(r), &query).to_bits());
-            assert_eq!(v.to_bits(), expected[r].to_bits());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for dim in [37, 384, 8] {
+            let rows = Vectors::new(dim, vectors(50, dim, 1)).unwrap();
+            let query = rows.row(7).to_vec();
+            let mut expected = vec![0f32; 50];
+            kernels::scores_on(kernels::Isa::Generic, &rows.data, dim, &query, &mut expected);
+            let mut here = vec![0f32; 50];
+            kernels::scores_on(kernels::isa(), &rows.data, dim, &query, &mut here);
+            assert_eq!(bits(&expected), bits(&here), "{dim} numbers, {:?}", kernels::isa());
+            let (mut generic, mut four) = ([0f32; 4], [0f32; 4]);
+            let block = [rows.row(0), rows.row(1), rows.row(2), rows.row(3)];
+            kernels::dot4_on(kernels::Isa::Generic, block, &query, &mut generic);
+            kernels::dot4(block, &query, &mut four);
+            assert_eq!(bits(&four), bits(&generic));
+            assert_eq!(bits(&four), bits(&expected[..4]));
+            assert_eq!(four[0].to_bits(), kernels::dot(rows.row(0), &query).to_bits());
         }
     }
 
