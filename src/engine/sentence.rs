@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::model::config::MAX_CONFIG_BYTES;
 use crate::error::{Error, Result};
+
+/// The largest settings file read: these are a few hundred bytes.
+const MAX_SETTINGS_BYTES: u64 = 1 << 20;
 
 /// One way of pooling token states into a sentence vector, in sentence-transformers' order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +92,11 @@ const INPUT_CONFIGS: [&str; 7] = [
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
     let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    if size > MAX_CONFIG_BYTES {
-        return Err(Error::config(path, format!("{size} bytes; a sentence-transformers settings file is a few hundred")));
+    if size > MAX_SETTINGS_BYTES {
+        return Err(Error::config(
+            path,
+            format!("{size} bytes; a sentence-transformers settings file is a few hundred (at most {MAX_SETTINGS_BYTES} are read)"),
+        ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::config(path, format!("not valid JSON: {e}")))
