@@ -108,6 +108,7 @@ fn duplicate_groups_are_every_pair_compared() {
     assert_eq!(undone.groups.len(), groups.len());
     assert_eq!(row_of(undone.groups[0].keep), row_of(accepted));
 
+    assert!(report.warning.is_none(), "{:?}", report.warning);
     // Thresholds outside (0, 1] are refused with what they are.
     let err = duplicate_groups(&store, "c", Some(set), Some(1.5), &mut Watch::none()).unwrap_err().to_string();
     assert!(err.contains("1.5"), "{err}");
@@ -219,4 +220,30 @@ fn semantic_search_embeds_the_text_with_the_sets_model() {
     let out = selectra(&["zeroshot", "--model", model.to_str().unwrap(), "--labels", "a,b", "hola"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("BertModel"), "{err}");
+}
+
+/// Embeddings that do not tell records apart (all pointing one way, as a model without trained
+/// weights gives) put the corpus in one group: the report says so, and the CLI discards nothing.
+#[test]
+fn one_group_holding_the_corpus_is_a_warning_and_discards_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.txt");
+    std::fs::write(&file, (0..40).map(|i| format!("registro distinto número {i}\n")).collect::<String>()).unwrap();
+    let db = dir.path().join("p.db");
+    assert!(selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", file.to_str().unwrap()]).status.success());
+    let mut store = Store::open(&db).unwrap();
+    let ids: Vec<i64> = (1..=40).map(|row| store.record_id("c", row).unwrap()).collect();
+    let key = EmbeddingKey { corpus: "c".into(), model: "flat".into(), weights_sha256: "0".repeat(64), strip_accents: None };
+    let set = store.open_embeddings(&key, 4).unwrap().id;
+    let rows: Vec<(i64, Vec<f32>)> = ids.iter().enumerate().map(|(i, &id)| (id, vec![1.0, 0.99, 1.01, 0.001 * i as f32])).collect();
+    store.save_embeddings(set, &rows).unwrap();
+    let report = duplicate_groups(&store, "c", Some(set), None, &mut Watch::none()).unwrap();
+    assert_eq!(report.groups.len(), 1);
+    let warning = report.warning.expect("a warning");
+    assert!(warning.contains("40 of 40"), "{warning}");
+    drop(store);
+    let out = selectra(&["duplicates", "--db", db.to_str().unwrap(), "--corpus", "c", "--embeddings", &set.to_string(), "--discard"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("nothing discarded"));
+    let store = Store::open(&db).unwrap();
+    assert!(ids.iter().all(|&r| store.annotation(r).unwrap().is_none()));
 }

@@ -405,7 +405,8 @@ pub struct TrainArgs {
     pub db: PathBuf,
     #[arg(long)]
     pub corpus: String,
-    /// The model whose embeddings the classifier reads (any ELECTRA or BERT checkpoint).
+    /// The model whose embeddings the classifier reads (any checkpoint; a sentence-embedding
+    /// model gives the best).
     #[arg(long)]
     pub model: String,
     #[arg(long, value_name = "true|false")]

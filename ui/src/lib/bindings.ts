@@ -839,7 +839,13 @@ records: number, embedded: number,
 /**
  * Groups, largest first, then by first row.
  */
-groups: Array<DuplicateGroup>, };
+groups: Array<DuplicateGroup>, 
+/**
+ * Said when a near group holds a large part of the corpus: the embeddings do not tell those
+ * records apart at this threshold (a model without trained weights, one whose vectors all
+ * point one way, or a threshold too low), and keeping one of them would discard the rest.
+ */
+warning: string | null, };
 
 export type DuplicateGroup = { 
 /**

@@ -117,6 +117,9 @@ pub fn duplicates(args: DuplicatesArgs) -> Result<()> {
         let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
         duplicate_groups(&store, &corpus, embeddings, threshold, &mut watch)
     })?;
+    if let (true, Some(warning)) = (discard, &report.warning) {
+        return Err(selectra::Error::Input(format!("nothing discarded: {warning}")));
+    }
     let discarded = if discard {
         let annotator = match annotator {
             Some(a) => a,
@@ -138,6 +141,9 @@ pub fn duplicates(args: DuplicatesArgs) -> Result<()> {
         _ => "same text after normalisation".to_string(),
     };
     out!("{} duplicate groups, {} of {} records ({how})", report.groups.len(), report.in_groups(), report.records);
+    if let Some(warning) = &report.warning {
+        eprintln!("warning: {warning}");
+    }
     for g in &report.groups {
         let kind = match g.least_similarity {
             None => "exact".to_string(),
