@@ -57,6 +57,11 @@ impl<'m> Embedder<'m> {
         }
     }
 
+    /// Whether the vectors have unit length (the default recipe, or a folder with Normalize).
+    pub fn unit_length(&self) -> bool {
+        self.pipeline().normalize
+    }
+
     /// The width of the vectors: the hidden size once per pooling mode.
     pub fn dim(&self) -> usize {
         self.model.config.hidden_size * self.pipeline().pooling.len()

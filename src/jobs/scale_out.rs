@@ -153,6 +153,10 @@ pub struct Manifest {
     /// Numbers per embedding (embedding jobs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dim: Option<usize>,
+    /// Whether the recipe scales embeddings to unit length (embedding jobs; a sentence-transformers
+    /// folder without a Normalize module does not). Absent in earlier manifests: unit length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_length: Option<bool>,
     /// Rows the job read from its input.
     pub input_rows: u64,
 }
@@ -171,6 +175,7 @@ impl Manifest {
     ) -> Result<Self> {
         kind.check(model, task, tagging)?;
         let dim = (kind == JobKind::Embed).then(|| Embedder::new(model).dim());
+        let unit_length = (kind == JobKind::Embed).then(|| Embedder::new(model).unit_length());
         let task = task.filter(|_| kind == JobKind::Zeroshot);
         let (labels, template, multi_label) = match kind {
             JobKind::Classify => {
@@ -195,6 +200,7 @@ impl Manifest {
             template,
             multi_label,
             dim,
+            unit_length,
             input_rows,
         })
     }
@@ -366,6 +372,7 @@ enum TargetKind {
     Embed {
         key: EmbeddingKey,
         dim: usize,
+        unit_length: bool,
     },
 }
 
@@ -627,7 +634,7 @@ impl Target {
                         )));
                     }
                 }
-                (TargetKind::Embed { key, dim }, existing.map(|e| e.id))
+                (TargetKind::Embed { key, dim, unit_length: manifest.unit_length.unwrap_or(true) }, existing.map(|e| e.id))
             }
         };
         Ok(Self { kind, id, created: false, written: Vec::new() })
@@ -652,7 +659,7 @@ impl Target {
             TargetKind::Classified { key } => store.open_run_as(key, RunKind::Classifier)?.id,
             TargetKind::Tagged { key } => store.open_run_as(key, RunKind::Tagger)?.id,
             TargetKind::Scan { key } => store.open_scan(key)?.id,
-            TargetKind::Embed { key, dim } => store.open_embeddings(key, *dim)?.id,
+            TargetKind::Embed { key, dim, .. } => store.open_embeddings(key, *dim)?.id,
         };
         self.id = Some(id);
         self.created = true;
@@ -815,7 +822,7 @@ impl Columns {
                 }
                 Ok(Row::Scan(scan))
             }
-            TargetKind::Embed { dim, .. } => {
+            TargetKind::Embed { dim, unit_length, .. } => {
                 let vector = floats(&list_at(&self.values[0], i).ok_or("the embedding is missing")?)?;
                 if vector.len() != *dim || vector.iter().any(|v| !v.is_finite()) {
                     return Err(format!(
@@ -825,7 +832,7 @@ impl Columns {
                     ));
                 }
                 let length = vector.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt() as f32;
-                if (length - 1.0).abs() > UNIT_LENGTH_TOLERANCE {
+                if *unit_length && (length - 1.0).abs() > UNIT_LENGTH_TOLERANCE {
                     return Err(format!("the embedding's length is {length}; the recipe's embeddings have length 1"));
                 }
                 Ok(Row::Embed(vector))

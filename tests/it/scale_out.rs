@@ -493,6 +493,25 @@ fn embedding_imports_are_checked_and_never_block_embed() {
     assert!(e.contains(&format!("embedding set {}", summary.id)) && e.contains("delete"), "{e}");
     ok(&["delete", "--db", db.to_str().unwrap(), "--embeddings", &summary.id.to_string()]);
     assert!(embed(&[]).status.success());
+
+    // A sentence-transformers folder without Normalize makes vectors of any length: its
+    // manifest says so, and its job imports them.
+    let (st, _) = load("st-xlmr-cls-legacy");
+    let st_manifest = Manifest::new(&st, JobKind::Embed, None, None, None, records.len() as u64).unwrap();
+    assert_eq!(st_manifest.unit_length, Some(false));
+    assert_eq!(real.unit_length, Some(true));
+    let out = dir.path().join("st");
+    write_job(&out, &serde_json::to_value(&st_manifest).unwrap());
+    write_parquet(
+        &out.join("results/part-0.parquet"),
+        vec![
+            ("id", Arc::new(StringArray::from_iter_values(records.iter().map(|r| &r.0))) as ArrayRef),
+            ("text_sha256", Arc::new(StringArray::from_iter_values(records.iter().map(|r| text_sha256(&r.1))))),
+            ("embedding", vectors(st_manifest.dim.unwrap(), 0.5)),
+        ],
+    );
+    let summary = import_lib(&db, &out).unwrap();
+    assert_eq!(summary.imported as usize, records.len());
 }
 
 /// Damaged result files: one clear error each (never a panic, never a hang), nothing left.
