@@ -39,8 +39,9 @@ pub enum Command {
     /// Scan every record of a corpus with a discriminator (which tokens look replaced?); the
     /// identical command resumes a scan.
     Scan(ScanArgs),
-    /// Embed every record of a corpus (the mean of the encoder's last hidden states, unit
-    /// length), with any ELECTRA or BERT checkpoint; the identical command resumes.
+    /// Embed every record of a corpus: a sentence-transformers model as its encode does, any
+    /// other checkpoint by the mean of its encoder's last hidden states at unit length; the
+    /// identical command resumes.
     Embed(EmbedArgs),
     /// Train a classifier on the corpus's labels (accepted annotations, else gold) over a model's
     /// embeddings (embedding what is missing): cross-validated, and stored as a run of kind
@@ -386,7 +387,8 @@ pub struct EmbedArgs {
     pub db: PathBuf,
     #[arg(long)]
     pub corpus: String,
-    /// A model folder or Hub id (discriminator or NLI).
+    /// A model folder or Hub id: a sentence-embedding model (sentence-transformers, or a bare
+    /// encoder), or any ELECTRA, BERT, RoBERTa or XLM-RoBERTa checkpoint.
     #[arg(long)]
     pub model: String,
     /// Override the accent stripping of the model's tokenizer files.
