@@ -8,6 +8,28 @@ use serde_json::Value;
 
 use crate::common::fixtures;
 
+/// A JSON matrix of numbers.
+fn rows<T>(v: &Value, number: impl Fn(&Value) -> T) -> Vec<Vec<T>> {
+    v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(&number).collect()).collect()
+}
+
+/// A case's list of example indices under `key`.
+fn indices(case: &Value, key: &str) -> Vec<usize> {
+    case[key].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect()
+}
+
+/// cleanlab's flagged examples by both rankings, and the mask, against `found` for each ranking.
+fn check_rankings(case: &Value, found: impl Fn(Ranking) -> Vec<usize>) {
+    let name = case["name"].as_str().unwrap();
+    for (ranking, key) in [(Ranking::SelfConfidence, "self_confidence"), (Ranking::NormalizedMargin, "normalized_margin")] {
+        let got = found(ranking);
+        assert_eq!(got, indices(case, key), "{name}, ranked by {key}");
+        let mut flagged = got.clone();
+        flagged.sort_unstable();
+        assert_eq!(flagged, indices(case, "mask"), "{name}");
+    }
+}
+
 #[test]
 fn label_issues_are_cleanlabs() {
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("label_issues/expected.json")).unwrap()).unwrap();
@@ -17,29 +39,16 @@ fn label_issues_are_cleanlabs() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let labels: Vec<usize> = case["labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect();
-        let probs: Vec<Vec<f64>> =
-            case["probs"].as_array().unwrap().iter().map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
-        let indices = |key: &str| -> Vec<usize> { case[key].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect() };
-        for (ranking, key) in [(Ranking::SelfConfidence, "self_confidence"), (Ranking::NormalizedMargin, "normalized_margin")] {
-            let got = find_label_issues(&labels, &probs, ranking).unwrap();
-            assert_eq!(got.issues, indices(key), "{name}, ranked by {key}");
-            let mut flagged = got.issues.clone();
-            flagged.sort_unstable();
-            assert_eq!(flagged, indices("mask"), "{name}");
-            let joint: Vec<Vec<u64>> = case["confident_joint"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect())
-                .collect();
-            assert_eq!(got.confident_joint, joint, "{name}");
-            for (row, want) in got.noise_matrix.iter().zip(case["noise_matrix"].as_array().unwrap()) {
-                for (x, w) in row.iter().zip(want.as_array().unwrap()) {
-                    assert!((x - w.as_f64().unwrap()).abs() < 1e-12, "{name}: noise matrix {x} against {w}");
-                }
+        let probs = rows(&case["probs"], |x| x.as_f64().unwrap());
+        check_rankings(case, |ranking| find_label_issues(&labels, &probs, ranking).unwrap().issues);
+        let got = find_label_issues(&labels, &probs, Ranking::SelfConfidence).unwrap();
+        assert_eq!(got.confident_joint, rows(&case["confident_joint"], |x| x.as_u64().unwrap()), "{name}");
+        for (row, want) in got.noise_matrix.iter().zip(rows(&case["noise_matrix"], |x| x.as_f64().unwrap())) {
+            for (x, w) in row.iter().zip(want) {
+                assert!((x - w).abs() < 1e-12, "{name}: noise matrix {x} against {w}");
             }
         }
-        found += indices("mask").len();
+        found += indices(case, "mask").len();
     }
     assert!(found > 50, "the planted errors are found ({found})");
 }
@@ -140,29 +149,15 @@ fn multi_label_issues_are_cleanlabs() {
     assert_eq!(cases.len(), 2);
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let labels: Vec<Vec<usize>> = case["labels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|set| set.as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect())
-            .collect();
-        let probs: Vec<Vec<f64>> =
-            case["probs"].as_array().unwrap().iter().map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
-        let indices = |key: &str| -> Vec<usize> { case[key].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect() };
-        for (ranking, key) in [(Ranking::SelfConfidence, "self_confidence"), (Ranking::NormalizedMargin, "normalized_margin")] {
-            let got = find_multilabel_issues(&labels, &probs, ranking).unwrap();
-            assert_eq!(got.issues, indices(key), "{name}, ranked by {key}");
-            let mut flagged = got.issues.clone();
-            flagged.sort_unstable();
-            assert_eq!(flagged, indices("mask"), "{name}");
-            for (class, (found, want)) in got.per_label.iter().zip(case["confident_joint"].as_array().unwrap()).enumerate() {
-                let want: Vec<Vec<u64>> =
-                    want.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()).collect();
-                assert_eq!(found.confident_joint, want, "{name}: label {class}'s one-vs-rest joint");
-            }
+        let labels = rows(&case["labels"], |l| l.as_u64().unwrap() as usize);
+        let probs = rows(&case["probs"], |x| x.as_f64().unwrap());
+        check_rankings(case, |ranking| find_multilabel_issues(&labels, &probs, ranking).unwrap().issues);
+        let got = find_multilabel_issues(&labels, &probs, Ranking::SelfConfidence).unwrap();
+        for (class, (found, want)) in got.per_label.iter().zip(case["confident_joint"].as_array().unwrap()).enumerate() {
+            assert_eq!(found.confident_joint, rows(want, |x| x.as_u64().unwrap()), "{name}: label {class}'s one-vs-rest joint");
         }
-        assert!(!indices("mask").is_empty(), "{name}: the planted flips were found");
-        check_multi_label_run(case, &labels, &probs, &indices("labelled_self_confidence"));
+        assert!(!indices(case, "mask").is_empty(), "{name}: the planted flips were found");
+        check_multi_label_run(case, &labels, &probs, &indices(case, "labelled_self_confidence"));
     }
     assert!(find_multilabel_issues(&[vec![3]], &[vec![0.5, 0.5]], Ranking::SelfConfidence).is_err());
     assert!(find_multilabel_issues(&[vec![0]], &[vec![1.5, 0.5]], Ranking::SelfConfidence).is_err());
