@@ -25,9 +25,11 @@
 //!     cargo run --release --example store_bench -- [ROWS] similar
 //!
 //! measures the similarity tools: ROWS records with a 384-number embedding set (random unit
-//! vectors, one record in a hundred a near copy of another); loading the set, "more like this"
-//! and a typed query's k nearest (exact), exact duplicate groups, near-duplicate groups (at most
-//! 100 000 records: every pair is compared), and discarding 1000 records as one batch, undone.
+//! vectors, one record in a hundred a moved copy of another, cosine 0.94 to 1); loading the set,
+//! "more like this" and a typed query's k nearest (exact), exact duplicate groups, near-duplicate
+//! pairs by hashing and (at most 100 000 records) by comparing every pair, with the hashing's
+//! recall, duplicate groups, discarding 1000 records as one batch and its undo, and the search
+//! alone over 100 000 and 1 000 000 vectors in memory.
 
 use std::io::Write;
 use std::path::Path;
@@ -299,7 +301,7 @@ fn spans_bench(rows: usize) {
 
 fn similar_bench(rows: usize) {
     use rand::{Rng, SeedableRng};
-    use selectra::analysis::similar::{duplicate_groups, more_like, Vectors, DEFAULT_NEIGHBOURS};
+    use selectra::analysis::similar::{duplicate_groups, more_like, LshPlan, Vectors, DEFAULT_NEIGHBOURS, NEAR_DUPLICATE_COSINE};
     use selectra::domain::progress::Watch;
     use selectra::store::Target;
     const DIM: usize = 384;
@@ -321,8 +323,12 @@ fn similar_bench(rows: usize) {
             .iter()
             .map(|&id| {
                 let v: Vec<f32> = if id % 100 == 0 && !recent.is_empty() {
+                    // A moved copy: cosine with its source spread over about [0.94, 1].
                     let source = &recent[rng.random_range(0..recent.len())];
-                    source.iter().map(|x| x + (rng.random::<f32>() - 0.5) * 0.01).collect()
+                    // Uniform noise of norm `a·sqrt(DIM/12)` on a unit vector: cosine about
+                    // 1/sqrt(1 + that²), so norms up to 0.36 give 0.94 to 1.
+                    let a = 0.36 * rng.random::<f32>() / (DIM as f32 / 12.0).sqrt();
+                    source.iter().map(|x| x + (rng.random::<f32>() - 0.5) * a).collect()
                 } else {
                     (0..DIM).map(|_| rng.random::<f32>() - 0.5).collect()
                 };
@@ -357,11 +363,20 @@ fn similar_bench(rows: usize) {
     let t = Instant::now();
     let exact = duplicate_groups(&store, "bench", None, None, &mut Watch::none()).unwrap();
     let exact_s = t.elapsed().as_secs_f64();
+    // Near-duplicate pairs: hashed (what duplicate groups use above EXACT_PAIRS_UP_TO records)
+    // against every pair, at the default threshold.
+    let t = Instant::now();
+    let hashed = vectors.hashed_pairs(NEAR_DUPLICATE_COSINE, LshPlan::for_threshold(NEAR_DUPLICATE_COSINE), &mut Watch::none()).unwrap();
+    let hashed_s = t.elapsed().as_secs_f64();
     let near = (rows <= 100_000).then(|| {
         let t = Instant::now();
-        let report = duplicate_groups(&store, "bench", Some(set), None, &mut Watch::none()).unwrap();
-        (t.elapsed().as_secs_f64(), report.groups.len(), report.in_groups())
+        let exact = vectors.pairs_at_least(NEAR_DUPLICATE_COSINE, &mut Watch::none()).unwrap();
+        let found = hashed.iter().filter(|p| exact.binary_search_by_key(&(p.0, p.1), |e| (e.0, e.1)).is_ok()).count();
+        (t.elapsed().as_secs_f64(), exact.len(), found)
     });
+    let t = Instant::now();
+    let groups = duplicate_groups(&store, "bench", Some(set), None, &mut Watch::none()).unwrap();
+    let groups_s = t.elapsed().as_secs_f64();
     let chosen: Vec<i64> = ids.iter().step_by((rows / 1000).max(1)).copied().take(1000).collect();
     let t = Instant::now();
     let outcome = store.discard("bench", Target::Records(&chosen), "bench").unwrap();
@@ -376,9 +391,19 @@ fn similar_bench(rows: usize) {
     println!("| more like this (k = {DEFAULT_NEIGHBOURS}, exact), median of 21 | {:.1} ms |", median_ms(like));
     println!("| a typed query's nearest (k = {DEFAULT_NEIGHBOURS}, exact), median of 21 | {:.1} ms |", median_ms(typed));
     println!("| exact duplicate groups (no vectors) | {exact_s:.2} s ({} groups) |", exact.groups.len());
-    if let Some((secs, groups, members)) = near {
-        println!("| near-duplicate groups (every pair) | {secs:.1} s ({groups} groups, {members} records) |");
+    let plan = LshPlan::for_threshold(NEAR_DUPLICATE_COSINE);
+    println!("| near-duplicate pairs by hashing ({} tables of {} bits) | {hashed_s:.1} s ({} pairs) |", plan.tables, plan.bits, hashed.len());
+    if let Some((secs, exact, found)) = near {
+        println!(
+            "| near-duplicate pairs, every pair compared | {secs:.1} s ({exact} pairs; hashing found {found}: recall {:.4}) |",
+            found as f64 / exact.max(1) as f64
+        );
     }
+    println!(
+        "| duplicate groups with the set (exact text and near; {}) | {groups_s:.1} s ({} groups) |",
+        if groups.exhaustive { "every pair" } else { "hashed" },
+        groups.groups.len()
+    );
     println!("| discard {} records as one batch | {discard_ms:.0} ms |", outcome.changed);
     println!("| undo it | {undo_ms:.0} ms |");
     drop(vectors);

@@ -27,6 +27,44 @@ pub const NEAR_DUPLICATE_COSINE: f32 = 0.95;
 /// a sign that the embeddings cannot separate the records ([`DuplicateReport::warning`]).
 const LARGE_GROUP_SHARE: u64 = 10;
 
+/// Up to this many vectors, near-duplicate search compares every pair (about 2·10⁸ products, a
+/// few seconds); above it, pairs come from hashing ([`Vectors::hashed_pairs`]).
+pub const EXACT_PAIRS_UP_TO: usize = 20_000;
+
+/// The least probability with which hashing finds a pair exactly at the threshold.
+pub const LSH_RECALL: f64 = 0.99;
+
+/// The seed of the hashing's random directions.
+const LSH_SEED: u64 = 29;
+
+/// How near-duplicate candidates are hashed: tables of `bits` random directions each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LshPlan {
+    pub bits: usize,
+    pub tables: usize,
+}
+
+impl LshPlan {
+    /// The most directions per table (keys of up to 20 bits) with at most 32 tables that find a
+    /// pair at `threshold` with probability [`LSH_RECALL`]; for a low threshold, where no such
+    /// plan exists, 32 tables of the fewest bits tried (8), which finds such a pair less often.
+    pub fn for_threshold(threshold: f32) -> Self {
+        let p = 1.0 - f64::from(threshold.clamp(-1.0, 1.0)).acos() / std::f64::consts::PI;
+        let tables_for = |bits: i32| ((1.0 - LSH_RECALL).ln() / (1.0 - p.powi(bits)).ln()).ceil().max(1.0) as usize;
+        (8..=20)
+            .rev()
+            .map(|bits| LshPlan { bits: bits as usize, tables: tables_for(bits) })
+            .find(|plan| plan.tables <= 32)
+            .unwrap_or(LshPlan { bits: 8, tables: 32 })
+    }
+
+    /// The probability that a pair at cosine `c` shares a key in at least one table.
+    pub fn recall_at(&self, c: f32) -> f64 {
+        let p = 1.0 - f64::from(c.clamp(-1.0, 1.0)).acos() / std::f64::consts::PI;
+        1.0 - (1.0 - p.powi(self.bits as i32)).powi(self.tables as i32)
+    }
+}
+
 /// Neighbours a search returns unless the caller asks for another number.
 pub const DEFAULT_NEIGHBOURS: usize = 10;
 
@@ -157,6 +195,74 @@ impl Vectors {
                 a
             });
         Ok(best.into_iter().map(|(s, i)| Neighbour { record_id: self.ids[i], similarity: s }).collect())
+    }
+
+    /// The pairs of rows at or above `threshold`: every pair compared up to
+    /// [`EXACT_PAIRS_UP_TO`] rows, else the candidates of [`Vectors::hashed_pairs`] (each checked
+    /// exactly). Returns the pairs and whether every pair was compared.
+    pub fn near_pairs(&self, threshold: f32, watch: &mut Watch) -> Result<(Vec<(usize, usize, f32)>, bool)> {
+        if self.len() <= EXACT_PAIRS_UP_TO {
+            return Ok((self.pairs_at_least(threshold, watch)?, true));
+        }
+        Ok((self.hashed_pairs(threshold, LshPlan::for_threshold(threshold), watch)?, false))
+    }
+
+    /// Pairs at or above `threshold` among the candidates of random-hyperplane hashing
+    /// (SimHash): each of `plan.tables` tables keys a row by the signs of its products with
+    /// `plan.bits` seeded random directions, rows that share a key in some table are compared
+    /// exactly. A pair at cosine `c` shares a table's key with probability `p^bits`, `p = 1 −
+    /// arccos(c)/π`, so it is found with probability `1 − (1 − p^bits)^tables` (the plan makes
+    /// that at least [`LSH_RECALL`] at the threshold, and more above it). Same output shape as
+    /// [`Vectors::pairs_at_least`]; the work is reported in rows hashed.
+    pub fn hashed_pairs(&self, threshold: f32, plan: LshPlan, watch: &mut Watch) -> Result<Vec<(usize, usize, f32)>> {
+        use rand::{Rng, SeedableRng};
+        let (n, dim) = (self.len(), self.dim);
+        let planes = plan.bits * plan.tables;
+        // Gaussian directions (Box–Muller), seeded: the same candidates on every run.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LSH_SEED);
+        let directions: Vec<f32> = (0..planes * dim)
+            .map(|_| {
+                let (u, v): (f64, f64) = (rng.random::<f64>().max(f64::MIN_POSITIVE), rng.random());
+                ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+            })
+            .collect();
+        // Each row's key in each table.
+        let mut keys = vec![0u32; n * plan.tables];
+        const CHUNK: usize = 2048;
+        for (c, keys) in keys.chunks_mut(CHUNK * plan.tables).enumerate() {
+            keys.par_chunks_mut(plan.tables).enumerate().for_each(|(i, row_keys)| {
+                let mut signs = vec![0f32; planes];
+                kernels::scores(&directions, dim, self.row(c * CHUNK + i), &mut signs);
+                for (t, key) in row_keys.iter_mut().enumerate() {
+                    *key = signs[t * plan.bits..(t + 1) * plan.bits].iter().enumerate().fold(0u32, |k, (b, &x)| k | (u32::from(x >= 0.0) << b));
+                }
+            });
+            watch.advance((keys.len() / plan.tables) as u64)?;
+        }
+        let found: Vec<Vec<(usize, usize, f32)>> = (0..plan.tables)
+            .into_par_iter()
+            .map(|t| {
+                let mut order: Vec<(u32, u32)> = (0..n).map(|i| (keys[i * plan.tables + t], i as u32)).collect();
+                order.sort_unstable();
+                let mut pairs = Vec::new();
+                for bucket in order.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() > 1) {
+                    for (x, &(_, a)) in bucket.iter().enumerate() {
+                        for &(_, b) in &bucket[x + 1..] {
+                            let (a, b) = (a as usize, b as usize);
+                            let s = kernels::dot_one(self.row(a), self.row(b));
+                            if s >= threshold {
+                                pairs.push((a.min(b), a.max(b), s));
+                            }
+                        }
+                    }
+                }
+                pairs
+            })
+            .collect();
+        let mut pairs: Vec<(usize, usize, f32)> = found.into_iter().flatten().collect();
+        pairs.sort_unstable_by_key(|p| (p.0, p.1));
+        pairs.dedup_by_key(|p| (p.0, p.1));
+        Ok(pairs)
     }
 
     /// Every pair of rows whose cosine similarity is at least `threshold`, as (row, row,
@@ -448,6 +554,13 @@ mod kernels {
     pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
         dot_lanes(a, b)
     }
+
+    /// One dot product, summed as [`scores`] sums (the same bits).
+    pub(super) fn dot_one(a: &[f32], b: &[f32]) -> f32 {
+        let mut out = [0f32; 1];
+        scores(a, a.len(), b, &mut out);
+        out[0]
+    }
 }
 
 /// One record of a duplicate group.
@@ -508,6 +621,10 @@ pub struct DuplicateReport {
     /// records apart at this threshold (a model without trained weights, one whose vectors all
     /// point one way, or a threshold too low), and keeping one of them would discard the rest.
     pub warning: Option<String>,
+    /// Every pair of embedded records was compared; false when hashing chose the candidates
+    /// (above [`EXACT_PAIRS_UP_TO`] records: a pair at the threshold is found with probability
+    /// at least [`LSH_RECALL`]).
+    pub exhaustive: bool,
 }
 
 impl DuplicateReport {
@@ -597,6 +714,7 @@ pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, th
     }
     let mut least: HashMap<usize, f32> = HashMap::new();
     let mut embedded = 0u64;
+    let mut exhaustive = true;
     if let (Some(vectors), Some(t)) = (&vectors, threshold) {
         let position: HashMap<i64, usize> = members.iter().enumerate().map(|(i, m)| (m.record_id, i)).collect();
         // Only the records looked at (not discarded) take part.
@@ -613,7 +731,8 @@ pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, th
         };
         embedded = kept.len() as u64;
         watch.stage(JobStage::Computing, kept.len() as u64)?;
-        let pairs = kept.pairs_at_least(t, watch)?;
+        let (pairs, every_pair) = kept.near_pairs(t, watch)?;
+        exhaustive = every_pair;
         let mut near: Vec<(usize, usize, f32)> = Vec::with_capacity(pairs.len());
         for (a, b, s) in pairs {
             let (a, b) = (position[&kept.ids[a]], position[&kept.ids[b]]);
@@ -652,7 +771,16 @@ pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, th
             threshold.unwrap_or(NEAR_DUPLICATE_COSINE)
         )
     });
-    Ok(DuplicateReport { corpus: corpus.to_string(), embeddings, threshold, records: members.len() as u64, embedded, groups: out, warning })
+    Ok(DuplicateReport {
+        corpus: corpus.to_string(),
+        embeddings,
+        threshold,
+        records: members.len() as u64,
+        embedded,
+        groups: out,
+        warning,
+        exhaustive,
+    })
 }
 
 /// The records nearest one record of the set ("more like this"), itself left out.
@@ -709,6 +837,31 @@ mod tests {
         assert!(found.windows(2).all(|w| w[0].similarity >= w[1].similarity));
         assert!(rows.nearest(&query[..3], 5, None).is_err());
         assert!(rows.nearest(&[f32::NAN; 24], 5, None).is_err());
+    }
+
+    #[test]
+    fn hashing_finds_what_every_pair_finds_above_the_threshold() {
+        use rand::{Rng, SeedableRng};
+        // Pairs planted at cosines spread over [0.95, 1): a vector and its copy moved by noise.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut rows = vectors(3000, 32, 6);
+        for k in 0..150 {
+            let (from, to) = (k * 17 % 3000, (k * 17 + 1500) % 3000);
+            let noise = 0.05 + 0.3 * rng.random::<f32>();
+            let v: Vec<f32> = rows[from].1.iter().map(|x| x + noise * (rng.random::<f32>() - 0.5) * 0.3).collect();
+            rows[to].1 = v;
+        }
+        let table = Vectors::new(32, rows).unwrap();
+        let exact = table.pairs_at_least(0.95, &mut Watch::none()).unwrap();
+        let plan = LshPlan::for_threshold(0.95);
+        assert!(plan.recall_at(0.95) >= LSH_RECALL && plan.tables <= 32, "{plan:?}");
+        let hashed = table.hashed_pairs(0.95, plan, &mut Watch::none()).unwrap();
+        assert!(hashed.iter().all(|p| exact.contains(p)), "hashing only keeps pairs at the threshold, with their exact similarity");
+        assert!(exact.len() >= 100, "{} planted pairs at the threshold", exact.len());
+        let recall = hashed.len() as f64 / exact.len() as f64;
+        assert!(recall >= 0.95, "recall {recall} of {} pairs", exact.len());
+        // A low threshold gets the widest plan the limits allow.
+        assert_eq!(LshPlan::for_threshold(0.3), LshPlan { bits: 8, tables: 32 });
     }
 
     #[test]

@@ -845,7 +845,13 @@ groups: Array<DuplicateGroup>,
  * records apart at this threshold (a model without trained weights, one whose vectors all
  * point one way, or a threshold too low), and keeping one of them would discard the rest.
  */
-warning: string | null, };
+warning: string | null, 
+/**
+ * Every pair of embedded records was compared; false when hashing chose the candidates
+ * (above [`EXACT_PAIRS_UP_TO`] records: a pair at the threshold is found with probability
+ * at least [`LSH_RECALL`]).
+ */
+exhaustive: boolean, };
 
 export type DuplicateGroup = { 
 /**

@@ -1186,7 +1186,7 @@ describe("Annotate's data-quality tools", () => {
 
   it("finds duplicate groups with an embedding set, keeps one of a group and discards the rest in one batch", async () => {
     let report = {
-      corpus: "noticias", embeddings: 3, threshold: 0.95, records: 5, embedded: 5, warning: null as string | null,
+      corpus: "noticias", embeddings: 3, threshold: 0.95, records: 5, embedded: 5, warning: null as string | null, exhaustive: true,
       groups: [
         { records: [member(1, ["cultura"]), member(4, ["deportes"], true)], exact: false, least_similarity: 0.97, labels_disagree: true, keep: 4 },
         { records: [member(2, []), member(5, [])], exact: true, least_similarity: null, labels_disagree: false, keep: 2 },

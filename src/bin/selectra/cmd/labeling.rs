@@ -135,9 +135,15 @@ pub fn duplicates(args: DuplicatesArgs) -> Result<()> {
         return Ok(());
     }
     let how = match (report.embeddings, report.threshold) {
-        (Some(set), Some(t)) => {
-            format!("same text after normalisation, or cosine ≥ {t} in embedding set {set} ({} of them embedded)", report.embedded)
-        }
+        (Some(set), Some(t)) => format!(
+            "same text after normalisation, or cosine ≥ {t} in embedding set {set} ({} of them embedded; {})",
+            report.embedded,
+            if report.exhaustive {
+                "every pair compared".to_string()
+            } else {
+                format!("candidate pairs by hashing, a pair at the threshold found with probability ≥ {}", selectra::analysis::similar::LSH_RECALL)
+            }
+        ),
         _ => "same text after normalisation".to_string(),
     };
     out!("{} duplicate groups, {} of {} records ({how})", report.groups.len(), report.in_groups(), report.records);
