@@ -952,6 +952,26 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     js(&c, "window.scrollTo(0, 0)").await;
     screenshot(&c, "learning").await;
 
+    // Data quality: the training's embedding set is searched; a typed text finds the records
+    // most like it (they become the filter, in the search's order), and duplicates are grouped.
+    click(&c, "#an-quality summary").await;
+    until("the embedding set", || async {
+        let value = js(&c, "const s = document.querySelector('#an-embeddings'); return s ? s.value : ''").await;
+        (value.as_str().is_some_and(|v| !v.is_empty())).then_some(())
+    })
+    .await;
+    fill(&c, "#an-semantic", &format!("muestra el contenido del directorio{ENTER}")).await;
+    wait_text(&c, "#an-found", "most like").await;
+    wait_text(&c, "#an-found-note", "Similarity").await;
+    fill(&c, "#an-dup-threshold", "0.999").await;
+    click(&c, "#an-duplicates").await;
+    until_within("the duplicate groups", long, || async { text_of(&c, "#an-dup-groups").await.filter(|t| t.contains("duplicate groups")) }).await;
+    click(&c, "#an-learning summary").await;
+    js(&c, "document.querySelector('#an-found').scrollIntoView()").await;
+    screenshot(&c, "quality").await;
+    click(&c, "#an-found-clear").await;
+    click(&c, "#an-quality summary").await;
+
     // An export runs on its own connection with progress; Annotate keeps reading meanwhile and
     // never says the corpus is empty. The save dialog is answered by keyboard.
     let exported = harness.data.path().join("manuales.jsonl");
@@ -1031,6 +1051,14 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     .await;
     js(&c, "document.querySelector('#cmp-drill-1').scrollIntoView()").await;
     screenshot(&c, "drilldown").await;
+    // The zero-shot run's likely label errors: how many, and the estimated noise.
+    js(&c, "document.querySelector('#cmp-issues-1').click()").await;
+    until_within("the likely label errors", long, || async {
+        text_of(&c, "#cmp-issues-summary-1").await.filter(|t| t.contains("likely mislabeled"))
+    })
+    .await;
+    js(&c, "document.querySelector('#cmp-issues-1').scrollIntoView()").await;
+    screenshot(&c, "noise").await;
     // Leaving Compare keeps its scores.
     view(&c, "models").await;
     view(&c, "compare").await;
