@@ -79,6 +79,9 @@ pub struct Vectors {
     data: Vec<f32>,
 }
 
+/// Pairs of rows (the first before the second) and their cosine similarity.
+pub type Pairs = Vec<(usize, usize, f32)>;
+
 /// One record near a query: its cosine similarity, in [-1, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -200,7 +203,7 @@ impl Vectors {
     /// The pairs of rows at or above `threshold`: every pair compared up to
     /// [`EXACT_PAIRS_UP_TO`] rows, else the candidates of [`Vectors::hashed_pairs`] (each checked
     /// exactly). Returns the pairs and whether every pair was compared.
-    pub fn near_pairs(&self, threshold: f32, watch: &mut Watch) -> Result<(Vec<(usize, usize, f32)>, bool)> {
+    pub fn near_pairs(&self, threshold: f32, watch: &mut Watch) -> Result<(Pairs, bool)> {
         if self.len() <= EXACT_PAIRS_UP_TO {
             return Ok((self.pairs_at_least(threshold, watch)?, true));
         }
@@ -214,7 +217,7 @@ impl Vectors {
     /// arccos(c)/π`, so it is found with probability `1 − (1 − p^bits)^tables` (the plan makes
     /// that at least [`LSH_RECALL`] at the threshold, and more above it). Same output shape as
     /// [`Vectors::pairs_at_least`]; the work is reported in rows hashed.
-    pub fn hashed_pairs(&self, threshold: f32, plan: LshPlan, watch: &mut Watch) -> Result<Vec<(usize, usize, f32)>> {
+    pub fn hashed_pairs(&self, threshold: f32, plan: LshPlan, watch: &mut Watch) -> Result<Pairs> {
         use rand::{Rng, SeedableRng};
         let (n, dim) = (self.len(), self.dim);
         let planes = plan.bits * plan.tables;
@@ -267,7 +270,7 @@ impl Vectors {
 
     /// Every pair of rows whose cosine similarity is at least `threshold`, as (row, row,
     /// similarity) with the first row before the second. The work is reported in rows.
-    pub fn pairs_at_least(&self, threshold: f32, watch: &mut Watch) -> Result<Vec<(usize, usize, f32)>> {
+    pub fn pairs_at_least(&self, threshold: f32, watch: &mut Watch) -> Result<Pairs> {
         let n = self.len();
         const BLOCK: usize = 64;
         const STEP: usize = 16 * BLOCK;
