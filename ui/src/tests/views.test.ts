@@ -739,6 +739,41 @@ describe("Compare drill-down", () => {
   });
 });
 
+describe("Compare's likely label errors", () => {
+  it("shows a multi-label run's errors per label, and opens them in Annotate with the suggestions", async () => {
+    const estimate = { value: 0.5, low: 0.4, high: 0.6 };
+    const multi = { ...RUN, id: 9, multi_label: true };
+    mockCommands({
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
+      list_runs: () => [multi],
+      evaluate: () => ({
+        run_ids: [9], corpus: "noticias", references: { accepted_annotations: 0, gold: 10, excluded: 0, outside_run_labels: 0 }, figures: [],
+        runs: [{
+          run: multi, metrics: { kind: "multi_label", n: 10, labels: multi.labels, threshold: 0.5, subset_accuracy: 0.4, hamming_loss: 0.2, micro_f1: estimate, macro_f1: estimate, per_label: [] },
+          mistakes: [], score_histograms: [], outside_references: 0, outside_labels: [], outside_warning: null,
+        }],
+      }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss: null, disputed: 0 }),
+      label_issues: () => ({
+        run: 9, labels: multi.labels, multi_label: true, records: 10, outside_run_labels: 0, noise_matrix: [], confident_joint: [],
+        issues: [{ row: 4, id: "4", record_id: 4, given: "cultura|deportes", suggested: "cultura", suggested_labels: ["cultura"], quality: 0.2 }],
+        per_label: multi.labels.map((label, i) => ({ label, noise_matrix: [[0.9, 0.1 * i], [0.1, 1 - 0.1 * i]], confident_joint: [[5, 1], [1, 3]], issues: i })),
+      }),
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(1));
+    await fireEvent.click(document.querySelector("#cmp-score")!);
+    await waitFor(() => expect(document.querySelector("#cmp-drill-9")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#cmp-issues-9")!);
+    await waitFor(() => expect(document.querySelector("#cmp-issues-summary-9")!.textContent).toContain("1 of 10 labeled records"));
+    expect(document.querySelectorAll("#cmp-noise-9 tbody tr")).toHaveLength(3);
+    await fireEvent.click(document.querySelector("#cmp-issues-summary-9 button")!);
+    expect(app.intent).toMatchObject({ view: "annotate", sort: "listed", filter: { run: 9, records: [4] } });
+    const intent = pendingIntent("annotate")!;
+    expect(intent.found!.suggestions.get(4)).toEqual(["cultura"]);
+  });
+});
+
 describe("Compare's your-data table", () => {
   it("puts a tagger's entity F1 and a pair classifier's accuracy in the card's columns", async () => {
     const e = (value: number) => ({ value, low: value - 0.05, high: value + 0.05 });
