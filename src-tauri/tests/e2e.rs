@@ -971,6 +971,10 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     screenshot(&c, "quality").await;
     click(&c, "#an-found-clear").await;
     click(&c, "#an-quality summary").await;
+    // The whole corpus is read again before another view is opened (a click while the page
+    // reloads may land elsewhere).
+    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
+    until("the found set cleared", || async { (js(&c, "return !document.querySelector('#an-found')").await == json!(true)).then_some(()) }).await;
 
     // An export runs on its own connection with progress; Annotate keeps reading meanwhile and
     // never says the corpus is empty. The save dialog is answered by keyboard.
@@ -983,6 +987,11 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     )
     .await;
     view(&c, "corpora").await;
+    until("the export button shown and enabled", || async {
+        let ready = js(&c, "const b = document.querySelector('#export-run'); return !!b && !b.disabled && b.offsetParent !== null").await;
+        (ready == json!(true)).then_some(())
+    })
+    .await;
     click(&c, "#export-run").await;
     answer_save_dialog(&harness, "Export", &exported);
     view(&c, "annotate").await;
