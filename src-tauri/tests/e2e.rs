@@ -952,30 +952,6 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     js(&c, "window.scrollTo(0, 0)").await;
     screenshot(&c, "learning").await;
 
-    // Data quality: the training's embedding set is searched; a typed text finds the records
-    // most like it (they become the filter, in the search's order), and duplicates are grouped.
-    click(&c, "#an-quality summary").await;
-    until("the embedding set", || async {
-        let value = js(&c, "const s = document.querySelector('#an-embeddings'); return s ? s.value : ''").await;
-        (value.as_str().is_some_and(|v| !v.is_empty())).then_some(())
-    })
-    .await;
-    fill(&c, "#an-semantic", &format!("muestra el contenido del directorio{ENTER}")).await;
-    wait_text(&c, "#an-found", "most like").await;
-    wait_text(&c, "#an-found-note", "Similarity").await;
-    fill(&c, "#an-dup-threshold", "0.999").await;
-    click(&c, "#an-duplicates").await;
-    until_within("the duplicate groups", long, || async { text_of(&c, "#an-dup-groups").await.filter(|t| t.contains("duplicate groups")) }).await;
-    click(&c, "#an-learning summary").await;
-    js(&c, "document.querySelector('#an-found').scrollIntoView()").await;
-    screenshot(&c, "quality").await;
-    click(&c, "#an-found-clear").await;
-    click(&c, "#an-quality summary").await;
-    // The whole corpus is read again before another view is opened (a click while the page
-    // reloads may land elsewhere).
-    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
-    until("the found set cleared", || async { (js(&c, "return !document.querySelector('#an-found')").await == json!(true)).then_some(()) }).await;
-
     // An export runs on its own connection with progress; Annotate keeps reading meanwhile and
     // never says the corpus is empty. The save dialog is answered by keyboard.
     let exported = harness.data.path().join("manuales.jsonl");
@@ -1005,6 +981,30 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     .await;
     assert_eq!(js(&c, "return window.__sawExportProgress").await, json!(true), "the export showed no progress");
     assert_eq!(std::fs::read_to_string(&exported).expect("the export").lines().count(), N);
+
+    // Data quality: the training's embedding set is searched; a typed text finds the records
+    // most like it (they become the filter, in the search's order), and duplicates are grouped.
+    click(&c, "#an-quality summary").await;
+    until("the embedding set", || async {
+        let value = js(&c, "const s = document.querySelector('#an-embeddings'); return s ? s.value : ''").await;
+        (value.as_str().is_some_and(|v| !v.is_empty())).then_some(())
+    })
+    .await;
+    fill(&c, "#an-semantic", &format!("muestra el contenido del directorio{ENTER}")).await;
+    wait_text(&c, "#an-found", "most like").await;
+    wait_text(&c, "#an-found-note", "Similarity").await;
+    fill(&c, "#an-dup-threshold", "0.999").await;
+    click(&c, "#an-duplicates").await;
+    until_within("the duplicate groups", long, || async { text_of(&c, "#an-dup-groups").await.filter(|t| t.contains("duplicate groups")) }).await;
+    click(&c, "#an-learning summary").await;
+    js(&c, "document.querySelector('#an-found').scrollIntoView()").await;
+    screenshot(&c, "quality").await;
+    click(&c, "#an-found-clear").await;
+    click(&c, "#an-quality summary").await;
+    // The whole corpus is read again before another view is opened (a click while the page
+    // reloads may land elsewhere).
+    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
+    until("the found set cleared", || async { (js(&c, "return !document.querySelector('#an-found')").await == json!(true)).then_some(()) }).await;
 
     // A metadata value typed without its exact spelling: the values that contain it are offered.
     click(&c, "#an-filter-more").await;
