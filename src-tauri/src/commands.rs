@@ -590,10 +590,7 @@ pub async fn similar_records(state: State<'_, AppState>, args: SimilarArgs) -> C
     let models = state.models.clone();
     let vectors = state.vectors.clone();
     with_store(&state, move |s| {
-        let set = s.embedding_set(args.embeddings)?;
-        if set.key.corpus != args.corpus {
-            return Err(selectra::Error::Input(format!("embedding set {} is over corpus {:?}, not {:?}", set.id, set.key.corpus, args.corpus)));
-        }
+        let set = s.corpus_embedding_set(&args.corpus, args.embeddings)?;
         let table = vectors.get(s, &set)?;
         let k = args.k.map_or(selectra::analysis::similar::DEFAULT_NEIGHBOURS, |k| k as usize);
         match (args.record, args.text.as_deref().map(str::trim).filter(|t| !t.is_empty())) {

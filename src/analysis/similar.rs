@@ -635,6 +635,15 @@ impl DuplicateReport {
     pub fn in_groups(&self) -> u64 {
         self.groups.iter().map(|g| g.records.len() as u64).sum()
     }
+
+    /// What "keep one in every group" discards: every group's members but its `keep`; refused
+    /// while the report carries a warning (the embeddings do not tell those records apart).
+    pub fn to_discard(&self) -> Result<Vec<i64>> {
+        if let Some(warning) = &self.warning {
+            return Err(Error::Input(format!("nothing discarded: {warning}")));
+        }
+        Ok(self.groups.iter().flat_map(DuplicateGroup::rest).collect())
+    }
 }
 
 /// Union-find over row positions, smaller root wins (groups are named by their first row).
@@ -673,10 +682,7 @@ pub fn duplicate_groups(store: &Store, corpus: &str, embeddings: Option<i64>, th
     };
     let vectors = match embeddings {
         Some(set) => {
-            let info = store.embedding_set(set)?;
-            if info.key.corpus != corpus {
-                return Err(Error::Input(format!("embedding set {set} is over corpus {:?}, not {corpus:?}", info.key.corpus)));
-            }
+            store.corpus_embedding_set(corpus, set)?;
             Some(Vectors::load(store, set)?)
         }
         None => None,

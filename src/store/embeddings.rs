@@ -107,6 +107,15 @@ impl Store {
         self.embedding_set(id)
     }
 
+    /// An embedding set that must be over `corpus` (a set of another corpus is refused by name).
+    pub fn corpus_embedding_set(&self, corpus: &str, id: i64) -> Result<EmbeddingSetInfo> {
+        let set = self.embedding_set(id)?;
+        if set.key.corpus != corpus {
+            return Err(Error::Input(format!("embedding set {id} is over corpus {:?}, not {corpus:?}", set.key.corpus)));
+        }
+        Ok(set)
+    }
+
     pub fn embedding_set(&self, id: i64) -> Result<EmbeddingSetInfo> {
         self.conn
             .query_row(&format!("SELECT {SET_COLUMNS} FROM embedding_set e JOIN corpus c ON c.id = e.corpus_id WHERE e.id = ?1"), [id], set_from_row)

@@ -13,6 +13,21 @@ fn rows<T>(v: &Value, number: impl Fn(&Value) -> T) -> Vec<Vec<T>> {
     v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(&number).collect()).collect()
 }
 
+/// A project (`p.db` in `dir`) with corpus "c": one record per gold cell, imported by the CLI.
+fn gold_project(dir: &std::path::Path, gold: impl Iterator<Item = String>) -> std::path::PathBuf {
+    let csv = dir.join("c.csv");
+    let mut text = String::from("text,label\n");
+    for (i, cell) in gold.enumerate() {
+        text.push_str(&format!("registro {i},{cell}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let db = dir.join("p.db");
+    let out =
+        crate::common::selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
+}
+
 /// A case's list of example indices under `key`.
 fn indices(case: &Value, key: &str) -> Vec<usize> {
     case[key].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect()
@@ -64,19 +79,8 @@ fn selectra_issues_lists_a_runs_likely_label_errors() {
     let classes = ["deportes", "economía", "política", "cultura"];
     let labels: Vec<usize> = case["labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect();
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("c.csv");
-    let mut text = String::from("text,label\n");
-    for (i, &l) in labels.iter().enumerate() {
-        text.push_str(&format!("registro {i},{}\n", classes[l]));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let db = dir.path().join("p.db");
+    let db = gold_project(dir.path(), labels.iter().map(|&l| classes[l].to_string()));
     let db_s = db.to_str().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra"))
-        .args(["corpus", "import", "--db", db_s, "--name", "c", "--label-column", "label", csv.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut store = Store::open(&db).unwrap();
     let key = |multi_label: bool| RunKey {
         corpus: "c".into(),
@@ -172,19 +176,7 @@ fn check_multi_label_run(case: &Value, labels: &[Vec<usize>], probs: &[Vec<f64>]
     let k = probs[0].len();
     let classes: Vec<String> = (0..k).map(|c| format!("etiqueta{c}")).collect();
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("c.csv");
-    let mut text = String::from("text,label\n");
-    for (i, set) in labels.iter().enumerate() {
-        text.push_str(&format!("registro {i},{}\n", set.iter().map(|&c| classes[c].as_str()).collect::<Vec<_>>().join("|")));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let db = dir.path().join("p.db");
-    let db_s = db.to_str().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_selectra"))
-        .args(["corpus", "import", "--db", db_s, "--name", "c", "--label-column", "label", csv.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = gold_project(dir.path(), labels.iter().map(|set| set.iter().map(|&c| classes[c].as_str()).collect::<Vec<_>>().join("|")));
     let mut store = Store::open(&db).unwrap();
     let key = RunKey {
         corpus: "c".into(),

@@ -117,15 +117,12 @@ pub fn duplicates(args: DuplicatesArgs) -> Result<()> {
         let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
         duplicate_groups(&store, &corpus, embeddings, threshold, &mut watch)
     })?;
-    if let (true, Some(warning)) = (discard, &report.warning) {
-        return Err(selectra::Error::Input(format!("nothing discarded: {warning}")));
-    }
     let discarded = if discard {
+        let rest = report.to_discard()?;
         let annotator = match annotator {
             Some(a) => a,
             None => store.annotator()?,
         };
-        let rest: Vec<i64> = report.groups.iter().flat_map(|g| g.rest()).collect();
         Some(store.discard(&corpus, Target::Records(&rest), &annotator)?)
     } else {
         None
@@ -173,10 +170,7 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
     use selectra::analysis::similar::{more_like, Vectors, DEFAULT_NEIGHBOURS};
     let SimilarArgs { db, corpus, embeddings, row, text, k, json } = args;
     let store = Store::open_existing(&db)?;
-    let set = store.embedding_set(embeddings)?;
-    if set.key.corpus != corpus {
-        return Err(selectra::Error::Input(format!("embedding set {embeddings} is over corpus {:?}, not {corpus:?}", set.key.corpus)));
-    }
+    let set = store.corpus_embedding_set(&corpus, embeddings)?;
     let vectors = Vectors::load(&store, embeddings)?;
     let k = k.unwrap_or(DEFAULT_NEIGHBOURS);
     let found = match (row, &text) {
