@@ -139,6 +139,11 @@ impl Vectors {
     }
 
     /// The record ids, in the rows' order (ascending).
+    /// Every vector at unit length, row after row in record-id order (`dim` numbers each).
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
     pub fn ids(&self) -> &[i64] {
         &self.ids
     }

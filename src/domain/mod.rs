@@ -3,7 +3,9 @@
 //! its own and every floor above can share it.
 
 pub mod annotation;
+pub mod attribution;
 pub mod labels;
+pub mod map;
 pub mod precision;
 pub mod progress;
 pub mod query;

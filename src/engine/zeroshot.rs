@@ -164,13 +164,20 @@ impl<'m> ZeroShotClassifier<'m> {
         Ok(self.model.forward(&input)?.to_vec2::<f32>()?)
     }
 
-    /// Turns one text's per-label logits into the pipeline's sorted scores.
-    pub fn scores(&self, text: &str, task: &ZeroShotTask, rows: &[Vec<f32>]) -> ZeroShotResult {
-        let scores: Vec<f32> = if task.multi_label || task.labels.len() == 1 {
+    /// One text's per-label logits as each label's score, in the task's label order: single-label,
+    /// the softmax of the entailment logits across labels; multi-label (or one label), each
+    /// label's softmax over [contradiction, entailment].
+    pub fn label_scores(&self, task: &ZeroShotTask, rows: &[Vec<f32>]) -> Vec<f32> {
+        if task.multi_label || task.labels.len() == 1 {
             rows.iter().map(|r| softmax(&[r[self.contradiction], r[self.entailment]])[1]).collect()
         } else {
             softmax(&rows.iter().map(|r| r[self.entailment]).collect::<Vec<_>>())
-        };
+        }
+    }
+
+    /// Turns one text's per-label logits into the pipeline's sorted scores.
+    pub fn scores(&self, text: &str, task: &ZeroShotTask, rows: &[Vec<f32>]) -> ZeroShotResult {
+        let scores = self.label_scores(task, rows);
         // numpy's `reversed(argsort)`: ascending and stable for ties, then reversed.
         let mut order: Vec<usize> = (0..scores.len()).collect();
         order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));

@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 use crate::jobs::corpus_run;
 use crate::store::{PredictionRow, RunInfo, RunKey, Store};
 
+/// What a trained run's model name adds to its base model's.
+pub const HEAD_SUFFIX: &str = " + logistic head";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainSummary {
     pub run: RunInfo,
@@ -140,7 +143,7 @@ pub fn train(
     let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     let key = RunKey {
         corpus: corpus.to_string(),
-        model: format!("{} + logistic head", model.name),
+        model: format!("{}{HEAD_SUFFIX}", model.name),
         weights_sha256: set.key.weights_sha256.clone(),
         labels: labels.clone(),
         template: format!("trained on {} labels (head {short})", x.len()),
@@ -219,7 +222,7 @@ pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<
     let bytes = safetensors::serialize(tensors, None).map_err(|e| Error::Inference(format!("writing the head: {e}")))?;
     let weights_path = dir.join("head.safetensors");
     crate::fs::write(&weights_path, &bytes)?;
-    let base_model = run.key.model.strip_suffix(" + logistic head").unwrap_or(&run.key.model).to_string();
+    let base_model = run.key.model.strip_suffix(HEAD_SUFFIX).unwrap_or(&run.key.model).to_string();
     // The objective the head was fitted with (heads from before the choice existed: C = 1, unweighted).
     let cv_facts = serde_json::from_str::<serde_json::Value>(&cross_validation).unwrap_or(serde_json::Value::Null);
     let c = cv_facts["options"]["c"].as_f64().unwrap_or(learn::C);

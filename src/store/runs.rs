@@ -280,6 +280,20 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
+    /// Up to `limit` records whose top label in the run is `label`, highest score first (ties by
+    /// id): a range of the `prediction_by_label` index.
+    pub fn top_records(&self, run_id: i64, label: &str, limit: usize) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT x.id, x.text FROM prediction p JOIN record x ON x.id = p.record_id \
+                 WHERE p.run_id = ?1 AND p.top_label = ?2 ORDER BY p.top_score DESC, p.record_id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![run_id, label, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
     pub fn run(&self, id: i64) -> Result<RunInfo> {
         self.conn
             .query_row(&format!("SELECT {RUN_COLUMNS} FROM run r JOIN corpus c ON c.id = r.corpus_id WHERE r.id = ?1"), [id], run_from_row)

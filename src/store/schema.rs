@@ -387,6 +387,23 @@ DROP INDEX tagged_record_by_score;
 CREATE INDEX tagged_record_by_entity_order ON tagged_record (run_id, COALESCE(min_score, 2.0), record_id);
 "#;
 
+/// Version 16: maps of the corpus (`domain::map`): one per (embedding set, method, seed), every
+/// record's coordinates in one blob (16 bytes a record: id i64, x f32, y f32, little-endian),
+/// written whole in one statement, so a map is complete or absent.
+const V16: &str = r#"
+CREATE TABLE corpus_map (
+    id         INTEGER PRIMARY KEY,
+    set_id     INTEGER NOT NULL REFERENCES embedding_set(id) ON DELETE CASCADE,
+    method     TEXT NOT NULL,
+    seed       INTEGER NOT NULL,
+    records    INTEGER NOT NULL,
+    points     BLOB NOT NULL,
+    explained  TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (set_id, method, seed)
+);
+"#;
+
 /// Version 15's back-fill: `gold_differs` of every record tagged before, by
 /// `domain::spans::differ` (the one rule, as `save_tagged` applies it to new entities).
 fn fill_gold_differs(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
@@ -433,12 +450,13 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V13),
         M::up(V14),
         M::up_with_hook(V15, fill_gold_differs),
+        M::up(V16),
     ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    15
+    16
 }
 
 #[cfg(test)]

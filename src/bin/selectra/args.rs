@@ -99,6 +99,15 @@ pub enum Command {
     /// model), by cosine similarity of their embeddings (exact search).
     #[command(group(clap::ArgGroup::new("from").required(true).args(["row", "text"])))]
     Similar(SimilarArgs),
+    /// Why a model gives a text its label: each word's weight, by leave-one-out (the drop in
+    /// the label's score without the word) or LIME (LIT's defaults, seeded). A zero-shot model
+    /// with --labels, a classifier with its own labels, or with --db and --run a record of a run
+    /// (any kind that labels records, trained heads included); with --key-words, the words each
+    /// of the run's labels keys on over its most confident records.
+    Explain(ExplainArgs),
+    /// The corpus as a 2-D map of an embedding set (PCA of its unit vectors), made once and
+    /// stored; with --inside, the records a drawn outline encloses (the app's lasso).
+    Map(MapArgs),
     /// The preset models and what the Hugging Face cache holds.
     Models(ModelsArgs),
 }
@@ -744,6 +753,76 @@ pub struct SimilarArgs {
     /// How many records (default 10).
     #[arg(short, long)]
     pub k: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// A zero-shot NLI model (with --labels) or a sequence classifier (its own labels): a
+    /// folder or ORG/NAME[@REVISION]. With --run, the run's own model is used.
+    #[arg(long, required_unless_present = "run", conflicts_with = "run")]
+    pub model: Option<String>,
+    /// Zero-shot candidate labels, comma-separated.
+    #[arg(long, conflicts_with = "run")]
+    pub labels: Option<String>,
+    /// The zero-shot hypothesis template; {} is replaced by each label.
+    #[arg(long, default_value = DEFAULT_TEMPLATE, conflicts_with = "run")]
+    pub template: String,
+    #[arg(long, conflicts_with = "run")]
+    pub multi_label: bool,
+    /// The second text of a pair, for a classifier trained on pairs.
+    #[arg(long, value_name = "TEXT", conflicts_with = "run")]
+    pub text_pair: Option<String>,
+    /// Override the tokenizer's accent stripping (without --run).
+    #[arg(long, value_name = "true|false", conflicts_with = "run")]
+    pub strip_accents: Option<bool>,
+    /// The project database of --run.
+    #[arg(long, requires = "run")]
+    pub db: Option<PathBuf>,
+    /// Explain a run's label of a record (with --row), or what the run keys on (--key-words).
+    #[arg(long, requires = "db")]
+    pub run: Option<i64>,
+    /// The record's row number in the run's corpus.
+    #[arg(long, requires = "run", conflicts_with = "key_words")]
+    pub row: Option<u64>,
+    /// Each label's words with the highest mean weight over the run's most confident records.
+    #[arg(long, requires = "run")]
+    pub key_words: bool,
+    /// Records explained per label for --key-words.
+    #[arg(long, default_value_t = selectra::jobs::explain::SUMMARY_RECORDS_PER_LABEL, requires = "key_words")]
+    pub per_label: usize,
+    /// The label to explain (default: the one the model scores highest).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// loo (leave-one-out) or lime.
+    #[arg(long, default_value = "loo")]
+    pub method: String,
+    /// LIME's seed: the same seed gives the same explanation.
+    #[arg(long, default_value_t = selectra::domain::attribution::DEFAULT_SEED)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+    /// The text to explain (without --run).
+    #[arg(required_unless_present = "run", conflicts_with = "run")]
+    pub text: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct MapArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The embedding set to project (`embed --json` prints its id).
+    #[arg(long)]
+    pub embeddings: i64,
+    /// How the map is made.
+    #[arg(long, default_value = "pca")]
+    pub method: String,
+    /// An outline in the map's coordinates, "x,y x,y x,y ...": print the rows inside it.
+    #[arg(long, allow_hyphen_values = true)]
+    pub inside: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

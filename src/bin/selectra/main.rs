@@ -90,6 +90,8 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Issues(args) => cmd::labeling::issues(args),
         Command::Duplicates(args) => cmd::labeling::duplicates(args),
         Command::Similar(args) => cmd::labeling::similar(args),
+        Command::Explain(args) => cmd::model::explain(args),
+        Command::Map(args) => cmd::labeling::map(args),
         Command::Models(args) => cmd::model::models(args),
     }
 }

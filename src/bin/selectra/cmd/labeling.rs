@@ -6,7 +6,7 @@ use std::io::Write;
 use selectra::store::{Status, Store, Target};
 use selectra::Result;
 
-use crate::args::{AgreementArgs, AnnotateArgs, DuplicatesArgs, IssuesArgs, LabelArgs, QueryArgs, SimilarArgs};
+use crate::args::{AgreementArgs, AnnotateArgs, DuplicatesArgs, IssuesArgs, LabelArgs, MapArgs, QueryArgs, SimilarArgs};
 use crate::output::*;
 
 pub fn annotate(args: AnnotateArgs) -> Result<()> {
@@ -193,6 +193,58 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
         out!("{:>7}  {:.4}  {}", row, n.similarity, selectra::domain::text::cell(text, 90));
     }
     Ok(())
+}
+
+pub fn map(args: MapArgs) -> Result<()> {
+    use selectra::analysis::projection::{enclosed, make_map, ProjectionMethod};
+    let MapArgs { db, corpus, embeddings, method, inside, json } = args;
+    let method = ProjectionMethod::parse(&method)?;
+    let outline = inside.as_deref().map(parse_outline).transpose()?;
+    let mut store = Store::open_existing(&db)?;
+    let (info, points) = with_job_progress(|progress, cancel| {
+        let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+        make_map(&mut store, &corpus, embeddings, method, &mut watch)
+    })?;
+    if let Some(outline) = outline {
+        let rows: Vec<u64> = enclosed(&points, &outline)?.into_iter().map(|id| store.record_row(id)).collect::<Result<_>>()?;
+        if json {
+            print_json(&serde_json::json!({ "map": info.id, "rows": rows }));
+        } else {
+            out!("{} records inside: {}", rows.len(), rows.iter().map(u64::to_string).collect::<Vec<_>>().join(" "));
+        }
+        return Ok(());
+    }
+    if json {
+        let items: Vec<_> = points
+            .record_ids
+            .iter()
+            .zip(points.x.iter().zip(&points.y))
+            .map(|(id, (x, y))| Ok(serde_json::json!({"row": store.record_row(*id)?, "x": x, "y": y})))
+            .collect::<Result<_>>()?;
+        print_json(&serde_json::json!({ "map": info, "points": items }));
+    } else {
+        let ratio: Vec<String> = info.explained_variance_ratio.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
+        out!(
+            "map {} of embedding set {}: {} records by {}, axes holding {} of the variance",
+            info.id,
+            embeddings,
+            info.records,
+            info.method.as_str(),
+            ratio.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+/// "x,y x,y x,y": an outline's points.
+fn parse_outline(text: &str) -> Result<Vec<(f64, f64)>> {
+    text.split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').ok_or_else(|| selectra::Error::Input(format!("an outline point is x,y, not {p:?}")))?;
+            let num = |v: &str| v.trim().parse::<f64>().map_err(|_| selectra::Error::Input(format!("{v:?} in the outline is not a number")));
+            Ok((num(x)?, num(y)?))
+        })
+        .collect()
 }
 
 pub fn agreement(args: AgreementArgs) -> Result<()> {

@@ -8,7 +8,7 @@ use selectra::engine::tag::{Aggregation, TagOptions, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
 use selectra::Result;
 
-use crate::args::{ClassifyArgs, CorpusRunArgs, InspectArgs, ModelsArgs, TagArgs, ZeroshotArgs};
+use crate::args::{ClassifyArgs, CorpusRunArgs, ExplainArgs, InspectArgs, ModelsArgs, TagArgs, ZeroshotArgs};
 use crate::output::*;
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
@@ -91,6 +91,96 @@ pub fn tag(args: TagArgs) -> Result<()> {
             let span: String = text.chars().skip(e.start).take(e.end - e.start).collect();
             out!("{:width$}  {:>6.4}  {:>11}  {span}", e.label(), e.score, format!("{}-{}", e.start, e.end));
         }
+    }
+    Ok(())
+}
+
+pub fn explain(args: ExplainArgs) -> Result<()> {
+    use selectra::domain::attribution::{self, LimeOptions, MaskSource, Method};
+    use selectra::domain::task::ZeroShotTask;
+    use selectra::engine::explain::{classifier_scorer, zeroshot_scorer};
+    let ExplainArgs {
+        model,
+        labels,
+        template,
+        multi_label,
+        text_pair,
+        strip_accents,
+        db,
+        run,
+        row,
+        key_words,
+        per_label,
+        label,
+        method,
+        seed,
+        json,
+        text,
+    } = args;
+    let method = Method::parse(&method)?;
+    let lime = LimeOptions { masks: MaskSource::Seed(seed), ..LimeOptions::default() };
+    if let (Some(db), Some(run)) = (db, run) {
+        let store = selectra::store::Store::open_existing(&db)?;
+        let (spec, accents) = selectra::jobs::explain::run_model(&store.run(run)?);
+        let model = load(&spec, accents)?;
+        if key_words {
+            let summary = crate::output::with_job_progress(|progress, cancel| {
+                let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+                selectra::jobs::explain::key_words(&store, &model, run, per_label, method, &mut watch)
+            })?;
+            if json {
+                print_json(&summary);
+            } else {
+                for l in &summary.labels {
+                    out!("{} ({} records)", l.label, l.records);
+                    for w in &l.words {
+                        out!("  {:<20} {:>+9.4}  in {} records", selectra::domain::text::cell(&w.word, 20), w.mean_weight, w.records.len());
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let Some(row) = row else {
+            return Err(selectra::Error::Input("say which record to explain (its row number), or ask for the run's key words".into()));
+        };
+        let record = store.record_id(&store.run(run)?.key.corpus, row)?;
+        let e = selectra::jobs::explain::explain_record(&store, &model, run, record, label.as_deref(), method, &lime)?;
+        return print_explanation(&e, json);
+    }
+    let (model, text) = (load(&model.unwrap_or_default(), strip_accents)?, text.unwrap_or_default());
+    let e = match labels {
+        Some(labels) => {
+            let task = ZeroShotTask::new(ZeroShotTask::parse_labels(&labels), &template, multi_label)?;
+            let classifier = ZeroShotClassifier::new(&model)?;
+            let scorer = zeroshot_scorer(&classifier, &task);
+            attribution::explain(&text, text_pair.as_deref(), label.as_deref(), method, &lime, &scorer)?
+        }
+        None => {
+            let classifier = TextClassifier::new(&model)?;
+            let scorer = classifier_scorer(&classifier, model.config.id2label.clone());
+            attribution::explain(&text, text_pair.as_deref(), label.as_deref(), method, &lime, &scorer)?
+        }
+    };
+    print_explanation(&e, json)
+}
+
+fn print_explanation(e: &selectra::domain::attribution::Explanation, json: bool) -> Result<()> {
+    if json {
+        print_json(e);
+        return Ok(());
+    }
+    out!("{} ({:.4}), {}: {}", e.label, e.score, e.method.name(), e.method.meaning());
+    let scale = e.words.iter().chain(e.pair_words.iter().flatten()).map(|w| w.weight.abs()).fold(0.0, f64::max).max(1e-12);
+    let print = |words: &[selectra::domain::attribution::WordWeight]| {
+        for w in words {
+            let bar = "█".repeat((w.weight.abs() / scale * 20.0).round() as usize);
+            out!("  {:<24} {:>+9.4}  {}{}", selectra::domain::text::cell(&w.word, 24), w.weight, if w.weight < 0.0 { "-" } else { "+" }, bar);
+        }
+    };
+    print(&e.words);
+    if let Some(pair) = &e.pair_words {
+        out!("second text:");
+        print(pair);
     }
     Ok(())
 }
