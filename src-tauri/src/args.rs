@@ -265,3 +265,65 @@ pub struct DiscardArgs {
     pub corpus: String,
     pub records: Vec<i64>,
 }
+
+/// Why a run gave a record its label: word attributions by the run's own model.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExplainRecordArgs {
+    pub run: i64,
+    pub record: i64,
+    /// `null`: the label the run's model scores highest on the record.
+    pub label: Option<String>,
+    pub method: selectra::domain::attribution::Method,
+}
+
+/// Why a model gives a typed text a label: a zero-shot model with `labels`, else a classifier
+/// with its own labels.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExplainTextArgs {
+    pub model: ModelRef,
+    pub text: String,
+    pub text_pair: Option<String>,
+    /// Zero-shot candidate labels as typed (comma-separated; the core splits them); `null` for a
+    /// classifier.
+    pub labels: Option<String>,
+    /// `null`: the core's default template.
+    pub template: Option<String>,
+    pub multi_label: bool,
+    pub label: Option<String>,
+    pub method: selectra::domain::attribution::Method,
+}
+
+/// What a run keys on: each label's words over its most confident records.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct KeyWordsArgs {
+    pub run: i64,
+    /// `null`: the core's default.
+    pub per_label: Option<u32>,
+    pub method: selectra::domain::attribution::Method,
+}
+
+/// A map of an embedding set.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct MapArgs {
+    pub corpus: String,
+    pub embeddings: i64,
+    pub method: selectra::domain::map::ProjectionMethod,
+    /// UMAP's seed; `null`: the core's default.
+    pub seed: Option<u32>,
+}
+
+/// A map's colours.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct MapColourArgs {
+    pub corpus: String,
+    pub map: i64,
+    pub by: selectra::domain::map::ColourBy,
+}
+
+/// The records of a map inside a drawn outline (the lasso), in map coordinates.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct LassoArgs {
+    pub corpus: String,
+    pub map: i64,
+    pub outline: Vec<(f64, f64)>,
+}

@@ -77,6 +77,13 @@ macro_rules! commands {
             find_duplicates(args: DuplicatesArgs, task: String, onProgress: Channel<TaskProgress>) -> DuplicateReport;
             similar_records(args: SimilarArgs) -> Vec<Neighbour>;
             discard_records(args: DiscardArgs) -> BatchOutcome;
+            explain_record(args: ExplainRecordArgs) -> Explanation;
+            explain_text(args: ExplainTextArgs) -> Explanation;
+            run_key_words(args: KeyWordsArgs, task: String, onProgress: Channel<TaskProgress>) -> RunKeyWords;
+            make_map(args: MapArgs, task: String, onProgress: Channel<TaskProgress>) -> MapView;
+            map_colours(args: MapColourArgs) -> MapColours;
+            map_lasso(args: LassoArgs) -> Vec<i64>;
+            record_text(record: i64) -> String;
         }
     };
 }
@@ -135,7 +142,7 @@ pub fn typescript() -> String {
         // What commands take.
         InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
         AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
-        EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs,
+        EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs, ExplainRecordArgs, ExplainTextArgs, KeyWordsArgs, MapArgs, MapColourArgs, LassoArgs,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
         RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
@@ -144,7 +151,8 @@ pub fn typescript() -> String {
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,
         LoadableModel, Classification, Entity, Tagging, EmbeddingKey, EmbeddingSetInfo, RunLabelIssues, RecordIssue, LabelNoise,
-        DuplicateReport, DuplicateGroup, GroupMember, Neighbour,
+        DuplicateReport, DuplicateGroup, GroupMember, Neighbour, Method, WordWeight, Explanation, KeyWord, LabelKeyWords, RunKeyWords,
+        ProjectionMethod, MapPoints, MapInfo, MapColours, ColourBy, MapView,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

@@ -836,3 +836,111 @@ impl Throttle {
         false
     }
 }
+
+/// Why a run gave a record its label (the run's own model; loaded on first use).
+#[tauri::command]
+pub async fn explain_record(state: State<'_, AppState>, args: ExplainRecordArgs) -> CmdResult<Explanation> {
+    let models = state.models.clone();
+    // Its own connection: the model's passes never hold the project's shared one.
+    let db = state.project_path();
+    blocking(move || {
+        let store = Store::open(&db)?;
+        let (spec, strip_accents) = selectra::jobs::explain::run_model(&store.run(args.run)?);
+        let model = models.get(&ModelRef { spec, strip_accents }, Arc::new(selectra::engine::hub::Silent))?;
+        let lime = selectra::domain::attribution::LimeOptions::default();
+        selectra::jobs::explain::explain_record(&store, &model, args.run, args.record, args.label.as_deref(), args.method, &lime)
+    })
+    .await
+}
+
+/// Why a model gives a typed text a label: zero-shot with labels, else the classifier's own.
+#[tauri::command]
+pub async fn explain_text(state: State<'_, AppState>, args: ExplainTextArgs) -> CmdResult<Explanation> {
+    use selectra::domain::attribution::{explain, LimeOptions};
+    let models = state.models.clone();
+    blocking(move || {
+        let model = models.get(&args.model, Arc::new(selectra::engine::hub::Silent))?;
+        let lime = LimeOptions::default();
+        let (text, pair, label) = (args.text.as_str(), args.text_pair.as_deref().filter(|p| !p.trim().is_empty()), args.label.as_deref());
+        match args.labels {
+            Some(labels) => {
+                use selectra::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
+                let template = args.template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
+                let task = ZeroShotTask::new(ZeroShotTask::parse_labels(&labels), template, args.multi_label)?;
+                let classifier = selectra::engine::zeroshot::ZeroShotClassifier::new(&model)?;
+                let scorer = selectra::engine::explain::zeroshot_scorer(&classifier, &task);
+                explain(text, pair, label, args.method, &lime, &scorer)
+            }
+            None => {
+                let classifier = TextClassifier::new(&model)?;
+                let scorer = selectra::engine::explain::classifier_scorer(&classifier, model.config.id2label.clone());
+                explain(text, pair, label, args.method, &lime, &scorer)
+            }
+        }
+    })
+    .await
+}
+
+/// What a run keys on (progress in records explained, cancellable).
+#[tauri::command]
+pub async fn run_key_words(
+    state: State<'_, AppState>,
+    args: KeyWordsArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<RunKeyWords> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let (spec, strip_accents) = selectra::jobs::explain::run_model(&store.run(args.run)?);
+        let model = models.get(&ModelRef { spec, strip_accents }, Arc::new(selectra::engine::hub::Silent))?;
+        let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+        let per_label = args.per_label.map_or(selectra::jobs::explain::SUMMARY_RECORDS_PER_LABEL, |n| n as usize);
+        selectra::jobs::explain::key_words(store, &model, args.run, per_label, args.method, &mut watch)
+    })
+    .await
+}
+
+/// The map of an embedding set: made (progress in records, cancellable) and stored, or the
+/// stored one.
+#[tauri::command]
+pub async fn make_map(state: State<'_, AppState>, args: MapArgs, task: String, on_progress: Channel<TaskProgress>) -> CmdResult<MapView> {
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
+        let (info, points) = selectra::analysis::projection::make_map(
+            store,
+            &args.corpus,
+            args.embeddings,
+            args.method,
+            args.seed.map_or(selectra::domain::map::DEFAULT_SEED, u64::from),
+            &mut watch,
+        )?;
+        Ok(MapView { info, points })
+    })
+    .await
+}
+
+/// A map's colours by gold, reference, a run's label or score, or suspicion.
+#[tauri::command]
+pub async fn map_colours(state: State<'_, AppState>, args: MapColourArgs) -> CmdResult<MapColours> {
+    with_store(&state, move |s| {
+        let (_, points) = s.map_points(&args.corpus, args.map)?;
+        selectra::analysis::projection::colours(s, &args.corpus, &points, args.by)
+    })
+    .await
+}
+
+/// The records inside a lasso's outline, in map order: the filter the bulk actions then apply to.
+#[tauri::command]
+pub async fn map_lasso(state: State<'_, AppState>, args: LassoArgs) -> CmdResult<Vec<i64>> {
+    with_store(&state, move |s| {
+        let (_, points) = s.map_points(&args.corpus, args.map)?;
+        selectra::analysis::projection::enclosed(&points, &args.outline)
+    })
+    .await
+}
+
+/// A record's text (the map's hover).
+#[tauri::command]
+pub async fn record_text(state: State<'_, AppState>, record: i64) -> CmdResult<String> {
+    with_store(&state, move |s| s.record_text(record)).await
+}

@@ -15,7 +15,9 @@ pub use selectra::analysis::scans::{ScanComparison, ScanDisagreement};
 pub use selectra::analysis::similar::{DuplicateGroup, DuplicateReport, GroupMember, Neighbour};
 pub use selectra::api::wire::*;
 pub use selectra::domain::annotation::Status;
+pub use selectra::domain::attribution::{Explanation, Method, WordWeight};
 pub use selectra::domain::labels::SchemaKind;
+pub use selectra::domain::map::{ColourBy, MapPoints, ProjectionMethod};
 pub use selectra::domain::precision::{AgreementCheck, AgreementGate, Precision, PrecisionOutcome};
 pub use selectra::domain::query::{EvalFilter, FilterSpec};
 pub use selectra::domain::rtd::ScannedWord;
@@ -26,6 +28,7 @@ pub use selectra::engine::inspect::{Inspection, TokenScore, WordScore};
 pub use selectra::engine::tag::{Entity, Tagging};
 pub use selectra::engine::zeroshot::ZeroShotResult;
 pub use selectra::jobs::corpus_run::ScanSummary;
+pub use selectra::jobs::explain::{KeyWord, LabelKeyWords, RunKeyWords};
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
 pub use selectra::store::RunEntity;
 pub use selectra::store::{
@@ -33,6 +36,7 @@ pub use selectra::store::{
     RecordPrediction, RunInfo, RunKey, RunKind, ScanInfo, ScanKey,
 };
 pub use selectra::store::{EmbeddingKey, EmbeddingSetInfo};
+pub use selectra::store::{MapColours, MapInfo};
 use selectra::ErrorCode;
 
 /// Every command's error: `code` is a closed set the UI branches on, `message` says what was
@@ -91,4 +95,11 @@ pub struct TaskProgress {
     /// What the work is doing now, in the core's words ("embedding the records", "training the
     /// classifier"), when it has stages.
     pub stage: Option<String>,
+}
+
+/// A map and every record's place on it.
+#[derive(Debug, Clone, serde::Serialize, TS)]
+pub struct MapView {
+    pub info: MapInfo,
+    pub points: MapPoints,
 }

@@ -16,3 +16,4 @@ pub mod scans;
 pub mod seqeval;
 pub mod similar;
 pub mod tagging;
+pub mod umap;

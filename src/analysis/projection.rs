@@ -1,5 +1,6 @@
 //! The corpus as a map: a 2-D projection of an embedding set's vectors (at unit length, the
-//! space similarity search and duplicates use), and the records a drawn outline encloses.
+//! space similarity search and duplicates use) by PCA (here) or UMAP (`analysis::umap`), stored,
+//! coloured, and the records a drawn outline encloses.
 //!
 //! PCA is exact: the vectors' covariance, accumulated in f32 blocks of rows with gemm and summed
 //! in f64, then its two leading eigenvectors (nalgebra's symmetric eigendecomposition), each
@@ -101,21 +102,25 @@ pub fn pca(vectors: &Vectors, watch: &mut Watch) -> Result<MapPoints> {
     Ok(MapPoints { record_ids: vectors.ids().to_vec(), x: xs, y: ys, explained_variance_ratio: ratio })
 }
 
-/// The map of embedding set `set` made by `method` (PCA has no seed: 0), made and stored when
-/// there is none or when the set has gained vectors since; the stored one otherwise. Progress
-/// counts rows; cancelling leaves the stored map as it was.
-pub fn make_map(store: &mut Store, corpus: &str, set: i64, method: ProjectionMethod, watch: &mut Watch) -> Result<(MapInfo, MapPoints)> {
+/// The map of embedding set `set` made by `method` (PCA has no seed and is kept with seed 0;
+/// UMAP starts from the PCA map and draws with `seed`), made and stored when there is none or
+/// when the set has gained vectors since; the stored one otherwise. Progress counts rows (and
+/// UMAP's epochs); cancelling leaves the stored map as it was.
+pub fn make_map(store: &mut Store, corpus: &str, set: i64, method: ProjectionMethod, seed: u64, watch: &mut Watch) -> Result<(MapInfo, MapPoints)> {
     let info = store.corpus_embedding_set(corpus, set)?;
-    if let Some(found) = store.find_map(set, method, 0)? {
+    let seed = if method == ProjectionMethod::Pca { 0 } else { seed };
+    if let Some(found) = store.find_map(set, method, seed)? {
         if found.records == info.embedded {
             return store.map_points(corpus, found.id);
         }
     }
     let vectors = Vectors::load(store, set)?;
+    let points = pca(&vectors, watch)?;
     let points = match method {
-        ProjectionMethod::Pca => pca(&vectors, watch)?,
+        ProjectionMethod::Pca => points,
+        ProjectionMethod::Umap => crate::analysis::umap::umap(&vectors, &points, seed, watch)?,
     };
-    let saved = store.save_map(set, method, 0, &points)?;
+    let saved = store.save_map(set, method, seed, &points)?;
     Ok((saved, points))
 }
 

@@ -12,20 +12,25 @@ use crate::error::{Error, Result};
 #[serde(rename_all = "lowercase")]
 pub enum ProjectionMethod {
     Pca,
+    Umap,
 }
+
+/// The seed a UMAP map is made with when none is given (the same seed, the same map).
+pub const DEFAULT_SEED: u64 = 0;
 
 impl ProjectionMethod {
     pub fn parse(text: &str) -> Result<Self> {
         match text.trim().to_lowercase().as_str() {
             "pca" => Ok(Self::Pca),
-            "umap" => Err(Error::Input("UMAP maps are not available yet; PCA is".into())),
-            other => Err(Error::Input(format!("a map is made by pca, not {other:?}"))),
+            "umap" => Ok(Self::Umap),
+            other => Err(Error::Input(format!("a map is made by pca or umap, not {other:?}"))),
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pca => "pca",
+            Self::Umap => "umap",
         }
     }
 }
@@ -54,7 +59,7 @@ pub struct MapPoints {
     pub record_ids: Vec<i64>,
     pub x: Vec<f32>,
     pub y: Vec<f32>,
-    /// The share of the vectors' variance each axis holds (PCA).
+    /// The share of the vectors' variance each axis holds (PCA; empty for UMAP).
     pub explained_variance_ratio: Vec<f64>,
 }
 

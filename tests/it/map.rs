@@ -45,7 +45,7 @@ fn pca_is_scikit_learns_up_to_sign_and_the_outline_encloses_the_same_records() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, set, ids) = project(dir.path());
     let want = expected();
-    let (info, points) = make_map(&mut store, "c", set, ProjectionMethod::Pca, &mut Watch::none()).unwrap();
+    let (info, points) = make_map(&mut store, "c", set, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap();
     assert_eq!(points.record_ids, ids, "points in record order");
     for (got, want) in info.explained_variance_ratio.iter().zip(numbers(&want["explained_variance_ratio"])) {
         assert!((got - want).abs() < 1e-5, "explained variance {got} vs scikit-learn's {want}");
@@ -58,7 +58,7 @@ fn pca_is_scikit_learns_up_to_sign_and_the_outline_encloses_the_same_records() {
         assert!((f64::from(points.y[i]) * sy - wy[i]).abs() < 1e-4, "row {}: y {} vs {}", i + 1, points.y[i], wy[i]);
     }
     // Made once: the same map comes back from the store, unchanged.
-    let (again, again_points) = make_map(&mut store, "c", set, ProjectionMethod::Pca, &mut Watch::none()).unwrap();
+    let (again, again_points) = make_map(&mut store, "c", set, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap();
     assert_eq!((again.id, &again.created_at, &again_points), (info.id, &info.created_at, &points));
     assert_eq!(store.maps("c").unwrap(), vec![info.clone()]);
     let db = dir.path().join("p.db");
@@ -96,21 +96,75 @@ fn a_map_is_made_again_when_the_set_grows_and_never_half_written() {
     let key = EmbeddingKey { corpus: "c".into(), model: "tiny".into(), weights_sha256: "1".repeat(64), strip_accents: None };
     let small = store.open_embeddings(&key, 2).unwrap().id;
     store.save_embeddings(small, &[(ids[0], vec![1.0, 0.0]), (ids[1], vec![0.0, 1.0])]).unwrap();
-    let err = make_map(&mut store, "c", small, ProjectionMethod::Pca, &mut Watch::none()).unwrap_err();
+    let err = make_map(&mut store, "c", small, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap_err();
     assert!(err.to_string().contains("at least 3"), "{err}");
     assert!(store.maps("c").unwrap().is_empty());
     store.save_embeddings(small, &[(ids[2], vec![1.0, 1.0]), (ids[3], vec![-1.0, 0.5])]).unwrap();
-    let (first, _) = make_map(&mut store, "c", small, ProjectionMethod::Pca, &mut Watch::none()).unwrap();
+    let (first, _) = make_map(&mut store, "c", small, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap();
     assert_eq!(first.records, 4);
     store.save_embeddings(small, &[(ids[4], vec![0.3, -1.0])]).unwrap();
-    let (grown, points) = make_map(&mut store, "c", small, ProjectionMethod::Pca, &mut Watch::none()).unwrap();
+    let (grown, points) = make_map(&mut store, "c", small, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap();
     assert_eq!((grown.id, grown.records, points.record_ids.len()), (first.id, 5, 5), "the stale map is replaced");
     // Cancelled while computing: the stored map is the one before.
     let cancel = AtomicBool::new(true);
     let mut report = |_| {};
     let mut watch = Watch::new(&mut report, &cancel);
     store.save_embeddings(small, &[(ids[5], vec![0.9, 0.1])]).unwrap();
-    assert!(matches!(make_map(&mut store, "c", small, ProjectionMethod::Pca, &mut watch), Err(selectra::Error::Cancelled)));
+    assert!(matches!(make_map(&mut store, "c", small, ProjectionMethod::Pca, 0, &mut watch), Err(selectra::Error::Cancelled)));
     assert_eq!(store.maps("c").unwrap()[0].records, 5);
-    assert!(ProjectionMethod::parse("umap").unwrap_err().to_string().contains("not available yet"));
+    assert!(ProjectionMethod::parse("tsne").unwrap_err().to_string().contains("pca or umap"));
+}
+
+/// scikit-learn's `trustworthiness` (Euclidean), written out: how far each point's `k` nearest
+/// neighbours on the map are, in rank, from being its nearest in the original space.
+fn trustworthiness(original: &[Vec<f64>], xs: &[f64], ys: &[f64], k: usize) -> f64 {
+    let n = original.len();
+    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
+    let mut total = 0.0;
+    for i in 0..n {
+        // Ranks in the original space, 1-based, the point itself last.
+        let mut order: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        order.sort_by(|&a, &b| dist(&original[i], &original[a]).total_cmp(&dist(&original[i], &original[b])));
+        let mut rank = vec![0usize; n];
+        for (r, &j) in order.iter().enumerate() {
+            rank[j] = r + 1;
+        }
+        let mut near: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        let on_map = |j: usize| (xs[i] - xs[j]).powi(2) + (ys[i] - ys[j]).powi(2);
+        near.sort_by(|&a, &b| on_map(a).total_cmp(&on_map(b)));
+        total += near[..k].iter().map(|&j| rank[j] as f64 - k as f64).filter(|&r| r > 0.0).sum::<f64>();
+    }
+    let (n, k) = (n as f64, k as f64);
+    1.0 - total * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+}
+
+#[test]
+fn umap_is_as_trustworthy_as_umap_learns_and_its_seed_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, set, _) = project(dir.path());
+    let want = expected();
+    let reference = &want["umap"];
+    assert!((selectra::analysis::umap::A - reference["a"].as_f64().unwrap()).abs() < 1e-6);
+    assert!((selectra::analysis::umap::B - reference["b"].as_f64().unwrap()).abs() < 1e-6);
+    let vectors = selectra::analysis::similar::Vectors::load(&store, set).unwrap();
+    let unit: Vec<Vec<f64>> = vectors.data().chunks(vectors.dim()).map(|r| r.iter().map(|&x| f64::from(x)).collect()).collect();
+    // The trustworthiness written here is scikit-learn's: on umap-learn's own layout it gives
+    // the number scikit-learn gave.
+    let t_ref = trustworthiness(&unit, &numbers(&reference["x"]), &numbers(&reference["y"]), 10);
+    assert!((t_ref - reference["trustworthiness"].as_f64().unwrap()).abs() < 1e-9, "{t_ref} vs {}", reference["trustworthiness"]);
+    let (info, points) = make_map(&mut store, "c", set, ProjectionMethod::Umap, 0, &mut Watch::none()).unwrap();
+    assert_eq!((info.method, info.seed, info.records), (ProjectionMethod::Umap, 0, 150));
+    let as64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    let t = trustworthiness(&unit, &as64(&points.x), &as64(&points.y), 10);
+    eprintln!("UMAP trustworthiness (10 neighbours): ours {t:.4}, umap-learn's {t_ref:.4}");
+    assert!((t - t_ref).abs() <= 0.02, "trustworthiness {t:.4}, umap-learn's {t_ref:.4}");
+    // The same seed gives the same map, bit for bit; another seed another map.
+    let pca = selectra::analysis::projection::pca(&vectors, &mut Watch::none()).unwrap();
+    let again = selectra::analysis::umap::umap(&vectors, &pca, 0, &mut Watch::none()).unwrap();
+    assert_eq!((&again.x, &again.y), (&points.x, &points.y));
+    let other = selectra::analysis::umap::umap(&vectors, &pca, 1, &mut Watch::none()).unwrap();
+    assert_ne!(other.x, points.x);
+    // Both maps are kept: PCA and UMAP of one set.
+    make_map(&mut store, "c", set, ProjectionMethod::Pca, 0, &mut Watch::none()).unwrap();
+    assert_eq!(store.maps("c").unwrap().len(), 2);
 }

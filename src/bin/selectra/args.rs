@@ -105,8 +105,8 @@ pub enum Command {
     /// (any kind that labels records, trained heads included); with --key-words, the words each
     /// of the run's labels keys on over its most confident records.
     Explain(ExplainArgs),
-    /// The corpus as a 2-D map of an embedding set (PCA of its unit vectors), made once and
-    /// stored; with --inside, the records a drawn outline encloses (the app's lasso).
+    /// The corpus as a 2-D map of an embedding set (PCA or UMAP of its unit vectors), made once
+    /// and stored; with --inside, the records a drawn outline encloses (the app's lasso).
     Map(MapArgs),
     /// The preset models and what the Hugging Face cache holds.
     Models(ModelsArgs),
@@ -817,9 +817,12 @@ pub struct MapArgs {
     /// The embedding set to project (`embed --json` prints its id).
     #[arg(long)]
     pub embeddings: i64,
-    /// How the map is made.
+    /// How the map is made: pca, or umap (starting from the PCA map).
     #[arg(long, default_value = "pca")]
     pub method: String,
+    /// UMAP's seed: the same seed gives the same map.
+    #[arg(long, default_value_t = selectra::domain::map::DEFAULT_SEED)]
+    pub seed: u64,
     /// An outline in the map's coordinates, "x,y x,y x,y ...": print the rows inside it.
     #[arg(long, allow_hyphen_values = true)]
     pub inside: Option<String>,

@@ -283,6 +283,39 @@ k: number | null, };
 
 export type DiscardArgs = { corpus: string, records: Array<number>, };
 
+export type ExplainRecordArgs = { run: number, record: number, 
+/**
+ * `null`: the label the run's model scores highest on the record.
+ */
+label: string | null, method: Method, };
+
+export type ExplainTextArgs = { model: ModelRef, text: string, text_pair: string | null, 
+/**
+ * Zero-shot candidate labels as typed (comma-separated; the core splits them); `null` for a
+ * classifier.
+ */
+labels: string | null, 
+/**
+ * `null`: the core's default template.
+ */
+template: string | null, multi_label: boolean, label: string | null, method: Method, };
+
+export type KeyWordsArgs = { run: number, 
+/**
+ * `null`: the core's default.
+ */
+per_label: number | null, method: Method, };
+
+export type MapArgs = { corpus: string, embeddings: number, method: ProjectionMethod, 
+/**
+ * UMAP's seed; `null`: the core's default.
+ */
+seed: number | null, };
+
+export type MapColourArgs = { corpus: string, map: number, by: ColourBy, };
+
+export type LassoArgs = { corpus: string, map: number, outline: Array<[number, number]>, };
+
 export type ModelEntry = { id: string, 
 /**
  * Empty for cached repositories that are not presets.
@@ -892,6 +925,75 @@ accepted: boolean, };
 
 export type Neighbour = { record_id: number, similarity: number, };
 
+export type Method = "loo" | "lime";
+
+export type WordWeight = { word: string, start: number, end: number, weight: number, };
+
+export type Explanation = { label: string, 
+/**
+ * The label's score on the whole text (its words joined by single spaces).
+ */
+score: number, method: Method, words: Array<WordWeight>, 
+/**
+ * The second text's words, for a sentence pair.
+ */
+pair_words: Array<WordWeight> | null, 
+/**
+ * How many inputs were scored (each one forward pass per input for a classifier, one per
+ * label for zero-shot).
+ */
+inputs_scored: number, };
+
+export type KeyWord = { 
+/**
+ * The word as it appears most often (case and accents kept).
+ */
+word: string, 
+/**
+ * Its mean weight over its occurrences in the label's explained records.
+ */
+mean_weight: number, occurrences: number, 
+/**
+ * The records it occurs in, in the order explained (the most confident first).
+ */
+records: Array<number>, };
+
+export type LabelKeyWords = { label: string, 
+/**
+ * How many records were explained for the label (its most confident, up to the sample).
+ */
+records: number, 
+/**
+ * The words with the highest mean weight, highest first.
+ */
+words: Array<KeyWord>, };
+
+export type RunKeyWords = { run: number, method: Method, labels: Array<LabelKeyWords>, 
+/**
+ * How many inputs the model scored in all.
+ */
+inputs_scored: number, };
+
+export type ProjectionMethod = "pca" | "umap";
+
+export type MapPoints = { record_ids: Array<number>, x: Array<number>, y: Array<number>, 
+/**
+ * The share of the vectors' variance each axis holds (PCA; empty for UMAP).
+ */
+explained_variance_ratio: Array<number>, };
+
+export type MapInfo = { id: number, embedding_set: number, method: ProjectionMethod, seed: number, 
+/**
+ * Records on the map (the set's vectors when it was made).
+ */
+records: number, explained_variance_ratio: Array<number>, created_at: string, };
+
+export type MapColours = { categories: Array<string>, category: Array<number>, values: Array<number> | null, };
+
+export type ColourBy = { "by": "gold" } | { "by": "reference" } | { "by": "run_label", run: number, } | { "by": "run_score", run: number, } | { "by": "suspicion", run: number, };
+
+export type MapView = { info: MapInfo, points: MapPoints, };
+
 export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
 export type ModelListEntry = { 
@@ -1333,4 +1435,11 @@ export type Commands = {
   find_duplicates: { args: { args: DuplicatesArgs; task: string; onProgress: Channel<TaskProgress> }; result: DuplicateReport };
   similar_records: { args: { args: SimilarArgs }; result: Array<Neighbour> };
   discard_records: { args: { args: DiscardArgs }; result: BatchOutcome };
+  explain_record: { args: { args: ExplainRecordArgs }; result: Explanation };
+  explain_text: { args: { args: ExplainTextArgs }; result: Explanation };
+  run_key_words: { args: { args: KeyWordsArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunKeyWords };
+  make_map: { args: { args: MapArgs; task: string; onProgress: Channel<TaskProgress> }; result: MapView };
+  map_colours: { args: { args: MapColourArgs }; result: MapColours };
+  map_lasso: { args: { args: LassoArgs }; result: Array<number> };
+  record_text: { args: { record: number }; result: string };
 };

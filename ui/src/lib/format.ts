@@ -67,3 +67,19 @@ export function entitySegments(text: string, entities: { start: number; end: num
   if (at < chars.length) out.push({ text: chars.slice(at).join(""), label: null, score: null });
   return out;
 }
+
+/** A text cut into explained words (with their weights) and what lies between them; offsets are
+ * in characters (code points), as the core counts them. */
+export function heatSegments<W extends { start: number; end: number }>(text: string, words: W[]): { text: string; word: W | null }[] {
+  const chars = Array.from(text);
+  const out: { text: string; word: W | null }[] = [];
+  let at = 0;
+  for (const w of [...words].sort((a, b) => a.start - b.start)) {
+    if (w.start < at || w.end <= w.start || w.end > chars.length) continue;
+    if (w.start > at) out.push({ text: chars.slice(at, w.start).join(""), word: null });
+    out.push({ text: chars.slice(w.start, w.end).join(""), word: w });
+    at = w.end;
+  }
+  if (at < chars.length) out.push({ text: chars.slice(at).join(""), word: null });
+  return out;
+}

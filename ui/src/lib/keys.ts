@@ -4,7 +4,7 @@
 
 export type Action =
   | "label1" | "label2" | "label3" | "label4" | "label5" | "label6" | "label7" | "label8" | "label9"
-  | "accept" | "pending" | "discard" | "undo" | "next" | "previous";
+  | "accept" | "pending" | "discard" | "undo" | "next" | "previous" | "explain";
 
 export const ACTIONS: { action: Action; title: string }[] = [
   ...Array.from({ length: 9 }, (_, i) => ({ action: `label${i + 1}` as Action, title: `Pick label ${i + 1}` })),
@@ -14,6 +14,7 @@ export const ACTIONS: { action: Action; title: string }[] = [
   { action: "undo", title: "Undo the last change" },
   { action: "next", title: "Next record" },
   { action: "previous", title: "Previous record" },
+  { action: "explain", title: "Why this label? (the words that made the model's label)" },
 ];
 
 export type Keymap = Record<Action, string>;
@@ -27,6 +28,7 @@ export const DEFAULT_KEYMAP: Keymap = {
   undo: "Ctrl+z",
   next: "ArrowRight",
   previous: "ArrowLeft",
+  explain: "Ctrl+e",
 };
 
 const STORAGE_KEY = "selectra.keymap";

@@ -1283,3 +1283,80 @@ describe("Annotate's data-quality tools", () => {
     expect((calls.filter((c) => c.cmd === "similar_records").at(-1)!.args.args as { record: number }).record).toBeGreaterThan(0);
   });
 });
+
+describe("Why this label, and the map", () => {
+  const set = { id: 3, corpus: "noticias", model: "st", weights_sha256: "0".repeat(64), strip_accents: null, dim: 8, created_at: "", finished_at: "", embedded: 3, records: 3 };
+  const explanation = {
+    label: "deportes", score: 0.91, method: "loo", inputs_scored: 4,
+    words: [{ word: "ganó", start: 0, end: 4, weight: 0.3 }, { word: "el", start: 5, end: 7, weight: -0.01 }, { word: "partido", start: 8, end: 15, weight: 0.5 }],
+  };
+
+  it("explains the record's label by the run's model and shades its words, from a button or Ctrl+E", async () => {
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      embedding_sets: () => [],
+      browse: () => ({ records: [record(1, "ganó el partido")], total: 1, next: null }),
+      record_predictions: () => [],
+      explain_record: () => explanation,
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-why-go")!);
+    await waitFor(() => expect(document.querySelector("#an-record-heat")).toBeTruthy());
+    const asked = calls.find((c) => c.cmd === "explain_record")!.args.args as { run: number; record: number; label: string | null; method: string };
+    expect(asked).toEqual({ run: RUN.id, record: 1, label: null, method: "loo" });
+    const shaded = [...document.querySelectorAll("#an-record-heat .w")];
+    expect(shaded.map((w) => w.textContent)).toEqual(["ganó", "el", "partido"]);
+    expect(shaded[1].classList.contains("neg")).toBe(true);
+    expect(shaded[2].getAttribute("title")).toBe("+0.5000");
+    expect(document.querySelector("#an-record-heat")!.textContent).toBe("ganó el partido");
+    expect(document.querySelector("#an-why-summary")!.textContent).toContain("deportes");
+    // LIME, from the keyboard.
+    (document.querySelector("#an-why-method") as HTMLSelectElement).value = "lime";
+    await fireEvent.change(document.querySelector("#an-why-method")!);
+    (document.querySelector("#an-record") as HTMLElement).focus();
+    await fireEvent.keyDown(document.querySelector("#an-record")!, { key: "e", ctrlKey: true });
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "explain_record").length).toBe(2));
+    expect((calls.filter((c) => c.cmd === "explain_record")[1].args.args as { method: string }).method).toBe("lime");
+  });
+
+  it("draws the map of an embedding set, colours it, and turns a lasso into the filter", async () => {
+    const map = {
+      info: { id: 9, embedding_set: 3, method: "pca", seed: 0, records: 3, explained_variance_ratio: [0.6, 0.3], created_at: "" },
+      points: { record_ids: [1, 2, 3], x: [0, 1, 2], y: [0, 1, 0], explained_variance_ratio: [0.6, 0.3] },
+    };
+    const calls = mockCommands({
+      list_runs: () => [RUN],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      embedding_sets: () => [set],
+      browse: (a) => (filterOf(a).records ? { records: [record(2, "dos"), record(3, "tres")], total: 2, next: null } : { records: [record(1, "uno")], total: 1, next: null }),
+      record_predictions: () => [],
+      make_map: () => map,
+      map_colours: () => ({ categories: ["deportes", "cultura"], category: [0, 1, -1], values: null }),
+      map_lasso: () => [2, 3],
+    });
+    render(Annotate);
+    await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
+    await fireEvent.click(document.querySelector("#an-map summary")!);
+    await waitFor(() => expect((document.querySelector("#an-map-set") as HTMLSelectElement).value).toBe("3"));
+    await fireEvent.click(document.querySelector("#an-map-make")!);
+    await waitFor(() => expect(document.querySelector("#an-map-facts")!.textContent).toContain("60.0% and 30.0%"));
+    expect((calls.find((c) => c.cmd === "make_map")!.args.args as { embeddings: number; method: string })).toMatchObject({ embeddings: 3, method: "pca" });
+    await waitFor(() => expect(document.querySelector("#an-map-legend")!.textContent).toContain("cultura"));
+    expect((calls.find((c) => c.cmd === "map_colours")!.args.args as { by: unknown }).by).toEqual({ by: "reference" });
+    // A lasso: press, drag around, release.
+    await fireEvent.click(document.querySelector("#an-map-lasso")!);
+    const canvas = document.querySelector("#an-map-canvas")!;
+    await fireEvent.pointerDown(canvas, { clientX: 10, clientY: 10, pointerId: 1 });
+    for (const [x, y] of [[60, 10], [60, 60], [10, 60]]) await fireEvent.pointerMove(canvas, { clientX: x, clientY: y, pointerId: 1 });
+    await fireEvent.pointerUp(canvas, { clientX: 10, clientY: 60, pointerId: 1 });
+    await waitFor(() => expect(document.querySelector("#an-found")!.textContent).toContain("2 records inside the outline"));
+    const outline = (calls.find((c) => c.cmd === "map_lasso")!.args.args as { outline: [number, number][] }).outline;
+    expect(outline.length).toBeGreaterThanOrEqual(3);
+    expect(outline.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y))).toBe(true);
+    expect(filterOf(calls.filter((c) => c.cmd === "browse").at(-1)!.args).records).toEqual([2, 3]);
+  });
+});

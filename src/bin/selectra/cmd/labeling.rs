@@ -197,13 +197,13 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
 
 pub fn map(args: MapArgs) -> Result<()> {
     use selectra::analysis::projection::{enclosed, make_map, ProjectionMethod};
-    let MapArgs { db, corpus, embeddings, method, inside, json } = args;
+    let MapArgs { db, corpus, embeddings, method, seed, inside, json } = args;
     let method = ProjectionMethod::parse(&method)?;
     let outline = inside.as_deref().map(parse_outline).transpose()?;
     let mut store = Store::open_existing(&db)?;
     let (info, points) = with_job_progress(|progress, cancel| {
         let mut watch = selectra::domain::progress::Watch::new(progress, cancel);
-        make_map(&mut store, &corpus, embeddings, method, &mut watch)
+        make_map(&mut store, &corpus, embeddings, method, seed, &mut watch)
     })?;
     if let Some(outline) = outline {
         let rows: Vec<u64> = enclosed(&points, &outline)?.into_iter().map(|id| store.record_row(id)).collect::<Result<_>>()?;
@@ -224,6 +224,8 @@ pub fn map(args: MapArgs) -> Result<()> {
         print_json(&serde_json::json!({ "map": info, "points": items }));
     } else {
         let ratio: Vec<String> = info.explained_variance_ratio.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
+        let how = if ratio.is_empty() { format!("seed {}", info.seed) } else { format!("axes holding {} of the variance", ratio.join(" and ")) };
+        out!("map {} of embedding set {}: {} records by {}, {how}", info.id, embeddings, info.records, info.method.as_str());
         out!(
             "map {} of embedding set {}: {} records by {}, axes holding {} of the variance",
             info.id,
