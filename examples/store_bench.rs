@@ -384,6 +384,31 @@ fn similar_bench(rows: usize) {
     let t = Instant::now();
     store.undo_last("bench", "bench").unwrap().unwrap();
     let undo_ms = t.elapsed().as_secs_f64() * 1e3;
+    // The corpus map: PCA, then UMAP (exact neighbours), each made and stored; its colours; a
+    // lasso over the middle.
+    use selectra::analysis::projection::{colours, enclosed, make_map, ColourBy, ProjectionMethod};
+    let watch = &mut selectra::domain::progress::Watch::none();
+    let t = Instant::now();
+    let (_, pca_points) = make_map(&mut store, "bench", set, ProjectionMethod::Pca, 0, watch).unwrap();
+    let pca_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (_, again) = make_map(&mut store, "bench", set, ProjectionMethod::Pca, 0, watch).unwrap();
+    let stored_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(again, pca_points);
+    let t = Instant::now();
+    let coloured = colours(&store, "bench", &pca_points, ColourBy::Gold).unwrap();
+    let colour_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (lo_x, hi_x) = pca_points.x.iter().fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lo_y, hi_y) = pca_points.y.iter().fold((f32::MAX, f32::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    let (qx, qy) = (f64::from(hi_x - lo_x) / 4.0, f64::from(hi_y - lo_y) / 4.0);
+    let (cx, cy) = (f64::from(lo_x) + 2.0 * qx, f64::from(lo_y) + 2.0 * qy);
+    let square = [(cx - qx, cy - qy), (cx + qx, cy - qy), (cx + qx, cy + qy), (cx - qx, cy + qy)];
+    let t = Instant::now();
+    let inside = enclosed(&pca_points, &square).unwrap();
+    let lasso_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    make_map(&mut store, "bench", set, ProjectionMethod::Umap, 0, watch).unwrap();
+    let umap_s = t.elapsed().as_secs_f64();
     println!("| similarity, {rows} records × {DIM} numbers | |");
     println!("|---|---|");
     println!("| writing the embedding set | {write_s:.1} s |");
@@ -406,6 +431,11 @@ fn similar_bench(rows: usize) {
     );
     println!("| discard {} records as one batch | {discard_ms:.0} ms |", outcome.changed);
     println!("| undo it | {undo_ms:.0} ms |");
+    println!("| the map by PCA, made and stored | {pca_s:.2} s |");
+    println!("| the stored map read back | {stored_ms:.0} ms |");
+    println!("| its colours by gold ({} categories) | {colour_ms:.0} ms |", coloured.categories.len());
+    println!("| a lasso (the records inside a square) | {lasso_ms:.1} ms ({} records) |", inside.len());
+    println!("| the map by UMAP (exact neighbours, {} epochs), made and stored | {umap_s:.1} s |", if rows <= 10_000 { 500 } else { 200 });
     drop(vectors);
     // The search alone at a million vectors, in memory (what a search costs once the set is
     // loaded; writing a million vectors to a project here would measure the disk instead).

@@ -762,6 +762,23 @@ async fn js(c: &Client, script: &str) -> Value {
     bounded("run a script", c.execute(script, vec![])).await.unwrap_or_else(|e| panic!("{script}: {e}"))
 }
 
+/// Draws a lasso on a canvas: a square around its centre, `share` of its width, as pointer
+/// events (what a mouse drag sends).
+async fn lasso(c: &Client, css: &str, share: f64) {
+    js(
+        c,
+        &format!(
+            "const el = document.querySelector('{css}'); const r = el.getBoundingClientRect();
+             const cx = r.left + r.width / 2, cy = r.top + r.height / 2, h = r.width * {share} / 2;
+             const at = (type, x, y) => el.dispatchEvent(new PointerEvent(type, {{ clientX: x, clientY: y, pointerId: 1, bubbles: true }}));
+             at('pointerdown', cx - h, cy - h);
+             for (const [x, y] of [[cx + h, cy - h], [cx + h, cy + h], [cx - h, cy + h]]) at('pointermove', x, y);
+             at('pointerup', cx - h, cy + h);"
+        ),
+    )
+    .await;
+}
+
 /// The Spanish manual pages Debian ships (`manpages-es`), cut into sentences: real text nobody
 /// wrote for this test. A CSV of `text,label,page`: the label is the manual section's subject
 /// (gold, 8 kinds), the page is metadata. Sections take turns, so every kind is present.
@@ -1024,6 +1041,40 @@ async fn ten_thousand_real_records_keep_up_with_the_user() {
     click(&c, "#an-filter-clear").await;
     click(&c, "#an-mode-one").await;
 
+    // Why this label: the zero-shot run's label of the shown record, its words shaded.
+    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
+    click(&c, "#an-why-go").await;
+    until_within("the explanation", long, || async { text_of(&c, "#an-why-summary").await.filter(|t| t.contains("leave-one-out")) }).await;
+    let shaded = js(&c, "return document.querySelectorAll('#an-record-heat .w').length").await;
+    assert!(shaded.as_u64().is_some_and(|n| n > 0), "no word shaded: {shaded}");
+    js(&c, "document.querySelector('#an-record').scrollIntoView()").await;
+    screenshot(&c, "why").await;
+
+    // The map: the training's embedding set by PCA, coloured by the zero-shot run's label; a
+    // lasso around the middle becomes the filter, and the list shows its records.
+    click(&c, "#an-map summary").await;
+    until("the map's embedding set", || async {
+        let value = js(&c, "const s = document.querySelector('#an-map-set'); return s ? s.value : ''").await;
+        (value.as_str().is_some_and(|v| !v.is_empty())).then_some(())
+    })
+    .await;
+    click(&c, "#an-map-make").await;
+    until_within("the map", long, || async { text_of(&c, "#an-map-facts").await.filter(|t| t.contains(&format!("{N} records by PCA"))) }).await;
+    select(&c, "#an-map-colour", "run_label:1").await;
+    wait_text(&c, "#an-map-legend", "órdenes").await;
+    let frames = js(&c, "return window.__selectraMapBench(60)").await;
+    eprintln!("map of {N} points: {frames}");
+    js(&c, "document.querySelector('#an-map-lasso').click()").await;
+    lasso(&c, "#an-map-canvas", 0.3).await;
+    wait_text(&c, "#an-found", "inside the outline").await;
+    click(&c, "#an-mode-list").await;
+    js(&c, "document.querySelector('#an-map').scrollIntoView()").await;
+    screenshot(&c, "map").await;
+    click(&c, "#an-found-clear").await;
+    click(&c, "#an-map summary").await;
+    click(&c, "#an-mode-one").await;
+    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
+
     // The template lab scores against the six labels (the core's suggestion once there are
     // labels of two kinds), with progress.
     view(&c, "zeroshot").await;
@@ -1226,6 +1277,77 @@ async fn a_long_record_with_two_hundred_entities_answers_keys_at_once() {
             })
             .collect();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("span-editor-timings.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    bounded("close the app", c.close()).await.expect("close the app");
+}
+
+/// A map of 100,000 records in the real window: how fast it redraws while panning and zooming
+/// (the issue's goal: above 30 frames per second on this machine), and a lasso over it becoming
+/// the filter. The corpus, its vectors (eight clusters) and the PCA map are written through the
+/// core before the app starts; the figures are printed and written to
+/// `$CARGO_TARGET_TMPDIR/map-frame-rate.json` for the notes. The bound asserted (5 frames per
+/// second) only catches a pathology, such as a path drawn per point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_points_pan_and_zoom_smoothly() {
+    use rand::{Rng, SeedableRng};
+    use selectra::analysis::projection::{make_map, ProjectionMethod};
+    use selectra::store::{EmbeddingKey, Store};
+    const N: usize = 100_000;
+    let _serial = one_at_a_time().await;
+    let harness = Harness::start();
+    {
+        let dir = harness.data.path().join("xdg/studio.selectra.desktop");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::open(&dir.join("project.sqlite")).expect("the app's project");
+        let csv = harness.data.path().join("mapa.csv");
+        let mut rows = String::from("text,label\n");
+        for i in 0..N {
+            rows.push_str(&format!("registro {i} del grupo {},g{}\n", i % 8, i % 8));
+        }
+        std::fs::write(&csv, rows).unwrap();
+        let options = selectra::exchange::import::ImportOptions { name: "mapa".into(), label_column: Some("label".into()), ..Default::default() };
+        selectra::exchange::import::import_file(&mut store, &csv, &options, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false)).expect("import");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(30);
+        let centres: Vec<Vec<f32>> = (0..8).map(|_| (0..16).map(|_| rng.random_range(-3.0..3.0)).collect()).collect();
+        let key = EmbeddingKey { corpus: "mapa".into(), model: "clusters".into(), weights_sha256: "0".repeat(64), strip_accents: None };
+        let set = store.open_embeddings(&key, 16).expect("set").id;
+        let ids: Vec<i64> = (1..=N as u64).map(|row| store.record_id("mapa", row).unwrap()).collect();
+        for chunk in ids.chunks(10_000) {
+            let rows: Vec<(i64, Vec<f32>)> =
+                chunk.iter().map(|&id| (id, centres[(id as usize) % 8].iter().map(|c| c + rng.random_range(-1.0f32..1.0)).collect())).collect();
+            store.save_embeddings(set, &rows).unwrap();
+        }
+        store.finish_embeddings(set).unwrap();
+        make_map(&mut store, "mapa", set, ProjectionMethod::Pca, 0, &mut selectra::domain::progress::Watch::none()).expect("the map");
+    }
+    let c = harness.launch().await;
+    view(&c, "annotate").await;
+    wait_text(&c, "#an-filter-count", &format!("{N} matching")).await;
+    click(&c, "#an-map summary").await;
+    until("the map's embedding set", || async {
+        let value = js(&c, "const s = document.querySelector('#an-map-set'); return s ? s.value : ''").await;
+        (value.as_str().is_some_and(|v| !v.is_empty())).then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    click(&c, "#an-map-make").await;
+    wait_text(&c, "#an-map-facts", &format!("{N} records by PCA")).await;
+    wait_text(&c, "#an-map-legend", "g7").await;
+    let shown = started.elapsed();
+    let frames = js(&c, "return window.__selectraMapBench(120)").await;
+    let fps = frames["fps"].as_f64().unwrap_or_else(|| panic!("{frames}"));
+    eprintln!("map of {N} points: stored map shown and coloured in {:.2} s; pan and zoom: {frames}", shown.as_secs_f64());
+    assert_eq!(frames["points"], json!(N));
+    assert!(fps > 5.0, "{fps:.1} frames per second: the map's drawing grows beyond a pixel per point");
+    // A lasso over the middle: its records become the filter.
+    js(&c, "document.querySelector('#an-map-lasso').click()").await;
+    let lassoed = Instant::now();
+    lasso(&c, "#an-map-canvas", 0.2).await;
+    let found = wait_text(&c, "#an-found", "inside the outline").await;
+    let lasso_secs = lassoed.elapsed().as_secs_f64();
+    eprintln!("a lasso over {N} points: {found} in {lasso_secs:.2} s");
+    let report = json!({ "points": N, "shown_secs": shown.as_secs_f64(), "frames": frames, "lasso_secs": lasso_secs, "found": found });
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("map-frame-rate.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     bounded("close the app", c.close()).await.expect("close the app");
 }

@@ -110,25 +110,37 @@ export class Viewport {
     this.grid = null;
   }
 
-  /** Paints `size`-pixel squares of each point's colour into a canvas-sized pixel buffer. */
-  paint(buffer: Uint32Array, xs: ArrayLike<number>, ys: ArrayLike<number>, colours: Uint32Array, size: number) {
+  /** Paints `size`-pixel squares of each point's colour into a pixel buffer of `bw` × `bh`
+   * pixels, `res` buffer pixels to a viewport pixel. */
+  paint(buffer: Uint32Array, bw: number, bh: number, res: number, xs: ArrayLike<number>, ys: ArrayLike<number>, colours: Uint32Array, size: number) {
     buffer.fill(0xffffffff);
-    const { width, height, scale } = this;
-    const ox = width / 2 - this.cx * scale;
-    const oy = height / 2 + this.cy * scale;
-    const half = size >> 1;
+    const scale = this.scale * res;
+    // Rounded to the nearest pixel (+0.5 then truncated), the square's top left corner.
+    const ox = (this.width / 2) * res - this.cx * scale - (size >> 1) + 0.5;
+    const oy = (this.height / 2) * res + this.cy * scale - (size >> 1) + 0.5;
+    const maxX = bw - size + 1;
+    const maxY = bh - size + 1;
     for (let i = 0; i < xs.length; i++) {
-      const px = Math.round(xs[i] * scale + ox) - half;
-      const py = Math.round(oy - ys[i] * scale) - half;
-      if (px < -size || py < -size || px >= width || py >= height) continue;
-      const c = colours[i];
-      for (let dy = 0; dy < size; dy++) {
-        const y = py + dy;
-        if (y < 0 || y >= height) continue;
-        const row = y * width;
-        for (let dx = 0; dx < size; dx++) {
-          const x = px + dx;
-          if (x >= 0 && x < width) buffer[row + x] = c;
+      const fx = xs[i] * scale + ox;
+      const fy = oy - ys[i] * scale;
+      // Points whose square lies wholly inside take the fast path; the rest are clipped.
+      if (fx >= 0 && fy >= 0 && fx < maxX && fy < maxY) {
+        const c = colours[i];
+        let at = (fy | 0) * bw + (fx | 0);
+        for (let dy = 0; dy < size; dy++, at += bw) {
+          for (let dx = 0; dx < size; dx++) buffer[at + dx] = c;
+        }
+      } else if (fx > -size && fy > -size && fx < bw + 1 && fy < bh + 1) {
+        const px = Math.floor(fx);
+        const py = Math.floor(fy);
+        const c = colours[i];
+        for (let dy = 0; dy < size; dy++) {
+          const y = py + dy;
+          if (y < 0 || y >= bh) continue;
+          for (let dx = 0; dx < size; dx++) {
+            const x = px + dx;
+            if (x >= 0 && x < bw) buffer[y * bw + x] = c;
+          }
         }
       }
     }

@@ -40,7 +40,12 @@ describe("the map's viewport", () => {
     const v = Viewport.fit(xs, ys, 200, 100);
     const colours = new Uint32Array([1, 2, 3, 4, 5]);
     const buffer = new Uint32Array(200 * 100);
-    v.paint(buffer, xs, ys, colours, 2);
+    v.paint(buffer, 200, 100, 1, xs, ys, colours, 2);
+    // At half resolution the same point lands at half the coordinates.
+    const half = new Uint32Array(100 * 50);
+    v.paint(half, 100, 50, 0.5, xs, ys, colours, 1);
+    const [hx, hy] = v.toScreen(5, 5).map((c) => Math.round(c / 2));
+    expect([half[hy * 100 + hx], half[(hy - 1) * 100 + hx - 1], half[hy * 100 + hx - 1], half[(hy - 1) * 100 + hx]]).toContain(5);
     const [sx, sy] = v.toScreen(5, 5).map(Math.round);
     expect([buffer[sy * 200 + sx], buffer[(sy - 1) * 200 + sx - 1]]).toContain(5);
     expect(v.nearest(xs, ys, sx + 2, sy + 1, 6)).toBe(4);

@@ -774,6 +774,46 @@ describe("Compare's likely label errors", () => {
   });
 });
 
+describe("Compare: what a run keys on", () => {
+  it("lists each label's words by mean weight, with progress, and opens a word's records in Annotate", async () => {
+    const estimate = { value: 0.5, low: 0.4, high: 0.6 };
+    const calls = mockCommands({
+      published: () => ({ scores: [], card_models: [], card_tasks: [], sources: [], figures: [], models: [] }),
+      list_runs: () => [RUN],
+      evaluate: () => ({
+        run_ids: [RUN.id], corpus: "noticias", references: { accepted_annotations: 0, gold: 10, excluded: 0, outside_run_labels: 0 }, figures: [],
+        runs: [{
+          run: RUN, metrics: { kind: "multi_label", n: 10, labels: RUN.labels, threshold: 0.5, subset_accuracy: 0.4, hamming_loss: 0.2, micro_f1: estimate, macro_f1: estimate, per_label: [] },
+          mistakes: [], score_histograms: [], outside_references: 0, outside_labels: [], outside_warning: null,
+        }],
+      }),
+      annotator_agreement: () => ({ annotators: [], pairs: [], fleiss: null, disputed: 0 }),
+      run_key_words: (a) => {
+        sendOnChannel(a.onProgress, 0, { done: 3, total: 60, message: "", eta_secs: null, stage: null });
+        return {
+          run: RUN.id, method: "loo", inputs_scored: 480,
+          labels: [
+            { label: "deportes", records: 20, words: [{ word: "partido", mean_weight: 0.21, occurrences: 9, records: [3, 8, 12] }, { word: "equipo", mean_weight: 0.12, occurrences: 4, records: [8, 20] }] },
+            { label: "cultura", records: 0, words: [] },
+          ],
+        };
+      },
+    });
+    render(Compare);
+    await waitFor(() => expect(document.querySelectorAll("#cmp-choose input")).toHaveLength(1));
+    await fireEvent.click(document.querySelector("#cmp-score")!);
+    await waitFor(() => expect(document.querySelector(`#cmp-keywords-${RUN.id}`)).toBeTruthy());
+    await fireEvent.click(document.querySelector(`#cmp-keywords-${RUN.id}`)!);
+    await waitFor(() => expect(document.querySelector(`#cmp-keywords-table-${RUN.id}`)!.textContent).toContain("partido 0.210"));
+    expect(calls.find((c) => c.cmd === "run_key_words")!.args.args).toEqual({ run: RUN.id, per_label: null, method: "loo" });
+    expect(document.querySelector(`#cmp-keywords-table-${RUN.id}`)!.textContent).toContain("no word in two records");
+    const word = [...document.querySelectorAll(`#cmp-keywords-table-${RUN.id} button`)].find((b) => b.textContent?.startsWith("partido"))!;
+    await fireEvent.click(word);
+    expect(app.intent).toMatchObject({ view: "annotate", sort: "listed", filter: { records: [3, 8, 12] } });
+    expect(pendingIntent("annotate")!.found!.title).toContain("“partido” weighs for deportes");
+  });
+});
+
 describe("Compare's your-data table", () => {
   it("puts a tagger's entity F1 and a pair classifier's accuracy in the card's columns", async () => {
     const e = (value: number) => ({ value, low: value - 0.05, high: value + 0.05 });
