@@ -31,8 +31,11 @@ const LEARNING_RATE: f64 = 1.0;
 /// Rows per block of the neighbour search (a block's similarities are rows × n floats).
 const BLOCK_ROWS: usize = 256;
 
+/// Each point's neighbours (indices) and their distances, row by row.
+type Neighbours = (Vec<Vec<usize>>, Vec<Vec<f64>>);
+
 /// Each point's `k` nearest other points and their distances, nearest first (ties by index).
-fn neighbours(vectors: &Vectors, k: usize, watch: &mut Watch) -> Result<(Vec<Vec<usize>>, Vec<Vec<f64>>)> {
+fn neighbours(vectors: &Vectors, k: usize, watch: &mut Watch) -> Result<Neighbours> {
     let (n, d) = (vectors.len(), vectors.dim());
     let data = vectors.data();
     let mut indices = Vec::with_capacity(n);
@@ -138,7 +141,7 @@ fn fuzzy_graph(indices: &[Vec<usize>], distances: &[Vec<f64>], rhos: &[f64], sig
         }
     }
     // A fixed order (the map's order must not depend on hashing).
-    edges.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    edges.sort_by_key(|x| (x.0, x.1));
     edges
 }
 

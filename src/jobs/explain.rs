@@ -101,6 +101,10 @@ pub const SUMMARY_RECORDS_PER_LABEL: usize = 20;
 /// How many words per label a summary lists.
 pub const SUMMARY_WORDS: usize = 15;
 
+/// A folded word's forms as written (with their counts), weights and records, while a label's
+/// records are explained.
+type Seen = (HashMap<String, u64>, Vec<f64>, Vec<i64>);
+
 /// A word a label keys on, over the records explained for it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -152,8 +156,7 @@ pub fn key_words(store: &Store, model: &Model, run_id: i64, per_label: usize, me
     let mut labels = Vec::new();
     with_run_scorer(store, model, &run, &mut |scorer| {
         for (label, records) in &samples {
-            // folded word -> (forms seen, weights, records)
-            let mut seen: HashMap<String, (HashMap<String, u64>, Vec<f64>, Vec<i64>)> = HashMap::new();
+            let mut seen: HashMap<String, Seen> = HashMap::new();
             for (id, text) in records {
                 let pair = store.record_text_pairs(&[*id])?.remove(0);
                 let e = match attribution::explain(text, pair.as_deref(), Some(label), method, &lime, scorer) {

@@ -34,6 +34,9 @@ pub struct MapColours {
     pub values: Option<Vec<f32>>,
 }
 
+/// A record's id, gold cell and reference label.
+pub type ReferenceCell = (i64, Option<String>, Option<String>);
+
 const MAP_COLUMNS: &str = "id, set_id, method, seed, records, explained, created_at";
 
 fn map_from_row(row: &rusqlite::Row) -> rusqlite::Result<MapInfo> {
@@ -134,7 +137,7 @@ impl Store {
 
     /// Every record of a corpus with its gold cell and its reference label (accepted annotation
     /// first, else the gold cell as it is: `domain::annotation::reference`, the first label), by id.
-    pub fn reference_cells(&self, corpus: &str) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    pub fn reference_cells(&self, corpus: &str) -> Result<Vec<ReferenceCell>> {
         let corpus_id = self.corpus_id(corpus)?;
         let mut stmt = self
             .conn

@@ -97,13 +97,45 @@ pub fn kill_then_resume(args: &[String], db: &std::path::Path, count_sql: &str, 
 }
 
 /// Runs `selectra args` and kills it with SIGKILL once the project's WAL file (`wal`) has grown
-/// by `grow_by` bytes from its size now (the process is then inside a write transaction);
-/// returns the exit status when it finished first, `None` when it was killed.
 /// Runs the `selectra` binary with `args` and waits for it.
 pub fn selectra(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap()
 }
 
+/// Runs `selectra` with `args`, which must succeed, and reads the JSON it prints.
+pub fn selectra_json(args: &[&str]) -> Value {
+    let out = selectra(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A project `p.db` in `dir` holding corpus "c", imported from `csv` (a `text,label` header, the
+/// label column as gold).
+pub fn labeled_project(dir: &Path, csv: &str) -> (PathBuf, selectra::store::Store) {
+    use selectra::exchange::import::{import_file, ImportOptions};
+    let file = dir.join("c.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = dir.join("p.db");
+    let mut store = selectra::store::Store::open(&db).unwrap();
+    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
+    import_file(&mut store, &file, &options, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    (db, store)
+}
+
+/// Stores `vectors` as a finished embedding set of corpus "c", one per record in row order;
+/// returns the set and the records' ids.
+pub fn store_vectors(store: &mut selectra::store::Store, vectors: Vec<Vec<f32>>) -> (i64, Vec<i64>) {
+    let ids: Vec<i64> = (1..=vectors.len() as u64).map(|row| store.record_id("c", row).unwrap()).collect();
+    let key = selectra::store::EmbeddingKey { corpus: "c".into(), model: "numpy".into(), weights_sha256: "0".repeat(64), strip_accents: None };
+    let set = store.open_embeddings(&key, vectors[0].len()).unwrap().id;
+    store.save_embeddings(set, &ids.iter().copied().zip(vectors).collect::<Vec<_>>()).unwrap();
+    store.finish_embeddings(set).unwrap();
+    (set, ids)
+}
+
+/// Starts `selectra` with `args` and kills it (SIGKILL) once the write-ahead log `wal` has grown
+/// by `grow_by` bytes from its size now (the process is then inside a write transaction);
+/// returns the exit status when it finished first, `None` when it was killed.
 pub fn kill_when_wal_grows(args: &[&str], wal: &std::path::Path, grow_by: u64) -> Option<std::process::ExitStatus> {
     let start = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).stdout(std::process::Stdio::null()).spawn().unwrap();

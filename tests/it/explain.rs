@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::AtomicBool;
 
 use crate::common::*;
 use selectra::domain::attribution::{explain, Explanation, LimeOptions, MaskSource, Method, Scorer};
@@ -13,7 +11,6 @@ use selectra::domain::task::ZeroShotTask;
 use selectra::engine::classify::TextClassifier;
 use selectra::engine::explain::{classifier_scorer, zeroshot_scorer};
 use selectra::engine::zeroshot::ZeroShotClassifier;
-use selectra::exchange::import::{import_file, ImportOptions};
 use selectra::store::Store;
 use serde_json::Value;
 
@@ -123,19 +120,7 @@ fn project(dir: &Path) -> std::path::PathBuf {
         let (topic, words) = topics[i % 3];
         csv.push_str(&format!("{words} {} en la plaza,{topic}\n", ["hoy", "ayer", "mañana", "otra vez"][i % 4]));
     }
-    let file = dir.join("c.csv");
-    std::fs::write(&file, csv).unwrap();
-    let db = dir.join("p.db");
-    let mut store = Store::open(&db).unwrap();
-    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
-    import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
-    db
-}
-
-fn cli(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    labeled_project(dir, &csv).0
 }
 
 #[test]
@@ -145,9 +130,10 @@ fn a_runs_record_is_explained_with_the_runs_own_model() {
     let db_s = db.to_str().unwrap();
     let nli = model_dir("nli-electra-entail0");
     let cls = model_dir("cls-electra-sentiment");
-    let zs = cli(&["run", "--db", db_s, "--corpus", "c", "--model", nli.to_str().unwrap(), "--labels", "deportes,economía,política", "--json"]);
-    let classified = cli(&["classify", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"]);
-    let trained = cli(&["train", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"]);
+    let zs =
+        selectra_json(&["run", "--db", db_s, "--corpus", "c", "--model", nli.to_str().unwrap(), "--labels", "deportes,economía,política", "--json"]);
+    let classified = selectra_json(&["classify", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"]);
+    let trained = selectra_json(&["train", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"]);
     let store = Store::open_existing(&db).unwrap();
     for run in [&zs["run"]["id"], &classified["run"]["id"], &trained["run"]] {
         let run = run.as_i64().unwrap();
@@ -177,7 +163,7 @@ fn a_runs_record_is_explained_with_the_runs_own_model() {
         }
         assert_eq!(e.words.len(), store.record_text(record).unwrap().split_whitespace().count());
         // The CLI prints the same explanation.
-        let printed = cli(&["explain", "--db", db_s, "--run", &run.to_string(), "--row", "4", "--json"]);
+        let printed = selectra_json(&["explain", "--db", db_s, "--run", &run.to_string(), "--row", "4", "--json"]);
         assert_eq!(printed["label"], Value::from(e.label.clone()));
         for (w, p) in e.words.iter().zip(printed["words"].as_array().unwrap()) {
             assert_eq!((p["word"].as_str().unwrap(), p["start"].as_u64().unwrap() as usize), (w.word.as_str(), w.start));
@@ -199,7 +185,7 @@ fn key_words_are_the_mean_weights_over_each_labels_most_confident_records() {
     let db = project(dir.path());
     let db_s = db.to_str().unwrap();
     let cls = model_dir("cls-electra-sentiment");
-    let run = cli(&["classify", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"])["run"]["id"].as_i64().unwrap();
+    let run = selectra_json(&["classify", "--db", db_s, "--corpus", "c", "--model", cls.to_str().unwrap(), "--json"])["run"]["id"].as_i64().unwrap();
     let store = Store::open_existing(&db).unwrap();
     let model = load("cls-electra-sentiment");
     let summary = selectra::jobs::explain::key_words(&store, &model, run, 5, Method::Loo, &mut selectra::domain::progress::Watch::none()).unwrap();
@@ -232,12 +218,13 @@ fn key_words_are_the_mean_weights_over_each_labels_most_confident_records() {
 
 #[test]
 fn explain_refuses_what_it_cannot_explain() {
-    let out = selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "--method", "shap", "hola mundo"]);
+    let out =
+        crate::common::selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "--method", "shap", "hola mundo"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loo (leave-one-out) or lime"));
-    let out = selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "hola"]);
+    let out = crate::common::selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "hola"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("two or more"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "--label", "XYZ", "hola mundo"]);
+    let out = crate::common::selectra(&["explain", "--model", model_dir("cls-electra-sentiment").to_str().unwrap(), "--label", "XYZ", "hola mundo"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("NEG, NEU, POS"));
     let ok = selectra(&[
         "explain",

@@ -6,11 +6,10 @@ use std::sync::atomic::AtomicBool;
 
 use selectra::analysis::projection::{colours, enclosed, make_map, ColourBy, ProjectionMethod};
 use selectra::domain::progress::Watch;
-use selectra::exchange::import::{import_file, ImportOptions};
 use selectra::store::{EmbeddingKey, Store};
 use serde_json::Value;
 
-use crate::common::{fixtures, selectra};
+use crate::common::{fixtures, labeled_project, selectra, store_vectors};
 
 fn expected() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixtures().join("map/expected.json")).unwrap()).unwrap()
@@ -28,15 +27,8 @@ fn project(dir: &std::path::Path) -> (Store, i64, Vec<i64>) {
     for i in 0..vectors.len() {
         csv.push_str(&format!("registro {i},{}\n", ["a", "b", "c"][i / 50]));
     }
-    std::fs::write(dir.join("c.csv"), csv).unwrap();
-    let mut store = Store::open(&dir.join("p.db")).unwrap();
-    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
-    import_file(&mut store, &dir.join("c.csv"), &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
-    let ids: Vec<i64> = (1..=vectors.len() as u64).map(|row| store.record_id("c", row).unwrap()).collect();
-    let key = EmbeddingKey { corpus: "c".into(), model: "numpy".into(), weights_sha256: "0".repeat(64), strip_accents: None };
-    let set = store.open_embeddings(&key, vectors[0].len()).unwrap().id;
-    store.save_embeddings(set, &ids.iter().copied().zip(vectors).collect::<Vec<_>>()).unwrap();
-    store.finish_embeddings(set).unwrap();
+    let (_, mut store) = labeled_project(dir, &csv);
+    let (set, ids) = store_vectors(&mut store, vectors);
     (store, set, ids)
 }
 

@@ -23,11 +23,7 @@ fn fixture_project(dir: &std::path::Path) -> (Store, i64, Vec<i64>) {
     let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
     import_file(&mut store, &fixtures().join("similar/corpus.jsonl"), &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     let vectors: Vec<Vec<f32>> = serde_json::from_str(&std::fs::read_to_string(fixtures().join("similar/vectors.json")).unwrap()).unwrap();
-    let ids: Vec<i64> = (1..=vectors.len() as u64).map(|row| store.record_id("c", row).unwrap()).collect();
-    let key = EmbeddingKey { corpus: "c".into(), model: "numpy".into(), weights_sha256: "0".repeat(64), strip_accents: None };
-    let set = store.open_embeddings(&key, vectors[0].len()).unwrap().id;
-    store.save_embeddings(set, &ids.iter().copied().zip(vectors).collect::<Vec<_>>()).unwrap();
-    store.finish_embeddings(set).unwrap();
+    let (set, ids) = crate::common::store_vectors(&mut store, vectors);
     (store, set, ids)
 }
 

@@ -24,19 +24,7 @@ fn project(dir: &Path, n: usize) -> std::path::PathBuf {
         let text = format!("el {} de la {} y {} en la ciudad", words[i % 5], words[(i / 3) % 5], words[(i / 7) % 5]);
         csv.push_str(&format!("{text},{}\n", if i % 7 == 6 { "" } else { topic }));
     }
-    let file = dir.join("c.csv");
-    std::fs::write(&file, csv).unwrap();
-    let db = dir.join("p.db");
-    let mut store = Store::open(&db).unwrap();
-    let options = ImportOptions { name: "c".into(), label_column: Some("label".into()), ..Default::default() };
-    import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
-    db
-}
-
-fn selectra(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_selectra")).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    labeled_project(dir, &csv).0
 }
 
 #[test]
@@ -45,7 +33,7 @@ fn a_trained_head_is_a_run_like_any_other() {
     let db = project(dir.path(), 140);
     let model = model_dir("disc-vocab-bin");
     let (db_s, model_s) = (db.to_str().unwrap(), model.to_str().unwrap());
-    let t = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    let t = selectra_json(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
     assert_eq!(t["n_train"], 120, "records with a gold label");
     assert_eq!(t["labels"], serde_json::json!(["deportes", "economía", "política"]));
     for key in ["cv_accuracy", "cv_macro_f1"] {
@@ -125,13 +113,13 @@ fn a_trained_head_is_a_run_like_any_other() {
     drop(store);
 
     // The same labels train the same head: the same run. One more label is another head.
-    let again = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    let again = selectra_json(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
     assert_eq!(again["run"], t["run"]);
     let mut store = Store::open(&db).unwrap();
     let unlabeled = store.record_id("c", 7).unwrap();
     store.annotate(unlabeled, &["deportes".into()], Status::Accepted, "ana").unwrap();
     drop(store);
-    let more = selectra(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
+    let more = selectra_json(&["train", "--db", db_s, "--corpus", "c", "--model", model_s, "--json"]);
     assert_eq!(more["n_train"], 121);
     assert_ne!(more["run"], t["run"]);
 }
@@ -181,7 +169,7 @@ fn training_killed_while_embedding_finishes_when_run_again() {
     let store = Store::open(&db).unwrap();
     assert!(store.runs("c").unwrap().is_empty(), "no run before training ends");
     drop(store);
-    let t = selectra(&args);
+    let t = selectra_json(&args);
     assert_eq!(t["n_train"].as_u64().unwrap(), 1500 - 1500 / 7);
     assert_eq!(Store::open(&db).unwrap().run(t["run"].as_i64().unwrap()).unwrap().predictions, 1500);
 }
@@ -207,7 +195,7 @@ fn label_sets_train_one_vs_rest() {
     import_file(&mut store, &file, &options, &mut |_| {}, &AtomicBool::new(false)).unwrap();
     drop(store);
     let model = model_dir("disc-vocab-bin");
-    let t = selectra(&["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
+    let t = selectra_json(&["train", "--db", db.to_str().unwrap(), "--corpus", "c", "--model", model.to_str().unwrap(), "--json"]);
     assert_eq!(t["n_train"], 80);
     let store = Store::open(&db).unwrap();
     let run = store.run(t["run"].as_i64().unwrap()).unwrap();
