@@ -181,7 +181,20 @@ async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
 
 async fn fill(c: &Client, css: &str, value: &str) {
     let field = c.wait().at_most(TIMEOUT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-    bounded(&format!("clear {css}"), field.clear()).await.expect("clear");
+    // A field of a view being shown (a busy machine paints it late) is found before it can be
+    // typed into: retry while WebDriver says it is not interactable yet.
+    let started = Instant::now();
+    loop {
+        match bounded(&format!("clear {css}"), field.clear()).await {
+            Ok(()) => break,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::ElementNotInteractable && started.elapsed() < TIMEOUT =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("clear {css}: {e}"),
+        }
+    }
     bounded(&format!("type into {css}"), field.send_keys(value)).await.expect("type");
     eprintln!("e2e: typed into {css}");
 }
