@@ -41,6 +41,7 @@ fn neighbours(vectors: &Vectors, k: usize, watch: &mut Watch) -> Result<Neighbou
     let mut indices = Vec::with_capacity(n);
     let mut distances = Vec::with_capacity(n);
     let mut sims = vec![0f32; BLOCK_ROWS * n];
+    let mut scratch: Vec<usize> = Vec::with_capacity(n);
     for start in (0..n).step_by(BLOCK_ROWS) {
         let rows = BLOCK_ROWS.min(n - start);
         // sims (rows × n) = block (rows × d) · dataᵀ (d × n).
@@ -71,12 +72,15 @@ fn neighbours(vectors: &Vectors, k: usize, watch: &mut Watch) -> Result<Neighbou
         for r in 0..rows {
             let i = start + r;
             let row = &sims[r * n..(r + 1) * n];
-            let mut order: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+            // One scratch list for every row; each row keeps only its k (a row holding the
+            // scratch's capacity would cost n² indices).
+            scratch.clear();
+            scratch.extend((0..n).filter(|&j| j != i));
             let by = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
-            if order.len() > k {
-                order.select_nth_unstable_by(k - 1, by);
-                order.truncate(k);
+            if scratch.len() > k {
+                scratch.select_nth_unstable_by(k - 1, by);
             }
+            let mut order = scratch[..k.min(scratch.len())].to_vec();
             order.sort_by(by);
             // Unit vectors: |x − y|² = 2 − 2 x·y.
             distances.push(order.iter().map(|&j| (2.0 - 2.0 * f64::from(row[j])).max(0.0).sqrt()).collect());
