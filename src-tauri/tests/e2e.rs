@@ -182,14 +182,16 @@ async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
 async fn fill(c: &Client, css: &str, value: &str) {
     let field = c.wait().at_most(TIMEOUT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     // A field of a view being shown (a busy machine paints it late) is found before it can be
-    // typed into: retry while WebDriver says it is not interactable yet.
+    // typed into: wait until it is displayed, then retry while WebDriver refuses to clear it.
     let started = Instant::now();
+    while !bounded(&format!("is {css} shown"), field.is_displayed()).await.unwrap_or(false) && started.elapsed() < TIMEOUT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     loop {
         match bounded(&format!("clear {css}"), field.clear()).await {
             Ok(()) => break,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::ElementNotInteractable && started.elapsed() < TIMEOUT =>
-            {
+            Err(e) if started.elapsed() < TIMEOUT => {
+                let _ = e;
                 tokio::time::sleep(Duration::from_millis(100)).await
             }
             Err(e) => panic!("clear {css}: {e}"),
@@ -207,6 +209,18 @@ async fn click(c: &Client, css: &str) {
 
 async fn view(c: &Client, name: &str) {
     click(c, &format!("button[data-view='{name}']")).await;
+    // Shown once its panel is displayed; a click a busy window dropped is made again.
+    let shown = format!("const p = document.querySelector(\"[data-view-panel='{name}']\"); return !!p && p.offsetParent !== null");
+    let started = Instant::now();
+    let mut clicked = Instant::now();
+    while js(c, &shown).await != json!(true) {
+        assert!(started.elapsed() < TIMEOUT, "the {name} view never showed");
+        if clicked.elapsed() > Duration::from_secs(3) {
+            js(c, &format!("document.querySelector(\"button[data-view='{name}']\").click()")).await;
+            clicked = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A screenshot in the target folder, and in docs/screenshots (README's) with UPDATE_SCREENSHOTS
