@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::learn::Head;
 use crate::domain::attribution::{self, Explanation, LimeOptions, Method, Scorer, Variant};
 use crate::domain::progress::Watch;
 use crate::domain::task::ZeroShotTask;
@@ -73,11 +72,7 @@ fn with_run_scorer<T>(store: &Store, model: &Model, run: &RunInfo, work: &mut dy
             work(&scorer)
         }
         RunKind::Trained => {
-            let stored = store.trained_head(run.id)?.ok_or_else(|| Error::Input(format!("run {} has no stored head", run.id)))?;
-            let head: Head = serde_json::from_str(&stored).map_err(|e| Error::Database {
-                path: store.path().to_path_buf(),
-                message: format!("the stored head of run {} cannot be read ({e}); the project file is damaged", run.id),
-            })?;
+            let head = crate::jobs::train::stored_head(store, run.id)?;
             let embedder = Embedder::new(model);
             let scorer = Scorer {
                 labels: head.labels.clone(),

@@ -196,6 +196,17 @@ pub fn train(
     })
 }
 
+/// A trained run's stored head (a run of another kind has none: a clear error).
+pub fn stored_head(store: &Store, run_id: i64) -> Result<Head> {
+    let Some(head_json) = store.trained_head(run_id)? else {
+        return Err(Error::Input(format!("run {run_id} is not a trained run; only a trained run has a head")));
+    };
+    serde_json::from_str(&head_json).map_err(|e| Error::Database {
+        path: store.path().to_path_buf(),
+        message: format!("the stored head of run {run_id} cannot be read ({e}); the project file is damaged"),
+    })
+}
+
 /// Writes a trained run's head for use outside Selectra Studio: `head.safetensors` (tensors
 /// `weight`, labels × dim, and `bias`, labels; f32: `softmax(weight · x + bias)` on a record's
 /// embedding gives its scores) and `head.json` (the labels in row order, the base model and its
@@ -203,13 +214,7 @@ pub fn train(
 /// cross-validation). Each file appears complete or not at all. Returns the two paths.
 pub fn export_head(store: &Store, run_id: i64, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let run = store.run(run_id)?;
-    let Some(head_json) = store.trained_head(run_id)? else {
-        return Err(Error::Input(format!("run {run_id} is a zero-shot run; only a trained run has a head to export")));
-    };
-    let head: Head = serde_json::from_str(&head_json).map_err(|e| Error::Database {
-        path: store.path().to_path_buf(),
-        message: format!("the stored head of run {run_id} cannot be read ({e}); the project file is damaged"),
-    })?;
+    let head = stored_head(store, run_id)?;
     let (n_train, cross_validation) = store.trained_head_facts(run_id)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let (k, d) = (head.weights.len(), head.weights.first().map_or(0, Vec::len));
