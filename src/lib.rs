@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod exchange;
 pub mod fs;
+pub mod hub;
 pub mod jobs;
 pub mod report;
 pub mod store;

@@ -1,16 +1,16 @@
 //! Where a model's files come from: a local folder, or a Hub repository through the standard
 //! Hugging Face cache (shared with Python's `huggingface_hub`).
 //!
-//! This is the only module that does network I/O. The cache location, endpoint, token and
-//! offline switch are resolved here from the same environment variables Python reads (HF_HOME,
-//! HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE) and handed to hf-hub explicitly, so the
-//! behaviour does not depend on which variables a given hf-hub version happens to read.
+//! The settings, the client and the error wording are the shared `crate::hub`'s (dataset
+//! repositories use them too); this module knows which files a model is made of.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use hf_hub::progress::{DownloadEvent, ProgressEvent, ProgressHandler};
-use hf_hub::{HFClientBuilder, HFError};
+use hf_hub::HFError;
+
+pub use crate::hub::{check_revision, DownloadObserver, HubSettings, Silent};
+use crate::hub::{is_unreachable, ProgressBridge};
 
 use crate::engine::tokenize::TokenizerFiles;
 use crate::error::{Error, Result};
@@ -47,19 +47,12 @@ impl ModelSource {
                 "the folder {spec} does not exist (it is written as a path, so it is not read as a Hub id ORG/NAME[@REVISION])"
             )));
         }
-        let (repo, revision) = match spec.split_once('@') {
-            Some((repo, rev)) => (repo, Some(rev)),
-            None => (spec, None),
-        };
-        let valid_part =
-            |s: &str| !s.is_empty() && !s.starts_with(['.', '-']) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        let is_hub_id = matches!(repo.split_once('/'), Some((org, name)) if valid_part(org) && valid_part(name));
-        if !is_hub_id || revision.is_some_and(|r| r.is_empty()) {
+        let Some((repo, revision)) = crate::hub::split_repo_id(spec) else {
             return Err(Error::ModelSpec(format!(
                 "{spec:?} is neither an existing folder nor a Hub id of the form ORG/NAME[@REVISION] \
                  (e.g. Recognai/selectra_small or Recognai/zeroshot_selectra_medium@refs/pr/1)"
             )));
-        }
+        };
         if let Some(rev) = revision {
             check_revision(rev)?;
         }
@@ -86,80 +79,6 @@ pub fn looks_like_path(spec: &str) -> bool {
     let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
     let before_revision = spec.split('@').next().unwrap_or(spec);
     drive || spec.starts_with(['/', '.', '~']) || before_revision.contains('\\')
-}
-
-/// A revision is a branch, tag, `refs/pr/N` or commit: a git ref name (`git check-ref-format`'s
-/// rules). It names a file under the cache's `refs/` folder, so anything that could walk out of
-/// it (`..`, a leading `/` or `\`, NUL) is refused here, before any path is built.
-pub fn check_revision(rev: &str) -> Result<()> {
-    let why = if rev.contains('\0') || rev.chars().any(|c| c.is_control()) {
-        Some("it contains a control character")
-    } else if rev.starts_with(['/', '\\']) || rev.ends_with('/') {
-        Some("it starts or ends with a slash")
-    } else if rev.contains('\\') {
-        Some("it contains a backslash")
-    } else if rev.split('/').any(|part| part.is_empty() || part == ".." || part.starts_with('.') || part.ends_with(".lock")) {
-        Some("it has an empty, '..', dot-first or '.lock' component")
-    } else if rev.contains("..") || rev.contains("@{") || rev.chars().any(|c| matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[')) {
-        Some("it contains a character sequence git does not allow in ref names")
-    } else if rev.len() > 255 {
-        Some("it is longer than 255 bytes")
-    } else {
-        None
-    };
-    match why {
-        Some(why) => Err(Error::ModelSpec(format!("{rev:?} is not a valid revision ({why}); use a branch, tag, commit hash or refs/pr/N"))),
-        None => Ok(()),
-    }
-}
-
-/// Hub settings, resolved from the environment the way `huggingface_hub` resolves them.
-#[derive(Debug, Clone)]
-pub struct HubSettings {
-    pub cache_dir: PathBuf,
-    pub endpoint: Option<String>,
-    pub token: Option<String>,
-    pub offline: bool,
-}
-
-impl HubSettings {
-    pub fn from_env() -> Self {
-        Self::from_vars(|k| std::env::var(k).ok())
-    }
-
-    /// The settings from environment variables as `var` reads them (testable per system).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let var = |k: &str| var(k).filter(|v| !v.is_empty());
-        let home = var("HOME").or_else(|| var("USERPROFILE")).map(PathBuf::from).unwrap_or_default();
-        let hf_home = var("HF_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cache")).join("huggingface"));
-        let cache_dir = var("HF_HUB_CACHE").or_else(|| var("HUGGINGFACE_HUB_CACHE")).map(PathBuf::from).unwrap_or_else(|| hf_home.join("hub"));
-        let token = var("HF_TOKEN").or_else(|| {
-            let path = var("HF_TOKEN_PATH").map(PathBuf::from).unwrap_or_else(|| hf_home.join("token"));
-            std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
-        });
-        let offline = var("HF_HUB_OFFLINE").is_some_and(|v| matches!(v.to_ascii_uppercase().as_str(), "1" | "ON" | "YES" | "TRUE"));
-        Self { cache_dir, endpoint: var("HF_ENDPOINT"), token, offline }
-    }
-
-    /// The cache folder of one repository (`models--ORG--NAME`), as huggingface_hub lays it out.
-    pub fn repo_cache(&self, repo: &str) -> PathBuf {
-        self.cache_dir.join(format!("models--{}", repo.replace('/', "--")))
-    }
-}
-
-/// Byte-level progress of a download, for a progress bar.
-pub trait DownloadObserver: Send + Sync {
-    /// `file` is the repository path being fetched; `total` is 0 when unknown.
-    fn progress(&self, file: &str, done: u64, total: u64);
-}
-
-/// An observer that shows nothing.
-pub struct Silent;
-
-impl DownloadObserver for Silent {
-    fn progress(&self, _file: &str, _done: u64, _total: u64) {}
 }
 
 /// The tokenizer files a model may have, in words.
@@ -223,45 +142,15 @@ fn files_in_folder(folder: &Path) -> Result<ModelFiles> {
     Ok(ModelFiles { folder: folder.to_path_buf(), config, weights, tokenizer, sentence })
 }
 
-/// Forwards hf-hub's progress events to our observer, naming the file being fetched.
-struct ProgressBridge {
-    file: Mutex<String>,
-    observer: Arc<dyn DownloadObserver>,
-}
-
-impl ProgressHandler for ProgressBridge {
-    fn on_progress(&self, event: &ProgressEvent) {
-        let ProgressEvent::Download(event) = event else { return };
-        let current = self.file.lock().map(|f| f.clone()).unwrap_or_default();
-        match event {
-            DownloadEvent::Start { total_bytes, .. } => self.observer.progress(&current, 0, *total_bytes),
-            DownloadEvent::Progress { files } => {
-                for f in files {
-                    self.observer.progress(&f.filename, f.bytes_completed, f.total_bytes);
-                }
-            }
-            DownloadEvent::AggregateProgress { bytes_completed, total_bytes, .. } => self.observer.progress(&current, *bytes_completed, *total_bytes),
-            DownloadEvent::Complete => {}
-        }
-    }
-}
-
 fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observer: Arc<dyn DownloadObserver>) -> Result<ModelFiles> {
     let model = match revision {
         Some(rev) => format!("{repo}@{rev}"),
         None => repo.to_string(),
     };
-    let mut builder = HFClientBuilder::new().cache_dir(hub.cache_dir.clone());
-    if let Some(endpoint) = &hub.endpoint {
-        builder = builder.endpoint(endpoint.clone());
-    }
-    if let Some(token) = &hub.token {
-        builder = builder.token(token.clone());
-    }
-    let client = builder.build_sync().map_err(|e| Error::Download { model: model.clone(), file: "-".into(), message: e.to_string() })?;
+    let client = hub.client(&model)?;
     let (owner, name) = repo.split_once('/').expect("ModelSource::parse checked ORG/NAME");
     let handle = client.model(owner, name);
-    let bridge = Arc::new(ProgressBridge { file: Mutex::new(String::new()), observer });
+    let bridge = ProgressBridge::new(observer);
 
     // Once the Hub proves unreachable, the remaining files come from the cache only, as with
     // HF_HUB_OFFLINE (and as huggingface_hub does), instead of retrying the network for each.
@@ -269,16 +158,14 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     let unreachable_reason = std::cell::RefCell::new(String::new());
     // Ok(None) means the file is not available: the repository lacks it, or (cache only) it is not cached.
     let fetch = |file: &str| -> Result<Option<PathBuf>> {
-        if let Ok(mut current) = bridge.file.lock() {
-            *current = file.to_string();
-        }
+        bridge.fetching(file);
         let attempt = |local_files_only: bool| {
             handle
                 .download_file()
                 .filename(file)
                 .maybe_revision(revision.map(str::to_string))
                 .local_files_only(local_files_only)
-                .progress(hf_hub::progress::Progress::from(bridge.clone() as Arc<dyn ProgressHandler>))
+                .progress(bridge.handle())
                 .send()
         };
         let mut result = attempt(cache_only.get());
@@ -353,27 +240,8 @@ fn fetch_from_hub(repo: &str, revision: Option<&str>, hub: &HubSettings, observe
     Ok(ModelFiles { folder, config, weights, tokenizer, sentence })
 }
 
-/// Network failures and server errors, after hf-hub's own retries: the Hub is not usable now.
-fn is_unreachable(e: &HFError) -> bool {
-    match e {
-        HFError::Request { .. } => true,
-        HFError::Http { context } => context.status.is_server_error(),
-        _ => false,
-    }
-}
-
 fn hub_error(model: &str, file: &str, e: HFError) -> Error {
-    let message = match &e {
-        HFError::RepoNotFound { .. } => {
-            "the repository does not exist, or it is private or gated (set HF_TOKEN to a token that can read it)".to_string()
-        }
-        HFError::RevisionNotFound { revision, .. } => format!("the revision {revision:?} does not exist"),
-        HFError::AuthRequired { .. } | HFError::Forbidden { .. } => {
-            format!("access denied ({e}); set HF_TOKEN to a token that can read this repository")
-        }
-        _ => e.to_string(),
-    };
-    Error::Download { model: model.to_string(), file: file.to_string(), message }
+    Error::Download { model: model.to_string(), file: file.to_string(), message: crate::hub::read_problem(&e) }
 }
 
 /// One cached repository: its id and the revisions (refs) and snapshots present.

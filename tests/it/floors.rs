@@ -22,7 +22,7 @@ const FLOORS: &[(&str, &[&str])] = &[
 
 /// Root modules every floor may import (errors, with the panic guard inside `error`, and atomic
 /// file writes); they import nothing of the floors.
-const SHARED: &[&str] = &["error", "fs"];
+const SHARED: &[&str] = &["error", "fs", "hub"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
