@@ -3,5 +3,6 @@
 //! values both show, in the one JSON shape both receive ([`wire`]). The one text form of a
 //! filter is `domain::query::FilterSpec`.
 
+pub mod hub;
 pub mod task;
 pub mod wire;

@@ -4,6 +4,7 @@
 
 pub mod annotation;
 pub mod attribution;
+pub mod dataset;
 pub mod labels;
 pub mod map;
 pub mod precision;

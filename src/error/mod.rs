@@ -66,6 +66,17 @@ pub enum Error {
     #[error("could not fetch {file} of {model} from the Hub: {message}")]
     Download { model: String, file: String, message: String },
 
+    /// A dataset repository on the Hub could not be read or written.
+    #[error("Hub dataset {repo}: {message}")]
+    Hub { repo: String, message: String },
+
+    #[error(
+        "Hub dataset {repo} is not in the Hugging Face cache at {} and the Hub cannot be used ({reason}). \
+         Pull it once with network access (and without HF_HUB_OFFLINE=1).",
+        cache.display()
+    )]
+    DatasetNotCached { repo: String, cache: PathBuf, reason: String },
+
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
 
@@ -134,6 +145,12 @@ pub enum Setting {
     SkipBad,
     /// The corpus's label schema.
     LabelSchema,
+    /// A Hub dataset id (`ORG/NAME[@REVISION]`), to pull from or push to.
+    HubDataset,
+    /// Which config of a Hub dataset.
+    HubConfig,
+    /// Which split of a Hub dataset.
+    HubSplit,
 }
 
 impl Error {
@@ -142,7 +159,8 @@ impl Error {
             Error::ModelSpec(_) => ErrorCode::ModelSpec,
             Error::MissingFile { .. } => ErrorCode::MissingFile,
             Error::NotCached { .. } => ErrorCode::NotCached,
-            Error::Download { .. } => ErrorCode::Download,
+            Error::Download { .. } | Error::Hub { .. } => ErrorCode::Download,
+            Error::DatasetNotCached { .. } => ErrorCode::NotCached,
             Error::Config { .. } => ErrorCode::Config,
             Error::Unsupported { .. } => ErrorCode::Unsupported,
             Error::Weights { .. } => ErrorCode::Weights,

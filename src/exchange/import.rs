@@ -7,13 +7,14 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::dataset::HubOrigin;
 use crate::domain::labels::LabelSchema;
 use crate::domain::spans::{entities, parse_spans, Mode, Span};
 use crate::error::{Error, Result, Setting};
@@ -231,36 +232,89 @@ pub fn import_file(
             Error::Input(format!("cannot tell the format of {} from its name; choose {FORMATS}", path.display())).fixed_by(Setting::Format)
         })?,
     };
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if total_bytes == 0 {
-        return Err(Error::Import { path: path.to_path_buf(), message: "the file is empty".into() });
-    }
     let source = path.display().to_string();
-    if format == Format::Parquet {
-        // Progress in rows, shown as the share of the file's bytes they stand for.
-        let read = Arc::new(AtomicU64::new(0));
-        let (mut rows, total_rows) = columnar::ParquetRows::open(path, options, read.clone())?;
-        let mut cancellable = std::iter::from_fn(|| if cancel.load(Ordering::Relaxed) { Some(Err(Error::Cancelled)) } else { rows.next() });
-        return store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
-            let done = read.load(Ordering::Relaxed);
-            let bytes_read = if total_rows == 0 { total_bytes } else { (total_bytes as u128 * done as u128 / total_rows as u128) as u64 };
-            progress(ImportProgress { bytes_read, total_bytes, records })
-        });
-    }
-    let bytes = Arc::new(AtomicU64::new(0));
-    let quotes = Arc::new(QuoteTracker::new(format));
-    let reader = Counting { inner: file, bytes: bytes.clone(), quotes: quotes.clone() };
+    import_files(store, &[path.to_path_buf()], format, options, (&source, None), progress, cancel)
+}
 
-    let mut rows = parse(reader, format, options, path, quotes)?;
-    let mut cancellable = std::iter::from_fn(|| {
+/// Imports the files `paths`, all of `format`, into `store` as one new corpus, in order (the
+/// files of a Hub dataset's split): row numbers go on from file to file, so a record's row
+/// number is its place in the whole. `source` names the corpus's source and, for a Hub
+/// dataset, where it came from. `cancel` stops the import (nothing is kept).
+pub fn import_files(
+    store: &mut Store,
+    paths: &[PathBuf],
+    format: Format,
+    options: &ImportOptions,
+    (source, origin): (&str, Option<&HubOrigin>),
+    progress: &mut dyn FnMut(ImportProgress),
+    cancel: &AtomicBool,
+) -> Result<ImportOutcome> {
+    let mut sizes = Vec::with_capacity(paths.len());
+    for path in paths {
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if size == 0 {
+            return Err(Error::Import { path: path.to_path_buf(), message: "the file is empty".into() });
+        }
+        sizes.push(size);
+    }
+    let total_bytes: u64 = sizes.iter().sum();
+    // Bytes of the files before the current one, and the current one's progress in its bytes.
+    let done_before = Arc::new(AtomicU64::new(0));
+    let current = Arc::new(AtomicU64::new(0));
+    let mut files = paths.iter().zip(sizes.iter().copied());
+    let mut rows: Option<Box<dyn Iterator<Item = Result<ImportItem>>>> = None;
+    // The row number the previous files reached: the next file's rows go on from it.
+    let (mut offset, mut last, mut previous_size) = (0u64, 0u64, 0u64);
+    let (before, now) = (done_before.clone(), current.clone());
+    let open = |path: &Path, size: u64| -> Result<Box<dyn Iterator<Item = Result<ImportItem>>>> {
+        now.store(0, Ordering::Relaxed);
+        if format == Format::Parquet {
+            // Progress in rows, shown as the share of the file's bytes they stand for.
+            let read = Arc::new(AtomicU64::new(0));
+            let (rows, total_rows) = columnar::ParquetRows::open(path, options, read.clone())?;
+            let now = now.clone();
+            return Ok(Box::new(rows.inspect(move |_| {
+                let done = read.load(Ordering::Relaxed);
+                now.store(if total_rows == 0 { size } else { (size as u128 * done as u128 / total_rows as u128) as u64 }, Ordering::Relaxed);
+            })));
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let quotes = Arc::new(QuoteTracker::new(format));
+        let reader = Counting { inner: file, bytes: now.clone(), quotes: quotes.clone() };
+        parse(reader, format, options, path, quotes)
+    };
+    let mut items = std::iter::from_fn(|| loop {
         if cancel.load(Ordering::Relaxed) {
             return Some(Err(Error::Cancelled));
         }
-        rows.next()
+        if let Some(item) = rows.as_mut().and_then(Iterator::next) {
+            return Some(item.map(|item| match item {
+                ImportItem::Record(mut record) => {
+                    record.row_number += offset;
+                    last = last.max(record.row_number);
+                    ImportItem::Record(record)
+                }
+                ImportItem::Bad(mut bad) => {
+                    bad.line += offset;
+                    last = last.max(bad.line);
+                    ImportItem::Bad(bad)
+                }
+            }));
+        }
+        let (path, size) = files.next()?;
+        if rows.is_some() {
+            before.fetch_add(previous_size, Ordering::Relaxed);
+            offset = last;
+        }
+        previous_size = size;
+        match open(path, size) {
+            Ok(r) => rows = Some(r),
+            Err(e) => return Some(Err(e)),
+        }
     });
-    store.import_corpus(&options.name, &source, format.name(), &mut cancellable, options.skip_bad, &mut |records| {
-        progress(ImportProgress { bytes_read: bytes.load(Ordering::Relaxed), total_bytes, records })
+    let bytes_read = || (done_before.load(Ordering::Relaxed) + current.load(Ordering::Relaxed)).min(total_bytes);
+    store.import_corpus_from(options.name.as_str(), source, origin, format.name(), &mut items, options.skip_bad, &mut |records| {
+        progress(ImportProgress { bytes_read: bytes_read(), total_bytes, records })
     })
 }
 
@@ -763,7 +817,23 @@ impl JsonlFields {
             None | Some(Value::Null) => None,
             Some(value) => Some(spans_json(value, &text, line)?),
         };
-        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, text_pair, gold: scalar(&columns.label)?, gold_spans, metadata })
+        // A list of labels (a multi-label dataset's column) is the labels joined by `|`, the
+        // gold cell's multi-label form.
+        let gold = match columns.label.as_ref().and_then(|k| object.get(k).map(|v| (k, v))) {
+            Some((key, Value::Array(items))) => {
+                let labels: Vec<String> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => Ok(s.clone()),
+                        Value::Number(n) => Ok(n.to_string()),
+                        _ => Err(bad(format!("field {key:?} must be a string, a number or a list of them"))),
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+                Some(labels.join("|")).filter(|g| !g.is_empty())
+            }
+            _ => scalar(&columns.label)?,
+        };
+        Ok(NewRecord { row_number: line, source_id: scalar(&columns.id)?, text, text_pair, gold, gold_spans, metadata })
     }
 }
 

@@ -7,6 +7,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{now, Store};
+use crate::domain::dataset::HubOrigin;
 use crate::error::{Error, Result, Setting};
 
 /// One record to insert, as the importer parsed it.
@@ -74,6 +75,8 @@ pub struct CorpusInfo {
     pub format: String,
     pub created_at: String,
     pub records: u64,
+    /// Where a corpus pulled from the Hub came from; none for a file's.
+    pub origin: Option<HubOrigin>,
 }
 
 /// How many bad rows an import error lists (the total is always given).
@@ -171,6 +174,23 @@ impl Store {
         skip_bad: bool,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportOutcome> {
+        self.import_corpus_from(name, source_path, None, format, items, skip_bad, progress)
+    }
+
+    /// [`Store::import_corpus`], keeping where a Hub dataset's corpus came from with it (written
+    /// with the corpus's row, so an import that fails or is killed leaves neither).
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_corpus_from(
+        &mut self,
+        name: &str,
+        source_path: &str,
+        origin: Option<&HubOrigin>,
+        format: &str,
+        items: &mut dyn Iterator<Item = Result<ImportItem>>,
+        skip_bad: bool,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportOutcome> {
+        let origin = origin.map(|o| serde_json::to_string(o).expect("an origin serializes"));
         // Empty, overlong or holding a control character (a newline would break every listing).
         super::manage::check_name(name, "corpus")?;
         self.remove_abandoned_imports()?;
@@ -196,8 +216,8 @@ impl Store {
             }
             let created_at = now(&tx).map_err(err)?;
             tx.execute(
-                "INSERT INTO corpus (name, source_path, format, created_at, importing_since) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![name, source_path, format, created_at],
+                "INSERT INTO corpus (name, source_path, format, created_at, importing_since, origin) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                params![name, source_path, format, created_at, origin],
             )
             .map_err(err)?;
             let id = tx.last_insert_rowid();
@@ -344,7 +364,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT c.id, c.name, c.source_path, c.format, c.created_at, \
-                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c WHERE c.importing_since IS NULL ORDER BY c.name",
+                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id), c.origin FROM corpus c WHERE c.importing_since IS NULL ORDER BY c.name",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], corpus_from_row).map_err(|e| self.err(e))?;
@@ -426,7 +446,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT c.id, c.name, c.source_path, c.format, c.created_at, \
-                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id) FROM corpus c WHERE c.name = ?1 AND c.importing_since IS NULL",
+                 (SELECT COUNT(*) FROM record r WHERE r.corpus_id = c.id), c.origin FROM corpus c WHERE c.name = ?1 AND c.importing_since IS NULL",
                 [name],
                 corpus_from_row,
             )
@@ -454,5 +474,6 @@ fn corpus_from_row(row: &rusqlite::Row) -> rusqlite::Result<CorpusInfo> {
         format: row.get(3)?,
         created_at: row.get(4)?,
         records: row.get::<_, i64>(5)? as u64,
+        origin: row.get::<_, Option<String>>(6)?.and_then(|json| serde_json::from_str(&json).ok()),
     })
 }

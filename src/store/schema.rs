@@ -404,6 +404,12 @@ CREATE TABLE corpus_map (
 );
 "#;
 
+/// Version 17: where a corpus pulled from the Hub came from (`domain::dataset::HubOrigin` as
+/// JSON: repository, revision, commit, config, split); null for a corpus imported from a file.
+const V17: &str = r#"
+ALTER TABLE corpus ADD COLUMN origin TEXT;
+"#;
+
 /// Version 15's back-fill: `gold_differs` of every record tagged before, by
 /// `domain::spans::differ` (the one rule, as `save_tagged` applies it to new entities).
 fn fill_gold_differs(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
@@ -451,12 +457,13 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V14),
         M::up_with_hook(V15, fill_gold_differs),
         M::up(V16),
+        M::up(V17),
     ])
 }
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    16
+    17
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ mod explain;
 mod families;
 mod floors;
 mod hub;
+mod hub_datasets;
+mod hub_server;
 mod label_issues;
 mod labeling;
 mod learn;

@@ -176,7 +176,7 @@ fn databases_from_newer_versions_and_other_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 16);
+    assert_eq!(store.schema_version().unwrap(), 17);
     drop(store);
     let conn = rusqlite_free_bump(&db);
     assert!(conn.contains("newer Selectra Studio"), "{conn}");

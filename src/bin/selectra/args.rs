@@ -246,10 +246,59 @@ impl FilterArgs {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum CorpusCommand {
-    /// Import a CSV, TSV, JSONL or plain-text file as a new corpus (all rows or none).
+    /// Import a CSV, TSV, JSONL, text, CoNLL or Parquet file, or one split of a Hub dataset
+    /// (--hub), as a new corpus (all rows or none).
     Import(CorpusImportArgs),
     /// The corpora in a project database.
     List(CorpusListArgs),
+    /// What a Hub dataset holds: its configs, splits, files, rows and columns (and with
+    /// --preview, the first rows of a split) before importing it.
+    Hub(CorpusHubArgs),
+    /// Push a corpus to a Hub dataset repository as one split: Parquet data and a dataset card,
+    /// in one commit (or, with --folder, write those files to a folder).
+    Push(CorpusPushArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CorpusHubArgs {
+    /// The dataset: ORG/NAME or ORG/NAME@REVISION.
+    pub dataset: String,
+    /// The config to preview (default: the dataset's default).
+    #[arg(long)]
+    pub config: Option<String>,
+    /// The split to preview (default: train, or the only one).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Also show the first N rows of the chosen split (downloads its first file into the cache).
+    #[arg(long, value_name = "N")]
+    pub preview: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CorpusPushArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The dataset repository: ORG/NAME (created when missing), or ORG/NAME@BRANCH.
+    #[arg(long, required_unless_present = "folder")]
+    pub to: Option<String>,
+    /// Write the dataset's files (data/ and README.md) into this folder instead of pushing.
+    #[arg(long, conflicts_with_all = ["to", "private", "message"])]
+    pub folder: Option<PathBuf>,
+    /// Create the repository as private.
+    #[arg(long)]
+    pub private: bool,
+    /// The split the corpus becomes (default: train); the repository's other splits are kept.
+    #[arg(long, default_value = "")]
+    pub split: String,
+    /// The commit message (default: names the corpus and its size).
+    #[arg(long)]
+    pub message: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args)]
@@ -841,9 +890,18 @@ pub struct ModelsArgs {
 pub struct CorpusImportArgs {
     #[arg(long)]
     pub db: PathBuf,
-    /// The new corpus's name.
-    #[arg(long)]
-    pub name: String,
+    /// The new corpus's name (a Hub dataset's default: its name, then config and split).
+    #[arg(long, required_unless_present = "hub")]
+    pub name: Option<String>,
+    /// Import a split of this Hub dataset (ORG/NAME or ORG/NAME@REVISION) instead of a file.
+    #[arg(long, conflicts_with = "path")]
+    pub hub: Option<String>,
+    /// The Hub dataset's config (default: its default config).
+    #[arg(long, requires = "hub")]
+    pub config: Option<String>,
+    /// The Hub dataset's split (default: train, or the only one).
+    #[arg(long, requires = "hub")]
+    pub split: Option<String>,
     /// csv, tsv, jsonl, txt, conll or parquet (default: from the file extension).
     #[arg(long)]
     pub format: Option<String>,
@@ -874,7 +932,8 @@ pub struct CorpusImportArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
-    pub path: PathBuf,
+    #[arg(required_unless_present = "hub")]
+    pub path: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]

@@ -48,6 +48,9 @@ fn flag(setting: Setting) -> &'static str {
         Setting::BatchSize => "--batch-size",
         Setting::SkipBad => "--skip-bad",
         Setting::LabelSchema => "selectra schema --labels",
+        Setting::HubDataset => "--hub/--to",
+        Setting::HubConfig => "--config",
+        Setting::HubSplit => "--split",
     }
 }
 
@@ -70,6 +73,8 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Tag(args) => cmd::model::tag(args),
         Command::Corpus { command: CorpusCommand::Import(args) } => cmd::corpus::corpus_import(args),
         Command::Corpus { command: CorpusCommand::List(args) } => cmd::corpus::corpus_list(args),
+        Command::Corpus { command: CorpusCommand::Hub(args) } => cmd::corpus::corpus_hub(args),
+        Command::Corpus { command: CorpusCommand::Push(args) } => cmd::corpus::corpus_push(args),
         Command::Run(args) => cmd::jobs::run_zeroshot(args),
         Command::Scan(args) => cmd::jobs::scan(args),
         Command::Embed(args) => cmd::jobs::embed(args),

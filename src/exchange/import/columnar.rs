@@ -126,6 +126,40 @@ fn cell(array: &dyn Array, i: usize) -> Value {
     }
 }
 
+/// The class-label names of columns, from the `huggingface` key of a Parquet file's metadata
+/// (the features the `datasets` library writes there): a `ClassLabel` column, or a list of
+/// them, stores label indexes, and a record takes the names. Absent or unreadable metadata
+/// names nothing (the numbers are then read as they are).
+fn class_labels(builder: &ParquetRecordBatchReaderBuilder<File>) -> Vec<(String, Vec<String>)> {
+    // The Arrow schema's metadata: the file's key-value metadata (as pyarrow writes it) merged
+    // with the metadata of the embedded Arrow schema (as arrow-rs writes it).
+    let Some(json) = builder.schema().metadata().get("huggingface") else { return Vec::new() };
+    let Ok(meta) = serde_json::from_str::<Value>(json) else { return Vec::new() };
+    let names = |feature: &Value| -> Option<Vec<String>> {
+        let feature = match feature.get("_type").and_then(Value::as_str)? {
+            "ClassLabel" => feature,
+            "Sequence" | "List" | "LargeList" => feature.get("feature").filter(|f| f.get("_type").and_then(Value::as_str) == Some("ClassLabel"))?,
+            _ => return None,
+        };
+        Some(feature.get("names")?.as_array()?.iter().map(|n| n.as_str().map(str::to_string).unwrap_or_else(|| n.to_string())).collect())
+    };
+    let features = meta.get("info").and_then(|i| i.get("features")).and_then(Value::as_object);
+    features.into_iter().flatten().filter_map(|(column, feature)| Some((column.clone(), names(feature)?))).collect()
+}
+
+/// A label column's index (or list of indexes) as its name; -1, `datasets`' "no label", is null.
+fn named(value: Value, names: &[String]) -> Value {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if i >= 0 && (i as usize) < names.len() => Value::String(names[i as usize].clone()),
+            Some(-1) => Value::Null,
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| named(v, names)).filter(|v| !v.is_null()).collect()),
+        other => other,
+    }
+}
+
 /// Roughly how many bytes a value holds (its strings, and a few per other value): the
 /// per-record limit applies to a Parquet row as to a line of text.
 fn weight(v: &Value) -> usize {
@@ -149,6 +183,8 @@ pub(super) struct ParquetRows {
     max_record_bytes: usize,
     path: PathBuf,
     done: bool,
+    /// Label columns stored as class indexes, with their names.
+    class_labels: Vec<(String, Vec<String>)>,
 }
 
 impl ParquetRows {
@@ -157,6 +193,7 @@ impl ParquetRows {
     /// hold. Returns the rows and how many rows the file has.
     pub(super) fn open(path: &Path, options: &ImportOptions, rows_read: Arc<AtomicU64>) -> Result<(Self, u64)> {
         let builder = builder(path)?;
+        let class_labels = class_labels(&builder);
         let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let schema = builder.schema().clone();
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -213,6 +250,7 @@ impl ParquetRows {
             max_record_bytes: options.record_limit(),
             path: path.to_path_buf(),
             done: false,
+            class_labels,
         };
         Ok((rows, total))
     }
@@ -232,8 +270,13 @@ impl Iterator for ParquetRows {
                 self.row += 1;
                 self.rows_read.store(self.row, Ordering::Relaxed);
                 let schema = batch.schema();
-                let object: Map<String, Value> =
+                let mut object: Map<String, Value> =
                     schema.fields().iter().zip(batch.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect();
+                for (column, names) in &self.class_labels {
+                    if let Some(v) = object.get_mut(column) {
+                        *v = named(v.take(), names);
+                    }
+                }
                 let line = self.row;
                 if object.iter().map(|(k, v)| k.len() + weight(v)).sum::<usize>() > self.max_record_bytes {
                     return Some(Ok(ImportItem::Bad(too_long(line, self.max_record_bytes))));
@@ -272,6 +315,7 @@ fn shown(v: Value) -> String {
 /// others, binary or temporal, show their type), read no further than those rows.
 pub(super) fn preview(path: &Path, limit: usize) -> Result<Preview> {
     let builder = builder(path)?;
+    let class_labels = class_labels(&builder);
     let schema = builder.schema().clone();
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let shown_columns: Vec<usize> = (0..columns.len()).filter(|&i| readable(schema.field(i).data_type())).collect();
@@ -286,7 +330,8 @@ pub(super) fn preview(path: &Path, limit: usize) -> Result<Preview> {
             let mut read = batch.columns().iter();
             for (c, field) in schema.fields().iter().enumerate() {
                 row.push(if shown_columns.contains(&c) {
-                    read.next().map(|a| shown(cell(a.as_ref(), i))).unwrap_or_default()
+                    let names = class_labels.iter().find(|(column, _)| column == field.name()).map(|(_, names)| names.as_slice());
+                    read.next().map(|a| shown(names.map_or_else(|| cell(a.as_ref(), i), |n| named(cell(a.as_ref(), i), n)))).unwrap_or_default()
                 } else {
                     format!("({} values)", field.data_type())
                 });

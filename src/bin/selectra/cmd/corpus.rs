@@ -1,4 +1,5 @@
-//! `selectra` commands. Corpora in a project: import, list, export (with an embedding set), export
+//! `selectra` commands. Corpora in a project: import (from files and the Hub), list, push to the
+//! Hub, export (with an embedding set), export
 //! a trained head, the label schema, deleting a result set.
 
 use std::io::Write;
@@ -6,17 +7,25 @@ use std::io::Write;
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
 use selectra::exchange::export::{self, ExportFormat, ExportOptions};
+use std::sync::Arc;
+
+use selectra::domain::dataset::DatasetId;
+use selectra::exchange::hub;
 use selectra::exchange::import::{self, Format, ImportOptions};
+use selectra::hub::HubSettings;
 use selectra::store::Store;
 use selectra::Result;
 
-use crate::args::{CorpusImportArgs, CorpusListArgs, DeleteArgs, ExportArgs, ExportHeadArgs, SchemaArgs};
+use crate::args::{CorpusHubArgs, CorpusImportArgs, CorpusListArgs, CorpusPushArgs, DeleteArgs, ExportArgs, ExportHeadArgs, SchemaArgs};
 use crate::output::*;
 
 pub fn corpus_import(args: CorpusImportArgs) -> Result<()> {
     let CorpusImportArgs {
         db,
         name,
+        hub,
+        config,
+        split,
         format,
         text_column,
         text_pair_column,
@@ -30,7 +39,7 @@ pub fn corpus_import(args: CorpusImportArgs) -> Result<()> {
         path,
     } = args;
     let options = ImportOptions {
-        name,
+        name: name.unwrap_or_default(),
         format: format.as_deref().map(Format::parse).transpose()?,
         text_column,
         text_pair_column,
@@ -42,28 +51,141 @@ pub fn corpus_import(args: CorpusImportArgs) -> Result<()> {
         max_record_bytes,
     };
     let mut store = Store::open(&db)?;
-    let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
     let cancel = cancel_on_ctrl_c();
-    let outcome = import::import_file(
-        &mut store,
-        &path,
-        &options,
-        &mut |p| {
-            bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records));
-        },
-        &cancel,
-    )?;
-    drop(bar);
+    let outcome = match (hub, path) {
+        (Some(dataset), _) => {
+            let settings = HubSettings::from_env();
+            let dataset = hub::describe(&DatasetId::parse(&dataset)?, &settings)?;
+            if let Some(reason) = &dataset.offline_reason {
+                eprintln!("reading {} from the cache only: {reason}", dataset.id);
+            }
+            let downloads = Arc::new(DownloadBar::new());
+            let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
+            let outcome = hub::pull(
+                &mut store,
+                &dataset,
+                (config.as_deref(), split.as_deref()),
+                &options,
+                &settings,
+                downloads,
+                &mut |p| bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records)),
+                &cancel,
+            )?;
+            drop(bar);
+            outcome
+        }
+        (None, Some(path)) => {
+            let bar = TaskBar::new("{bar:30} {percent}%  {msg}  {elapsed}");
+            let outcome = import::import_file(
+                &mut store,
+                &path,
+                &options,
+                &mut |p| {
+                    bar.update(p.bytes_read, p.total_bytes, &format!("{} records", p.records));
+                },
+                &cancel,
+            )?;
+            drop(bar);
+            outcome
+        }
+        (None, None) => unreachable!("clap requires a file or --hub"),
+    };
     if json {
         print_json(&outcome);
     } else {
         out!("imported {} records into corpus {:?} ({})", outcome.imported, outcome.corpus.name, db.display());
+        if let Some(origin) = &outcome.corpus.origin {
+            out!("from {}", origin.source());
+        }
         if !outcome.skipped.is_empty() {
             out!("skipped {} bad rows:", outcome.skipped.len());
             for bad in &outcome.skipped {
                 out!("  row {}: {}", bad.line, bad.reason);
             }
         }
+    }
+    Ok(())
+}
+
+pub fn corpus_hub(args: CorpusHubArgs) -> Result<()> {
+    let CorpusHubArgs { dataset, config, split, preview, json } = args;
+    let settings = HubSettings::from_env();
+    let dataset = hub::describe(&DatasetId::parse(&dataset)?, &settings)?;
+    let rows = match preview {
+        Some(n) => Some(hub::preview_split(&dataset, config.as_deref(), split.as_deref(), n, &settings, Arc::new(DownloadBar::new()))?),
+        None => None,
+    };
+    if json {
+        print_json(&serde_json::json!({"dataset": dataset, "preview": rows}));
+        return Ok(());
+    }
+    out!(
+        "{} at {} (commit {}){}",
+        dataset.id,
+        dataset.read_from,
+        dataset.commit,
+        if dataset.converted { ", the Hub's Parquet conversion" } else { "" }
+    );
+    if let Some(reason) = &dataset.offline_reason {
+        out!("from the cache only: {reason}");
+    }
+    for c in &dataset.configs {
+        out!("config {}{}", c.name, if c.default { " (default)" } else { "" });
+        if !c.columns.is_empty() {
+            out!("  columns: {}", c.columns.join(", "));
+        }
+        for s in &c.splits {
+            let rows = s.rows.map_or("? rows".to_string(), |r| format!("{r} rows"));
+            out!(
+                "  {:<12} {:>12}  {} file(s), {} bytes{}",
+                s.name,
+                rows,
+                s.files.len(),
+                s.bytes(),
+                if s.partial { " (partly converted)" } else { "" }
+            );
+        }
+        if !c.unread.is_empty() {
+            out!("  not read: {}", c.unread.join(", "));
+        }
+    }
+    if let Some(preview) = rows {
+        out!("{}", preview.columns.join("\t"));
+        for row in &preview.rows {
+            let cells: Vec<String> = row.iter().map(|c| selectra::domain::text::one_line(c).into_owned()).collect();
+            out!("{}", cells.join("\t"));
+        }
+    }
+    Ok(())
+}
+
+pub fn corpus_push(args: CorpusPushArgs) -> Result<()> {
+    let CorpusPushArgs { db, corpus, to, folder, private, split, message, json } = args;
+    let store = Store::open_existing(&db)?;
+    let facts = selectra::api::hub::card_facts(&store, &corpus)?;
+    if let Some(folder) = folder {
+        let split = if split.is_empty() { selectra::domain::dataset::DEFAULT_SPLIT.to_string() } else { split };
+        let destination = selectra::exchange::dataset_files::Destination::Folder;
+        let written = selectra::exchange::dataset_files::write(&store, &corpus, &folder, &split, &facts, destination)?;
+        if json {
+            print_json(&serde_json::json!({"folder": folder, "split": split, "records": written.records, "files": written.files}));
+        } else {
+            out!("wrote {} records as split {split} to {}: {}", written.records, folder.display(), written.files.join(", "));
+        }
+        return Ok(());
+    }
+    let to = DatasetId::parse(to.as_deref().unwrap_or_default())?;
+    let outcome = hub::push(&store, &corpus, &to, &hub::PushOptions { private, split, message }, &facts, &HubSettings::from_env())?;
+    if json {
+        print_json(&outcome);
+    } else {
+        out!(
+            "pushed {} records of {corpus:?} to {} as split {}{}",
+            outcome.records,
+            outcome.repo,
+            outcome.split,
+            outcome.url.map(|u| format!(": {u}")).unwrap_or_default()
+        );
     }
     Ok(())
 }
