@@ -2,7 +2,7 @@
 //! Hugging Face transformers computes them, over corpora kept in a SQLite project file.
 //!
 //! The core is built in floors; each imports only the floors under it (`tests/it/floors.rs`
-//! checks it), and [`error`] and [`fs`] serve them all:
+//! checks it), and [`error`], [`fs`] and [`hub`] serve them all:
 //!
 //! | floor | what it holds | imports |
 //! |---|---|---|
@@ -10,7 +10,7 @@
 //! | [`report`] | figures, the HTML report, the card's published table | analysis, store, domain |
 //! | [`jobs`] | engine × store: resumable corpus runs, scans, embeddings, training, results from elsewhere | engine, store, analysis, domain |
 //! | [`analysis`] | numbers about the project: metrics, evaluation, agreement, the learned head | store, domain |
-//! | [`exchange`] | files in and out of a project: import, export | store, domain |
+//! | [`exchange`] | files in and out of a project: import, export, Hub datasets | store, domain |
 //! | [`engine`] | model files in, numbers out: hub, tokenizers, networks, inspect, scan, zero-shot, embed | domain |
 //! | [`store`] | the SQLite project file, and nothing else | domain |
 //! | [`domain`] | the pure vocabulary and rules: tasks, labels, queries, precision, annotation status, progress | nothing |

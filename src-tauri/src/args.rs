@@ -72,6 +72,13 @@ pub struct PreviewArgs {
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct ImportArgs {
     pub path: String,
+    #[serde(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// How an import reads its rows: the new corpus's name, the format and the columns chosen.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ColumnArgs {
     pub name: String,
     pub format: Option<String>,
     pub text_column: Option<String>,
@@ -83,6 +90,33 @@ pub struct ImportArgs {
     pub spans_column: Option<String>,
     pub metadata_columns: Vec<String>,
     pub skip_bad: bool,
+}
+
+/// A Hub dataset (`ORG/NAME[@REVISION]`) and, optionally, one of its configs and splits (the
+/// defaults otherwise).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct HubSplitArgs {
+    pub dataset: String,
+    pub config: Option<String>,
+    pub split: Option<String>,
+}
+
+/// One split of a Hub dataset imported as a new corpus (an empty name: the core's default).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct HubImportArgs {
+    #[serde(flatten)]
+    pub source: HubSplitArgs,
+    #[serde(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// A corpus pushed to a Hub dataset repository as one split ("" is the default split).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct PushArgs {
+    pub corpus: String,
+    pub to: String,
+    pub split: String,
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, TS)]

@@ -25,6 +25,10 @@ macro_rules! commands {
             list_corpora() -> Vec<CorpusInfo>;
             preview_import(args: PreviewArgs) -> PreviewDto;
             import_corpus(args: ImportArgs, task: String, onProgress: Channel<TaskProgress>) -> ImportOutcome;
+            describe_hub_dataset(dataset: String) -> HubDataset;
+            preview_hub_split(args: HubSplitArgs, task: String, onProgress: Channel<TaskProgress>) -> HubPreviewDto;
+            import_hub_dataset(args: HubImportArgs, task: String, onProgress: Channel<TaskProgress>) -> ImportOutcome;
+            push_hub_dataset(args: PushArgs, task: String, onProgress: Channel<TaskProgress>) -> PushOutcome;
             browse(args: BrowseArgs) -> PageDto;
             list_runs(corpus: String) -> Vec<RunDto>;
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
@@ -140,7 +144,7 @@ pub fn typescript() -> String {
     let decls = declarations!(&cfg;
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
-        InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
+        InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, ColumnArgs, HubSplitArgs, HubImportArgs, PushArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
         AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs, ExplainRecordArgs, ExplainTextArgs, KeyWordsArgs, MapArgs, MapColourArgs, LassoArgs,
         // The core's values, as they travel.
@@ -152,7 +156,8 @@ pub fn typescript() -> String {
         RunMetrics, Mistake, ReferenceCounts, RunEvaluation, Baseline, ClassWeight, Candidate, PublishedScore, Source,
         LoadableModel, Classification, Entity, Tagging, EmbeddingKey, EmbeddingSetInfo, RunLabelIssues, RecordIssue, LabelNoise,
         DuplicateReport, DuplicateGroup, GroupMember, Neighbour, Method, WordWeight, Explanation, KeyWord, LabelKeyWords, RunKeyWords,
-        ProjectionMethod, MapPoints, MapInfo, MapColours, ColourBy, MapView,
+        ProjectionMethod, MapPoints, MapInfo, MapColours, ColourBy, MapView, DatasetId, HubOrigin, DataFile, SplitLayout, ConfigLayout, HubDataset,
+        PushOutcome, HubPreviewDto,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

@@ -11,6 +11,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use selectra::api::task::{Resumable, TaskSpec};
+use selectra::domain::dataset::DatasetId;
 use selectra::domain::precision::{AgreementGate, Precision};
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
@@ -18,6 +19,7 @@ use selectra::engine::classify::{TextClassifier, TextInput};
 use selectra::engine::hub::DownloadObserver;
 use selectra::engine::tag::{Aggregation, TokenTagger};
 use selectra::engine::zeroshot::ZeroShotClassifier;
+use selectra::exchange::hub as hub_dataset;
 use selectra::exchange::import::{self, Format, ImportOptions};
 use selectra::store::{Sort, Store, Target};
 
@@ -152,6 +154,38 @@ pub async fn preview_import(args: PreviewArgs) -> CmdResult<PreviewDto> {
     .await
 }
 
+/// The core's import options from the app's column choices.
+fn import_options(c: ColumnArgs) -> selectra::Result<ImportOptions> {
+    Ok(ImportOptions {
+        name: c.name,
+        format: c.format.as_deref().map(Format::parse).transpose()?,
+        text_column: c.text_column,
+        text_pair_column: c.text_pair_column,
+        id_column: c.id_column,
+        label_column: c.label_column,
+        spans_column: c.spans_column,
+        metadata_columns: c.metadata_columns,
+        skip_bad: c.skip_bad,
+        max_record_bytes: None,
+    })
+}
+
+/// An import's progress on the task's channel: bytes read of the file(s), records stored.
+fn import_progress(channel: &Channel<TaskProgress>) -> impl FnMut(import::ImportProgress) + '_ {
+    let mut throttle = Throttle::default();
+    move |p| {
+        if throttle.ready(p.bytes_read >= p.total_bytes) {
+            let _ = channel.send(TaskProgress {
+                done: p.bytes_read,
+                total: p.total_bytes,
+                message: format!("{} records", p.records),
+                eta_secs: None,
+                stage: None,
+            });
+        }
+    }
+}
+
 #[tauri::command]
 pub async fn import_corpus(
     state: State<'_, AppState>,
@@ -162,39 +196,107 @@ pub async fn import_corpus(
     let cancel = state.tasks.start(&task);
     let db = state.project_path();
     let result = blocking(move || {
-        let options = ImportOptions {
-            name: args.name,
-            format: args.format.as_deref().map(Format::parse).transpose()?,
-            text_column: args.text_column,
-            text_pair_column: args.text_pair_column,
-            id_column: args.id_column,
-            label_column: args.label_column,
-            spans_column: args.spans_column,
-            metadata_columns: args.metadata_columns,
-            skip_bad: args.skip_bad,
-            max_record_bytes: None,
-        };
+        let options = import_options(args.columns)?;
         // Long work gets its own connection, so the UI can browse while it runs (WAL).
         let mut store = Store::open(&db)?;
-        let mut throttle = Throttle::default();
-        let outcome = import::import_file(
-            &mut store,
-            &PathBuf::from(args.path),
-            &options,
-            &mut |p| {
-                if throttle.ready(p.bytes_read >= p.total_bytes) {
-                    let _ = on_progress.send(TaskProgress {
-                        done: p.bytes_read,
-                        total: p.total_bytes,
-                        message: format!("{} records", p.records),
-                        eta_secs: None,
-                        stage: None,
-                    });
-                }
-            },
-            &cancel,
-        )?;
-        Ok(outcome)
+        import::import_file(&mut store, &PathBuf::from(args.path), &options, &mut import_progress(&on_progress), &cancel)
+    })
+    .await;
+    state.tasks.finish(&task);
+    result
+}
+
+/// Hub downloads on a task's channel, at most every 100 ms (and always at a file's end).
+struct DownloadTask {
+    channel: Channel<TaskProgress>,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl DownloadObserver for DownloadTask {
+    fn progress(&self, file: &str, done: u64, total: u64) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if done < total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let _ = self.channel.send(TaskProgress { done, total, message: file.to_string(), eta_secs: None, stage: Some("downloading".into()) });
+    }
+}
+
+#[tauri::command]
+pub async fn describe_hub_dataset(state: State<'_, AppState>, dataset: String) -> CmdResult<HubDataset> {
+    let hub = state.hub.clone();
+    blocking(move || hub_dataset::describe(&DatasetId::parse(&dataset)?, &hub)).await
+}
+
+#[tauri::command]
+pub async fn preview_hub_split(
+    state: State<'_, AppState>,
+    args: HubSplitArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<HubPreviewDto> {
+    let hub = state.hub.clone();
+    state.tasks.start(&task);
+    let result = blocking(move || {
+        let id = DatasetId::parse(&args.dataset)?;
+        let dataset = hub_dataset::describe(&id, &hub)?;
+        let (config, split) = selectra::domain::dataset::choose(&dataset.configs, args.config.as_deref(), args.split.as_deref())?;
+        let (config, split) = (config.name.clone(), split.name.clone());
+        let observer = Arc::new(DownloadTask { channel: on_progress, last: Default::default() });
+        let preview = hub_dataset::preview_split(&dataset, Some(&config), Some(&split), 8, &hub, observer)?;
+        Ok(HubPreviewDto { preview: preview.into(), name: hub_dataset::default_corpus_name(&id, &config, &split), config, split })
+    })
+    .await;
+    state.tasks.finish(&task);
+    result
+}
+
+#[tauri::command]
+pub async fn import_hub_dataset(
+    state: State<'_, AppState>,
+    args: HubImportArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<ImportOutcome> {
+    let cancel = state.tasks.start(&task);
+    let db = state.project_path();
+    let hub = state.hub.clone();
+    let result = blocking(move || {
+        let options = import_options(args.columns)?;
+        let dataset = hub_dataset::describe(&DatasetId::parse(&args.source.dataset)?, &hub)?;
+        let observer = Arc::new(DownloadTask { channel: on_progress.clone(), last: Default::default() });
+        let mut store = Store::open(&db)?;
+        let split = (args.source.config.as_deref(), args.source.split.as_deref());
+        hub_dataset::pull(&mut store, &dataset, split, &options, &hub, observer, &mut import_progress(&on_progress), &cancel)
+    })
+    .await;
+    state.tasks.finish(&task);
+    result
+}
+
+#[tauri::command]
+pub async fn push_hub_dataset(
+    state: State<'_, AppState>,
+    args: PushArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+) -> CmdResult<PushOutcome> {
+    let db = state.project_path();
+    let hub = state.hub.clone();
+    state.tasks.start(&task);
+    let result = blocking(move || {
+        let store = Store::open_existing(&db)?;
+        let _ = on_progress.send(TaskProgress {
+            done: 0,
+            total: 0,
+            message: format!("writing and committing {:?}", args.corpus),
+            eta_secs: None,
+            stage: None,
+        });
+        let facts = selectra::api::hub::card_facts(&store, &args.corpus)?;
+        let options = hub_dataset::PushOptions { private: args.private, split: args.split, message: None };
+        hub_dataset::push(&store, &args.corpus, &DatasetId::parse(&args.to)?, &options, &facts, &hub)
     })
     .await;
     state.tasks.finish(&task);

@@ -16,6 +16,7 @@ pub use selectra::analysis::similar::{DuplicateGroup, DuplicateReport, GroupMemb
 pub use selectra::api::wire::*;
 pub use selectra::domain::annotation::Status;
 pub use selectra::domain::attribution::{Explanation, Method, WordWeight};
+pub use selectra::domain::dataset::{ConfigLayout, DataFile, DatasetId, HubOrigin, SplitLayout};
 pub use selectra::domain::labels::SchemaKind;
 pub use selectra::domain::map::{ColourBy, MapPoints, ProjectionMethod};
 pub use selectra::domain::precision::{AgreementCheck, AgreementGate, Precision, PrecisionOutcome};
@@ -27,6 +28,7 @@ pub use selectra::engine::hub::ModelEntry;
 pub use selectra::engine::inspect::{Inspection, TokenScore, WordScore};
 pub use selectra::engine::tag::{Entity, Tagging};
 pub use selectra::engine::zeroshot::ZeroShotResult;
+pub use selectra::exchange::hub::{HubDataset, PushOutcome};
 pub use selectra::jobs::corpus_run::ScanSummary;
 pub use selectra::jobs::explain::{KeyWord, LabelKeyWords, RunKeyWords};
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
@@ -95,6 +97,15 @@ pub struct TaskProgress {
     /// What the work is doing now, in the core's words ("embedding the records", "training the
     /// classifier"), when it has stages.
     pub stage: Option<String>,
+}
+
+/// The first rows of a Hub dataset's split, and the name its corpus gets by default.
+#[derive(Debug, Clone, serde::Serialize, TS)]
+pub struct HubPreviewDto {
+    pub preview: PreviewDto,
+    pub config: String,
+    pub split: String,
+    pub name: String,
 }
 
 /// A map and every record's place on it.

@@ -18,6 +18,10 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, Poin
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+#[path = "../../tests/it/hub_server.rs"]
+#[allow(dead_code)]
+mod hub_server;
+
 const APP: &str = env!("CARGO_BIN_EXE_selectra-studio");
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a native dialog may take to appear (see `answer_save_dialog`).
@@ -67,7 +71,13 @@ impl Drop for Harness {
 }
 
 impl Harness {
+    /// The harness with an empty, offline model cache.
     fn start() -> Self {
+        Self::start_with(&[("HF_HUB_OFFLINE", "1")])
+    }
+
+    /// The harness with these environment variables for the app (e.g. a Hub endpoint).
+    fn start_with(env: &[(&str, &str)]) -> Self {
         let xvfb = tool("Xvfb", "apt-get install xvfb");
         let driver = tool("tauri-driver", "cargo install tauri-driver --locked");
         tool("WebKitWebDriver", "apt-get install webkit2gtk-driver");
@@ -97,11 +107,14 @@ impl Harness {
             .process_group(0)
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display)
-            // The app's data folder (its default project) and an empty, offline model cache.
+            // The app's data folder (its default project) and an empty model cache.
             .env("XDG_DATA_HOME", data.path().join("xdg"))
             .env("HF_HOME", data.path().join("hf"))
-            .env("HF_HUB_OFFLINE", "1")
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_ENDPOINT")
+            .env_remove("HF_HUB_CACHE")
             .env_remove("SELECTRA_STUDIO_PROJECT")
+            .envs(env.iter().copied())
             // Software GL under Xvfb. WEBKIT_DISABLE_COMPOSITING_MODE or WEBKIT_DISABLE_DMABUF_RENDERER
             // (often advised) make WebKitWebDriver's screenshot hang after the first DOM change
             // (WebKitGTK 2.50, Debian 12), so they are left unset.
@@ -1376,5 +1389,53 @@ async fn a_hundred_thousand_points_pan_and_zoom_smoothly() {
     let report = json!({ "points": N, "shown_secs": shown.as_secs_f64(), "frames": frames, "lasso_secs": lasso_secs, "found": found });
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("map-frame-rate.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    bounded("close the app", c.close()).await.expect("close the app");
+}
+
+/// A Hub dataset in the import dialog: its configs and splits listed with rows, a split's rows
+/// previewed, imported; then the corpus pushed back as a dataset (the Hub-like loopback server
+/// of the core's tests stands in for the Hub).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hub_dataset_is_listed_previewed_imported_and_pushed() {
+    use std::collections::BTreeMap;
+    let _serial = one_at_a_time().await;
+    let server = hub_server::HubServer::start();
+    let card = "---\nlanguage: [es]\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train.csv\n  - split: test\n    path: data/test.csv\ndataset_info:\n  features:\n  - name: texto\n    dtype: string\n  - name: sentimiento\n    dtype: string\n  splits:\n  - name: train\n    num_examples: 6\n  - name: test\n    num_examples: 2\n---\n# Opiniones\n";
+    let train = "texto,sentimiento\nLa película me encantó de principio a fin.,positivo\nEl servicio fue lento y la comida llegó fría.,negativo\nNi fu ni fa: cumple sin más.,neutro\nVolvería sin dudarlo; el trato fue excelente.,positivo\nNo lo recomiendo a nadie.,negativo\nEl hotel está bien situado pero es ruidoso.,neutro\n";
+    let test = "texto,sentimiento\nUna experiencia inolvidable.,positivo\nDemasiado caro para lo que ofrece.,negativo\n";
+    server.state.lock().unwrap().commit(
+        "demo/opiniones",
+        "main",
+        BTreeMap::from([
+            ("README.md".to_string(), card.as_bytes().to_vec()),
+            ("data/train.csv".to_string(), train.as_bytes().to_vec()),
+            ("data/test.csv".to_string(), test.as_bytes().to_vec()),
+        ]),
+    );
+    let harness = Harness::start_with(&[("HF_ENDPOINT", &server.url), ("HF_TOKEN", hub_server::WRITE_TOKEN)]);
+    let c = harness.launch().await;
+    view(&c, "corpora").await;
+    click(&c, "#import-source-hub").await;
+    fill(&c, "#hub-dataset", "demo/opiniones").await;
+    click(&c, "#hub-describe").await;
+    wait_text(&c, "#hub-splits", "test").await;
+    wait_text(&c, "#preview-table", "La película me encantó").await;
+    let rows = text_of(&c, "#hub-splits").await.unwrap_or_default();
+    assert!(rows.contains("default") && rows.contains("train") && rows.contains('6'), "{rows}");
+    screenshot(&c, "hub-import").await;
+    click(&c, "#import-run").await;
+    wait_text(&c, "#import-outcome", "Imported 6 records into “opiniones”").await;
+    wait_text(&c, "#corpus-list", "hf://datasets/demo/opiniones@").await;
+    fill(&c, "#push-to", "demo/opiniones-etiquetadas").await;
+    click(&c, "#push-run").await;
+    wait_text(&c, "#push-done", "Pushed 6 records to demo/opiniones-etiquetadas as split train").await;
+    {
+        let st = server.state.lock().unwrap();
+        let repo = &st.datasets["demo/opiniones-etiquetadas"];
+        let head = &repo.commits[&repo.refs["main"]];
+        assert!(head.contains_key("data/train-00000-of-00001.parquet") && head.contains_key("README.md"), "{:?}", head.keys());
+    }
+    js(&c, "document.querySelector('#push-row').scrollIntoView({block: 'center'})").await;
+    screenshot(&c, "hub-push").await;
     bounded("close the app", c.close()).await.expect("close the app");
 }

@@ -190,6 +190,18 @@ pub struct ConfigLayout {
     pub unread: Vec<String>,
 }
 
+/// Whether a repository path a server listed can name a file under a cache folder: relative,
+/// forward slashes, no empty, `.` or `..` component, no control character. A hostile or broken
+/// listing's other paths are ignored rather than fetched.
+pub fn safe_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 4096
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+        && !(path.len() >= 2 && path.as_bytes()[1] == b':')
+        && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 fn ends_with_any(path: &str, endings: &[&str]) -> bool {
     let lower = path.to_ascii_lowercase();
     endings.iter().any(|e| lower.ends_with(e))
@@ -623,6 +635,16 @@ mod tests {
         assert!(parse_card("---\n- a list\n---\n").unwrap_err().contains("mapping"));
         let bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n---\n";
         assert!(parse_card(bomb).is_err(), "a billion laughs must be refused");
+    }
+
+    #[test]
+    fn only_relative_paths_inside_the_repository_are_safe() {
+        for ok in ["data/train.csv", "README.md", "a/b/c.parquet", "...x"] {
+            assert!(safe_path(ok), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "data/../../x", "a//b", "./a", "a\\b", "C:/x", "a/\u{0}b", "data/"] {
+            assert!(!safe_path(bad), "{bad:?}");
+        }
     }
 
     #[test]

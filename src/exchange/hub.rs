@@ -30,7 +30,7 @@ use serde_json::Value;
 use super::dataset_files::{self, CardFacts};
 use super::import::{import_files, preview, Format, ImportOptions, ImportProgress, Preview};
 use crate::domain::dataset::{
-    card_info, choose, converted_layout, data_files_layout, parse_card, ConfigLayout, DataFile, DatasetId, HubOrigin, CONVERTED_REVISION,
+    card_info, choose, converted_layout, data_files_layout, parse_card, safe_path, ConfigLayout, DataFile, DatasetId, HubOrigin, CONVERTED_REVISION,
     DEFAULT_SPLIT,
 };
 use crate::error::{Error, Result, Setting};
@@ -74,12 +74,14 @@ fn repository(client: &hf_hub::HFClientSync, repo: &str) -> hf_hub::HFRepository
     client.dataset(owner, name)
 }
 
+/// The files of a tree listing; paths that could not name a file inside the cache folder
+/// (`..`, absolute) are left out (`domain::dataset::safe_path`).
 fn tree_files(entries: Vec<RepoTreeEntry>) -> Vec<DataFile> {
     entries
         .into_iter()
         .filter_map(|e| match e {
-            RepoTreeEntry::File { path, size, .. } => Some(DataFile { path, size }),
-            RepoTreeEntry::Directory { .. } => None,
+            RepoTreeEntry::File { path, size, .. } if safe_path(&path) => Some(DataFile { path, size }),
+            _ => None,
         })
         .collect()
 }

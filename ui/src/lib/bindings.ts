@@ -5,7 +5,7 @@ import type { Channel } from "@tauri-apps/api/core";
 
 export type ErrorCode = "model_spec" | "missing_file" | "not_cached" | "download" | "config" | "unsupported" | "weights" | "tokenizer" | "input" | "inference" | "io" | "database" | "import" | "cancelled" | "report";
 
-export type Setting = "text_column" | "text_pair_column" | "spans_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema";
+export type Setting = "text_column" | "text_pair_column" | "spans_column" | "id_column" | "label_column" | "metadata_columns" | "format" | "corpus_name" | "corpus" | "max_record_bytes" | "batch_size" | "skip_bad" | "label_schema" | "hub_dataset" | "hub_config" | "hub_split";
 
 export type ErrorDto = { code: ErrorCode, message: string, 
 /**
@@ -90,6 +90,30 @@ text_pair_column: string | null, id_column: string | null, label_column: string 
  * Each record's reference entity spans, if any.
  */
 spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+
+export type ColumnArgs = { name: string, format: string | null, text_column: string | null, 
+/**
+ * The second text of a sentence-pair corpus, if any.
+ */
+text_pair_column: string | null, id_column: string | null, label_column: string | null, 
+/**
+ * Each record's reference entity spans, if any.
+ */
+spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+
+export type HubSplitArgs = { dataset: string, config: string | null, split: string | null, };
+
+export type HubImportArgs = { dataset: string, config: string | null, split: string | null, name: string, format: string | null, text_column: string | null, 
+/**
+ * The second text of a sentence-pair corpus, if any.
+ */
+text_pair_column: string | null, id_column: string | null, label_column: string | null, 
+/**
+ * Each record's reference entity spans, if any.
+ */
+spans_column: string | null, metadata_columns: Array<string>, skip_bad: boolean, };
+
+export type PushArgs = { corpus: string, to: string, split: string, private: boolean, };
 
 export type SortDto = "row" | "margin" | "entropy" | "score_desc" | "score_asc" | "suspicion" | "random" | "entity_score" | "listed";
 
@@ -355,7 +379,11 @@ export type Inspection = { model: string, text: string, tokens: Array<TokenScore
 
 export type ZeroShotResult = { sequence: string, labels: Array<string>, scores: Array<number>, };
 
-export type CorpusInfo = { id: number, name: string, source_path: string, format: string, created_at: string, records: number, };
+export type CorpusInfo = { id: number, name: string, source_path: string, format: string, created_at: string, records: number, 
+/**
+ * Where a corpus pulled from the Hub came from; none for a file's.
+ */
+origin: HubOrigin | null, };
 
 export type BadRow = { line: number, reason: string, };
 
@@ -994,6 +1022,70 @@ export type ColourBy = { "by": "gold" } | { "by": "reference" } | { "by": "run_l
 
 export type MapView = { info: MapInfo, points: MapPoints, };
 
+export type DatasetId = { repo: string, revision: string | null, };
+
+export type HubOrigin = { repo: string, 
+/**
+ * The revision asked for (none: the default branch).
+ */
+revision: string | null, 
+/**
+ * The commit the files were read at.
+ */
+commit: string, config: string, split: string, 
+/**
+ * Read from the Hub's Parquet conversion rather than the repository's own files.
+ */
+converted: boolean, };
+
+export type DataFile = { path: string, size: number, };
+
+export type SplitLayout = { name: string, files: Array<DataFile>, rows: number | null, 
+/**
+ * The Hub converted only the first part of this split (it is larger than the conversion's cap).
+ */
+partial: boolean, };
+
+export type ConfigLayout = { name: string, 
+/**
+ * The config `load_dataset` picks without a name.
+ */
+default: boolean, splits: Array<SplitLayout>, 
+/**
+ * Column names, from the card's features or the first Parquet file's schema; empty when unknown.
+ */
+columns: Array<string>, 
+/**
+ * Files whose format cannot be imported (compressed, binary), named so the user knows.
+ */
+unread: Array<string>, };
+
+export type HubDataset = { id: DatasetId, 
+/**
+ * The revision the files are read at (the asked one, `main`, or the conversion's branch).
+ */
+read_from: string, 
+/**
+ * The commit of that revision.
+ */
+commit: string, 
+/**
+ * Read from the Hub's Parquet conversion.
+ */
+converted: boolean, 
+/**
+ * Read from the cache only (offline, or the Hub could not be reached: `offline_reason`).
+ */
+offline: boolean, offline_reason: string | null, configs: Array<ConfigLayout>, };
+
+export type PushOutcome = { repo: string, split: string, commit: string | null, url: string | null, records: number, 
+/**
+ * The repository paths the commit added.
+ */
+files: Array<string>, };
+
+export type HubPreviewDto = { preview: PreviewDto, config: string, split: string, name: string, };
+
 export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
 export type ModelListEntry = { 
@@ -1383,6 +1475,10 @@ export type Commands = {
   list_corpora: { args: {}; result: Array<CorpusInfo> };
   preview_import: { args: { args: PreviewArgs }; result: PreviewDto };
   import_corpus: { args: { args: ImportArgs; task: string; onProgress: Channel<TaskProgress> }; result: ImportOutcome };
+  describe_hub_dataset: { args: { dataset: string }; result: HubDataset };
+  preview_hub_split: { args: { args: HubSplitArgs; task: string; onProgress: Channel<TaskProgress> }; result: HubPreviewDto };
+  import_hub_dataset: { args: { args: HubImportArgs; task: string; onProgress: Channel<TaskProgress> }; result: ImportOutcome };
+  push_hub_dataset: { args: { args: PushArgs; task: string; onProgress: Channel<TaskProgress> }; result: PushOutcome };
   browse: { args: { args: BrowseArgs }; result: PageDto };
   list_runs: { args: { corpus: string }; result: Array<RunDto> };
   run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };

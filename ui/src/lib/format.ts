@@ -14,6 +14,19 @@ export function params(n: number): string {
   return String(n);
 }
 
+/** A size in bytes as people read it: "512 B", "3.4 kB", "1.2 MB", "5.0 GB" (powers of 1000, as the Hub shows sizes). */
+export function bytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = n / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
 export function duration(secs: number | null | undefined): string {
   if (secs === null || secs === undefined || !isFinite(secs)) return "–";
   const s = Math.round(secs);

@@ -55,7 +55,7 @@ function cv(e: Estimate) {
 }
 
 beforeEach(() => {
-  app.corpora = [{ id: 1, name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "" }];
+  app.corpora = [{ id: 1, name: "noticias", records: 2, format: "csv", source_path: "n.csv", created_at: "", origin: null }];
   app.models = [];
   app.intent = null;
   // Views stay mounted while hidden and act only while shown: the tests render Annotate's.
@@ -1196,6 +1196,56 @@ describe("Filters, matrices and labels on a real corpus", () => {
     expect((calls.filter((c) => c.cmd === "evaluate")[1].args.args as { within_run_labels: boolean }).within_run_labels).toBe(true);
   });
 
+  it("imports a Hub dataset's split after listing its configs and previewing its rows, and pushes a corpus", async () => {
+    const dataset = {
+      id: { repo: "Org/opiniones", revision: null }, read_from: "refs/convert/parquet", commit: "abcdef0123456789", converted: true, offline: false, offline_reason: null,
+      configs: [
+        { name: "default", default: true, columns: ["text", "label"], unread: [], splits: [
+          { name: "train", rows: 5, partial: false, files: [{ path: "default/train/0000.parquet", size: 2048 }, { path: "default/train/0001.parquet", size: 1500 }] },
+          { name: "test", rows: 1, partial: false, files: [{ path: "default/test/0000.parquet", size: 900 }] },
+        ] },
+      ],
+    };
+    const calls = mockCommands({
+      describe_hub_dataset: () => dataset,
+      preview_hub_split: (a) => {
+        const { split } = a.args as { split: string };
+        return { preview: { format: "parquet", has_columns: true, columns: ["text", "label"], rows: [[`<b>${split}</b>`, "positivo"]] }, config: "default", split, name: split === "train" ? "opiniones" : `opiniones-${split}` };
+      },
+      import_hub_dataset: (a) => ({ corpus: { id: 2, name: (a.args as { name: string }).name, records: 1, format: "parquet", source_path: "hf://datasets/Org/opiniones@abc/default/test", created_at: "", origin: null }, imported: 1, skipped: [] }),
+      list_corpora: () => [],
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ records: [record(1, "uno")], total: 1, next: null }),
+      push_hub_dataset: (a) => ({ repo: (a.args as { to: string }).to, split: "train", commit: "c0ffee", url: "https://huggingface.co/datasets/Org/x/commit/c0ffee", records: 1, files: [] }),
+    });
+    render(Corpora);
+    await fireEvent.click(document.querySelector("#import-source-hub")!);
+    await waitFor(() => expect(document.querySelector("#hub-dataset")).toBeTruthy());
+    await fireEvent.input(document.querySelector("#hub-dataset")!, { target: { value: "Org/opiniones" } });
+    await fireEvent.click(document.querySelector("#hub-describe")!);
+    // The splits with rows, files and sizes; the default split is previewed at once.
+    await waitFor(() => expect(document.querySelector("#hub-splits")!.textContent).toContain("3.5 kB"));
+    expect(document.querySelector("#hub-source")!.textContent).toContain("the Hub's Parquet conversion");
+    await waitFor(() => expect((document.querySelector("#import-name") as HTMLInputElement).value).toBe("opiniones"));
+    // Another split: its rows (user text stays text) and its default name.
+    await fireEvent.click(document.querySelector("[data-hub-split='default/test']")!);
+    await waitFor(() => expect((document.querySelector("#import-name") as HTMLInputElement).value).toBe("opiniones-test"));
+    expect(document.querySelector("#preview-table")!.textContent).toContain("<b>test</b>");
+    expect(document.querySelector("#preview-table b")).toBeNull();
+    await fireEvent.click(document.querySelector("#import-run")!);
+    await waitFor(() => expect(document.querySelector("#import-outcome")!.textContent).toContain("Imported 1 records into “opiniones-test”"));
+    const asked = calls.find((c) => c.cmd === "import_hub_dataset")!.args.args as Record<string, unknown>;
+    expect(asked).toMatchObject({ dataset: "Org/opiniones", config: "default", split: "test", name: "opiniones-test", text_column: "text", label_column: "label", format: null });
+    // Pushing the open corpus.
+    await waitFor(() => expect(document.querySelector("#push-to")).toBeTruthy());
+    await fireEvent.input(document.querySelector("#push-to")!, { target: { value: "Org/x" } });
+    await fireEvent.click(document.querySelector("#push-run")!);
+    await waitFor(() => expect(document.querySelector("#push-done")!.textContent).toContain("Pushed 1 records to Org/x as split train"));
+    expect(calls.find((c) => c.cmd === "push_hub_dataset")!.args.args).toEqual({ corpus: "opiniones-test", to: "Org/x", split: "", private: false });
+  });
+
   it("flags near-duplicate labels in the labels editor, above the records", async () => {
     mockCommands({
       list_runs: () => [],
@@ -1204,7 +1254,7 @@ describe("Filters, matrices and labels on a real corpus", () => {
       browse: () => ({ records: Array.from({ length: 50 }, (_, i) => record(i + 1, `r${i}`)), total: 50, next: null }),
       label_warnings: (a) => ((a.names as string[]).length === 2 ? ["\"informatica\" and \"informática\" differ only in accents or case: probably one label typed twice"] : []),
     });
-    app.corpora = [{ id: 1, name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "" }];
+    app.corpora = [{ id: 1, name: "noticias", records: 50, format: "csv", source_path: "n.csv", created_at: "", origin: null }];
     render(Corpora);
     await fireEvent.click(await waitFor(() => screen.getByText("noticias")));
     await waitFor(() => expect(document.querySelector("[data-schema-warning]")!.textContent).toContain("probably one label typed twice"));
