@@ -22,6 +22,13 @@
 //! filters and orders, span disagreement, a span batch from the run and its undo, one span
 //! annotation, the span agreement and the entity evaluation.
 //!
+//!     cargo run --release --example store_bench -- [ROWS] hub
+//!
+//! measures a Hub dataset's two halves without the network: ROWS imported records (gold labels,
+//! two metadata keys, one in a hundred with an accepted annotation by one of two annotators)
+//! written as the files a push commits (the Parquet data file and the card), then that file
+//! read back as a pull imports it (ClassLabel indexes to names, metadata columns).
+//!
 //!     cargo run --release --example store_bench -- [ROWS] similar
 //!
 //! measures the similarity tools: ROWS records with a 384-number embedding set (random unit
@@ -453,11 +460,61 @@ fn similar_bench(rows: usize) {
     }
 }
 
+/// The push's files and the pull's import of them (see the module doc).
+fn hub_bench(rows: usize) {
+    use selectra::exchange::dataset_files::{write, Destination};
+    use selectra::exchange::import::{import_files, Format};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("corpus.csv");
+    write_csv(&csv, rows);
+    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    // The same columns come back: the pull names them as the push wrote them.
+    let options = |name: &str| ImportOptions {
+        name: name.into(),
+        id_column: Some("id".into()),
+        label_column: Some("label".into()),
+        metadata_columns: vec!["source".into(), "year".into()],
+        ..Default::default()
+    };
+    let t = Instant::now();
+    import_file(&mut store, &csv, &options("bench"), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let import_s = t.elapsed().as_secs_f64();
+    for row in (1..=rows as u64).step_by(100) {
+        let id = store.record_id("bench", row).unwrap();
+        let who = if row % 200 == 1 { "ana" } else { "luis" };
+        store.annotate(id, &[LABELS[(row as usize / 100) % LABELS.len()].to_string()], selectra::store::Status::Accepted, who).unwrap();
+    }
+    let folder = dir.path().join("dataset");
+    let facts = selectra::api::hub::card_facts(&store, "bench").unwrap();
+    let t = Instant::now();
+    let written = write(&store, "bench", &folder, "train", &facts, Destination::Folder).unwrap();
+    let write_s = t.elapsed().as_secs_f64();
+    let parquet = folder.join(&written.files[0]);
+    let mb = std::fs::metadata(&parquet).unwrap().len() as f64 / 1e6;
+    let t = Instant::now();
+    let outcome =
+        import_files(&mut store, &[parquet], Format::Parquet, &options("pulled"), ("bench", None), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let pull_s = t.elapsed().as_secs_f64();
+    assert_eq!(outcome.imported as usize, rows);
+    println!("| measurement | value |\n|---|---|");
+    println!("| import, {rows} rows (CSV) | {:.0} rows/s ({import_s:.1} s) |", rows as f64 / import_s);
+    println!(
+        "| a push's files: {rows} records as Parquet ({mb:.1} MB) and the card, with {} annotations | {write_s:.1} s ({:.0} records/s) |",
+        rows.div_ceil(100),
+        rows as f64 / write_s
+    );
+    println!(
+        "| a pull's import of that file ({rows} rows, label indexes to names, two metadata columns) | {pull_s:.1} s ({:.0} rows/s) |",
+        rows as f64 / pull_s
+    );
+}
+
 fn main() {
     let rows: usize = std::env::args().nth(1).map(|a| a.parse().expect("ROWS is a number")).unwrap_or(1_000_000);
     match std::env::args().nth(2).as_deref() {
         Some("spans") => return spans_bench(rows),
         Some("similar") => return similar_bench(rows),
+        Some("hub") => return hub_bench(rows),
         _ => {}
     }
     let dir = tempfile::tempdir().unwrap();

@@ -42,13 +42,21 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> selectra::Result<T> 
     }
 }
 
-/// Download progress forwarded to the UI, at most every 100 ms per file (and always at the end).
-struct ChannelObserver {
-    channel: Channel<DownloadEvent>,
+/// Download progress forwarded to the UI as `event` makes it (a model's download event, or a
+/// task's progress), at most every 100 ms (and always at a file's end).
+struct ChannelObserver<T: tauri::ipc::IpcResponse> {
+    channel: Channel<T>,
     last: std::sync::Mutex<Option<Instant>>,
+    event: fn(&str, u64, u64) -> T,
 }
 
-impl DownloadObserver for ChannelObserver {
+impl<T: tauri::ipc::IpcResponse> ChannelObserver<T> {
+    fn new(channel: Channel<T>, event: fn(&str, u64, u64) -> T) -> Arc<Self> {
+        Arc::new(Self { channel, last: Default::default(), event })
+    }
+}
+
+impl<T: tauri::ipc::IpcResponse + Send + Sync> DownloadObserver for ChannelObserver<T> {
     fn progress(&self, file: &str, done: u64, total: u64) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if done < total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
@@ -56,8 +64,18 @@ impl DownloadObserver for ChannelObserver {
         }
         *last = Some(Instant::now());
         // A closed window cannot receive progress any more; the download itself goes on.
-        let _ = self.channel.send(DownloadEvent::Progress { file: file.to_string(), done, total });
+        let _ = self.channel.send((self.event)(file, done, total));
     }
+}
+
+/// A model file's download, as the Models view shows it.
+fn model_download(file: &str, done: u64, total: u64) -> DownloadEvent {
+    DownloadEvent::Progress { file: file.to_string(), done, total }
+}
+
+/// A dataset file's download, as a task's progress.
+fn dataset_download(file: &str, done: u64, total: u64) -> TaskProgress {
+    TaskProgress { done, total, message: file.to_string(), eta_secs: None, stage: Some("downloading".into()) }
 }
 
 #[tauri::command]
@@ -73,7 +91,7 @@ pub async fn list_models(state: State<'_, AppState>) -> CmdResult<ModelList> {
 
 #[tauri::command]
 pub async fn load_model(state: State<'_, AppState>, model: ModelRef, on_progress: Channel<DownloadEvent>) -> CmdResult<ModelFacts> {
-    let observer = Arc::new(ChannelObserver { channel: on_progress, last: Default::default() });
+    let observer = ChannelObserver::new(on_progress, model_download);
     let models = state.models.clone();
     blocking(move || Ok(ModelFacts::from(&*models.get(&model, observer)?))).await
 }
@@ -206,23 +224,6 @@ pub async fn import_corpus(
     result
 }
 
-/// Hub downloads on a task's channel, at most every 100 ms (and always at a file's end).
-struct DownloadTask {
-    channel: Channel<TaskProgress>,
-    last: std::sync::Mutex<Option<Instant>>,
-}
-
-impl DownloadObserver for DownloadTask {
-    fn progress(&self, file: &str, done: u64, total: u64) {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if done < total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        *last = Some(Instant::now());
-        let _ = self.channel.send(TaskProgress { done, total, message: file.to_string(), eta_secs: None, stage: Some("downloading".into()) });
-    }
-}
-
 #[tauri::command]
 pub async fn describe_hub_dataset(state: State<'_, AppState>, dataset: String) -> CmdResult<HubDataset> {
     let hub = state.hub.clone();
@@ -243,7 +244,7 @@ pub async fn preview_hub_split(
         let dataset = hub_dataset::describe(&id, &hub)?;
         let (config, split) = selectra::domain::dataset::choose(&dataset.configs, args.config.as_deref(), args.split.as_deref())?;
         let (config, split) = (config.name.clone(), split.name.clone());
-        let observer = Arc::new(DownloadTask { channel: on_progress, last: Default::default() });
+        let observer = ChannelObserver::new(on_progress, dataset_download);
         let preview = hub_dataset::preview_split(&dataset, Some(&config), Some(&split), 8, &hub, observer)?;
         Ok(HubPreviewDto { preview: preview.into(), name: hub_dataset::default_corpus_name(&id, &config, &split), config, split })
     })
@@ -265,7 +266,7 @@ pub async fn import_hub_dataset(
     let result = blocking(move || {
         let options = import_options(args.columns)?;
         let dataset = hub_dataset::describe(&DatasetId::parse(&args.source.dataset)?, &hub)?;
-        let observer = Arc::new(DownloadTask { channel: on_progress.clone(), last: Default::default() });
+        let observer = ChannelObserver::new(on_progress.clone(), dataset_download);
         let mut store = Store::open(&db)?;
         let split = (args.source.config.as_deref(), args.source.split.as_deref());
         hub_dataset::pull(&mut store, &dataset, split, &options, &hub, observer, &mut import_progress(&on_progress), &cancel)
