@@ -194,12 +194,9 @@ pub struct ConfigLayout {
 /// forward slashes, no empty, `.` or `..` component, no control character. A hostile or broken
 /// listing's other paths are ignored rather than fetched.
 pub fn safe_path(path: &str) -> bool {
-    !path.is_empty()
-        && path.len() <= 4096
-        && !path.contains('\\')
-        && !path.chars().any(char::is_control)
-        && !(path.len() >= 2 && path.as_bytes()[1] == b':')
-        && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+    let drive = path.len() >= 2 && path.as_bytes()[1] == b':';
+    let odd = path.contains('\\') || path.chars().any(char::is_control) || drive;
+    (1..=4096).contains(&path.len()) && !odd && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 fn ends_with_any(path: &str, endings: &[&str]) -> bool {
