@@ -188,6 +188,18 @@ fn macro_f1_of(k: usize, truth: &[usize], pred: &[usize], rows: &[usize], presen
     mean(present.iter().map(|&c| f1(ratio(tp[c] as f64, predicted[c] as f64), ratio(tp[c] as f64, actual[c] as f64))))
 }
 
+/// Accuracy and macro F1 (over the labels that occur in `truth` or `pred`, scikit-learn's default)
+/// of single-label predictions over `k` labels, without intervals: a validation score per epoch.
+pub fn accuracy_and_macro_f1(k: usize, truth: &[usize], pred: &[usize]) -> (f64, f64) {
+    assert_eq!(truth.len(), pred.len(), "parallel inputs");
+    let rows: Vec<usize> = (0..truth.len()).collect();
+    let mut seen = vec![false; k];
+    truth.iter().chain(pred).for_each(|&i| seen[i] = true);
+    let present: Vec<usize> = (0..k).filter(|&i| seen[i]).collect();
+    let correct = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
+    (ratio(correct as f64, truth.len() as f64), macro_f1_of(k, truth, pred, &rows, &present))
+}
+
 /// Metrics of single-label predictions. `truth`, `pred` and `confidence` (the predicted label's
 /// score) are parallel; label indices point into `labels`.
 pub fn single_label(labels: &[String], truth: &[usize], pred: &[usize], confidence: &[f64], options: &EvalOptions) -> SingleLabelMetrics {

@@ -36,6 +36,8 @@ pub enum JobStage {
     /// Training a head: choosing its objective, cross-validating, fitting (`done` counts model
     /// fits).
     Training,
+    /// Fine-tuning a model (`done` counts optimizer steps).
+    FineTuning,
     /// Writing a corpus out (`done` counts records).
     Exporting,
     /// Reading the records and scoring runs against the reference labels (`done` counts records).
@@ -52,6 +54,7 @@ impl JobStage {
             JobStage::CheckingPrecision => Some("checking bf16 against exact"),
             JobStage::Embedding => Some("embedding the records"),
             JobStage::Training => Some("training the classifier"),
+            JobStage::FineTuning => Some("fine-tuning the model"),
             JobStage::Exporting => Some("writing the export"),
             JobStage::Evaluating => Some("scoring the runs"),
             JobStage::Reporting => Some("drawing the figures"),

@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod embed;
 pub mod explain;
+pub mod finetune;
 pub mod hub;
 pub mod inspect;
 pub mod model;

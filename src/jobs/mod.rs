@@ -4,6 +4,7 @@
 
 pub mod corpus_run;
 pub mod explain;
+pub mod finetune;
 pub mod scale_out;
 pub mod templates;
 pub mod train;

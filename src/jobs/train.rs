@@ -47,6 +47,37 @@ pub const RETRAIN_EVERY: u32 = 20;
 /// the user's call.
 pub const AUTO_RETRAIN_MAX_SECS: f64 = 30.0;
 
+/// Records with their reference labels, by record id.
+pub type LabeledRecords = Vec<(i64, Vec<String>)>;
+
+/// Every record of `corpus` with labels from `source` (gold split at `|`), and the labels: the
+/// schema's order first, then any other reference label alphabetically, only those that occur.
+/// Errors unless at least two labels occur: what the head and fine-tuning learn from.
+pub fn labeled_records(store: &Store, corpus: &str, source: LabelSource) -> Result<(LabeledRecords, Vec<String>)> {
+    let mut references: LabeledRecords = Vec::new();
+    store.for_each_export_row(corpus, &mut |row| {
+        if let Some(labels) = source.labels(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
+            references.push((row.record_id, labels));
+        }
+        Ok(())
+    })?;
+    let mut labels: Vec<String> = store.label_schema(corpus)?.names();
+    let mut others: Vec<String> = references.iter().flat_map(|(_, l)| l.iter().cloned()).filter(|l| !labels.contains(l)).collect();
+    others.sort();
+    others.dedup();
+    labels.extend(others);
+    labels.retain(|l| references.iter().any(|(_, r)| r.contains(l)));
+    if labels.len() < 2 {
+        return Err(Error::Input(format!(
+            "corpus {corpus:?} has {} records with {} ({} kind(s) of label); training needs records of at least two labels",
+            references.len(),
+            source.description(),
+            labels.len()
+        )));
+    }
+    Ok((references, labels))
+}
+
 /// Trains a head on `model`'s embeddings of `corpus` and stores its predictions as a run.
 /// `progress` reports the embedding job (stage `Embedding`, records) and then the training
 /// (stage `Training`: choosing the objective, cross-validating, fitting); `cancel` stops either
@@ -76,30 +107,9 @@ pub fn train(
     let vectors: HashMap<i64, Vec<f32>> = store.embeddings(set.id)?.into_iter().collect();
     // Each record's labels from the chosen source (gold split at `|`); a corpus with any record
     // of several labels trains one-vs-rest.
-    let mut references: Vec<(i64, Vec<String>)> = Vec::new();
-    store.for_each_export_row(corpus, &mut |row| {
-        if let Some(labels) = source.labels(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
-            references.push((row.record_id, labels));
-        }
-        Ok(())
-    })?;
+    let (references, labels) = labeled_records(store, corpus, source)?;
     let multi_label = references.iter().any(|(_, l)| l.len() > 1);
-    // The labels: the schema's order first, then any other reference label alphabetically.
-    let mut labels: Vec<String> = store.label_schema(corpus)?.names();
-    let mut others: Vec<String> = references.iter().flat_map(|(_, l)| l.iter().cloned()).filter(|l| !labels.contains(l)).collect();
-    others.sort();
-    others.dedup();
-    labels.extend(others);
-    labels.retain(|l| references.iter().any(|(_, r)| r.contains(l)));
     let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    if labels.len() < 2 {
-        return Err(Error::Input(format!(
-            "corpus {corpus:?} has {} records with {} ({} kind(s) of label); training needs records of at least two labels",
-            references.len(),
-            source.description(),
-            labels.len()
-        )));
-    }
     let x: Vec<Vec<f32>> = references.iter().map(|(id, _)| vectors[id].clone()).collect();
     let y = if multi_label {
         Targets::Multi(references.iter().map(|(_, set)| labels.iter().map(|l| set.contains(l)).collect()).collect())

@@ -10,6 +10,7 @@ mod classify;
 mod embed;
 mod explain;
 mod families;
+mod finetune;
 mod floors;
 mod hub;
 mod hub_datasets;

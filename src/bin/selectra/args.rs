@@ -47,6 +47,10 @@ pub enum Command {
     /// embeddings (embedding what is missing): cross-validated, and stored as a run of kind
     /// "trained" with every record's scores.
     Train(TrainArgs),
+    /// Fine-tune a model (SELECTRA, BERT, RoBERTa: a discriminator, an encoder or a classifier)
+    /// on the corpus's labels into a folder transformers loads; its predictions on the held-out
+    /// records become a classifier run. The identical command resumes after a kill or Ctrl-C.
+    Finetune(FinetuneArgs),
     /// The template lab: several hypothesis templates scored on the labeled records (accepted
     /// annotations, else gold) in one go, best macro F1 first; each number is what a run with
     /// the template followed by evaluation gives.
@@ -486,6 +490,47 @@ pub struct TrainArgs {
     pub class_weight: String,
     /// The labels to learn from: `annotations` (accepted ones only), `gold` (the label
     /// column only) or `both` (the accepted annotation, else gold).
+    #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
+    pub train_on: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct FinetuneArgs {
+    #[arg(long)]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub corpus: String,
+    /// The model to start from: a folder or a Hub id (e.g. Recognai/selectra_small).
+    #[arg(long)]
+    pub model: String,
+    /// The folder the fine-tuned model is written into (new or empty, or this fine-tune's own).
+    #[arg(long)]
+    pub output: PathBuf,
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_EPOCHS)]
+    pub epochs: u32,
+    /// The peak learning rate (AdamW, linear decay).
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_LEARNING_RATE)]
+    pub lr: f64,
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// The share of the steps spent warming the learning rate up.
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup_ratio: f64,
+    /// AdamW's decoupled weight decay (never on biases and LayerNorm weights).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// The share of the labeled records held out to score each epoch (stratified by label).
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_VALIDATION_SHARE)]
+    pub validation_share: f64,
+    /// Stop after this many epochs without a better validation macro F1.
+    #[arg(long)]
+    pub patience: Option<u32>,
+    /// The seed of the split, the shuffles, the dropout and a new head's weights.
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_SEED)]
+    pub seed: u64,
+    /// The labels to learn from: `annotations`, `gold` or `both` (the accepted annotation, else gold).
     #[arg(long, value_name = "annotations|gold|both", default_value = "both")]
     pub train_on: String,
     #[arg(long)]

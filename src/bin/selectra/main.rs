@@ -80,6 +80,7 @@ fn run(command: Command) -> selectra::Result<()> {
         Command::Embed(args) => cmd::jobs::embed(args),
         Command::ImportRun(args) => cmd::jobs::import_run(args),
         Command::Train(args) => cmd::jobs::train(args),
+        Command::Finetune(args) => cmd::jobs::finetune(args),
         Command::Templates(args) => cmd::jobs::templates(args),
         Command::ExportHead(args) => cmd::corpus::export_head(args),
         Command::Delete(args) => cmd::corpus::delete(args),

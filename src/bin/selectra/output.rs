@@ -71,6 +71,11 @@ impl TaskBar {
         Self { bar }
     }
 
+    /// Prints around the bar (it is hidden, then drawn again).
+    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
     pub(crate) fn update(&self, position: u64, length: u64, message: &str) {
         self.bar.set_length(length);
         self.bar.set_position(position);

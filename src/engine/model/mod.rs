@@ -55,6 +55,20 @@ impl Network {
     }
 }
 
+/// The checkpoint's tensors by name, as f32, validated against the architecture's manifest
+/// before any data is read (as [`Model::from_files`] loads them): what fine-tuning starts from.
+pub fn checkpoint_tensors(files: &ModelFiles, config: &ModelConfig) -> Result<Vec<(String, Tensor)>> {
+    let expected = weights::expected_tensors(|vb| Network::load(vb, config))?;
+    let vb = weights::load_checked(&files.weights, &expected, config.architecture.unused_tensors())?;
+    expected
+        .into_iter()
+        .map(|(name, shape)| {
+            let tensor = vb.get(shape, &name).map_err(|e| Error::weights(&files.weights, format!("tensor {name}: {e}")))?;
+            Ok((name, tensor))
+        })
+        .collect()
+}
+
 /// How to load a model.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {

@@ -7,7 +7,7 @@ use selectra::jobs::corpus_run;
 use selectra::store::Store;
 use selectra::Result;
 
-use crate::args::{EmbedArgs, ImportRunArgs, RunArgs, ScanArgs, TemplatesArgs, TrainArgs};
+use crate::args::{EmbedArgs, FinetuneArgs, ImportRunArgs, RunArgs, ScanArgs, TemplatesArgs, TrainArgs};
 use crate::output::*;
 
 pub fn run_zeroshot(args: RunArgs) -> Result<()> {
@@ -174,6 +174,72 @@ pub fn train(args: TrainArgs) -> Result<()> {
             out!("  {:>6} labels: accuracy {:.3}, macro F1 {:.3}", p.n, p.accuracy, p.macro_f1);
         }
         out!("{}", cv.verdict());
+    }
+    Ok(())
+}
+
+pub fn finetune(args: FinetuneArgs) -> Result<()> {
+    let FinetuneArgs {
+        db,
+        corpus,
+        model,
+        output,
+        epochs,
+        lr,
+        batch_size,
+        warmup_ratio,
+        weight_decay,
+        validation_share,
+        patience,
+        seed,
+        train_on,
+        json,
+    } = args;
+    use selectra::jobs::finetune::{finetune, FinetuneOptions};
+    let options = FinetuneOptions {
+        epochs,
+        learning_rate: lr,
+        batch_size,
+        warmup_ratio,
+        weight_decay,
+        seed,
+        validation_share,
+        patience,
+        source: selectra::analysis::evaluate::LabelSource::parse(&train_on)?,
+        ..FinetuneOptions::default()
+    };
+    let mut store = Store::open_existing(&db)?;
+    store.corpus(&corpus)?;
+    let model = load(&model, None)?;
+    let bar = TaskBar::new("fine-tuning {bar:30} {pos}/{len} steps  {msg}");
+    let cancel = cancel_on_ctrl_c();
+    let mut on_epoch = |e: &selectra::jobs::finetune::EpochResult| {
+        if !json {
+            let validation = match (e.validation_accuracy, e.validation_macro_f1, e.validation_loss) {
+                (Some(a), Some(f), Some(l)) => format!(", validation accuracy {a:.3}, macro F1 {f:.3}, loss {l:.4}"),
+                _ => String::new(),
+            };
+            bar.suspend(|| eprintln!("epoch {}: training loss {:.4}{validation}", e.epoch, e.train_loss));
+        }
+    };
+    let summary = finetune(&mut store, &corpus, &model, &output, &options, &mut job_progress(&bar), &mut on_epoch, &cancel)?;
+    drop(bar);
+    if json {
+        print_json(&summary);
+    } else {
+        out!(
+            "fine-tuned {} on {} records ({} held out) into {}: {} steps{}, {:.1} examples/s",
+            summary.base_model,
+            summary.n_train,
+            summary.n_validation,
+            summary.output.display(),
+            summary.steps,
+            summary.resumed_from_step.map(|s| format!(" (resumed at step {s})")).unwrap_or_default(),
+            summary.examples_per_sec
+        );
+        if let Some(run) = summary.run {
+            out!("run {run}: its predictions on the {} held-out records (compare it with other runs on them)", summary.n_validation);
+        }
     }
     Ok(())
 }

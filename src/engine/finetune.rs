@@ -1,0 +1,513 @@
+//! Fine-tuning a sequence classifier on the CPU: the forward pass of transformers'
+//! `ElectraForSequenceClassification`, `BertForSequenceClassification` and
+//! `(XLM)RobertaForSequenceClassification` built from candle's differentiable tensor operations
+//! over `Var`s (the inference network in `model/` fuses and transposes its weights and cannot be
+//! differentiated), cross-entropy, and the Trainer's optimizer: gradients clipped to a global
+//! norm, AdamW with decoupled weight decay on every parameter but biases and LayerNorm weights,
+//! a linear learning-rate schedule with warm-up.
+//!
+//! One training step equals PyTorch's (loss 1e-5, every gradient and the weights after AdamW
+//! steps 1e-4 relative; `tests/fixtures/finetune/make.py`). Dropout masks come from a ChaCha8
+//! seeded by the step, so a run resumed from a checkpoint takes exactly the steps it would have.
+//!
+//! The result saves as transformers saves the architecture: `model.safetensors` with its tensor
+//! names, `config.json` with the new `id2label`, and the base model's tokenizer files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+use crate::engine::hub::ModelFiles;
+use crate::engine::model::config::{Activation, Architecture, ModelConfig, ModelType};
+use crate::engine::model::encoder::EncoderInput;
+use crate::error::{Error, Result};
+
+/// A tensor operation failed: shapes we built ourselves, so a bug or an exhausted resource.
+fn op(e: candle_core::Error) -> Error {
+    Error::Inference(format!("training: {e}"))
+}
+
+/// The dropout probabilities config.json sets (transformers' defaults when it does not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dropouts {
+    pub hidden: f32,
+    pub attention: f32,
+    /// The classification head's (`classifier_dropout`, else the hidden one).
+    pub classifier: f32,
+}
+
+impl Dropouts {
+    pub const NONE: Dropouts = Dropouts { hidden: 0.0, attention: 0.0, classifier: 0.0 };
+
+    fn from_config(raw: &Value) -> Self {
+        let p = |key: &str| raw.get(key).and_then(Value::as_f64).map(|v| v as f32);
+        let hidden = p("hidden_dropout_prob").unwrap_or(0.1);
+        Dropouts { hidden, attention: p("attention_probs_dropout_prob").unwrap_or(0.1), classifier: p("classifier_dropout").unwrap_or(hidden) }
+    }
+}
+
+/// Dropout masks for one step, drawn from a ChaCha8 seeded by the step: `None` is evaluation.
+pub struct Masks {
+    rng: ChaCha8Rng,
+    rates: Dropouts,
+}
+
+impl Masks {
+    pub fn for_step(seed: u64, step: u64, rates: Dropouts) -> Self {
+        Self { rng: ChaCha8Rng::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)), rates }
+    }
+
+    /// `x` with each value zeroed with probability `p` and the rest scaled by 1 / (1 - p).
+    fn apply(&mut self, x: &Tensor, p: f32) -> Result<Tensor> {
+        if p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let scale = 1.0 / (1.0 - p);
+        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { scale }).collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device()).map_err(op)?;
+        x.mul(&mask).map_err(op)
+    }
+}
+
+fn dropout(x: &Tensor, masks: &mut Option<&mut Masks>, which: fn(&Dropouts) -> f32) -> Result<Tensor> {
+    match masks {
+        Some(m) => {
+            let p = which(&m.rates);
+            m.apply(x, p)
+        }
+        None => Ok(x.clone()),
+    }
+}
+
+/// A standard normal draw (Box–Muller), for a new head's weights.
+fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Where the classification head comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadSource {
+    /// The base model is a sequence classifier with exactly these labels: its head is kept.
+    Kept,
+    /// A new head, initialized as transformers initializes one (normal weights with the config's
+    /// `initializer_range`, zero biases), from the seed.
+    New,
+}
+
+/// A sequence classifier whose parameters are `Var`s.
+pub struct Trainable {
+    pub config: ModelConfig,
+    /// config.json as read, kept for the saved model's config.
+    raw_config: Value,
+    /// The family's weight prefix (`electra`, `bert`, `roberta`).
+    prefix: &'static str,
+    /// Parameters in the order transformers lists them (`named_parameters`).
+    params: Vec<(String, Var)>,
+    index: HashMap<String, usize>,
+    pub dropouts: Dropouts,
+    pub head: HeadSource,
+    initializer_range: f64,
+    base_folder: PathBuf,
+}
+
+/// The sequence-classification architecture of a model type.
+fn classifier_of(model_type: ModelType) -> Architecture {
+    match model_type {
+        ModelType::Electra => Architecture::ElectraForSequenceClassification,
+        ModelType::Bert => Architecture::BertForSequenceClassification,
+        ModelType::Roberta => Architecture::RobertaForSequenceClassification,
+        ModelType::XlmRoberta => Architecture::XLMRobertaForSequenceClassification,
+    }
+}
+
+fn prefix_of(model_type: ModelType) -> &'static str {
+    match model_type {
+        ModelType::Electra => "electra",
+        ModelType::Bert => "bert",
+        ModelType::Roberta | ModelType::XlmRoberta => "roberta",
+    }
+}
+
+impl Trainable {
+    /// The model at `files` made a sequence classifier over `labels` (in id order): its encoder
+    /// as the checkpoint holds it, its head kept when the checkpoint is a sequence classifier
+    /// with exactly these labels, else new (seeded by `seed`).
+    pub fn load(files: &ModelFiles, labels: &[String], seed: u64) -> Result<Self> {
+        if labels.len() < 2 {
+            return Err(Error::Input(format!("fine-tuning needs at least two labels; the corpus has {}", labels.len())));
+        }
+        let text = std::fs::read_to_string(&files.config).map_err(|e| Error::io(&files.config, e))?;
+        let raw_config: Value = serde_json::from_str(&text).map_err(|e| Error::config(&files.config, e.to_string()))?;
+        let source = ModelConfig::from_json(&text, &files.config)?;
+        let tensors = crate::engine::model::checkpoint_tensors(files, &source)?;
+        let prefix = prefix_of(source.model_type);
+        let target = classifier_of(source.model_type);
+        let kept = source.architecture == target && source.id2label == labels;
+        let mut config = source.clone();
+        config.architecture = target;
+        config.id2label = labels.to_vec();
+        config.label2id = labels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
+        config.problem_type = None;
+        let initializer_range = raw_config.get("initializer_range").and_then(Value::as_f64).unwrap_or(0.02);
+        let mut named: Vec<(String, Tensor)> = Vec::new();
+        for (name, tensor) in tensors {
+            // The encoder under the family's prefix (a bare encoder's names have none).
+            let encoder_name = if source.architecture.is_encoder() {
+                Some(format!("{prefix}.{name}"))
+            } else {
+                name.starts_with(&format!("{prefix}.")).then(|| name.clone()).filter(|n| !n.starts_with(&format!("{prefix}.pooler.")))
+            };
+            match encoder_name {
+                Some(n) => named.push((n, tensor)),
+                None if kept => named.push((name, tensor)),
+                None => {}
+            }
+        }
+        let h = config.hidden_size;
+        let n = labels.len();
+        let head_shapes: Vec<(String, Vec<usize>)> = match config.model_type {
+            ModelType::Bert => vec![
+                ("bert.pooler.dense.weight".into(), vec![h, h]),
+                ("bert.pooler.dense.bias".into(), vec![h]),
+                ("classifier.weight".into(), vec![n, h]),
+                ("classifier.bias".into(), vec![n]),
+            ],
+            _ => vec![
+                ("classifier.dense.weight".into(), vec![h, h]),
+                ("classifier.dense.bias".into(), vec![h]),
+                ("classifier.out_proj.weight".into(), vec![n, h]),
+                ("classifier.out_proj.bias".into(), vec![n]),
+            ],
+        };
+        if !kept {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let missing: Vec<&(String, Vec<usize>)> = head_shapes.iter().filter(|(name, _)| !named.iter().any(|(n, _)| n == name)).collect();
+            for (name, shape) in missing {
+                let count: usize = shape.iter().product();
+                let values: Vec<f32> = if name.ends_with(".bias") {
+                    vec![0.0; count]
+                } else {
+                    (0..count).map(|_| (standard_normal(&mut rng) * initializer_range) as f32).collect()
+                };
+                named.push((name.clone(), Tensor::from_vec(values, shape.as_slice(), &Device::Cpu).map_err(op)?));
+            }
+        }
+        // transformers' parameter order: the encoder, then the head (pooler first for BERT).
+        let rank = |name: &str| {
+            if name.starts_with("classifier") {
+                2
+            } else if name.contains(".pooler.") {
+                1
+            } else {
+                0
+            }
+        };
+        named.sort_by_key(|(name, _)| rank(name));
+        let params: Vec<(String, Var)> = named.into_iter().map(|(n, t)| Ok((n, Var::from_tensor(&t).map_err(op)?))).collect::<Result<_>>()?;
+        let index = params.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
+        Ok(Self {
+            dropouts: Dropouts::from_config(&raw_config),
+            config,
+            raw_config,
+            prefix,
+            params,
+            index,
+            head: if kept { HeadSource::Kept } else { HeadSource::New },
+            initializer_range,
+            base_folder: files.folder.clone(),
+        })
+    }
+
+    pub fn parameters(&self) -> &[(String, Var)] {
+        &self.params
+    }
+
+    /// The standard deviation a new head was drawn with.
+    pub fn initializer_range(&self) -> f64 {
+        self.initializer_range
+    }
+
+    fn w(&self, name: &str) -> Result<&Tensor> {
+        self.index
+            .get(name)
+            .map(|&i| self.params[i].1.as_tensor())
+            .ok_or_else(|| Error::Inference(format!("training: the model has no parameter {name}")))
+    }
+
+    /// `x Wᵀ + b` for the layer `name` (`name.weight`, `name.bias`).
+    fn linear(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        let w = self.w(&format!("{name}.weight"))?;
+        let b = self.w(&format!("{name}.bias"))?;
+        x.broadcast_matmul(&w.t().map_err(op)?).and_then(|y| y.broadcast_add(b)).map_err(op)
+    }
+
+    /// LayerNorm over the last dimension, centred before squaring as PyTorch computes it.
+    fn layer_norm(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        let (w, b) = (self.w(&format!("{name}.weight"))?, self.w(&format!("{name}.bias"))?);
+        let eps = self.config.layer_norm_eps;
+        (|| {
+            let mean = x.mean_keepdim(D::Minus1)?;
+            let centred = x.broadcast_sub(&mean)?;
+            let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+            centred.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b)
+        })()
+        .map_err(op)
+    }
+
+    fn activation(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
+        match act {
+            Activation::Gelu => x.gelu_erf(),
+            Activation::GeluTanh => x.gelu(),
+            Activation::Relu => x.relu(),
+            Activation::Silu => x.silu(),
+        }
+        .map_err(op)
+    }
+
+    /// `(batch, labels)` logits; `masks` applies dropout (training), `None` is evaluation.
+    pub fn logits(&self, input: &EncoderInput, mut masks: Option<&mut Masks>) -> Result<Tensor> {
+        let (batch, seq) = (input.batch_size(), input.seq_len());
+        let p = self.prefix;
+        let cfg = &self.config;
+        let ids = input.input_ids.flatten_all().map_err(op)?;
+        let word = self.w(&format!("{p}.embeddings.word_embeddings.weight"))?.index_select(&ids, 0).map_err(op)?;
+        let positions: Tensor = if cfg.model_type.offsets_positions() {
+            // RoBERTa: padding_idx + 1 onwards over the real tokens, padding_idx on padding.
+            let pad = cfg.pad_token_id as f32;
+            let mask = &input.attention_mask;
+            let counted = mask.cumsum(1).and_then(|c| c.mul(mask)).and_then(|c| c.affine(1.0, pad as f64)).map_err(op)?;
+            counted.to_dtype(DType::U32).map_err(op)?
+        } else {
+            Tensor::arange(0u32, seq as u32, &Device::Cpu).and_then(|a| a.unsqueeze(0)?.repeat((batch, 1))).map_err(op)?
+        };
+        let position =
+            self.w(&format!("{p}.embeddings.position_embeddings.weight"))?.index_select(&positions.flatten_all().map_err(op)?, 0).map_err(op)?;
+        let types = input.token_type_ids.flatten_all().map_err(op)?;
+        let token_type = self.w(&format!("{p}.embeddings.token_type_embeddings.weight"))?.index_select(&types, 0).map_err(op)?;
+        let x = (word + position).and_then(|x| x + token_type).and_then(|x| x.reshape((batch, seq, cfg.embedding_size))).map_err(op)?;
+        let x = self.layer_norm(&x, &format!("{p}.embeddings.LayerNorm"))?;
+        let mut x = dropout(&x, &mut masks, |d| d.hidden)?;
+        if cfg.model_type == ModelType::Electra && cfg.embedding_size != cfg.hidden_size {
+            x = self.linear(&x, &format!("{p}.embeddings_project"))?;
+        }
+        // The additive mask: 0 on real tokens, the float minimum on padding, as transformers.
+        let additive = input
+            .attention_mask
+            .affine(-1.0, 1.0)
+            .and_then(|m| m.affine(f32::MIN as f64, 0.0))
+            .and_then(|m| m.reshape((batch, 1, 1, seq)))
+            .map_err(op)?;
+        let (heads, head_dim) = (cfg.num_attention_heads, cfg.head_dim());
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        for layer in 0..cfg.num_hidden_layers {
+            let l = format!("{p}.encoder.layer.{layer}");
+            let split = |t: Tensor| t.reshape((batch, seq, heads, head_dim)).and_then(|t| t.transpose(1, 2)).and_then(|t| t.contiguous());
+            let q = split(self.linear(&x, &format!("{l}.attention.self.query"))?).map_err(op)?;
+            let k = split(self.linear(&x, &format!("{l}.attention.self.key"))?).map_err(op)?;
+            let v = split(self.linear(&x, &format!("{l}.attention.self.value"))?).map_err(op)?;
+            let scores = q.matmul(&k.t().map_err(op)?).and_then(|s| s.affine(scale, 0.0)).and_then(|s| s.broadcast_add(&additive)).map_err(op)?;
+            // softmax_last_dim (a fused op) has no backward pass; the composed softmax has.
+            let probs = candle_nn::ops::softmax(&scores, D::Minus1).map_err(op)?;
+            let probs = dropout(&probs, &mut masks, |d| d.attention)?;
+            let context = probs
+                .matmul(&v)
+                .and_then(|c| c.transpose(1, 2))
+                .and_then(|c| c.contiguous())
+                .and_then(|c| c.reshape((batch, seq, heads * head_dim)))
+                .map_err(op)?;
+            let attended = self.linear(&context, &format!("{l}.attention.output.dense"))?;
+            let attended = dropout(&attended, &mut masks, |d| d.hidden)?;
+            let x1 = self.layer_norm(&(attended + &x).map_err(op)?, &format!("{l}.attention.output.LayerNorm"))?;
+            let inner = self.activation(&self.linear(&x1, &format!("{l}.intermediate.dense"))?, cfg.hidden_act)?;
+            let out = self.linear(&inner, &format!("{l}.output.dense"))?;
+            let out = dropout(&out, &mut masks, |d| d.hidden)?;
+            x = self.layer_norm(&(out + &x1).map_err(op)?, &format!("{l}.output.LayerNorm"))?;
+        }
+        let first = x.narrow(1, 0, 1).and_then(|f| f.squeeze(1)).map_err(op)?;
+        match cfg.model_type {
+            ModelType::Bert => {
+                let pooled = self.linear(&first, "bert.pooler.dense")?.tanh().map_err(op)?;
+                let pooled = dropout(&pooled, &mut masks, |d| d.classifier)?;
+                self.linear(&pooled, "classifier")
+            }
+            ModelType::Electra | ModelType::Roberta | ModelType::XlmRoberta => {
+                let x = dropout(&first, &mut masks, |d| d.classifier)?;
+                let x = self.linear(&x, "classifier.dense")?;
+                // ELECTRA's head applies the erf GELU whatever hidden_act says; RoBERTa's tanh.
+                let x = if cfg.model_type == ModelType::Electra { x.gelu_erf() } else { x.tanh() }.map_err(op)?;
+                let x = dropout(&x, &mut masks, |d| d.classifier)?;
+                self.linear(&x, "classifier.out_proj")
+            }
+        }
+    }
+
+    /// The mean cross-entropy of `logits` against `labels` (label ids), as
+    /// `torch.nn.CrossEntropyLoss` computes it.
+    pub fn loss(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
+        let labels = Tensor::from_slice(labels, labels.len(), &Device::Cpu).map_err(op)?;
+        candle_nn::loss::cross_entropy(logits, &labels).map_err(op)
+    }
+
+    /// Every parameter's gradient of `loss` (zeros where it has none). The padding token's row
+    /// of the word embeddings (and of RoBERTa's position embeddings) gets none, as with
+    /// PyTorch's `nn.Embedding(padding_idx=…)`: padding never moves it.
+    pub fn gradients(&self, loss: &Tensor) -> Result<Vec<Tensor>> {
+        let grads = loss.backward().map_err(op)?;
+        let padded = |name: &str| {
+            name.ends_with("embeddings.word_embeddings.weight")
+                || (self.config.model_type.offsets_positions() && name.ends_with("embeddings.position_embeddings.weight"))
+        };
+        self.params
+            .iter()
+            .map(|(name, v)| {
+                let g = grads.get(v.as_tensor()).cloned().map_or_else(|| v.as_tensor().zeros_like().map_err(op), Ok)?;
+                let pad = self.config.pad_token_id as usize;
+                if padded(name) && pad < g.dim(0).map_err(op)? {
+                    let mut keep = vec![1f32; g.dim(0).map_err(op)?];
+                    keep[pad] = 0.0;
+                    let keep = Tensor::from_vec(keep, (g.dim(0).map_err(op)?, 1), g.device()).map_err(op)?;
+                    return g.broadcast_mul(&keep).map_err(op);
+                }
+                Ok(g)
+            })
+            .collect()
+    }
+
+    /// Writes the model as transformers saves it into `folder`: `model.safetensors`, `config.json`
+    /// (this classifier's architecture and labels) and the base model's tokenizer files.
+    pub fn save(&self, folder: &Path) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+        let weights = folder.join("model.safetensors");
+        let tensors: HashMap<String, Tensor> = self.params.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
+        let tmp = crate::fs::temp_for(&weights)?;
+        candle_core::safetensors::save(&tensors, tmp.path()).map_err(|e| Error::io(&weights, std::io::Error::other(e)))?;
+        crate::fs::persist(tmp, &weights)?;
+        let mut config = self.raw_config.clone();
+        if let Value::Object(map) = &mut config {
+            map.insert("architectures".into(), json!([self.config.architecture.name()]));
+            map.insert("id2label".into(), Value::Object(self.config.id2label.iter().enumerate().map(|(i, l)| (i.to_string(), json!(l))).collect()));
+            map.insert("label2id".into(), Value::Object(self.config.id2label.iter().enumerate().map(|(i, l)| (l.clone(), json!(i))).collect()));
+            map.insert("problem_type".into(), json!("single_label_classification"));
+            map.remove("num_labels");
+        }
+        let config_path = folder.join("config.json");
+        crate::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json").as_bytes())?;
+        let mut written = vec![weights, config_path];
+        for name in TOKENIZER_FILES {
+            let from = self.base_folder.join(name);
+            if from.is_file() {
+                let to = folder.join(name);
+                std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+                written.push(to);
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// The tokenizer files a saved model carries over from its base.
+const TOKENIZER_FILES: &[&str] = &[
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "sentencepiece.bpe.model",
+    "added_tokens.json",
+];
+
+/// The Trainer's optimizer settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimizerSettings {
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+    pub max_grad_norm: f64,
+    pub warmup_steps: u64,
+    pub total_steps: u64,
+}
+
+/// AdamW as `torch.optim.AdamW` computes it (single-tensor form), with the Trainer's two
+/// parameter groups: decay on every parameter but biases and LayerNorm weights.
+pub struct AdamW {
+    pub settings: OptimizerSettings,
+    /// Steps taken.
+    pub step: u64,
+    pub first_moments: Vec<Tensor>,
+    pub second_moments: Vec<Tensor>,
+    decays: Vec<bool>,
+}
+
+/// Whether the Trainer decays a parameter (`Trainer.get_decay_parameter_names`): not a bias,
+/// not a LayerNorm's.
+pub fn decays(name: &str) -> bool {
+    !name.contains("bias") && !name.contains("LayerNorm")
+}
+
+impl AdamW {
+    pub fn new(model: &Trainable, settings: OptimizerSettings) -> Result<Self> {
+        let zeros = || model.params.iter().map(|(_, v)| v.as_tensor().zeros_like().map_err(op)).collect::<Result<Vec<_>>>();
+        Ok(Self {
+            settings,
+            step: 0,
+            first_moments: zeros()?,
+            second_moments: zeros()?,
+            decays: model.params.iter().map(|(n, _)| decays(n)).collect(),
+        })
+    }
+
+    /// The learning rate of step `step` (0-based) on transformers' linear schedule with warm-up.
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        let s = &self.settings;
+        let factor = if step < s.warmup_steps {
+            step as f64 / s.warmup_steps.max(1) as f64
+        } else {
+            (s.total_steps.saturating_sub(step) as f64 / s.total_steps.saturating_sub(s.warmup_steps).max(1) as f64).max(0.0)
+        };
+        s.learning_rate * factor
+    }
+
+    /// Clips `grads` to the global norm (`torch.nn.utils.clip_grad_norm_`), then takes one
+    /// AdamW step on `model`'s parameters. Returns the gradients' norm before clipping.
+    pub fn step(&mut self, model: &Trainable, grads: &[Tensor]) -> Result<f64> {
+        let norm = grads
+            .iter()
+            .map(|g| g.sqr().and_then(|s| s.sum_all()).and_then(|s| s.to_dtype(DType::F64)).and_then(|s| s.to_scalar::<f64>()))
+            .try_fold(0.0, |acc, x| x.map(|x| acc + x))
+            .map_err(op)?
+            .sqrt();
+        let clip = (self.settings.max_grad_norm / (norm + 1e-6)).min(1.0);
+        let lr = self.learning_rate(self.step);
+        self.step += 1;
+        let s = self.settings;
+        let t = self.step as i32;
+        let (bias1, bias2) = (1.0 - s.beta1.powi(t), 1.0 - s.beta2.powi(t));
+        for (i, (_, var)) in model.params.iter().enumerate() {
+            let g = grads[i].affine(clip, 0.0).map_err(op)?;
+            let m = &self.first_moments[i];
+            // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+            let m = (m + (g.sub(m).map_err(op)?.affine(1.0 - s.beta1, 0.0)).map_err(op)?).map_err(op)?;
+            let v = (self.second_moments[i].affine(s.beta2, 0.0).map_err(op)? + g.sqr().and_then(|g| g.affine(1.0 - s.beta2, 0.0)).map_err(op)?)
+                .map_err(op)?;
+            let mut p = var.as_tensor().clone();
+            if self.decays[i] && s.weight_decay != 0.0 {
+                p = p.affine(1.0 - lr * s.weight_decay, 0.0).map_err(op)?;
+            }
+            let denom = v.sqrt().and_then(|d| d.affine(1.0 / bias2.sqrt(), s.epsilon)).map_err(op)?;
+            let update = m.div(&denom).and_then(|u| u.affine(lr / bias1, 0.0)).map_err(op)?;
+            var.set(&p.sub(&update).map_err(op)?).map_err(op)?;
+            self.first_moments[i] = m;
+            self.second_moments[i] = v;
+        }
+        Ok(norm)
+    }
+}

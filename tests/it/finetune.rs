@@ -1,0 +1,296 @@
+//! Fine-tuning: one training step and three optimizer steps equal PyTorch's on the fixture
+//! classifiers (`tests/fixtures/finetune/make.py`: loss 1e-5, every gradient and every weight
+//! after the steps 1e-4 relative); a fine-tune on a corpus learns what zero-shot cannot, is
+//! resumed after a kill to the same weights, and its folder loads and runs like any model.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use selectra::engine::finetune::{decays, AdamW, OptimizerSettings, Trainable};
+use selectra::engine::model::Model;
+use serde_json::Value;
+
+use crate::common::*;
+
+fn fixture() -> PathBuf {
+    fixtures().join("finetune")
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture().join("expected.json")).unwrap()).unwrap()
+}
+
+fn load(name: &str) -> Model {
+    Model::load(model_dir(name).to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap()
+}
+
+/// `‖a − b‖ ≤ tol · ‖b‖ + 1e-6`: the floor is float32 rounding of gradients that are zero in exact
+/// arithmetic (the key biases': softmax ignores a constant added to a row), about 3e-7 here.
+fn check_tensor(what: &str, a: &Tensor, b: &Tensor, tol: f64) {
+    let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = b.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(a.len(), b.len(), "{what}: sizes");
+    let diff = a.iter().zip(&b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum::<f64>().sqrt();
+    let norm = b.iter().map(|y| f64::from(*y).powi(2)).sum::<f64>().sqrt();
+    assert!(diff <= tol * norm + 1e-6, "{what}: ‖a − b‖ = {diff:e}, ‖b‖ = {norm:e}");
+}
+
+/// A tensor against the fixture's sum and L2 norm of it.
+fn check_summary(what: &str, a: &Tensor, expected: &Value, tol: f64) {
+    let v: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let sum: f64 = v.iter().map(|x| f64::from(*x)).sum();
+    let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let (e_sum, e_norm) = (expected["sum"].as_f64().unwrap(), expected["norm"].as_f64().unwrap());
+    // The floor as in `check_tensor`.
+    assert!((norm - e_norm).abs() <= tol * e_norm + 1e-6, "{what}: norm {norm} vs {e_norm}");
+    // A sum can be near zero: it is compared on the scale of the values.
+    assert!((sum - e_sum).abs() <= tol * e_norm * (v.len() as f64).sqrt() + 1e-6, "{what}: sum {sum} vs {e_sum}");
+}
+
+fn check_loss(what: &str, loss: &Tensor, expected: f64, tol: f64) {
+    let loss = f64::from(loss.to_scalar::<f32>().unwrap());
+    assert!((loss - expected).abs() <= tol * expected.abs().max(1.0), "{what}: loss {loss} vs {expected}");
+}
+
+#[test]
+fn training_steps_equal_pytorch() {
+    let expected = expected();
+    let settings = |steps: u64| OptimizerSettings {
+        learning_rate: expected["lr"].as_f64().unwrap(),
+        weight_decay: expected["weight_decay"].as_f64().unwrap(),
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        max_grad_norm: expected["max_grad_norm"].as_f64().unwrap(),
+        warmup_steps: expected["warmup_steps"].as_u64().unwrap(),
+        total_steps: steps,
+    };
+    for case in expected["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let base = load(case["model"].as_str().unwrap());
+        let trainable = Trainable::load(&base.files, &base.config.id2label, 0).unwrap();
+        assert_eq!(trainable.head, selectra::engine::finetune::HeadSource::Kept, "{name}: the classifier keeps its own head");
+        // The batch, tokenized by our tokenizer: the same ids as transformers'.
+        let texts: Vec<&str> = case["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        let pairs: Option<Vec<&str>> = case["pairs"].as_array().map(|p| p.iter().map(|t| t.as_str().unwrap()).collect());
+        let encoded: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match &pairs {
+                Some(p) => base.tokenizer.encode_text_pair(t, p[i]).unwrap(),
+                None => base.tokenizer.encode_single(t).unwrap(),
+            })
+            .collect();
+        let input = base.batch(&encoded.iter().collect::<Vec<_>>()).unwrap();
+        let ids: Vec<Vec<u32>> = input.input_ids.to_vec2().unwrap();
+        let expected_ids: Vec<Vec<u32>> = serde_json::from_value(case["input_ids"].clone()).unwrap();
+        assert_eq!(ids, expected_ids, "{name}: token ids");
+        let labels: Vec<u32> = serde_json::from_value(case["labels"].clone()).unwrap();
+
+        // The first step: loss and every gradient.
+        let loss = Trainable::loss(&trainable.logits(&input, None).unwrap(), &labels).unwrap();
+        check_loss(name, &loss, case["first_loss"].as_f64().unwrap(), 1e-5);
+        let grads = trainable.gradients(&loss).unwrap();
+        let names: Vec<&str> = trainable.parameters().iter().map(|(n, _)| n.as_str()).collect();
+        let expected_names: Vec<&String> = case["gradients"].as_object().unwrap().keys().collect();
+        assert_eq!(names.len(), expected_names.len(), "{name}: parameters {names:?} vs {expected_names:?}");
+        let whole: Option<HashMap<String, Tensor>> = fixture()
+            .join(format!("{name}_grads.safetensors"))
+            .is_file()
+            .then(|| candle_core::safetensors::load(fixture().join(format!("{name}_grads.safetensors")), &Device::Cpu).unwrap());
+        for (i, n) in names.iter().enumerate() {
+            match &whole {
+                Some(w) => check_tensor(&format!("{name}: gradient of {n}"), &grads[i], &w[*n], 1e-4),
+                None => check_summary(&format!("{name}: gradient of {n}"), &grads[i], &case["gradients"][*n], 1e-4),
+            }
+        }
+        // The Trainer's groups: no decay on biases and LayerNorm weights.
+        let no_decay: Vec<String> = serde_json::from_value(case["no_decay"].clone()).unwrap();
+        let mut ours: Vec<String> = names.iter().filter(|n| !decays(n)).map(|n| n.to_string()).collect();
+        ours.sort();
+        assert_eq!(ours, no_decay, "{name}: parameters without weight decay");
+
+        // Three optimizer steps from the same start.
+        let trainable = Trainable::load(&base.files, &base.config.id2label, 0).unwrap();
+        let steps = expected["steps"].as_u64().unwrap();
+        let mut optimizer = AdamW::new(&trainable, settings(steps)).unwrap();
+        for (k, expected_loss) in case["losses"].as_array().unwrap().iter().enumerate() {
+            let lr = optimizer.learning_rate(k as u64);
+            assert!((lr - case["learning_rates"][k].as_f64().unwrap()).abs() < 1e-12, "{name}: learning rate of step {k}");
+            let loss = Trainable::loss(&trainable.logits(&input, None).unwrap(), &labels).unwrap();
+            // The first loss is the model's; later ones also carry the noisy entries' steps.
+            let tol = if k == 0 { 1e-5 } else { 1e-4 };
+            check_loss(&format!("{name} step {k}"), &loss, expected_loss.as_f64().unwrap(), tol);
+            let grads = trainable.gradients(&loss).unwrap();
+            optimizer.step(&trainable, &grads).unwrap();
+        }
+        let whole: Option<HashMap<String, Tensor>> = fixture()
+            .join(format!("{name}_weights.safetensors"))
+            .is_file()
+            .then(|| candle_core::safetensors::load(fixture().join(format!("{name}_weights.safetensors")), &Device::Cpu).unwrap());
+        // Entries whose first gradient float32 rounding dominates (the generator's `noisy`: the
+        // key biases, whose exact gradient is zero, and a few more) take Adam steps of arbitrary
+        // sign in any implementation; the weights are compared without them, and they are few.
+        let noisy: HashMap<String, Vec<usize>> = serde_json::from_value(case["noisy"].clone()).unwrap();
+        let total: usize = trainable.parameters().iter().map(|(_, v)| v.elem_count()).sum();
+        assert!(noisy.values().map(Vec::len).sum::<usize>() * 100 < total, "{name}: too many noisy entries for a meaningful test");
+        let without = |t: &Tensor, n: &str| {
+            let mut v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+            for &i in noisy.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+                v[i] = 0.0;
+            }
+            Tensor::from_vec(v, t.elem_count(), &Device::Cpu).unwrap()
+        };
+        for (n, var) in trainable.parameters() {
+            let ours = without(var.as_tensor(), n);
+            match &whole {
+                Some(w) => check_tensor(&format!("{name}: {n} after {steps} steps"), &ours, &without(&w[n], n), 1e-4),
+                None => check_summary(&format!("{name}: {n} after {steps} steps"), &ours, &case["weights"][n], 1e-4),
+            }
+        }
+    }
+}
+
+/// A topic corpus made of the fixture vocabulary's whole words: each record two words of its
+/// topic among shared filler words, in a seeded order.
+fn topic_corpus(dir: &std::path::Path, per_label: usize) -> PathBuf {
+    use rand::seq::{IndexedRandom, SliceRandom};
+    use rand::SeedableRng;
+    let topics: [(&str, &[&str]); 3] = [
+        ("deportes", &["fútbol", "equipo", "jugador", "partido", "ganó", "madrid", "barcelona"]),
+        ("economía", &["banco", "mercado", "precio", "precios", "subida", "empresa", "economía"]),
+        ("política", &["gobierno", "ministro", "presidente", "elecciones", "política", "españa"]),
+    ];
+    let filler = ["el", "la", "de", "en", "ayer", "muy", "un", "una", "que", "por", "con", "para", "los", "las"];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut csv = String::from("text,label\n");
+    for i in 0..per_label * 3 {
+        let (label, words) = topics[i % 3];
+        let mut chosen: Vec<&str> = words.choose_multiple(&mut rng, 2).copied().collect();
+        chosen.extend(filler.choose_multiple(&mut rng, 4).copied());
+        chosen.shuffle(&mut rng);
+        csv.push_str(&format!("{},{label}\n", chosen.join(" ")));
+    }
+    let file = dir.join("temas.csv");
+    std::fs::write(&file, csv).unwrap();
+    file
+}
+
+/// `selectra finetune` of `disc-vocab-bin` on corpus "c" for `epochs` at a learning rate a tiny
+/// random model learns from (the Trainer's 5e-5 suits pre-trained models).
+fn finetune_args(db: &std::path::Path, output: &std::path::Path, epochs: u32, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "finetune",
+        "--db",
+        db.to_str().unwrap(),
+        "--corpus",
+        "c",
+        "--model",
+        model_dir("disc-vocab-bin").to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let epochs = epochs.to_string();
+    args.extend(
+        ["--epochs", epochs.as_str(), "--lr", "0.005", "--batch-size", "8", "--validation-share", "0.2", "--json"].iter().map(|s| s.to_string()),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// A discriminator fine-tuned on a topic corpus (a new head) classifies its held-out records far
+/// better than a zero-shot run does on the same records; the folder loads as a classifier.
+#[test]
+fn a_fine_tuned_discriminator_beats_zero_shot_on_held_out_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = topic_corpus(dir.path(), 30);
+    let db = dir.path().join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = dir.path().join("modelo");
+    let args = finetune_args(&db, &output, 12, &[]);
+    let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!((summary["n_train"].as_u64(), summary["n_validation"].as_u64()), (Some(72), Some(18)));
+    assert_eq!(summary["new_head"], true);
+    assert_eq!(summary["epochs"].as_array().unwrap().len(), 12);
+    let losses: Vec<f64> = summary["epochs"].as_array().unwrap().iter().map(|e| e["train_loss"].as_f64().unwrap()).collect();
+    assert!(losses.last().unwrap() < &(losses[0] * 0.5), "the training loss falls: {losses:?}");
+    let tuned_run = summary["run"].as_i64().unwrap();
+
+    let zeroshot = selectra_json(&[
+        "run",
+        "--db",
+        db.to_str().unwrap(),
+        "--corpus",
+        "c",
+        "--model",
+        model_dir("nli-electra-entail0").to_str().unwrap(),
+        "--labels",
+        "deportes,economía,política",
+        "--json",
+    ]);
+    let zeroshot_run = zeroshot["run"]["id"].as_i64().unwrap();
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let evaluation = selectra::analysis::evaluate::evaluate(&store, "c", &[tuned_run, zeroshot_run], &Default::default()).unwrap();
+    let metrics = |i: usize| match &evaluation.runs[i].metrics {
+        selectra::analysis::evaluate::RunMetrics::SingleLabel(m) => (m.n, m.macro_f1.value),
+        _ => panic!("single-label"),
+    };
+    assert_eq!(metrics(0).0, 18, "compared on the held-out records only");
+    let (tuned, zero) = (metrics(0).1, metrics(1).1);
+    assert!(tuned >= 0.8 && tuned > zero + 0.2, "fine-tuned macro F1 {tuned:.3} vs zero-shot {zero:.3}");
+    // The folder is a classifier over the corpus's labels, like any model.
+    let classified = selectra_json(&["classify", "--model", output.to_str().unwrap(), "--json", "el jugador del equipo ganó el partido"]);
+    assert_eq!(classified["labels"][0], "deportes", "{classified}");
+    // The identical command finds the finished model instead of training again.
+    let again = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(again["steps"], summary["steps"]);
+    // Another fine-tune never overwrites it.
+    let other = finetune_args(&db, &output, 12, &["--seed", "1"]);
+    let refused = selectra(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("holds another fine-tuned model"));
+}
+
+/// Killed after its first checkpoint, the identical command goes on from it to the same weights
+/// an uninterrupted fine-tune reaches.
+#[test]
+fn a_killed_fine_tune_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = topic_corpus(dir.path(), 20);
+    let db = dir.path().join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    // Enough epochs that the process is still training when its first checkpoint appears.
+    let whole = dir.path().join("whole");
+    let args = finetune_args(&db, &whole, 40, &[]);
+    selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let killed = dir.path().join("killed");
+    let args = finetune_args(&db, &killed, 40, &[]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selectra"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join("checkpoint").join("state.json");
+    while !state.is_file() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().ok();
+    let was_killed = !child.wait().unwrap().success();
+    assert!(was_killed, "the fine-tune finished before it could be killed: the corpus is too small for this test");
+    let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(summary["resumed_from_step"].as_u64().is_some_and(|s| s > 0), "{summary}");
+    let a = candle_core::safetensors::load(whole.join("model.safetensors"), &Device::Cpu).unwrap();
+    let b = candle_core::safetensors::load(killed.join("model.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(a.len(), b.len());
+    for (name, t) in &a {
+        let (x, y): (Vec<f32>, Vec<f32>) = (t.flatten_all().unwrap().to_vec1().unwrap(), b[name].flatten_all().unwrap().to_vec1().unwrap());
+        assert!(x == y, "{name} differs after the resume");
+    }
+}
