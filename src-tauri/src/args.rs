@@ -248,6 +248,21 @@ pub struct TrainArgs {
     pub source: String,
 }
 
+/// Fine-tunes `model` on `corpus`'s labels into the folder `output` (the core's defaults for
+/// what is null).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct FinetuneArgs {
+    pub corpus: String,
+    pub model: String,
+    pub output: String,
+    pub epochs: Option<u32>,
+    pub learning_rate: Option<f64>,
+    pub batch_size: Option<u32>,
+    pub validation_share: Option<f64>,
+    /// annotations, gold or both.
+    pub source: String,
+}
+
 /// The template lab: these templates over the labeled records of `corpus`.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct TemplateLabArgs {

@@ -42,6 +42,7 @@ macro_rules! commands {
             delete_scan(scan: i64) -> ();
             export_corpus(args: ExportArgs, task: String, onProgress: Channel<TaskProgress>) -> u64;
             train_head(args: TrainArgs, task: String, onProgress: Channel<TaskProgress>) -> TrainSummaryDto;
+            finetune_model(args: FinetuneArgs, task: String, onProgress: Channel<TaskProgress>, onEpoch: Channel<EpochResult>) -> FinetuneSummary;
             template_lab(args: TemplateLabArgs, task: String, onProgress: Channel<TaskProgress>) -> Vec<TemplateScoreDto>;
             use_template(corpus: String, labels: Vec<String>, template: String) -> SchemaViewDto;
             cancel_task(task: String) -> bool;
@@ -145,7 +146,7 @@ pub fn typescript() -> String {
         selectra::ErrorCode, selectra::Setting, ErrorDto, AppInfo, ModelRef, DownloadEvent, TaskProgress,
         // What commands take.
         InspectArgs, ReplaceArgs, ClassifyArgs, ClassifyTextArgs, TagTextArgs, ModelRunArgs, PreviewArgs, ImportArgs, ColumnArgs, HubSplitArgs, HubImportArgs, PushArgs, SortDto, BrowseArgs, RunArgs, ExportArgs,
-        AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, TemplateLabArgs, FilterSpec, EvalFilter,
+        AnnotateArgs, AnnotateSpansArgs, BulkLabelArgs, BulkEntitiesArgs, EvaluateArgs, ReportArgs, ScanArgs, TrainArgs, FinetuneArgs, TemplateLabArgs, FilterSpec, EvalFilter,
         EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs, ExplainRecordArgs, ExplainTextArgs, KeyWordsArgs, MapArgs, MapColourArgs, LassoArgs,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
@@ -157,7 +158,7 @@ pub fn typescript() -> String {
         LoadableModel, Classification, Entity, Tagging, EmbeddingKey, EmbeddingSetInfo, RunLabelIssues, RecordIssue, LabelNoise,
         DuplicateReport, DuplicateGroup, GroupMember, Neighbour, Method, WordWeight, Explanation, KeyWord, LabelKeyWords, RunKeyWords,
         ProjectionMethod, MapPoints, MapInfo, MapColours, ColourBy, MapView, DatasetId, HubOrigin, DataFile, SplitLayout, ConfigLayout, HubDataset,
-        PushOutcome, HubPreviewDto,
+        PushOutcome, HubPreviewDto, EpochResult, FinetuneOptions, FinetuneSummary, LabelSource,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

@@ -551,6 +551,37 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
     .await
 }
 
+/// Fine-tunes a model on the corpus's labels into a folder (progress per step, each epoch's
+/// numbers on `on_epoch`, cancellable; the same call goes on from its checkpoint).
+#[tauri::command]
+pub async fn finetune_model(
+    state: State<'_, AppState>,
+    args: FinetuneArgs,
+    task: String,
+    on_progress: Channel<TaskProgress>,
+    on_epoch: Channel<EpochResult>,
+) -> CmdResult<FinetuneSummary> {
+    let models = state.models.clone();
+    corpus_job(&state, task, on_progress, move |store, progress, cancel| {
+        store.corpus(&args.corpus)?;
+        let defaults = selectra::jobs::finetune::FinetuneOptions::default();
+        let options = selectra::jobs::finetune::FinetuneOptions {
+            epochs: args.epochs.unwrap_or(defaults.epochs),
+            learning_rate: args.learning_rate.unwrap_or(defaults.learning_rate),
+            batch_size: args.batch_size.map_or(defaults.batch_size, |b| b as usize),
+            validation_share: args.validation_share.unwrap_or(defaults.validation_share),
+            source: selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
+            ..defaults
+        };
+        let model = models.get(&ModelRef { spec: args.model.clone(), strip_accents: None }, Arc::new(selectra::engine::hub::Silent))?;
+        let mut epoch = |e: &EpochResult| {
+            let _ = on_epoch.send(e.clone());
+        };
+        selectra::jobs::finetune::finetune(store, &args.corpus, &model, &PathBuf::from(&args.output), &options, progress, &mut epoch, cancel)
+    })
+    .await
+}
+
 /// Scores hypothesis templates on the labeled records (progress per record, cancellable).
 #[tauri::command]
 pub async fn template_lab(

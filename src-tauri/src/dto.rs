@@ -7,6 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 pub use selectra::analysis::agreement::{AnnotatorAgreement, AnnotatorCount, FleissAgreement, PairAgreement, SpanAgreement};
+pub use selectra::analysis::evaluate::LabelSource;
 pub use selectra::analysis::evaluate::{Mistake, ReferenceCounts, RunEvaluation, RunMetrics};
 pub use selectra::analysis::label_issues::{LabelNoise, RecordIssue, RunLabelIssues};
 pub use selectra::analysis::learn::{Baseline, Candidate, ClassWeight};
@@ -31,6 +32,7 @@ pub use selectra::engine::zeroshot::ZeroShotResult;
 pub use selectra::exchange::hub::{HubDataset, PushOutcome};
 pub use selectra::jobs::corpus_run::ScanSummary;
 pub use selectra::jobs::explain::{KeyWord, LabelKeyWords, RunKeyWords};
+pub use selectra::jobs::finetune::{EpochResult, FinetuneOptions, FinetuneSummary};
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
 pub use selectra::store::RunEntity;
 pub use selectra::store::{
@@ -78,6 +80,8 @@ pub struct AppInfo {
     pub near_duplicate_cosine: f32,
     /// How many records a similarity search returns (the core's default).
     pub neighbours: u32,
+    /// Fine-tuning's defaults (the transformers Trainer's, and the held-out share).
+    pub finetune: FinetuneOptions,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

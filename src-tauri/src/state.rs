@@ -57,6 +57,7 @@ impl AppState {
             auto_retrain_max_secs: selectra::jobs::train::AUTO_RETRAIN_MAX_SECS,
             near_duplicate_cosine: selectra::analysis::similar::NEAR_DUPLICATE_COSINE,
             neighbours: selectra::analysis::similar::DEFAULT_NEIGHBOURS as u32,
+            finetune: selectra::jobs::finetune::FinetuneOptions::default(),
         }
     }
 

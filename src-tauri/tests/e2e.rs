@@ -1439,3 +1439,62 @@ async fn a_hub_dataset_is_listed_previewed_imported_and_pushed() {
     screenshot(&c, "hub-push").await;
     bounded("close the app", c.close()).await.expect("close the app");
 }
+
+/// Annotate's Fine-tune panel: a fixture discriminator fine-tuned on a topic corpus, the epochs
+/// shown as they end, the folder written and its held-out run listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_is_fine_tuned_from_the_annotate_view() {
+    let _serial = one_at_a_time().await;
+    let harness = Harness::start();
+    {
+        // Records of three topics made of the fixture vocabulary's whole words.
+        let dir = harness.data.path().join("xdg/studio.selectra.desktop");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = selectra::store::Store::open(&dir.join("project.sqlite")).expect("the app's project");
+        let topics = [
+            ("deportes", ["fútbol", "equipo", "jugador", "partido", "ganó", "madrid"]),
+            ("economía", ["banco", "mercado", "precio", "precios", "subida", "empresa"]),
+            ("política", ["gobierno", "ministro", "presidente", "elecciones", "política", "españa"]),
+        ];
+        let filler = ["el", "la", "de", "en", "ayer", "muy", "un", "una", "que", "por", "con", "para"];
+        let mut csv = String::from("text,label\n");
+        for i in 0..90 {
+            let (label, words) = topics[i % 3];
+            let text = format!(
+                "{} {} {} {} {} {}",
+                filler[i % 12],
+                words[i % 6],
+                filler[(i * 5 + 1) % 12],
+                words[(i * 7 + 2) % 6],
+                filler[(i * 3 + 2) % 12],
+                filler[(i + 7) % 12]
+            );
+            csv.push_str(&format!("{text},{label}\n"));
+        }
+        let file = harness.data.path().join("temas.csv");
+        std::fs::write(&file, csv).unwrap();
+        let options = selectra::exchange::import::ImportOptions { name: "temas".into(), label_column: Some("label".into()), ..Default::default() };
+        selectra::exchange::import::import_file(&mut store, &file, &options, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false))
+            .expect("import");
+    }
+    let output = harness.data.path().join("modelo-temas");
+    let c = harness.launch().await;
+    view(&c, "annotate").await;
+    wait_text(&c, "#an-filter-count", "90 matching").await;
+    click(&c, "#an-finetune summary").await;
+    fill(&c, "#an-ft-model", &fixture_model("disc-vocab-bin")).await;
+    fill(&c, "#an-ft-output", &output.display().to_string()).await;
+    fill(&c, "#an-ft-epochs", "12").await;
+    fill(&c, "#an-ft-lr", "0.005").await;
+    fill(&c, "#an-ft-batch", "8").await;
+    fill(&c, "#an-ft-validation", "0.2").await;
+    click(&c, "#an-ft-run").await;
+    let done = wait_text(&c, "#an-ft-done", "holds its predictions on the held-out records").await;
+    assert!(done.contains("72 records trained on, 18 held out"), "{done}");
+    let rows = texts(&c, "#an-ft-curve tbody tr").await;
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    assert!(output.join("model.safetensors").is_file() && output.join("config.json").is_file());
+    js(&c, "document.querySelector('#an-finetune').scrollIntoView({block: 'start'})").await;
+    screenshot(&c, "finetune").await;
+    bounded("close the app", c.close()).await.expect("close the app");
+}

@@ -114,6 +114,7 @@ pub struct Evaluation {
 /// Which labels are the reference: what a head is trained on, what the template lab scores
 /// against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum LabelSource {
     /// The accepted annotations only: what the people labeling said.

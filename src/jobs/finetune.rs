@@ -44,6 +44,7 @@ const CHECKPOINT_SECS: f64 = 60.0;
 
 /// What a fine-tune does.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FinetuneOptions {
     pub epochs: u32,
     pub learning_rate: f64,
@@ -100,6 +101,7 @@ impl FinetuneOptions {
 
 /// One epoch's numbers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EpochResult {
     pub epoch: u32,
     /// The mean training loss over the epoch's steps.
@@ -112,6 +114,7 @@ pub struct EpochResult {
 
 /// What a fine-tune did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FinetuneSummary {
     pub output: PathBuf,
     pub base_model: String,

@@ -42,7 +42,11 @@ near_duplicate_cosine: number,
 /**
  * How many records a similarity search returns (the core's default).
  */
-neighbours: number, };
+neighbours: number, 
+/**
+ * Fine-tuning's defaults (the transformers Trainer's, and the held-out share).
+ */
+finetune: FinetuneOptions, };
 
 export type ModelRef = { spec: string, strip_accents: boolean | null, };
 
@@ -190,6 +194,12 @@ within_run_labels: boolean, };
 export type ScanArgs = { corpus: string, model: ModelRef, };
 
 export type TrainArgs = { corpus: string, model: ModelRef, folds: number, seed: number, 
+/**
+ * annotations, gold or both.
+ */
+source: string, };
+
+export type FinetuneArgs = { corpus: string, model: string, output: string, epochs: number | null, learning_rate: number | null, batch_size: number | null, validation_share: number | null, 
 /**
  * annotations, gold or both.
  */
@@ -1086,6 +1096,46 @@ files: Array<string>, };
 
 export type HubPreviewDto = { preview: PreviewDto, config: string, split: string, name: string, };
 
+export type EpochResult = { epoch: number, 
+/**
+ * The mean training loss over the epoch's steps.
+ */
+train_loss: number, 
+/**
+ * On the validation records (none without them).
+ */
+validation_loss: number | null, validation_accuracy: number | null, validation_macro_f1: number | null, };
+
+export type FinetuneOptions = { epochs: number, learning_rate: number, batch_size: number, 
+/**
+ * The share of all steps spent warming the learning rate up (0: none, the Trainer's default).
+ */
+warmup_ratio: number, weight_decay: number, max_grad_norm: number, seed: number, validation_share: number, 
+/**
+ * Stop after this many epochs without a better validation macro F1 (none: run every epoch).
+ */
+patience: number | null, source: LabelSource, };
+
+export type FinetuneSummary = { output: string, base_model: string, labels: Array<string>, n_train: number, n_validation: number, steps: number, epochs: Array<EpochResult>, 
+/**
+ * The step a resumed fine-tune went on from (none: it started fresh).
+ */
+resumed_from_step: number | null, 
+/**
+ * Training examples per second in this session (forward, backward and optimizer).
+ */
+examples_per_sec: number, 
+/**
+ * The id of the classifier run of the validation records' predictions (none without them).
+ */
+run: number | null, options: FinetuneOptions, 
+/**
+ * The head was the base model's own (a classifier with these labels) or new.
+ */
+new_head: boolean, };
+
+export type LabelSource = "annotations" | "gold" | "both";
+
 export type ModelList = { cache: string, models: Array<ModelListEntry>, };
 
 export type ModelListEntry = { 
@@ -1492,6 +1542,7 @@ export type Commands = {
   delete_scan: { args: { scan: number }; result: null };
   export_corpus: { args: { args: ExportArgs; task: string; onProgress: Channel<TaskProgress> }; result: number };
   train_head: { args: { args: TrainArgs; task: string; onProgress: Channel<TaskProgress> }; result: TrainSummaryDto };
+  finetune_model: { args: { args: FinetuneArgs; task: string; onProgress: Channel<TaskProgress>; onEpoch: Channel<EpochResult> }; result: FinetuneSummary };
   template_lab: { args: { args: TemplateLabArgs; task: string; onProgress: Channel<TaskProgress> }; result: Array<TemplateScoreDto> };
   use_template: { args: { corpus: string; labels: Array<string>; template: string }; result: SchemaViewDto };
   cancel_task: { args: { task: string }; result: boolean };

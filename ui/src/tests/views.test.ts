@@ -245,6 +245,9 @@ describe("Models", () => {
 });
 
 const NO_SCHEMA = { schema: { labels: [], guidelines: "" }, suggested: [] };
+const FINETUNE_DEFAULTS = {
+  epochs: 3, learning_rate: 5e-5, batch_size: 16, warmup_ratio: 0, weight_decay: 0, max_grad_norm: 1, seed: 42, validation_share: 0.1, patience: null, source: "both" as const,
+};
 
 /** What the core's schema check gives back for typed names: keys 1–9 by position. */
 function schemaOf(names: string[], guidelines = "") {
@@ -269,6 +272,38 @@ function annotateWithoutRuns() {
 }
 
 describe("Annotate", () => {
+  it("fine-tunes a model, shows each epoch as it ends, and says where the model and its run are", async () => {
+    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1 });
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
+      record_predictions: () => [],
+      finetune_model: (a) => {
+        // Two epochs arrive on the epoch channel while it runs.
+        sendOnChannel(a.onEpoch, 0, epoch(1, 0.6));
+        sendOnChannel(a.onEpoch, 1, epoch(2, 0.9));
+        return { output: "/tmp/m", base_model: "Recognai/selectra_small", labels: ["a", "b"], n_train: 90, n_validation: 10, steps: 12, epochs: [epoch(1, 0.6), epoch(2, 0.9)],
+          resumed_from_step: null, examples_per_sec: 42.5, run: 7, options: FINETUNE_DEFAULTS, new_head: true };
+      },
+    });
+    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: { ...FINETUNE_DEFAULTS, epochs: 4 } };
+    render(Annotate);
+    await fireEvent.click(await waitFor(() => document.querySelector("#an-finetune summary")!));
+    // The core's defaults fill the settings.
+    expect((document.querySelector("#an-ft-epochs") as HTMLInputElement).value).toBe("4");
+    expect((document.querySelector("#an-ft-lr") as HTMLInputElement).value).toBe("0.00005");
+    await fireEvent.input(document.querySelector("#an-ft-model")!, { target: { value: "Recognai/selectra_small" } });
+    await fireEvent.input(document.querySelector("#an-ft-output")!, { target: { value: "/tmp/m" } });
+    await fireEvent.click(document.querySelector("#an-ft-run")!);
+    await waitFor(() => expect(document.querySelector("#an-ft-done")!.textContent).toContain("Run 7 holds its predictions on the held-out records"));
+    expect([...document.querySelectorAll("#an-ft-curve tbody tr")].map((r) => r.textContent)).toEqual(["11.00000.50000.6000.600", "20.50000.25000.9000.900"]);
+    expect(document.querySelector("#an-ft-chart polyline")).toBeTruthy();
+    const asked = calls.find((c) => c.cmd === "finetune_model")!.args.args as Record<string, unknown>;
+    expect(asked).toMatchObject({ corpus: "noticias", model: "Recognai/selectra_small", output: "/tmp/m", epochs: 4, learning_rate: 5e-5, batch_size: 16, validation_share: 0.1 });
+  });
+
   it("shows a sentence pair's second text under the first, as text", async () => {
     mockCommands({
       list_runs: () => [],
@@ -1330,7 +1365,7 @@ describe("Annotate's data-quality tools", () => {
         return { batch: 5, matched: (a.args as { records: number[] }).records.length, changed: 1 };
       },
     });
-    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10 };
+    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: FINETUNE_DEFAULTS };
     render(Annotate);
     await waitFor(() => expect(document.querySelector("#an-record")).toBeTruthy());
     await fireEvent.click(document.querySelector("#an-quality summary")!);
