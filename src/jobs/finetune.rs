@@ -170,9 +170,10 @@ fn save_checkpoint(output: &Path, model: &Trainable, optimizer: &AdamW, state: &
     let p = tmp.join("params.safetensors");
     candle_core::safetensors::save(&params, &p).map_err(|e| io(&p, e))?;
     let mut moments = std::collections::HashMap::new();
-    for (i, (name, _)) in model.parameters().iter().enumerate() {
-        moments.insert(format!("m.{name}"), optimizer.first_moments[i].clone());
-        moments.insert(format!("v.{name}"), optimizer.second_moments[i].clone());
+    for (i, (name, var)) in model.parameters().iter().enumerate() {
+        let tensor = |values: &[f32]| Tensor::from_slice(values, var.shape(), &Device::Cpu).map_err(|e| Error::Inference(e.to_string()));
+        moments.insert(format!("m.{name}"), tensor(&optimizer.first_moments[i])?);
+        moments.insert(format!("v.{name}"), tensor(&optimizer.second_moments[i])?);
     }
     let m = tmp.join("optimizer.safetensors");
     candle_core::safetensors::save(&moments, &m).map_err(|e| io(&m, e))?;
@@ -209,8 +210,9 @@ fn load_checkpoint(dir: &Path, model: &Trainable, optimizer: &mut AdamW) -> Resu
             map.get(key).filter(|t| t.shape() == var.shape()).cloned().ok_or_else(|| damaged(format!("{key} is missing or of another shape")))
         };
         var.set(&find(&params, name)?).map_err(|e| damaged(e.to_string()))?;
-        optimizer.first_moments[i] = find(&moments, &format!("m.{name}"))?;
-        optimizer.second_moments[i] = find(&moments, &format!("v.{name}"))?;
+        let values = |t: Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| damaged(e.to_string()));
+        optimizer.first_moments[i] = values(find(&moments, &format!("m.{name}"))?)?;
+        optimizer.second_moments[i] = values(find(&moments, &format!("v.{name}"))?)?;
     }
     optimizer.step = state.step;
     Ok(state)
@@ -364,6 +366,7 @@ pub fn finetune(
     }
 
     let model = Trainable::load(&base.files, &labels, options.seed)?;
+    crate::engine::finetune::keep_freed_memory();
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
     let total_steps = steps_per_epoch * u64::from(options.epochs);
     let settings = OptimizerSettings {

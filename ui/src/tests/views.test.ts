@@ -287,6 +287,12 @@ describe("Annotate", () => {
         return { output: "/tmp/m", base_model: "Recognai/selectra_small", labels: ["a", "b"], n_train: 90, n_validation: 10, steps: 12, epochs: [epoch(1, 0.6), epoch(2, 0.9)],
           resumed_from_step: null, examples_per_sec: 42.5, run: 7, options: FINETUNE_DEFAULTS, new_head: true };
       },
+      load_model: (a) => ({
+        name: (a.model as { spec: string }).spec, folder: "/tmp/m", weights_file: "model.safetensors", model_type: "electra", architecture: "ElectraForSequenceClassification",
+        role: "classifier", role_description: "classifier", embedding: "mean", parameters: 1000, layers: 2, hidden_size: 32, embedding_size: 32, attention_heads: 4,
+        intermediate_size: 64, vocab_size: 100, max_positions: 64, labels: ["a", "b"], tokenizer: "BertTokenizer (WordPiece)", accent_setting: true,
+        do_lower_case: false, files_strip_accents: false, strips_accents: false,
+      }),
     });
     app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: { ...FINETUNE_DEFAULTS, epochs: 4 } };
     render(Annotate);
@@ -302,6 +308,8 @@ describe("Annotate", () => {
     expect(document.querySelector("#an-ft-chart polyline")).toBeTruthy();
     const asked = calls.find((c) => c.cmd === "finetune_model")!.args.args as Record<string, unknown>;
     expect(asked).toMatchObject({ corpus: "noticias", model: "Recognai/selectra_small", output: "/tmp/m", epochs: 4, learning_rate: 5e-5, batch_size: 16, validation_share: 0.1 });
+    // The fine-tuned folder joins the project's models.
+    await waitFor(() => expect(app.models.map((m) => m.spec)).toContain("/tmp/m"));
   });
 
   it("shows a sentence pair's second text under the first, as text", async () => {
