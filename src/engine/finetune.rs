@@ -105,6 +105,140 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// LayerNorm over the last dimension with its backward pass, as two parallel passes over rows:
+/// composed of candle's element-wise operations (one core each, a tensor allocated each) it
+/// took nine operations forward and twenty backward. Mean and variance are summed in f64 and the
+/// input is centred before squaring, as PyTorch's kernel computes them.
+struct TrainLayerNorm {
+    eps: f64,
+}
+
+fn f32_slice<'a>(s: &'a candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<&'a [f32]> {
+    let candle_core::CpuStorage::F32(v) = s else { candle_core::bail!("layer norm: f32 tensors only") };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => candle_core::bail!("layer norm: contiguous tensors only"),
+    }
+}
+
+/// A row's mean and 1 / sqrt(variance + eps).
+fn row_stats(x: &[f32], eps: f64) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+impl candle_core::CustomOp3 for TrainLayerNorm {
+    fn name(&self) -> &'static str {
+        "train-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+        s3: &candle_core::CpuStorage,
+        l3: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let (x, w, b) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
+        let n = w.len();
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(o, x)| {
+            let (mean, rstd) = row_stats(x, self.eps);
+            for j in 0..n {
+                o[j] = ((f64::from(x[j]) - mean) * rstd) as f32 * w[j] + b[j];
+            }
+        });
+        Ok((candle_core::CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        use rayon::prelude::*;
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
+        let ws = w.to_vec1::<f32>()?;
+        let gs = grad.flatten_all()?.to_vec1::<f32>()?;
+        let n = ws.len();
+        let mut dx = vec![0f32; xs.len()];
+        // dx = rstd (ĝ − mean(ĝ) − x̂ mean(ĝ x̂)) with ĝ = dy w; dw = Σ dy x̂; db = Σ dy.
+        let (dw, db) = dx
+            .par_chunks_mut(n)
+            .zip(xs.par_chunks(n))
+            .zip(gs.par_chunks(n))
+            .fold(
+                || (vec![0f64; n], vec![0f64; n]),
+                |(mut dw, mut db), ((dx, x), g)| {
+                    let (mean, rstd) = row_stats(x, self.eps);
+                    let (mut sum_g, mut sum_gx) = (0f64, 0f64);
+                    for j in 0..n {
+                        let xhat = (f64::from(x[j]) - mean) * rstd;
+                        let ghat = f64::from(g[j]) * f64::from(ws[j]);
+                        sum_g += ghat;
+                        sum_gx += ghat * xhat;
+                        dw[j] += f64::from(g[j]) * xhat;
+                        db[j] += f64::from(g[j]);
+                    }
+                    let (mean_g, mean_gx) = (sum_g / n as f64, sum_gx / n as f64);
+                    for j in 0..n {
+                        let xhat = (f64::from(x[j]) - mean) * rstd;
+                        dx[j] = (rstd * (f64::from(g[j]) * f64::from(ws[j]) - mean_g - xhat * mean_gx)) as f32;
+                    }
+                    (dw, db)
+                },
+            )
+            .reduce(
+                || (vec![0f64; n], vec![0f64; n]),
+                |(mut a, mut b), (c, d)| {
+                    a.iter_mut().zip(c).for_each(|(a, c)| *a += c);
+                    b.iter_mut().zip(d).for_each(|(b, d)| *b += d);
+                    (a, b)
+                },
+            );
+        let to = |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(|x| x as f32).collect::<Vec<_>>(), n, x.device());
+        Ok((Some(Tensor::from_vec(dx, x.shape(), x.device())?), Some(to(dw)?), Some(to(db)?)))
+    }
+}
+
+/// The exact (erf) GELU with its backward pass, each one parallel pass (the inference kernels'
+/// erf, within a few ulp of libm's).
+struct TrainGelu;
+
+impl candle_core::CustomOp1 for TrainGelu {
+    fn name(&self) -> &'static str {
+        "train-gelu"
+    }
+
+    fn cpu_fwd(&self, s: &candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let x = f32_slice(s, l)?;
+        let mut out = x.to_vec();
+        out.par_chunks_mut(1 << 14).for_each(crate::engine::model::vector_math::gelu_erf_slice);
+        Ok((candle_core::CpuStorage::F32(out), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        use rayon::prelude::*;
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
+        let mut gs = grad.flatten_all()?.to_vec1::<f32>()?;
+        gs.par_chunks_mut(1 << 14).zip(xs.par_chunks(1 << 14)).for_each(|(g, x)| {
+            for j in 0..g.len() {
+                g[j] *= crate::engine::model::vector_math::gelu_erf_derivative(x[j]);
+            }
+        });
+        Ok(Some(Tensor::from_vec(gs, x.shape(), x.device())?))
+    }
+}
+
 /// Where the classification head comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadSource {
@@ -271,22 +405,15 @@ impl Trainable {
             .map_err(op)
     }
 
-    /// LayerNorm over the last dimension, centred before squaring as PyTorch computes it.
+    /// LayerNorm over the last dimension ([`TrainLayerNorm`]: one pass forward, one backward).
     fn layer_norm(&self, x: &Tensor, name: &str) -> Result<Tensor> {
         let (w, b) = (self.w(&format!("{name}.weight"))?, self.w(&format!("{name}.bias"))?);
-        let eps = self.config.layer_norm_eps;
-        (|| {
-            let mean = x.mean_keepdim(D::Minus1)?;
-            let centred = x.broadcast_sub(&mean)?;
-            let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-            centred.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b)
-        })()
-        .map_err(op)
+        x.contiguous().and_then(|x| x.apply_op3(w, b, TrainLayerNorm { eps: self.config.layer_norm_eps })).map_err(op)
     }
 
     fn activation(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
         match act {
-            Activation::Gelu => x.gelu_erf(),
+            Activation::Gelu => x.contiguous().and_then(|x| x.apply_op1(TrainGelu)),
             Activation::GeluTanh => x.gelu(),
             Activation::Relu => x.relu(),
             Activation::Silu => x.silu(),
@@ -364,7 +491,8 @@ impl Trainable {
                 let x = dropout(&first, &mut masks, |d| d.classifier)?;
                 let x = self.linear(&x, "classifier.dense")?;
                 // ELECTRA's head applies the erf GELU whatever hidden_act says; RoBERTa's tanh.
-                let x = if cfg.model_type == ModelType::Electra { x.gelu_erf() } else { x.tanh() }.map_err(op)?;
+                let x =
+                    if cfg.model_type == ModelType::Electra { x.contiguous().and_then(|x| x.apply_op1(TrainGelu)) } else { x.tanh() }.map_err(op)?;
                 let x = dropout(&x, &mut masks, |d| d.classifier)?;
                 self.linear(&x, "classifier.out_proj")
             }

@@ -14,7 +14,7 @@ pub mod layer_norm;
 mod linear;
 pub mod pickle_guard;
 pub mod roberta;
-mod vector_math;
+pub(crate) mod vector_math;
 pub mod weights;
 pub mod workers;
 

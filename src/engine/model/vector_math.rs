@@ -48,7 +48,7 @@ unsafe fn gelu_erf_avx512(values: &mut [f32]) {
 
 /// `0.5 x (1 + erf(x / sqrt 2))`.
 #[inline(always)]
-fn gelu_erf(x: f32) -> f32 {
+pub(crate) fn gelu_erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152, 1.061_405_4];
     let z = x * std::f32::consts::FRAC_1_SQRT_2;
@@ -57,6 +57,22 @@ fn gelu_erf(x: f32) -> f32 {
     let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
     let erf = (1.0 - poly * exp_non_positive(-a * a)).copysign(z);
     0.5 * x * (1.0 + erf)
+}
+
+/// The exact GELU's derivative, `Φ(x) + x φ(x)`: the standard normal's distribution function
+/// (the erf of [`gelu_erf`]) plus x times its density (for fine-tuning's backward pass).
+#[inline(always)]
+pub(crate) fn gelu_erf_derivative(x: f32) -> f32 {
+    const P: f32 = 0.327_591_1;
+    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152, 1.061_405_4];
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let z = x * std::f32::consts::FRAC_1_SQRT_2;
+    let a = z.abs();
+    let t = 1.0 / (1.0 + P * a);
+    let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
+    let gauss = exp_non_positive(-a * a);
+    let erf = (1.0 - poly * gauss).copysign(z);
+    0.5 * (1.0 + erf) + x * INV_SQRT_2PI * gauss
 }
 
 /// `e^x` for `x ≤ 0` (Cephes' single-precision polynomial; below e^-87 the result is e^-87, a
