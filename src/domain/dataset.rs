@@ -30,6 +30,14 @@ pub const DEFAULT_CONFIG: &str = "default";
 /// The split pushed when none is chosen, and the one pulled when a config has it.
 pub const DEFAULT_SPLIT: &str = "train";
 
+/// The split a corpus is pushed as: the one named (trimmed), else [`DEFAULT_SPLIT`].
+pub fn split_or_default(split: &str) -> &str {
+    match split.trim() {
+        "" => DEFAULT_SPLIT,
+        named => named,
+    }
+}
+
 /// File endings of the data files a corpus can be made of (the import formats).
 const DATA_ENDINGS: &[&str] = &[".parquet", ".csv", ".tsv", ".jsonl", ".json", ".txt"];
 

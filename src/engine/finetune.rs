@@ -41,8 +41,6 @@ pub struct Dropouts {
 }
 
 impl Dropouts {
-    pub const NONE: Dropouts = Dropouts { hidden: 0.0, attention: 0.0, classifier: 0.0 };
-
     fn from_config(raw: &Value) -> Self {
         let p = |key: &str| raw.get(key).and_then(Value::as_f64).map(|v| v as f32);
         let hidden = p("hidden_dropout_prob").unwrap_or(0.1);
@@ -261,7 +259,6 @@ pub struct Trainable {
     index: HashMap<String, usize>,
     pub dropouts: Dropouts,
     pub head: HeadSource,
-    initializer_range: f64,
     base_folder: PathBuf,
 }
 
@@ -368,18 +365,12 @@ impl Trainable {
             params,
             index,
             head: if kept { HeadSource::Kept } else { HeadSource::New },
-            initializer_range,
             base_folder: files.folder.clone(),
         })
     }
 
     pub fn parameters(&self) -> &[(String, Var)] {
         &self.params
-    }
-
-    /// The standard deviation a new head was drawn with.
-    pub fn initializer_range(&self) -> f64 {
-        self.initializer_range
     }
 
     fn w(&self, name: &str) -> Result<&Tensor> {

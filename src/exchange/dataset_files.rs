@@ -39,6 +39,8 @@ pub struct CardFacts {
 /// The files written: repository paths (relative to the folder) and the records in the split.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The split written (`domain::dataset::split_or_default`).
+    pub split: String,
     pub files: Vec<String>,
     pub records: u64,
 }
@@ -416,8 +418,10 @@ pub enum Destination<'a> {
     Folder,
 }
 
-/// Writes `corpus` as split `split` into `folder`: its data file and README.md.
+/// Writes `corpus` as split `split` (empty: the default split) into `folder`: its data file and
+/// README.md.
 pub fn write(store: &Store, corpus: &str, folder: &Path, split: &str, facts: &CardFacts, destination: Destination) -> Result<Written> {
+    let split = crate::domain::dataset::split_or_default(split);
     check_split(split)?;
     let shape = shape(store, corpus)?;
     let (hf_features, yaml_features) = features(&shape);
@@ -454,7 +458,7 @@ pub fn write(store: &Store, corpus: &str, folder: &Path, split: &str, facts: &Ca
     };
     let card = card(store, corpus, (split, destination), &shape, yaml_features, bytes, facts)?;
     crate::fs::write(&folder.join("README.md"), card.as_bytes())?;
-    Ok(Written { files: vec![data_path, "README.md".to_string()], records: shape.records })
+    Ok(Written { split: split.to_string(), files: vec![data_path, "README.md".to_string()], records: shape.records })
 }
 
 /// The card's YAML and text.

@@ -522,7 +522,6 @@ pub fn push(store: &Store, corpus: &str, to: &DatasetId, options: &PushOptions, 
     if hub.offline {
         return Err(Error::Hub { repo: to.repo.clone(), message: "HF_HUB_OFFLINE is set; pushing needs the Hub".into() });
     }
-    let split = if options.split.trim().is_empty() { DEFAULT_SPLIT.to_string() } else { options.split.trim().to_string() };
     let client = hub.client(&to.repo)?;
     let revision = to.revision.clone().unwrap_or_else(|| MAIN.to_string());
     client
@@ -550,7 +549,8 @@ pub fn push(store: &Store, corpus: &str, to: &DatasetId, options: &PushOptions, 
     };
     let folder = tempfile::tempdir().map_err(|e| Error::io(&std::env::temp_dir(), e))?;
     let destination = dataset_files::Destination::Repo { id: &to.repo, previous: previous_card.as_ref() };
-    let written = dataset_files::write(store, corpus, folder.path(), &split, facts, destination)?;
+    let written = dataset_files::write(store, corpus, folder.path(), &options.split, facts, destination)?;
+    let split = written.split.clone();
     let mut operations: Vec<CommitOperation> = existing
         .iter()
         .filter(|f| dataset_files::is_split_file(&f.path, &split) && !written.files.contains(&f.path))

@@ -317,24 +317,17 @@ pub fn finetune(
     cancel: &AtomicBool,
 ) -> Result<FinetuneSummary> {
     options.check()?;
-    let (references, labels) = crate::jobs::train::labeled_records(store, corpus, options.source)?;
-    if references.iter().any(|(_, l)| l.len() > 1) {
+    let (references, labels) =
+        crate::jobs::train::labeled_records_with(store, corpus, options.source, |row| (row.text.clone(), row.text_pair.clone()))?;
+    if references.iter().any(|(_, l, _)| l.len() > 1) {
         return Err(Error::Unsupported {
             what: format!("fine-tuning on records with several labels (corpus {corpus:?} has some)"),
             supported: "single-label corpora (one reference label per record)".into(),
         });
     }
-    let mut texts: std::collections::HashMap<i64, (String, Option<String>)> = std::collections::HashMap::with_capacity(references.len());
-    store.for_each_export_row(corpus, &mut |row| {
-        texts.insert(row.record_id, (row.text, row.text_pair));
-        Ok(())
-    })?;
     let data: Vec<(i64, String, Option<String>, usize)> = references
-        .iter()
-        .map(|(id, l)| {
-            let (text, pair) = texts.remove(id).unwrap_or_default();
-            (*id, text, pair, labels.iter().position(|x| *x == l[0]).expect("a label of the list"))
-        })
+        .into_iter()
+        .map(|(id, l, (text, pair))| (id, text, pair, labels.iter().position(|x| *x == l[0]).expect("a label of the list")))
         .collect();
     let base_sha = sha256_file(&base.files.weights)?;
     let identity = identity(&base_sha, options, &labels, &data);

@@ -50,23 +50,38 @@ pub const AUTO_RETRAIN_MAX_SECS: f64 = 30.0;
 /// Records with their reference labels, by record id.
 pub type LabeledRecords = Vec<(i64, Vec<String>)>;
 
+/// Records with their reference labels and what the caller kept of each row.
+pub type LabeledRows<T> = Vec<(i64, Vec<String>, T)>;
+
 /// Every record of `corpus` with labels from `source` (gold split at `|`), and the labels: the
 /// schema's order first, then any other reference label alphabetically, only those that occur.
 /// Errors unless at least two labels occur: what the head and fine-tuning learn from.
 pub fn labeled_records(store: &Store, corpus: &str, source: LabelSource) -> Result<(LabeledRecords, Vec<String>)> {
-    let mut references: LabeledRecords = Vec::new();
+    let (records, labels) = labeled_records_with(store, corpus, source, |_| ())?;
+    Ok((records.into_iter().map(|(id, l, ())| (id, l)).collect(), labels))
+}
+
+/// [`labeled_records`], keeping with each record what `extra` takes from its row (fine-tuning
+/// keeps the texts), in the same single pass over the corpus.
+pub fn labeled_records_with<T>(
+    store: &Store,
+    corpus: &str,
+    source: LabelSource,
+    mut extra: impl FnMut(&crate::store::ExportRow) -> T,
+) -> Result<(LabeledRows<T>, Vec<String>)> {
+    let mut references: LabeledRows<T> = Vec::new();
     store.for_each_export_row(corpus, &mut |row| {
         if let Some(labels) = source.labels(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true) {
-            references.push((row.record_id, labels));
+            references.push((row.record_id, labels, extra(&row)));
         }
         Ok(())
     })?;
     let mut labels: Vec<String> = store.label_schema(corpus)?.names();
-    let mut others: Vec<String> = references.iter().flat_map(|(_, l)| l.iter().cloned()).filter(|l| !labels.contains(l)).collect();
+    let mut others: Vec<String> = references.iter().flat_map(|(_, l, _)| l.iter().cloned()).filter(|l| !labels.contains(l)).collect();
     others.sort();
     others.dedup();
     labels.extend(others);
-    labels.retain(|l| references.iter().any(|(_, r)| r.contains(l)));
+    labels.retain(|l| references.iter().any(|(_, r, _)| r.contains(l)));
     if labels.len() < 2 {
         return Err(Error::Input(format!(
             "corpus {corpus:?} has {} records with {} ({} kind(s) of label); training needs records of at least two labels",

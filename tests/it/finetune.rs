@@ -152,9 +152,10 @@ fn training_steps_equal_pytorch() {
     }
 }
 
-/// A topic corpus made of the fixture vocabulary's whole words: each record two words of its
-/// topic among shared filler words, in a seeded order.
-fn topic_corpus(dir: &std::path::Path, per_label: usize) -> PathBuf {
+/// A project `p.db` in `dir` whose corpus "c" is a topic corpus made of the fixture vocabulary's
+/// whole words: each record two words of its topic among shared filler words, in a seeded
+/// order, its topic as gold.
+fn topic_project(dir: &std::path::Path, per_label: usize) -> PathBuf {
     use rand::seq::{IndexedRandom, SliceRandom};
     use rand::SeedableRng;
     let topics: [(&str, &[&str]); 3] = [
@@ -174,7 +175,10 @@ fn topic_corpus(dir: &std::path::Path, per_label: usize) -> PathBuf {
     }
     let file = dir.join("temas.csv");
     std::fs::write(&file, csv).unwrap();
-    file
+    let db = dir.join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
 }
 
 /// `selectra finetune` of `disc-vocab-bin` on corpus "c" for `epochs` at a learning rate a tiny
@@ -207,10 +211,7 @@ fn finetune_args(db: &std::path::Path, output: &std::path::Path, epochs: u32, ex
 #[test]
 fn a_fine_tuned_discriminator_beats_zero_shot_on_held_out_records() {
     let dir = tempfile::tempdir().unwrap();
-    let file = topic_corpus(dir.path(), 30);
-    let db = dir.path().join("p.db");
-    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = topic_project(dir.path(), 30);
     let output = dir.path().join("modelo");
     let args = finetune_args(&db, &output, 12, &[]);
     let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -260,10 +261,7 @@ fn a_fine_tuned_discriminator_beats_zero_shot_on_held_out_records() {
 #[test]
 fn a_killed_fine_tune_resumes_to_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let file = topic_corpus(dir.path(), 20);
-    let db = dir.path().join("p.db");
-    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--label-column", "label", file.to_str().unwrap()]);
-    assert!(out.status.success());
+    let db = topic_project(dir.path(), 20);
     // Enough epochs that the process is still training when its first checkpoint appears.
     let whole = dir.path().join("whole");
     let args = finetune_args(&db, &whole, 40, &[]);

@@ -164,13 +164,12 @@ pub fn corpus_push(args: CorpusPushArgs) -> Result<()> {
     let store = Store::open_existing(&db)?;
     let facts = selectra::api::hub::card_facts(&store, &corpus)?;
     if let Some(folder) = folder {
-        let split = if split.is_empty() { selectra::domain::dataset::DEFAULT_SPLIT.to_string() } else { split };
         let destination = selectra::exchange::dataset_files::Destination::Folder;
         let written = selectra::exchange::dataset_files::write(&store, &corpus, &folder, &split, &facts, destination)?;
         if json {
-            print_json(&serde_json::json!({"folder": folder, "split": split, "records": written.records, "files": written.files}));
+            print_json(&serde_json::json!({"folder": folder, "split": written.split, "records": written.records, "files": written.files}));
         } else {
-            out!("wrote {} records as split {split} to {}: {}", written.records, folder.display(), written.files.join(", "));
+            out!("wrote {} records as split {} to {}: {}", written.records, written.split, folder.display(), written.files.join(", "));
         }
         return Ok(());
     }
