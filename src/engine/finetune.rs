@@ -1,8 +1,10 @@
-//! Fine-tuning a sequence classifier on the CPU: the forward pass of transformers'
+//! Fine-tuning a sequence or token classifier on the CPU: the forward pass of transformers'
 //! `ElectraForSequenceClassification`, `BertForSequenceClassification` and
-//! `(XLM)RobertaForSequenceClassification` built from candle's differentiable tensor operations
+//! `(XLM)RobertaForSequenceClassification`, and of their `…ForTokenClassification` taggers
+//! (one linear layer on every token), built from candle's differentiable tensor operations
 //! over `Var`s (the inference network in `model/` fuses and transposes its weights and cannot be
-//! differentiated), cross-entropy, and the Trainer's optimizer: gradients clipped to a global
+//! differentiated), cross-entropy (over the labeled tokens for a tagger, as PyTorch's
+//! `ignore_index`), and the Trainer's optimizer: gradients clipped to a global
 //! norm, AdamW with decoupled weight decay on every parameter but biases and LayerNorm weights,
 //! a linear learning-rate schedule with warm-up.
 //!
@@ -237,6 +239,15 @@ impl candle_core::CustomOp1 for TrainGelu {
     }
 }
 
+/// What the model learns to predict: a label per text (or pair), or a tag per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadKind {
+    /// `…ForSequenceClassification`: the first token's state through the family's head.
+    Sequence,
+    /// `…ForTokenClassification`: every token's state through one linear layer.
+    Token,
+}
+
 /// Where the classification head comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadSource {
@@ -247,8 +258,9 @@ pub enum HeadSource {
     New,
 }
 
-/// A sequence classifier whose parameters are `Var`s.
+/// A sequence or token classifier whose parameters are `Var`s.
 pub struct Trainable {
+    pub kind: HeadKind,
     pub config: ModelConfig,
     /// config.json as read, kept for the saved model's config.
     raw_config: Value,
@@ -262,13 +274,17 @@ pub struct Trainable {
     base_folder: PathBuf,
 }
 
-/// The sequence-classification architecture of a model type.
-fn classifier_of(model_type: ModelType) -> Architecture {
-    match model_type {
-        ModelType::Electra => Architecture::ElectraForSequenceClassification,
-        ModelType::Bert => Architecture::BertForSequenceClassification,
-        ModelType::Roberta => Architecture::RobertaForSequenceClassification,
-        ModelType::XlmRoberta => Architecture::XLMRobertaForSequenceClassification,
+/// The sequence- or token-classification architecture of a model type.
+fn classifier_of(model_type: ModelType, kind: HeadKind) -> Architecture {
+    match (model_type, kind) {
+        (ModelType::Electra, HeadKind::Sequence) => Architecture::ElectraForSequenceClassification,
+        (ModelType::Bert, HeadKind::Sequence) => Architecture::BertForSequenceClassification,
+        (ModelType::Roberta, HeadKind::Sequence) => Architecture::RobertaForSequenceClassification,
+        (ModelType::XlmRoberta, HeadKind::Sequence) => Architecture::XLMRobertaForSequenceClassification,
+        (ModelType::Electra, HeadKind::Token) => Architecture::ElectraForTokenClassification,
+        (ModelType::Bert, HeadKind::Token) => Architecture::BertForTokenClassification,
+        (ModelType::Roberta, HeadKind::Token) => Architecture::RobertaForTokenClassification,
+        (ModelType::XlmRoberta, HeadKind::Token) => Architecture::XLMRobertaForTokenClassification,
     }
 }
 
@@ -281,10 +297,11 @@ fn prefix_of(model_type: ModelType) -> &'static str {
 }
 
 impl Trainable {
-    /// The model at `files` made a sequence classifier over `labels` (in id order): its encoder
-    /// as the checkpoint holds it, its head kept when the checkpoint is a sequence classifier
-    /// with exactly these labels, else new (seeded by `seed`).
-    pub fn load(files: &ModelFiles, labels: &[String], seed: u64) -> Result<Self> {
+    /// The model at `files` made a classifier of `kind` over `labels` (in id order; a tagger's
+    /// are its IOB tags): its encoder as the checkpoint holds it, its head kept when the
+    /// checkpoint is a classifier of that kind with exactly these labels, else new (seeded by
+    /// `seed`).
+    pub fn load(files: &ModelFiles, labels: &[String], kind: HeadKind, seed: u64) -> Result<Self> {
         if labels.len() < 2 {
             return Err(Error::Input(format!("fine-tuning needs at least two labels; the corpus has {}", labels.len())));
         }
@@ -293,7 +310,7 @@ impl Trainable {
         let source = ModelConfig::from_json(&text, &files.config)?;
         let tensors = crate::engine::model::checkpoint_tensors(files, &source)?;
         let prefix = prefix_of(source.model_type);
-        let target = classifier_of(source.model_type);
+        let target = classifier_of(source.model_type, kind);
         let kept = source.architecture == target && source.id2label == labels;
         let mut config = source.clone();
         config.architecture = target;
@@ -304,8 +321,10 @@ impl Trainable {
         let mut named: Vec<(String, Tensor)> = Vec::new();
         for (name, tensor) in tensors {
             // The encoder under the family's prefix (a bare encoder's names have none).
+            // A tagger has no pooler (transformers builds it with `add_pooling_layer=False`);
+            // BERT's sequence classifier has one, so a bare BERT encoder's pooler is kept for it.
             let encoder_name = if source.architecture.is_encoder() {
-                Some(format!("{prefix}.{name}"))
+                Some(format!("{prefix}.{name}")).filter(|n| kind == HeadKind::Sequence || !n.starts_with(&format!("{prefix}.pooler.")))
             } else {
                 name.starts_with(&format!("{prefix}.")).then(|| name.clone()).filter(|n| !n.starts_with(&format!("{prefix}.pooler.")))
             };
@@ -317,14 +336,15 @@ impl Trainable {
         }
         let h = config.hidden_size;
         let n = labels.len();
-        let head_shapes: Vec<(String, Vec<usize>)> = match config.model_type {
-            ModelType::Bert => vec![
+        let head_shapes: Vec<(String, Vec<usize>)> = match (kind, config.model_type) {
+            (HeadKind::Token, _) => vec![("classifier.weight".into(), vec![n, h]), ("classifier.bias".into(), vec![n])],
+            (HeadKind::Sequence, ModelType::Bert) => vec![
                 ("bert.pooler.dense.weight".into(), vec![h, h]),
                 ("bert.pooler.dense.bias".into(), vec![h]),
                 ("classifier.weight".into(), vec![n, h]),
                 ("classifier.bias".into(), vec![n]),
             ],
-            _ => vec![
+            (HeadKind::Sequence, _) => vec![
                 ("classifier.dense.weight".into(), vec![h, h]),
                 ("classifier.dense.bias".into(), vec![h]),
                 ("classifier.out_proj.weight".into(), vec![n, h]),
@@ -358,6 +378,7 @@ impl Trainable {
         let params: Vec<(String, Var)> = named.into_iter().map(|(n, t)| Ok((n, Var::from_tensor(&t).map_err(op)?))).collect::<Result<_>>()?;
         let index = params.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
         Ok(Self {
+            kind,
             dropouts: Dropouts::from_config(&raw_config),
             config,
             raw_config,
@@ -412,7 +433,8 @@ impl Trainable {
         .map_err(op)
     }
 
-    /// `(batch, labels)` logits; `masks` applies dropout (training), `None` is evaluation.
+    /// `(batch, labels)` logits of a sequence classifier, `(batch, tokens, labels)` of a tagger;
+    /// `masks` applies dropout (training), `None` is evaluation.
     pub fn logits(&self, input: &EncoderInput, mut masks: Option<&mut Masks>) -> Result<Tensor> {
         let (batch, seq) = (input.batch_size(), input.seq_len());
         let p = self.prefix;
@@ -471,6 +493,10 @@ impl Trainable {
             let out = dropout(&out, &mut masks, |d| d.hidden)?;
             x = self.layer_norm(&(out + &x1).map_err(op)?, &format!("{l}.output.LayerNorm"))?;
         }
+        if self.kind == HeadKind::Token {
+            let x = dropout(&x, &mut masks, |d| d.classifier)?;
+            return self.linear(&x, "classifier");
+        }
         let first = x.narrow(1, 0, 1).and_then(|f| f.squeeze(1)).map_err(op)?;
         match cfg.model_type {
             ModelType::Bert => {
@@ -495,6 +521,31 @@ impl Trainable {
     pub fn loss(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
         let labels = Tensor::from_slice(labels, labels.len(), &Device::Cpu).map_err(op)?;
         candle_nn::loss::cross_entropy(logits, &labels).map_err(op)
+    }
+
+    /// The mean cross-entropy of a tagger's `(batch, tokens, labels)` logits over the tokens
+    /// that have a target (`targets` row by row; `None` is PyTorch's `ignore_index` −100: special
+    /// tokens, padding, a word's later pieces), as `torch.nn.CrossEntropyLoss` computes it.
+    pub fn token_loss(logits: &Tensor, targets: &[Option<u32>]) -> Result<Tensor> {
+        let (batch, seq, labels) = logits.dims3().map_err(op)?;
+        if targets.len() != batch * seq {
+            return Err(Error::Inference(format!("training: {} token targets for {batch}×{seq} tokens", targets.len())));
+        }
+        let counted = targets.iter().flatten().count();
+        if counted == 0 {
+            return Err(Error::Input("no token of the batch has a tag to learn from".into()));
+        }
+        let ids: Vec<u32> = targets.iter().map(|t| t.unwrap_or(0)).collect();
+        let weights: Vec<f32> = targets.iter().map(|t| if t.is_some() { -1.0 / counted as f32 } else { 0.0 }).collect();
+        let ids = Tensor::from_vec(ids, (batch * seq, 1), &Device::Cpu).map_err(op)?;
+        let weights = Tensor::from_vec(weights, (batch * seq, 1), &Device::Cpu).map_err(op)?;
+        logits
+            .reshape((batch * seq, labels))
+            .and_then(|l| candle_nn::ops::log_softmax(&l, D::Minus1))
+            .and_then(|l| l.gather(&ids, 1))
+            .and_then(|l| l.mul(&weights))
+            .and_then(|l| l.sum_all())
+            .map_err(op)
     }
 
     /// Every parameter's gradient of `loss` (zeros where it has none). The padding token's row
@@ -536,7 +587,10 @@ impl Trainable {
             map.insert("architectures".into(), json!([self.config.architecture.name()]));
             map.insert("id2label".into(), Value::Object(self.config.id2label.iter().enumerate().map(|(i, l)| (i.to_string(), json!(l))).collect()));
             map.insert("label2id".into(), Value::Object(self.config.id2label.iter().enumerate().map(|(i, l)| (l.clone(), json!(i))).collect()));
-            map.insert("problem_type".into(), json!("single_label_classification"));
+            match self.kind {
+                HeadKind::Sequence => map.insert("problem_type".into(), json!("single_label_classification")),
+                HeadKind::Token => map.remove("problem_type"),
+            };
             map.remove("num_labels");
         }
         let config_path = folder.join("config.json");
