@@ -174,6 +174,27 @@ impl LabelSource {
         }
     }
 
+    /// A record's reference spans under this source (`None`: the record has none; an empty list
+    /// is a reference without entities): the accepted annotation's spans, the imported ones, or
+    /// the first of them as [`crate::domain::spans::reference_spans`] chooses.
+    pub fn spans(
+        self,
+        annotation: Option<(Option<&[crate::domain::spans::Span]>, Status)>,
+        imported: Option<&[crate::domain::spans::Span]>,
+    ) -> Option<Vec<crate::domain::spans::Span>> {
+        match self {
+            Self::Both => crate::domain::spans::reference_spans(annotation, imported),
+            Self::Annotations => match annotation {
+                Some((Some(spans), Status::Accepted)) => Some(spans.to_vec()),
+                _ => None,
+            },
+            Self::Gold => match annotation {
+                Some((_, Status::Discarded)) => None,
+                _ => imported.map(<[_]>::to_vec),
+            },
+        }
+    }
+
     pub fn description(self) -> &'static str {
         match self {
             Self::Annotations => "accepted annotations",

@@ -181,6 +181,34 @@ pub fn reference_spans(annotation: Option<(Option<&[Span]>, Status)>, imported: 
     }
 }
 
+/// The IOB2 tags of a tagger's training set for the entity types `types` (in that order): "O",
+/// then `B-TYPE` and `I-TYPE` for each, as CoNLL-2002's tag set is written.
+pub fn iob2_tags(types: &[String]) -> Vec<String> {
+    std::iter::once("O".to_string()).chain(types.iter().flat_map(|t| [format!("B-{t}"), format!("I-{t}")])).collect()
+}
+
+/// Each word's IOB2 tag from `spans` (sorted, not overlapping), `words` being the character
+/// extents of a text's words in order: a word that overlaps a span is tagged with its type,
+/// `B-` when it is the first word that does, `I-` after; every other word is "O". A span that
+/// starts or ends inside a word takes the whole word (a tagger labels words, not characters).
+pub fn word_tags(words: &[(usize, usize)], spans: &[Span]) -> Vec<String> {
+    let mut tagged_span: Option<usize> = None;
+    words
+        .iter()
+        .map(|&(start, end)| match spans.iter().position(|s| start < s.end && end > s.start) {
+            Some(i) => {
+                let prefix = if tagged_span == Some(i) { "I" } else { "B" };
+                tagged_span = Some(i);
+                format!("{prefix}-{}", spans[i].label)
+            }
+            None => {
+                tagged_span = None;
+                "O".to_string()
+            }
+        })
+        .collect()
+}
+
 /// Whether two lists of spans are different sets (order aside): a run's entities and a record's
 /// reference disagree when they are.
 pub fn differ(a: &[Span], b: &[Span]) -> bool {
@@ -203,6 +231,22 @@ fn kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn words_take_the_tags_of_the_spans_they_overlap() {
+        // "Ana Pérez vive en Nueva York." words: Ana, Pérez, vive, en, Nueva, York, "."
+        let words = [(0, 3), (4, 9), (10, 14), (15, 17), (18, 23), (24, 28), (28, 29)];
+        let span = |start, end, label: &str| Span { start, end, label: label.into() };
+        let spans = [span(0, 9, "PER"), span(18, 28, "LOC")];
+        assert_eq!(word_tags(&words, &spans), ["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "O"]);
+        // Two entities of one type side by side stay two; a span inside a word tags the word.
+        let spans = [span(0, 3, "PER"), span(4, 9, "PER"), span(25, 27, "LOC")];
+        assert_eq!(word_tags(&words, &spans), ["B-PER", "B-PER", "O", "O", "O", "B-LOC", "O"]);
+        assert_eq!(iob2_tags(&["LOC".into(), "PER".into()]), ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
+        // The tags read back as the spans' words.
+        let tags = word_tags(&words, &[span(0, 9, "PER"), span(18, 28, "LOC")]);
+        assert_eq!(entities(&tags, Mode::Strict).unwrap(), [span(0, 2, "PER"), span(4, 6, "LOC")]);
+    }
 
     #[test]
     fn every_tool_shape_reads_the_same_spans() {

@@ -1,17 +1,25 @@
-//! Fine-tuning a model on a corpus's labels (`engine::finetune`) as a resumable job: the
-//! labeled records split into training and a stratified, seeded validation share; epochs of
+//! Fine-tuning a model on a corpus's labels or entity spans (`engine::finetune`) as a resumable
+//! job: the labeled records split into training and a stratified, seeded validation share; epochs of
 //! seeded shuffled batches with the Trainer's optimizer and schedule; each epoch scored on the
 //! validation records; checkpoints (weights, optimizer moments, the step) written whole into
 //! the output folder, so a killed or cancelled fine-tune started again with the same settings
 //! goes on from its last checkpoint to the same weights an uninterrupted one reaches. The result
 //! is a folder transformers loads, and its predictions on the validation records are stored as
 //! a classifier run, so Compare sets it beside zero-shot and the trained head on those records.
+//!
+//! On spans the model becomes a token classifier over IOB2 tags, trained as transformers'
+//! token-classification examples align word labels: each word's tag (`domain::spans::word_tags`)
+//! on its first token, no target on its later pieces and on special tokens. Each epoch is scored
+//! by seqeval's entity F1 over those tags; the finished tagger tags the validation records
+//! through the token-classification pipeline into a tagging run, which Compare scores against
+//! the reference spans.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, D};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -20,13 +28,16 @@ use sha2::{Digest, Sha256};
 use crate::analysis::evaluate::LabelSource;
 use crate::analysis::learn::stratified_folds;
 use crate::analysis::metrics::accuracy_and_macro_f1;
+use crate::analysis::seqeval::{entities, Counts, Mode};
 use crate::domain::precision::Precision;
 use crate::domain::progress::{JobStage, RunProgress};
-use crate::engine::finetune::{AdamW, Masks, OptimizerSettings, Trainable};
+use crate::domain::spans::Span;
+use crate::engine::finetune::{AdamW, HeadKind, Masks, OptimizerSettings, Trainable};
 use crate::engine::model::Model;
+use crate::engine::tag::{TagOptions, TokenTagger};
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
-use crate::jobs::corpus_run::sha256_file;
+use crate::jobs::corpus_run::{sha256_file, tagged_record, tagger_run_key};
 use crate::store::{PredictionRow, RunKey, RunKind, Store};
 
 /// The transformers `Trainer`'s defaults, where the issue of this feature asks for them; every
@@ -42,6 +53,34 @@ pub const DEFAULT_VALIDATION_SHARE: f64 = 0.1;
 /// How often (seconds of training) a checkpoint is written besides each epoch's end.
 const CHECKPOINT_SECS: f64 = 60.0;
 
+/// What a fine-tune learns from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FinetuneTarget {
+    /// The records' labels: a sequence classifier (single texts or pairs).
+    Labels,
+    /// The records' entity spans: a token classifier (NER tagger).
+    Spans,
+}
+
+impl FinetuneTarget {
+    pub const ALL: [FinetuneTarget; 2] = [FinetuneTarget::Labels, FinetuneTarget::Spans];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Labels => "labels",
+            Self::Spans => "spans",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == text.trim()).ok_or_else(|| {
+            Error::Input(format!("a fine-tune learns from labels (a classifier) or spans (a tagger), not {}", crate::error::quoted(text)))
+        })
+    }
+}
+
 /// What a fine-tune does.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -55,9 +94,12 @@ pub struct FinetuneOptions {
     pub max_grad_norm: f64,
     pub seed: u64,
     pub validation_share: f64,
-    /// Stop after this many epochs without a better validation macro F1 (none: run every epoch).
+    /// Stop after this many epochs without a better validation score (macro F1 for labels,
+    /// entity F1 for spans; none: run every epoch).
     pub patience: Option<u32>,
     pub source: LabelSource,
+    /// Labels or spans; none: what the corpus has (refused when it has both).
+    pub target: Option<FinetuneTarget>,
 }
 
 impl Default for FinetuneOptions {
@@ -73,6 +115,7 @@ impl Default for FinetuneOptions {
             validation_share: DEFAULT_VALIDATION_SHARE,
             patience: None,
             source: LabelSource::Both,
+            target: None,
         }
     }
 }
@@ -106,10 +149,19 @@ pub struct EpochResult {
     pub epoch: u32,
     /// The mean training loss over the epoch's steps.
     pub train_loss: f64,
-    /// On the validation records (none without them).
+    /// On the validation records (none without them): the loss, the accuracy (of the tagged
+    /// tokens for a tagger), and the macro F1 of the labels or seqeval's micro F1 of the entities.
     pub validation_loss: Option<f64>,
     pub validation_accuracy: Option<f64>,
     pub validation_macro_f1: Option<f64>,
+    pub validation_entity_f1: Option<f64>,
+}
+
+impl EpochResult {
+    /// The validation score early stopping watches: the entity F1 of a tagger, else the macro F1.
+    pub fn score(&self) -> Option<f64> {
+        self.validation_entity_f1.or(self.validation_macro_f1)
+    }
 }
 
 /// What a fine-tune did.
@@ -118,6 +170,8 @@ pub struct EpochResult {
 pub struct FinetuneSummary {
     pub output: PathBuf,
     pub base_model: String,
+    pub target: FinetuneTarget,
+    /// The classifier's labels, or the tagger's IOB2 tags, in id order.
     pub labels: Vec<String>,
     pub n_train: usize,
     pub n_validation: usize,
@@ -127,18 +181,48 @@ pub struct FinetuneSummary {
     pub resumed_from_step: Option<u64>,
     /// Training examples per second in this session (forward, backward and optimizer).
     pub examples_per_sec: f64,
-    /// The id of the classifier run of the validation records' predictions (none without them).
+    /// The id of the run of the validation records' predictions (a classifier's or a tagger's;
+    /// none without them).
     pub run: Option<i64>,
     pub options: FinetuneOptions,
     /// The head was the base model's own (a classifier with these labels) or new.
     pub new_head: bool,
 }
 
-/// A training example: the record, its encoding and its label's index.
+/// A training example: the record, its encoding and what it teaches.
 struct Example {
     record_id: i64,
     encoded: Encoded,
-    label: usize,
+    target: Target,
+}
+
+enum Target {
+    /// The label's index.
+    Label(usize),
+    /// The tag index of each input id (none: no target, PyTorch's −100), and the record's text.
+    Tags(Vec<Option<u32>>, String),
+}
+
+impl Example {
+    fn label(&self) -> usize {
+        match self.target {
+            Target::Label(l) => l,
+            Target::Tags(..) => 0,
+        }
+    }
+}
+
+/// A record to learn from, as the corpus holds it.
+struct Item {
+    id: i64,
+    text: String,
+    pair: Option<String>,
+    reference: Reference,
+}
+
+enum Reference {
+    Label(usize),
+    Spans(Vec<crate::domain::spans::Span>),
 }
 
 /// What a checkpoint records besides the tensors.
@@ -147,7 +231,8 @@ struct CheckpointState {
     identity: String,
     step: u64,
     epochs: Vec<EpochResult>,
-    best_macro_f1: Option<f64>,
+    #[serde(alias = "best_macro_f1")]
+    best_score: Option<f64>,
     epochs_without_gain: u32,
 }
 
@@ -218,23 +303,158 @@ fn load_checkpoint(dir: &Path, model: &Trainable, optimizer: &mut AdamW) -> Resu
     Ok(state)
 }
 
-/// The identity of a fine-tune: the base weights, the options and the data (record, label,
-/// text). A checkpoint or a finished model in the output folder with another identity is
+/// The identity of a fine-tune: the base weights, the options and the data (record, label or
+/// spans, text). A checkpoint or a finished model in the output folder with another identity is
 /// another fine-tune's, never resumed or overwritten.
-fn identity(base_sha: &str, options: &FinetuneOptions, labels: &[String], examples: &[(i64, String, Option<String>, usize)]) -> String {
+fn identity(base_sha: &str, options: &FinetuneOptions, target: FinetuneTarget, labels: &[String], items: &[Item]) -> String {
     let mut h = Sha256::new();
     h.update(base_sha.as_bytes());
     h.update(serde_json::to_string(options).expect("json").as_bytes());
+    h.update(target.name().as_bytes());
     h.update(serde_json::to_string(labels).expect("json").as_bytes());
-    for (id, text, pair, label) in examples {
-        h.update(id.to_le_bytes());
-        h.update((*label as u64).to_le_bytes());
-        h.update(text.as_bytes());
+    for item in items {
+        h.update(item.id.to_le_bytes());
+        match &item.reference {
+            Reference::Label(label) => h.update((*label as u64).to_le_bytes()),
+            Reference::Spans(spans) => h.update(serde_json::to_string(spans).expect("json").as_bytes()),
+        }
+        h.update(item.text.as_bytes());
         h.update([0]);
-        h.update(pair.as_deref().unwrap_or("").as_bytes());
+        h.update(item.pair.as_deref().unwrap_or("").as_bytes());
         h.update([0]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A record's reference spans under `source`.
+fn span_reference(row: &crate::store::ExportRow, source: LabelSource) -> Option<Vec<Span>> {
+    source.spans(row.annotation.as_ref().map(|(_, status)| (row.annotation_spans.as_deref(), *status)), row.gold_spans.as_deref())
+}
+
+/// What a fine-tune of `corpus` learns from when it is not said: its labels, or its spans when
+/// it has spans and no labels; refused when it has both.
+fn corpus_target(store: &Store, corpus: &str, source: LabelSource) -> Result<FinetuneTarget> {
+    let (mut labels, mut spans) = (false, false);
+    store.for_each_export_row(corpus, &mut |row| {
+        labels |= source.labels(row.annotation.as_ref().map(|(l, s)| (l.as_slice(), *s)), row.gold.as_deref(), true).is_some();
+        spans |= span_reference(&row, source).is_some();
+        Ok(())
+    })?;
+    match (labels, spans) {
+        (true, true) => Err(Error::Input(format!(
+            "corpus {} has both labels and entity spans ({}); say which the model learns from: labels (a classifier) or spans (a tagger)",
+            crate::error::quoted(corpus),
+            source.description()
+        ))),
+        (false, true) => Ok(FinetuneTarget::Spans),
+        _ => Ok(FinetuneTarget::Labels),
+    }
+}
+
+/// The records of `corpus` to learn from for `target`, and the labels (a tagger's IOB2 tags) in
+/// id order.
+fn gather(store: &Store, corpus: &str, target: FinetuneTarget, source: LabelSource, base: &Model) -> Result<(Vec<String>, Vec<Item>)> {
+    match target {
+        FinetuneTarget::Labels => {
+            let (references, labels) =
+                crate::jobs::train::labeled_records_with(store, corpus, source, |row| (row.text.clone(), row.text_pair.clone()))?;
+            if references.iter().any(|(_, l, _)| l.len() > 1) {
+                return Err(Error::Unsupported {
+                    what: format!("fine-tuning on records with several labels (corpus {corpus:?} has some)"),
+                    supported: "single-label corpora (one reference label per record)".into(),
+                });
+            }
+            let items = references
+                .into_iter()
+                .map(|(id, l, (text, pair))| {
+                    let label = labels.iter().position(|x| *x == l[0]).expect("a label of the list");
+                    Item { id, text, pair, reference: Reference::Label(label) }
+                })
+                .collect();
+            Ok((labels, items))
+        }
+        FinetuneTarget::Spans => {
+            let mut items = Vec::new();
+            store.for_each_export_row(corpus, &mut |row| {
+                if let Some(spans) = span_reference(&row, source) {
+                    items.push(Item { id: row.record_id, text: row.text.clone(), pair: None, reference: Reference::Spans(spans) });
+                }
+                Ok(())
+            })?;
+            let mut types: Vec<String> = items
+                .iter()
+                .flat_map(|item| match &item.reference {
+                    Reference::Spans(spans) => spans.iter().map(|s| s.label.clone()).collect(),
+                    Reference::Label(_) => Vec::new(),
+                })
+                .collect();
+            types.sort();
+            types.dedup();
+            if types.is_empty() {
+                return Err(Error::Input(format!(
+                    "corpus {} has no entity spans ({}); a tagger learns from records whose entities are marked",
+                    crate::error::quoted(corpus),
+                    source.description()
+                )));
+            }
+            let mut tags = crate::domain::spans::iob2_tags(&types);
+            // A tagger of exactly these tags keeps its own order, and so its head.
+            let own = &base.config.id2label;
+            let same = |a: &[String], b: &[String]| a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>();
+            if base.config.architecture.is_token_classifier() && same(own, &tags) {
+                tags = own.clone();
+            }
+            Ok((tags, items))
+        }
+    }
+}
+
+/// The tag index of each input id of `encoded` for a record with `spans`: each word's tag
+/// ([`crate::domain::spans::word_tags`]) on its first token, no target on its later tokens and
+/// on special tokens, as transformers' token-classification examples align word labels.
+pub fn token_targets(encoded: &Encoded, spans: &[Span], tags: &[String]) -> Vec<Option<u32>> {
+    // Words as the tokenizer's pre-tokenizer made them: consecutive tokens of one word index.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut first_of_word = Vec::with_capacity(encoded.tokens.len());
+    for (i, token) in encoded.tokens.iter().enumerate() {
+        let continues = i > 0 && token.word.is_some() && token.word == encoded.tokens[i - 1].word;
+        match words.last_mut() {
+            Some(word) if continues => word.1 = word.1.max(token.end),
+            _ => words.push((token.start, token.end)),
+        }
+        first_of_word.push((!continues).then_some(words.len() - 1));
+    }
+    let word_tags = crate::domain::spans::word_tags(&words, spans);
+    let index: HashMap<&str, u32> = tags.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    let mut targets = vec![None; encoded.ids.len()];
+    for (&position, word) in encoded.positions.iter().zip(first_of_word) {
+        if let Some(w) = word {
+            targets[position] = index.get(word_tags[w].as_str()).copied();
+        }
+    }
+    targets
+}
+
+/// A batch's token targets row by row, each padded to `seq` tokens with none.
+fn batch_targets(batch: &[&Example], seq: usize) -> Vec<Option<u32>> {
+    batch
+        .iter()
+        .flat_map(|e| match &e.target {
+            Target::Tags(t, _) => t.iter().copied().chain(std::iter::repeat(None)).take(seq).collect::<Vec<_>>(),
+            Target::Label(_) => vec![None; seq],
+        })
+        .collect()
+}
+
+/// The training loss of `batch`'s logits: cross-entropy over the labels, or over the tagged tokens.
+fn batch_loss(model: &Trainable, logits: &Tensor, batch: &[&Example]) -> Result<Tensor> {
+    match model.kind {
+        HeadKind::Sequence => Trainable::loss(logits, &batch.iter().map(|e| e.label() as u32).collect::<Vec<_>>()),
+        HeadKind::Token => {
+            let seq = logits.dim(1).map_err(|e| Error::Inference(e.to_string()))?;
+            Trainable::token_loss(logits, &batch_targets(batch, seq))
+        }
+    }
 }
 
 /// The output folder's state: empty (or missing), holding this fine-tune's checkpoint or
@@ -282,29 +502,87 @@ fn check_output(output: &Path, identity: &str) -> Result<Option<FinetuneSummary>
     Ok(None)
 }
 
-/// Scores `examples` without dropout: mean loss, each one's label scores (softmax).
-fn evaluate(model: &Trainable, base: &Model, examples: &[&Example]) -> Result<(f64, Vec<Vec<f32>>)> {
-    let mut loss_sum = 0.0;
+/// What a model says of the validation records.
+enum Outputs {
+    /// Each record's label scores (softmax).
+    Scores(Vec<Vec<f32>>),
+    /// Each record's (reference, predicted) tag of every tagged token.
+    Tags(Vec<Vec<(u32, u32)>>),
+}
+
+/// Scores `examples` without dropout: the mean loss (per record, or per tagged token) and what
+/// the model says of each.
+fn evaluate(model: &Trainable, base: &Model, examples: &[&Example]) -> Result<(f64, Outputs)> {
+    let inference = |e: candle_core::Error| Error::Inference(e.to_string());
+    let (mut loss_sum, mut weight) = (0.0, 0usize);
     let mut scores = Vec::with_capacity(examples.len());
+    let mut tags = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(32) {
         let input = base.batch(&chunk.iter().map(|e| &e.encoded).collect::<Vec<_>>())?;
         let logits = model.logits(&input, None)?;
-        let labels: Vec<u32> = chunk.iter().map(|e| e.label as u32).collect();
-        let loss = Trainable::loss(&logits, &labels)?.to_scalar::<f32>().map_err(|e| Error::Inference(e.to_string()))?;
-        loss_sum += f64::from(loss) * chunk.len() as f64;
-        let probs = candle_nn::ops::softmax_last_dim(&logits).and_then(|p| p.to_vec2::<f32>()).map_err(|e| Error::Inference(e.to_string()))?;
-        scores.extend(probs);
+        let loss = f64::from(batch_loss(model, &logits, chunk)?.to_scalar::<f32>().map_err(inference)?);
+        match model.kind {
+            HeadKind::Sequence => {
+                loss_sum += loss * chunk.len() as f64;
+                weight += chunk.len();
+                scores.extend(candle_nn::ops::softmax_last_dim(&logits).and_then(|p| p.to_vec2::<f32>()).map_err(inference)?);
+            }
+            HeadKind::Token => {
+                let seq = input.seq_len();
+                let targets = batch_targets(chunk, seq);
+                let tagged = targets.iter().flatten().count();
+                loss_sum += loss * tagged as f64;
+                weight += tagged;
+                let predicted: Vec<u32> = logits.argmax(D::Minus1).and_then(|p| p.flatten_all()?.to_vec1::<u32>()).map_err(inference)?;
+                for (row_targets, row_predicted) in targets.chunks(seq).zip(predicted.chunks(seq)) {
+                    tags.push(row_targets.iter().zip(row_predicted).filter_map(|(t, p)| t.map(|t| (t, *p))).collect());
+                }
+            }
+        }
     }
-    Ok((loss_sum / examples.len().max(1) as f64, scores))
+    let outputs = match model.kind {
+        HeadKind::Sequence => Outputs::Scores(scores),
+        HeadKind::Token => Outputs::Tags(tags),
+    };
+    Ok((loss_sum / weight.max(1) as f64, outputs))
 }
 
 fn argmax(v: &[f32]) -> usize {
     v.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best }).0
 }
 
-/// Fine-tunes `base` on `corpus`'s labels into `output`; see the module doc. `progress` counts
-/// optimizer steps (stage `FineTuning`); `on_epoch` hears each epoch's numbers; `cancel` stops
-/// after the current step with a checkpoint written (the same call goes on from it).
+/// An epoch's validation numbers from what the model said of the validation records.
+fn score(result: &mut EpochResult, loss: f64, outputs: &Outputs, validation: &[&Example], labels: &[String]) -> Result<()> {
+    result.validation_loss = Some(loss);
+    match outputs {
+        Outputs::Scores(scores) => {
+            let truth: Vec<usize> = validation.iter().map(|e| e.label()).collect();
+            let pred: Vec<usize> = scores.iter().map(|s| argmax(s)).collect();
+            let (accuracy, macro_f1) = accuracy_and_macro_f1(labels.len(), &truth, &pred);
+            result.validation_accuracy = Some(accuracy);
+            result.validation_macro_f1 = Some(macro_f1);
+        }
+        Outputs::Tags(records) => {
+            // seqeval over each record's tagged tokens, as transformers' NER example scores.
+            let mut counts = Counts::default();
+            let (mut right, mut total) = (0usize, 0usize);
+            for record in records {
+                let truth: Vec<&str> = record.iter().map(|(t, _)| labels[*t as usize].as_str()).collect();
+                let pred: Vec<&str> = record.iter().map(|(_, p)| labels[*p as usize].as_str()).collect();
+                right += record.iter().filter(|(t, p)| t == p).count();
+                total += record.len();
+                counts.add(&entities(&truth, Mode::Default)?, &entities(&pred, Mode::Default)?);
+            }
+            result.validation_accuracy = Some(right as f64 / total.max(1) as f64);
+            result.validation_entity_f1 = Some(counts.report().micro.f1);
+        }
+    }
+    Ok(())
+}
+
+/// Fine-tunes `base` on `corpus`'s labels or spans into `output`; see the module doc. `progress`
+/// counts optimizer steps (stage `FineTuning`); `on_epoch` hears each epoch's numbers; `cancel`
+/// stops after the current step with a checkpoint written (the same call goes on from it).
 #[allow(clippy::too_many_arguments)]
 pub fn finetune(
     store: &mut Store,
@@ -317,33 +595,38 @@ pub fn finetune(
     cancel: &AtomicBool,
 ) -> Result<FinetuneSummary> {
     options.check()?;
-    let (references, labels) =
-        crate::jobs::train::labeled_records_with(store, corpus, options.source, |row| (row.text.clone(), row.text_pair.clone()))?;
-    if references.iter().any(|(_, l, _)| l.len() > 1) {
-        return Err(Error::Unsupported {
-            what: format!("fine-tuning on records with several labels (corpus {corpus:?} has some)"),
-            supported: "single-label corpora (one reference label per record)".into(),
-        });
-    }
-    let data: Vec<(i64, String, Option<String>, usize)> = references
-        .into_iter()
-        .map(|(id, l, (text, pair))| (id, text, pair, labels.iter().position(|x| *x == l[0]).expect("a label of the list")))
-        .collect();
+    let target = match options.target {
+        Some(target) => target,
+        None => corpus_target(store, corpus, options.source)?,
+    };
+    let (labels, items) = gather(store, corpus, target, options.source, base)?;
     let base_sha = sha256_file(&base.files.weights)?;
-    let identity = identity(&base_sha, options, &labels, &data);
+    let identity = identity(&base_sha, options, target, &labels, &items);
     if let Some(done) = check_output(output, &identity)? {
         return Ok(done);
     }
-    let mut examples = Vec::with_capacity(data.len());
-    for (record_id, text, pair, label) in &data {
-        let encoded = match pair {
-            Some(p) => base.tokenizer.encode_text_pair(text, p)?,
-            None => base.tokenizer.encode_single(text)?,
+    let mut examples = Vec::with_capacity(items.len());
+    for item in &items {
+        let encoded = match &item.pair {
+            Some(p) => base.tokenizer.encode_text_pair(&item.text, p)?,
+            None => base.tokenizer.encode_single(&item.text)?,
         };
-        examples.push(Example { record_id: *record_id, encoded, label: *label });
+        let target = match &item.reference {
+            Reference::Label(label) => Target::Label(*label),
+            Reference::Spans(spans) => {
+                let targets = token_targets(&encoded, spans, &labels);
+                // An empty text has no token to learn from.
+                if targets.iter().all(Option::is_none) {
+                    continue;
+                }
+                Target::Tags(targets, item.text.clone())
+            }
+        };
+        examples.push(Example { record_id: item.id, encoded, target });
     }
-    // The validation records: one fold of a stratified split (none with a share of 0).
-    let y: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    // The validation records: one fold of a split stratified by label (by nothing for spans;
+    // none with a share of 0).
+    let y: Vec<usize> = examples.iter().map(Example::label).collect();
     let folds = if options.validation_share > 0.0 { ((1.0 / options.validation_share).round() as usize).max(2) } else { 0 };
     let fold = if folds > 0 { stratified_folds(&y, folds, options.seed) } else { vec![1; y.len()] };
     let (mut train, mut validation): (Vec<&Example>, Vec<&Example>) = (Vec::new(), Vec::new());
@@ -358,7 +641,11 @@ pub fn finetune(
         return Err(Error::Input("no labeled records are left to train on after the validation share; label more records".into()));
     }
 
-    let model = Trainable::load(&base.files, &labels, options.seed)?;
+    let kind = match target {
+        FinetuneTarget::Labels => HeadKind::Sequence,
+        FinetuneTarget::Spans => HeadKind::Token,
+    };
+    let model = Trainable::load(&base.files, &labels, kind, options.seed)?;
     crate::engine::finetune::keep_freed_memory();
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
     let total_steps = steps_per_epoch * u64::from(options.epochs);
@@ -374,7 +661,7 @@ pub fn finetune(
     };
     let mut optimizer = AdamW::new(&model, settings)?;
     std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
-    let mut state = CheckpointState { identity: identity.clone(), step: 0, epochs: Vec::new(), best_macro_f1: None, epochs_without_gain: 0 };
+    let mut state = CheckpointState { identity: identity.clone(), step: 0, epochs: Vec::new(), best_score: None, epochs_without_gain: 0 };
     let mut resumed_from_step = None;
     if let Some(dir) = last_checkpoint(output) {
         state = load_checkpoint(&dir, &model, &mut optimizer)?;
@@ -405,8 +692,7 @@ pub fn finetune(
         let input = base.batch(&batch.iter().map(|e| &e.encoded).collect::<Vec<_>>())?;
         let mut masks = Masks::for_step(options.seed, state.step, model.dropouts);
         let logits = model.logits(&input, Some(&mut masks))?;
-        let targets: Vec<u32> = batch.iter().map(|e| e.label as u32).collect();
-        let loss = Trainable::loss(&logits, &targets)?;
+        let loss = batch_loss(&model, &logits, &batch)?;
         let loss_value = f64::from(loss.to_scalar::<f32>().map_err(|e| Error::Inference(e.to_string()))?);
         if !loss_value.is_finite() {
             return Err(Error::Inference(format!(
@@ -424,18 +710,20 @@ pub fn finetune(
         if epoch_end {
             let train_loss = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
             epoch_losses.clear();
-            let mut result =
-                EpochResult { epoch: epoch as u32 + 1, train_loss, validation_loss: None, validation_accuracy: None, validation_macro_f1: None };
+            let mut result = EpochResult {
+                epoch: epoch as u32 + 1,
+                train_loss,
+                validation_loss: None,
+                validation_accuracy: None,
+                validation_macro_f1: None,
+                validation_entity_f1: None,
+            };
             if !validation.is_empty() {
-                let (loss, scores) = evaluate(&model, base, &validation)?;
-                let truth: Vec<usize> = validation.iter().map(|e| e.label).collect();
-                let pred: Vec<usize> = scores.iter().map(|s| argmax(s)).collect();
-                let (accuracy, macro_f1) = accuracy_and_macro_f1(labels.len(), &truth, &pred);
-                result.validation_loss = Some(loss);
-                result.validation_accuracy = Some(accuracy);
-                result.validation_macro_f1 = Some(macro_f1);
-                if state.best_macro_f1.is_none_or(|best| macro_f1 > best) {
-                    state.best_macro_f1 = Some(macro_f1);
+                let (loss, outputs) = evaluate(&model, base, &validation)?;
+                score(&mut result, loss, &outputs, &validation, &labels)?;
+                let value = result.score().unwrap_or(0.0);
+                if state.best_score.is_none_or(|best| value > best) {
+                    state.best_score = Some(value);
                     state.epochs_without_gain = 0;
                 } else {
                     state.epochs_without_gain += 1;
@@ -456,43 +744,20 @@ pub fn finetune(
     }
     let examples_per_sec = examples_seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
 
-    // The model, then its predictions on the validation records as a classifier run.
+    // The model, then its predictions on the validation records as a run.
     model.save(output)?;
     let run = if validation.is_empty() {
         None
     } else {
-        let (_, scores) = evaluate(&model, base, &validation)?;
-        let key = RunKey {
-            corpus: corpus.to_string(),
-            model: output.display().to_string(),
-            weights_sha256: sha256_file(&output.join("model.safetensors"))?,
-            labels: labels.clone(),
-            template: String::new(),
-            multi_label: false,
-            strip_accents: None,
-            precision: Precision::Exact,
-        };
-        let run = store.open_run_as(&key, RunKind::Classifier)?;
-        let rows: Vec<PredictionRow> = validation
-            .iter()
-            .zip(scores)
-            .map(|(e, s)| {
-                let mut order: Vec<usize> = (0..s.len()).collect();
-                order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-                PredictionRow {
-                    record_id: e.record_id,
-                    labels: order.iter().map(|&i| labels[i].clone()).collect(),
-                    scores: order.iter().map(|&i| s[i]).collect(),
-                }
-            })
-            .collect();
-        store.save_predictions(run.id, "", &[], &rows)?;
-        store.finish_run(run.id)?;
-        Some(run.id)
+        Some(match kind {
+            HeadKind::Sequence => store_classifier_run(store, corpus, &model, base, output, &labels, &validation)?,
+            HeadKind::Token => store_tagger_run(store, corpus, output, &validation)?,
+        })
     };
     let summary = FinetuneSummary {
         output: output.to_path_buf(),
         base_model: base.name.clone(),
+        target,
         labels,
         n_train: train.len(),
         n_validation: validation.len(),
@@ -509,4 +774,64 @@ pub fn finetune(
     let _ = std::fs::remove_dir_all(checkpoint_dir(output));
     let _ = std::fs::remove_dir_all(output.join("checkpoint.partial"));
     Ok(summary)
+}
+
+/// The fine-tuned classifier's label scores on the validation records, stored as a classifier run.
+fn store_classifier_run(
+    store: &mut Store,
+    corpus: &str,
+    model: &Trainable,
+    base: &Model,
+    output: &Path,
+    labels: &[String],
+    validation: &[&Example],
+) -> Result<i64> {
+    let (_, outputs) = evaluate(model, base, validation)?;
+    let Outputs::Scores(scores) = outputs else { unreachable!("a sequence classifier scores labels") };
+    let key = RunKey {
+        corpus: corpus.to_string(),
+        model: output.display().to_string(),
+        weights_sha256: sha256_file(&output.join("model.safetensors"))?,
+        labels: labels.to_vec(),
+        template: String::new(),
+        multi_label: false,
+        strip_accents: None,
+        precision: Precision::Exact,
+    };
+    let run = store.open_run_as(&key, RunKind::Classifier)?;
+    let rows: Vec<PredictionRow> = validation
+        .iter()
+        .zip(scores)
+        .map(|(e, s)| {
+            let mut order: Vec<usize> = (0..s.len()).collect();
+            order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+            PredictionRow {
+                record_id: e.record_id,
+                labels: order.iter().map(|&i| labels[i].clone()).collect(),
+                scores: order.iter().map(|&i| s[i]).collect(),
+            }
+        })
+        .collect();
+    store.save_predictions(run.id, "", &[], &rows)?;
+    store.finish_run(run.id)?;
+    Ok(run.id)
+}
+
+/// The fine-tuned tagger, loaded from its folder as any model is, run over the validation
+/// records by the token-classification pipeline with a corpus run's options, stored as a
+/// tagging run.
+fn store_tagger_run(store: &mut Store, corpus: &str, output: &Path, validation: &[&Example]) -> Result<i64> {
+    let tuned = Model::load(&output.display().to_string(), &Default::default(), std::sync::Arc::new(crate::engine::hub::Silent))?;
+    let tagger = TokenTagger::new(&tuned)?;
+    let options = TagOptions::for_corpus(&tuned);
+    let key = tagger_run_key(corpus, &tuned, &sha256_file(&tuned.files.weights)?, None, &options);
+    let run = store.open_run_as(&key, RunKind::Tagger)?;
+    for chunk in validation.chunks(32) {
+        let texts: Vec<&str> = chunk.iter().map(|e| if let Target::Tags(_, text) = &e.target { text.as_str() } else { "" }).collect();
+        let taggings = tagger.tag_batch(&texts, options)?;
+        let records: Vec<_> = chunk.iter().zip(&texts).zip(taggings).map(|((e, text), tagging)| tagged_record(e.record_id, text, tagging)).collect();
+        store.save_tagged(run.id, &records)?;
+    }
+    store.finish_run(run.id)?;
+    Ok(run.id)
 }

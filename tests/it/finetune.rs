@@ -1,13 +1,15 @@
 //! Fine-tuning: one training step and three optimizer steps equal PyTorch's on the fixture
-//! classifiers (`tests/fixtures/finetune/make.py`: loss 1e-5, every gradient and every weight
-//! after the steps 1e-4 relative); a fine-tune on a corpus learns what zero-shot cannot, is
-//! resumed after a kill to the same weights, and its folder loads and runs like any model.
+//! sequence and token classifiers (`tests/fixtures/finetune/make.py`: loss 1e-5, every gradient
+//! and every weight after the steps 1e-4 relative; spans aligned to tokens as transformers'
+//! examples align them); a fine-tune on a corpus's labels learns what zero-shot cannot, one on
+//! its spans tags held-out records, a killed one resumes to the same weights, and the folders
+//! load and run like any model.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use selectra::engine::finetune::{decays, AdamW, OptimizerSettings, Trainable};
+use selectra::engine::finetune::{decays, AdamW, HeadKind, OptimizerSettings, Trainable};
 use selectra::engine::model::Model;
 use serde_json::Value;
 
@@ -69,7 +71,8 @@ fn training_steps_equal_pytorch() {
     for case in expected["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let base = load(case["model"].as_str().unwrap());
-        let trainable = Trainable::load(&base.files, &base.config.id2label, 0).unwrap();
+        let kind = if case["tokens"] == true { HeadKind::Token } else { HeadKind::Sequence };
+        let trainable = Trainable::load(&base.files, &base.config.id2label, kind, 0).unwrap();
         assert_eq!(trainable.head, selectra::engine::finetune::HeadSource::Kept, "{name}: the classifier keeps its own head");
         // The batch, tokenized by our tokenizer: the same ids as transformers'.
         let texts: Vec<&str> = case["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
@@ -86,10 +89,35 @@ fn training_steps_equal_pytorch() {
         let ids: Vec<Vec<u32>> = input.input_ids.to_vec2().unwrap();
         let expected_ids: Vec<Vec<u32>> = serde_json::from_value(case["input_ids"].clone()).unwrap();
         assert_eq!(ids, expected_ids, "{name}: token ids");
-        let labels: Vec<u32> = serde_json::from_value(case["labels"].clone()).unwrap();
+        // A sequence classifier's label per text; a tagger's per token (-100: none), which our
+        // alignment of the texts' spans to their tokens gives too.
+        let labels: Vec<i64> = match kind {
+            HeadKind::Sequence => serde_json::from_value(case["labels"].clone()).unwrap(),
+            HeadKind::Token => {
+                let rows: Vec<Vec<i64>> = serde_json::from_value(case["labels"].clone()).unwrap();
+                let spans: Vec<Vec<(usize, usize, String)>> = serde_json::from_value(case["spans"].clone()).unwrap();
+                for ((row, spans), encoded) in rows.iter().zip(&spans).zip(&encoded) {
+                    let spans: Vec<selectra::domain::spans::Span> = spans
+                        .iter()
+                        .map(|(start, end, label)| selectra::domain::spans::Span { start: *start, end: *end, label: label.clone() })
+                        .collect();
+                    let ours: Vec<i64> = selectra::jobs::finetune::token_targets(encoded, &spans, &base.config.id2label)
+                        .iter()
+                        .map(|t| t.map_or(-100, i64::from))
+                        .collect();
+                    assert_eq!(ours, row[..ours.len()], "{name}: the tags aligned to the tokens of {spans:?}");
+                    assert!(row[ours.len()..].iter().all(|&l| l == -100), "{name}: padding has no tag");
+                }
+                rows.concat()
+            }
+        };
+        let loss_of = |logits: &Tensor| match kind {
+            HeadKind::Sequence => Trainable::loss(logits, &labels.iter().map(|&l| l as u32).collect::<Vec<_>>()),
+            HeadKind::Token => Trainable::token_loss(logits, &labels.iter().map(|&l| u32::try_from(l).ok()).collect::<Vec<_>>()),
+        };
 
         // The first step: loss and every gradient.
-        let loss = Trainable::loss(&trainable.logits(&input, None).unwrap(), &labels).unwrap();
+        let loss = loss_of(&trainable.logits(&input, None).unwrap()).unwrap();
         check_loss(name, &loss, case["first_loss"].as_f64().unwrap(), 1e-5);
         let grads = trainable.gradients(&loss).unwrap();
         let names: Vec<&str> = trainable.parameters().iter().map(|(n, _)| n.as_str()).collect();
@@ -112,13 +140,13 @@ fn training_steps_equal_pytorch() {
         assert_eq!(ours, no_decay, "{name}: parameters without weight decay");
 
         // Three optimizer steps from the same start.
-        let trainable = Trainable::load(&base.files, &base.config.id2label, 0).unwrap();
+        let trainable = Trainable::load(&base.files, &base.config.id2label, kind, 0).unwrap();
         let steps = expected["steps"].as_u64().unwrap();
         let mut optimizer = AdamW::new(&trainable, settings(steps)).unwrap();
         for (k, expected_loss) in case["losses"].as_array().unwrap().iter().enumerate() {
             let lr = optimizer.learning_rate(k as u64);
             assert!((lr - case["learning_rates"][k].as_f64().unwrap()).abs() < 1e-12, "{name}: learning rate of step {k}");
-            let loss = Trainable::loss(&trainable.logits(&input, None).unwrap(), &labels).unwrap();
+            let loss = loss_of(&trainable.logits(&input, None).unwrap()).unwrap();
             // The first loss is the model's; later ones also carry the noisy entries' steps.
             let tol = if k == 0 { 1e-5 } else { 1e-4 };
             check_loss(&format!("{name} step {k}"), &loss, expected_loss.as_f64().unwrap(), tol);
@@ -142,6 +170,17 @@ fn training_steps_equal_pytorch() {
             }
             Tensor::from_vec(v, t.elem_count(), &Device::Cpu).unwrap()
         };
+        // Saved, the model is what `from_pretrained` loads: the class, and exactly the tensors of
+        // its state dict (names and shapes), here with the weights PyTorch's steps reach.
+        let saved = tempfile::tempdir().unwrap();
+        trainable.save(saved.path()).unwrap();
+        let config: Value = serde_json::from_str(&std::fs::read_to_string(saved.path().join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["architectures"][0], case["class"], "{name}: the saved architecture");
+        assert_eq!(config["id2label"].as_object().unwrap().len(), base.config.id2label.len(), "{name}: the saved labels");
+        let tensors = candle_core::safetensors::load(saved.path().join("model.safetensors"), &Device::Cpu).unwrap();
+        let shapes: std::collections::BTreeMap<String, Vec<usize>> = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
+        let expected_shapes: std::collections::BTreeMap<String, Vec<usize>> = serde_json::from_value(case["state_dict"].clone()).unwrap();
+        assert_eq!(shapes, expected_shapes, "{name}: the saved tensors against transformers' state dict");
         for (n, var) in trainable.parameters() {
             let ours = without(var.as_tensor(), n);
             match &whole {
@@ -291,4 +330,91 @@ fn a_killed_fine_tune_resumes_to_the_same_weights() {
         let (x, y): (Vec<f32>, Vec<f32>) = (t.flatten_all().unwrap().to_vec1().unwrap(), b[name].flatten_all().unwrap().to_vec1().unwrap());
         assert!(x == y, "{name} differs after the resume");
     }
+}
+
+/// A project `p.db` in `dir` whose corpus "c" holds sentences of the fixture vocabulary's words
+/// with entity spans (JSON lines): people's roles (PER) and places (LOC) in seeded templates, a
+/// record without entities now and then.
+fn entity_project(dir: &std::path::Path, records: usize) -> PathBuf {
+    use rand::seq::IndexedRandom;
+    use rand::SeedableRng;
+    let people = ["presidente", "ministro", "jugador", "niño", "niña"];
+    let places = ["madrid", "barcelona", "españa", "tokio"];
+    let templates = ["el {P} come en {L}", "ayer el {P} ganó en {L}", "en {L} la casa del {P}", "{L} para el {P} con un perro", "la casa muy bonito"];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut lines = String::new();
+    for _ in 0..records {
+        let template = *templates.choose(&mut rng).unwrap();
+        let (person, place) = (*people.choose(&mut rng).unwrap(), *places.choose(&mut rng).unwrap());
+        let text = template.replace("{P}", person).replace("{L}", place);
+        let mut spans = Vec::new();
+        for (word, label) in [(person, "PER"), (place, "LOC")] {
+            if let Some(byte) = template.replace("{P}", "\u{1}").replace("{L}", "\u{2}").find(if label == "PER" { '\u{1}' } else { '\u{2}' }) {
+                // The character offset of the placeholder in the filled text.
+                let before = &template.replace("{P}", "\u{1}").replace("{L}", "\u{2}")[..byte];
+                let start: usize = before
+                    .chars()
+                    .map(|c| {
+                        if c == '\u{1}' {
+                            person.chars().count()
+                        } else if c == '\u{2}' {
+                            place.chars().count()
+                        } else {
+                            1
+                        }
+                    })
+                    .sum();
+                spans.push(serde_json::json!({"start": start, "end": start + word.chars().count(), "label": label}));
+            }
+        }
+        lines.push_str(&serde_json::json!({"text": text, "entities": spans}).to_string());
+        lines.push('\n');
+    }
+    let file = dir.join("entidades.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let db = dir.join("p.db");
+    let out = selectra(&["corpus", "import", "--db", db.to_str().unwrap(), "--name", "c", "--spans-column", "entities", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
+}
+
+/// A discriminator fine-tuned on a corpus of entity spans (chosen because the corpus has spans
+/// and no labels) becomes a token classifier over the spans' IOB2 tags: its epochs are scored by
+/// entity F1, its tagging run of the held-out records scores well against their spans in
+/// Compare's entity evaluation, and the folder tags text like any tagger.
+#[test]
+fn a_discriminator_fine_tuned_on_spans_tags_held_out_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = entity_project(dir.path(), 100);
+    let output = dir.path().join("etiquetador");
+    let args = finetune_args(&db, &output, 10, &[]);
+    let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(summary["target"], "spans", "{summary}");
+    assert_eq!(summary["labels"], serde_json::json!(["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]));
+    assert_eq!((summary["n_train"].as_u64(), summary["n_validation"].as_u64()), (Some(80), Some(20)));
+    let epochs = summary["epochs"].as_array().unwrap();
+    assert!(epochs.iter().all(|e| e["validation_macro_f1"].is_null() && e["validation_entity_f1"].is_f64()), "{summary}");
+    let last = epochs.last().unwrap()["validation_entity_f1"].as_f64().unwrap();
+    let first = epochs[0]["validation_entity_f1"].as_f64().unwrap();
+    assert!(last >= 0.9 && last > first, "held-out entity F1 by epoch: {:?}", epochs.iter().map(|e| &e["validation_entity_f1"]).collect::<Vec<_>>());
+
+    // The tagging run of the held-out records, scored against their spans.
+    let run = summary["run"].as_i64().unwrap();
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let evaluation = selectra::analysis::tagging::evaluate_taggers(&store, "c", &[run], &Default::default()).unwrap();
+    assert_eq!(evaluation.n, 20, "scored on the held-out records only");
+    let f1 = evaluation.runs[0].scores[0].report.micro.f1;
+    assert!(f1 >= 0.9, "the tagger's entity F1 on the held-out records: {f1:.3}");
+    // The folder is a token classifier over those tags.
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(output.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"], serde_json::json!(["ElectraForTokenClassification"]));
+    assert!(config.get("problem_type").is_none_or(Value::is_null));
+    let tagged = selectra_json(&["tag", "--model", output.to_str().unwrap(), "--aggregation", "simple", "--json", "ayer el ministro ganó en tokio"]);
+    let found: Vec<(String, String)> = tagged["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["entity_group"].as_str().unwrap_or_default().to_string(), e["word"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(found, [("PER".to_string(), "ministro".to_string()), ("LOC".to_string(), "tokio".to_string())], "{tagged}");
 }

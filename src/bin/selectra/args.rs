@@ -524,9 +524,14 @@ pub struct FinetuneArgs {
     /// The share of the labeled records held out to score each epoch (stratified by label).
     #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_VALIDATION_SHARE)]
     pub validation_share: f64,
-    /// Stop after this many epochs without a better validation macro F1.
+    /// Stop after this many epochs without a better validation score (macro F1, or entity F1
+    /// for a tagger).
     #[arg(long)]
     pub patience: Option<u32>,
+    /// What the model learns: `labels` (a classifier) or `spans` (a tagger over IOB2 tags).
+    /// Default: what the corpus has.
+    #[arg(long, value_name = "labels|spans")]
+    pub target: Option<String>,
     /// The seed of the split, the shuffles, the dropout and a new head's weights.
     #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_SEED)]
     pub seed: u64,

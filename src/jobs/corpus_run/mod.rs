@@ -37,6 +37,7 @@ pub use classify::{classifier_function, classifier_run_key, run_classify};
 pub use embed::{embed_query, run_embed, EmbedSummary};
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
+pub(crate) use tag::tagged_record;
 pub use tag::{run_tag, tagger_run_key};
 use zeroshot::predict;
 pub(crate) use zeroshot::{nli_logits, NewLogits};

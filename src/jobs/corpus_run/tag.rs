@@ -51,22 +51,7 @@ pub fn run_tag(
         &mut |store, batch| {
             let texts: Vec<&str> = batch.iter().map(|(_, text)| text.as_str()).collect();
             let taggings = tagger.tag_batch(&texts, options).map_err(|e| in_batch(e, batch[0].0))?;
-            let records: Vec<TaggedRecord> = batch
-                .iter()
-                .zip(taggings)
-                .map(|((id, text), tagging)| {
-                    let chars: Vec<char> = text.chars().collect();
-                    let entities = tagging
-                        .entities
-                        .into_iter()
-                        .map(|e| {
-                            let covered: String = chars[e.start.min(chars.len())..e.end.min(chars.len())].iter().collect();
-                            (e.label().to_string(), e.start, e.end, e.score, covered)
-                        })
-                        .collect();
-                    TaggedRecord { record_id: *id, entities, truncated: tagging.truncated }
-                })
-                .collect();
+            let records: Vec<TaggedRecord> = batch.iter().zip(taggings).map(|((id, text), tagging)| tagged_record(*id, text, tagging)).collect();
             store.save_tagged(run.id, &records)
         },
     )?;
@@ -74,4 +59,18 @@ pub fn run_tag(
         store.finish_run(run.id)?;
     }
     Ok(RunSummary { run: store.run(run.id)?, predicted_now: tagged_now, cancelled, precision: PrecisionOutcome::exact() })
+}
+
+/// A record's tagging as a tagging run stores it: each entity with the text it covers.
+pub(crate) fn tagged_record(record_id: i64, text: &str, tagging: crate::engine::tag::Tagging) -> TaggedRecord {
+    let chars: Vec<char> = text.chars().collect();
+    let entities = tagging
+        .entities
+        .into_iter()
+        .map(|e| {
+            let covered: String = chars[e.start.min(chars.len())..e.end.min(chars.len())].iter().collect();
+            (e.label().to_string(), e.start, e.end, e.score, covered)
+        })
+        .collect();
+    TaggedRecord { record_id, entities, truncated: tagging.truncated }
 }

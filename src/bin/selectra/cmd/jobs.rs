@@ -191,6 +191,7 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
         weight_decay,
         validation_share,
         patience,
+        target,
         seed,
         train_on,
         json,
@@ -206,6 +207,7 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
         validation_share,
         patience,
         source: selectra::analysis::evaluate::LabelSource::parse(&train_on)?,
+        target: target.as_deref().map(selectra::jobs::finetune::FinetuneTarget::parse).transpose()?,
         ..FinetuneOptions::default()
     };
     let mut store = Store::open_existing(&db)?;
@@ -215,8 +217,9 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
     let cancel = cancel_on_ctrl_c();
     let mut on_epoch = |e: &selectra::jobs::finetune::EpochResult| {
         if !json {
-            let validation = match (e.validation_accuracy, e.validation_macro_f1, e.validation_loss) {
-                (Some(a), Some(f), Some(l)) => format!(", validation accuracy {a:.3}, macro F1 {f:.3}, loss {l:.4}"),
+            let validation = match (e.validation_accuracy, e.validation_macro_f1, e.validation_entity_f1, e.validation_loss) {
+                (Some(a), Some(f), _, Some(l)) => format!(", validation accuracy {a:.3}, macro F1 {f:.3}, loss {l:.4}"),
+                (Some(a), _, Some(f), Some(l)) => format!(", validation token accuracy {a:.3}, entity F1 {f:.3}, loss {l:.4}"),
                 _ => String::new(),
             };
             bar.suspend(|| eprintln!("epoch {}: training loss {:.4}{validation}", e.epoch, e.train_loss));
@@ -228,8 +231,9 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
         print_json(&summary);
     } else {
         out!(
-            "fine-tuned {} on {} records ({} held out) into {}: {} steps{}, {:.1} examples/s",
+            "fine-tuned {} on the {} of {} records ({} held out) into {}: {} steps{}, {:.1} examples/s",
             summary.base_model,
+            summary.target.name(),
             summary.n_train,
             summary.n_validation,
             summary.output.display(),
