@@ -261,6 +261,8 @@ pub struct FinetuneArgs {
     pub validation_share: Option<f64>,
     /// annotations, gold or both.
     pub source: String,
+    /// labels (a classifier) or spans (a tagger); none: what the corpus has.
+    pub target: Option<String>,
 }
 
 /// The template lab: these templates over the labeled records of `corpus`.

@@ -158,7 +158,7 @@ pub fn typescript() -> String {
         LoadableModel, Classification, Entity, Tagging, EmbeddingKey, EmbeddingSetInfo, RunLabelIssues, RecordIssue, LabelNoise,
         DuplicateReport, DuplicateGroup, GroupMember, Neighbour, Method, WordWeight, Explanation, KeyWord, LabelKeyWords, RunKeyWords,
         ProjectionMethod, MapPoints, MapInfo, MapColours, ColourBy, MapView, DatasetId, HubOrigin, DataFile, SplitLayout, ConfigLayout, HubDataset,
-        PushOutcome, HubPreviewDto, EpochResult, FinetuneOptions, FinetuneSummary, LabelSource,
+        PushOutcome, HubPreviewDto, EpochResult, FinetuneOptions, FinetuneSummary, FinetuneTarget, LabelSource,
         // The api's views of them.
         ModelList, ModelListEntry, ModelFacts, InspectionView, PreviewDto, PageDto, RecordDto, MetaEntry, UndoneDto,
         SchemaViewDto, LabelCount, RecordPredictionDto, LabelSourcesDto, MetaFilterHelpDto, MetaValueDto, RunDto,

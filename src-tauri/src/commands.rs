@@ -551,7 +551,7 @@ pub async fn train_head(state: State<'_, AppState>, args: TrainArgs, task: Strin
     .await
 }
 
-/// Fine-tunes a model on the corpus's labels into a folder (progress per step, each epoch's
+/// Fine-tunes a model on the corpus's labels or entity spans into a folder (progress per step, each epoch's
 /// numbers on `on_epoch`, cancellable; the same call goes on from its checkpoint).
 #[tauri::command]
 pub async fn finetune_model(
@@ -571,6 +571,7 @@ pub async fn finetune_model(
             batch_size: args.batch_size.map_or(defaults.batch_size, |b| b as usize),
             validation_share: args.validation_share.unwrap_or(defaults.validation_share),
             source: selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
+            target: args.target.as_deref().map(selectra::jobs::finetune::FinetuneTarget::parse).transpose()?,
             ..defaults
         };
         let model = models.get(&ModelRef { spec: args.model.clone(), strip_accents: None }, Arc::new(selectra::engine::hub::Silent))?;

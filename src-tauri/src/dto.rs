@@ -32,7 +32,7 @@ pub use selectra::engine::zeroshot::ZeroShotResult;
 pub use selectra::exchange::hub::{HubDataset, PushOutcome};
 pub use selectra::jobs::corpus_run::ScanSummary;
 pub use selectra::jobs::explain::{KeyWord, LabelKeyWords, RunKeyWords};
-pub use selectra::jobs::finetune::{EpochResult, FinetuneOptions, FinetuneSummary};
+pub use selectra::jobs::finetune::{EpochResult, FinetuneOptions, FinetuneSummary, FinetuneTarget};
 pub use selectra::report::published::{LoadableModel, PublishedScore, Source};
 pub use selectra::store::RunEntity;
 pub use selectra::store::{

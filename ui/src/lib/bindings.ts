@@ -203,7 +203,11 @@ export type FinetuneArgs = { corpus: string, model: string, output: string, epoc
 /**
  * annotations, gold or both.
  */
-source: string, };
+source: string, 
+/**
+ * labels (a classifier) or spans (a tagger); none: what the corpus has.
+ */
+target: string | null, };
 
 export type TemplateLabArgs = { corpus: string, model: ModelRef, labels: Array<string>, templates: Array<string>, multi_label: boolean, 
 /**
@@ -1102,9 +1106,10 @@ export type EpochResult = { epoch: number,
  */
 train_loss: number, 
 /**
- * On the validation records (none without them).
+ * On the validation records (none without them): the loss, the accuracy (of the tagged
+ * tokens for a tagger), and the macro F1 of the labels or seqeval's micro F1 of the entities.
  */
-validation_loss: number | null, validation_accuracy: number | null, validation_macro_f1: number | null, };
+validation_loss: number | null, validation_accuracy: number | null, validation_macro_f1: number | null, validation_entity_f1: number | null, };
 
 export type FinetuneOptions = { epochs: number, learning_rate: number, batch_size: number, 
 /**
@@ -1112,11 +1117,20 @@ export type FinetuneOptions = { epochs: number, learning_rate: number, batch_siz
  */
 warmup_ratio: number, weight_decay: number, max_grad_norm: number, seed: number, validation_share: number, 
 /**
- * Stop after this many epochs without a better validation macro F1 (none: run every epoch).
+ * Stop after this many epochs without a better validation score (macro F1 for labels,
+ * entity F1 for spans; none: run every epoch).
  */
-patience: number | null, source: LabelSource, };
+patience: number | null, source: LabelSource, 
+/**
+ * Labels or spans; none: what the corpus has (refused when it has both).
+ */
+target: FinetuneTarget | null, };
 
-export type FinetuneSummary = { output: string, base_model: string, labels: Array<string>, n_train: number, n_validation: number, steps: number, epochs: Array<EpochResult>, 
+export type FinetuneSummary = { output: string, base_model: string, target: FinetuneTarget, 
+/**
+ * The classifier's labels, or the tagger's IOB2 tags, in id order.
+ */
+labels: Array<string>, n_train: number, n_validation: number, steps: number, epochs: Array<EpochResult>, 
 /**
  * The step a resumed fine-tune went on from (none: it started fresh).
  */
@@ -1126,13 +1140,16 @@ resumed_from_step: number | null,
  */
 examples_per_sec: number, 
 /**
- * The id of the classifier run of the validation records' predictions (none without them).
+ * The id of the run of the validation records' predictions (a classifier's or a tagger's;
+ * none without them).
  */
 run: number | null, options: FinetuneOptions, 
 /**
  * The head was the base model's own (a classifier with these labels) or new.
  */
 new_head: boolean, };
+
+export type FinetuneTarget = "labels" | "spans";
 
 export type LabelSource = "annotations" | "gold" | "both";
 

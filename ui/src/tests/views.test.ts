@@ -246,7 +246,7 @@ describe("Models", () => {
 
 const NO_SCHEMA = { schema: { labels: [], guidelines: "" }, suggested: [] };
 const FINETUNE_DEFAULTS = {
-  epochs: 3, learning_rate: 5e-5, batch_size: 16, warmup_ratio: 0, weight_decay: 0, max_grad_norm: 1, seed: 42, validation_share: 0.1, patience: null, source: "both" as const,
+  epochs: 3, learning_rate: 5e-5, batch_size: 16, warmup_ratio: 0, weight_decay: 0, max_grad_norm: 1, seed: 42, validation_share: 0.1, patience: null, source: "both" as const, target: null,
 };
 
 /** What the core's schema check gives back for typed names: keys 1–9 by position. */
@@ -273,7 +273,7 @@ function annotateWithoutRuns() {
 
 describe("Annotate", () => {
   it("fine-tunes a model, shows each epoch as it ends, and says where the model and its run are", async () => {
-    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1 });
+    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null });
     const calls = mockCommands({
       list_runs: () => [],
       list_scans: () => [],
@@ -284,7 +284,7 @@ describe("Annotate", () => {
         // Two epochs arrive on the epoch channel while it runs.
         sendOnChannel(a.onEpoch, 0, epoch(1, 0.6));
         sendOnChannel(a.onEpoch, 1, epoch(2, 0.9));
-        return { output: "/tmp/m", base_model: "Recognai/selectra_small", labels: ["a", "b"], n_train: 90, n_validation: 10, steps: 12, epochs: [epoch(1, 0.6), epoch(2, 0.9)],
+        return { output: "/tmp/m", base_model: "Recognai/selectra_small", target: "labels", labels: ["a", "b"], n_train: 90, n_validation: 10, steps: 12, epochs: [epoch(1, 0.6), epoch(2, 0.9)],
           resumed_from_step: null, examples_per_sec: 42.5, run: 7, options: FINETUNE_DEFAULTS, new_head: true };
       },
       load_model: (a) => ({
@@ -307,9 +307,38 @@ describe("Annotate", () => {
     expect([...document.querySelectorAll("#an-ft-curve tbody tr")].map((r) => r.textContent)).toEqual(["11.00000.50000.6000.600", "20.50000.25000.9000.900"]);
     expect(document.querySelector("#an-ft-chart polyline")).toBeTruthy();
     const asked = calls.find((c) => c.cmd === "finetune_model")!.args.args as Record<string, unknown>;
-    expect(asked).toMatchObject({ corpus: "noticias", model: "Recognai/selectra_small", output: "/tmp/m", epochs: 4, learning_rate: 5e-5, batch_size: 16, validation_share: 0.1 });
+    expect(asked).toMatchObject({ corpus: "noticias", model: "Recognai/selectra_small", output: "/tmp/m", epochs: 4, learning_rate: 5e-5, batch_size: 16, validation_share: 0.1, target: "labels" });
     // The fine-tuned folder joins the project's models.
     await waitFor(() => expect(app.models.map((m) => m.spec)).toContain("/tmp/m"));
+  });
+
+  it("fine-tunes a tagger on the spans when Annotate labels spans, and scores its epochs by entity F1", async () => {
+    const TYPES = { schema: { labels: ["PER", "LOC"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines: "", kind: "spans" }, suggested: [] };
+    const epoch = { epoch: 1, train_loss: 0.8, validation_loss: 0.4, validation_accuracy: 0.95, validation_macro_f1: null, validation_entity_f1: 0.75 };
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => TYPES,
+      browse: () => ({ records: [record(1, "Juan vive en Madrid")], total: 1, next: null }),
+      record_predictions: () => [],
+      record_entities: () => [],
+      finetune_model: () => ({ output: "/tmp/t", base_model: "Recognai/selectra_small", target: "spans", labels: ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"], n_train: 9, n_validation: 1,
+        steps: 1, epochs: [epoch], resumed_from_step: null, examples_per_sec: 10, run: 3, options: FINETUNE_DEFAULTS, new_head: true }),
+      load_model: () => { throw "not needed here"; },
+    });
+    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: FINETUNE_DEFAULTS };
+    render(Annotate);
+    await fireEvent.click(await waitFor(() => document.querySelector("#an-finetune summary")!));
+    // Once the schema says spans, the panel trains a tagger.
+    await waitFor(() => expect(document.querySelector("#an-ft-learns")!.textContent).toContain("a tagger (IOB2 tags) learns from your spans, else the imported ones"));
+    await fireEvent.input(document.querySelector("#an-ft-model")!, { target: { value: "Recognai/selectra_small" } });
+    await fireEvent.input(document.querySelector("#an-ft-output")!, { target: { value: "/tmp/t" } });
+    await fireEvent.click(document.querySelector("#an-ft-run")!);
+    await waitFor(() => expect(document.querySelector("#an-ft-done")!.textContent).toContain("Run 3 holds its entities in the held-out records"));
+    expect(document.querySelector("#an-ft-done")!.textContent).toContain("AutoModelForTokenClassification");
+    expect([...document.querySelectorAll("#an-ft-curve th")].map((t) => t.textContent)).toContain("Entity F1");
+    expect(document.querySelector("#an-ft-curve tbody tr")!.textContent).toBe("10.80000.40000.9500.750");
+    expect((calls.find((c) => c.cmd === "finetune_model")!.args.args as Record<string, unknown>).target).toBe("spans");
   });
 
   it("shows a sentence pair's second text under the first, as text", async () => {
