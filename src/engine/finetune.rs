@@ -28,6 +28,9 @@ use crate::engine::model::config::{Activation, Architecture, ModelConfig, ModelT
 use crate::engine::model::encoder::EncoderInput;
 use crate::error::{Error, Result};
 
+mod ops;
+use ops::{TrainAttention, TrainGelu, TrainLayerNorm, TrainLinear, TrainResidual};
+
 /// A tensor operation failed: shapes we built ourselves, so a bug or an exhausted resource.
 fn op(e: candle_core::Error) -> Error {
     Error::Inference(format!("training: {e}"))
@@ -61,17 +64,40 @@ impl Masks {
         Self { rng: ChaCha8Rng::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)), rates }
     }
 
-    /// `x` with each value zeroed with probability `p` and the rest scaled by 1 / (1 - p).
-    fn apply(&mut self, x: &Tensor, p: f32) -> Result<Tensor> {
+    /// A mask of `count` values, each 0 with probability `p` and else 1 / (1 - p); none when `p`
+    /// is 0. Drawn in parallel blocks, each from its own ChaCha8 seeded by one draw of the
+    /// step's generator and the block's index: the same masks on any number of threads.
+    fn draw(&mut self, count: usize, p: f32) -> Option<Vec<f32>> {
+        use rayon::prelude::*;
         if p <= 0.0 {
-            return Ok(x.clone());
+            return None;
         }
         let scale = 1.0 / (1.0 - p);
-        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { scale }).collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device()).map_err(op)?;
-        x.mul(&mask).map_err(op)
+        let seed: u64 = self.rng.random();
+        let mut mask = vec![0f32; count];
+        mask.par_chunks_mut(MASK_BLOCK).enumerate().for_each(|(i, block)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            for m in block {
+                *m = if rng.random::<f32>() < p { 0.0 } else { scale };
+            }
+        });
+        Some(mask)
+    }
+
+    /// `x` with each value zeroed with probability `p` and the rest scaled by 1 / (1 - p).
+    fn apply(&mut self, x: &Tensor, p: f32) -> Result<Tensor> {
+        match self.draw(x.elem_count(), p) {
+            None => Ok(x.clone()),
+            Some(mask) => {
+                let mask = Tensor::from_vec(mask, x.shape(), x.device()).map_err(op)?;
+                x.mul(&mask).map_err(op)
+            }
+        }
     }
 }
+
+/// Values per block of a dropout mask's parallel draw.
+const MASK_BLOCK: usize = 1 << 14;
 
 fn dropout(x: &Tensor, masks: &mut Option<&mut Masks>, which: fn(&Dropouts) -> f32) -> Result<Tensor> {
     match masks {
@@ -81,6 +107,15 @@ fn dropout(x: &Tensor, masks: &mut Option<&mut Masks>, which: fn(&Dropouts) -> f
         }
         None => Ok(x.clone()),
     }
+}
+
+/// `a` through the hidden dropout, plus the residual `r` ([`TrainResidual`]).
+fn residual(a: &Tensor, r: &Tensor, masks: &mut Option<&mut Masks>) -> Result<Tensor> {
+    let mask = masks.as_mut().and_then(|m| {
+        let rate = m.rates.hidden;
+        m.draw(a.elem_count(), rate)
+    });
+    a.apply_op2(r, TrainResidual { dropout: mask.map(std::sync::Arc::new) }).map_err(op)
 }
 
 /// Keeps freed blocks of every size in the heap for the next step instead of returning them to
@@ -98,145 +133,26 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// Each sequence's count of real tokens, from a right-padded attention mask (`(batch, seq)`, 1
+/// then 0), which is how `Model::batch` pads.
+fn sequence_lengths(attention_mask: &Tensor) -> Result<Vec<usize>> {
+    let rows: Vec<Vec<f32>> = attention_mask.to_vec2().map_err(op)?;
+    rows.iter()
+        .map(|row| {
+            let n = row.iter().take_while(|&&m| m > 0.5).count();
+            if row[n..].iter().any(|&m| m > 0.5) {
+                return Err(Error::Inference("training: the batch is not padded on the right".into()));
+            }
+            Ok(n)
+        })
+        .collect()
+}
+
 /// A standard normal draw (Box–Muller), for a new head's weights.
 fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// LayerNorm over the last dimension with its backward pass, as two parallel passes over rows:
-/// composed of candle's element-wise operations (one core each, a tensor allocated each) it
-/// took nine operations forward and twenty backward. Mean and variance are summed in f64 and the
-/// input is centred before squaring, as PyTorch's kernel computes them.
-struct TrainLayerNorm {
-    eps: f64,
-}
-
-fn f32_slice<'a>(s: &'a candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<&'a [f32]> {
-    let candle_core::CpuStorage::F32(v) = s else { candle_core::bail!("layer norm: f32 tensors only") };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("layer norm: contiguous tensors only"),
-    }
-}
-
-/// A row's mean and 1 / sqrt(variance + eps).
-fn row_stats(x: &[f32], eps: f64) -> (f64, f64) {
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
-    (mean, 1.0 / (var + eps).sqrt())
-}
-
-impl candle_core::CustomOp3 for TrainLayerNorm {
-    fn name(&self) -> &'static str {
-        "train-layer-norm"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &candle_core::CpuStorage,
-        l1: &candle_core::Layout,
-        s2: &candle_core::CpuStorage,
-        l2: &candle_core::Layout,
-        s3: &candle_core::CpuStorage,
-        l3: &candle_core::Layout,
-    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use rayon::prelude::*;
-        let (x, w, b) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
-        let n = w.len();
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(o, x)| {
-            let (mean, rstd) = row_stats(x, self.eps);
-            for j in 0..n {
-                o[j] = ((f64::from(x[j]) - mean) * rstd) as f32 * w[j] + b[j];
-            }
-        });
-        Ok((candle_core::CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        use rayon::prelude::*;
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let ws = w.to_vec1::<f32>()?;
-        let gs = grad.flatten_all()?.to_vec1::<f32>()?;
-        let n = ws.len();
-        let mut dx = vec![0f32; xs.len()];
-        // dx = rstd (ĝ − mean(ĝ) − x̂ mean(ĝ x̂)) with ĝ = dy w; dw = Σ dy x̂; db = Σ dy.
-        let (dw, db) = dx
-            .par_chunks_mut(n)
-            .zip(xs.par_chunks(n))
-            .zip(gs.par_chunks(n))
-            .fold(
-                || (vec![0f64; n], vec![0f64; n]),
-                |(mut dw, mut db), ((dx, x), g)| {
-                    let (mean, rstd) = row_stats(x, self.eps);
-                    let (mut sum_g, mut sum_gx) = (0f64, 0f64);
-                    for j in 0..n {
-                        let xhat = (f64::from(x[j]) - mean) * rstd;
-                        let ghat = f64::from(g[j]) * f64::from(ws[j]);
-                        sum_g += ghat;
-                        sum_gx += ghat * xhat;
-                        dw[j] += f64::from(g[j]) * xhat;
-                        db[j] += f64::from(g[j]);
-                    }
-                    let (mean_g, mean_gx) = (sum_g / n as f64, sum_gx / n as f64);
-                    for j in 0..n {
-                        let xhat = (f64::from(x[j]) - mean) * rstd;
-                        dx[j] = (rstd * (f64::from(g[j]) * f64::from(ws[j]) - mean_g - xhat * mean_gx)) as f32;
-                    }
-                    (dw, db)
-                },
-            )
-            .reduce(
-                || (vec![0f64; n], vec![0f64; n]),
-                |(mut a, mut b), (c, d)| {
-                    a.iter_mut().zip(c).for_each(|(a, c)| *a += c);
-                    b.iter_mut().zip(d).for_each(|(b, d)| *b += d);
-                    (a, b)
-                },
-            );
-        let to = |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(|x| x as f32).collect::<Vec<_>>(), n, x.device());
-        Ok((Some(Tensor::from_vec(dx, x.shape(), x.device())?), Some(to(dw)?), Some(to(db)?)))
-    }
-}
-
-/// The exact (erf) GELU with its backward pass, each one parallel pass (the inference kernels'
-/// erf, within a few ulp of libm's).
-struct TrainGelu;
-
-impl candle_core::CustomOp1 for TrainGelu {
-    fn name(&self) -> &'static str {
-        "train-gelu"
-    }
-
-    fn cpu_fwd(&self, s: &candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use rayon::prelude::*;
-        let x = f32_slice(s, l)?;
-        let mut out = x.to_vec();
-        out.par_chunks_mut(1 << 14).for_each(crate::engine::model::vector_math::gelu_erf_slice);
-        Ok((candle_core::CpuStorage::F32(out), l.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        use rayon::prelude::*;
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let mut gs = grad.flatten_all()?.to_vec1::<f32>()?;
-        gs.par_chunks_mut(1 << 14).zip(xs.par_chunks(1 << 14)).for_each(|(g, x)| {
-            for j in 0..g.len() {
-                g[j] *= crate::engine::model::vector_math::gelu_erf_derivative(x[j]);
-            }
-        });
-        Ok(Some(Tensor::from_vec(gs, x.shape(), x.device())?))
-    }
 }
 
 /// What the model learns to predict: a label per text (or pair), or a tag per token.
@@ -402,19 +318,18 @@ impl Trainable {
     }
 
     /// `x Wᵀ + b` for the layer `name` (`name.weight`, `name.bias`): one matrix product over all
-    /// the rows of `x` whatever its leading dimensions.
+    /// the rows of `x` whatever its leading dimensions ([`TrainLinear`]).
     fn linear(&self, x: &Tensor, name: &str) -> Result<Tensor> {
         let w = self.w(&format!("{name}.weight"))?;
         let b = self.w(&format!("{name}.bias"))?;
-        let dims = x.dims().to_vec();
-        let rows: usize = dims[..dims.len() - 1].iter().product();
-        let mut out_dims = dims.clone();
-        *out_dims.last_mut().expect("a matrix") = w.dim(0).map_err(op)?;
-        x.reshape((rows, dims[dims.len() - 1]))
-            .and_then(|x| x.matmul(&w.t()?))
-            .and_then(|y| y.broadcast_add(b))
-            .and_then(|y| y.reshape(out_dims))
-            .map_err(op)
+        x.contiguous().and_then(|x| x.apply_op3(w, b, TrainLinear::default())).map_err(op)
+    }
+
+    /// The erf GELU of a linear layer, as one operation ([`TrainLinear::with_gelu`]).
+    fn linear_gelu(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        let w = self.w(&format!("{name}.weight"))?;
+        let b = self.w(&format!("{name}.bias"))?;
+        x.contiguous().and_then(|x| x.apply_op3(w, b, TrainLinear::with_gelu())).map_err(op)
     }
 
     /// LayerNorm over the last dimension ([`TrainLayerNorm`]: one pass forward, one backward).
@@ -460,38 +375,28 @@ impl Trainable {
         if cfg.model_type == ModelType::Electra && cfg.embedding_size != cfg.hidden_size {
             x = self.linear(&x, &format!("{p}.embeddings_project"))?;
         }
-        // The additive mask: 0 on real tokens, the float minimum on padding, as transformers.
-        let additive = input
-            .attention_mask
-            .affine(-1.0, 1.0)
-            .and_then(|m| m.affine(f32::MIN as f64, 0.0))
-            .and_then(|m| m.reshape((batch, 1, 1, seq)))
-            .map_err(op)?;
         let (heads, head_dim) = (cfg.num_attention_heads, cfg.head_dim());
-        let scale = 1.0 / (head_dim as f64).sqrt();
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let lengths = sequence_lengths(&input.attention_mask)?;
         for layer in 0..cfg.num_hidden_layers {
             let l = format!("{p}.encoder.layer.{layer}");
-            let split = |t: Tensor| t.reshape((batch, seq, heads, head_dim)).and_then(|t| t.transpose(1, 2)).and_then(|t| t.contiguous());
-            let q = split(self.linear(&x, &format!("{l}.attention.self.query"))?).map_err(op)?;
-            let k = split(self.linear(&x, &format!("{l}.attention.self.key"))?).map_err(op)?;
-            let v = split(self.linear(&x, &format!("{l}.attention.self.value"))?).map_err(op)?;
-            let scores = q.matmul(&k.t().map_err(op)?).and_then(|s| s.affine(scale, 0.0)).and_then(|s| s.broadcast_add(&additive)).map_err(op)?;
-            // softmax_last_dim (a fused op) has no backward pass; the composed softmax has.
-            let probs = candle_nn::ops::softmax(&scores, D::Minus1).map_err(op)?;
-            let probs = dropout(&probs, &mut masks, |d| d.attention)?;
-            let context = probs
-                .matmul(&v)
-                .and_then(|c| c.transpose(1, 2))
-                .and_then(|c| c.contiguous())
-                .and_then(|c| c.reshape((batch, seq, heads * head_dim)))
-                .map_err(op)?;
+            let q = self.linear(&x, &format!("{l}.attention.self.query"))?;
+            let k = self.linear(&x, &format!("{l}.attention.self.key"))?;
+            let v = self.linear(&x, &format!("{l}.attention.self.value"))?;
+            let attention_mask = masks.as_mut().and_then(|m| {
+                let rate = m.rates.attention;
+                m.draw(batch * heads * seq * seq, rate)
+            });
+            let attention = TrainAttention { lengths: lengths.clone(), heads, head_dim, scale, dropout: attention_mask.map(std::sync::Arc::new) };
+            let context = q.apply_op3(&k, &v, attention).map_err(op)?;
             let attended = self.linear(&context, &format!("{l}.attention.output.dense"))?;
-            let attended = dropout(&attended, &mut masks, |d| d.hidden)?;
-            let x1 = self.layer_norm(&(attended + &x).map_err(op)?, &format!("{l}.attention.output.LayerNorm"))?;
-            let inner = self.activation(&self.linear(&x1, &format!("{l}.intermediate.dense"))?, cfg.hidden_act)?;
+            let x1 = self.layer_norm(&residual(&attended, &x, &mut masks)?, &format!("{l}.attention.output.LayerNorm"))?;
+            let inner = match cfg.hidden_act {
+                Activation::Gelu => self.linear_gelu(&x1, &format!("{l}.intermediate.dense"))?,
+                act => self.activation(&self.linear(&x1, &format!("{l}.intermediate.dense"))?, act)?,
+            };
             let out = self.linear(&inner, &format!("{l}.output.dense"))?;
-            let out = dropout(&out, &mut masks, |d| d.hidden)?;
-            x = self.layer_norm(&(out + &x1).map_err(op)?, &format!("{l}.output.LayerNorm"))?;
+            x = self.layer_norm(&residual(&out, &x1, &mut masks)?, &format!("{l}.output.LayerNorm"))?;
         }
         if self.kind == HeadKind::Token {
             let x = dropout(&x, &mut masks, |d| d.classifier)?;

@@ -734,7 +734,9 @@ pub fn finetune(
             state.epochs.push(result);
         }
         let cancelled = cancel.load(Ordering::Relaxed);
-        if epoch_end || cancelled || last_checkpoint.elapsed().as_secs_f64() >= CHECKPOINT_SECS {
+        // After the last step the model itself is saved next: no checkpoint is written for it.
+        let finished = state.step >= total_steps || stopped_early;
+        if !finished && (epoch_end || cancelled || last_checkpoint.elapsed().as_secs_f64() >= CHECKPOINT_SECS) {
             save_checkpoint(output, &model, &optimizer, &state)?;
             last_checkpoint = Instant::now();
         }
