@@ -325,6 +325,17 @@ impl Trainable {
         x.contiguous().and_then(|x| x.apply_op3(w, b, TrainLinear::default())).map_err(op)
     }
 
+    /// The layers `names` applied to the same input as one product over their stacked weights,
+    /// their outputs side by side (the attention's query, key and value).
+    fn packed_linear(&self, x: &Tensor, names: &[String]) -> Result<Tensor> {
+        let stack = |part: &str| -> Result<Tensor> {
+            let parts = names.iter().map(|n| self.w(&format!("{n}.{part}")).cloned()).collect::<Result<Vec<_>>>()?;
+            Tensor::cat(&parts, 0).map_err(op)
+        };
+        let (w, b) = (stack("weight")?, stack("bias")?);
+        x.contiguous().and_then(|x| x.apply_op3(&w, &b, TrainLinear::default())).map_err(op)
+    }
+
     /// The erf GELU of a linear layer, as one operation ([`TrainLinear::with_gelu`]).
     fn linear_gelu(&self, x: &Tensor, name: &str) -> Result<Tensor> {
         let w = self.w(&format!("{name}.weight"))?;
@@ -380,15 +391,13 @@ impl Trainable {
         let lengths = sequence_lengths(&input.attention_mask)?;
         for layer in 0..cfg.num_hidden_layers {
             let l = format!("{p}.encoder.layer.{layer}");
-            let q = self.linear(&x, &format!("{l}.attention.self.query"))?;
-            let k = self.linear(&x, &format!("{l}.attention.self.key"))?;
-            let v = self.linear(&x, &format!("{l}.attention.self.value"))?;
+            let qkv = self.packed_linear(&x, &["query", "key", "value"].map(|n| format!("{l}.attention.self.{n}")))?;
             let attention_mask = masks.as_mut().and_then(|m| {
                 let rate = m.rates.attention;
                 m.draw(batch * heads * seq * seq, rate)
             });
             let attention = TrainAttention { lengths: lengths.clone(), heads, head_dim, scale, dropout: attention_mask.map(std::sync::Arc::new) };
-            let context = q.apply_op3(&k, &v, attention).map_err(op)?;
+            let context = qkv.apply_op1(attention).map_err(op)?;
             let attended = self.linear(&context, &format!("{l}.attention.output.dense"))?;
             let x1 = self.layer_norm(&residual(&attended, &x, &mut masks)?, &format!("{l}.attention.output.LayerNorm"))?;
             let inner = match cfg.hidden_act {

@@ -135,13 +135,14 @@ impl candle_core::CustomOp1 for TrainGelu {
     }
 }
 
-/// Self-attention over the query, key and value projections `(batch, seq, heads × head_dim)`
-/// as one operation, with its backward pass: each (sequence, head) is one task on the thread
-/// pool that reads its head's columns in place, computes the scores with one small product,
-/// their softmax, the dropout and the weighted sum, and writes its block of the context
-/// `(batch, seq, hidden)`. Composed of candle operations the same attention took a dozen tensors
-/// forward (head splits, copies, the scale, the mask, five for the softmax, the dropout) and
-/// twice as many backward, one core each.
+/// Self-attention over the packed query, key and value projections `(batch, seq, 3 × hidden)`
+/// (one product of the three layers, [`TrainLinear`] over their stacked weights) as one
+/// operation, with its backward pass: each (sequence, head) is one task on the thread pool that
+/// reads its head's columns in place, computes the scores with one small product, their
+/// softmax, the dropout and the weighted sum, and writes its block of the context `(batch, seq,
+/// hidden)`. Composed of candle operations the same attention took a dozen tensors forward (head
+/// splits, copies, the scale, the mask, five for the softmax, the dropout) and twice as many
+/// backward, one core each.
 ///
 /// Each sequence attends over its own tokens only (`lengths`; the batch is padded on the right):
 /// transformers gives padded keys the float minimum, whose exponential is exactly 0, so the
@@ -160,7 +161,7 @@ pub(super) struct TrainAttention {
 
 /// An output buffer that tasks write disjoint blocks of.
 struct Shared(*mut f32);
-// SAFETY: each task writes only its own (sequence rows) × (head columns) block; blocks of
+// SAFETY: each task writes only its own (sequence rows) × (head columns) blocks; blocks of
 // different tasks never overlap and the buffer outlives the parallel loop.
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
@@ -213,153 +214,149 @@ unsafe fn product(
     }
 }
 
+/// Where one (sequence, head) task reads and writes.
+struct Block {
+    /// The sequence's real tokens.
+    n: usize,
+    /// Offsets of the head's query columns in the packed rows and of its context columns.
+    packed: usize,
+    context: usize,
+    /// Offset of its dropout block.
+    mask: usize,
+}
+
 impl TrainAttention {
     fn shape(&self, l: &candle_core::Layout) -> candle_core::Result<(usize, usize, usize)> {
-        let (batch, seq, hidden) = l.shape().dims3()?;
-        if hidden != self.heads * self.head_dim || batch != self.lengths.len() || self.lengths.iter().any(|&n| n > seq) {
-            candle_core::bail!("attention: a ({batch}, {seq}, {hidden}) input for {} sequences of {} heads", self.lengths.len(), self.heads);
+        let (batch, seq, packed) = l.shape().dims3()?;
+        let hidden = self.heads * self.head_dim;
+        if packed != 3 * hidden || batch != self.lengths.len() || self.lengths.iter().any(|&n| n > seq) {
+            candle_core::bail!("attention: a ({batch}, {seq}, {packed}) input for {} sequences of {} heads", self.lengths.len(), self.heads);
         }
         Ok((batch, seq, hidden))
     }
 
-    /// The softmax of the scores of sequence `b`, head `h` (its `n` × `n` block) into `probs`.
-    fn probabilities(&self, q: &[f32], k: &[f32], seq: usize, hidden: usize, (b, h, n): (usize, usize, usize), probs: &mut [f32]) {
-        let base = b * seq * hidden + h * self.head_dim;
-        let row = hidden as isize;
-        // SAFETY: the (n, head_dim) blocks lie inside q and k (rows `hidden` apart from the
+    fn block(&self, task: usize, seq: usize, hidden: usize) -> Block {
+        let (b, h) = (task / self.heads, task % self.heads);
+        let d = self.head_dim;
+        Block { n: self.lengths[b], packed: b * seq * 3 * hidden + h * d, context: b * seq * hidden + h * d, mask: task * seq * seq }
+    }
+
+    /// The softmax of a block's scores (its `n` × `n`) into `probs`.
+    fn probabilities(&self, qkv: &[f32], hidden: usize, block: &Block, probs: &mut [f32]) {
+        let (n, row) = (block.n, 3 * hidden as isize);
+        let q = qkv[block.packed..].as_ptr();
+        let k = qkv[block.packed + hidden..].as_ptr();
+        // SAFETY: the (n, head_dim) blocks lie inside `qkv` (rows 3 × hidden apart from the
         // sequence's first row, n ≤ seq), `probs` holds n × n.
         unsafe {
-            product(n, n, self.head_dim, (probs.as_mut_ptr(), 1, n as isize), (q[base..].as_ptr(), 1, row), (k[base..].as_ptr(), row, 1), self.scale);
+            product(n, n, self.head_dim, (probs.as_mut_ptr(), 1, n as isize), (q, 1, row), (k, row, 1), self.scale);
         }
         crate::engine::model::vector_math::softmax_rows(probs, n);
     }
 
-    /// `probs` with the dropout mask of sequence `b`, head `h` applied (its n × n corner).
-    fn drop(&self, probs: &mut [f32], seq: usize, (b, h, n): (usize, usize, usize)) {
+    /// `probs` with a block's dropout mask applied (its n × n corner).
+    fn drop(&self, probs: &mut [f32], seq: usize, block: &Block) {
         if let Some(mask) = &self.dropout {
-            let block = &mask[(b * self.heads + h) * seq * seq..];
+            let (n, mask) = (block.n, &mask[block.mask..]);
             for i in 0..n {
                 for j in 0..n {
-                    probs[i * n + j] *= block[i * seq + j];
+                    probs[i * n + j] *= mask[i * seq + j];
                 }
             }
         }
     }
 }
 
-fn contiguous<'a>(s: &'a candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<&'a [f32]> {
-    f32_slice(s, l)
-}
-
-impl candle_core::CustomOp3 for TrainAttention {
+impl candle_core::CustomOp1 for TrainAttention {
     fn name(&self) -> &'static str {
         "train-attention"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &candle_core::CpuStorage,
-        l1: &candle_core::Layout,
-        s2: &candle_core::CpuStorage,
-        l2: &candle_core::Layout,
-        s3: &candle_core::CpuStorage,
-        l3: &candle_core::Layout,
-    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let (batch, seq, hidden) = self.shape(l1)?;
-        let (q, k, v) = (contiguous(s1, l1)?, contiguous(s2, l2)?, contiguous(s3, l3)?);
-        if k.len() != q.len() || v.len() != q.len() {
-            candle_core::bail!("attention: query, key and value of different sizes");
-        }
+    fn cpu_fwd(&self, s: &candle_core::CpuStorage, l: &candle_core::Layout) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (batch, seq, hidden) = self.shape(l)?;
+        let qkv = f32_slice(s, l)?;
         let mut out = vec![0f32; batch * seq * hidden];
         let shared = Shared(out.as_mut_ptr());
-        let d = self.head_dim;
+        let (d, row) = (self.head_dim, 3 * hidden as isize);
         (0..batch * self.heads).into_par_iter().for_each_init(
             || vec![0f32; seq * seq],
             |probs, task| {
-                let (b, h) = (task / self.heads, task % self.heads);
-                let n = self.lengths[b];
+                let block = self.block(task, seq, hidden);
+                let n = block.n;
                 if n == 0 {
                     return;
                 }
                 let probs = &mut probs[..n * n];
-                self.probabilities(q, k, seq, hidden, (b, h, n), probs);
-                self.drop(probs, seq, (b, h, n));
-                let base = b * seq * hidden + h * d;
+                self.probabilities(qkv, hidden, &block, probs);
+                self.drop(probs, seq, &block);
+                let v = qkv[block.packed + 2 * hidden..].as_ptr();
                 // SAFETY: this task's block of `out` (the sequence's n rows, the head's d
                 // columns); v's block as in `probabilities`.
                 unsafe {
-                    product(
-                        n,
-                        d,
-                        n,
-                        (shared.ptr().add(base), 1, hidden as isize),
-                        (probs.as_ptr(), 1, n as isize),
-                        (v[base..].as_ptr(), 1, hidden as isize),
-                        1.0,
-                    );
+                    product(n, d, n, (shared.ptr().add(block.context), 1, hidden as isize), (probs.as_ptr(), 1, n as isize), (v, 1, row), 1.0);
                 }
             },
         );
-        Ok((candle_core::CpuStorage::F32(out), l1.shape().clone()))
+        Ok((candle_core::CpuStorage::F32(out), (batch, seq, hidden).into()))
     }
 
-    fn bwd(
-        &self,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (batch, seq, hidden) = q.dims3()?;
-        let d = self.head_dim;
-        let values = |t: &Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>());
-        let (qs, ks, vs, gs) = (values(q)?, values(k)?, values(v)?, values(grad)?);
-        let (mut dq, mut dk, mut dv) = (vec![0f32; qs.len()], vec![0f32; qs.len()], vec![0f32; qs.len()]);
-        let (sq, sk, sv) = (Shared(dq.as_mut_ptr()), Shared(dk.as_mut_ptr()), Shared(dv.as_mut_ptr()));
-        let row = hidden as isize;
-        (0..batch * self.heads).into_par_iter().for_each_init(
-            || (vec![0f32; seq * seq], vec![0f32; seq * seq], vec![0f32; seq * seq]),
-            |(probs, dropped, dprobs), task| {
-                let (b, h) = (task / self.heads, task % self.heads);
-                let n = self.lengths[b];
-                if n == 0 {
-                    return;
-                }
-                let nn = n as isize;
-                let (probs, dropped, dprobs) = (&mut probs[..n * n], &mut dropped[..n * n], &mut dprobs[..n * n]);
-                self.probabilities(&qs, &ks, seq, hidden, (b, h, n), probs);
-                dropped.copy_from_slice(probs);
-                self.drop(dropped, seq, (b, h, n));
-                let base = b * seq * hidden + h * d;
-                let (g, qb, kb, vb) = (gs[base..].as_ptr(), qs[base..].as_ptr(), ks[base..].as_ptr(), vs[base..].as_ptr());
-                // SAFETY: every block is the sequence's n rows and the head's d columns of a
-                // (batch, seq, hidden) buffer, or an n × n scratch matrix; this task alone
-                // writes its blocks of dq, dk and dv.
-                unsafe {
-                    // dv = dropped^T · g
-                    product(n, d, n, (sv.ptr().add(base), 1, row), (dropped.as_ptr(), nn, 1), (g, 1, row), 1.0);
-                    // d(dropped) = g · v^T
-                    product(n, n, d, (dprobs.as_mut_ptr(), 1, nn), (g, 1, row), (vb, row, 1), 1.0);
-                }
-                // Through the dropout, then the softmax: ds = p ∘ (dp − Σ_j p dp), in place.
-                self.drop(dprobs, seq, (b, h, n));
-                for (p, dp) in probs.chunks_exact(n).zip(dprobs.chunks_exact_mut(n)) {
-                    let dot: f32 = p.iter().zip(dp.iter()).map(|(a, b)| a * b).sum();
-                    for (dp, &p) in dp.iter_mut().zip(p) {
-                        *dp = p * (*dp - dot);
-                    }
-                }
-                // SAFETY: as above.
-                unsafe {
-                    // dq = scale · ds · k; dk = scale · ds^T · q
-                    product(n, d, n, (sq.ptr().add(base), 1, row), (dprobs.as_ptr(), 1, nn), (kb, 1, row), self.scale);
-                    product(n, d, n, (sk.ptr().add(base), 1, row), (dprobs.as_ptr(), nn, 1), (qb, 1, row), self.scale);
-                }
-            },
-        );
-        let tensor = |values: Vec<f32>| Tensor::from_vec(values, (batch, seq, hidden), q.device());
-        Ok((Some(tensor(dq)?), Some(tensor(dk)?), Some(tensor(dv)?)))
+    fn bwd(&self, qkv: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let (batch, seq, packed) = qkv.dims3()?;
+        let hidden = packed / 3;
+        let (d, row, grow) = (self.head_dim, packed as isize, hidden as isize);
+        let mut dqkv = vec![0f32; batch * seq * packed];
+        let shared = Shared(dqkv.as_mut_ptr());
+        with_values(qkv, |qkv| {
+            with_values(grad, |gs| {
+                (0..batch * self.heads).into_par_iter().for_each_init(
+                    || (vec![0f32; seq * seq], vec![0f32; seq * seq], vec![0f32; seq * seq]),
+                    |(probs, dropped, dprobs), task| {
+                        let block = self.block(task, seq, hidden);
+                        let n = block.n;
+                        if n == 0 {
+                            return;
+                        }
+                        let nn = n as isize;
+                        let (probs, dropped, dprobs) = (&mut probs[..n * n], &mut dropped[..n * n], &mut dprobs[..n * n]);
+                        self.probabilities(qkv, hidden, &block, probs);
+                        dropped.copy_from_slice(probs);
+                        self.drop(dropped, seq, &block);
+                        let g = gs[block.context..].as_ptr();
+                        let (q, k, v) =
+                            (qkv[block.packed..].as_ptr(), qkv[block.packed + hidden..].as_ptr(), qkv[block.packed + 2 * hidden..].as_ptr());
+                        let (dq, dk, dv) = (
+                            shared.ptr().wrapping_add(block.packed),
+                            shared.ptr().wrapping_add(block.packed + hidden),
+                            shared.ptr().wrapping_add(block.packed + 2 * hidden),
+                        );
+                        // SAFETY: every block is the sequence's n rows and the head's d columns
+                        // of a (batch, seq, 3 × hidden) or (batch, seq, hidden) buffer, or an
+                        // n × n scratch matrix; this task alone writes its blocks of dqkv.
+                        unsafe {
+                            // dv = dropped^T · g
+                            product(n, d, n, (dv, 1, row), (dropped.as_ptr(), nn, 1), (g, 1, grow), 1.0);
+                            // d(dropped) = g · v^T
+                            product(n, n, d, (dprobs.as_mut_ptr(), 1, nn), (g, 1, grow), (v, row, 1), 1.0);
+                        }
+                        // Through the dropout, then the softmax: ds = p ∘ (dp − Σ_j p dp), in place.
+                        self.drop(dprobs, seq, &block);
+                        for (p, dp) in probs.chunks_exact(n).zip(dprobs.chunks_exact_mut(n)) {
+                            let dot: f32 = p.iter().zip(dp.iter()).map(|(a, b)| a * b).sum();
+                            for (dp, &p) in dp.iter_mut().zip(p) {
+                                *dp = p * (*dp - dot);
+                            }
+                        }
+                        // SAFETY: as above.
+                        unsafe {
+                            // dq = scale · ds · k; dk = scale · ds^T · q
+                            product(n, d, n, (dq, 1, row), (dprobs.as_ptr(), 1, nn), (k, 1, row), self.scale);
+                            product(n, d, n, (dk, 1, row), (dprobs.as_ptr(), nn, 1), (q, 1, row), self.scale);
+                        }
+                    },
+                );
+            })
+        })??;
+        Ok(Some(Tensor::from_vec(dqkv, (batch, seq, packed), qkv.device())?))
     }
 }
 
