@@ -172,46 +172,36 @@ impl Shared {
     }
 }
 
-/// `dst (m × n) = beta · lhs (m × k) · rhs (k × n)` on one core, every matrix given by its
-/// pointer and (column, row) strides.
+/// A matrix as gemm reads it: its first value and its (column, row) strides.
+type Matrix<P> = (P, isize, isize);
+
+/// `dst (m × n) = beta · lhs (m × k) · rhs (k × n)` on one core.
 ///
 /// # Safety
 /// The pointers and strides must describe matrices inside live buffers, `dst` not aliasing the
 /// others.
+unsafe fn product(m: usize, n: usize, k: usize, dst: Matrix<*mut f32>, lhs: Matrix<*const f32>, rhs: Matrix<*const f32>, beta: f32) {
+    // SAFETY: as the caller promises.
+    unsafe { product_with(m, n, k, dst, lhs, rhs, (false, beta), gemm::Parallelism::None) }
+}
+
+/// `dst (m × n) = beta · lhs (m × k) · rhs (k × n)`, added to what `dst` holds when `add`.
+///
+/// # Safety
+/// As [`product`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn product(
+unsafe fn product_with(
     m: usize,
     n: usize,
     k: usize,
-    dst: (*mut f32, isize, isize),
-    lhs: (*const f32, isize, isize),
-    rhs: (*const f32, isize, isize),
-    beta: f32,
+    dst: Matrix<*mut f32>,
+    lhs: Matrix<*const f32>,
+    rhs: Matrix<*const f32>,
+    (add, beta): (bool, f32),
+    parallelism: gemm::Parallelism,
 ) {
     // SAFETY: as the caller promises.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.0,
-            dst.1,
-            dst.2,
-            false,
-            lhs.0,
-            lhs.1,
-            lhs.2,
-            rhs.0,
-            rhs.1,
-            rhs.2,
-            0.0,
-            beta,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    unsafe { gemm::gemm(m, n, k, dst.0, dst.1, dst.2, add, lhs.0, lhs.1, lhs.2, rhs.0, rhs.1, rhs.2, 1.0, beta, false, false, false, parallelism) }
 }
 
 /// Where one (sequence, head) task reads and writes.
@@ -427,25 +417,15 @@ impl candle_core::CustomOp3 for TrainLinear {
         // SAFETY: out (rows × outputs), x (rows × inputs) and w (outputs × inputs, read as its
         // transpose) are whole buffers of those sizes.
         unsafe {
-            gemm::gemm(
+            let (o, i) = (outputs as isize, inputs as isize);
+            product_with(
                 rows,
                 outputs,
                 inputs,
-                out.as_mut_ptr(),
-                1,
-                outputs as isize,
-                true,
-                x.as_ptr(),
-                1,
-                inputs as isize,
-                w.as_ptr(),
-                inputs as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
+                (out.as_mut_ptr(), 1, o),
+                (x.as_ptr(), 1, i),
+                (w.as_ptr(), i, 1),
+                (true, 1.0),
                 parallelism(rows, outputs, inputs),
             );
         }
@@ -490,50 +470,13 @@ impl candle_core::CustomOp3 for TrainLinear {
                 with_values(w, |ws| {
                     // SAFETY: every buffer is whole and of the size its strides describe.
                     unsafe {
+                        let (o, i) = (outputs as isize, inputs as isize);
                         // dx (rows × inputs) = g (rows × outputs) · w (outputs × inputs)
-                        gemm::gemm(
-                            rows,
-                            inputs,
-                            outputs,
-                            dx.as_mut_ptr(),
-                            1,
-                            inputs as isize,
-                            false,
-                            g.as_ptr(),
-                            1,
-                            outputs as isize,
-                            ws.as_ptr(),
-                            1,
-                            inputs as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            parallelism(rows, inputs, outputs),
-                        );
+                        let p = parallelism(rows, inputs, outputs);
+                        product_with(rows, inputs, outputs, (dx.as_mut_ptr(), 1, i), (g.as_ptr(), 1, o), (ws.as_ptr(), 1, i), (false, 1.0), p);
                         // dw (outputs × inputs) = gᵀ (outputs × rows) · x (rows × inputs)
-                        gemm::gemm(
-                            outputs,
-                            inputs,
-                            rows,
-                            dw.as_mut_ptr(),
-                            1,
-                            inputs as isize,
-                            false,
-                            g.as_ptr(),
-                            outputs as isize,
-                            1,
-                            xs.as_ptr(),
-                            1,
-                            inputs as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            parallelism(outputs, inputs, rows),
-                        );
+                        let p = parallelism(outputs, inputs, rows);
+                        product_with(outputs, inputs, rows, (dw.as_mut_ptr(), 1, i), (g.as_ptr(), o, 1), (xs.as_ptr(), 1, i), (false, 1.0), p);
                     }
                 })
             })??;
