@@ -5,6 +5,8 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
+use crate::engine::model::attention::SharedOut as Shared;
+
 /// LayerNorm over the last dimension with its backward pass, as two parallel passes over rows:
 /// composed of candle's element-wise operations (one core each, a tensor allocated each) it
 /// took nine operations forward and twenty backward. Mean and variance are summed in f64 and the
@@ -157,19 +159,6 @@ pub(super) struct TrainAttention {
     /// The attention probabilities' dropout mask `(batch, heads, seq, seq)`, kept values already
     /// scaled by 1 / (1 - p); none in evaluation.
     pub dropout: Option<std::sync::Arc<Vec<f32>>>,
-}
-
-/// An output buffer that tasks write disjoint blocks of.
-struct Shared(*mut f32);
-// SAFETY: each task writes only its own (sequence rows) × (head columns) blocks; blocks of
-// different tasks never overlap and the buffer outlives the parallel loop.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    fn ptr(&self) -> *mut f32 {
-        self.0
-    }
 }
 
 /// A matrix as gemm reads it: its first value and its (column, row) strides.

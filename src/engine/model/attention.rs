@@ -26,8 +26,9 @@ pub(crate) struct SelfAttention {
     pub head_dim: usize,
 }
 
-/// The output buffer, shared by tasks that each write a disjoint block of it.
-struct SharedOut(*mut f32);
+/// The output buffer, shared by tasks that each write a disjoint block of it (also the
+/// fine-tuning attention's).
+pub(crate) struct SharedOut(pub(crate) *mut f32);
 // SAFETY: every task writes only the (rows of its sequence) x (columns of its head) block, and
 // the blocks of different tasks do not overlap; the buffer outlives the parallel loop.
 unsafe impl Send for SharedOut {}
@@ -35,7 +36,7 @@ unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
     // A method, so that closures capture the Sync wrapper and not the raw pointer inside it.
-    fn ptr(&self) -> *mut f32 {
+    pub(crate) fn ptr(&self) -> *mut f32 {
         self.0
     }
 }

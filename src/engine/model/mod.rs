@@ -4,7 +4,7 @@
 //! architecture's own `load` function decides which tensors must be in the weights file
 //! (see [`weights::expected_tensors`]), and the tokenizer is cut to the model's length.
 
-mod attention;
+pub(crate) mod attention;
 pub mod bert;
 pub(crate) mod bf16;
 pub mod config;
