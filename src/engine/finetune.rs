@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::engine::hub::ModelFiles;
-use crate::engine::model::config::{Activation, Architecture, ModelConfig, ModelType};
+use crate::engine::model::config::{Activation, Architecture, ModelConfig, ModelType, ProblemType};
 use crate::engine::model::encoder::EncoderInput;
 use crate::error::{Error, Result};
 
@@ -155,11 +155,15 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// What the model learns to predict: a label per text (or pair), or a tag per token.
+/// What the model learns to predict: a label per text (or pair), a set of labels per text, or a
+/// tag per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadKind {
     /// `…ForSequenceClassification`: the first token's state through the family's head.
     Sequence,
+    /// The same head, `problem_type` "multi_label_classification": each label a yes or no
+    /// (binary cross-entropy on each logit).
+    MultiLabel,
     /// `…ForTokenClassification`: every token's state through one linear layer.
     Token,
 }
@@ -193,10 +197,10 @@ pub struct Trainable {
 /// The sequence- or token-classification architecture of a model type.
 fn classifier_of(model_type: ModelType, kind: HeadKind) -> Architecture {
     match (model_type, kind) {
-        (ModelType::Electra, HeadKind::Sequence) => Architecture::ElectraForSequenceClassification,
-        (ModelType::Bert, HeadKind::Sequence) => Architecture::BertForSequenceClassification,
-        (ModelType::Roberta, HeadKind::Sequence) => Architecture::RobertaForSequenceClassification,
-        (ModelType::XlmRoberta, HeadKind::Sequence) => Architecture::XLMRobertaForSequenceClassification,
+        (ModelType::Electra, HeadKind::Sequence | HeadKind::MultiLabel) => Architecture::ElectraForSequenceClassification,
+        (ModelType::Bert, HeadKind::Sequence | HeadKind::MultiLabel) => Architecture::BertForSequenceClassification,
+        (ModelType::Roberta, HeadKind::Sequence | HeadKind::MultiLabel) => Architecture::RobertaForSequenceClassification,
+        (ModelType::XlmRoberta, HeadKind::Sequence | HeadKind::MultiLabel) => Architecture::XLMRobertaForSequenceClassification,
         (ModelType::Electra, HeadKind::Token) => Architecture::ElectraForTokenClassification,
         (ModelType::Bert, HeadKind::Token) => Architecture::BertForTokenClassification,
         (ModelType::Roberta, HeadKind::Token) => Architecture::RobertaForTokenClassification,
@@ -232,7 +236,11 @@ impl Trainable {
         config.architecture = target;
         config.id2label = labels.to_vec();
         config.label2id = labels.iter().enumerate().map(|(i, l)| (l.clone(), i)).collect();
-        config.problem_type = None;
+        config.problem_type = match kind {
+            HeadKind::Sequence => Some(ProblemType::SingleLabelClassification),
+            HeadKind::MultiLabel => Some(ProblemType::MultiLabelClassification),
+            HeadKind::Token => None,
+        };
         let initializer_range = raw_config.get("initializer_range").and_then(Value::as_f64).unwrap_or(0.02);
         let mut named: Vec<(String, Tensor)> = Vec::new();
         for (name, tensor) in tensors {
@@ -240,7 +248,7 @@ impl Trainable {
             // A tagger has no pooler (transformers builds it with `add_pooling_layer=False`);
             // BERT's sequence classifier has one, so a bare BERT encoder's pooler is kept for it.
             let encoder_name = if source.architecture.is_encoder() {
-                Some(format!("{prefix}.{name}")).filter(|n| kind == HeadKind::Sequence || !n.starts_with(&format!("{prefix}.pooler.")))
+                Some(format!("{prefix}.{name}")).filter(|n| kind != HeadKind::Token || !n.starts_with(&format!("{prefix}.pooler.")))
             } else {
                 name.starts_with(&format!("{prefix}.")).then(|| name.clone()).filter(|n| !n.starts_with(&format!("{prefix}.pooler.")))
             };
@@ -254,13 +262,13 @@ impl Trainable {
         let n = labels.len();
         let head_shapes: Vec<(String, Vec<usize>)> = match (kind, config.model_type) {
             (HeadKind::Token, _) => vec![("classifier.weight".into(), vec![n, h]), ("classifier.bias".into(), vec![n])],
-            (HeadKind::Sequence, ModelType::Bert) => vec![
+            (HeadKind::Sequence | HeadKind::MultiLabel, ModelType::Bert) => vec![
                 ("bert.pooler.dense.weight".into(), vec![h, h]),
                 ("bert.pooler.dense.bias".into(), vec![h]),
                 ("classifier.weight".into(), vec![n, h]),
                 ("classifier.bias".into(), vec![n]),
             ],
-            (HeadKind::Sequence, _) => vec![
+            (HeadKind::Sequence | HeadKind::MultiLabel, _) => vec![
                 ("classifier.dense.weight".into(), vec![h, h]),
                 ("classifier.dense.bias".into(), vec![h]),
                 ("classifier.out_proj.weight".into(), vec![n, h]),
@@ -437,6 +445,15 @@ impl Trainable {
         candle_nn::loss::cross_entropy(logits, &labels).map_err(op)
     }
 
+    /// The mean binary cross-entropy of a multi-label classifier's `(batch, labels)` logits
+    /// against `targets` (1 where the record has the label, else 0, row by row), as
+    /// `torch.nn.BCEWithLogitsLoss` computes it: `max(x, 0) − x y + log(1 + e^(−|x|))`.
+    pub fn multi_label_loss(logits: &Tensor, targets: &[f32]) -> Result<Tensor> {
+        let targets = Tensor::from_slice(targets, logits.shape(), &Device::Cpu).map_err(op)?;
+        let softplus = logits.abs().and_then(|a| a.neg()).and_then(|a| a.exp()).and_then(|e| e.affine(1.0, 1.0)).and_then(|e| e.log()).map_err(op)?;
+        logits.relu().and_then(|r| r - logits.mul(&targets)?).and_then(|l| l + softplus).and_then(|l| l.mean_all()).map_err(op)
+    }
+
     /// The mean cross-entropy of a tagger's `(batch, tokens, labels)` logits over the tokens
     /// that have a target (`targets` row by row; `None` is PyTorch's `ignore_index` −100: special
     /// tokens, padding, a word's later pieces), as `torch.nn.CrossEntropyLoss` computes it.
@@ -503,6 +520,7 @@ impl Trainable {
             map.insert("label2id".into(), Value::Object(self.config.id2label.iter().enumerate().map(|(i, l)| (l.clone(), json!(i))).collect()));
             match self.kind {
                 HeadKind::Sequence => map.insert("problem_type".into(), json!("single_label_classification")),
+                HeadKind::MultiLabel => map.insert("problem_type".into(), json!("multi_label_classification")),
                 HeadKind::Token => map.remove("problem_type"),
             };
             map.remove("num_labels");

@@ -29,6 +29,7 @@ use crate::analysis::evaluate::LabelSource;
 use crate::analysis::learn::stratified_folds;
 use crate::analysis::metrics::accuracy_and_macro_f1;
 use crate::analysis::seqeval::{entities, Counts, Mode};
+use crate::domain::annotation::MULTI_LABEL_THRESHOLD;
 use crate::domain::precision::Precision;
 use crate::domain::progress::{JobStage, RunProgress};
 use crate::domain::spans::Span;
@@ -199,14 +200,17 @@ struct Example {
 enum Target {
     /// The label's index.
     Label(usize),
+    /// The indexes of the record's labels (a multi-label corpus).
+    LabelSet(Vec<usize>),
     /// The tag index of each input id (none: no target, PyTorch's −100), and the record's text.
     Tags(Vec<Option<u32>>, String),
 }
 
 impl Example {
     fn label(&self) -> usize {
-        match self.target {
-            Target::Label(l) => l,
+        match &self.target {
+            Target::Label(l) => *l,
+            Target::LabelSet(l) => l[0],
             Target::Tags(..) => 0,
         }
     }
@@ -222,6 +226,7 @@ struct Item {
 
 enum Reference {
     Label(usize),
+    LabelSet(Vec<usize>),
     Spans(Vec<crate::domain::spans::Span>),
 }
 
@@ -316,6 +321,7 @@ fn identity(base_sha: &str, options: &FinetuneOptions, target: FinetuneTarget, l
         h.update(item.id.to_le_bytes());
         match &item.reference {
             Reference::Label(label) => h.update((*label as u64).to_le_bytes()),
+            Reference::LabelSet(set) => h.update(serde_json::to_string(set).expect("json").as_bytes()),
             Reference::Spans(spans) => h.update(serde_json::to_string(spans).expect("json").as_bytes()),
         }
         h.update(item.text.as_bytes());
@@ -358,17 +364,15 @@ fn gather(store: &Store, corpus: &str, target: FinetuneTarget, source: LabelSour
         FinetuneTarget::Labels => {
             let (references, labels) =
                 crate::jobs::train::labeled_records_with(store, corpus, source, |row| (row.text.clone(), row.text_pair.clone()))?;
-            if references.iter().any(|(_, l, _)| l.len() > 1) {
-                return Err(Error::Unsupported {
-                    what: format!("fine-tuning on records with several labels (corpus {corpus:?} has some)"),
-                    supported: "single-label corpora (one reference label per record)".into(),
-                });
-            }
+            // A corpus where some record has several labels is a multi-label one: every record's
+            // labels are a set, each a yes or no.
+            let multi = references.iter().any(|(_, l, _)| l.len() > 1);
+            let index = |l: &String| labels.iter().position(|x| x == l).expect("a label of the list");
             let items = references
                 .into_iter()
                 .map(|(id, l, (text, pair))| {
-                    let label = labels.iter().position(|x| *x == l[0]).expect("a label of the list");
-                    Item { id, text, pair, reference: Reference::Label(label) }
+                    let reference = if multi { Reference::LabelSet(l.iter().map(index).collect()) } else { Reference::Label(index(&l[0])) };
+                    Item { id, text, pair, reference }
                 })
                 .collect();
             Ok((labels, items))
@@ -385,7 +389,7 @@ fn gather(store: &Store, corpus: &str, target: FinetuneTarget, source: LabelSour
                 .iter()
                 .flat_map(|item| match &item.reference {
                     Reference::Spans(spans) => spans.iter().map(|s| s.label.clone()).collect(),
-                    Reference::Label(_) => Vec::new(),
+                    Reference::Label(_) | Reference::LabelSet(_) => Vec::new(),
                 })
                 .collect();
             types.sort();
@@ -441,15 +445,26 @@ fn batch_targets(batch: &[&Example], seq: usize) -> Vec<Option<u32>> {
         .iter()
         .flat_map(|e| match &e.target {
             Target::Tags(t, _) => t.iter().copied().chain(std::iter::repeat(None)).take(seq).collect::<Vec<_>>(),
-            Target::Label(_) => vec![None; seq],
+            Target::Label(_) | Target::LabelSet(_) => vec![None; seq],
         })
         .collect()
 }
 
-/// The training loss of `batch`'s logits: cross-entropy over the labels, or over the tagged tokens.
+/// The training loss of `batch`'s logits: cross-entropy over the labels (binary on each label of
+/// a multi-label corpus), or over the tagged tokens.
 fn batch_loss(model: &Trainable, logits: &Tensor, batch: &[&Example]) -> Result<Tensor> {
     match model.kind {
         HeadKind::Sequence => Trainable::loss(logits, &batch.iter().map(|e| e.label() as u32).collect::<Vec<_>>()),
+        HeadKind::MultiLabel => {
+            let labels = logits.dim(1).map_err(|e| Error::Inference(e.to_string()))?;
+            let mut targets = vec![0f32; batch.len() * labels];
+            for (row, e) in targets.chunks_exact_mut(labels).zip(batch) {
+                if let Target::LabelSet(set) = &e.target {
+                    set.iter().for_each(|&l| row[l] = 1.0);
+                }
+            }
+            Trainable::multi_label_loss(logits, &targets)
+        }
         HeadKind::Token => {
             let seq = logits.dim(1).map_err(|e| Error::Inference(e.to_string()))?;
             Trainable::token_loss(logits, &batch_targets(batch, seq))
@@ -504,7 +519,7 @@ fn check_output(output: &Path, identity: &str) -> Result<Option<FinetuneSummary>
 
 /// What a model says of the validation records.
 enum Outputs {
-    /// Each record's label scores (softmax).
+    /// Each record's label scores (softmax; for a multi-label classifier each label's sigmoid).
     Scores(Vec<Vec<f32>>),
     /// Each record's (reference, predicted) tag of every tagged token.
     Tags(Vec<Vec<(u32, u32)>>),
@@ -522,10 +537,12 @@ fn evaluate(model: &Trainable, base: &Model, examples: &[&Example]) -> Result<(f
         let logits = model.logits(&input, None)?;
         let loss = f64::from(batch_loss(model, &logits, chunk)?.to_scalar::<f32>().map_err(inference)?);
         match model.kind {
-            HeadKind::Sequence => {
+            HeadKind::Sequence | HeadKind::MultiLabel => {
                 loss_sum += loss * chunk.len() as f64;
                 weight += chunk.len();
-                scores.extend(candle_nn::ops::softmax_last_dim(&logits).and_then(|p| p.to_vec2::<f32>()).map_err(inference)?);
+                let probs =
+                    if model.kind == HeadKind::MultiLabel { candle_nn::ops::sigmoid(&logits) } else { candle_nn::ops::softmax_last_dim(&logits) };
+                scores.extend(probs.and_then(|p| p.to_vec2::<f32>()).map_err(inference)?);
             }
             HeadKind::Token => {
                 let seq = input.seq_len();
@@ -541,7 +558,7 @@ fn evaluate(model: &Trainable, base: &Model, examples: &[&Example]) -> Result<(f
         }
     }
     let outputs = match model.kind {
-        HeadKind::Sequence => Outputs::Scores(scores),
+        HeadKind::Sequence | HeadKind::MultiLabel => Outputs::Scores(scores),
         HeadKind::Token => Outputs::Tags(tags),
     };
     Ok((loss_sum / weight.max(1) as f64, outputs))
@@ -555,6 +572,18 @@ fn argmax(v: &[f32]) -> usize {
 fn score(result: &mut EpochResult, loss: f64, outputs: &Outputs, validation: &[&Example], labels: &[String]) -> Result<()> {
     result.validation_loss = Some(loss);
     match outputs {
+        Outputs::Scores(scores) if validation.iter().any(|e| matches!(e.target, Target::LabelSet(_))) => {
+            // Each label a yes at the core's threshold; subset accuracy and macro F1 over labels.
+            let sets = |f: &dyn Fn(usize, usize) -> bool| -> Vec<Vec<bool>> {
+                (0..validation.len()).map(|i| (0..labels.len()).map(|l| f(i, l)).collect()).collect()
+            };
+            let truth = sets(&|i, l| matches!(&validation[i].target, Target::LabelSet(set) if set.contains(&l)));
+            let pred = sets(&|i, l| f64::from(scores[i][l]) >= MULTI_LABEL_THRESHOLD);
+            let options = crate::analysis::metrics::EvalOptions { resamples: 0, ..Default::default() };
+            let metrics = crate::analysis::metrics::multi_label(labels, &truth, &pred, MULTI_LABEL_THRESHOLD, &options);
+            result.validation_accuracy = Some(metrics.subset_accuracy);
+            result.validation_macro_f1 = Some(metrics.macro_f1.value);
+        }
         Outputs::Scores(scores) => {
             let truth: Vec<usize> = validation.iter().map(|e| e.label()).collect();
             let pred: Vec<usize> = scores.iter().map(|s| argmax(s)).collect();
@@ -613,6 +642,7 @@ pub fn finetune(
         };
         let target = match &item.reference {
             Reference::Label(label) => Target::Label(*label),
+            Reference::LabelSet(set) => Target::LabelSet(set.clone()),
             Reference::Spans(spans) => {
                 let targets = token_targets(&encoded, spans, &labels);
                 // An empty text has no token to learn from.
@@ -642,6 +672,7 @@ pub fn finetune(
     }
 
     let kind = match target {
+        FinetuneTarget::Labels if items.iter().any(|i| matches!(i.reference, Reference::LabelSet(_))) => HeadKind::MultiLabel,
         FinetuneTarget::Labels => HeadKind::Sequence,
         FinetuneTarget::Spans => HeadKind::Token,
     };
@@ -752,7 +783,7 @@ pub fn finetune(
         None
     } else {
         Some(match kind {
-            HeadKind::Sequence => store_classifier_run(store, corpus, &model, base, output, &labels, &validation)?,
+            HeadKind::Sequence | HeadKind::MultiLabel => store_classifier_run(store, corpus, &model, base, output, &labels, &validation)?,
             HeadKind::Token => store_tagger_run(store, corpus, output, &validation)?,
         })
     };
@@ -796,7 +827,7 @@ fn store_classifier_run(
         weights_sha256: sha256_file(&output.join("model.safetensors"))?,
         labels: labels.to_vec(),
         template: String::new(),
-        multi_label: false,
+        multi_label: model.kind == HeadKind::MultiLabel,
         strip_accents: None,
         precision: Precision::Exact,
     };

@@ -71,7 +71,13 @@ fn training_steps_equal_pytorch() {
     for case in expected["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let base = load(case["model"].as_str().unwrap());
-        let kind = if case["tokens"] == true { HeadKind::Token } else { HeadKind::Sequence };
+        let kind = if case["tokens"] == true {
+            HeadKind::Token
+        } else if case["multi_label"] == true {
+            HeadKind::MultiLabel
+        } else {
+            HeadKind::Sequence
+        };
         let trainable = Trainable::load(&base.files, &base.config.id2label, kind, 0).unwrap();
         assert_eq!(trainable.head, selectra::engine::finetune::HeadSource::Kept, "{name}: the classifier keeps its own head");
         // The batch, tokenized by our tokenizer: the same ids as transformers'.
@@ -89,10 +95,11 @@ fn training_steps_equal_pytorch() {
         let ids: Vec<Vec<u32>> = input.input_ids.to_vec2().unwrap();
         let expected_ids: Vec<Vec<u32>> = serde_json::from_value(case["input_ids"].clone()).unwrap();
         assert_eq!(ids, expected_ids, "{name}: token ids");
-        // A sequence classifier's label per text; a tagger's per token (-100: none), which our
-        // alignment of the texts' spans to their tokens gives too.
+        // A sequence classifier's label per text, a multi-label one's 0/1 row; a tagger's per
+        // token (-100: none), which our alignment of the texts' spans to their tokens gives too.
         let labels: Vec<i64> = match kind {
             HeadKind::Sequence => serde_json::from_value(case["labels"].clone()).unwrap(),
+            HeadKind::MultiLabel => serde_json::from_value::<Vec<Vec<i64>>>(case["labels"].clone()).unwrap().concat(),
             HeadKind::Token => {
                 let rows: Vec<Vec<i64>> = serde_json::from_value(case["labels"].clone()).unwrap();
                 let spans: Vec<Vec<(usize, usize, String)>> = serde_json::from_value(case["spans"].clone()).unwrap();
@@ -113,6 +120,7 @@ fn training_steps_equal_pytorch() {
         };
         let loss_of = |logits: &Tensor| match kind {
             HeadKind::Sequence => Trainable::loss(logits, &labels.iter().map(|&l| l as u32).collect::<Vec<_>>()),
+            HeadKind::MultiLabel => Trainable::multi_label_loss(logits, &labels.iter().map(|&l| l as f32).collect::<Vec<_>>()),
             HeadKind::Token => Trainable::token_loss(logits, &labels.iter().map(|&l| u32::try_from(l).ok()).collect::<Vec<_>>()),
         };
 
@@ -177,6 +185,12 @@ fn training_steps_equal_pytorch() {
         let config: Value = serde_json::from_str(&std::fs::read_to_string(saved.path().join("config.json")).unwrap()).unwrap();
         assert_eq!(config["architectures"][0], case["class"], "{name}: the saved architecture");
         assert_eq!(config["id2label"].as_object().unwrap().len(), base.config.id2label.len(), "{name}: the saved labels");
+        let problem = match kind {
+            HeadKind::Sequence => Some("single_label_classification"),
+            HeadKind::MultiLabel => Some("multi_label_classification"),
+            HeadKind::Token => None,
+        };
+        assert_eq!(config["problem_type"].as_str(), problem, "{name}: the saved problem type");
         let tensors = candle_core::safetensors::load(saved.path().join("model.safetensors"), &Device::Cpu).unwrap();
         let shapes: std::collections::BTreeMap<String, Vec<usize>> = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
         let expected_shapes: std::collections::BTreeMap<String, Vec<usize>> = serde_json::from_value(case["state_dict"].clone()).unwrap();
@@ -193,8 +207,9 @@ fn training_steps_equal_pytorch() {
 
 /// A project `p.db` in `dir` whose corpus "c" is a topic corpus made of the fixture vocabulary's
 /// whole words: each record two words of its topic among shared filler words, in a seeded
-/// order, its topic as gold.
-fn topic_project(dir: &std::path::Path, per_label: usize) -> PathBuf {
+/// order, its topic as gold. With `multi`, every other record also has two words of the next
+/// topic, and both topics as gold ("deportes|economía").
+fn topic_project(dir: &std::path::Path, per_label: usize, multi: bool) -> PathBuf {
     use rand::seq::{IndexedRandom, SliceRandom};
     use rand::SeedableRng;
     let topics: [(&str, &[&str]); 3] = [
@@ -206,8 +221,13 @@ fn topic_project(dir: &std::path::Path, per_label: usize) -> PathBuf {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut csv = String::from("text,label\n");
     for i in 0..per_label * 3 {
-        let (label, words) = topics[i % 3];
+        let (mut label, words) = (topics[i % 3].0.to_string(), topics[i % 3].1);
         let mut chosen: Vec<&str> = words.choose_multiple(&mut rng, 2).copied().collect();
+        if multi && i % 2 == 1 {
+            let (other, words) = topics[(i + 1) % 3];
+            chosen.extend(words.choose_multiple(&mut rng, 2).copied());
+            label = format!("{label}|{other}");
+        }
         chosen.extend(filler.choose_multiple(&mut rng, 4).copied());
         chosen.shuffle(&mut rng);
         csv.push_str(&format!("{},{label}\n", chosen.join(" ")));
@@ -250,7 +270,7 @@ fn finetune_args(db: &std::path::Path, output: &std::path::Path, epochs: u32, ex
 #[test]
 fn a_fine_tuned_discriminator_beats_zero_shot_on_held_out_records() {
     let dir = tempfile::tempdir().unwrap();
-    let db = topic_project(dir.path(), 30);
+    let db = topic_project(dir.path(), 30, false);
     let output = dir.path().join("modelo");
     let args = finetune_args(&db, &output, 12, &[]);
     let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -300,7 +320,7 @@ fn a_fine_tuned_discriminator_beats_zero_shot_on_held_out_records() {
 #[test]
 fn a_killed_fine_tune_resumes_to_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let db = topic_project(dir.path(), 20);
+    let db = topic_project(dir.path(), 20, false);
     // Enough epochs that the process is still training when its first checkpoint appears.
     let whole = dir.path().join("whole");
     let args = finetune_args(&db, &whole, 40, &[]);
@@ -417,4 +437,39 @@ fn a_discriminator_fine_tuned_on_spans_tags_held_out_records() {
         .map(|e| (e["entity_group"].as_str().unwrap_or_default().to_string(), e["word"].as_str().unwrap_or_default().to_string()))
         .collect();
     assert_eq!(found, [("PER".to_string(), "ministro".to_string()), ("LOC".to_string(), "tokio".to_string())], "{tagged}");
+}
+
+/// A corpus whose records may have two topics is fine-tuned as a multi-label classifier (each
+/// label a yes or no): held-out subset accuracy and macro F1 per epoch, a multi-label run that
+/// Compare scores as one, and a folder transformers reads as multi-label.
+#[test]
+fn a_multi_label_corpus_fine_tunes_a_multi_label_classifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = topic_project(dir.path(), 30, true);
+    let output = dir.path().join("multi");
+    // Binary cross-entropy on each label moves a new head more slowly than softmax: more epochs.
+    let args = finetune_args(&db, &output, 30, &[]);
+    let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(summary["labels"], serde_json::json!(["deportes", "economía", "política"]), "{summary}");
+    let last = summary["epochs"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["validation_macro_f1"].as_f64().unwrap() >= 0.8, "{last}");
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let run = summary["run"].as_i64().unwrap();
+    let evaluation = selectra::analysis::evaluate::evaluate(&store, "c", &[run], &Default::default()).unwrap();
+    match &evaluation.runs[0].metrics {
+        selectra::analysis::evaluate::RunMetrics::MultiLabel(m) => {
+            assert_eq!(m.n, summary["n_validation"].as_u64().unwrap(), "scored on the held-out records");
+            assert!(m.micro_f1.value >= 0.8, "held-out micro F1 {}", m.micro_f1.value);
+        }
+        _ => panic!("a multi-label run"),
+    }
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(output.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["problem_type"], "multi_label_classification");
+    // Its scores are each label's sigmoid: both topics of a two-topic text are above one half.
+    let classified = selectra_json(&["classify", "--model", output.to_str().unwrap(), "--json", "el jugador del equipo y el banco del mercado"]);
+    let score = |label: &str| {
+        let i = classified["labels"].as_array().unwrap().iter().position(|l| l == label).unwrap();
+        classified["scores"][i].as_f64().unwrap()
+    };
+    assert!(score("deportes") > 0.5 && score("economía") > 0.5 && score("política") < 0.5, "{classified}");
 }
