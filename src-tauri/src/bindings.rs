@@ -31,6 +31,7 @@ macro_rules! commands {
             push_hub_dataset(args: PushArgs, task: String, onProgress: Channel<TaskProgress>) -> PushOutcome;
             browse(args: BrowseArgs) -> PageDto;
             list_runs(corpus: String) -> Vec<RunDto>;
+            fast_outlook(corpus: String) -> FastOutlookView;
             run_zeroshot(args: RunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             resume_run(run: i64, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
             run_model(args: ModelRunArgs, task: String, onProgress: Channel<TaskProgress>) -> RunSummaryDto;
@@ -150,7 +151,7 @@ pub fn typescript() -> String {
         EmbedCorpusArgs, DuplicatesArgs, SimilarArgs, DiscardArgs, ExplainRecordArgs, ExplainTextArgs, KeyWordsArgs, MapArgs, MapColourArgs, LassoArgs,
         // The core's values, as they travel.
         ModelEntry, TokenScore, WordScore, Inspection, ZeroShotResult, CorpusInfo, BadRow, ImportOutcome, Status,
-        RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, AnnotationEvent, BatchOutcome,
+        RunKey, RunKind, RunInfo, Precision, AgreementGate, AgreementCheck, PrecisionOutcome, FastOutlook, FastOutlookView, AnnotationEvent, BatchOutcome,
         LabelDef, LabelSchema, AnnotatorCount, PairAgreement, FleissAgreement, SpanAgreement, Span, SchemaKind, RunEntity, AnnotatorAgreement, HistoryEntry,
         RecordPrediction, LabelSources, ScanKey, ScanInfo, ScanSummary, ScannedWord, FlaggedWord, ScanDisagreement,
         ScanComparison, Estimate, LabelStats, ReliabilityBin, CoveragePoint, SingleLabelMetrics, MultiLabelMetrics,

@@ -12,7 +12,7 @@ use tauri::State;
 
 use selectra::api::task::{Resumable, TaskSpec};
 use selectra::domain::dataset::DatasetId;
-use selectra::domain::precision::{AgreementGate, Precision};
+use selectra::domain::precision::Precision;
 use selectra::domain::progress::Watch;
 use selectra::domain::task::ZeroShotTask;
 use selectra::engine::classify::{TextClassifier, TextInput};
@@ -397,6 +397,12 @@ pub async fn list_runs(state: State<'_, AppState>, corpus: String) -> CmdResult<
     with_store(&state, move |s| Ok(s.runs(&corpus)?.into_iter().map(Into::into).collect())).await
 }
 
+/// What the fast mode would cost and save on this machine and this corpus, said before a run.
+#[tauri::command]
+pub async fn fast_outlook(state: State<'_, AppState>, corpus: String) -> CmdResult<FastOutlookView> {
+    with_store(&state, move |s| selectra::api::task::fast_outlook_for(s, &corpus)).await
+}
+
 /// Runs (or resumes) zero-shot labels over a corpus. Cancelling keeps every finished batch;
 /// the same arguments resume.
 #[tauri::command]
@@ -417,7 +423,7 @@ pub async fn run_zeroshot(state: State<'_, AppState>, args: RunArgs, task: Strin
             &args.corpus,
             &zs,
             args.model.strip_accents,
-            AgreementGate::for_precision(if args.fast { Precision::Bf16 } else { Precision::Exact }),
+            selectra::api::task::fast_gate(if args.fast { Precision::Bf16 } else { Precision::Exact }),
             selectra::jobs::corpus_run::RUN_BATCH_RECORDS,
             progress,
             cancel,
@@ -468,7 +474,7 @@ pub async fn resume_run(state: State<'_, AppState>, run: i64, task: String, on_p
                 corpus,
                 &zs,
                 strip,
-                AgreementGate::for_precision(info.key.precision),
+                selectra::api::task::fast_gate(info.key.precision),
                 batch,
                 progress,
                 cancel,

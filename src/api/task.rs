@@ -2,6 +2,7 @@
 //! by the user, the corpus's label schema with its own hypotheses, or the task a stored run
 //! recorded (to resume it). The CLI's flags and the app's forms both fill a [`TaskSpec`].
 
+use crate::domain::precision::{AgreementGate, FastOutlook};
 use crate::domain::task::{ZeroShotTask, DEFAULT_TEMPLATE};
 use crate::error::{Error, Result};
 use crate::store::{RunInfo, Store};
@@ -27,6 +28,38 @@ impl TaskSpec {
             }
         }
     }
+}
+
+/// The fast mode's outlook on this machine, said before a run: its speed measured here (once
+/// per process), the default check's size, and from which corpus size it pays off.
+pub fn fast_outlook() -> FastOutlook {
+    FastOutlook::new(&AgreementGate::DEFAULT, crate::engine::model::fast_mode_speedup())
+}
+
+/// The gate a run in `precision` passes to `corpus_run::run_zeroshot`: for the fast mode, the
+/// default gate with this machine's corpus floor ([`fast_outlook`]); none for exact.
+pub fn fast_gate(precision: crate::domain::precision::Precision) -> Option<AgreementGate> {
+    if precision == crate::domain::precision::Precision::Exact {
+        return None;
+    }
+    AgreementGate::for_precision(precision, &fast_outlook())
+}
+
+/// The outlook as a front end shows it beside the fast mode's switch: both sentences made here.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FastOutlookView {
+    pub outlook: FastOutlook,
+    pub summary: String,
+    /// What it means for the corpus asked about.
+    pub corpus_note: String,
+}
+
+/// [`fast_outlook`] for `corpus` of the project.
+pub fn fast_outlook_for(store: &Store, corpus: &str) -> Result<FastOutlookView> {
+    let records = store.corpus(corpus)?.records;
+    let outlook = fast_outlook();
+    Ok(FastOutlookView { summary: outlook.summary(), corpus_note: outlook.for_corpus(records), outlook })
 }
 
 /// How a stored run goes on: a zero-shot run with the exact task it recorded, a classifier's

@@ -376,15 +376,16 @@ fn runs_resume_and_grow_label_sets_incrementally() {
     }
 }
 
-/// The fast mode: an agreement check on a sample spread over the corpus decides between a bf16
-/// run and the exact one; the check is what it says (its largest difference is the stored runs'),
-/// a passed check is relied on when the run resumes, a failed one leaves only the exact run, and
-/// a corpus smaller than the sample or a CPU without AVX512_BF16 gets exact with a reason.
+/// The fast mode: an agreement check on records spread over the corpus decides between a bf16
+/// run and the exact one, stopping as soon as its sequential test is sure; the check is what it
+/// says (its largest difference is the stored runs', on the records it compared), a passed check
+/// is relied on when the run resumes, a failed one leaves only the exact run, and a corpus too
+/// small for the fast mode to pay off or a CPU without AVX512_BF16 gets exact with a reason.
 #[test]
 fn fast_runs_are_checked_against_exact_first() {
-    use selectra::domain::precision::{AgreementGate, Precision};
+    use selectra::domain::precision::{AgreementGate, FastOutlook, Precision};
     use selectra::domain::progress::JobStage;
-    use selectra::jobs::corpus_run::run_zeroshot;
+    use selectra::jobs::corpus_run::{precision_sample, run_zeroshot};
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
@@ -394,7 +395,8 @@ fn fast_runs_are_checked_against_exact_first() {
     let mut store = Store::open(&db).unwrap();
     let task = |labels: &[&str]| ZeroShotTask::new(labels.iter().map(|s| s.to_string()).collect(), "Este ejemplo es {}.", false).unwrap();
     let never = AtomicBool::new(false);
-    let loose = AgreementGate { records: 20, min_same_top_label: 0.0, max_score_delta: 1.0 };
+    // Any top label may change and any score by up to 1: the first batch decides.
+    let loose = AgreementGate { max_records: 20, min_same_top_label: 0.0, max_score_delta: 1.0, error_rate: 0.05, pays_off_from: None };
     let labels = ["deportes", "economía", "política"];
 
     let mut stages = Vec::new();
@@ -407,24 +409,26 @@ fn fast_runs_are_checked_against_exact_first() {
     }
     assert_ne!(fast.run.id, exact.run.id, "fast and exact runs are two runs");
     assert_eq!((fast.run.key.precision, fast.precision.used, fast.run.predictions), (Precision::Bf16, Precision::Bf16, 60));
-    assert_eq!(stages.iter().filter(|s| **s == JobStage::CheckingPrecision).count(), 1 + 20 / 8 + 1, "the check reports each batch");
+    assert_eq!(stages.iter().filter(|s| **s == JobStage::CheckingPrecision).count(), 2, "the check reports its start and its one batch");
     let check = fast.precision.check.clone().unwrap();
-    assert!(check.passed && check.records == 20);
+    assert!(check.passed && check.records == 8, "{check:?}");
     // The run keeps its check (the timings are floats through JSON, the rest exactly).
     let kept = fast.run.precision_check.clone().unwrap();
     assert_eq!(
         (kept.records, kept.same_top_label, kept.max_score_delta, kept.gate, kept.passed),
-        (20, check.same_top_label, check.max_score_delta, loose, true)
+        (8, check.same_top_label, check.max_score_delta, loose, true)
     );
     assert!((kept.fast_secs - check.fast_secs).abs() < 1e-9);
-    // The check measured the stored predictions: its largest difference is theirs, on the sample.
-    let sample: Vec<i64> = store.spread_records("c", 20).unwrap().into_iter().map(|(id, _)| id).collect();
+    // The check measured the stored predictions: its largest difference is theirs, on the
+    // records it compared (the first 8 of its sample).
+    let sample = precision_sample(&store, "c", 20).unwrap();
+    let compared: Vec<i64> = sample.iter().take(8).map(|(id, _)| *id).collect();
     let (mut largest, mut same_top, mut elsewhere) = (0f32, 0, 0f32);
     for id in store.spread_records("c", 60).unwrap().into_iter().map(|(id, _)| id) {
         let (e, f) = (store.prediction(exact.run.id, id).unwrap().unwrap(), store.prediction(fast.run.id, id).unwrap().unwrap());
         let delta =
             e.labels.iter().zip(&e.scores).map(|(l, s)| (f.scores[f.labels.iter().position(|x| x == l).unwrap()] - s).abs()).fold(0f32, f32::max);
-        if sample.contains(&id) {
+        if compared.contains(&id) {
             largest = largest.max(delta);
             same_top += usize::from(e.labels[0] == f.labels[0]);
         } else {
@@ -433,21 +437,28 @@ fn fast_runs_are_checked_against_exact_first() {
     }
     assert_eq!((largest, same_top), (check.max_score_delta, check.same_top_label));
     assert!(largest > 0.0 && elsewhere > 0.0, "bf16 results are not the exact ones");
-    // The sample is spread: every third record of 60.
-    assert_eq!(sample.len(), 20);
-    assert!(sample.windows(2).all(|w| w[1] - w[0] == 3), "{sample:?}");
+    // The sample is spread (every third record of 60) and taken in a shuffled order, the same
+    // in every session.
+    let mut ids: Vec<i64> = sample.iter().map(|(id, _)| *id).collect();
+    assert_ne!(ids.windows(2).filter(|w| w[1] > w[0]).count(), 19, "shuffled: {ids:?}");
+    assert_eq!(precision_sample(&store, "c", 20).unwrap(), sample);
+    ids.sort();
+    assert_eq!(ids.len(), 20);
+    assert!(ids.windows(2).all(|w| w[1] - w[0] == 3), "{ids:?}");
 
     // Resuming relies on the stored check instead of checking again.
     let again = run_zeroshot(&mut store, &model, "c", &task(&labels), None, Some(loose), 8, &mut |_| {}, &never).unwrap();
     assert_eq!((again.run.id, again.predicted_now, again.precision.used), (fast.run.id, 0, Precision::Bf16));
     assert!(again.precision.check.is_none() && again.precision.note.unwrap().contains("continuing"));
 
-    // A gate nothing can pass: the exact run, holding the failed check, and no bf16 run.
-    let strict = AgreementGate { records: 20, min_same_top_label: 1.0, max_score_delta: 0.0 };
+    // A gate nothing can pass (no score may move): the first batch fails it, and the exact run
+    // holds the failed check; no bf16 run is left.
+    let strict = AgreementGate { max_score_delta: 0.0, ..loose };
     let other = task(&["cultura", "salud"]);
     let refused = run_zeroshot(&mut store, &model, "c", &other, None, Some(strict), 8, &mut |_| {}, &never).unwrap();
     assert_eq!((refused.precision.used, refused.run.key.precision, refused.run.predictions), (Precision::Exact, Precision::Exact, 60));
-    assert!(!refused.run.precision_check.as_ref().unwrap().passed);
+    let failed = refused.run.precision_check.as_ref().unwrap();
+    assert!(!failed.passed && failed.records == 8, "{failed:?}");
     assert!(refused.precision.note.unwrap().contains("exact"));
     let plain = run_zeroshot(&mut store, &model, "c", &other, None, None, 8, &mut |_| {}, &never).unwrap();
     assert_eq!((plain.run.id, plain.predicted_now), (refused.run.id, 0), "the fallback is the ordinary exact run");
@@ -457,7 +468,6 @@ fn fast_runs_are_checked_against_exact_first() {
     // A cancelled check stores nothing; the next call checks again.
     let third = task(&["ciencia", "música"]);
     let cancel = AtomicBool::new(false);
-    let mut seen = 0;
     let stopped = run_zeroshot(
         &mut store,
         &model,
@@ -466,9 +476,8 @@ fn fast_runs_are_checked_against_exact_first() {
         None,
         Some(loose),
         8,
-        &mut |_| {
-            seen += 1;
-            if seen == 2 {
+        &mut |p| {
+            if p.stage == JobStage::CheckingPrecision {
                 cancel.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         },
@@ -479,11 +488,17 @@ fn fast_runs_are_checked_against_exact_first() {
     let done = run_zeroshot(&mut store, &model, "c", &third, None, Some(loose), 8, &mut |_| {}, &never).unwrap();
     assert_eq!((done.run.id, done.precision.used, done.run.predictions), (stopped.run.id, Precision::Bf16, 60));
 
-    // More sample records than the corpus has: exact, saying why.
-    let big = AgreementGate { records: 61, ..loose };
-    let small = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, Some(big), 8, &mut |_| {}, &never).unwrap();
-    assert_eq!(small.precision.used, Precision::Exact);
-    assert!(small.precision.note.unwrap().contains("61 records and this corpus has 60"));
+    // The default gate passes after 391 agreeing records at the earliest: with bf16 twice as
+    // fast, the fast mode pays off from 783 records, so 60 run exact, saying why; so does any
+    // corpus where bf16 is no faster.
+    let twice = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&AgreementGate::DEFAULT, Some(2.0)));
+    let small = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, twice, 8, &mut |_| {}, &never).unwrap();
+    assert_eq!((small.precision.used, small.precision.check.as_ref()), (Precision::Exact, None));
+    let note = small.precision.note.unwrap();
+    assert!(note.contains("pays off from about 783 records") && note.contains("this corpus has 60, so the run is exact f32"), "{note}");
+    let no_faster = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&loose, Some(0.8)));
+    let slow = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, no_faster, 8, &mut |_| {}, &never).unwrap();
+    assert!(slow.precision.note.unwrap().contains("no faster"));
 }
 
 #[test]

@@ -35,6 +35,7 @@ mod zeroshot;
 
 pub use classify::{classifier_function, classifier_run_key, run_classify};
 pub use embed::{embed_query, run_embed, EmbedSummary};
+pub use precision_check::precision_sample;
 use precision_check::PrecisionCheck;
 pub use scan::{run_scan, ScanSummary};
 pub(crate) use tag::tagged_record;

@@ -1,7 +1,11 @@
 //! The fast mode's agreement check for one run: bf16 against exact f32 on a sample of the
 //! corpus, before bf16 may label it (see `crate::domain::precision`).
 
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
 use super::*;
+use crate::domain::precision::Verdict;
 
 /// The fast mode's agreement check for one run (see [`crate::domain::precision`]).
 pub(super) struct PrecisionCheck<'a> {
@@ -39,15 +43,10 @@ impl PrecisionCheck<'_> {
             }
         }
         let records = store.corpus(self.corpus)?.records;
-        if records < self.gate.records as u64 {
-            let note = format!(
-                "the fast mode is checked against exact f32 on {} records and this corpus has {records}, so checking would cost more than \
-                 it saves; the run is exact f32",
-                self.gate.records
-            );
+        if let Some(note) = self.gate.too_small(records) {
             return exact(store, note);
         }
-        let sample = store.spread_records(self.corpus, self.gate.records)?;
+        let sample = precision_sample(store, self.corpus, self.gate.max_records)?;
         let Some((check, exact_side, fast_side)) = self.compare(store, &sample, progress, cancel)? else {
             return Ok(None);
         };
@@ -75,7 +74,8 @@ impl PrecisionCheck<'_> {
     }
 
     /// Predicts the sample in both precisions, a batch at a time (progress and cancel between
-    /// batches). Returns the check with the exact and the bf16 side; `None` if cancelled.
+    /// batches), until the sequential test decides or the sample ends. Returns the check with
+    /// the exact and the bf16 side; `None` if cancelled.
     fn compare(
         &self,
         store: &mut Store,
@@ -114,14 +114,34 @@ impl PrecisionCheck<'_> {
             }
             done += batch.len() as u64;
             report(done, progress);
+            let so_far = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
+            if self.gate.verdict(so_far.records, so_far.records - so_far.same_top_label, so_far.max_score_delta) != Verdict::Undecided {
+                break;
+            }
         }
-        let as_pairs = |rows: &[PredictionRow]| rows.iter().map(|p| (p.labels.clone(), p.scores.clone())).collect::<Vec<_>>();
         let mut check = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
         (check.exact_secs, check.fast_secs) = (exact.secs, fast.secs);
         // Nothing computed on the exact side: every logit was in the cache.
         check.exact_cached = exact.logits.is_empty() && !exact.predictions.is_empty();
         Ok(Some((check, exact, fast)))
     }
+}
+
+/// The check's sample order is the same in every session, so a check cut off and started again
+/// compares the same records.
+const SAMPLE_SEED: u64 = 0x5e1ec7a;
+
+/// The records a fast run's agreement check compares, in the order it compares them: up to
+/// `max_records` spread evenly over the corpus, in a seeded random order, so that any first part
+/// of it is a random sample of the whole corpus (what the sequential test assumes).
+pub fn precision_sample(store: &Store, corpus: &str, max_records: usize) -> Result<Vec<(i64, String)>> {
+    let mut sample = store.spread_records(corpus, max_records)?;
+    sample.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(SAMPLE_SEED));
+    Ok(sample)
+}
+
+fn as_pairs(rows: &[PredictionRow]) -> Vec<(Vec<String>, Vec<f32>)> {
+    rows.iter().map(|p| (p.labels.clone(), p.scores.clone())).collect()
 }
 
 /// One precision's side of an agreement check: its classifier, its logits-cache key, the time it

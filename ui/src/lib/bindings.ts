@@ -431,18 +431,28 @@ export type Precision = "exact" | "bf16";
 
 export type AgreementGate = { 
 /**
- * Records compared (spread evenly over the corpus). A corpus with fewer runs exact: checking
- * all of it would cost more than computing it exactly once.
+ * The most records compared.
  */
-records: number, 
+max_records: number, 
 /**
- * The least share of those records whose top label must be the same.
+ * The least share of records whose top label must be the same.
  */
 min_same_top_label: number, 
 /**
- * The most any label's score may differ on any of them.
+ * The most any label's score may differ on any record compared.
  */
-max_score_delta: number, };
+max_score_delta: number, 
+/**
+ * The sequential test's chance of passing where bf16 flips twice the allowed share of top
+ * labels, and of failing where it flips half of it.
+ */
+error_rate: number, 
+/**
+ * Corpora with fewer records run exact: the check would cost more than the fast mode saves
+ * ([`FastOutlook::pays_off_from`], set from bf16's speed on the machine; `u64::MAX` where it
+ * is no faster; `None`: no floor).
+ */
+pays_off_from: number | null, };
 
 export type AgreementCheck = { 
 /**
@@ -480,6 +490,31 @@ check: AgreementCheck | null,
  * Why the fast mode was not used, or that an earlier check is being relied on.
  */
 note: string | null, };
+
+export type FastOutlook = { 
+/**
+ * The CPU has the instructions the fast mode needs.
+ */
+available: boolean, 
+/**
+ * bf16 products' speed over exact f32's, measured on this machine.
+ */
+speedup: number | null, 
+/**
+ * The fewest and the most records the check compares both ways.
+ */
+min_check_records: number, max_check_records: number, 
+/**
+ * The smallest corpus on which a fast run can take less time than an exact one (its check
+ * passing as early as it can); `None` where bf16 is not faster here.
+ */
+pays_off_from: number | null, };
+
+export type FastOutlookView = { outlook: FastOutlook, summary: string, 
+/**
+ * What it means for the corpus asked about.
+ */
+corpus_note: string, };
 
 export type AnnotationEvent = { id: number, record_id: number, 
 /**
@@ -1548,6 +1583,7 @@ export type Commands = {
   push_hub_dataset: { args: { args: PushArgs; task: string; onProgress: Channel<TaskProgress> }; result: PushOutcome };
   browse: { args: { args: BrowseArgs }; result: PageDto };
   list_runs: { args: { corpus: string }; result: Array<RunDto> };
+  fast_outlook: { args: { corpus: string }; result: FastOutlookView };
   run_zeroshot: { args: { args: RunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
   resume_run: { args: { run: number; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };
   run_model: { args: { args: ModelRunArgs; task: string; onProgress: Channel<TaskProgress> }; result: RunSummaryDto };

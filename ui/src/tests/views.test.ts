@@ -649,10 +649,19 @@ describe("Zero-shot", () => {
       },
       cancel_task: () => true,
       label_distribution: () => [],
+      fast_outlook: () => ({
+        outlook: { available: true, speedup: 1.7, min_check_records: 391, max_check_records: 2000, pays_off_from: 950 },
+        summary: "bf16 products run 1.7× exact f32 on this CPU and the check compares 391 to 2000 records both ways first, so the fast mode pays off from about 950 records",
+        corpus_note: "this corpus has 2 records, too few: a fast run would be exact f32",
+      }),
     });
     render(ZeroShot);
     await fireEvent.input(document.querySelector("#zs-model")!, { target: { value: "zs" } });
+    expect(document.querySelector("#zs-fast-outlook")).toBeNull();
     await fireEvent.click(document.querySelector("#zs-fast")!);
+    // Before the run, the core's outlook for this machine and corpus.
+    await waitFor(() => expect(document.querySelector("#zs-fast-outlook")!.textContent).toContain("pays off from about 950 records; this corpus has 2 records, too few"));
+    expect(calls.find((c) => c.cmd === "fast_outlook")!.args).toEqual({ corpus: "noticias" });
     await fireEvent.click(document.querySelector("#zs-run")!);
     await waitFor(() => expect(document.querySelector("#zs-progress")!.textContent).toContain("3/10 records"));
     expect(document.querySelector("#zs-progress")!.textContent).toContain("ETA 4s");

@@ -1,7 +1,7 @@
 //! `selectra` commands. Corpus jobs: zero-shot runs, discriminator scans, embedding sets, results
 //! computed elsewhere, training the head, the template lab.
 
-use selectra::domain::precision::AgreementGate;
+use selectra::domain::precision::Precision;
 use selectra::domain::task::ZeroShotTask;
 use selectra::jobs::corpus_run;
 use selectra::store::Store;
@@ -17,8 +17,13 @@ pub fn run_zeroshot(args: RunArgs) -> Result<()> {
     store.corpus(&corpus)?;
     let task = spec.resolve(&store, &corpus)?;
     let model = zs.model()?;
+    if precision == Precision::Bf16 {
+        // Before the run: what the fast mode costs and saves on this machine, and on this corpus.
+        let outlook = selectra::api::task::fast_outlook_for(&store, &corpus)?;
+        eprintln!("fast mode: {}; {}", outlook.summary, outlook.corpus_note);
+    }
     let summary = with_job_progress(|progress, cancel| {
-        let fast = AgreementGate::for_precision(precision);
+        let fast = selectra::api::task::fast_gate(precision);
         corpus_run::run_zeroshot(&mut store, &model, &corpus, &task, zs.strip_accents, fast, batch_size, progress, cancel)
     })?;
     if !json {
