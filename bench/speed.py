@@ -138,14 +138,24 @@ def child(kind: str, args: dict):
             times.append(time.perf_counter() - t)
         return {"tokens": n, "median_s": statistics.median(times), "logits": logits.tolist()}
     if kind == "zeroshot":
-        from transformers import pipeline
+        import contextlib
 
-        clf = pipeline("zero-shot-classification", model=args["model"], device=-1)
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+        # "f32": the pipeline as loaded; "bf16": after model.to(torch.bfloat16); "autocast": f32
+        # weights under torch.autocast("cpu", dtype=torch.bfloat16). PyTorch's two ways to bf16.
+        dtype = args.get("dtype", "f32")
+        model = AutoModelForSequenceClassification.from_pretrained(args["model"]).eval()
+        if dtype == "bf16":
+            model = model.to(torch.bfloat16)
+        clf = pipeline("zero-shot-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(args["model"]), device=-1)
+        scope = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if dtype == "autocast" else contextlib.nullcontext
         kw = dict(candidate_labels=LABELS, hypothesis_template=TEMPLATE, batch_size=args["batch_size"])
-        clf(args["texts"][:4], **kw)
-        t = time.perf_counter()
-        out = clf(args["texts"], **kw)
-        seconds = time.perf_counter() - t
+        with scope():
+            clf(args["texts"][:4], **kw)
+            t = time.perf_counter()
+            out = clf(args["texts"], **kw)
+            seconds = time.perf_counter() - t
         return {"seconds": seconds, "texts_per_s": len(args["texts"]) / seconds, "results": [{"labels": o["labels"], "scores": o["scores"]} for o in out]}
     if kind == "scan":
         # What a transformers user writes to score every token of a corpus: batches of records,
@@ -322,6 +332,17 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
     }
     log(f"[{size}] zero-shot ours bf16: {f['texts_per_s']:.2f} texts/s; same top label {same_top}/{len(texts)}, "
         f"|Δ| vs exact {rows['zeroshot-fast']['max_abs_diff_vs_exact']:.1e}, median exact top-2 margin {margins[len(margins) // 2]:.1e}")
+    # PyTorch's own bf16, both ways a user gets it, at the f32 pipeline's best batch size and at
+    # 16; the better is what the fast mode is held to. Its results against exact, the same way.
+    torch_bf16 = {}
+    for dtype in ("bf16", "autocast"):
+        for bs in sorted({best_bs, 16}):
+            p = json.loads(run_child("zeroshot", {"model": str(nli), "texts": texts, "batch_size": bs, "dtype": dtype}, threads)[0])
+            same = sum(a["labels"][0] == b["labels"][0] for a, b in zip(r["results"], p["results"]))
+            torch_bf16[f"{dtype} {bs}"] = {"texts_per_s": p["texts_per_s"], "same_top": same, "max_abs_diff_vs_exact": compare_zeroshot(r["results"], p["results"])}
+            log(f"[{size}] zero-shot torch {dtype} bs={bs}: {p['texts_per_s']:.2f} texts/s; same top label {same}/{len(texts)}")
+    rows["zeroshot-fast"]["torch_bf16"] = torch_bf16
+    rows["zeroshot-fast"]["torch_bf16_best"] = max(torch_bf16, key=lambda k: torch_bf16[k]["texts_per_s"])
 
     # The whole command a user runs: `selectra run` over the same texts imported as a corpus
     # (process start, model load, tokenization, the store's batches), against the pipeline's
@@ -433,17 +454,50 @@ def verdict(ok):
     return "met" if ok else "**not met**"
 
 
+def cpu_facts():
+    """The machine the numbers hold for: CPU name, vendor, family/model, its class and SIMD flags."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            fields[k.strip()] = v.strip()
+    vendor, name = fields.get("vendor_id", ""), fields.get("model name", platform.processor())
+    family, model = int(fields.get("cpu family", 0) or 0), int(fields.get("model", 0) or 0)
+    flags = set(fields.get("flags", "").split())
+    simd = [label for flag, label in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX512_BF16"), ("avx512_vnni", "AVX512_VNNI"),
+                                       ("amx_bf16", "AMX-BF16"), ("amx_int8", "AMX-INT8")) if flag in flags]
+    if vendor == "AuthenticAMD":
+        cls = {23: "Zen 2" if model >= 0x30 else "Zen 1", 26: "Zen 5"}.get(family)
+        if family == 25:
+            cls = "Zen 4" if 0x10 <= model <= 0x1F or 0x60 <= model <= 0xAF else "Zen 3"
+        cls = f"AMD {cls}" if cls else f"AMD family {family}"
+    elif vendor == "GenuineIntel":
+        cls = {85: "Skylake-SP / Cascade Lake", 106: "Ice Lake-SP", 108: "Ice Lake-SP", 143: "Sapphire Rapids", 207: "Emerald Rapids",
+               173: "Granite Rapids", 174: "Granite Rapids"}.get(model, f"family {family} model {model}")
+        cls = f"Intel {cls}"
+    else:
+        cls = platform.machine()
+    key = "".join(c if c.isalnum() else "-" for c in cls.lower()).strip("-")
+    return {"name": name, "vendor": vendor, "family": family, "model": model, "class": cls, "key": key, "simd": simd,
+            "intel_avx512": vendor == "GenuineIntel" and "avx512f" in flags, "bf16": "avx512_bf16" in flags}
+
+
 def write_markdown(results, meta, path):
+    """Writes this machine's section of the benchmark doc, between its markers, leaving every
+    other machine's section and the hand-written text as they are."""
+    cpu = meta["cpu_facts"]
+    exact_target = 1.3 if cpu["intel_avx512"] else 1.6
     lines = [
-        "# Speed: Selectra Studio vs PyTorch transformers",
+        f"## {cpu['class']}: {cpu['name']} (family {cpu['family']}, model {cpu['model']}; {', '.join(cpu['simd']) or 'no AVX2'}), {meta['cores']} cores",
         "",
         f"One run of `{meta['command']}` on {meta['date']}.",
         "",
-        f"- Machine: {meta['cpu']} ({meta['cores']} cores visible), {meta['os']}; {meta['threads']} threads on both sides.",
+        f"- Machine: {cpu['name']}, {cpu['vendor']} family {cpu['family']} model {cpu['model']} ({cpu['class']}); SIMD: {', '.join(cpu['simd']) or 'none of AVX2, AVX-512, AMX'}; {meta['cores']} cores visible; {meta['os']}; {meta['threads']} threads on both sides.",
         f"- Versions: Python {meta['python']}, torch {meta['torch']}, transformers {meta['transformers']}; {meta['selectra']} (release build: LTO thin, one codegen unit).",
         f"- Workload: random-weight models of SELECTRA's shapes; zero-shot over {meta['texts']} Spanish-like texts of 8–120 words (10–122 tokens) × {len(LABELS)} labels, in-process and as the whole `selectra run` command, and over 24 texts of 200–400 words; a scan (every token's P(replaced)) over the short texts; inspect medians of {meta['repeats']} calls.",
         "- Outputs were compared before timing: inspect logits, zero-shot scores and every scanned token's probability agree within 1e-4 (largest differences below).",
-        "- Ratios are ours ÷ PyTorch's for times and sizes (lower is better) and ours ÷ theirs for throughput (higher is better).",
+        f"- Ratios are ours ÷ PyTorch's for times and sizes (lower is better) and ours ÷ theirs for throughput (higher is better). The exact zero-shot target is {exact_target}× on {'an Intel CPU with AVX-512' if cpu['intel_avx512'] else 'this machine class'} (issue 28).",
         "",
     ]
     for size, r in results.items():
@@ -454,6 +508,7 @@ def write_markdown(results, meta, path):
         sbest = sc["torch"][sc["best"]]["records_per_s"]
         peak = g["peak"]
         i15, i128 = r["inspect-15"], r["inspect-128"]
+        tbf = zf["torch_bf16"][zf["torch_bf16_best"]]["texts_per_s"]
 
         def row(what, ours_, theirs, ratio, target, ok):
             return f"| {what} | {ours_} | {theirs} | {ratio:.2f} | {target} | {verdict(ok) if target else ''} |"
@@ -467,19 +522,20 @@ def write_markdown(results, meta, path):
             "the pipeline at its best batch": z["torch_model_gflops"],
         }
         lines += [
-            f"## SELECTRA {size} shape",
+            f"### SELECTRA {size} shape",
             "",
             "| measurement | ours | PyTorch | ratio | target | |",
             "|---|---|---|---|---|---|",
-            row(f"inspect, {i15['tokens']} tokens (median)", f"{i15['ours_s']*1e3:.2f} ms", f"{i15['torch_s']*1e3:.2f} ms", i15["ours_s"] / i15["torch_s"], "≤ 0.5", i15["ours_s"] / i15["torch_s"] <= 0.5),
-            row(f"inspect, {i128['tokens']} tokens (median)", f"{i128['ours_s']*1e3:.2f} ms", f"{i128['torch_s']*1e3:.2f} ms", i128["ours_s"] / i128["torch_s"], "≤ 0.5", i128["ours_s"] / i128["torch_s"] <= 0.5),
-            row(f"zero-shot texts/s, 8–120 words, vs the pipeline at its best batch size ({z['best_bs']})", f"{z['ours_texts_per_s']:.2f}", f"{best:.2f}", z["ours_texts_per_s"] / best, "≥ 1.6", z["ours_texts_per_s"] / best >= 1.6),
-            row(f"zero-shot texts/s, 200–400 words, vs the pipeline at its best ({zl['best_bs']})", f"{zl['ours_texts_per_s']:.3f}", f"{best_long:.3f}", zl["ours_texts_per_s"] / best_long, "≥ 1.6", zl["ours_texts_per_s"] / best_long >= 1.6),
-            row(f"the whole `selectra run` command (texts/s, wall) vs the pipeline's in-loop best ({z['best_bs']})", f"{run['ours_texts_per_s']:.2f}", f"{best:.2f}", run["ours_texts_per_s"] / best, "≥ 1.6", run["ours_texts_per_s"] / best >= 1.6),
+            row(f"inspect, {i15['tokens']} tokens (median)", f"{i15['ours_s']*1e3:.2f} ms", f"{i15['torch_s']*1e3:.2f} ms", i15["ours_s"] / i15["torch_s"], "", False),
+            row(f"inspect, {i128['tokens']} tokens (median)", f"{i128['ours_s']*1e3:.2f} ms", f"{i128['torch_s']*1e3:.2f} ms", i128["ours_s"] / i128["torch_s"], "≤ 0.8", i128["ours_s"] / i128["torch_s"] <= 0.8),
+            row(f"zero-shot texts/s, 8–120 words, vs the pipeline at its best batch size ({z['best_bs']})", f"{z['ours_texts_per_s']:.2f}", f"{best:.2f}", z["ours_texts_per_s"] / best, f"≥ {exact_target}", z["ours_texts_per_s"] / best >= exact_target),
+            row(f"zero-shot texts/s, 200–400 words, vs the pipeline at its best ({zl['best_bs']})", f"{zl['ours_texts_per_s']:.3f}", f"{best_long:.3f}", zl["ours_texts_per_s"] / best_long, "", False),
+            row(f"the whole `selectra run` command (texts/s, wall) vs the pipeline's in-loop best ({z['best_bs']})", f"{run['ours_texts_per_s']:.2f}", f"{best:.2f}", run["ours_texts_per_s"] / best, "", False),
             f"| zero-shot useful GFLOP/s ÷ the machine's measured f32 peak ({peak:.0f} GFLOP/s) | {z['ours_model_gflops']:.1f} ({z['ours_model_gflops']/peak:.0%}) | {z['torch_model_gflops']:.1f} ({z['torch_model_gflops']/peak:.0%}) | | ≥ 80% | {verdict(z['ours_model_gflops']/peak >= 0.8)} |",
-            row(f"fast mode (bf16) zero-shot texts/s vs the pipeline at its best ({z['best_bs']})", f"{zf['ours_texts_per_s']:.2f}", f"{best:.2f}", zf["ours_texts_per_s"] / best, "≥ 2.5", zf["ours_texts_per_s"] / best >= 2.5),
+            row(f"fast mode (bf16) zero-shot texts/s vs the f32 pipeline at its best ({z['best_bs']})", f"{zf['ours_texts_per_s']:.2f}", f"{best:.2f}", zf["ours_texts_per_s"] / best, "≥ 2.5", zf["ours_texts_per_s"] / best >= 2.5),
+            row(f"fast mode (bf16) vs PyTorch's own bf16 pipeline at its best ({zf['torch_bf16_best']})", f"{zf['ours_texts_per_s']:.2f}", f"{tbf:.2f}", zf["ours_texts_per_s"] / tbf, "≥ 1.0", zf["ours_texts_per_s"] / tbf >= 1.0),
             f"| fast mode's agreement with exact on these texts: same top label · largest score change | {zf['same_top']}/{zf['records']} ({zf['same_top'] / zf['records']:.1%}) · {zf['max_abs_diff_vs_exact']:.1e} | | | ≥ 99.5% · ≤ 0.02 | {verdict(zf['same_top'] / zf['records'] >= 0.995 and zf['max_abs_diff_vs_exact'] <= 0.02)} |",
-            row(f"scan records/s vs ElectraForPreTraining at its best batch ({sc['best']})", f"{sc['ours_records_per_s']:.2f}", f"{sbest:.2f}", sc["ours_records_per_s"] / sbest, "≥ 2", sc["ours_records_per_s"] / sbest >= 2),
+            row(f"scan records/s vs ElectraForPreTraining at its best batch ({sc['best']})", f"{sc['ours_records_per_s']:.2f}", f"{sbest:.2f}", sc["ours_records_per_s"] / sbest, "≥ 1.5", sc["ours_records_per_s"] / sbest >= 1.5),
             row("zero-shot texts/s vs the pipeline at batch size 1", f"{z['ours_texts_per_s']:.2f}", f"{bs1:.2f}", z["ours_texts_per_s"] / bs1, "", False),
             row("cold start to the first inspect result (median of 3)", f"{r['cold']['ours_s']:.2f} s", f"{r['cold']['torch_s']:.2f} s", r["cold"]["ours_s"] / r["cold"]["torch_s"], "≤ 0.05", r["cold"]["ours_s"] / r["cold"]["torch_s"] <= 0.05),
             row("peak RSS of the zero-shot process", f"{z['ours_rss_mib']:.0f} MiB", f"{z['torch_rss_mib']:.0f} MiB", z["ours_rss_mib"] / z["torch_rss_mib"], "≤ 0.3", z["ours_rss_mib"] / z["torch_rss_mib"] <= 0.3),
@@ -488,78 +544,37 @@ def write_markdown(results, meta, path):
             "Share of the measured f32 peak each workload reaches (useful, unpadded FLOPs ÷ time): "
             + ", ".join(f"{k} {v:.1f} GFLOP/s ({v / peak:.0%})" for k, v in share.items()) + ".",
             "Scan batches tried (PyTorch): " + ", ".join(f"{bs}: {v['records_per_s']:.2f} records/s" for bs, v in sc["torch"].items()) + f"; peak RSS ours {sc['ours_rss_mib']:.0f} MiB, PyTorch's at its best {sc['torch'][sc['best']]['rss_mib']:.0f} MiB.",
+            "PyTorch's bf16 pipeline tried (`model.to(torch.bfloat16)`, and f32 weights under `torch.autocast`), texts/s and agreement with our exact scores: "
+            + ", ".join(f"{k}: {v['texts_per_s']:.2f} ({v['same_top']}/{zf['records']} same top label, largest change {v['max_abs_diff_vs_exact']:.1e})" for k, v in zf["torch_bf16"].items()) + ".",
             "Pipeline batch sizes tried: " + ", ".join(f"{bs}: {v['texts_per_s']:.2f} texts/s" for bs, v in z["torch"].items())
             + "; on long texts: " + ", ".join(f"{bs}: {v['texts_per_s']:.3f}" for bs, v in zl["torch"].items()) + ".",
             q8_line(g),
             f"1.6× the pipeline's best would take {1.6 * z['torch_model_gflops']:.1f} useful GFLOP/s ({1.6 * z['torch_model_gflops'] / peak:.0%} of the measured f32 peak); "
             f"2.5× would take {2.5 * z['torch_model_gflops']:.1f} ({2.5 * z['torch_model_gflops'] / peak:.0%} of the f32 peak, {2.5 * z['torch_model_gflops'] / (2 * peak):.0%} of twice it, bf16's instruction rate); "
             f"the fast mode reached {zf['ours_texts_per_s'] / z['ours_texts_per_s'] * z['ours_model_gflops']:.1f}. "
-            f"2× the scan's PyTorch best would take {2 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9:.1f} useful GFLOP/s "
-            f"({2 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9 / peak:.0%} of the f32 peak). "
-            f"Half PyTorch's inspect latency would take {2 * r['flops']['inspect-15'] / i15['torch_s'] / 1e9:.1f} GFLOP/s at {i15['tokens']} tokens "
-            f"({2 * r['flops']['inspect-15'] / i15['torch_s'] / 1e9 / peak:.0%} of the f32 peak) and {2 * r['flops']['inspect-128'] / i128['torch_s'] / 1e9:.1f} at {i128['tokens']} "
-            f"({2 * r['flops']['inspect-128'] / i128['torch_s'] / 1e9 / peak:.0%}).",
+            f"1.5× the scan's PyTorch best would take {1.5 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9:.1f} useful GFLOP/s "
+            f"({1.5 * r['flops']['scan'] / (meta['texts'] / sbest) / 1e9 / peak:.0%} of the f32 peak). "
+            f"0.8× PyTorch's inspect latency at {i128['tokens']} tokens would take {r['flops']['inspect-128'] / (0.8 * i128['torch_s']) / 1e9:.1f} GFLOP/s "
+            f"({r['flops']['inspect-128'] / (0.8 * i128['torch_s']) / 1e9 / peak:.0%} of the f32 peak).",
             f"Largest |Δ|: inspect {max(i15['max_abs_diff'], i128['max_abs_diff']):.1e}, zero-shot {max(v['max_abs_diff'] for v in z['torch'].values()):.1e}, "
             f"long zero-shot {max(v['max_abs_diff'] for v in zl['torch'].values()):.1e}, `selectra run` {run['max_abs_diff']:.1e}, scan {max(v['max_abs_diff'] for v in sc['torch'].values()):.1e}.",
             "",
         ]
-    lines += [
-        "## Reading these numbers",
-        "",
-        "- The machine is shared: measurements minutes apart can differ by 10–30%, so the ratios between the",
-        "  two sides, measured back to back, are steadier than either absolute number.",
-        "- The machine's f32 peak is measured, not assumed: the best of our gemm, PyTorch's and numpy's",
-        "  (OpenBLAS) on the encoder layer's shapes at 2048 rows. Each workload's share of it is its useful",
-        "  (unpadded) FLOPs per second.",
-        "- Zero-shot (exact f32): a text's label pairs are packed together and texts taken shortest first",
-        "  (little padding); every dense layer is one gemm call with its bias, residual and activation folded",
-        "  in; GELU and the attention softmax are vectorized; with enough batches each core runs whole forward",
-        "  passes on its own. Most of the remaining time is gemm's microkernel itself, so the gap to 1.6× is",
-        "  the gap between the share of the peak we reach and the share 1.6× would need (the line under each",
-        "  table). Where that share is near or above 100%, exact f32 cannot get there on this machine.",
-        "- Long texts (200–400 words, cut at 512 tokens): attention grows with the square of the length and",
-        "  runs as 12 small per-head products per layer and sequence (64-wide), where gemm is least efficient;",
-        "  its share of a long text's time is what keeps the ratio under 1.6×. A fused attention kernel (scores,",
-        "  softmax and context per block of queries, flash-attention style) is the next step for long texts.",
-        "- Cold start (medium): 0.05× of PyTorch's 4.5 s would be 0.23 s. Ours is process start, reading 165 MB",
-        "  of f32 weights, transposing each dense weight once, and one forward pass (not broken down further);",
-        "  weights stored already transposed (a cache next to the model) would remove the copy. Not built.",
-        "- Fast mode: the encoder's dense products in bf16 on AVX512_BF16 (`src/engine/model/bf16.rs`; candle 0.11 has",
-        "  no bf16 CPU matmul, and its int8 kernels, the Q8_0 lines above, run between "
-        f"{q8_range(results)[0]:.2f}× and {q8_range(results)[1]:.2f}× our f32 gemm).",
-        "  Attention, LayerNorm, GELU and the heads stay f32. The agreement row compares it with our exact",
-        "  results on the bench texts. These random-weight models score every label within about 1e-5 of the",
-        "  others (the median exact top-2 margin in the log), so their top labels are ties that any rounding",
-        "  flips: the check fails on them by design, while the largest score change stays far below 0.02. A",
-        "  `selectra run --precision fast` on such a model runs exact after the check; on a trained model, whose",
-        "  labels are not tied, the check decides on the user's own corpus.",
-        "- Fast mode's ceiling: in a profile of the medium bf16 zero-shot (perf, 200 texts) the bf16 kernel is",
-        "  73% of the time, at close to its measured 300–390 GFLOP/s; the rest stays f32: attention's small",
-        "  per-head products 5% and softmax 2%, GELU 5% (run on each block while it is in L1), LayerNorm 3%,",
-        "  rounding activations to bf16 2%. Two scalar loops the profile exposed were vectorized on the way (the",
-        "  exponent's float-to-int cast inside GELU and softmax; LayerNorm's f64 sums), which sped up the exact",
-        "  path too. The machine's swings move the pipeline's own best between runs (medium 7.5–8.5 texts/s on",
-        "  this machine today), so the fast mode's ratio moves between about 2.4× and 2.7× on medium.",
-        "- Scan: the inspect forward pass over whole records, batched shortest first on both sides (PyTorch's",
-        "  best batches are its length-sorted ones, which a careful user would write). Scans are exact only",
-        "  (every token's probability is the result, which a top-label check cannot guard), so 2× PyTorch",
-        "  needs the share of the f32 peak on the line under each table; PyTorch's own scan reaches a higher",
-        "  share than its pipeline (no per-text tokenization of label pairs), which leaves exact f32 at ~1.3×.",
-        "- Inspect is exact only (its logits are what users compare with transformers). At 128 tokens, halving",
-        "  PyTorch's latency takes the share of the f32 peak on the line under each table: beyond the peak on",
-        "  medium (out of reach in f32), and on small well above what one sequence's 128 rows reach when every",
-        "  product is split over two cores. At 16 tokens the products have few rows and both sides mostly stream the weights",
-        "  from memory; a gemm-free kernel for few rows (each weight row read once) was tried and was 1.5×",
-        "  slower than gemm at 14 tokens. Halving it needs a register-blocked few-rows kernel.",
-        "- The whole `selectra run` row is the command's wall time (process start, model load, tokenization,",
-        "  SQLite batches) against the pipeline's in-loop throughput (model already loaded): the gap between",
-        "  it and the in-process zero-shot row is the command's fixed costs over this corpus (model load, the",
-        "  weights' SHA-256 for the run's identity, the store), which shrink relative to larger corpora.",
-        "- Peak RSS is mostly the model's f32 weights (the 50000-token embedding matrix is 51 MB small, 77 MB",
-        "  medium) plus the buffers of the largest forward pass, which the 1024-token batch budget bounds.",
-        "",
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    section = "\n".join(lines).rstrip() + "\n"
+    begin, end = f"<!-- bench/speed.py: {cpu['key']} -->", f"<!-- /bench/speed.py: {cpu['key']} -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Speed: Selectra Studio vs PyTorch transformers\n\n" + NEW_MACHINES + "\n"
+    block = f"{begin}\n{section}{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    elif NEW_MACHINES in text:
+        text = text.replace(NEW_MACHINES, block + "\n\n" + NEW_MACHINES)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# Where the harness adds a machine measured for the first time (each has its own section).
+NEW_MACHINES = "<!-- bench/speed.py: a machine measured for the first time goes above this line -->"
 
 
 def main():
@@ -602,7 +617,7 @@ def main():
     meta = {
         "command": "python bench/speed.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"),
-        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor(),
+        "cpu_facts": cpu_facts(),
         "cores": os.cpu_count(), "os": platform.platform(), "threads": args.threads, "python": platform.python_version(),
         "torch": torch.__version__, "transformers": transformers.__version__,
         "selectra": subprocess.run([str(release / "selectra"), "--version"], capture_output=True, text=True).stdout.strip(),

@@ -117,10 +117,15 @@ impl Layer {
         let projection = |name: &str| candle_nn::linear(h, h, attn.pp("self").pp(name));
         let (query, key, value) = (projection("query")?, projection("key")?, projection("value")?);
         let bias = |l: &candle_nn::Linear| l.bias().cloned().ok_or_else(|| candle_core::Error::Msg("attention projections have biases".into()));
-        let weight = Tensor::cat(&[&(query.weight() * scale)?, key.weight(), value.weight()], 0)?;
-        let bias = Tensor::cat(&[&(bias(&query)? * scale)?, &bias(&key)?, &bias(&value)?], 0)?;
+        let (weight, bias) = if super::weights::is_recorded_view(query.weight()) {
+            // The manifest's dry run (see `weights::is_recorded_view`): a view of the joined shape.
+            (Tensor::zeros((), DType::F32, query.weight().device())?.broadcast_as((3 * h, h))?, None)
+        } else {
+            let weight = Tensor::cat(&[&(query.weight() * scale)?, key.weight(), value.weight()], 0)?;
+            (weight, Some(Tensor::cat(&[&(bias(&query)? * scale)?, &bias(&key)?, &bias(&value)?], 0)?))
+        };
         Ok(Self {
-            qkv: Linear::new(&weight, Some(bias))?,
+            qkv: Linear::new(&weight, bias)?,
             attn_out: linear(h, h, attn.pp("output").pp("dense"))?,
             attn_norm: LayerNorm::load(h, eps, attn.pp("output").pp("LayerNorm"))?,
             intermediate: linear(h, cfg.intermediate_size, vb.pp("intermediate").pp("dense"))?,

@@ -67,6 +67,10 @@ impl Linear {
         if weight.dtype() != candle_core::DType::F32 {
             candle_core::bail!("dense layers take f32 weights");
         }
+        if super::weights::is_recorded_view(weight) {
+            // The manifest's dry run: the layer is never used, so nothing is copied.
+            return Ok(Self { weight_t: Vec::new(), cols: out_dim.max(2), bias: None, in_dim, out_dim, bf16: OnceLock::new() });
+        }
         let mut weight_t = with_f32(&weight.contiguous()?, |w| Ok(transpose(w, out_dim, in_dim)))?;
         let cols = out_dim.max(2);
         if cols != out_dim {
