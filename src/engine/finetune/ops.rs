@@ -6,6 +6,7 @@ use candle_core::Tensor;
 use rayon::prelude::*;
 
 use crate::engine::model::attention::SharedOut as Shared;
+use crate::engine::model::layer_norm::row_stats;
 
 /// LayerNorm over the last dimension with its backward pass, as two parallel passes over rows:
 /// composed of candle's element-wise operations (one core each, a tensor allocated each) it
@@ -21,14 +22,6 @@ fn f32_slice<'a>(s: &'a candle_core::CpuStorage, l: &candle_core::Layout) -> can
         Some((a, b)) => Ok(&v[a..b]),
         None => candle_core::bail!("layer norm: contiguous tensors only"),
     }
-}
-
-/// A row's mean and 1 / sqrt(variance + eps).
-fn row_stats(x: &[f32], eps: f64) -> (f64, f64) {
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
-    (mean, 1.0 / (var + eps).sqrt())
 }
 
 impl candle_core::CustomOp3 for TrainLayerNorm {

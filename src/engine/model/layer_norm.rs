@@ -41,6 +41,15 @@ fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candl
     }
 }
 
+/// A row's mean and `1 / sqrt(variance + eps)`, summed in f64 in vectorized lanes: the one
+/// definition inference and fine-tuning (`engine::finetune::ops`) normalize with.
+pub(crate) fn row_stats(row: &[f32], eps: f64) -> (f64, f64) {
+    let width = row.len() as f64;
+    let mean = lane_sum(row, |v| v as f64) / width;
+    let var = lane_sum(row, |v| (v as f64 - mean).powi(2)) / width;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
 impl CustomOp3 for RowNorm {
     fn name(&self) -> &'static str {
         "selectra-layer-norm"
@@ -66,9 +75,7 @@ impl CustomOp3 for RowNorm {
         // Rows are independent; many of them run on rayon's pool (the one gemm uses).
         for_rows(&mut out.spare_capacity_mut()[..x.len()], width, |i, dst| {
             let row = &x[i * width..(i + 1) * width];
-            let mean = lane_sum(row, |v| v as f64) / width as f64;
-            let var = lane_sum(row, |v| (v as f64 - mean).powi(2)) / width as f64;
-            let inv_std = 1.0 / (var + self.eps).sqrt();
+            let (mean, inv_std) = row_stats(row, self.eps);
             for (((d, &v), &w), &b) in dst.iter_mut().zip(row).zip(weight).zip(bias) {
                 d.write(((v as f64 - mean) * inv_std) as f32 * w + b);
             }

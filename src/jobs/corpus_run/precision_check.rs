@@ -100,6 +100,8 @@ impl PrecisionCheck<'_> {
         };
         report(0, progress);
         let mut done = 0u64;
+        // What the sample compared so far says (nothing yet: no agreement).
+        let mut check = AgreementCheck::measure(&[], &[], self.gate);
         for batch in sample.chunks(self.batch_size) {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(None);
@@ -114,12 +116,11 @@ impl PrecisionCheck<'_> {
             }
             done += batch.len() as u64;
             report(done, progress);
-            let so_far = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
-            if self.gate.verdict(so_far.records, so_far.records - so_far.same_top_label, so_far.max_score_delta) != Verdict::Undecided {
+            check = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
+            if self.gate.verdict(check.records, check.records - check.same_top_label, check.max_score_delta) != Verdict::Undecided {
                 break;
             }
         }
-        let mut check = AgreementCheck::measure(&as_pairs(&exact.predictions), &as_pairs(&fast.predictions), self.gate);
         (check.exact_secs, check.fast_secs) = (exact.secs, fast.secs);
         // Nothing computed on the exact side: every logit was in the cache.
         check.exact_cached = exact.logits.is_empty() && !exact.predictions.is_empty();
