@@ -259,6 +259,8 @@ pub struct FinetuneArgs {
     pub learning_rate: Option<f64>,
     pub batch_size: Option<u32>,
     pub validation_share: Option<f64>,
+    /// Cross-validation folds (none: one model and the validation share).
+    pub folds: Option<u32>,
     /// annotations, gold or both.
     pub source: String,
     /// labels (a classifier) or spans (a tagger); none: what the corpus has.

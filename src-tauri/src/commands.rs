@@ -576,6 +576,7 @@ pub async fn finetune_model(
             learning_rate: args.learning_rate.unwrap_or(defaults.learning_rate),
             batch_size: args.batch_size.map_or(defaults.batch_size, |b| b as usize),
             validation_share: args.validation_share.unwrap_or(defaults.validation_share),
+            folds: args.folds,
             source: selectra::analysis::evaluate::LabelSource::parse(&args.source)?,
             target: args.target.as_deref().map(selectra::jobs::finetune::FinetuneTarget::parse).transpose()?,
             ..defaults

@@ -51,6 +51,10 @@ pub const DEFAULT_SEED: u64 = 42;
 /// The share of the labeled records held out for validation (stratified by label).
 pub const DEFAULT_VALIDATION_SHARE: f64 = 0.1;
 
+/// The range of cross-validation folds.
+pub const MIN_FOLDS: u32 = 2;
+pub const MAX_FOLDS: u32 = 20;
+
 /// How often (seconds of training) a checkpoint is written besides each epoch's end.
 const CHECKPOINT_SECS: f64 = 60.0;
 
@@ -101,6 +105,11 @@ pub struct FinetuneOptions {
     pub source: LabelSource,
     /// Labels or spans; none: what the corpus has (refused when it has both).
     pub target: Option<FinetuneTarget>,
+    /// Cross-validation: this many models, each trained on all folds but one and scored on that
+    /// one, so every labeled record is predicted once by a model that did not see it (none: one
+    /// model, scored on the validation share).
+    #[serde(default)]
+    pub folds: Option<u32>,
 }
 
 impl Default for FinetuneOptions {
@@ -117,6 +126,7 @@ impl Default for FinetuneOptions {
             patience: None,
             source: LabelSource::Both,
             target: None,
+            folds: None,
         }
     }
 }
@@ -139,6 +149,14 @@ impl FinetuneOptions {
         if !(self.weight_decay >= 0.0 && self.max_grad_norm > 0.0) {
             return bad("the weight decay must be 0 or more and the gradient norm limit above 0");
         }
+        if let Some(k) = self.folds {
+            if !(MIN_FOLDS..=MAX_FOLDS).contains(&k) {
+                return bad(&format!("cross-validation takes {MIN_FOLDS} to {MAX_FOLDS} folds"));
+            }
+            if self.patience.is_some() {
+                return bad("early stopping watches held-out records, and with folds those records are what each model is scored on; choose folds or early stopping");
+            }
+        }
         Ok(())
     }
 }
@@ -156,6 +174,10 @@ pub struct EpochResult {
     pub validation_accuracy: Option<f64>,
     pub validation_macro_f1: Option<f64>,
     pub validation_entity_f1: Option<f64>,
+    /// The fold (from 1) whose model this epoch trained, when cross-validating; none for one
+    /// model, and for the folds' means.
+    #[serde(default)]
+    pub fold: Option<u32>,
 }
 
 impl EpochResult {
@@ -188,6 +210,11 @@ pub struct FinetuneSummary {
     pub options: FinetuneOptions,
     /// The head was the base model's own (a classifier with these labels) or new.
     pub new_head: bool,
+    /// With folds, each fold's own summary (its model is in its `output`); the fields above
+    /// then cover all folds: their records, steps, each epoch's mean numbers, and the
+    /// out-of-fold run over every record.
+    #[serde(default)]
+    pub folds: Vec<FinetuneSummary>,
 }
 
 /// A training example: the record, its encoding and what it teaches.
@@ -247,6 +274,11 @@ fn checkpoint_dir(output: &Path) -> PathBuf {
 
 fn summary_path(output: &Path) -> PathBuf {
     output.join("finetune.json")
+}
+
+/// The note, in a cross-validation's folder, of whose folds it holds (written before the first).
+fn folds_path(output: &Path) -> PathBuf {
+    output.join("folds.json")
 }
 
 /// Writes a checkpoint whole: into a fresh folder, then renamed over the last one.
@@ -507,6 +539,19 @@ fn check_output(output: &Path, identity: &str) -> Result<Option<FinetuneSummary>
         }
         return Ok(None);
     }
+    // A cross-validation under way: its folds' folders beside the note of whose they are.
+    let folds = folds_path(output);
+    if folds.is_file() {
+        let text = std::fs::read_to_string(&folds).map_err(|e| Error::io(&folds, e))?;
+        let same = serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("identity").and_then(|v| v.as_str()) == Some(identity));
+        if !same {
+            return Err(Error::Input(format!(
+                "{} holds the folds of another cross-validation (other data, base model or settings); choose another output folder, or delete it to start again",
+                output.display()
+            )));
+        }
+        return Ok(None);
+    }
     // A folder holding only an unfinished checkpoint.partial is a fine-tune killed before its
     // first checkpoint: it starts again.
     let entries =
@@ -610,8 +655,9 @@ fn score(result: &mut EpochResult, loss: f64, outputs: &Outputs, validation: &[&
 }
 
 /// Fine-tunes `base` on `corpus`'s labels or spans into `output`; see the module doc. `progress`
-/// counts optimizer steps (stage `FineTuning`); `on_epoch` hears each epoch's numbers; `cancel`
-/// stops after the current step with a checkpoint written (the same call goes on from it).
+/// counts optimizer steps (stage `FineTuning`); `on_epoch` hears each epoch's numbers (with
+/// folds, each fold's in turn); `cancel` stops after the current step with a checkpoint
+/// written (the same call goes on from it).
 #[allow(clippy::too_many_arguments)]
 pub fn finetune(
     store: &mut Store,
@@ -654,32 +700,159 @@ pub fn finetune(
         };
         examples.push(Example { record_id: item.id, encoded, target });
     }
-    // The validation records: one fold of a split stratified by label (by nothing for spans;
-    // none with a share of 0).
-    let y: Vec<usize> = examples.iter().map(Example::label).collect();
-    let folds = if options.validation_share > 0.0 { ((1.0 / options.validation_share).round() as usize).max(2) } else { 0 };
-    let fold = if folds > 0 { stratified_folds(&y, folds, options.seed) } else { vec![1; y.len()] };
-    let (mut train, mut validation): (Vec<&Example>, Vec<&Example>) = (Vec::new(), Vec::new());
-    for (example, f) in examples.iter().zip(&fold) {
-        if *f == 0 {
-            validation.push(example)
-        } else {
-            train.push(example)
-        }
-    }
-    if train.is_empty() {
-        return Err(Error::Input("no labeled records are left to train on after the validation share; label more records".into()));
-    }
-
     let kind = match target {
         FinetuneTarget::Labels if items.iter().any(|i| matches!(i.reference, Reference::LabelSet(_))) => HeadKind::MultiLabel,
         FinetuneTarget::Labels => HeadKind::Sequence,
         FinetuneTarget::Spans => HeadKind::Token,
     };
-    let model = Trainable::load(&base.files, &labels, kind, options.seed)?;
+    let setup = Setup { base, options, labels: &labels, kind };
+    // The held-out records: one fold of a split stratified by label (by nothing for spans), the
+    // validation share's or each of the cross-validation folds in turn.
+    let y: Vec<usize> = examples.iter().map(Example::label).collect();
+    let split = |fold: &[usize], held: usize| -> (Vec<&Example>, Vec<&Example>) {
+        let (mut train, mut held_out) = (Vec::new(), Vec::new());
+        for (example, f) in examples.iter().zip(fold) {
+            if *f == held {
+                held_out.push(example)
+            } else {
+                train.push(example)
+            }
+        }
+        (train, held_out)
+    };
+    let started = Instant::now();
+    if let Some(k) = options.folds {
+        let k = k as usize;
+        if examples.len() < k {
+            return Err(Error::Input(format!("{k} folds need at least {k} labeled records; {} are labeled", examples.len())));
+        }
+        let fold = stratified_folds(&y, k, options.seed);
+        let splits: Vec<_> = (0..k).map(|i| split(&fold, i)).collect();
+        return cross_validate(store, corpus, output, &setup, &identity, &splits, progress, on_epoch, cancel);
+    }
+    let folds = if options.validation_share > 0.0 { ((1.0 / options.validation_share).round() as usize).max(2) } else { 0 };
+    let fold = if folds > 0 { stratified_folds(&y, folds, options.seed) } else { vec![1; y.len()] };
+    let (train, validation) = split(&fold, 0);
+    if train.is_empty() {
+        return Err(Error::Input("no labeled records are left to train on after the validation share; label more records".into()));
+    }
+    let total_steps = setup.total_steps(train.len());
+    let mut meter = Meter::new(total_steps, progress);
+    let trained = train_split(&setup, &train, &validation, output, &identity, None, &mut |s, seen| meter.report(s, seen), on_epoch, cancel)?;
+    let model = &trained.model;
+    let run = if validation.is_empty() {
+        None
+    } else {
+        Some(match kind {
+            HeadKind::Sequence | HeadKind::MultiLabel => {
+                let scores = label_scores(model, base, &validation)?;
+                let key = classifier_run_key(corpus, output, sha256_file(&output.join("model.safetensors"))?, &labels, kind);
+                store_classifier_run(store, key, &labels, &validation, scores)?
+            }
+            HeadKind::Token => {
+                let tuned = load_folder(output)?;
+                let options = TagOptions::for_corpus(&tuned);
+                let key = tagger_run_key(corpus, &tuned, &sha256_file(&tuned.files.weights)?, None, &options);
+                match held_out_run(store, &key, RunKind::Tagger)? {
+                    Ok(done) => done,
+                    Err(id) => {
+                        store_tagged(store, id, &tuned, options, &validation)?;
+                        store.finish_run(id)?;
+                        id
+                    }
+                }
+            }
+        })
+    };
+    let summary = FinetuneSummary {
+        output: output.to_path_buf(),
+        base_model: base.name.clone(),
+        target,
+        labels: labels.clone(),
+        n_train: train.len(),
+        n_validation: validation.len(),
+        steps: trained.steps,
+        epochs: trained.epochs,
+        resumed_from_step: trained.resumed_from_step,
+        examples_per_sec: trained.examples_seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        run,
+        options: options.clone(),
+        new_head: model.head == crate::engine::finetune::HeadSource::New,
+        folds: Vec::new(),
+    };
+    finish_folder(output, &identity, &summary)?;
+    Ok(summary)
+}
+
+/// What every split of one fine-tune shares.
+struct Setup<'a> {
+    base: &'a Model,
+    options: &'a FinetuneOptions,
+    labels: &'a [String],
+    kind: HeadKind,
+}
+
+impl Setup<'_> {
+    /// The optimizer steps of a training on `n_train` records.
+    fn total_steps(&self, n_train: usize) -> u64 {
+        n_train.div_ceil(self.options.batch_size) as u64 * u64::from(self.options.epochs)
+    }
+}
+
+/// What one training did.
+struct Trained {
+    model: Trainable,
+    steps: u64,
+    epochs: Vec<EpochResult>,
+    resumed_from_step: Option<u64>,
+    /// Examples trained on in this session.
+    examples_seen: usize,
+}
+
+/// Progress over all the steps of a fine-tune (every fold's, with folds): the rate and the time
+/// left from what this session has done.
+struct Meter<'a> {
+    started: Instant,
+    total: u64,
+    first: Option<u64>,
+    progress: &'a mut dyn FnMut(RunProgress),
+}
+
+impl<'a> Meter<'a> {
+    fn new(total: u64, progress: &'a mut dyn FnMut(RunProgress)) -> Self {
+        Self { started: Instant::now(), total, first: None, progress }
+    }
+
+    /// `done` steps of all, `seen` examples trained on in this session.
+    fn report(&mut self, done: u64, seen: usize) {
+        let first = *self.first.get_or_insert(done);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let steps_rate = (done - first) as f64 / secs;
+        let eta = (steps_rate > 0.0 && self.total > done).then(|| (self.total - done) as f64 / steps_rate);
+        (self.progress)(RunProgress { done, total: self.total, records_per_sec: seen as f64 / secs, eta_secs: eta, stage: JobStage::FineTuning });
+    }
+}
+
+/// Trains a model on `train`, each epoch scored on `validation`, in `output` (checkpoints, then
+/// the model; the caller writes the summary). `report` hears the split's step and the examples
+/// trained on in this session.
+#[allow(clippy::too_many_arguments)]
+fn train_split(
+    setup: &Setup,
+    train: &[&Example],
+    validation: &[&Example],
+    output: &Path,
+    identity: &str,
+    fold: Option<u32>,
+    report: &mut dyn FnMut(u64, usize),
+    on_epoch: &mut dyn FnMut(&EpochResult),
+    cancel: &AtomicBool,
+) -> Result<Trained> {
+    let Setup { base, options, labels, kind } = *setup;
+    let model = Trainable::load(&base.files, labels, kind, options.seed)?;
     crate::engine::finetune::keep_freed_memory();
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
-    let total_steps = steps_per_epoch * u64::from(options.epochs);
+    let total_steps = setup.total_steps(train.len());
     let settings = OptimizerSettings {
         learning_rate: options.learning_rate,
         weight_decay: options.weight_decay,
@@ -692,24 +865,16 @@ pub fn finetune(
     };
     let mut optimizer = AdamW::new(&model, settings)?;
     std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
-    let mut state = CheckpointState { identity: identity.clone(), step: 0, epochs: Vec::new(), best_score: None, epochs_without_gain: 0 };
+    let mut state = CheckpointState { identity: identity.to_string(), step: 0, epochs: Vec::new(), best_score: None, epochs_without_gain: 0 };
     let mut resumed_from_step = None;
     if let Some(dir) = last_checkpoint(output) {
         state = load_checkpoint(&dir, &model, &mut optimizer)?;
         resumed_from_step = Some(state.step);
     }
 
-    let started = Instant::now();
     let mut last_checkpoint = Instant::now();
     let mut examples_seen = 0usize;
     let mut stopped_early = false;
-    let mut report = |step: u64, seen: usize| {
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        let rate = seen as f64 / secs;
-        let steps_rate = (step - resumed_from_step.unwrap_or(0)) as f64 / secs;
-        let eta = (steps_rate > 0.0 && total_steps > step).then(|| (total_steps - step) as f64 / steps_rate);
-        progress(RunProgress { done: step, total: total_steps, records_per_sec: rate, eta_secs: eta, stage: JobStage::FineTuning });
-    };
     report(state.step, 0);
     let mut epoch_losses: Vec<f64> = Vec::new();
     while state.step < total_steps && !stopped_early {
@@ -748,10 +913,11 @@ pub fn finetune(
                 validation_accuracy: None,
                 validation_macro_f1: None,
                 validation_entity_f1: None,
+                fold,
             };
             if !validation.is_empty() {
-                let (loss, outputs) = evaluate(&model, base, &validation)?;
-                score(&mut result, loss, &outputs, &validation, &labels)?;
+                let (loss, outputs) = evaluate(&model, base, validation)?;
+                score(&mut result, loss, &outputs, validation, labels)?;
                 let value = result.score().unwrap_or(0.0);
                 if state.best_score.is_none_or(|best| value > best) {
                     state.best_score = Some(value);
@@ -775,64 +941,240 @@ pub fn finetune(
             return Err(Error::Cancelled);
         }
     }
-    let examples_per_sec = examples_seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
-
-    // The model, then its predictions on the validation records as a run.
     model.save(output)?;
-    let run = if validation.is_empty() {
-        None
-    } else {
-        Some(match kind {
-            HeadKind::Sequence | HeadKind::MultiLabel => store_classifier_run(store, corpus, &model, base, output, &labels, &validation)?,
-            HeadKind::Token => store_tagger_run(store, corpus, output, &validation)?,
-        })
-    };
-    let summary = FinetuneSummary {
-        output: output.to_path_buf(),
-        base_model: base.name.clone(),
-        target,
-        labels,
-        n_train: train.len(),
-        n_validation: validation.len(),
-        steps: state.step,
-        epochs: state.epochs,
-        resumed_from_step,
-        examples_per_sec,
-        run,
-        options: options.clone(),
-        new_head: model.head == crate::engine::finetune::HeadSource::New,
-    };
+    Ok(Trained { model, steps: state.step, epochs: state.epochs, resumed_from_step, examples_seen })
+}
+
+/// Writes a finished fine-tune's summary beside its model (what makes the folder finished), and
+/// removes its checkpoints.
+fn finish_folder(output: &Path, identity: &str, summary: &FinetuneSummary) -> Result<()> {
     let stored = serde_json::json!({"identity": identity, "summary": summary});
     crate::fs::write(&summary_path(output), serde_json::to_string_pretty(&stored).expect("json").as_bytes())?;
     let _ = std::fs::remove_dir_all(checkpoint_dir(output));
     let _ = std::fs::remove_dir_all(output.join("checkpoint.partial"));
+    Ok(())
+}
+
+/// The folder of fold `i` (from 0) of a cross-validated fine-tune.
+fn fold_dir(output: &Path, i: usize) -> PathBuf {
+    output.join(format!("fold-{}", i + 1))
+}
+
+/// k-fold cross-validation: fold `i`'s model trains on the other folds in `output/fold-{i+1}`
+/// (a finished fold is kept, an unfinished one resumes), each epoch scored on its held-out
+/// records; every record's prediction by the model that did not see it forms one out-of-fold
+/// run, whose key joins the k models' weight hashes. The summary's epochs are the folds' means.
+#[allow(clippy::too_many_arguments)]
+fn cross_validate(
+    store: &mut Store,
+    corpus: &str,
+    output: &Path,
+    setup: &Setup,
+    identity: &str,
+    splits: &[(Vec<&Example>, Vec<&Example>)],
+    progress: &mut dyn FnMut(RunProgress),
+    on_epoch: &mut dyn FnMut(&EpochResult),
+    cancel: &AtomicBool,
+) -> Result<FinetuneSummary> {
+    let (base, options, labels, kind) = (setup.base, setup.options, setup.labels, setup.kind);
+    if splits.iter().any(|(train, held)| train.is_empty() || held.is_empty()) {
+        return Err(Error::Input(format!(
+            "{} folds leave a fold without records to train on or to hold out; label more records or use fewer folds",
+            splits.len()
+        )));
+    }
+    std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
+    let note = serde_json::json!({"identity": identity, "folds": splits.len()});
+    crate::fs::write(&folds_path(output), note.to_string().as_bytes())?;
+    let total: u64 = splits.iter().map(|(train, _)| setup.total_steps(train.len())).sum();
+    let mut meter = Meter::new(total, progress);
+    let started = Instant::now();
+    let (mut offset, mut seen) = (0u64, 0usize);
+    let mut folds = Vec::with_capacity(splits.len());
+    // Steps done before this session: finished folds', and the resumed fold's.
+    let mut done_before: Option<u64> = None;
+    for (i, (train, held)) in splits.iter().enumerate() {
+        let dir = fold_dir(output, i);
+        let fold_identity: String =
+            Sha256::digest(format!("{identity}/fold {} of {}", i + 1, splits.len())).iter().map(|b| format!("{b:02x}")).collect();
+        let summary = match check_output(&dir, &fold_identity)? {
+            Some(done) => {
+                *done_before.get_or_insert(0) += done.steps;
+                meter.report(offset + done.steps, seen);
+                done
+            }
+            None => {
+                let fold_started = Instant::now();
+                let trained = train_split(
+                    setup,
+                    train,
+                    held,
+                    &dir,
+                    &fold_identity,
+                    Some(i as u32 + 1),
+                    &mut |s, n| meter.report(offset + s, seen + n),
+                    on_epoch,
+                    cancel,
+                )?;
+                if let Some(step) = trained.resumed_from_step {
+                    *done_before.get_or_insert(0) += step;
+                }
+                seen += trained.examples_seen;
+                let summary = FinetuneSummary {
+                    output: dir.clone(),
+                    base_model: base.name.clone(),
+                    target: if kind == HeadKind::Token { FinetuneTarget::Spans } else { FinetuneTarget::Labels },
+                    labels: labels.to_vec(),
+                    n_train: train.len(),
+                    n_validation: held.len(),
+                    steps: trained.steps,
+                    epochs: trained.epochs,
+                    resumed_from_step: trained.resumed_from_step,
+                    examples_per_sec: trained.examples_seen as f64 / fold_started.elapsed().as_secs_f64().max(1e-9),
+                    run: None,
+                    options: options.clone(),
+                    new_head: trained.model.head == crate::engine::finetune::HeadSource::New,
+                    folds: Vec::new(),
+                };
+                finish_folder(&dir, &fold_identity, &summary)?;
+                summary
+            }
+        };
+        offset += setup.total_steps(train.len());
+        folds.push(summary);
+    }
+
+    // The out-of-fold run: each fold's model, loaded from its folder as any model is, on the
+    // records it did not train on.
+    let mut hashes = Sha256::new();
+    for i in 0..splits.len() {
+        hashes.update(sha256_file(&fold_dir(output, i).join("model.safetensors"))?.as_bytes());
+    }
+    let joined: String = hashes.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let run = match kind {
+        HeadKind::Sequence | HeadKind::MultiLabel => {
+            let key = classifier_run_key(corpus, output, joined, labels, kind);
+            let mut all: Vec<(&Example, Vec<f32>)> = Vec::new();
+            for (i, (_, held)) in splits.iter().enumerate() {
+                let tuned = load_folder(&fold_dir(output, i))?;
+                let model = Trainable::load(&tuned.files, labels, kind, options.seed)?;
+                all.extend(held.iter().copied().zip(label_scores(&model, base, held)?));
+            }
+            let (records, scores): (Vec<&Example>, Vec<Vec<f32>>) = all.into_iter().unzip();
+            store_classifier_run(store, key, labels, &records, scores)?
+        }
+        HeadKind::Token => {
+            let tuned: Vec<Model> = (0..splits.len()).map(|i| load_folder(&fold_dir(output, i))).collect::<Result<_>>()?;
+            let tag_options = TagOptions::for_corpus(&tuned[0]);
+            let mut key = tagger_run_key(corpus, &tuned[0], &joined, None, &tag_options);
+            key.model = output.display().to_string();
+            match held_out_run(store, &key, RunKind::Tagger)? {
+                Ok(done) => done,
+                Err(id) => {
+                    for (model, (_, held)) in tuned.iter().zip(splits) {
+                        store_tagged(store, id, model, tag_options, held)?;
+                    }
+                    store.finish_run(id)?;
+                    id
+                }
+            }
+        }
+    };
+
+    let mean_epochs = mean_epochs(&folds);
+    let summary = FinetuneSummary {
+        output: output.to_path_buf(),
+        base_model: base.name.clone(),
+        target: folds[0].target,
+        labels: labels.to_vec(),
+        n_train: splits.iter().map(|(_, held)| held.len()).sum(),
+        n_validation: splits.iter().map(|(_, held)| held.len()).sum(),
+        steps: folds.iter().map(|f| f.steps).sum(),
+        epochs: mean_epochs,
+        resumed_from_step: done_before,
+        examples_per_sec: seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        run: Some(run),
+        options: options.clone(),
+        new_head: folds[0].new_head,
+        folds,
+    };
+    finish_folder(output, identity, &summary)?;
     Ok(summary)
 }
 
-/// The fine-tuned classifier's label scores on the validation records, stored as a classifier run.
-fn store_classifier_run(
-    store: &mut Store,
-    corpus: &str,
-    model: &Trainable,
-    base: &Model,
-    output: &Path,
-    labels: &[String],
-    validation: &[&Example],
-) -> Result<i64> {
-    let (_, outputs) = evaluate(model, base, validation)?;
+/// Each epoch's numbers averaged over the folds that reached it (all of them, unless early
+/// stopping ended some sooner): the cross-validated curve.
+fn mean_epochs(folds: &[FinetuneSummary]) -> Vec<EpochResult> {
+    let longest = folds.iter().map(|f| f.epochs.len()).max().unwrap_or(0);
+    (0..longest)
+        .map(|e| {
+            let reached: Vec<&EpochResult> = folds.iter().filter_map(|f| f.epochs.get(e)).collect();
+            let mean = |get: &dyn Fn(&EpochResult) -> Option<f64>| -> Option<f64> {
+                let values: Vec<f64> = reached.iter().filter_map(|r| get(r)).collect();
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            EpochResult {
+                epoch: e as u32 + 1,
+                train_loss: mean(&|r| Some(r.train_loss)).unwrap_or(f64::NAN),
+                validation_loss: mean(&|r| r.validation_loss),
+                validation_accuracy: mean(&|r| r.validation_accuracy),
+                validation_macro_f1: mean(&|r| r.validation_macro_f1),
+                validation_entity_f1: mean(&|r| r.validation_entity_f1),
+                fold: None,
+            }
+        })
+        .collect()
+}
+
+/// A fine-tuned model's folder, loaded as any local model is.
+fn load_folder(folder: &Path) -> Result<Model> {
+    Model::load(&folder.display().to_string(), &Default::default(), std::sync::Arc::new(crate::engine::hub::Silent))
+}
+
+/// A classifier's label scores on `examples` (softmax, or each label's sigmoid).
+fn label_scores(model: &Trainable, base: &Model, examples: &[&Example]) -> Result<Vec<Vec<f32>>> {
+    let (_, outputs) = evaluate(model, base, examples)?;
     let Outputs::Scores(scores) = outputs else { unreachable!("a sequence classifier scores labels") };
-    let key = RunKey {
+    Ok(scores)
+}
+
+/// The run key of a fine-tuned classifier's predictions: the model is its output folder.
+fn classifier_run_key(corpus: &str, output: &Path, weights_sha256: String, labels: &[String], kind: HeadKind) -> RunKey {
+    RunKey {
         corpus: corpus.to_string(),
         model: output.display().to_string(),
-        weights_sha256: sha256_file(&output.join("model.safetensors"))?,
+        weights_sha256,
         labels: labels.to_vec(),
         template: String::new(),
-        multi_label: model.kind == HeadKind::MultiLabel,
+        multi_label: kind == HeadKind::MultiLabel,
         strip_accents: None,
         precision: Precision::Exact,
+    }
+}
+
+/// The run of a fine-tune's held-out predictions under `key`: `Ok(id)` when it is finished
+/// already (the key holds the weights' hash: the same model's predictions, stored before a kill
+/// kept the summary from being written), else `Err(id)` of a new, empty run (one left half
+/// stored is replaced).
+fn held_out_run(store: &mut Store, key: &RunKey, kind: RunKind) -> Result<std::result::Result<i64, i64>> {
+    let run = store.open_run_as(key, kind)?;
+    if run.finished_at.is_some() {
+        return Ok(Ok(run.id));
+    }
+    if run.predictions > 0 {
+        store.delete_run(run.id)?;
+        return Ok(Err(store.open_run_as(key, kind)?.id));
+    }
+    Ok(Err(run.id))
+}
+
+/// Label scores of `records`, stored as a finished classifier run under `key`.
+fn store_classifier_run(store: &mut Store, key: RunKey, labels: &[String], records: &[&Example], scores: Vec<Vec<f32>>) -> Result<i64> {
+    let run = match held_out_run(store, &key, RunKind::Classifier)? {
+        Ok(done) => return Ok(done),
+        Err(id) => store.run(id)?,
     };
-    let run = store.open_run_as(&key, RunKind::Classifier)?;
-    let rows: Vec<PredictionRow> = validation
+    let rows: Vec<PredictionRow> = records
         .iter()
         .zip(scores)
         .map(|(e, s)| {
@@ -850,21 +1192,15 @@ fn store_classifier_run(
     Ok(run.id)
 }
 
-/// The fine-tuned tagger, loaded from its folder as any model is, run over the validation
-/// records by the token-classification pipeline with a corpus run's options, stored as a
-/// tagging run.
-fn store_tagger_run(store: &mut Store, corpus: &str, output: &Path, validation: &[&Example]) -> Result<i64> {
-    let tuned = Model::load(&output.display().to_string(), &Default::default(), std::sync::Arc::new(crate::engine::hub::Silent))?;
-    let tagger = TokenTagger::new(&tuned)?;
-    let options = TagOptions::for_corpus(&tuned);
-    let key = tagger_run_key(corpus, &tuned, &sha256_file(&tuned.files.weights)?, None, &options);
-    let run = store.open_run_as(&key, RunKind::Tagger)?;
-    for chunk in validation.chunks(32) {
+/// `records` tagged by the fine-tuned tagger through the token-classification pipeline with a
+/// corpus run's options, saved into tagging run `run`.
+fn store_tagged(store: &mut Store, run: i64, tuned: &Model, options: TagOptions, records: &[&Example]) -> Result<()> {
+    let tagger = TokenTagger::new(tuned)?;
+    for chunk in records.chunks(32) {
         let texts: Vec<&str> = chunk.iter().map(|e| if let Target::Tags(_, text) = &e.target { text.as_str() } else { "" }).collect();
         let taggings = tagger.tag_batch(&texts, options)?;
         let records: Vec<_> = chunk.iter().zip(&texts).zip(taggings).map(|((e, text), tagging)| tagged_record(e.record_id, text, tagging)).collect();
-        store.save_tagged(run.id, &records)?;
+        store.save_tagged(run, &records)?;
     }
-    store.finish_run(run.id)?;
-    Ok(run.id)
+    Ok(())
 }

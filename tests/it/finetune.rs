@@ -437,6 +437,18 @@ fn a_discriminator_fine_tuned_on_spans_tags_held_out_records() {
         .map(|e| (e["entity_group"].as_str().unwrap_or_default().to_string(), e["word"].as_str().unwrap_or_default().to_string()))
         .collect();
     assert_eq!(found, [("PER".to_string(), "ministro".to_string()), ("LOC".to_string(), "tokio".to_string())], "{tagged}");
+
+    // Cross-validated in 2 folds: two taggers, and one tagging run of every record by the tagger
+    // that held it out, which Compare scores on all 100.
+    let args = finetune_args(&db, &dir.path().join("cv"), 10, &["--folds", "2"]);
+    let summary = selectra_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(summary["folds"].as_array().unwrap().len(), 2);
+    assert!(summary["folds"].as_array().unwrap().iter().all(|f| f["n_validation"] == 50 && f["target"] == "spans"));
+    let run = summary["run"].as_i64().unwrap();
+    let evaluation = selectra::analysis::tagging::evaluate_taggers(&store, "c", &[run], &Default::default()).unwrap();
+    assert_eq!(evaluation.n, 100, "every record tagged out of fold");
+    let f1 = evaluation.runs[0].scores[0].report.micro.f1;
+    assert!(f1 >= 0.85, "the out-of-fold entity F1: {f1:.3}");
 }
 
 /// A corpus whose records may have two topics is fine-tuned as a multi-label classifier (each
@@ -472,4 +484,79 @@ fn a_multi_label_corpus_fine_tunes_a_multi_label_classifier() {
         classified["scores"][i].as_f64().unwrap()
     };
     assert!(score("deportes") > 0.5 && score("economía") > 0.5 && score("política") < 0.5, "{classified}");
+}
+
+/// Cross-validated in 3 folds: three models, each trained on two folds, and one out-of-fold run
+/// in which every labeled record is predicted once, by the model of the fold that held it out
+/// (its scores are that model's, loaded from its folder, and each model predicts exactly its
+/// fold's share); the summary's epochs are the folds' means. Run again after one fold's folder
+/// is lost, it trains that fold alone and reaches the same predictions.
+#[test]
+fn cross_validation_predicts_every_record_with_the_model_that_held_it_out() {
+    use selectra::engine::classify::{TextClassifier, TextInput};
+    let dir = tempfile::tempdir().unwrap();
+    let db = topic_project(dir.path(), 10, false);
+    let output = dir.path().join("cv");
+    let args = finetune_args(&db, &output, 3, &["--folds", "3"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let summary = selectra_json(&args);
+    let folds = summary["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 3);
+    let held: Vec<u64> = folds.iter().map(|f| f["n_validation"].as_u64().unwrap()).collect();
+    assert_eq!(held, [10, 10, 10], "stratified folds of 30 records");
+    assert!(folds.iter().all(|f| f["n_train"] == 20), "each model trains on the other folds");
+    assert_eq!(summary["n_validation"], 30);
+    assert_eq!(summary["steps"].as_u64(), Some(folds.iter().map(|f| f["steps"].as_u64().unwrap()).sum()));
+    for e in 0..3 {
+        let of_folds: Vec<f64> = folds.iter().map(|f| f["epochs"][e]["validation_macro_f1"].as_f64().unwrap()).collect();
+        let mean = summary["epochs"][e]["validation_macro_f1"].as_f64().unwrap();
+        assert!((mean - of_folds.iter().sum::<f64>() / 3.0).abs() < 1e-12, "epoch {e}: {mean} vs {of_folds:?}");
+        assert!(folds.iter().enumerate().all(|(i, f)| f["epochs"][e]["fold"] == i as u64 + 1));
+    }
+
+    let run = summary["run"].as_i64().unwrap();
+    let store = selectra::store::Store::open_existing(&db).unwrap();
+    let classifiers: Vec<_> = (1..=3)
+        .map(|i| {
+            let folder = output.join(format!("fold-{i}"));
+            assert_eq!(folds[i - 1]["output"], folder.to_str().unwrap());
+            selectra::Model::load(folder.to_str().unwrap(), &Default::default(), std::sync::Arc::new(selectra::engine::hub::Silent)).unwrap()
+        })
+        .collect();
+    let classifiers: Vec<TextClassifier> = classifiers.iter().map(|m| TextClassifier::new(m).unwrap()).collect();
+    let page = store.query("c", &selectra::store::Query { limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(page.rows.len(), 30);
+    let mut predicted_by = [0u64; 3];
+    let mut stored_scores = Vec::new();
+    for row in &page.rows {
+        let stored = store.prediction(run, row.record_id).unwrap().expect("every labeled record is in the out-of-fold run");
+        let matching: Vec<usize> = (0..3)
+            .filter(|&i| {
+                let fresh = classifiers[i].classify(TextInput { text: &row.text, pair: None }).unwrap();
+                fresh.labels == stored.labels && fresh.scores.iter().zip(&stored.scores).all(|(a, b)| (a - b).abs() < 1e-4)
+            })
+            .collect();
+        assert_eq!(matching.len(), 1, "{}: the scores of exactly one fold's model", row.text);
+        predicted_by[matching[0]] += 1;
+        stored_scores.push(stored.scores);
+    }
+    assert_eq!(predicted_by.to_vec(), held, "each model predicts its fold's held-out records");
+
+    // One fold lost (its folder and the finished summary): the same command trains that fold
+    // again and keeps the others.
+    std::fs::remove_dir_all(output.join("fold-2")).unwrap();
+    std::fs::remove_file(output.join("finetune.json")).unwrap();
+    let again = selectra_json(&args);
+    let kept = folds[0]["steps"].as_u64().unwrap() + folds[2]["steps"].as_u64().unwrap();
+    assert_eq!(again["resumed_from_step"].as_u64(), Some(kept), "{again}");
+    // Trained again with the same seed, the fold has the same weights: the run's key (which
+    // holds the folds' weight hashes) is the same, and its predictions are kept.
+    assert_eq!(again["run"], summary["run"], "{again}");
+    for (row, before) in page.rows.iter().zip(&stored_scores) {
+        assert_eq!(&store.prediction(run, row.record_id).unwrap().unwrap().scores, before);
+    }
+    // Folds with early stopping are refused with the reason.
+    let refused = finetune_args(&db, &dir.path().join("other"), 3, &["--folds", "3", "--patience", "1"]);
+    let refused = selectra(&refused.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("choose folds or early stopping"));
 }

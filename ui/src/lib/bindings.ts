@@ -201,6 +201,10 @@ source: string, };
 
 export type FinetuneArgs = { corpus: string, model: string, output: string, epochs: number | null, learning_rate: number | null, batch_size: number | null, validation_share: number | null, 
 /**
+ * Cross-validation folds (none: one model and the validation share).
+ */
+folds: number | null, 
+/**
  * annotations, gold or both.
  */
 source: string, 
@@ -1144,7 +1148,12 @@ train_loss: number,
  * On the validation records (none without them): the loss, the accuracy (of the tagged
  * tokens for a tagger), and the macro F1 of the labels or seqeval's micro F1 of the entities.
  */
-validation_loss: number | null, validation_accuracy: number | null, validation_macro_f1: number | null, validation_entity_f1: number | null, };
+validation_loss: number | null, validation_accuracy: number | null, validation_macro_f1: number | null, validation_entity_f1: number | null, 
+/**
+ * The fold (from 1) whose model this epoch trained, when cross-validating; none for one
+ * model, and for the folds' means.
+ */
+fold: number | null, };
 
 export type FinetuneOptions = { epochs: number, learning_rate: number, batch_size: number, 
 /**
@@ -1159,7 +1168,13 @@ patience: number | null, source: LabelSource,
 /**
  * Labels or spans; none: what the corpus has (refused when it has both).
  */
-target: FinetuneTarget | null, };
+target: FinetuneTarget | null, 
+/**
+ * Cross-validation: this many models, each trained on all folds but one and scored on that
+ * one, so every labeled record is predicted once by a model that did not see it (none: one
+ * model, scored on the validation share).
+ */
+folds: number | null, };
 
 export type FinetuneSummary = { output: string, base_model: string, target: FinetuneTarget, 
 /**
@@ -1182,7 +1197,13 @@ run: number | null, options: FinetuneOptions,
 /**
  * The head was the base model's own (a classifier with these labels) or new.
  */
-new_head: boolean, };
+new_head: boolean, 
+/**
+ * With folds, each fold's own summary (its model is in its `output`); the fields above
+ * then cover all folds: their records, steps, each epoch's mean numbers, and the
+ * out-of-fold run over every record.
+ */
+folds: Array<FinetuneSummary>, };
 
 export type FinetuneTarget = "labels" | "spans";
 

@@ -246,7 +246,7 @@ describe("Models", () => {
 
 const NO_SCHEMA = { schema: { labels: [], guidelines: "" }, suggested: [] };
 const FINETUNE_DEFAULTS = {
-  epochs: 3, learning_rate: 5e-5, batch_size: 16, warmup_ratio: 0, weight_decay: 0, max_grad_norm: 1, seed: 42, validation_share: 0.1, patience: null, source: "both" as const, target: null,
+  epochs: 3, learning_rate: 5e-5, batch_size: 16, warmup_ratio: 0, weight_decay: 0, max_grad_norm: 1, seed: 42, validation_share: 0.1, patience: null, source: "both" as const, target: null, folds: null,
 };
 
 /** What the core's schema check gives back for typed names: keys 1–9 by position. */
@@ -273,7 +273,7 @@ function annotateWithoutRuns() {
 
 describe("Annotate", () => {
   it("fine-tunes a model, shows each epoch as it ends, and says where the model and its run are", async () => {
-    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null });
+    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null, fold: null });
     const calls = mockCommands({
       list_runs: () => [],
       list_scans: () => [],
@@ -285,7 +285,7 @@ describe("Annotate", () => {
         sendOnChannel(a.onEpoch, 0, epoch(1, 0.6));
         sendOnChannel(a.onEpoch, 1, epoch(2, 0.9));
         return { output: "/tmp/m", base_model: "Recognai/selectra_small", target: "labels", labels: ["a", "b"], n_train: 90, n_validation: 10, steps: 12, epochs: [epoch(1, 0.6), epoch(2, 0.9)],
-          resumed_from_step: null, examples_per_sec: 42.5, run: 7, options: FINETUNE_DEFAULTS, new_head: true };
+          resumed_from_step: null, examples_per_sec: 42.5, run: 7, options: FINETUNE_DEFAULTS, new_head: true, folds: [] };
       },
       load_model: (a) => ({
         name: (a.model as { spec: string }).spec, folder: "/tmp/m", weights_file: "model.safetensors", model_type: "electra", architecture: "ElectraForSequenceClassification",
@@ -312,9 +312,49 @@ describe("Annotate", () => {
     await waitFor(() => expect(app.models.map((m) => m.spec)).toContain("/tmp/m"));
   });
 
+  it("cross-validates in folds: each fold's epochs as they end, then the means, and the out-of-fold run", async () => {
+    const epoch = (fold: number | null, n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null, fold });
+    const fold = (i: number) => ({ output: `/tmp/cv/fold-${i}`, base_model: "Recognai/selectra_small", target: "labels", labels: ["a", "b"], n_train: 60, n_validation: 30, steps: 8,
+      epochs: [epoch(i, 1, 0.5), epoch(i, 2, 0.7)], resumed_from_step: null, examples_per_sec: 40, run: null, options: FINETUNE_DEFAULTS, new_head: true, folds: [] });
+    const calls = mockCommands({
+      list_runs: () => [],
+      list_scans: () => [],
+      label_schema: () => NO_SCHEMA,
+      browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
+      record_predictions: () => [],
+      finetune_model: (a) => {
+        sendOnChannel(a.onEpoch, 0, epoch(1, 1, 0.5));
+        sendOnChannel(a.onEpoch, 1, epoch(1, 2, 0.7));
+        return { output: "/tmp/cv", base_model: "Recognai/selectra_small", target: "labels", labels: ["a", "b"], n_train: 90, n_validation: 90, steps: 24,
+          epochs: [epoch(null, 1, 0.5), epoch(null, 2, 0.7)], resumed_from_step: null, examples_per_sec: 40, run: 9, options: { ...FINETUNE_DEFAULTS, folds: 3 }, new_head: true,
+          folds: [fold(1), fold(2), fold(3)] };
+      },
+      load_model: () => { throw "not needed here"; },
+    });
+    app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: FINETUNE_DEFAULTS };
+    render(Annotate);
+    await fireEvent.click(await waitFor(() => document.querySelector("#an-finetune summary")!));
+    await fireEvent.input(document.querySelector("#an-ft-model")!, { target: { value: "Recognai/selectra_small" } });
+    await fireEvent.input(document.querySelector("#an-ft-output")!, { target: { value: "/tmp/cv" } });
+    await fireEvent.input(document.querySelector("#an-ft-folds")!, { target: { value: "3" } });
+    // With folds, the held-out share is not used.
+    expect((document.querySelector("#an-ft-validation") as HTMLInputElement).disabled).toBe(true);
+    await fireEvent.click(document.querySelector("#an-ft-run")!);
+    await waitFor(() => expect(document.querySelector("#an-ft-done")!.textContent).toContain("Run 9 holds every one of the 90 records predicted by the model that did not see it"));
+    expect(document.querySelector("#an-ft-done")!.textContent).toContain("3 models saved to /tmp/cv/fold-1 … /tmp/cv/fold-3");
+    expect(document.querySelector("#an-finetune summary")!.textContent).toContain("mean held-out macro F1 over 3 folds 0.700 after 2 epochs");
+    // Every fold's epochs, then their means.
+    expect([...document.querySelectorAll("#an-ft-curve th")].map((t) => t.textContent)[0]).toBe("Fold");
+    const rows = [...document.querySelectorAll("#an-ft-curve tbody tr")].map((r) => r.textContent);
+    expect(rows).toHaveLength(8);
+    expect(rows.slice(0, 2)).toEqual(["111.00000.50000.5000.500", "120.50000.25000.7000.700"]);
+    expect(rows.slice(6)).toEqual(["mean11.00000.50000.5000.500", "mean20.50000.25000.7000.700"]);
+    expect((calls.find((c) => c.cmd === "finetune_model")!.args.args as Record<string, unknown>).folds).toBe(3);
+  });
+
   it("fine-tunes a tagger on the spans when Annotate labels spans, and scores its epochs by entity F1", async () => {
     const TYPES = { schema: { labels: ["PER", "LOC"].map((name, i) => ({ name, description: "", key: String(i + 1), colour: "#0072b2", hypothesis: null })), guidelines: "", kind: "spans" }, suggested: [] };
-    const epoch = { epoch: 1, train_loss: 0.8, validation_loss: 0.4, validation_accuracy: 0.95, validation_macro_f1: null, validation_entity_f1: 0.75 };
+    const epoch = { epoch: 1, train_loss: 0.8, validation_loss: 0.4, validation_accuracy: 0.95, validation_macro_f1: null, validation_entity_f1: 0.75, fold: null };
     const calls = mockCommands({
       list_runs: () => [],
       list_scans: () => [],
@@ -323,7 +363,7 @@ describe("Annotate", () => {
       record_predictions: () => [],
       record_entities: () => [],
       finetune_model: () => ({ output: "/tmp/t", base_model: "Recognai/selectra_small", target: "spans", labels: ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"], n_train: 9, n_validation: 1,
-        steps: 1, epochs: [epoch], resumed_from_step: null, examples_per_sec: 10, run: 3, options: FINETUNE_DEFAULTS, new_head: true }),
+        steps: 1, epochs: [epoch], resumed_from_step: null, examples_per_sec: 10, run: 3, options: FINETUNE_DEFAULTS, new_head: true, folds: [] }),
       load_model: () => { throw "not needed here"; },
     });
     app.info = { version: "", project: "", hub_cache: "", offline: true, replaced_threshold: 0.5, retrain_every: 20, auto_retrain_max_secs: 30, near_duplicate_cosine: 0.95, neighbours: 10, finetune: FINETUNE_DEFAULTS };

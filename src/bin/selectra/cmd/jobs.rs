@@ -195,6 +195,7 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
         warmup_ratio,
         weight_decay,
         validation_share,
+        folds,
         patience,
         target,
         seed,
@@ -210,6 +211,7 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
         weight_decay,
         seed,
         validation_share,
+        folds,
         patience,
         source: selectra::analysis::evaluate::LabelSource::parse(&train_on)?,
         target: target.as_deref().map(selectra::jobs::finetune::FinetuneTarget::parse).transpose()?,
@@ -234,6 +236,29 @@ pub fn finetune(args: FinetuneArgs) -> Result<()> {
     drop(bar);
     if json {
         print_json(&summary);
+    } else if !summary.folds.is_empty() {
+        let k = summary.folds.len();
+        out!(
+            "cross-validated {} on the {} of {} records in {k} folds into {}: {} steps{}, {:.1} examples/s",
+            summary.base_model,
+            summary.target.name(),
+            summary.n_validation,
+            summary.output.display(),
+            summary.steps,
+            summary.resumed_from_step.map(|s| format!(" (resumed after step {s})")).unwrap_or_default(),
+            summary.examples_per_sec
+        );
+        for fold in &summary.folds {
+            let score = fold.epochs.last().and_then(|e| e.score()).map(|s| format!(", held-out F1 {s:.3}")).unwrap_or_default();
+            out!("  {}: trained on {}, held out {}{score}", fold.output.display(), fold.n_train, fold.n_validation);
+        }
+        if let Some(e) = summary.epochs.last() {
+            let score = e.score().map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into());
+            out!("mean over the folds after epoch {}: F1 {score}, loss {:.4}", e.epoch, e.validation_loss.unwrap_or(f64::NAN));
+        }
+        if let Some(run) = summary.run {
+            out!("run {run}: the out-of-fold predictions on all {} records (compare it with other runs on them)", summary.n_validation);
+        }
     } else {
         out!(
             "fine-tuned {} on the {} of {} records ({} held out) into {}: {} steps{}, {:.1} examples/s",
