@@ -133,6 +133,8 @@ fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
 }
 
 fn main() {
+    // As the CLI and the app run.
+    selectra::engine::model::workers::keep_candle_pool_idle();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = match args.first().map(String::as_str) {
         Some("inspect") => bench_inspect(&args[1], args[2].parse().unwrap(), &args[3]),

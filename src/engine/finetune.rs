@@ -567,8 +567,8 @@ pub struct OptimizerSettings {
 
 /// AdamW as `torch.optim.AdamW` computes it (its single-tensor form, in f32), with the Trainer's
 /// two parameter groups: decay on every parameter but biases and LayerNorm weights. The moments
-/// live here as plain vectors and each step is one pass over every parameter's values, split
-/// across the cores (candle's element-wise operations run on one core and allocate a tensor
+/// live here as plain vectors and each step is one pass over every parameter's values in place,
+/// split across the cores (candle's element-wise operations run on one core and allocate a tensor
 /// each: a dozen of them per step over 22 million numbers cost more than the matrix products).
 pub struct AdamW {
     pub settings: OptimizerSettings,
@@ -587,6 +587,51 @@ pub fn decays(name: &str) -> bool {
 
 /// Values per task of the optimizer's parallel pass.
 const CHUNK: usize = 1 << 16;
+
+/// One parameter's AdamW update, applied to its values in place.
+struct AdamUpdate<'a> {
+    grad: &'a [f32],
+    moments: std::sync::Mutex<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
+    clip: f32,
+    decay: f32,
+    betas: (f32, f32),
+    eps: f32,
+    step_size: f32,
+    bias2_sqrt: f32,
+}
+
+impl candle_core::InplaceOp1 for AdamUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "adamw"
+    }
+
+    fn cpu_fwd(&self, storage: &mut candle_core::CpuStorage, layout: &candle_core::Layout) -> candle_core::Result<()> {
+        use rayon::prelude::*;
+        let (candle_core::CpuStorage::F32(values), Some((a, b))) = (storage, layout.contiguous_offsets()) else {
+            candle_core::bail!("adamw: the weights are not a contiguous f32 tensor")
+        };
+        let p = &mut values[a..b];
+        let mut moments = self.moments.lock().expect("not poisoned");
+        let (m, v) = &mut *moments;
+        if p.len() != self.grad.len() || m.len() != p.len() || v.len() != p.len() {
+            candle_core::bail!("adamw: {} weights, {} gradients, {} moments", p.len(), self.grad.len(), m.len())
+        }
+        let ((b1, b2), eps, clip, decay, step_size, bias2_sqrt) = (self.betas, self.eps, self.clip, self.decay, self.step_size, self.bias2_sqrt);
+        p.par_chunks_mut(CHUNK).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK)).zip(self.grad.par_chunks(CHUNK)).for_each(
+            |(((p, m), v), g)| {
+                for j in 0..p.len() {
+                    let g = g[j] * clip;
+                    // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+                    m[j] += (1.0 - b1) * (g - m[j]);
+                    v[j] = b2 * v[j] + (1.0 - b2) * g * g;
+                    let denom = v[j].sqrt() / bias2_sqrt + eps;
+                    p[j] = p[j] * decay - step_size * m[j] / denom;
+                }
+            },
+        );
+        Ok(())
+    }
+}
 
 impl AdamW {
     pub fn new(model: &Trainable, settings: OptimizerSettings) -> Result<Self> {
@@ -610,8 +655,16 @@ impl AdamW {
     /// Returns the gradients' norm before clipping.
     pub fn step(&mut self, model: &Trainable, grads: &[Tensor]) -> Result<f64> {
         use rayon::prelude::*;
-        let grads: Vec<Vec<f32>> =
-            grads.par_iter().map(|g| g.flatten_all().and_then(|g| g.to_vec1::<f32>())).collect::<candle_core::Result<_>>().map_err(op)?;
+        // The gradients read where they are (a copy only of one that is not contiguous f32).
+        let grads: Vec<Tensor> = grads.iter().map(|g| g.contiguous()).collect::<candle_core::Result<_>>().map_err(op)?;
+        let guards: Vec<_> = grads.iter().map(|g| g.storage_and_layout()).collect();
+        let grads: Vec<&[f32]> = guards
+            .iter()
+            .map(|(storage, layout)| match (&**storage, layout.contiguous_offsets()) {
+                (candle_core::Storage::Cpu(candle_core::CpuStorage::F32(values)), Some((a, b))) => Ok(&values[a..b]),
+                _ => Err(Error::Inference("training: a gradient is not a contiguous f32 tensor on the CPU".into())),
+            })
+            .collect::<Result<_>>()?;
         let norm = grads
             .par_iter()
             .map(|g| g.par_chunks(CHUNK).map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>()).sum::<f64>())
@@ -623,26 +676,19 @@ impl AdamW {
         let s = self.settings;
         let t = self.step as i32;
         let (bias1, bias2) = (1.0 - s.beta1.powi(t), 1.0 - s.beta2.powi(t));
-        let (b1, b2, eps) = (s.beta1 as f32, s.beta2 as f32, s.epsilon as f32);
-        let (step_size, bias2_sqrt) = ((lr / bias1) as f32, bias2.sqrt() as f32);
         for (i, (_, var)) in model.params.iter().enumerate() {
-            let mut p: Vec<f32> = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(op)?;
-            let decay = if self.decays[i] && s.weight_decay != 0.0 { (1.0 - lr * s.weight_decay) as f32 } else { 1.0 };
-            p.par_chunks_mut(CHUNK)
-                .zip(self.first_moments[i].par_chunks_mut(CHUNK))
-                .zip(self.second_moments[i].par_chunks_mut(CHUNK))
-                .zip(grads[i].par_chunks(CHUNK))
-                .for_each(|(((p, m), v), g)| {
-                    for j in 0..p.len() {
-                        let g = g[j] * clip;
-                        // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
-                        m[j] += (1.0 - b1) * (g - m[j]);
-                        v[j] = b2 * v[j] + (1.0 - b2) * g * g;
-                        let denom = v[j].sqrt() / bias2_sqrt + eps;
-                        p[j] = p[j] * decay - step_size * m[j] / denom;
-                    }
-                });
-            var.set(&Tensor::from_vec(p, var.shape(), var.device()).map_err(op)?).map_err(op)?;
+            let update = AdamUpdate {
+                grad: grads[i],
+                moments: std::sync::Mutex::new((&mut self.first_moments[i], &mut self.second_moments[i])),
+                clip,
+                decay: if self.decays[i] && s.weight_decay != 0.0 { (1.0 - lr * s.weight_decay) as f32 } else { 1.0 },
+                betas: (s.beta1 as f32, s.beta2 as f32),
+                eps: s.epsilon as f32,
+                step_size: (lr / bias1) as f32,
+                bias2_sqrt: bias2.sqrt() as f32,
+            };
+            // In place: the weights are not copied out and back each step.
+            var.as_tensor().inplace_op1(&update).map_err(op)?;
         }
         Ok(norm)
     }

@@ -21,6 +21,7 @@ use args::{Cli, Command, CorpusCommand};
 use selectra::Setting;
 
 fn main() -> ExitCode {
+    selectra::engine::model::workers::keep_candle_pool_idle();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
