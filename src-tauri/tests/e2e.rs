@@ -1496,5 +1496,18 @@ async fn a_model_is_fine_tuned_from_the_annotate_view() {
     assert!(output.join("model.safetensors").is_file() && output.join("config.json").is_file());
     js(&c, "document.querySelector('#an-finetune').scrollIntoView({block: 'start'})").await;
     screenshot(&c, "finetune").await;
+
+    // Cross-validated in 3 folds into another folder: every fold's epochs, then their means,
+    // and a run over all 90 records.
+    let folds = harness.data.path().join("temas-cv");
+    fill(&c, "#an-ft-output", &folds.display().to_string()).await;
+    fill(&c, "#an-ft-epochs", "4").await;
+    fill(&c, "#an-ft-folds", "3").await;
+    click(&c, "#an-ft-run").await;
+    let done = wait_text(&c, "#an-ft-done", "records predicted by the model that did not see it").await;
+    assert!(done.contains("every one of the 90 records") && done.contains("3 models saved"), "{done}");
+    let rows = texts(&c, "#an-ft-curve tbody tr").await;
+    assert_eq!(rows.len(), 3 * 4 + 4, "each fold's epochs, then the means: {rows:?}");
+    assert!((1..=3).all(|i| folds.join(format!("fold-{i}")).join("model.safetensors").is_file()));
     bounded("close the app", c.close()).await.expect("close the app");
 }
