@@ -560,3 +560,88 @@ fn cross_validation_predicts_every_record_with_the_model_that_held_it_out() {
     let refused = selectra(&refused.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("choose folds or early stopping"));
 }
+
+/// Folders `selectra finetune` wrote, which transformers loaded (`tests/fixtures/finetune/exported/`:
+/// a classifier and a tagger, each with `transformers.json`, its pipeline's outputs on a few
+/// texts, written by `check_export.py --golden` after it checked ours against them): our
+/// pipelines on those folders give transformers' outputs (1e-4), and a fine-tune today writes
+/// the same folder: the same files, config.json and tensors (names, shapes, dtypes; the values
+/// depend on the machine's summation order). `UPDATE_EXPORT_FIXTURES=1` writes today's folders
+/// there instead, for `check_export.py --golden` to load in transformers.
+#[test]
+fn folders_we_write_load_in_transformers_with_our_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let exported = fixture().join("exported");
+    let update = std::env::var_os("UPDATE_EXPORT_FIXTURES").is_some();
+    let (topics, entities) = (dir.path().join("topics"), dir.path().join("entities"));
+    std::fs::create_dir_all(&topics).unwrap();
+    std::fs::create_dir_all(&entities).unwrap();
+    let cases = [("classifier", topic_project(&topics, 10, false)), ("tagger", entity_project(&entities, 40))];
+    for (name, db) in cases {
+        let fresh = dir.path().join(name);
+        selectra_json(&finetune_args(&db, &fresh, 6, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+        let golden = exported.join(name);
+        let files = |folder: &std::path::Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "finetune.json" && n != "transformers.json")
+                .collect();
+            names.sort();
+            names
+        };
+        if update {
+            let _ = std::fs::remove_dir_all(&golden);
+            std::fs::create_dir_all(&golden).unwrap();
+            for file in files(&fresh) {
+                std::fs::copy(fresh.join(&file), golden.join(&file)).unwrap();
+            }
+            continue;
+        }
+        // Today's folder is the one transformers loaded, but for the weights' values.
+        assert_eq!(files(&fresh), files(&golden), "{name}: the files of the folder");
+        let config = |folder: &std::path::Path| -> Value { serde_json::from_str(&std::fs::read_to_string(folder.join("config.json")).unwrap()).unwrap() };
+        assert_eq!(config(&fresh), config(&golden), "{name}: config.json");
+        let tensors = |folder: &std::path::Path| -> Vec<(String, Vec<usize>, candle_core::DType)> {
+            let mut t: Vec<_> = candle_core::safetensors::load(folder.join("model.safetensors"), &Device::Cpu)
+                .unwrap()
+                .into_iter()
+                .map(|(n, t)| (n, t.dims().to_vec(), t.dtype()))
+                .collect();
+            t.sort_by(|a, b| a.0.cmp(&b.0));
+            t
+        };
+        assert_eq!(tensors(&fresh), tensors(&golden), "{name}: the tensors");
+
+        // Ours on the folder transformers loaded, against its pipeline's outputs.
+        let theirs: Value = serde_json::from_str(&std::fs::read_to_string(golden.join("transformers.json")).expect("check_export.py --golden wrote it")).unwrap();
+        let outputs = theirs["outputs"].as_array().unwrap();
+        assert!(!outputs.is_empty());
+        let folder = golden.to_str().unwrap();
+        for case in outputs {
+            let text = case["text"].as_str().unwrap();
+            if name == "classifier" {
+                let ours = selectra_json(&["classify", "--model", folder, "--json", text]);
+                let expected = case["scores"].as_object().unwrap();
+                let labels = ours["labels"].as_array().unwrap();
+                assert_eq!(labels.len(), expected.len(), "{text}");
+                for (label, score) in labels.iter().zip(ours["scores"].as_array().unwrap()) {
+                    let want = expected[label.as_str().unwrap()].as_f64().unwrap();
+                    assert!((score.as_f64().unwrap() - want).abs() < 1e-4, "{text}: {label} {score} vs transformers' {want}");
+                }
+            } else {
+                let ours = selectra_json(&["tag", "--model", folder, "--aggregation", "simple", "--json", text]);
+                let ours = ours["entities"].as_array().unwrap();
+                let expected = case["entities"].as_array().unwrap();
+                assert_eq!(ours.len(), expected.len(), "{text}: {ours:?} vs transformers' {expected:?}");
+                for (a, b) in ours.iter().zip(expected) {
+                    for key in ["entity_group", "start", "end"] {
+                        assert_eq!(a[key], b[key], "{text}: {key}");
+                    }
+                    assert!((a["score"].as_f64().unwrap() - b["score"].as_f64().unwrap()).abs() < 1e-4, "{text}: {a} vs {b}");
+                }
+            }
+        }
+    }
+    assert!(!update, "UPDATE_EXPORT_FIXTURES: the folders are written; now run check_export.py --golden on each");
+}
