@@ -600,7 +600,8 @@ fn folders_we_write_load_in_transformers_with_our_outputs() {
         }
         // Today's folder is the one transformers loaded, but for the weights' values.
         assert_eq!(files(&fresh), files(&golden), "{name}: the files of the folder");
-        let config = |folder: &std::path::Path| -> Value { serde_json::from_str(&std::fs::read_to_string(folder.join("config.json")).unwrap()).unwrap() };
+        let config =
+            |folder: &std::path::Path| -> Value { serde_json::from_str(&std::fs::read_to_string(folder.join("config.json")).unwrap()).unwrap() };
         assert_eq!(config(&fresh), config(&golden), "{name}: config.json");
         let tensors = |folder: &std::path::Path| -> Vec<(String, Vec<usize>, candle_core::DType)> {
             let mut t: Vec<_> = candle_core::safetensors::load(folder.join("model.safetensors"), &Device::Cpu)
@@ -614,7 +615,8 @@ fn folders_we_write_load_in_transformers_with_our_outputs() {
         assert_eq!(tensors(&fresh), tensors(&golden), "{name}: the tensors");
 
         // Ours on the folder transformers loaded, against its pipeline's outputs.
-        let theirs: Value = serde_json::from_str(&std::fs::read_to_string(golden.join("transformers.json")).expect("check_export.py --golden wrote it")).unwrap();
+        let theirs: Value =
+            serde_json::from_str(&std::fs::read_to_string(golden.join("transformers.json")).expect("check_export.py --golden wrote it")).unwrap();
         let outputs = theirs["outputs"].as_array().unwrap();
         assert!(!outputs.is_empty());
         let folder = golden.to_str().unwrap();
