@@ -271,15 +271,27 @@ function annotateWithoutRuns() {
   });
 }
 
+/** One epoch's numbers as the fine-tune sends them (`fold`: a cross-validation's fold, or none). */
+function finetuneEpoch(n: number, f1: number, fold: number | null = null) {
+  return { epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null, fold };
+}
+
+/** Annotate over one record with no runs, fine-tuning with `handlers` (finetune_model, load_model). */
+function annotateFinetuning(handlers: Parameters<typeof mockCommands>[0]) {
+  return mockCommands({
+    list_runs: () => [],
+    list_scans: () => [],
+    label_schema: () => NO_SCHEMA,
+    browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
+    record_predictions: () => [],
+    ...handlers,
+  });
+}
+
 describe("Annotate", () => {
   it("fine-tunes a model, shows each epoch as it ends, and says where the model and its run are", async () => {
-    const epoch = (n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null, fold: null });
-    const calls = mockCommands({
-      list_runs: () => [],
-      list_scans: () => [],
-      label_schema: () => NO_SCHEMA,
-      browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
-      record_predictions: () => [],
+    const epoch = (n: number, f1: number) => finetuneEpoch(n, f1);
+    const calls = annotateFinetuning({
       finetune_model: (a) => {
         // Two epochs arrive on the epoch channel while it runs.
         sendOnChannel(a.onEpoch, 0, epoch(1, 0.6));
@@ -313,15 +325,10 @@ describe("Annotate", () => {
   });
 
   it("cross-validates in folds: each fold's epochs as they end, then the means, and the out-of-fold run", async () => {
-    const epoch = (fold: number | null, n: number, f1: number) => ({ epoch: n, train_loss: 1 / n, validation_loss: 0.5 / n, validation_accuracy: f1, validation_macro_f1: f1, validation_entity_f1: null, fold });
+    const epoch = (fold: number | null, n: number, f1: number) => finetuneEpoch(n, f1, fold);
     const fold = (i: number) => ({ output: `/tmp/cv/fold-${i}`, base_model: "Recognai/selectra_small", target: "labels", labels: ["a", "b"], n_train: 60, n_validation: 30, steps: 8,
       epochs: [epoch(i, 1, 0.5), epoch(i, 2, 0.7)], resumed_from_step: null, examples_per_sec: 40, run: null, options: FINETUNE_DEFAULTS, new_head: true, folds: [] });
-    const calls = mockCommands({
-      list_runs: () => [],
-      list_scans: () => [],
-      label_schema: () => NO_SCHEMA,
-      browse: () => ({ records: [record(1, "texto")], total: 1, next: null }),
-      record_predictions: () => [],
+    const calls = annotateFinetuning({
       finetune_model: (a) => {
         sendOnChannel(a.onEpoch, 0, epoch(1, 1, 0.5));
         sendOnChannel(a.onEpoch, 1, epoch(1, 2, 0.7));
