@@ -291,6 +291,7 @@ fn save_checkpoint(output: &Path, model: &Trainable, optimizer: &AdamW, state: &
     let params: std::collections::HashMap<String, Tensor> = model.parameters().iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
     let p = tmp.join("params.safetensors");
     candle_core::safetensors::save(&params, &p).map_err(|e| io(&p, e))?;
+    crate::fs::sync(&p)?;
     let mut moments = std::collections::HashMap::new();
     for (i, (name, var)) in model.parameters().iter().enumerate() {
         let tensor = |values: &[f32]| Tensor::from_slice(values, var.shape(), &Device::Cpu).map_err(|e| Error::Inference(e.to_string()));
@@ -299,6 +300,7 @@ fn save_checkpoint(output: &Path, model: &Trainable, optimizer: &AdamW, state: &
     }
     let m = tmp.join("optimizer.safetensors");
     candle_core::safetensors::save(&moments, &m).map_err(|e| io(&m, e))?;
+    crate::fs::sync(&m)?;
     // state.json last: a folder with it is complete.
     crate::fs::write(&tmp.join("state.json"), serde_json::to_string_pretty(state).expect("json").as_bytes())?;
     // The last checkpoint steps aside before the new one takes its name, so a kill at any
