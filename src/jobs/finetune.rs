@@ -707,7 +707,7 @@ pub fn finetune(
         FinetuneTarget::Labels => HeadKind::Sequence,
         FinetuneTarget::Spans => HeadKind::Token,
     };
-    let setup = Setup { base, options, labels: &labels, kind };
+    let setup = Setup { base, options, target, labels: &labels, kind };
     // The held-out records: one fold of a split stratified by label (by nothing for spans), the
     // validation share's or each of the cross-validation folds in turn.
     let y: Vec<usize> = examples.iter().map(Example::label).collect();
@@ -766,22 +766,7 @@ pub fn finetune(
             }
         })
     };
-    let summary = FinetuneSummary {
-        output: output.to_path_buf(),
-        base_model: base.name.clone(),
-        target,
-        labels: labels.clone(),
-        n_train: train.len(),
-        n_validation: validation.len(),
-        steps: trained.steps,
-        epochs: trained.epochs,
-        resumed_from_step: trained.resumed_from_step,
-        examples_per_sec: trained.examples_seen as f64 / started.elapsed().as_secs_f64().max(1e-9),
-        run,
-        options: options.clone(),
-        new_head: model.head == crate::engine::finetune::HeadSource::New,
-        folds: Vec::new(),
-    };
+    let summary = setup.summary(output, (train.len(), validation.len()), trained, started.elapsed().as_secs_f64(), run);
     finish_folder(output, &identity, &summary)?;
     Ok(summary)
 }
@@ -790,11 +775,33 @@ pub fn finetune(
 struct Setup<'a> {
     base: &'a Model,
     options: &'a FinetuneOptions,
+    target: FinetuneTarget,
     labels: &'a [String],
     kind: HeadKind,
 }
 
 impl Setup<'_> {
+    /// What a training into `output` on `n_train` records, scored on `n_validation`, did in
+    /// `secs` of this session.
+    fn summary(&self, output: &Path, (n_train, n_validation): (usize, usize), trained: Trained, secs: f64, run: Option<i64>) -> FinetuneSummary {
+        FinetuneSummary {
+            output: output.to_path_buf(),
+            base_model: self.base.name.clone(),
+            target: self.target,
+            labels: self.labels.to_vec(),
+            n_train,
+            n_validation,
+            steps: trained.steps,
+            epochs: trained.epochs,
+            resumed_from_step: trained.resumed_from_step,
+            examples_per_sec: trained.examples_seen as f64 / secs.max(1e-9),
+            run,
+            options: self.options.clone(),
+            new_head: trained.model.head == crate::engine::finetune::HeadSource::New,
+            folds: Vec::new(),
+        }
+    }
+
     /// The optimizer steps of a training on `n_train` records.
     fn total_steps(&self, n_train: usize) -> u64 {
         n_train.div_ceil(self.options.batch_size) as u64 * u64::from(self.options.epochs)
@@ -850,7 +857,7 @@ fn train_split(
     on_epoch: &mut dyn FnMut(&EpochResult),
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let Setup { base, options, labels, kind } = *setup;
+    let Setup { base, options, labels, kind, .. } = *setup;
     let model = Trainable::load(&base.files, labels, kind, options.seed)?;
     crate::engine::finetune::keep_freed_memory();
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
@@ -1022,22 +1029,7 @@ fn cross_validate(
                     *done_before.get_or_insert(0) += step;
                 }
                 seen += trained.examples_seen;
-                let summary = FinetuneSummary {
-                    output: dir.clone(),
-                    base_model: base.name.clone(),
-                    target: if kind == HeadKind::Token { FinetuneTarget::Spans } else { FinetuneTarget::Labels },
-                    labels: labels.to_vec(),
-                    n_train: train.len(),
-                    n_validation: held.len(),
-                    steps: trained.steps,
-                    epochs: trained.epochs,
-                    resumed_from_step: trained.resumed_from_step,
-                    examples_per_sec: trained.examples_seen as f64 / fold_started.elapsed().as_secs_f64().max(1e-9),
-                    run: None,
-                    options: options.clone(),
-                    new_head: trained.model.head == crate::engine::finetune::HeadSource::New,
-                    folds: Vec::new(),
-                };
+                let summary = setup.summary(&dir, (train.len(), held.len()), trained, fold_started.elapsed().as_secs_f64(), None);
                 finish_folder(&dir, &fold_identity, &summary)?;
                 summary
             }
@@ -1087,7 +1079,7 @@ fn cross_validate(
     let summary = FinetuneSummary {
         output: output.to_path_buf(),
         base_model: base.name.clone(),
-        target: folds[0].target,
+        target: setup.target,
         labels: labels.to_vec(),
         n_train: splits.iter().map(|(_, held)| held.len()).sum(),
         n_validation: splits.iter().map(|(_, held)| held.len()).sum(),
