@@ -71,6 +71,8 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str, precision: Precisio
     json!({
         "seconds": seconds,
         "precision": precision,
+        "kernel": selectra::engine::model::fast_mode_kernel(),
+        "why_not_amx": selectra::engine::model::why_not_amx(),
         "texts_per_s": texts.len() as f64 / seconds,
         "results": results.iter().map(|r| json!({"labels": r.labels, "scores": r.scores})).collect::<Vec<_>>(),
     })

@@ -33,7 +33,7 @@ impl TaskSpec {
 /// The fast mode's outlook on this machine, said before a run: its speed measured here (once
 /// per process), the default check's size, and from which corpus size it pays off.
 pub fn fast_outlook() -> FastOutlook {
-    FastOutlook::new(&AgreementGate::DEFAULT, crate::engine::model::fast_mode_speedup())
+    FastOutlook::new(&AgreementGate::DEFAULT, crate::engine::model::fast_mode_speedup(), crate::engine::model::fast_mode_kernel())
 }
 
 /// The gate a run in `precision` passes to `corpus_run::run_zeroshot`: for the fast mode, the

@@ -236,6 +236,8 @@ pub struct FastOutlook {
     pub available: bool,
     /// bf16 products' speed over exact f32's, measured on this machine.
     pub speedup: Option<f64>,
+    /// The instructions bf16 products run on here ("AMX" or "AVX512_BF16").
+    pub kernel: Option<String>,
     /// The fewest and the most records the check compares both ways.
     pub min_check_records: usize,
     pub max_check_records: usize,
@@ -245,13 +247,15 @@ pub struct FastOutlook {
 }
 
 impl FastOutlook {
-    /// From the gate and the measured speed-up (`None`: no fast mode on this CPU). A check of
+    /// From the gate, the measured speed-up (`None`: no fast mode on this CPU) and the kernel it
+    /// was measured on. A check of
     /// `n` records costs them in both precisions and keeps the bf16 side, so a corpus of `N`
     /// takes `n·exact + N·bf16` against `N·exact`: less from `N > n·s / (s − 1)`.
-    pub fn new(gate: &AgreementGate, speedup: Option<f64>) -> Self {
+    pub fn new(gate: &AgreementGate, speedup: Option<f64>, kernel: Option<&str>) -> Self {
         let min = gate.min_records();
         let pays_off_from = speedup.filter(|s| *s > 1.0).map(|s| (min as f64 * s / (s - 1.0)).floor() as u64 + 1);
-        Self { available: speedup.is_some(), speedup, min_check_records: min, max_check_records: gate.max_records, pays_off_from }
+        let kernel = speedup.and(kernel).map(str::to_owned);
+        Self { available: speedup.is_some(), speedup, kernel, min_check_records: min, max_check_records: gate.max_records, pays_off_from }
     }
 
     /// Whether a corpus of `records` is large enough for the fast mode to save time.
@@ -276,11 +280,12 @@ impl FastOutlook {
             return "this CPU lacks the AVX512_BF16 instructions the fast mode needs; runs are exact f32".into();
         };
         let check = format!("the check compares {} to {} records both ways first", self.min_check_records, self.max_check_records);
+        let on = self.kernel.as_deref().map(|k| format!(" ({k})")).unwrap_or_default();
         match self.pays_off_from {
             Some(from) => {
-                format!("bf16 products run {speedup:.1}× exact f32 on this CPU and {check}, so the fast mode pays off from about {from} records")
+                format!("bf16 products{on} run {speedup:.1}× exact f32 on this CPU and {check}, so the fast mode pays off from about {from} records")
             }
-            None => format!("bf16 products run {speedup:.2}× exact f32 on this CPU, no faster, so the fast mode never pays off here ({check})"),
+            None => format!("bf16 products{on} run {speedup:.2}× exact f32 on this CPU, no faster, so the fast mode never pays off here ({check})"),
         }
     }
 }
@@ -487,15 +492,16 @@ mod tests {
     fn the_outlook_says_from_which_corpus_size_the_fast_mode_pays_off() {
         let gate = AgreementGate::DEFAULT;
         // 391 records both ways, then bf16 at twice exact's speed: 391·2/(2−1) = 782.
-        let twice = FastOutlook::new(&gate, Some(2.0));
+        let twice = FastOutlook::new(&gate, Some(2.0), Some("AMX"));
         assert_eq!((twice.pays_off_from, twice.min_check_records, twice.max_check_records), (Some(783), 391, 2000));
         assert!(twice.pays_off(783) && !twice.pays_off(782));
         assert!(twice.summary().contains("pays off from about 783 records"), "{}", twice.summary());
-        let slower = FastOutlook::new(&gate, Some(0.9));
+        assert!(twice.summary().starts_with("bf16 products (AMX) run 2.0×"), "{}", twice.summary());
+        let slower = FastOutlook::new(&gate, Some(0.9), Some("AVX512_BF16"));
         assert!(slower.available && slower.pays_off_from.is_none() && !slower.pays_off(u64::MAX));
         assert!(slower.summary().contains("never pays off"), "{}", slower.summary());
-        let none = FastOutlook::new(&gate, None);
-        assert!(!none.available && none.summary().contains("AVX512_BF16"));
+        let none = FastOutlook::new(&gate, None, Some("AMX"));
+        assert!(!none.available && none.kernel.is_none() && none.summary().contains("AVX512_BF16"));
         // A fast run's gate carries the floor; exact runs have no gate.
         let fast = AgreementGate::for_precision(Precision::Bf16, &twice).unwrap();
         assert_eq!(fast.pays_off_from, Some(783));

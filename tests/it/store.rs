@@ -491,12 +491,12 @@ fn fast_runs_are_checked_against_exact_first() {
     // The default gate passes after 391 agreeing records at the earliest: with bf16 twice as
     // fast, the fast mode pays off from 783 records, so 60 run exact, saying why; so does any
     // corpus where bf16 is no faster.
-    let twice = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&AgreementGate::DEFAULT, Some(2.0)));
+    let twice = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&AgreementGate::DEFAULT, Some(2.0), None));
     let small = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, twice, 8, &mut |_| {}, &never).unwrap();
     assert_eq!((small.precision.used, small.precision.check.as_ref()), (Precision::Exact, None));
     let note = small.precision.note.unwrap();
     assert!(note.contains("pays off from about 783 records") && note.contains("this corpus has 60, so the run is exact f32"), "{note}");
-    let no_faster = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&loose, Some(0.8)));
+    let no_faster = AgreementGate::for_precision(Precision::Bf16, &FastOutlook::new(&loose, Some(0.8), None));
     let slow = run_zeroshot(&mut store, &model, "c", &task(&["arte", "cine"]), None, no_faster, 8, &mut |_| {}, &never).unwrap();
     assert!(slow.precision.note.unwrap().contains("no faster"));
 }

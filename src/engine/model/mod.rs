@@ -39,6 +39,18 @@ pub fn supports(precision: Precision) -> bool {
     }
 }
 
+/// The kernel the fast mode's products run on here ("AMX" or "AVX512_BF16"), `None` where the
+/// CPU lacks the instructions.
+pub fn fast_mode_kernel() -> Option<&'static str> {
+    bf16::kernel()
+}
+
+/// Why the fast mode does not run on AMX tiles here (no AMX, the kernel's refusal, a failed
+/// self-check, turned off), `None` where it does.
+pub fn why_not_amx() -> Option<&'static str> {
+    bf16::why_not_amx()
+}
+
 /// How many times faster the fast mode's dense products run than exact f32's on this machine,
 /// measured once per process (a few milliseconds, on a layer of SELECTRA-medium's shape); `None`
 /// where the CPU lacks the instructions. What the fast mode's outlook is computed from.

@@ -505,6 +505,10 @@ available: boolean,
  */
 speedup: number | null, 
 /**
+ * The instructions bf16 products run on here ("AMX" or "AVX512_BF16").
+ */
+kernel: string | null, 
+/**
  * The fewest and the most records the check compares both ways.
  */
 min_check_records: number, max_check_records: number, 

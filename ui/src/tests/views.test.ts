@@ -697,8 +697,8 @@ describe("Zero-shot", () => {
       cancel_task: () => true,
       label_distribution: () => [],
       fast_outlook: () => ({
-        outlook: { available: true, speedup: 1.7, min_check_records: 391, max_check_records: 2000, pays_off_from: 950 },
-        summary: "bf16 products run 1.7× exact f32 on this CPU and the check compares 391 to 2000 records both ways first, so the fast mode pays off from about 950 records",
+        outlook: { available: true, speedup: 1.7, kernel: "AVX512_BF16", min_check_records: 391, max_check_records: 2000, pays_off_from: 950 },
+        summary: "bf16 products (AVX512_BF16) run 1.7× exact f32 on this CPU and the check compares 391 to 2000 records both ways first, so the fast mode pays off from about 950 records",
         corpus_note: "this corpus has 2 records, too few: a fast run would be exact f32",
       }),
     });
