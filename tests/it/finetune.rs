@@ -258,9 +258,9 @@ fn finetune_args(db: &std::path::Path, output: &std::path::Path, epochs: u32, ex
     .map(|s| s.to_string())
     .collect();
     let epochs = epochs.to_string();
-    args.extend(
-        ["--epochs", epochs.as_str(), "--lr", "0.005", "--batch-size", "8", "--validation-share", "0.2", "--json"].iter().map(|s| s.to_string()),
-    );
+    // A held-out share, unless the test cross-validates (folds replace it).
+    let share: &[&str] = if extra.contains(&"--folds") { &[] } else { &["--validation-share", "0.2"] };
+    args.extend(["--epochs", epochs.as_str(), "--lr", "0.005", "--batch-size", "8"].iter().chain(share).chain(&["--json"]).map(|s| s.to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -559,6 +559,11 @@ fn cross_validation_predicts_every_record_with_the_model_that_held_it_out() {
     let refused = finetune_args(&db, &dir.path().join("other"), 3, &["--folds", "3", "--patience", "1"]);
     let refused = selectra(&refused.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("choose folds or early stopping"));
+    // A validation share beside folds would go unused: refused by the command line.
+    let both = finetune_args(&db, &dir.path().join("other"), 3, &["--folds", "3", "--validation-share", "0.3"]);
+    let both = selectra(&both.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&both.stderr);
+    assert!(!both.status.success() && stderr.contains("--validation-share") && stderr.contains("--folds"), "{stderr}");
 }
 
 /// Folders `selectra finetune` wrote, which transformers loaded (`tests/fixtures/finetune/exported/`:

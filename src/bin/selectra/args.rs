@@ -522,11 +522,11 @@ pub struct FinetuneArgs {
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
     /// The share of the labeled records held out to score each epoch (stratified by label).
-    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_VALIDATION_SHARE)]
+    #[arg(long, default_value_t = selectra::jobs::finetune::DEFAULT_VALIDATION_SHARE, conflicts_with = "folds")]
     pub validation_share: f64,
     /// Cross-validate instead: this many models, each trained on all folds but one and scored
     /// on it, their out-of-fold predictions stored as one run over every labeled record (the
-    /// models in fold-1 … fold-K of the output folder; the validation share is then not used).
+    /// models in fold-1 … fold-K of the output folder; no validation share then).
     #[arg(long, value_name = "K")]
     pub folds: Option<u32>,
     /// Stop after this many epochs without a better validation score (macro F1, or entity F1

@@ -293,9 +293,16 @@ pub(super) mod hardware {
             unsafe { libc::_exit(if passed { 0 } else { 1 }) };
         }
         let mut status = 0;
-        // SAFETY: waits for the child just started.
-        if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-            return Err(format!("was lost ({})", std::io::Error::last_os_error()));
+        loop {
+            // SAFETY: waits for the child just started.
+            if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
+                break;
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                // E.g. a host that reaps its children itself (SIGCHLD ignored).
+                return Err(format!("was lost ({error})"));
+            }
         }
         if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
             Ok(())
