@@ -123,24 +123,17 @@ impl PackedWeight {
             bias.is_none_or(|b| b.len() >= self.n) && residual.is_none_or(|r| r.len() >= rows * self.n),
             "bf16 product: bias or residual too small"
         );
+        let call = Call { x, rows, bias, residual, finish };
         if amx::available() {
             // SAFETY: `amx::available()` checked that the tiles work in this process.
-            self.on_tiles(|| unsafe { amx::hardware::Hardware::new() }, x, rows, bias, residual, finish, out);
+            self.on_tiles(|| unsafe { amx::hardware::Hardware::new() }, call, out);
         } else {
-            self.on_avx512(x, rows, bias, residual, finish, out);
+            self.on_avx512(call, out);
         }
     }
 
     /// [`PackedWeight::compute`] on AVX512_BF16 (checked by the caller).
-    fn on_avx512(
-        &self,
-        x: &[f32],
-        rows: usize,
-        bias: Option<&[f32]>,
-        residual: Option<&[f32]>,
-        finish: Option<Finish>,
-        out: &mut [std::mem::MaybeUninit<f32>],
-    ) {
+    fn on_avx512(&self, Call { x, rows, bias, residual, finish }: Call, out: &mut [std::mem::MaybeUninit<f32>]) {
         let (k, n, pairs) = (self.k, self.n, self.pairs);
         let work = |(chunk, (out, x)): (usize, (&mut [std::mem::MaybeUninit<f32>], &[f32]))| {
             let rows = x.len() / k;
@@ -202,15 +195,10 @@ impl PackedWeight {
     /// activations as pairs padded with zeros to whole tiles, then for each panel and block of
     /// 32 rows, the start values (bias + residual) in a 32 × 32 scratch block, the tiles over the
     /// whole inner dimension from and into it, and the block's real rows and columns copied out.
-    #[allow(clippy::too_many_arguments)]
     fn on_tiles<T: amx::Tiles>(
         &self,
         tiles: impl Fn() -> T + Sync,
-        x: &[f32],
-        rows: usize,
-        bias: Option<&[f32]>,
-        residual: Option<&[f32]>,
-        finish: Option<Finish>,
+        Call { x, rows, bias, residual, finish }: Call,
         out: &mut [std::mem::MaybeUninit<f32>],
     ) {
         let (k, n, ld) = (self.k, self.n, self.stride);
@@ -275,6 +263,16 @@ impl PackedWeight {
             out.chunks_mut(CHUNK_ROWS * n).zip(x.chunks(CHUNK_ROWS * k)).enumerate().for_each(work);
         }
     }
+}
+
+/// One call's operands, as [`PackedWeight::compute`] takes them.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    x: &'a [f32],
+    rows: usize,
+    bias: Option<&'a [f32]>,
+    residual: Option<&'a [f32]>,
+    finish: Option<Finish<'a>>,
 }
 
 /// Where a block's first pass starts: bias (one row, the block's columns) plus residual (rows of
@@ -458,12 +456,13 @@ mod tests {
         let n = packed.n;
         let mut out = Vec::with_capacity(rows * n);
         let spare = &mut out.spare_capacity_mut()[..rows * n];
+        let call = Call { x, rows, bias, residual, finish };
         match path {
             Path::Chosen => packed.compute(x, rows, bias, residual, finish, spare),
-            Path::Avx512 => packed.on_avx512(x, rows, bias, residual, finish, spare),
-            Path::EmulatedTiles => packed.on_tiles(amx::Emulated::default, x, rows, bias, residual, finish, spare),
+            Path::Avx512 => packed.on_avx512(call, spare),
+            Path::EmulatedTiles => packed.on_tiles(amx::Emulated::default, call, spare),
             // SAFETY: only called where `amx::available()`.
-            Path::Tiles => packed.on_tiles(|| unsafe { amx::hardware::Hardware::new() }, x, rows, bias, residual, finish, spare),
+            Path::Tiles => packed.on_tiles(|| unsafe { amx::hardware::Hardware::new() }, call, spare),
         }
         // SAFETY: each path writes every value.
         unsafe { out.set_len(rows * n) };
@@ -493,26 +492,19 @@ mod tests {
         }
     }
 
+    /// The AVX512_BF16 kernel, the tile driver (packing, padding, strides, blocks, start values,
+    /// the copy out) on emulated tiles, which compute what Intel's manual says `tdpbf16ps` does,
+    /// and the kernel `compute` chooses here. The same driver on the CPU's tiles is held to the
+    /// same sums in `tiles_on_this_cpu_equal_the_rounded_operands_sums`.
     #[test]
     fn products_equal_the_rounded_operands_sums() {
         if !available() {
             eprintln!("skipped: this CPU has no AVX512_BF16");
             return;
         }
-        sums_of_the_rounded_operands(Path::Avx512);
-        sums_of_the_rounded_operands(Path::Chosen);
-    }
-
-    /// The tile driver (packing, padding, strides, blocks, start values, the copy out) on
-    /// emulated tiles, which compute what Intel's manual says `tdpbf16ps` does; the same driver
-    /// on the CPU's tiles is held to the same sums in `tiles_on_this_cpu_equal_the_rounded_operands_sums`.
-    #[test]
-    fn tiles_equal_the_rounded_operands_sums() {
-        if !available() {
-            eprintln!("skipped: this CPU has no AVX512_BF16 (the activations' conversion)");
-            return;
+        for path in [Path::Avx512, Path::EmulatedTiles, Path::Chosen] {
+            sums_of_the_rounded_operands(path);
         }
-        sums_of_the_rounded_operands(Path::EmulatedTiles);
     }
 
     /// Every path gives a row the same values alone and among many, and runs the activation on

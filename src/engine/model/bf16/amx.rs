@@ -69,12 +69,17 @@ impl Default for Emulated {
     }
 }
 
+/// Where value `i` of accumulator `t` lies in a block `ldc` values apart (the accumulators are
+/// its top left, top right, bottom left and bottom right 16 × 16 quarters).
+fn in_block(t: usize, i: usize, ldc: usize) -> usize {
+    ((t / 2) * TILE + i / TILE) * ldc + (t % 2) * TILE + i % TILE
+}
+
 impl Tiles for Emulated {
     unsafe fn load(&mut self, c: *const f32, ldc: usize) {
         for (t, tile) in self.c.iter_mut().enumerate() {
-            let (r0, c0) = ((t / 2) * TILE, (t % 2) * TILE);
             for (i, v) in tile.iter_mut().enumerate() {
-                *v = *c.add((r0 + i / TILE) * ldc + c0 + i % TILE);
+                *v = *c.add(in_block(t, i, ldc));
             }
         }
     }
@@ -100,9 +105,8 @@ impl Tiles for Emulated {
 
     unsafe fn store(&mut self, c: *mut f32, ldc: usize) {
         for (t, tile) in self.c.iter().enumerate() {
-            let (r0, c0) = ((t / 2) * TILE, (t % 2) * TILE);
             for (i, v) in tile.iter().enumerate() {
-                *c.add((r0 + i / TILE) * ldc + c0 + i % TILE) = *v;
+                *c.add(in_block(t, i, ldc)) = *v;
             }
         }
     }
