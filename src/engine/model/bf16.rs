@@ -202,13 +202,16 @@ impl PackedWeight {
         out: &mut [std::mem::MaybeUninit<f32>],
     ) {
         let (k, n, ld) = (self.k, self.n, self.stride);
+        // The activations' rows lie one cache line more than their pairs apart: at a multiple of
+        // 1 KiB (k = 1024 or 1536) a tile's 16 rows would share two or four of L1's sets.
+        let lda = ld + amx::TILE;
         let work = |(chunk, (out, x)): (usize, (&mut [std::mem::MaybeUninit<f32>], &[f32]))| {
             let rows = x.len() / k;
             let first_row = chunk * CHUNK_ROWS;
-            let mut a = vec![0u32; rows.next_multiple_of(amx::BLOCK_ROWS) * ld];
-            // SAFETY: `available()` was checked by `compute`; `a` holds `ld ≥ ceil(k/2)` pairs
+            let mut a = vec![0u32; rows.next_multiple_of(amx::BLOCK_ROWS) * lda];
+            // SAFETY: `available()` was checked by `compute`; `a` holds `lda ≥ ceil(k/2)` pairs
             // for each of the `rows` rows.
-            unsafe { kernels::to_pairs(x, k, &mut a, ld) };
+            unsafe { kernels::to_pairs(x, k, &mut a, lda) };
             let mut tiles = tiles();
             let mut c = [0f32; amx::BLOCK_ROWS * PANEL];
             for p in 0..self.panels {
@@ -230,9 +233,9 @@ impl PackedWeight {
                             row.iter_mut().zip(&residual[at..at + cols]).for_each(|(v, r)| *v += r);
                         }
                     }
-                    // SAFETY: `a` has whole blocks of rows of `ld` pairs from row `r`; `b` is the
-                    // panel's `ld` pairs of 64 values; `c` is 32 rows of 32 values.
-                    unsafe { amx::block(&mut tiles, a.as_ptr().add(r * ld), ld, b.as_ptr(), ld / amx::TILE, c.as_mut_ptr(), PANEL) };
+                    // SAFETY: `a` has whole blocks of rows of `lda ≥ ld` pairs from row `r`; `b` is
+                    // the panel's `ld` pairs of 64 values; `c` is 32 rows of 32 values.
+                    unsafe { amx::block(&mut tiles, a.as_ptr().add(r * lda), lda, b.as_ptr(), ld / amx::TILE, c.as_mut_ptr(), PANEL) };
                     for (i, values) in c.chunks_exact(PANEL).take(block).enumerate() {
                         let at = (r + i) * n + first_col;
                         let dst = &mut out[at..at + cols];

@@ -59,6 +59,7 @@ pub(super) unsafe fn block<T: Tiles>(tiles: &mut T, a: *const u32, lda: usize, b
 /// The tiles' arithmetic in plain Rust, as Intel's manual states `tdpbf16ps` (for each
 /// accumulator value, each pair of the inner dimension in order: the even product added, then
 /// the odd one, in f32): what the hardware is checked against, in the forked child and in tests.
+#[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")), allow(dead_code))]
 pub(super) struct Emulated {
     c: [[f32; TILE * TILE]; 4],
 }
