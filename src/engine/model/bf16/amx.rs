@@ -146,6 +146,15 @@ pub(super) mod hardware {
         rows: [u8; 16],
     }
 
+    thread_local! {
+        /// How many [`Hardware`] values this thread holds. The first configures the tiles and
+        /// the last releases them, so a nested one (a pool job run on this thread while an
+        /// activation of the outer one waits) leaves the outer one's configuration in place; no
+        /// tile register holds anything between [`super::block`] calls, which is what makes
+        /// sharing them safe.
+        static HELD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
     /// The tile registers, configured for [`Tiles`] while this lives (one thread's).
     pub struct Hardware(());
 
@@ -153,21 +162,27 @@ pub(super) mod hardware {
         /// # Safety
         /// [`super::available`] (or, inside [`enable`], the CPU's flags and the kernel's grant).
         pub unsafe fn new() -> Self {
-            let mut config = Config { palette: 1, start_row: 0, reserved: [0; 14], bytes_per_row: [0; 16], rows: [0; 16] };
-            for t in 0..8 {
-                config.bytes_per_row[t] = (TILE * 4) as u16;
-                config.rows[t] = TILE as u8;
+            if HELD.get() == 0 {
+                let mut config = Config { palette: 1, start_row: 0, reserved: [0; 14], bytes_per_row: [0; 16], rows: [0; 16] };
+                for t in 0..8 {
+                    config.bytes_per_row[t] = (TILE * 4) as u16;
+                    config.rows[t] = TILE as u8;
+                }
+                asm!("ldtilecfg [{}]", in(reg) &config, options(nostack, readonly));
             }
-            asm!("ldtilecfg [{}]", in(reg) &config, options(nostack, readonly));
+            HELD.set(HELD.get() + 1);
             Hardware(())
         }
     }
 
     impl Drop for Hardware {
         fn drop(&mut self) {
-            // SAFETY: the tiles were configured in `new`; releasing them returns the thread to
-            // the init state.
-            unsafe { asm!("tilerelease", options(nostack, nomem)) };
+            HELD.set(HELD.get() - 1);
+            if HELD.get() == 0 {
+                // SAFETY: the tiles were configured by the first `new`; releasing them returns
+                // the thread to the init state.
+                unsafe { asm!("tilerelease", options(nostack, nomem)) };
+            }
         }
     }
 
