@@ -591,7 +591,8 @@ const CHUNK: usize = 1 << 16;
 /// One parameter's AdamW update, applied to its values in place.
 struct AdamUpdate<'a> {
     grad: &'a [f32],
-    moments: std::sync::Mutex<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
+    /// `cpu_fwd` takes `&self`; the moments are borrowed once, by it.
+    moments: std::cell::RefCell<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
     clip: f32,
     decay: f32,
     betas: (f32, f32),
@@ -611,7 +612,7 @@ impl candle_core::InplaceOp1 for AdamUpdate<'_> {
             candle_core::bail!("adamw: the weights are not a contiguous f32 tensor")
         };
         let p = &mut values[a..b];
-        let mut moments = self.moments.lock().expect("not poisoned");
+        let mut moments = self.moments.borrow_mut();
         let (m, v) = &mut *moments;
         if p.len() != self.grad.len() || m.len() != p.len() || v.len() != p.len() {
             candle_core::bail!("adamw: {} weights, {} gradients, {} moments", p.len(), self.grad.len(), m.len())
@@ -679,7 +680,7 @@ impl AdamW {
         for (i, (_, var)) in model.params.iter().enumerate() {
             let update = AdamUpdate {
                 grad: grads[i],
-                moments: std::sync::Mutex::new((&mut self.first_moments[i], &mut self.second_moments[i])),
+                moments: std::cell::RefCell::new((&mut self.first_moments[i], &mut self.second_moments[i])),
                 clip,
                 decay: if self.decays[i] && s.weight_decay != 0.0 { (1.0 - lr * s.weight_decay) as f32 } else { 1.0 },
                 betas: (s.beta1 as f32, s.beta2 as f32),

@@ -86,7 +86,7 @@ impl Tiles for Emulated {
     }
 
     unsafe fn step(&mut self, a: *const u32, lda: usize, b: *const u16, ldb: usize) {
-        let bf = |bits: u16| f32::from_bits(u32::from(bits) << 16);
+        let bf = |bits: u16| half::bf16::from_bits(bits).to_f32();
         for (t, tile) in self.c.iter_mut().enumerate() {
             let (r0, c0) = ((t / 2) * TILE, (t % 2) * TILE);
             for m in 0..TILE {
