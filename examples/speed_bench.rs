@@ -6,8 +6,9 @@
 //!                                                           -> throughput over the texts (exact
 //!                                                              f32, or bf16: the fast mode)
 //!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan
-//!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N), f32 and
-//!                                                              candle's int8 (Q8_0) kernels
+//!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N): our
+//!                                                              dense layer (exact), candle's f32
+//!                                                              matmul and its int8 (Q8_0) kernels
 //!     speed_bench smoke                                     -> all of the above on a fixture model
 //!
 //! Each prints one JSON object on stdout. Thread count: candle's CPU kernels use
@@ -72,6 +73,7 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str, precision: Precisio
         "seconds": seconds,
         "precision": precision,
         "kernel": selectra::engine::model::fast_mode_kernel(),
+        "exact_kernel": selectra::engine::model::exact_kernel(),
         "why_not_amx": selectra::engine::model::why_not_amx(),
         "texts_per_s": texts.len() as f64 / seconds,
         "results": results.iter().map(|r| json!({"labels": r.labels, "scores": r.scores})).collect::<Vec<_>>(),
@@ -117,6 +119,9 @@ fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
         };
         let gflops = time(&|| a.matmul(&b).unwrap());
         let gflops_wt = time(&|| a.matmul(&w.t().unwrap()).unwrap());
+        // What the model's dense layers run: our layer on this machine's exact kernel.
+        let dense = selectra::engine::model::dense_layer_seconds(m, k, n, Precision::Exact).unwrap();
+        let gflops_dense = 2.0 * (m * k * n) as f64 / dense / 1e9;
         // The reduced-precision ceiling a fast mode would build on: candle's own int8 kernels
         // (GGML Q8_0 blocks of 32 weights, activations quantized on the fly), and how far from
         // the f32 product they land.
@@ -128,7 +133,7 @@ fn bench_gemm(shapes: &[usize]) -> serde_json::Value {
             let err = (approx - &exact).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() / scale;
             (time(&|| q.forward(&a).unwrap()), err)
         });
-        out.push(json!({"m": m, "k": k, "n": n, "gflops": gflops, "gflops_weight_t": gflops_wt,
+        out.push(json!({"m": m, "k": k, "n": n, "gflops": gflops, "gflops_weight_t": gflops_wt, "gflops_dense": gflops_dense,
                         "gflops_q8_0": q8.map(|q| q.0), "q8_0_max_rel_err": q8.map(|q| q.1)}));
     }
     json!(out)

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 mod amx;
 
 /// Output columns per panel: two 16-lane registers.
-const PANEL: usize = 32;
+const PANEL: usize = super::panels::PANEL;
 /// Output rows per register block.
 const BLOCK_ROWS: usize = 8;
 /// Inner-dimension pairs per pass over a panel: 128 pairs of a 32-column panel are 16 KiB,
@@ -61,8 +61,8 @@ pub fn why_not_amx() -> Option<&'static str> {
     amx::state().as_ref().err().map(String::as_str)
 }
 
-/// What runs on each finished stretch of an output row (an activation).
-pub type Finish<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
+pub use super::panels::Finish;
+use super::panels::Start;
 
 /// A weight `(k, n)` (the layer's transpose, as `Linear` keeps it) in bf16 panels: for each
 /// panel of 32 columns, for each pair of rows `(2q, 2q + 1)`, each column's two values side by
@@ -78,8 +78,8 @@ pub struct PackedWeight {
 }
 
 impl PackedWeight {
-    /// `weight_t` is `(k, cols)` row-major; the first `n` columns are packed.
-    pub fn new(weight_t: &[f32], k: usize, cols: usize, n: usize) -> Self {
+    /// The weight `(k, n)` whose value at inner row `i` and output column `c` is `value(i, c)`.
+    pub fn new(k: usize, n: usize, value: impl Fn(usize, usize) -> f32) -> Self {
         let pairs = k.div_ceil(2);
         let stride = pairs.next_multiple_of(amx::TILE);
         let panels = n.div_ceil(PANEL);
@@ -94,7 +94,7 @@ impl PackedWeight {
                     for (h, v) in values.iter_mut().enumerate() {
                         let row = 2 * q + h;
                         if row < k {
-                            *v = half::bf16::from_f32(weight_t[row * cols + col]).to_bits();
+                            *v = half::bf16::from_f32(value(row, col)).to_bits();
                         }
                     }
                 }
@@ -278,15 +278,6 @@ struct Call<'a> {
     finish: Option<Finish<'a>>,
 }
 
-/// Where a block's first pass starts: bias (one row, the block's columns) plus residual (rows of
-/// `ld`, from the block's first row and column); null pointers are zeros.
-#[derive(Clone, Copy)]
-struct Start {
-    bias: *const f32,
-    residual: *const f32,
-    ld: usize,
-}
-
 /// One output block's operands: `R` rows of `a` (`lda` pairs apart, `pairs` of them read), the
 /// panel's `pairs` pairs of `b` (64 values each), and `c` (`ldc` apart, `cols ≤ 32` columns),
 /// started from `start` or, when `None`, from `c`'s own values (a later pass).
@@ -306,6 +297,7 @@ struct Block {
 mod kernels {
     use std::arch::x86_64::*;
 
+    use super::super::panels::kernels::{begin, end, masks};
     use super::{Block, PANEL};
 
     /// Each row of `x` (`k` values) as bf16 pairs, rounded to nearest even, rows `ld` pairs
@@ -337,11 +329,6 @@ mod kernels {
         }
     }
 
-    fn lanes(cols: usize, half: usize) -> __mmask16 {
-        let valid = cols.saturating_sub(half * 16).min(16);
-        ((1u32 << valid) - 1) as __mmask16
-    }
-
     /// `R` rows of the output, one panel wide: `c[r][0..cols] = s[r] + Σ_q a[r][q] · b[q]`, where
     /// `s` is `start`'s values, or `c`'s own when `start` is `None` (a later pass).
     ///
@@ -350,30 +337,8 @@ mod kernels {
     /// (`c` readable too when `start` is `None`; `start`'s pointers over the same block).
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn rows<const R: usize>(Block { a, lda, b, pairs, c, ldc, cols, start }: Block) {
-        let (low, high) = (lanes(cols, 0), lanes(cols, 1));
-        let mut acc = [[_mm512_setzero_ps(); 2]; R];
-        match start {
-            None => {
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    acc[0] = _mm512_maskz_loadu_ps(low, c.add(r * ldc));
-                    acc[1] = _mm512_maskz_loadu_ps(high, c.add(r * ldc + 16));
-                }
-            }
-            Some(s) => {
-                let bias = if s.bias.is_null() {
-                    [_mm512_setzero_ps(); 2]
-                } else {
-                    [_mm512_maskz_loadu_ps(low, s.bias), _mm512_maskz_loadu_ps(high, s.bias.add(16))]
-                };
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    *acc = bias;
-                    if !s.residual.is_null() {
-                        acc[0] = _mm512_add_ps(acc[0], _mm512_maskz_loadu_ps(low, s.residual.add(r * s.ld)));
-                        acc[1] = _mm512_add_ps(acc[1], _mm512_maskz_loadu_ps(high, s.residual.add(r * s.ld + 16)));
-                    }
-                }
-            }
-        }
+        let masks = masks(cols);
+        let mut acc = begin::<R>(start, c, ldc, masks);
         for q in 0..pairs {
             let b0 = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(b.add(q * PANEL * 2).cast()));
             let b1 = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(b.add(q * PANEL * 2 + 32).cast()));
@@ -383,10 +348,7 @@ mod kernels {
                 acc[1] = _mm512_dpbf16_ps(acc[1], x, b1);
             }
         }
-        for (r, acc) in acc.iter().enumerate() {
-            _mm512_mask_storeu_ps(c.add(r * ldc), low, acc[0]);
-            _mm512_mask_storeu_ps(c.add(r * ldc + 16), high, acc[1]);
-        }
+        end::<R>(&acc, c, ldc, masks);
     }
 
     /// [`rows`] for a block of 1 to 8 rows.
@@ -481,7 +443,7 @@ mod tests {
         for (rows, k, n) in SIZES {
             let (x, w) = (values(rows * k, 1), values(k * n, 2));
             let (bias, residual) = (values(n, 3), values(rows * n, 4));
-            let packed = PackedWeight::new(&w, k, n, n);
+            let packed = PackedWeight::new(k, n, |i, c| w[i * n + c]);
             let out = compute_on(path, &packed, &x, rows, Some(&bias), Some(&residual), None);
             let round = |v: f32| f64::from(half::bf16::from_f32(v).to_f32());
             for r in 0..rows {
@@ -520,7 +482,7 @@ mod tests {
         }
         let (k, n) = (300, 96);
         let (x, w) = (values(200 * k, 4), values(k * n, 5));
-        let packed = PackedWeight::new(&w, k, n, n);
+        let packed = PackedWeight::new(k, n, |i, c| w[i * n + c]);
         let bias = values(n, 6);
         for path in [Path::Chosen, Path::Avx512, Path::EmulatedTiles] {
             let all = compute_on(path, &packed, &x, 200, Some(&bias), None, None);

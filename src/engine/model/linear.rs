@@ -1,22 +1,26 @@
-//! Dense layers computed by one gemm call each, with the bias, a residual and the activation
-//! folded in.
+//! Dense layers, each product one kernel call with the bias, a residual and the activation folded
+//! in.
 //!
-//! transformers (and candle's `Linear`) keep the weight `(out, in)` and multiply by its transpose;
-//! to gemm that transpose is a strided operand, which it re-packs, whole, on every call. The
-//! weight is transposed once at load instead, `(in, out)` contiguous.
+//! transformers (and candle's `Linear`) keep the weight `(out, in)` and multiply by its transpose.
+//! On CPUs with AVX-512 the weight is packed once, at load, into the panels of our own f32
+//! kernel ([`super::panels`]), which gemm's per-call packing made worth it at the sizes inspect
+//! runs. Elsewhere gemm computes: to it the transpose would be a strided operand, re-packed whole
+//! on every call, so the weight is transposed once at load instead, `(in, out)` contiguous.
 //!
-//! The output buffer starts as the bias (plus the residual, for the two products a residual
-//! follows), and gemm accumulates `x · W` into it (`dst = dst + x·W`); the activation then runs
-//! in place. That is one buffer and one pass where candle's ops take three of each, and all of the
-//! parallel work runs on rayon's pool, the one gemm uses: candle's element-wise ops run large
-//! tensors on a second pool of spinning threads, and on a 2-core machine the two pools took turns
-//! spinning against each other (≈ 20% of an inspect call on 128 tokens).
+//! Either way the output starts as the bias (plus the residual, for the two products a residual
+//! follows), and the kernel accumulates `x · W` into it; the activation then runs in place (on
+//! the panel kernel, on each block while it is in L1). That is one buffer and one pass where
+//! candle's ops take three of each, and all of the parallel work runs on rayon's pool, the one
+//! gemm uses: candle's element-wise ops run large tensors on a second pool of spinning threads,
+//! and on a 2-core machine the two pools took turns spinning against each other (≈ 20% of an
+//! inspect call on 128 tokens).
 
 use std::sync::OnceLock;
 
 use candle_core::op::{Gelu, Relu, Silu, UnaryOpT};
 
 use super::bf16::PackedWeight;
+use super::panels::{self, PanelWeight};
 use super::vector_math::gelu_erf_slice;
 use crate::domain::precision::Precision;
 use candle_core::{CpuStorage, Device, Module, Storage, Tensor};
@@ -36,17 +40,60 @@ const CHUNK: usize = 16 * 1024;
 const MAX_DEPTH: usize = 512;
 
 pub struct Linear {
-    /// `(in, cols)`, row-major: the weight transposed, with a zero column added to a one-output
-    /// layer (gemm computes a single column with a different kernel, whose sums depend on the
-    /// number of rows).
-    weight_t: Vec<f32>,
-    cols: usize,
+    /// The weight, in the layout of the kernel exact products run on here.
+    weight: Weight,
     bias: Option<Vec<f32>>,
     in_dim: usize,
     out_dim: usize,
     /// The weight in bf16 panels, made on the first product in [`Precision::Bf16`] (a model never
     /// run in the fast mode holds no second copy).
     bf16: OnceLock<PackedWeight>,
+}
+
+/// A dense layer's weight as the exact kernel reads it.
+enum Weight {
+    /// For gemm: `(in, cols)`, row-major, the weight transposed, with a zero column added to a
+    /// one-output layer (gemm computes a single column with a different kernel, whose sums
+    /// depend on the number of rows).
+    Transposed { values: Vec<f32>, cols: usize },
+    /// For the AVX-512 panel kernel.
+    Panels(PanelWeight),
+}
+
+impl Weight {
+    /// `Wᵀ[i][c]`, the value for inner row `i` and output column `c`.
+    fn get(&self, i: usize, c: usize) -> f32 {
+        match self {
+            Weight::Transposed { values, cols } => values[i * cols + c],
+            Weight::Panels(p) => p.get(i, c),
+        }
+    }
+}
+
+/// Which kernel computes a layer's exact products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExactKernel {
+    Gemm,
+    Panels,
+}
+
+impl ExactKernel {
+    /// The one this machine runs: the panel kernel where it is available.
+    pub fn chosen() -> Self {
+        if panels::available() {
+            ExactKernel::Panels
+        } else {
+            ExactKernel::Gemm
+        }
+    }
+
+    /// For people (the benchmark harness prints it).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExactKernel::Gemm => "gemm",
+            ExactKernel::Panels => "AVX-512 panels",
+        }
+    }
 }
 
 /// What is folded into a product.
@@ -61,26 +108,44 @@ pub enum Epilogue<'a> {
 }
 
 impl Linear {
-    /// From a weight as transformers stores it, `(out, in)`.
+    /// From a weight as transformers stores it, `(out, in)`, for this machine's exact kernel.
     pub fn new(weight: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
+        Self::on(ExactKernel::chosen(), weight, bias)
+    }
+
+    /// [`Linear::new`] for the given exact kernel (which must be available).
+    pub fn on(kernel: ExactKernel, weight: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
         let (out_dim, in_dim) = weight.dims2()?;
         if weight.dtype() != candle_core::DType::F32 {
             candle_core::bail!("dense layers take f32 weights");
         }
+        let bf16 = OnceLock::new();
         if super::weights::is_recorded_view(weight) {
             // The manifest's dry run: the layer is never used, so nothing is copied.
-            return Ok(Self { weight_t: Vec::new(), cols: out_dim.max(2), bias: None, in_dim, out_dim, bf16: OnceLock::new() });
+            let weight = Weight::Transposed { values: Vec::new(), cols: out_dim };
+            return Ok(Self { weight, bias: None, in_dim, out_dim, bf16 });
         }
-        let mut weight_t = with_f32(&weight.contiguous()?, |w| Ok(transpose(w, out_dim, in_dim)))?;
-        let cols = out_dim.max(2);
-        if cols != out_dim {
-            weight_t = weight_t.chunks_exact(out_dim).flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(0.0, cols - out_dim))).collect();
-        }
+        let weight = with_f32(&weight.contiguous()?, |w| {
+            Ok(match kernel {
+                ExactKernel::Panels => Weight::Panels(PanelWeight::new(w, out_dim, in_dim)),
+                ExactKernel::Gemm => {
+                    let mut values = transpose(w, out_dim, in_dim);
+                    let cols = out_dim.max(2);
+                    if cols != out_dim {
+                        values = values
+                            .chunks_exact(out_dim)
+                            .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(0.0, cols - out_dim)))
+                            .collect();
+                    }
+                    Weight::Transposed { values, cols }
+                }
+            })
+        })?;
         let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
         if bias.as_ref().is_some_and(|b| b.len() != out_dim) {
             candle_core::bail!("a dense layer's bias must have {out_dim} values");
         }
-        Ok(Self { weight_t, cols, bias, in_dim, out_dim, bf16: OnceLock::new() })
+        Ok(Self { weight, bias, in_dim, out_dim, bf16 })
     }
 
     /// `x` is `(rows, in)`; returns `(rows, out)` with `epilogue` applied, the product in
@@ -101,13 +166,20 @@ impl Linear {
             }
             _ => None,
         };
-        if precision == Precision::Bf16 {
-            return self.forward_bf16(&x, residual.as_ref(), rows, epilogue);
-        }
+        let weight_t = match (&self.weight, precision) {
+            (_, Precision::Bf16) => return self.forward_bf16(&x, residual.as_ref(), rows, epilogue),
+            (Weight::Panels(panels), Precision::Exact) => {
+                return self.forward_folded(&x, residual.as_ref(), rows, epilogue, |x, residual, finish, out| {
+                    panels.compute(x, rows, self.bias.as_deref(), residual, finish, out)
+                })
+            }
+            (Weight::Transposed { values, cols }, Precision::Exact) => (values, *cols),
+        };
         // A single row is computed as two (the second a copy), for the same reason one column
         // is: gemm's one-row kernel sums in another order. Every row's result is therefore the
         // same whatever the rows around it (tested below).
-        let (m, cols) = (rows.max(2), self.cols);
+        let (weight_t, cols) = weight_t;
+        let m = rows.max(2);
         let mut out = vec![0f32; m * cols];
         with_f32(&x, |x| {
             with_optional_f32(residual.as_ref(), |residual| {
@@ -151,7 +223,7 @@ impl Linear {
                             x.as_ptr().add(start),
                             1,
                             k as isize,
-                            self.weight_t.as_ptr().add(start * cols),
+                            weight_t.as_ptr().add(start * cols),
                             1,
                             cols as isize,
                             1.0,
@@ -180,34 +252,55 @@ impl Linear {
 /// layer of SELECTRA-medium's feed-forward shape (512 rows, 384 → 1536), best of three each,
 /// alternating, on the current pool. The CPU must have the bf16 kernel's instructions.
 pub(super) fn measure_bf16_speedup() -> candle_core::Result<f64> {
-    let (rows, k, n) = (512, 384, 1536);
+    let best = time_dense_layer(512, 384, 1536, &[Precision::Exact, Precision::Bf16])?;
+    Ok(best[0] / best[1].max(1e-9))
+}
+
+/// The best of three timings, in seconds, of one dense layer (`rows` rows, `k` → `n`, no bias)
+/// in each of `precisions`, alternating, on the current pool and this machine's exact kernel.
+pub(super) fn time_dense_layer(rows: usize, k: usize, n: usize, precisions: &[Precision]) -> candle_core::Result<Vec<f64>> {
     // Any values do: the kernels' time does not depend on them.
     let values = |count: usize, seed: usize| (0..count).map(|i| ((i * 7919 + seed) % 1000) as f32 / 1000.0 - 0.5).collect::<Vec<f32>>();
     let layer = Linear::new(&Tensor::from_vec(values(n * k, 1), (n, k), &Device::Cpu)?, None)?;
     let x = Tensor::from_vec(values(rows * k, 2), (rows, k), &Device::Cpu)?;
-    let mut best = [f64::INFINITY; 2];
-    // The first round packs the bf16 weight and warms both paths; it is not counted.
+    let mut best = vec![f64::INFINITY; precisions.len()];
+    // The first round packs the bf16 weight and warms each path; it is not counted.
     for round in 0..4 {
-        for (i, precision) in [Precision::Exact, Precision::Bf16].into_iter().enumerate() {
+        for (best, &precision) in best.iter_mut().zip(precisions) {
             let started = std::time::Instant::now();
-            layer.forward_with(&x, Epilogue::Plain, precision)?;
+            std::hint::black_box(layer.forward_with(&x, Epilogue::Plain, precision)?);
             if round > 0 {
-                best[i] = best[i].min(started.elapsed().as_secs_f64());
+                *best = best.min(started.elapsed().as_secs_f64());
             }
         }
     }
-    Ok(best[0] / best[1].max(1e-9))
+    Ok(best)
 }
 
 impl Linear {
-    /// [`Linear::forward_with`] in bf16: the kernel starts each value from the bias and the
-    /// residual itself, so the output is written once (no zeroing, no separate pass).
+    /// [`Linear::forward_with`] in bf16.
     fn forward_bf16(&self, x: &Tensor, residual: Option<&Tensor>, rows: usize, epilogue: Epilogue) -> candle_core::Result<Tensor> {
         if !super::bf16::available() {
             candle_core::bail!("the bf16 fast mode needs a CPU with AVX512_BF16");
         }
-        let (n, k) = (self.out_dim, self.in_dim);
-        let packed = self.bf16.get_or_init(|| PackedWeight::new(&self.weight_t, k, self.cols, n));
+        let packed = self.bf16.get_or_init(|| PackedWeight::new(self.in_dim, self.out_dim, |i, c| self.weight.get(i, c)));
+        self.forward_folded(x, residual, rows, epilogue, |x, residual, finish, out| {
+            packed.compute(x, rows, self.bias.as_deref(), residual, finish, out)
+        })
+    }
+
+    /// A product on a kernel that starts each value from the bias and the residual itself and
+    /// runs the activation on each finished block (`compute(x, residual, finish, out)`), so the
+    /// output is written once (no zeroing, no separate pass).
+    fn forward_folded(
+        &self,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        rows: usize,
+        epilogue: Epilogue,
+        compute: impl FnOnce(&[f32], Option<&[f32]>, Option<panels::Finish>, &mut [std::mem::MaybeUninit<f32>]),
+    ) -> candle_core::Result<Tensor> {
+        let n = self.out_dim;
         let mut out = Vec::with_capacity(rows * n);
         // The activation runs on each finished block while it is still in L1 (the same values
         // as one pass afterwards, without reading the whole output back from memory).
@@ -217,8 +310,8 @@ impl Linear {
         };
         with_f32(x, |x| {
             with_optional_f32(residual, |residual| {
-                let finish = act.as_ref().map(|f| f as super::bf16::Finish);
-                packed.compute(x, rows, self.bias.as_deref(), residual, finish, &mut out.spare_capacity_mut()[..rows * n]);
+                let finish = act.as_ref().map(|f| f as panels::Finish);
+                compute(x, residual, finish, &mut out.spare_capacity_mut()[..rows * n]);
                 Ok(())
             })
         })?;
@@ -337,13 +430,31 @@ mod tests {
         )
     }
 
+    /// The exact kernels this machine has: gemm everywhere, the panels with AVX-512.
+    fn kernels() -> Vec<ExactKernel> {
+        let mut kernels = vec![ExactKernel::Gemm];
+        if panels::available() {
+            assert_eq!(ExactKernel::chosen(), ExactKernel::Panels);
+            kernels.push(ExactKernel::Panels);
+        } else {
+            eprintln!("the AVX-512 panel kernel is not available here: gemm only");
+        }
+        kernels
+    }
+
     /// Against candle's own ops (matmul, broadcast add, activation), on shapes large enough that
-    /// the row and element-wise work is split across the pool.
+    /// the row and element-wise work is split across the pool, on each exact kernel.
     #[test]
     fn folded_epilogues_equal_the_separate_ops() {
+        for kernel in kernels() {
+            folded_epilogues_on(kernel);
+        }
+    }
+
+    fn folded_epilogues_on(kernel: ExactKernel) {
         let (rows, n) = (301, 130);
         let (x, w, b, r) = operands(rows, 48, n);
-        let layer = Linear::new(&w, Some(b.clone())).unwrap();
+        let layer = Linear::on(kernel, &w, Some(b.clone())).unwrap();
         let plain = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
         let cases = [
             (layer.forward_with(&x, Epilogue::Plain, Precision::Exact).unwrap(), plain.clone()),
@@ -353,7 +464,7 @@ mod tests {
         ];
         for (i, (ours, theirs)) in cases.into_iter().enumerate() {
             let diff = (ours - theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-            assert!(diff < 1e-4, "case {i}: {diff}");
+            assert!(diff < 1e-4, "{kernel:?}, case {i}: {diff}");
         }
         assert!(rows * n >= PARALLEL_MIN);
     }
@@ -367,17 +478,19 @@ mod tests {
         }
     }
 
-    /// Exact f32 on whichever kernel gemm chose at run time for this CPU (AVX2 and FMA, or
-    /// AVX-512): every value within the standard bound of a k-term f32 dot product,
+    /// Exact f32 on each kernel (gemm, with whichever kernels it chose at run time for this CPU,
+    /// AVX2 and FMA or AVX-512; our AVX-512 panels where the CPU has them): every value within the standard bound of a k-term f32 dot product,
     /// `k · 2⁻²⁴ · Σ|x·w|`, of the same sum in f64, on the encoder's shapes (inner dimensions 384
-    /// and 1536, the second split at [`MAX_DEPTH`]). The kernels' summation orders differ, so
-    /// this bound, not bit equality, is what holds across machines; within one machine a
-    /// result is bit-identical however it is batched (the next test).
+    /// and 1536, the second split at [`MAX_DEPTH`] for gemm). The kernels' summation orders
+    /// differ, so this bound, not bit equality, is what holds across kernels and machines;
+    /// within one kernel a result is bit-identical however it is batched (the next test).
     #[test]
-    fn exact_products_are_within_f32_rounding_on_this_cpus_kernel() {
-        for (rows, k, n) in [(64, 384, 1536), (37, 1536, 384), (5, 256, 2)] {
+    fn exact_products_are_within_f32_rounding_on_this_cpus_kernels() {
+        for ((rows, k, n), kernel) in
+            [(64, 384, 1536), (37, 1536, 384), (5, 256, 2)].into_iter().flat_map(|s| kernels().into_iter().map(move |kernel| (s, kernel)))
+        {
             let (x, w, b, _) = operands(rows, k, n);
-            let layer = Linear::new(&w, Some(b.clone())).unwrap();
+            let layer = Linear::on(kernel, &w, Some(b.clone())).unwrap();
             let ours = layer.forward_with(&x, Epilogue::Plain, Precision::Exact).unwrap().to_vec2::<f32>().unwrap();
             let (x, w, b) = (x.to_vec2::<f32>().unwrap(), w.to_vec2::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
             let mut worst = 0f64;
@@ -387,11 +500,11 @@ mod tests {
                     let (sum, magnitude) = terms.fold((f64::from(b[j]), f64::from(b[j]).abs()), |(s, m), t| (s + t, m + t.abs()));
                     let bound = (k + 1) as f64 * f64::from(f32::EPSILON) / 2.0 * magnitude;
                     let error = (f64::from(value) - sum).abs();
-                    assert!(error <= bound, "({rows}, {k}, {n}) [{i}, {j}]: {value} vs {sum}, error {error:e} > {bound:e}");
+                    assert!(error <= bound, "{kernel:?} ({rows}, {k}, {n}) [{i}, {j}]: {value} vs {sum}, error {error:e} > {bound:e}");
                     worst = worst.max(error / bound);
                 }
             }
-            eprintln!("({rows}, {k}, {n}) with AVX-512: {}: largest error {worst:.3} of the bound", avx512());
+            eprintln!("{kernel:?} ({rows}, {k}, {n}), AVX-512 {}: largest error {worst:.3} of the bound", avx512());
         }
     }
 
@@ -431,23 +544,32 @@ mod tests {
             assert!(((ours - res) - plain).abs() <= 1e-5 * scale, "{ours} - {res} vs {plain}");
         }
         assert!(with_residual != exact, "bf16 is not f32");
+        // The bf16 panels are packed from whichever layout the exact kernel keeps: the same
+        // values either way.
+        for kernel in kernels() {
+            let other = Linear::on(kernel, &w, layer.bias.as_deref().map(|b| Tensor::new(b, &Device::Cpu).unwrap())).unwrap();
+            let theirs = other.forward_with(&x, Epilogue::Residual(&r), Precision::Bf16).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(theirs, with_residual, "bf16 packed from the {kernel:?} layout");
+        }
     }
 
     /// A row's output is bit-identical whether it is computed alone, with one other row, or
-    /// among hundreds (where gemm picks other blocking and threads), for one output, a few and
-    /// many, and inner dimensions below and above [`MAX_DEPTH`].
+    /// among hundreds (where gemm picks other blocking and threads, and the panels other
+    /// tasks), for one output, a few and many, and inner dimensions below and above
+    /// [`MAX_DEPTH`], on each kernel.
     #[test]
     fn a_rows_result_does_not_depend_on_the_other_rows() {
         let dev = Device::Cpu;
-        for (k, n) in [(48, 1), (48, 3), (48, 130), (700, 1), (700, 3), (1536, 130)] {
+        let shapes = [(48, 1), (48, 3), (48, 130), (700, 1), (700, 3), (1536, 130)];
+        for ((k, n), kernel) in shapes.into_iter().flat_map(|s| kernels().into_iter().map(move |kernel| (s, kernel))) {
             let w = Tensor::randn(0f32, 0.3, (n, k), &dev).unwrap();
             let b = Tensor::randn(0f32, 1.0, n, &dev).unwrap();
-            let layer = Linear::new(&w, Some(b)).unwrap();
+            let layer = Linear::on(kernel, &w, Some(b)).unwrap();
             let x = Tensor::randn(0f32, 1.0, (300, k), &dev).unwrap();
             let all = layer.forward(&x).unwrap().to_vec2::<f32>().unwrap();
             for rows in [1, 2, 65] {
                 let part = layer.forward(&x.narrow(0, 0, rows).unwrap()).unwrap().to_vec2::<f32>().unwrap();
-                assert_eq!(part[..], all[..rows], "k {k}, n {n}: the first {rows} rows alone");
+                assert_eq!(part[..], all[..rows], "{kernel:?}, k {k}, n {n}: the first {rows} rows alone");
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod electra;
 pub mod encoder;
 pub mod layer_norm;
 mod linear;
+pub(crate) mod panels;
 pub mod pickle_guard;
 pub mod roberta;
 pub(crate) mod vector_math;
@@ -37,6 +38,19 @@ pub fn supports(precision: Precision) -> bool {
         Precision::Exact => true,
         Precision::Bf16 => bf16::available(),
     }
+}
+
+/// The kernel exact f32 products run on here ("AVX-512 panels", or "gemm", the library candle
+/// uses, whose kernels gemm itself chooses for the CPU).
+pub fn exact_kernel() -> &'static str {
+    linear::ExactKernel::chosen().name()
+}
+
+/// Seconds one dense layer of `rows` rows, `k` → `n`, takes in `precision` on this machine's
+/// kernels and the current pool (best of three; for benchmarks). Bf16 needs the CPU's support
+/// ([`supports`]).
+pub fn dense_layer_seconds(rows: usize, k: usize, n: usize, precision: Precision) -> candle_core::Result<f64> {
+    Ok(linear::time_dense_layer(rows, k, n, &[precision])?[0])
 }
 
 /// The kernel the fast mode's products run on here ("AMX" or "AVX512_BF16"), `None` where the
