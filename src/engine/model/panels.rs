@@ -7,7 +7,7 @@
 //! Here each weight is packed once, at load, in place of the transposed copy gemm would read:
 //! 32-column panels, each the panel's columns for every row of the inner dimension (32 f32
 //! values, two 16-lane registers, per row). A block of up to 12 output rows × one panel is
-//! accumulated in 24 registers, one fused multiply-add per value of the panel and row.
+//! accumulated in 16 registers, one fused multiply-add per value of the panel and row.
 //!
 //! Each output value is summed in one order, whatever rows share the call and however the work
 //! is split: start (bias + residual), then the inner dimension in order, stored and reloaded
@@ -21,11 +21,12 @@ use rayon::prelude::*;
 
 /// Output columns per panel: two 16-lane registers.
 pub(super) const PANEL: usize = 32;
-/// Output rows per register block (24 accumulators).
-const BLOCK_ROWS: usize = 12;
-/// Inner-dimension values per pass over a panel: 128 rows of a 32-column panel are 16 KiB,
-/// which stay in L1 while every row block of a task reuses them.
-const DEPTH: usize = 128;
+/// Output rows per register block (16 accumulators; with 12 rows' 24, LLVM kept a copy of every
+/// accumulator on the stack, a store per multiply-add).
+const BLOCK_ROWS: usize = 8;
+/// Inner-dimension values per pass over a panel: 512 rows of a 32-column panel are 64 KiB, read
+/// from L2 by every row block of a task (two loads per 16 multiply-adds: L2 keeps up).
+const DEPTH: usize = 512;
 /// A task's activations take at most about this many bytes, so they stay in L2 across the
 /// task's panels.
 const TASK_BYTES: usize = 256 * 1024;
@@ -145,14 +146,27 @@ impl PanelWeight {
         out: *mut f32,
     ) {
         let (k, n) = (self.k, self.n);
-        for p in panels {
+        // Where a block's rows, `k` values apart, would fall into a few L1 sets (k = 1024 or
+        // 3072: a multiple of 4 KiB), the kernel would miss L1 on every step; there the task's
+        // rows are first copied one cache line further apart.
+        let mut copy = SCRATCH.take();
+        let (a, lda) = if crowded(k) {
+            let lda = k + 16;
+            copy.clear();
+            copy.resize(rows.len() * lda, 0.0);
+            for (dst, src) in copy.chunks_exact_mut(lda).zip(x[rows.start * k..rows.end * k].chunks_exact(k)) {
+                dst[..k].copy_from_slice(src);
+            }
+            (copy.as_ptr(), lda)
+        } else {
+            (x.as_ptr().add(rows.start * k), k)
+        };
+        for p in panels.clone() {
             let cols = (n - p * PANEL).min(PANEL);
             for start in (0..k).step_by(DEPTH) {
                 let depth = DEPTH.min(k - start);
-                let last_pass = start + depth == k;
                 for r in rows.clone().step_by(BLOCK_ROWS) {
                     let block = BLOCK_ROWS.min(rows.end - r);
-                    let c = out.add(r * n + p * PANEL);
                     // The first pass starts from bias + residual; the others from what the
                     // previous pass wrote.
                     let init = (start == 0).then(|| Start {
@@ -161,25 +175,45 @@ impl PanelWeight {
                         ld: n,
                     });
                     let operands = Block {
-                        a: x.as_ptr().add(r * k + start),
-                        lda: k,
+                        a: a.add((r - rows.start) * lda + start),
+                        lda,
                         b: self.data.as_ptr().add((p * k + start) * PANEL),
                         depth,
-                        c,
+                        c: out.add(r * n + p * PANEL),
                         ldc: n,
                         cols,
                         start: init,
                     };
                     kernels::block(block, operands);
-                    if let Some(finish) = finish.filter(|_| last_pass) {
-                        for i in 0..block {
-                            finish(std::slice::from_raw_parts_mut(c.add(i * n), cols));
-                        }
-                    }
                 }
             }
         }
+        SCRATCH.set(copy);
+        // The activation on each row's stretch of the task's panels, in one call (a call per
+        // block's row, 32 values, cost GELU twice its time).
+        if let Some(finish) = finish {
+            let (first, last) = (panels.start * PANEL, (panels.end * PANEL).min(n));
+            for r in rows {
+                finish(std::slice::from_raw_parts_mut(out.add(r * n + first), last - first));
+            }
+        }
     }
+}
+
+/// Whether a block's rows, `k` floats apart, would crowd L1: more of them in one of its 64 sets
+/// (of 64-byte lines, 4 KiB apart) than a third of the set's 8 ways.
+fn crowded(k: usize) -> bool {
+    let mut per_set = [0usize; 64];
+    for r in 0..BLOCK_ROWS {
+        per_set[(r * k * 4 / 64) % 64] += 1;
+    }
+    per_set.iter().any(|&rows| rows > 3)
+}
+
+thread_local! {
+    /// Each thread's buffer for its task's rows where they are copied (kept: a fresh one per
+    /// task would be a fresh mapping, and its page faults, on every product).
+    static SCRATCH: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// The output buffer, shared by tasks that write disjoint parts of it.
@@ -205,9 +239,8 @@ pub(super) struct Start {
     pub ld: usize,
 }
 
-/// One output block's operands: `R` rows of `a` (`lda` apart, `depth` values read), the panel's
-/// `depth` rows of `b` (32 values each), and `c` (`ldc` apart, `cols ≤ 32` columns), started from
-/// `start` or, when `None`, from `c`'s own values (a later pass).
+/// One output block's operands: `R` rows of `a` (`lda` apart, `depth` values read), the panel's `depth` rows of `b` (32 values each), and `c` (`ldc` apart, `cols ≤ 32`
+/// columns), started from `start` or, when `None`, from `c`'s own values (a later pass).
 #[derive(Clone, Copy)]
 struct Block {
     a: *const f32,
@@ -304,7 +337,7 @@ pub(super) mod kernels {
         end::<R>(&acc, c, ldc, masks);
     }
 
-    /// [`rows`] for a block of 1 to 12 rows.
+    /// [`rows`] for a block of 1 to 8 rows.
     ///
     /// # Safety
     /// As [`rows`], with `R = count`.
@@ -318,10 +351,6 @@ pub(super) mod kernels {
             6 => rows::<6>(block),
             7 => rows::<7>(block),
             8 => rows::<8>(block),
-            9 => rows::<9>(block),
-            10 => rows::<10>(block),
-            11 => rows::<11>(block),
-            12 => rows::<12>(block),
             _ => unreachable!("blocks have 1 to {} rows", super::BLOCK_ROWS),
         }
     }
@@ -369,6 +398,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX-512");
             return;
         }
+        assert!(SIZES.iter().any(|s| crowded(s.1)) && SIZES.iter().any(|s| !crowded(s.1)), "rows read in place and copied");
         for (rows, k, n) in SIZES {
             let (x, w) = (values(rows * k, 1), values(n * k, 2));
             let (bias, residual) = (values(n, 3), values(rows * n, 4));
@@ -389,27 +419,33 @@ mod tests {
     }
 
     /// A row's values are the same bits alone, among a few and among hundreds (other tasks,
-    /// chunks and panel groups), on one thread and on several; the activation runs once on each
-    /// value; bias and residual start the sums.
+    /// chunks and panel groups), on one thread and on several, with rows read in place (k = 700)
+    /// and copied further apart (k = 1024); the activation runs once on each value; bias and residual
+    /// start the sums.
     #[test]
     fn a_rows_result_does_not_depend_on_the_other_rows_or_threads() {
         if !cpu_has_it() {
             eprintln!("skipped: this CPU has no AVX-512");
             return;
         }
-        let (k, n) = (700, 200);
+        for k in [700, 1024] {
+            rows_alone_and_among_others(k, 200);
+        }
+    }
+
+    fn rows_alone_and_among_others(k: usize, n: usize) {
         let (x, w) = (values(400 * k, 4), values(n * k, 5));
         let packed = PanelWeight::new(&w, n, k);
         let bias = values(n, 6);
         let all = compute(&packed, &x, 400, Some(&bias), None, None);
         for (first, rows) in [(0, 1), (7, 3), (64, 65), (100, 300)] {
             let part = compute(&packed, &x[first * k..], rows, Some(&bias), None, None);
-            assert_eq!(part[..], all[first * n..(first + rows) * n], "rows {first}..{}", first + rows);
+            assert_eq!(part[..], all[first * n..(first + rows) * n], "k {k}: rows {first}..{}", first + rows);
         }
         let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        assert_eq!(one_thread.install(|| compute(&packed, &x, 400, Some(&bias), None, None)), all, "one thread");
+        assert_eq!(one_thread.install(|| compute(&packed, &x, 400, Some(&bias), None, None)), all, "k {k}: one thread");
         let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-        assert_eq!(three.install(|| compute(&packed, &x, 400, Some(&bias), None, None)), all, "three threads");
+        assert_eq!(three.install(|| compute(&packed, &x, 400, Some(&bias), None, None)), all, "k {k}: three threads");
         let plain = compute(&packed, &x, 400, None, None, None);
         assert!(plain.iter().zip(&all).any(|(p, a)| p != a));
         let with_residual = compute(&packed, &x, 400, None, Some(&bias.repeat(400)), None);
