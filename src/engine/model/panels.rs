@@ -1,13 +1,13 @@
 //! Exact f32 products on AVX-512, from weights kept in the kernel's own layout.
 //!
 //! gemm (the library candle's CPU matmul uses) packs a weight into its panel layout on every
-//! call. At the sizes inspect and small batches run (a hundred rows), that packing and gemm's
-//! way of splitting the work between threads cost as much as the products: on the reference
-//! Zen 4 (2 cores) gemm ran 128 × 384 × 1536 at 90–95 GFLOP/s, under half its rate on 2,048 rows.
+//! call, and each thread packs the same panels. At the sizes inspect and small batches run (a
+//! hundred rows) that packing was 17.5% of an inspect call (perf, medium, 126 tokens, Zen 4).
 //! Here each weight is packed once, at load, in place of the transposed copy gemm would read:
 //! 32-column panels, each the panel's columns for every row of the inner dimension (32 f32
-//! values, two 16-lane registers, per row). A block of up to 12 output rows × one panel is
-//! accumulated in 16 registers, one fused multiply-add per value of the panel and row.
+//! values, two 16-lane registers, per row). A block of up to 8 output rows × one panel is
+//! accumulated in 16 registers, one fused multiply-add per value of the panel and row
+//! (docs/benchmarks.md has the speed against gemm and PyTorch).
 //!
 //! Each output value is summed in one order, whatever rows share the call and however the work
 //! is split: start (bias + residual), then the inner dimension in order, stored and reloaded
