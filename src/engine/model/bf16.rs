@@ -25,6 +25,7 @@ mod amx;
 const PANEL: usize = super::panels::PANEL;
 /// Output rows per register block.
 const BLOCK_ROWS: usize = 8;
+const _: () = assert!(BLOCK_ROWS <= 8, "the kernels are compiled for blocks of 1 to 8 rows");
 /// Inner-dimension pairs per pass over a panel: 128 pairs of a 32-column panel are 16 KiB,
 /// which stay in L1 while every row block of a chunk reuses them.
 const DEPTH_PAIRS: usize = 128;
@@ -297,6 +298,7 @@ struct Block {
 mod kernels {
     use std::arch::x86_64::*;
 
+    use super::super::panels::by_count;
     use super::super::panels::kernels::{begin, end, masks};
     use super::{Block, PANEL};
 
@@ -356,17 +358,7 @@ mod kernels {
     /// # Safety
     /// As [`rows`], with `R = count`.
     pub unsafe fn block(count: usize, block: Block) {
-        match count {
-            1 => rows::<1>(block),
-            2 => rows::<2>(block),
-            3 => rows::<3>(block),
-            4 => rows::<4>(block),
-            5 => rows::<5>(block),
-            6 => rows::<6>(block),
-            7 => rows::<7>(block),
-            8 => rows::<8>(block),
-            _ => unreachable!("blocks have 1 to {} rows", super::BLOCK_ROWS),
-        }
+        by_count!(count, rows, block)
     }
 }
 
@@ -385,17 +377,8 @@ mod kernels {
 
 #[cfg(test)]
 mod tests {
+    use super::super::panels::test_values as values;
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     /// Which of the kernels computes.
     #[derive(Clone, Copy, Debug)]

@@ -24,6 +24,7 @@ pub(super) const PANEL: usize = 32;
 /// Output rows per register block (16 accumulators; with 12 rows' 24, LLVM kept a copy of every
 /// accumulator on the stack, a store per multiply-add).
 const BLOCK_ROWS: usize = 8;
+const _: () = assert!(BLOCK_ROWS <= 8, "the kernels are compiled for blocks of 1 to 8 rows");
 /// Inner-dimension values per pass over a panel: 512 rows of a 32-column panel are 64 KiB, read
 /// from L2 by every row block of a task (two loads per 16 multiply-adds: L2 keeps up).
 const DEPTH: usize = 512;
@@ -253,6 +254,26 @@ struct Block {
     start: Option<Start>,
 }
 
+/// `$rows::<R>($block)` with `R = $count`, for the block sizes both kernels compile (1 to 8 rows).
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_count {
+    ($count:expr, $rows:ident, $block:expr) => {
+        match $count {
+            1 => $rows::<1>($block),
+            2 => $rows::<2>($block),
+            3 => $rows::<3>($block),
+            4 => $rows::<4>($block),
+            5 => $rows::<5>($block),
+            6 => $rows::<6>($block),
+            7 => $rows::<7>($block),
+            8 => $rows::<8>($block),
+            _ => unreachable!("blocks have 1 to 8 rows"),
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(super) use by_count;
+
 #[cfg(target_arch = "x86_64")]
 pub(super) mod kernels {
     use std::arch::x86_64::*;
@@ -342,17 +363,7 @@ pub(super) mod kernels {
     /// # Safety
     /// As [`rows`], with `R = count`.
     pub(super) unsafe fn block(count: usize, block: Block) {
-        match count {
-            1 => rows::<1>(block),
-            2 => rows::<2>(block),
-            3 => rows::<3>(block),
-            4 => rows::<4>(block),
-            5 => rows::<5>(block),
-            6 => rows::<6>(block),
-            7 => rows::<7>(block),
-            8 => rows::<8>(block),
-            _ => unreachable!("blocks have 1 to {} rows", super::BLOCK_ROWS),
-        }
+        by_count!(count, rows, block)
     }
 }
 
@@ -365,19 +376,22 @@ mod kernels {
     }
 }
 
+/// `n` pseudo-random values in [-1, 1) from `seed`, the kernels' tests' operands.
+#[cfg(test)]
+pub(super) fn test_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_values as values;
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     fn compute(w: &PanelWeight, x: &[f32], rows: usize, bias: Option<&[f32]>, residual: Option<&[f32]>, finish: Option<Finish>) -> Vec<f32> {
         let mut out = Vec::with_capacity(rows * w.n);
