@@ -62,10 +62,9 @@ pub fn why_not_amx() -> Option<&'static str> {
     amx::state().as_ref().err().map(String::as_str)
 }
 
-pub use super::panels::Finish;
-use super::panels::Start;
+use super::panels::{Finish, Start};
 
-/// A weight `(k, n)` (the layer's transpose, as `Linear` keeps it) in bf16 panels: for each
+/// A weight `(k, n)` (the layer's transpose) in bf16 panels: for each
 /// panel of 32 columns, for each pair of rows `(2q, 2q + 1)`, each column's two values side by
 /// side. Missing rows and columns are zeros, and each panel's pairs are padded with zeros to a
 /// multiple of 16 (`stride`), whole tiles for [`amx`].

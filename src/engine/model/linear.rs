@@ -8,8 +8,8 @@
 //! on every call, so the weight is transposed once at load instead, `(in, out)` contiguous.
 //!
 //! Either way the output starts as the bias (plus the residual, for the two products a residual
-//! follows), and the kernel accumulates `x · W` into it; the activation then runs in place (on
-//! the panel kernel, on each block while it is in L1). That is one buffer and one pass where
+//! follows), and the kernel accumulates `x · W` into it; the activation then runs in place (the
+//! panel and bf16 kernels run it on each finished stretch of a row themselves). That is one buffer and one pass where
 //! candle's ops take three of each, and all of the parallel work runs on rayon's pool, the one
 //! gemm uses: candle's element-wise ops run large tensors on a second pool of spinning threads,
 //! and on a 2-core machine the two pools took turns spinning against each other (≈ 20% of an
@@ -113,8 +113,8 @@ impl Linear {
         Self::on(ExactKernel::chosen(), weight, bias)
     }
 
-    /// [`Linear::new`] for the given exact kernel (which must be available).
-    pub fn on(kernel: ExactKernel, weight: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
+    /// [`Linear::new`] for the given exact kernel (which must be available; tests compare them).
+    fn on(kernel: ExactKernel, weight: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
         let (out_dim, in_dim) = weight.dims2()?;
         if weight.dtype() != candle_core::DType::F32 {
             candle_core::bail!("dense layers take f32 weights");
@@ -302,8 +302,8 @@ impl Linear {
     ) -> candle_core::Result<Tensor> {
         let n = self.out_dim;
         let mut out = Vec::with_capacity(rows * n);
-        // The activation runs on each finished block while it is still in L1 (the same values
-        // as one pass afterwards, without reading the whole output back from memory).
+        // The kernel runs the activation on each finished stretch of a row (the same values as
+        // one pass afterwards, without a second pass over the whole output).
         let act = match epilogue {
             Epilogue::Activate(act) => Some(move |block: &mut [f32]| activate_in_place(block, act)),
             _ => None,

@@ -92,7 +92,7 @@ impl PanelWeight {
     /// (`(rows, k)` row-major), where `start` is the bias plus the residual's row (either may be
     /// absent: zeros), then `finish` (an activation) on each finished stretch of a row. `out`
     /// may be uninitialized: every value is written before any is read.
-    /// Panics unless [`available`] and the sizes fit.
+    /// Panics unless the CPU has AVX-512 and the sizes fit.
     pub fn compute(
         &self,
         x: &[f32],
@@ -147,8 +147,8 @@ impl PanelWeight {
         out: *mut f32,
     ) {
         let (k, n) = (self.k, self.n);
-        // Where a block's rows, `k` values apart, would fall into a few L1 sets (k = 1024 or
-        // 3072: a multiple of 4 KiB), the kernel would miss L1 on every step; there the task's
+        // Where a block's rows, `k` values apart, would fall into a few L1 sets (a multiple of
+        // 2 KiB apart: k = 512, 1024, 1536, 3072), the kernel would miss L1 on every step; there the task's
         // rows are first copied one cache line further apart.
         let mut copy = SCRATCH.take();
         let (a, lda) = if crowded(k) {
@@ -201,8 +201,8 @@ impl PanelWeight {
     }
 }
 
-/// Whether a block's rows, `k` floats apart, would crowd L1: more of them in one of its 64 sets
-/// (of 64-byte lines, 4 KiB apart) than a third of the set's 8 ways.
+/// Whether a block's rows, `k` floats apart, would crowd L1: more than three of them in one of
+/// its 64 sets (of 64-byte lines, 4 KiB apart; a set has 8 ways, which the weights' panel shares).
 fn crowded(k: usize) -> bool {
     let mut per_set = [0usize; 64];
     for r in 0..BLOCK_ROWS {
@@ -403,6 +403,14 @@ mod tests {
 
     /// Sizes with a partial panel, block, pass and task, and several of each.
     const SIZES: [(usize, usize, usize); 6] = [(1, 3, 1), (13, 33, 31), (70, 300, 65), (130, 1030, 40), (25, 129, 96), (300, 1536, 70)];
+
+    /// Inner dimensions whose rows are copied (a multiple of 2 KiB apart, as the docs say), and
+    /// some read in place.
+    #[test]
+    fn rows_a_multiple_of_2_kib_apart_are_copied() {
+        assert!([512, 1024, 1536, 3072].into_iter().all(crowded));
+        assert!(![256, 384, 768, 700, 1030].into_iter().any(crowded));
+    }
 
     /// Every value within the standard bound of an f32 dot product's rounding (`(k + 2) · 2⁻²⁴ ·
     /// Σ|terms|`) of the same sum in f64, and the weight read back as it was given.
