@@ -5,7 +5,8 @@
 //!     speed_bench zeroshot MODEL_DIR TEXTS_JSON LABELS [PRECISION]
 //!                                                           -> throughput over the texts (exact
 //!                                                              f32, or bf16: the fast mode)
-//!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan
+//!     speed_bench scan     MODEL_DIR TEXTS_JSON             -> records/s of a corpus scan (in
+//!                                                              the scan job's batches)
 //!     speed_bench gemm     M K N [M K N ...]                -> GFLOP/s of (M x K) @ (K x N): our
 //!                                                              dense layer (exact), candle's f32
 //!                                                              matmul and its int8 (Q8_0) kernels
@@ -62,7 +63,7 @@ fn bench_zeroshot(dir: &str, texts_file: &str, labels: &str, precision: Precisio
     classifier.precision = precision;
     // For trying other batch budgets without a rebuild.
     if let Some(tokens) = std::env::var("SPEED_BENCH_MAX_BATCH_TOKENS").ok().and_then(|v| v.parse().ok()) {
-        classifier.max_batch_tokens = tokens;
+        classifier.max_batch_tokens = Some(tokens);
     }
     // Warm-up on a few texts (allocator, thread pool), as the Python side warms up too.
     classifier.classify_batch(&refs[..refs.len().min(4)], &task).unwrap();
@@ -90,7 +91,9 @@ fn bench_scan(dir: &str, texts_file: &str) -> serde_json::Value {
     let scanner = selectra::engine::scan::Scanner::new(&model).unwrap();
     scanner.scan(&refs[..refs.len().min(4)]).unwrap();
     let t = Instant::now();
-    let results = scanner.scan(&refs).unwrap();
+    // A scan job's batches: the records in corpus order, so many at a time.
+    let batch = selectra::jobs::corpus_run::SCAN_BATCH_RECORDS;
+    let results: Vec<_> = refs.chunks(batch).map(|c| scanner.scan(c).unwrap()).collect::<Vec<_>>().concat();
     let seconds = t.elapsed().as_secs_f64();
     json!({
         "seconds": seconds,

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::engine::model::config::ProblemType;
-use crate::engine::model::workers::map_by_length;
+use crate::engine::model::workers::{map_by_length, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -65,9 +65,9 @@ pub struct TextClassifier<'m> {
     model: &'m Model,
     pub function: ScoreFunction,
     /// How many inputs go through the model at once, and how many tokens (padding included) a
-    /// pass may hold, as for zero-shot pairs.
+    /// pass may hold (`None`: chosen per call, [`crate::engine::model::workers::plan_passes`]).
     pub max_batch_rows: usize,
-    pub max_batch_tokens: usize,
+    pub max_batch_tokens: Option<usize>,
 }
 
 impl<'m> TextClassifier<'m> {
@@ -80,7 +80,7 @@ impl<'m> TextClassifier<'m> {
             )));
         }
         let function = ScoreFunction::for_model(model.config.problem_type, model.config.id2label.len());
-        Ok(Self { model, function, max_batch_rows: 64, max_batch_tokens: 1024 })
+        Ok(Self { model, function, max_batch_rows: PASS_ROWS, max_batch_tokens: None })
     }
 
     pub fn classify(&self, input: TextInput) -> Result<Classification> {

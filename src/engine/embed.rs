@@ -11,7 +11,7 @@ use candle_core::{DType, Tensor, D};
 
 use crate::engine::sentence::{PoolingMode, SentencePipeline};
 
-use crate::engine::model::workers::map_by_length;
+use crate::engine::model::workers::{map_by_length, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::Result;
@@ -21,14 +21,15 @@ pub const MEAN_RECIPE: &str = "mean of the base model's last hidden states over 
 
 pub struct Embedder<'m> {
     model: &'m Model,
-    /// At most this many records per forward pass, and at most this many (padded) tokens.
+    /// At most this many records per forward pass, and at most this many (padded) tokens
+    /// (`None`: chosen per call, [`crate::engine::model::workers::plan_passes`]).
     pub max_batch_rows: usize,
-    pub max_batch_tokens: usize,
+    pub max_batch_tokens: Option<usize>,
 }
 
 impl<'m> Embedder<'m> {
     pub fn new(model: &'m Model) -> Self {
-        Self { model, max_batch_rows: 64, max_batch_tokens: 2048 }
+        Self { model, max_batch_rows: PASS_ROWS, max_batch_tokens: None }
     }
 
     /// The pooling: the folder's sentence-transformers pipeline, else mean pooling, normalized.

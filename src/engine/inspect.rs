@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::rtd::sigmoid;
 use crate::engine::model::config::Architecture;
-use crate::engine::model::workers::map_by_length;
+use crate::engine::model::workers::{map_by_length, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -110,18 +110,13 @@ pub fn inspect(model: &Model, text: &str) -> Result<Inspection> {
     Ok(all.remove(0))
 }
 
-/// How many sequences a discriminator pass holds (inspect and scans): rows, and tokens with
-/// padding.
-pub const BATCH_ROWS: usize = 64;
-pub const BATCH_TOKENS: usize = 2048;
-
 /// Scores several texts, batched shortest first by the rule every corpus job uses
 /// ([`map_by_length`]; a text's scores do not depend on its batch), in the caller's order.
 pub fn inspect_batch(model: &Model, texts: &[&str]) -> Result<Vec<Inspection>> {
     require_discriminator(model)?;
     let encoded = texts.iter().map(|t| model.tokenizer.encode_single(t)).collect::<Result<Vec<_>>>()?;
     let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
-    map_by_length(&lengths, BATCH_ROWS, BATCH_TOKENS, |items| {
+    map_by_length(&lengths, PASS_ROWS, None, |items| {
         score_encoded(model, &items.iter().map(|&i| (texts[i], &encoded[i])).collect::<Vec<(&str, &Encoded)>>())
     })
 }

@@ -14,7 +14,7 @@
 
 use crate::domain::rtd::{sigmoid, summarize, RecordScan, ScannedToken};
 use crate::engine::model::config::Architecture;
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::{map_batches, plan_passes, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -24,8 +24,9 @@ pub struct Scanner<'m> {
     model: &'m Model,
     /// How many windows go through the model at once.
     pub max_batch_rows: usize,
-    /// How many tokens, padding included, a forward pass may hold.
-    pub max_batch_tokens: usize,
+    /// How many tokens, padding included, a forward pass may hold; `None` (the default) lets each
+    /// call choose ([`crate::engine::model::workers::plan_passes`]).
+    pub max_batch_tokens: Option<usize>,
 }
 
 impl<'m> Scanner<'m> {
@@ -37,7 +38,7 @@ impl<'m> Scanner<'m> {
                 model.architecture().name()
             )));
         }
-        Ok(Self { model, max_batch_rows: crate::engine::inspect::BATCH_ROWS, max_batch_tokens: crate::engine::inspect::BATCH_TOKENS })
+        Ok(Self { model, max_batch_rows: PASS_ROWS, max_batch_tokens: None })
     }
 
     /// Scans `texts`, returning one [`RecordScan`] per text in the caller's order. Windows from all
@@ -50,7 +51,7 @@ impl<'m> Scanner<'m> {
         all.sort_by_key(|(_, _, e)| e.ids.len());
         let mut logits: Vec<Vec<Vec<f32>>> = windows.iter().map(|w| vec![Vec::new(); w.windows.len()]).collect();
         let lengths: Vec<usize> = all.iter().map(|(_, _, e)| e.ids.len()).collect();
-        let batches = batch_ranges(&lengths, self.max_batch_rows, self.max_batch_tokens);
+        let batches = plan_passes(&lengths, self.max_batch_rows, self.max_batch_tokens);
         let rows = map_batches(&batches, |range| {
             let refs: Vec<&Encoded> = all[range].iter().map(|(_, _, e)| *e).collect();
             Ok(self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?)

@@ -16,7 +16,7 @@
 use serde::Serialize;
 
 use crate::engine::classify::softmax;
-use crate::engine::model::workers::map_by_length;
+use crate::engine::model::workers::{map_by_length, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::{Encoded, TokenizerKind};
 use crate::error::{Error, Result};
@@ -125,9 +125,9 @@ pub fn default_stride(model: &Model) -> usize {
 pub struct TokenTagger<'m> {
     model: &'m Model,
     /// How many windows go through the model at once, and how many tokens (padding included) a
-    /// pass may hold, as for classification.
+    /// pass may hold (`None`: chosen per call, [`crate::engine::model::workers::plan_passes`]).
     pub max_batch_rows: usize,
-    pub max_batch_tokens: usize,
+    pub max_batch_tokens: Option<usize>,
 }
 
 impl<'m> TokenTagger<'m> {
@@ -139,7 +139,7 @@ impl<'m> TokenTagger<'m> {
                 model.architecture().name()
             )));
         }
-        Ok(Self { model, max_batch_rows: 64, max_batch_tokens: 4096 })
+        Ok(Self { model, max_batch_rows: PASS_ROWS, max_batch_tokens: None })
     }
 
     /// One text, as the pipeline tags it with `aggregation_strategy` (and no stride).

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::domain::precision::Precision;
 use crate::domain::task::ZeroShotTask;
 use crate::engine::classify::softmax;
-use crate::engine::model::workers::{batch_ranges, map_batches};
+use crate::engine::model::workers::{map_batches, plan_passes, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::{Encoded, Piece};
 use crate::error::{Error, Result};
@@ -39,9 +39,9 @@ pub struct ZeroShotClassifier<'m> {
     pub entailment_guessed: bool,
     /// How many (text, label) pairs go through the model at once.
     pub max_batch_pairs: usize,
-    /// How many tokens, padding included, a forward pass may hold. This bounds memory; 1024 was as
-    /// fast as 4096 on the medium model and peaked 80 MiB lower (bench/speed.py, 200 texts).
-    pub max_batch_tokens: usize,
+    /// How many tokens, padding included, a forward pass may hold; `None` (the default) lets each
+    /// call choose ([`crate::engine::model::workers::plan_passes`]).
+    pub max_batch_tokens: Option<usize>,
     /// The encoder's precision: exact f32, or the bf16 fast mode (corpus runs choose it, behind
     /// their agreement check; see `crate::domain::precision`).
     pub precision: Precision,
@@ -65,8 +65,8 @@ impl<'m> ZeroShotClassifier<'m> {
             entailment,
             contradiction,
             entailment_guessed: found.is_none(),
-            max_batch_pairs: 64,
-            max_batch_tokens: 1024,
+            max_batch_pairs: PASS_ROWS,
+            max_batch_tokens: None,
             precision: Precision::Exact,
         })
     }
@@ -99,7 +99,7 @@ impl<'m> ZeroShotClassifier<'m> {
     /// Class logits for each (premise, hypotheses) group, one row per hypothesis, in the groups'
     /// order. Each premise is tokenized once, and each distinct hypothesis once per call. Pairs
     /// are taken from the texts shortest first, so that a pass pads to about its own length, and
-    /// packed into passes of at most `max_batch_pairs` pairs and `max_batch_tokens` padded tokens;
+    /// packed into passes of at most `max_batch_pairs` pairs and a budget of padded tokens;
     /// a text's pairs may be split across passes (many labels never make one giant pass).
     /// Padding and batching do not change results (tested), so this order is invisible.
     pub fn grouped_logits(&self, groups: &[(&str, Vec<&str>)]) -> Result<Vec<Vec<Vec<f32>>>> {
@@ -131,7 +131,7 @@ impl<'m> ZeroShotClassifier<'m> {
         let pairs: Vec<(usize, &Encoded)> = order.iter().flat_map(|&g| encoded[g].iter().map(move |e| (g, e))).collect();
 
         let lengths: Vec<usize> = pairs.iter().map(|(_, e)| e.ids.len()).collect();
-        let batches = batch_ranges(&lengths, self.max_batch_pairs, self.max_batch_tokens);
+        let batches = plan_passes(&lengths, self.max_batch_pairs, self.max_batch_tokens);
         let logits = map_batches(&batches, |range| {
             let refs: Vec<&Encoded> = pairs[range].iter().map(|(_, e)| *e).collect();
             self.forward_encoded(&refs)

@@ -134,14 +134,14 @@ fn zeroshot_batches_match_single_texts() {
     let alone: Vec<_> = texts.iter().map(|text| classifier.classify(text, &task).unwrap()).collect();
     // The default budgets, then budgets tight enough to split the texts (sorted by length) into
     // several passes, down to one pass per text: the results come back in the caller's order.
-    for (pairs, tokens) in [(64, 1024), (7, 1024), (64, 120), (1, 1)] {
+    for (pairs, tokens) in [(64, None), (7, Some(1024)), (64, Some(120)), (1, Some(1))] {
         let mut packed = ZeroShotClassifier::new(&model).unwrap();
         packed.max_batch_pairs = pairs;
         packed.max_batch_tokens = tokens;
         let batched = packed.classify_batch(&texts, &task).unwrap();
         for ((text, together), alone) in texts.iter().zip(&batched).zip(&alone) {
             // Bit for bit: a text's scores never depend on what it was batched with.
-            assert_eq!(together, alone, "batched ({pairs} pairs, {tokens} tokens) {text:?}");
+            assert_eq!(together, alone, "batched ({pairs} pairs, {tokens:?} tokens) {text:?}");
         }
     }
 }
@@ -159,7 +159,7 @@ fn many_labels_split_into_passes_with_unchanged_scores() {
         assert!(labels.len() > split.max_batch_pairs, "the default budget must split this text's pairs");
         let mut whole = ZeroShotClassifier::new(&model).unwrap();
         whole.max_batch_pairs = usize::MAX;
-        whole.max_batch_tokens = usize::MAX;
+        whole.max_batch_tokens = Some(usize::MAX);
         let (a, b) = (split.classify(text, &task).unwrap(), whole.classify(text, &task).unwrap());
         check_zeroshot(&format!("150 labels, multi_label {multi_label}"), &serde_json::to_value(&a).unwrap(), &serde_json::to_value(&b).unwrap());
     }

@@ -124,12 +124,12 @@ fn batching_does_not_change_a_records_scan() {
     let long = "La casa es azul y el perro come carne en la plaza. ".repeat(8);
     let texts = ["Hola.", long.as_str(), "El perro come carne y la casa es azul.", "¿Qué tal?"];
     let alone: Vec<_> = texts.iter().map(|t| Scanner::new(&model).unwrap().scan(&[t]).unwrap().remove(0)).collect();
-    for (rows, tokens) in [(64, 2048), (2, 200), (1, 1)] {
+    for (rows, tokens) in [(64, None), (64, Some(2048)), (2, Some(200)), (1, Some(1))] {
         let mut scanner = Scanner::new(&model).unwrap();
         scanner.max_batch_rows = rows;
         scanner.max_batch_tokens = tokens;
         for (together, alone) in scanner.scan(&texts).unwrap().iter().zip(&alone) {
-            assert_eq!(together, alone, "batch ({rows} rows, {tokens} tokens)");
+            assert_eq!(together, alone, "batch ({rows} rows, {tokens:?} tokens)");
         }
     }
     let nli = load("nli-electra-entail0");
