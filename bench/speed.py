@@ -30,6 +30,8 @@ SHAPES = {
 }
 LABELS = ["deportes", "economía", "política", "cultura", "salud"]
 TEMPLATE = "Este ejemplo es {}."
+# Alternating runs of each side (after the first) behind the headline zero-shot and scan ratios.
+ROUNDS, ROUNDS_QUICK = 2, 1
 WORDS = (
     "el la los las un una de del en con por para sin sobre entre hacia desde según "
     "gobierno ministro ministra elecciones partido congreso senado ley reforma votación alcalde "
@@ -278,6 +280,19 @@ def compare_scan(a, b):
     return worst
 
 
+def settle(first_ours, first_theirs, run_ours, run_theirs, rounds):
+    """Both sides of a headline ratio as medians of alternating runs: the first measurement of
+    each, then `rounds` more pairs, ours and theirs back to back. PyTorch's side is its best
+    configuration, picked from a sweep of single runs, and that pick alone favours whichever
+    configuration had the machine's fastest minute; one run of ours against it was a coin toss
+    near a target (10–25% swings between neighbouring runs on the shared machine)."""
+    ours_runs, theirs_runs = [first_ours], [first_theirs]
+    for _ in range(rounds):
+        ours_runs.append(run_ours())
+        theirs_runs.append(run_theirs())
+    return ours_runs, theirs_runs
+
+
 def bench_size(size, work, release, threads, n_texts, repeats, quick):
     disc, nli = make_models(work, size)
     h, ffn = SHAPES[size]["hidden_size"], SHAPES[size]["intermediate_size"]
@@ -311,11 +326,20 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
         log(f"[{size}] zero-shot torch bs={bs}: {p['texts_per_s']:.2f} texts/s, RSS {p_rss:.0f} MiB, |Δ| {diff:.1e}")
     log(f"[{size}] zero-shot ours: {r['texts_per_s']:.2f} texts/s, RSS {r_rss:.0f} MiB")
     best_bs = max(torch_runs, key=lambda b: torch_runs[b]["texts_per_s"])
+    ours_runs, theirs_runs = settle(
+        r["texts_per_s"], torch_runs[best_bs]["texts_per_s"],
+        lambda: json.loads(ours(release / "examples" / "speed_bench", ["zeroshot", nli, texts_file, ",".join(LABELS)], threads)[0])["texts_per_s"],
+        lambda: json.loads(run_child("zeroshot", {"model": str(nli), "texts": texts, "batch_size": best_bs}, threads)[0])["texts_per_s"],
+        ROUNDS_QUICK if quick else ROUNDS)
+    log(f"[{size}] zero-shot alternating: ours {ours_runs}, torch bs={best_bs} {theirs_runs}")
+    ours_tps = statistics.median(ours_runs)
+    torch_runs[best_bs]["texts_per_s"] = statistics.median(theirs_runs)
     flops = model_flops(pair_lengths(nli, texts), h, ffn)
     rows["zeroshot"] = {
-        "ours_texts_per_s": r["texts_per_s"], "torch": torch_runs, "best_bs": best_bs, "exact_kernel": r.get("exact_kernel"),
+        "ours_texts_per_s": ours_tps, "ours_runs": ours_runs, "torch_runs": theirs_runs,
+        "torch": torch_runs, "best_bs": best_bs, "exact_kernel": r.get("exact_kernel"),
         "ours_rss_mib": r_rss, "torch_rss_mib": torch_runs[best_bs]["rss_mib"],
-        "ours_model_gflops": flops / r["seconds"] / 1e9,
+        "ours_model_gflops": flops / (n_texts / ours_tps) / 1e9,
         "torch_model_gflops": flops / (n_texts / torch_runs[best_bs]["texts_per_s"]) / 1e9,
     }
 
@@ -399,7 +423,16 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
             log(f"[{size}] scan torch bs={key}: {p['records_per_s']:.2f} records/s, RSS {p_rss:.0f} MiB, |Δ| {diff:.1e}")
     log(f"[{size}] scan ours: {r['records_per_s']:.2f} records/s, RSS {r_rss:.0f} MiB")
     best_scan = max(scan_runs, key=lambda b: scan_runs[b]["records_per_s"])
-    rows["scan"] = {"ours_records_per_s": r["records_per_s"], "ours_rss_mib": r_rss, "torch": scan_runs, "best": best_scan}
+    bs, sort = int(best_scan.split()[0]), best_scan.endswith("sorted")
+    ours_runs, theirs_runs = settle(
+        r["records_per_s"], scan_runs[best_scan]["records_per_s"],
+        lambda: json.loads(ours(release / "examples" / "speed_bench", ["scan", disc, texts_file], threads)[0])["records_per_s"],
+        lambda: json.loads(run_child("scan", {"model": str(disc), "texts": texts, "batch_size": bs, "sorted": sort}, threads)[0])["records_per_s"],
+        ROUNDS_QUICK if quick else ROUNDS)
+    log(f"[{size}] scan alternating: ours {ours_runs}, torch bs={best_scan} {theirs_runs}")
+    scan_runs[best_scan]["records_per_s"] = statistics.median(theirs_runs)
+    rows["scan"] = {"ours_records_per_s": statistics.median(ours_runs), "ours_runs": ours_runs, "torch_runs": theirs_runs,
+                    "ours_rss_mib": r_rss, "torch": scan_runs, "best": best_scan}
 
     # Cold start: process start to the first inspect result, on each side's usual entry point.
     cold_ours, cold_torch = [], []
@@ -548,6 +581,10 @@ def write_markdown(results, meta, path):
             "",
             "Share of the measured f32 peak each workload reaches (useful, unpadded FLOPs ÷ time): "
             + ", ".join(f"{k} {v:.1f} GFLOP/s ({v / peak:.0%})" for k, v in share.items()) + ".",
+            f"Exact zero-shot and scan are medians of {len(z.get('ours_runs', [0]))} runs of each side, alternating, after PyTorch's sweep picked its best "
+            f"configuration (zero-shot ours {', '.join(f'{x:.2f}' for x in z.get('ours_runs', []))}, the pipeline at {z['best_bs']} {', '.join(f'{x:.2f}' for x in z.get('torch_runs', []))} texts/s; "
+            f"scan ours {', '.join(f'{x:.1f}' for x in sc.get('ours_runs', []))}, PyTorch at {sc['best']} {', '.join(f'{x:.1f}' for x in sc.get('torch_runs', []))} records/s); "
+            "the other sweep figures below are single runs.",
             "Scan batches tried (PyTorch): " + ", ".join(f"{bs}: {v['records_per_s']:.2f} records/s" for bs, v in sc["torch"].items()) + f"; peak RSS ours {sc['ours_rss_mib']:.0f} MiB, PyTorch's at its best {sc['torch'][sc['best']]['rss_mib']:.0f} MiB.",
             "PyTorch's bf16 pipeline tried (`model.to(torch.bfloat16)`, and f32 weights under `torch.autocast`), texts/s and agreement with our exact scores: "
             + ", ".join(f"{k}: {v['texts_per_s']:.2f} ({v['same_top']}/{zf['records']} same top label, largest change {v['max_abs_diff_vs_exact']:.1e})" for k, v in zf["torch_bf16"].items()) + ".",
