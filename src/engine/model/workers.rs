@@ -34,10 +34,10 @@ pub const PASS_ROWS: usize = 64;
 /// How many tokens (padding included) a pass holds when passes run on the single-thread workers
 /// (a corpus job's batch, many texts or labels at once). Small passes keep a pass's activations
 /// in its core's own cache (256 tokens × the small model's 1,024-wide intermediate layer = 1 MiB,
-/// a Zen 4 core's L2): on a 2-core AMD Zen 4, against 2,048 tokens, scans of 32 records ran
-/// 13–17% faster on the small model and 9% on the medium; zero-shot (where 1,024 was the budget)
-/// 5–7% faster on the small model and 2% on the medium, and the bf16 fast mode 10% / 3%.
-/// From 128 to 512 tokens the speed was flat.
+/// a Zen 4 core's L2): on a 2-core AMD Zen 4, against 2,048 tokens, a scan's 32-record batches ran
+/// 14% faster on the small model and 1–6% on the medium; zero-shot (where 1,024 was the budget)
+/// 5% faster on the small model and 3% on the medium, and the bf16 fast mode 10% / 3%. From 128
+/// to 512 tokens the speed was flat (docs/benchmarks.md).
 pub const WORKER_PASS_TOKENS: usize = 256;
 
 /// How many tokens a pass holds when there are too few for the workers and passes run one after
