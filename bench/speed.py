@@ -285,12 +285,13 @@ def settle(first_ours, first_theirs, run_ours, run_theirs, rounds):
     each, then `rounds` more pairs, ours and theirs back to back. PyTorch's side is its best
     configuration, picked from a sweep of single runs, and that pick alone favours whichever
     configuration had the machine's fastest minute; one run of ours against it was a coin toss
-    near a target (10–25% swings between neighbouring runs on the shared machine)."""
+    near a target (10–25% swings between neighbouring runs on the shared machine).
+    Returns (our median, their median, our runs, their runs)."""
     ours_runs, theirs_runs = [first_ours], [first_theirs]
     for _ in range(rounds):
         ours_runs.append(run_ours())
         theirs_runs.append(run_theirs())
-    return ours_runs, theirs_runs
+    return statistics.median(ours_runs), statistics.median(theirs_runs), ours_runs, theirs_runs
 
 
 def bench_size(size, work, release, threads, n_texts, repeats, quick):
@@ -326,14 +327,12 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
         log(f"[{size}] zero-shot torch bs={bs}: {p['texts_per_s']:.2f} texts/s, RSS {p_rss:.0f} MiB, |Δ| {diff:.1e}")
     log(f"[{size}] zero-shot ours: {r['texts_per_s']:.2f} texts/s, RSS {r_rss:.0f} MiB")
     best_bs = max(torch_runs, key=lambda b: torch_runs[b]["texts_per_s"])
-    ours_runs, theirs_runs = settle(
+    ours_tps, torch_runs[best_bs]["texts_per_s"], ours_runs, theirs_runs = settle(
         r["texts_per_s"], torch_runs[best_bs]["texts_per_s"],
         lambda: json.loads(ours(release / "examples" / "speed_bench", ["zeroshot", nli, texts_file, ",".join(LABELS)], threads)[0])["texts_per_s"],
         lambda: json.loads(run_child("zeroshot", {"model": str(nli), "texts": texts, "batch_size": best_bs}, threads)[0])["texts_per_s"],
         ROUNDS_QUICK if quick else ROUNDS)
     log(f"[{size}] zero-shot alternating: ours {ours_runs}, torch bs={best_bs} {theirs_runs}")
-    ours_tps = statistics.median(ours_runs)
-    torch_runs[best_bs]["texts_per_s"] = statistics.median(theirs_runs)
     flops = model_flops(pair_lengths(nli, texts), h, ffn)
     rows["zeroshot"] = {
         "ours_texts_per_s": ours_tps, "ours_runs": ours_runs, "torch_runs": theirs_runs,
@@ -419,19 +418,18 @@ def bench_size(size, work, release, threads, n_texts, repeats, quick):
             diff = compare_scan(r["probabilities"], p["probabilities"])
             assert diff < 1e-4, f"scan probabilities differ by {diff} (batch size {bs})"
             key = f"{bs}{' sorted' if sort else ''}"
-            scan_runs[key] = {"records_per_s": p["records_per_s"], "rss_mib": p_rss, "max_abs_diff": diff}
+            scan_runs[key] = {"records_per_s": p["records_per_s"], "rss_mib": p_rss, "max_abs_diff": diff, "batch_size": bs, "sorted": sort}
             log(f"[{size}] scan torch bs={key}: {p['records_per_s']:.2f} records/s, RSS {p_rss:.0f} MiB, |Δ| {diff:.1e}")
     log(f"[{size}] scan ours: {r['records_per_s']:.2f} records/s, RSS {r_rss:.0f} MiB")
     best_scan = max(scan_runs, key=lambda b: scan_runs[b]["records_per_s"])
-    bs, sort = int(best_scan.split()[0]), best_scan.endswith("sorted")
-    ours_runs, theirs_runs = settle(
-        r["records_per_s"], scan_runs[best_scan]["records_per_s"],
+    best = scan_runs[best_scan]
+    ours_rps, best["records_per_s"], ours_runs, theirs_runs = settle(
+        r["records_per_s"], best["records_per_s"],
         lambda: json.loads(ours(release / "examples" / "speed_bench", ["scan", disc, texts_file], threads)[0])["records_per_s"],
-        lambda: json.loads(run_child("scan", {"model": str(disc), "texts": texts, "batch_size": bs, "sorted": sort}, threads)[0])["records_per_s"],
+        lambda: json.loads(run_child("scan", {"model": str(disc), "texts": texts, "batch_size": best["batch_size"], "sorted": best["sorted"]}, threads)[0])["records_per_s"],
         ROUNDS_QUICK if quick else ROUNDS)
     log(f"[{size}] scan alternating: ours {ours_runs}, torch bs={best_scan} {theirs_runs}")
-    scan_runs[best_scan]["records_per_s"] = statistics.median(theirs_runs)
-    rows["scan"] = {"ours_records_per_s": statistics.median(ours_runs), "ours_runs": ours_runs, "torch_runs": theirs_runs,
+    rows["scan"] = {"ours_records_per_s": ours_rps, "ours_runs": ours_runs, "torch_runs": theirs_runs,
                     "ours_rss_mib": r_rss, "torch": scan_runs, "best": best_scan}
 
     # Cold start: process start to the first inspect result, on each side's usual entry point.

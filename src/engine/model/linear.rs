@@ -9,11 +9,11 @@
 //!
 //! Either way the output starts as the bias (plus the residual, for the two products a residual
 //! follows), and the kernel accumulates `x · W` into it; the activation then runs in place (the
-//! panel and bf16 kernels run it on each finished stretch of a row themselves). That is one buffer and one pass where
-//! candle's ops take three of each, and all of the parallel work runs on rayon's pool, the one
-//! gemm uses: candle's element-wise ops run large tensors on a second pool of spinning threads,
-//! and on a 2-core machine the two pools took turns spinning against each other (≈ 20% of an
-//! inspect call on 128 tokens).
+//! panel and bf16 kernels run it on each finished stretch of a row themselves). That is one
+//! buffer and one pass where candle's ops take three of each, and all of the parallel work runs
+//! on rayon's pool, the one gemm uses: candle's element-wise ops run large tensors on a second
+//! pool of spinning threads, and on a 2-core machine the two pools took turns spinning against
+//! each other (≈ 20% of an inspect call on 128 tokens).
 
 use std::sync::OnceLock;
 

@@ -148,8 +148,8 @@ impl PanelWeight {
     ) {
         let (k, n) = (self.k, self.n);
         // Where a block's rows, `k` values apart, would fall into a few L1 sets (a multiple of
-        // 2 KiB apart: k = 512, 1024, 1536, 3072), the kernel would miss L1 on every step; there the task's
-        // rows are first copied one cache line further apart.
+        // 2 KiB apart: k = 512, 1024, 1536, 3072), the kernel would miss L1 on every step; there
+        // the task's rows are first copied one cache line further apart.
         let mut copy = SCRATCH.take();
         let (a, lda) = if crowded(k) {
             let lda = k + 16;
