@@ -87,7 +87,7 @@ impl<'m> TextClassifier<'m> {
         Ok(self.classify_batch(&[input])?.remove(0))
     }
 
-    /// Classifies several inputs, batched shortest first; results in the inputs' order.
+    /// Classifies several inputs, batched longest first; results in the inputs' order.
     pub fn classify_batch(&self, inputs: &[TextInput]) -> Result<Vec<Classification>> {
         let logits = self.logits(inputs)?;
         Ok(logits.iter().map(|row| self.scores(row)).collect())

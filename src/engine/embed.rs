@@ -68,7 +68,7 @@ impl<'m> Embedder<'m> {
         self.model.config.hidden_size * self.pipeline().pooling.len()
     }
 
-    /// One vector per text, in the caller's order. Texts are batched shortest first; padding
+    /// One vector per text, in the caller's order. Texts are batched longest first; padding
     /// does not change a text's vector.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let lower = self.pipeline().do_lower_case;

@@ -1,6 +1,6 @@
 //! The models as black-box scorers for word attributions (`domain::attribution`): every label's
 //! score for a batch of texts, computed as the model's own pipeline computes it, in the labels'
-//! order. The variants of one explanation go through the model together, batched shortest first
+//! order. The variants of one explanation go through the model together, batched longest first
 //! like a corpus run's records.
 
 use crate::domain::attribution::{Scorer, Variant};

@@ -110,7 +110,7 @@ pub fn inspect(model: &Model, text: &str) -> Result<Inspection> {
     Ok(all.remove(0))
 }
 
-/// Scores several texts, batched shortest first by the rule every corpus job uses
+/// Scores several texts, batched longest first by the rule every corpus job uses
 /// ([`map_by_length`]; a text's scores do not depend on its batch), in the caller's order.
 pub fn inspect_batch(model: &Model, texts: &[&str]) -> Result<Vec<Inspection>> {
     require_discriminator(model)?;

@@ -42,13 +42,13 @@ impl<'m> Scanner<'m> {
     }
 
     /// Scans `texts`, returning one [`RecordScan`] per text in the caller's order. Windows from all
-    /// the texts are batched shortest first; padding does not change a window's scores.
+    /// the texts are batched longest first; padding does not change a window's scores.
     pub fn scan(&self, texts: &[&str]) -> Result<Vec<RecordScan>> {
         let windows = texts.iter().map(|t| self.model.tokenizer.windows(t)).collect::<Result<Vec<_>>>()?;
-        // Every window of every text, shortest first.
+        // Every window of every text, longest first (plan_passes: the small passes last).
         let mut all: Vec<(usize, usize, &Encoded)> =
             windows.iter().enumerate().flat_map(|(t, w)| w.windows.iter().enumerate().map(move |(k, (_, e))| (t, k, e))).collect();
-        all.sort_by_key(|(_, _, e)| e.ids.len());
+        all.sort_by_key(|(_, _, e)| std::cmp::Reverse(e.ids.len()));
         let mut logits: Vec<Vec<Vec<f32>>> = windows.iter().map(|w| vec![Vec::new(); w.windows.len()]).collect();
         let lengths: Vec<usize> = all.iter().map(|(_, _, e)| e.ids.len()).collect();
         let batches = plan_passes(&lengths, self.max_batch_rows, self.max_batch_tokens);

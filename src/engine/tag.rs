@@ -151,7 +151,7 @@ impl<'m> TokenTagger<'m> {
         Ok(self.tag_batch(&[text], options)?.remove(0))
     }
 
-    /// Several texts, their windows batched shortest first; results in the texts' order. With a
+    /// Several texts, their windows batched longest first; results in the texts' order. With a
     /// stride, each window is tagged on its own and the entities of all windows merged as the
     /// pipeline merges them: by start, and of overlapping entities the longest (then the most
     /// confident) kept.

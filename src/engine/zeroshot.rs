@@ -98,7 +98,7 @@ impl<'m> ZeroShotClassifier<'m> {
 
     /// Class logits for each (premise, hypotheses) group, one row per hypothesis, in the groups'
     /// order. Each premise is tokenized once, and each distinct hypothesis once per call. Pairs
-    /// are taken from the texts shortest first, so that a pass pads to about its own length, and
+    /// are taken from the texts longest first, so that a pass pads to about its own length, and
     /// packed into passes of at most `max_batch_pairs` pairs and a budget of padded tokens;
     /// a text's pairs may be split across passes (many labels never make one giant pass).
     /// Padding and batching do not change results (tested), so this order is invisible.
@@ -127,7 +127,7 @@ impl<'m> ZeroShotClassifier<'m> {
             .collect::<Result<_>>()?;
         let longest = |g: &[Encoded]| g.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_by_key(|&i| longest(&encoded[i]));
+        order.sort_by_key(|&i| std::cmp::Reverse(longest(&encoded[i])));
         let pairs: Vec<(usize, &Encoded)> = order.iter().flat_map(|&g| encoded[g].iter().map(move |e| (g, e))).collect();
 
         let lengths: Vec<usize> = pairs.iter().map(|(_, e)| e.ids.len()).collect();

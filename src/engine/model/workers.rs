@@ -47,20 +47,38 @@ pub const WORKER_PASS_TOKENS: usize = 256;
 /// split each product too thin.
 pub const SHARED_PASS_TOKENS: usize = 2048;
 
-/// The passes over `lengths` (rows in the order they are batched, sorted by length for little
-/// padding): at most `max_rows` rows each, and `max_tokens` padded tokens when given; otherwise
-/// [`WORKER_PASS_TOKENS`] when that gives the workers enough passes ([`map_batches`]), else
-/// [`SHARED_PASS_TOKENS`].
+/// The smallest pass the workers' last passes of a call shrink to (see [`plan_passes`]). With
+/// passes of 256 tokens to the end and the shortest rows first, a worker that took the call's last
+/// pass (the longest rows) kept the other waiting: on a 2-core AMD Zen 4, in the medium model's
+/// scan (32-record calls), the workers sat idle 4–5% of their time inside the calls; longest rows
+/// first with shrinking last passes, 1% (the small model: 2.7% → 1.7%). The products run as fast
+/// on 32 rows as on 2,048 there, so the small passes cost nothing in them.
+pub const TAIL_PASS_TOKENS: usize = 32;
+
+/// The passes over `lengths` (rows in the order they are batched: sorted by length for little
+/// padding, longest first so that the smallest passes come last): at most `max_rows` rows each, and `max_tokens` padded tokens when given. Otherwise,
+/// when passes of [`WORKER_PASS_TOKENS`] give every worker at least two ([`map_batches`]), passes
+/// of that size that shrink towards the end: each holds at most the tokens left / (2 × workers),
+/// down to [`TAIL_PASS_TOKENS`], so the workers finish a call together instead of one waiting
+/// for the other's last full pass (guided self-scheduling); else [`SHARED_PASS_TOKENS`].
 pub fn plan_passes(lengths: &[usize], max_rows: usize, max_tokens: Option<usize>) -> Vec<Range<usize>> {
     if let Some(tokens) = max_tokens {
         return batch_ranges(lengths, max_rows, tokens);
     }
-    let small = batch_ranges(lengths, max_rows, WORKER_PASS_TOKENS);
-    if on_workers(small.len()) {
-        small
-    } else {
-        batch_ranges(lengths, max_rows, SHARED_PASS_TOKENS)
+    if !on_workers(batch_ranges(lengths, max_rows, WORKER_PASS_TOKENS).len()) {
+        return batch_ranges(lengths, max_rows, SHARED_PASS_TOKENS);
     }
+    let share = 2 * workers().len();
+    let mut left: usize = lengths.iter().sum();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < lengths.len() {
+        let end = pass_end(lengths, start, max_rows, (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS));
+        left -= lengths[start..end].iter().sum::<usize>();
+        out.push(start..end);
+        start = end;
+    }
+    out
 }
 
 /// Consecutive batches of `lengths` (rows in the order they are batched, sorted by length for
@@ -70,23 +88,29 @@ pub fn batch_ranges(lengths: &[usize], max_rows: usize, max_tokens: usize) -> Ve
     let mut out = Vec::new();
     let mut start = 0;
     while start < lengths.len() {
-        let mut end = start + 1;
-        let mut longest = lengths[start];
-        while end < lengths.len() && end - start < max_rows {
-            let longer = longest.max(lengths[end]);
-            if (end - start + 1) * longer > max_tokens {
-                break;
-            }
-            longest = longer;
-            end += 1;
-        }
+        let end = pass_end(lengths, start, max_rows, max_tokens);
         out.push(start..end);
         start = end;
     }
     out
 }
 
-/// `f` over batches of items taken shortest first ([`plan_passes`] on `lengths`, run by
+/// Where the batch that starts at row `start` ends, under the budgets of [`batch_ranges`].
+fn pass_end(lengths: &[usize], start: usize, max_rows: usize, max_tokens: usize) -> usize {
+    let mut end = start + 1;
+    let mut longest = lengths[start];
+    while end < lengths.len() && end - start < max_rows {
+        let longer = longest.max(lengths[end]);
+        if (end - start + 1) * longer > max_tokens {
+            break;
+        }
+        longest = longer;
+        end += 1;
+    }
+    end
+}
+
+/// `f` over batches of items taken longest first ([`plan_passes`] on `lengths`, run by
 /// [`map_batches`]), each call given its items' indices and returning one result per item; the
 /// results come back in the items' order. A result must not depend on its batch (padding does
 /// not change a sequence's outputs).
@@ -97,7 +121,7 @@ pub fn map_by_length<T: Send>(
     f: impl Fn(&[usize]) -> Result<Vec<T>> + Sync,
 ) -> Result<Vec<T>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| lengths[i]);
+    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
     let sorted: Vec<usize> = order.iter().map(|&i| lengths[i]).collect();
     let results = map_batches(&plan_passes(&sorted, max_rows, max_tokens), |range| f(&order[range]))?;
     let mut out: Vec<Option<T>> = lengths.iter().map(|_| None).collect();
@@ -201,7 +225,9 @@ mod tests {
         assert_eq!(passes.iter().map(|p| p.len()).sum::<usize>(), many.len());
         let budget = if workers().len() >= 2 { WORKER_PASS_TOKENS } else { SHARED_PASS_TOKENS };
         assert!(tokens(&many, &passes).iter().all(|&t| t <= budget), "{budget}");
-        assert!(passes[..passes.len() - 1].iter().all(|p| p.len() == PASS_ROWS || p.len() * 12 > budget - 12), "passes are filled");
+        // Filled, but for the workers' shrinking last passes (the next test).
+        let filled = if workers().len() >= 2 { passes.len() / 2 } else { passes.len() - 1 };
+        assert!(passes[..filled].iter().all(|p| p.len() == PASS_ROWS || p.len() * 12 > budget - 12), "passes are filled");
         // An interactive call: three rows would make too few small passes for two workers, so
         // they share one larger pass.
         let few = [100, 110, 120];
@@ -209,6 +235,32 @@ mod tests {
         // A budget given is kept.
         assert_eq!(plan_passes(&few, PASS_ROWS, Some(200)), batch_ranges(&few, PASS_ROWS, 200));
         assert_eq!(plan_passes(&few, PASS_ROWS, Some(200)).len(), 3);
+    }
+
+    #[test]
+    fn the_workers_last_passes_shrink_and_every_row_is_in_one_pass() {
+        if workers().len() < 2 {
+            return; // One core: there are no workers, and the shared rule is tested above.
+        }
+        // A job's batch, longest rows first, as the engines order them.
+        let mut lengths: Vec<usize> = (0..400).map(|i| 8 + (i * 37) % 90).collect();
+        lengths.sort_by_key(|&n| std::cmp::Reverse(n));
+        let passes = plan_passes(&lengths, PASS_ROWS, None);
+        assert_eq!(passes.iter().flat_map(|p| p.clone()).collect::<Vec<_>>(), (0..lengths.len()).collect::<Vec<_>>());
+        let padded: Vec<usize> = passes.iter().map(|p| p.len() * lengths[p.clone()].iter().max().unwrap()).collect();
+        assert!(padded.iter().all(|&t| t <= WORKER_PASS_TOKENS), "{padded:?}");
+        // Full passes while much is left; the last ones hold at most what is left over twice the
+        // workers, and never less than the tail's budget allows.
+        let share = 2 * workers().len();
+        let mut left: usize = lengths.iter().sum();
+        for (p, &tokens) in passes.iter().zip(&padded) {
+            assert!(tokens <= (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS), "{p:?}: {tokens} tokens with {left} left");
+            left -= lengths[p.clone()].iter().sum::<usize>();
+        }
+        assert!(padded[0] > WORKER_PASS_TOKENS - lengths[0], "the first pass is full: {}", padded[0]);
+        assert!(*padded.last().unwrap() <= TAIL_PASS_TOKENS, "the last pass is small: {padded:?}");
+        // A budget given is kept as it is, to the end.
+        assert_eq!(plan_passes(&lengths, PASS_ROWS, Some(256)), batch_ranges(&lengths, PASS_ROWS, 256));
     }
 
     #[test]
