@@ -14,7 +14,7 @@
 
 use crate::domain::rtd::{sigmoid, summarize, RecordScan, ScannedToken};
 use crate::engine::model::config::Architecture;
-use crate::engine::model::workers::{map_batches, plan_passes, PASS_ROWS};
+use crate::engine::model::workers::{map_by_length, PASS_ROWS};
 use crate::engine::model::Model;
 use crate::engine::tokenize::Encoded;
 use crate::error::{Error, Result};
@@ -45,18 +45,16 @@ impl<'m> Scanner<'m> {
     /// the texts are batched longest first; padding does not change a window's scores.
     pub fn scan(&self, texts: &[&str]) -> Result<Vec<RecordScan>> {
         let windows = texts.iter().map(|t| self.model.tokenizer.windows(t)).collect::<Result<Vec<_>>>()?;
-        // Every window of every text, longest first (plan_passes: the small passes last).
-        let mut all: Vec<(usize, usize, &Encoded)> =
+        // Every window of every text, batched together.
+        let all: Vec<(usize, usize, &Encoded)> =
             windows.iter().enumerate().flat_map(|(t, w)| w.windows.iter().enumerate().map(move |(k, (_, e))| (t, k, e))).collect();
-        all.sort_by_key(|(_, _, e)| std::cmp::Reverse(e.ids.len()));
-        let mut logits: Vec<Vec<Vec<f32>>> = windows.iter().map(|w| vec![Vec::new(); w.windows.len()]).collect();
         let lengths: Vec<usize> = all.iter().map(|(_, _, e)| e.ids.len()).collect();
-        let batches = plan_passes(&lengths, self.max_batch_rows, self.max_batch_tokens);
-        let rows = map_batches(&batches, |range| {
-            let refs: Vec<&Encoded> = all[range].iter().map(|(_, _, e)| *e).collect();
+        let rows = map_by_length(&lengths, self.max_batch_rows, self.max_batch_tokens, |items| {
+            let refs: Vec<&Encoded> = items.iter().map(|&i| all[i].2).collect();
             Ok(self.model.forward(&self.model.batch(&refs)?)?.to_vec2::<f32>()?)
         })?;
-        for ((t, k, _), row) in all.iter().zip(rows.into_iter().flatten()) {
+        let mut logits: Vec<Vec<Vec<f32>>> = windows.iter().map(|w| vec![Vec::new(); w.windows.len()]).collect();
+        for ((t, k, _), row) in all.iter().zip(rows) {
             logits[*t][*k] = row;
         }
         Ok(windows

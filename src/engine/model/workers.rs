@@ -56,11 +56,12 @@ pub const SHARED_PASS_TOKENS: usize = 2048;
 pub const TAIL_PASS_TOKENS: usize = 32;
 
 /// The passes over `lengths` (rows in the order they are batched: sorted by length for little
-/// padding, longest first so that the smallest passes come last): at most `max_rows` rows each, and `max_tokens` padded tokens when given. Otherwise,
-/// when passes of [`WORKER_PASS_TOKENS`] give every worker at least two ([`map_batches`]), passes
-/// of that size that shrink towards the end: each holds at most the tokens left / (2 × workers),
-/// down to [`TAIL_PASS_TOKENS`], so the workers finish a call together instead of one waiting
-/// for the other's last full pass (guided self-scheduling); else [`SHARED_PASS_TOKENS`].
+/// padding, longest first so that the smallest passes come last): at most `max_rows` rows each,
+/// and `max_tokens` padded tokens when given. Otherwise, when passes of [`WORKER_PASS_TOKENS`]
+/// give every worker at least two ([`map_batches`]), passes of that size that shrink towards the
+/// end: each holds at most the tokens left / (2 × workers), down to [`TAIL_PASS_TOKENS`], so the
+/// workers finish a call together instead of one waiting for the other's last full pass (guided
+/// self-scheduling); else [`SHARED_PASS_TOKENS`].
 pub fn plan_passes(lengths: &[usize], max_rows: usize, max_tokens: Option<usize>) -> Vec<Range<usize>> {
     if let Some(tokens) = max_tokens {
         return batch_ranges(lengths, max_rows, tokens);
@@ -69,45 +70,40 @@ pub fn plan_passes(lengths: &[usize], max_rows: usize, max_tokens: Option<usize>
         return batch_ranges(lengths, max_rows, SHARED_PASS_TOKENS);
     }
     let share = 2 * workers().len();
-    let mut left: usize = lengths.iter().sum();
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < lengths.len() {
-        let end = pass_end(lengths, start, max_rows, (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS));
-        left -= lengths[start..end].iter().sum::<usize>();
-        out.push(start..end);
-        start = end;
-    }
-    out
+    cut(lengths, max_rows, |left| (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS))
 }
 
 /// Consecutive batches of `lengths` (rows in the order they are batched, sorted by length for
 /// little padding): at most `max_rows` rows and `max_tokens` padded tokens (rows × the longest)
 /// each; a row longer than the token budget is a batch of its own.
 pub fn batch_ranges(lengths: &[usize], max_rows: usize, max_tokens: usize) -> Vec<Range<usize>> {
+    cut(lengths, max_rows, |_| max_tokens)
+}
+
+/// Consecutive batches of `lengths`, each as long as `max_rows` and a token budget allow (rows ×
+/// the longest); `budget` gives each batch's from the tokens not yet batched. A row longer than
+/// its budget is a batch of its own.
+fn cut(lengths: &[usize], max_rows: usize, budget: impl Fn(usize) -> usize) -> Vec<Range<usize>> {
+    let mut left: usize = lengths.iter().sum();
     let mut out = Vec::new();
     let mut start = 0;
     while start < lengths.len() {
-        let end = pass_end(lengths, start, max_rows, max_tokens);
+        let max_tokens = budget(left);
+        let mut end = start + 1;
+        let mut longest = lengths[start];
+        while end < lengths.len() && end - start < max_rows {
+            let longer = longest.max(lengths[end]);
+            if (end - start + 1) * longer > max_tokens {
+                break;
+            }
+            longest = longer;
+            end += 1;
+        }
+        left -= lengths[start..end].iter().sum::<usize>();
         out.push(start..end);
         start = end;
     }
     out
-}
-
-/// Where the batch that starts at row `start` ends, under the budgets of [`batch_ranges`].
-fn pass_end(lengths: &[usize], start: usize, max_rows: usize, max_tokens: usize) -> usize {
-    let mut end = start + 1;
-    let mut longest = lengths[start];
-    while end < lengths.len() && end - start < max_rows {
-        let longer = longest.max(lengths[end]);
-        if (end - start + 1) * longer > max_tokens {
-            break;
-        }
-        longest = longer;
-        end += 1;
-    }
-    end
 }
 
 /// `f` over batches of items taken longest first ([`plan_passes`] on `lengths`, run by
@@ -225,9 +221,15 @@ mod tests {
         assert_eq!(passes.iter().map(|p| p.len()).sum::<usize>(), many.len());
         let budget = if workers().len() >= 2 { WORKER_PASS_TOKENS } else { SHARED_PASS_TOKENS };
         assert!(tokens(&many, &passes).iter().all(|&t| t <= budget), "{budget}");
-        // Filled, but for the workers' shrinking last passes (the next test).
-        let filled = if workers().len() >= 2 { passes.len() / 2 } else { passes.len() - 1 };
-        assert!(passes[..filled].iter().all(|p| p.len() == PASS_ROWS || p.len() * 12 > budget - 12), "passes are filled");
+        // Every pass but the last is as full as its budget allows: the workers' budgets shrink
+        // over the last passes (the next test), the shared one does not.
+        let share = 2 * workers().len();
+        let mut left = 12 * many.len();
+        for p in &passes[..passes.len() - 1] {
+            let budget = if workers().len() >= 2 { (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS) } else { budget };
+            assert!(p.len() == PASS_ROWS || (p.len() + 1) * 12 > budget, "{p:?} is not filled to {budget} tokens");
+            left -= 12 * p.len();
+        }
         // An interactive call: three rows would make too few small passes for two workers, so
         // they share one larger pass.
         let few = [100, 110, 120];
@@ -254,7 +256,12 @@ mod tests {
         let share = 2 * workers().len();
         let mut left: usize = lengths.iter().sum();
         for (p, &tokens) in passes.iter().zip(&padded) {
-            assert!(tokens <= (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS), "{p:?}: {tokens} tokens with {left} left");
+            let budget = (left / share).clamp(TAIL_PASS_TOKENS, WORKER_PASS_TOKENS);
+            assert!(tokens <= budget, "{p:?}: {tokens} tokens with {left} left");
+            // Filled: one more row (the next, the same length or shorter) would not fit.
+            if p.end < lengths.len() && p.len() < PASS_ROWS {
+                assert!((p.len() + 1) * lengths[p.start] > budget, "{p:?} is not filled to {budget} tokens");
+            }
             left -= lengths[p.clone()].iter().sum::<usize>();
         }
         assert!(padded[0] > WORKER_PASS_TOKENS - lengths[0], "the first pass is full: {}", padded[0]);
